@@ -1,0 +1,1229 @@
+//! Conversation use cases: receive and send messages, owners (INB-06), close/reopen
+//! (INB-10–12), trash (INB-13), tickets from conversations (INB-01, INB-04, INB-14),
+//! comments and mentions (HD-21), drafts (HD-17), visitors becoming contacts (HD-18).
+
+use std::collections::BTreeMap;
+
+use fd_domain::rules::{self, Mentionable};
+use fd_domain::*;
+use fd_store::{
+    AttachmentMeta, Comment, Contact, Conversation, ConversationListQuery, Draft, Message,
+    NewActivity, NewMessage, Notification, Recipients, Ticket, Tx,
+};
+
+use crate::crm::{AssociationEnd, association_pair};
+use crate::tickets::{NewTicket, apply_ticket_changes, insert_ticket};
+use crate::{Actor, App, AppError, Event, NewContact};
+
+pub(crate) fn conv_event(
+    id: ConversationId,
+    actor: &Actor,
+    action: &'static str,
+    at: i64,
+) -> NewActivity {
+    NewActivity {
+        object_type: ObjectType::Conversation,
+        object_id: id.0,
+        actor: actor.actor_ref(),
+        action,
+        field: None,
+        old_value: None,
+        new_value: None,
+        at,
+    }
+}
+
+pub(crate) fn conv_change(
+    id: ConversationId,
+    actor: &Actor,
+    field: &str,
+    old: Option<String>,
+    new: Option<String>,
+    at: i64,
+) -> NewActivity {
+    NewActivity {
+        field: Some(field.to_string()),
+        old_value: old,
+        new_value: new,
+        ..conv_event(id, actor, "property_changed", at)
+    }
+}
+
+/// Whether a new conversation gets a ticket automatically (HD-06/HD-07 vs HD-08).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum TicketCreation {
+    /// Inbox channels and rule-based bots (HD-08): no ticket.
+    #[default]
+    None,
+    /// Help-desk channels: a ticket in the default pipeline's first stage.
+    Automatic,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewConversation {
+    pub channel: Channel,
+    pub channel_account: Option<String>,
+    pub workspace: Workspace,
+    pub team: Option<TeamId>,
+    pub owner: Option<UserId>,
+    pub contact: Option<ContactId>,
+    pub visitor_name: Option<String>,
+    pub visitor_email: Option<String>,
+    pub subject: Option<String>,
+    pub ticket: TicketCreation,
+}
+
+/// A message from the customer, as a channel hands it over.
+#[derive(Debug, Clone, Default)]
+pub struct InboundMessage {
+    pub sender_name: Option<String>,
+    pub sender_address: Option<String>,
+    pub recipients: Recipients,
+    pub subject: Option<String>,
+    pub text: String,
+    pub html: Option<String>,
+    pub attachments: Vec<AttachmentMeta>,
+    pub message_id_header: Option<String>,
+    pub in_reply_to: Option<String>,
+    pub references_header: Option<String>,
+}
+
+/// An agent's reply (HD-14, HD-15, HD-19).
+#[derive(Debug, Clone, Default)]
+pub struct Reply {
+    pub text: String,
+    pub html: Option<String>,
+    pub recipients: Recipients,
+    pub from_address: Option<String>,
+    /// HD-14: answer this message instead of the newest one.
+    pub reply_to: Option<MessageId>,
+    /// HD-19: move the ticket to this stage in the same transaction.
+    pub set_stage: Option<StageId>,
+    /// Properties given with the send (a conditional stage's required ones).
+    pub properties: BTreeMap<String, String>,
+    pub message_id_header: Option<String>,
+}
+
+/// HD-18: who an unknown visitor turns out to be.
+#[derive(Debug, Clone)]
+pub enum VisitorContact {
+    Existing(ContactId),
+    New(NewContact),
+}
+
+async fn lock_conversation(
+    tx: &mut Tx,
+    actor: &Actor,
+    id: ConversationId,
+) -> Result<Conversation, AppError> {
+    match tx.conversation_for_update(&actor.scope(), id).await? {
+        Some(c) if c.trashed_at.is_none() => Ok(c),
+        _ => Err(AppError::not_found("conversation", id)),
+    }
+}
+
+async fn save_conv(tx: &mut Tx, c: &mut Conversation) -> Result<(), AppError> {
+    if !tx.save_conversation(c).await? {
+        return Err(AppError::Conflict(format!(
+            "conversation {} was changed by someone else; reload and try again",
+            c.id
+        )));
+    }
+    c.version += 1;
+    Ok(())
+}
+
+async fn set_conv_status(
+    tx: &mut Tx,
+    actor: &Actor,
+    c: &mut Conversation,
+    status: ConversationStatus,
+    now: i64,
+) -> Result<bool, AppError> {
+    if c.status == status {
+        return Ok(false);
+    }
+    let old = c.status;
+    c.status = status;
+    c.closed_at = (status == ConversationStatus::Closed).then_some(now);
+    c.updated_at = now;
+    save_conv(tx, c).await?;
+    tx.record_activity(&conv_change(
+        c.id,
+        actor,
+        "status",
+        Some(old.to_string()),
+        Some(status.to_string()),
+        now,
+    ))
+    .await?;
+    Ok(true)
+}
+
+/// INB-04: links a conversation to a ticket unless it already has one.
+pub(crate) async fn attach_conversation(
+    tx: &mut Tx,
+    actor: &Actor,
+    ticket: TicketId,
+    conversation: ConversationId,
+    now: i64,
+) -> Result<(), AppError> {
+    let mut c = lock_conversation(tx, actor, conversation).await?;
+    match c.ticket_id {
+        Some(t) if t == ticket => return Ok(()),
+        Some(t) => {
+            return Err(DomainError::RuleViolation {
+                rule: "INB-04",
+                message: format!("conversation {conversation} already has ticket {t}; a conversation has at most one ticket"),
+            }
+            .into());
+        }
+        None => {}
+    }
+    c.ticket_id = Some(ticket);
+    c.updated_at = now;
+    save_conv(tx, &mut c).await?;
+    tx.record_activity(&conv_change(
+        c.id,
+        actor,
+        "ticket",
+        None,
+        Some(ticket.to_string()),
+        now,
+    ))
+    .await?;
+    tx.record_activity(&NewActivity {
+        object_type: ObjectType::Ticket,
+        object_id: ticket.0,
+        actor: actor.actor_ref(),
+        action: "associated",
+        field: Some("conversation".into()),
+        old_value: None,
+        new_value: Some(conversation.to_string()),
+        at: now,
+    })
+    .await?;
+    if let Some(contact) = c.contact_id {
+        for row in association_pair(
+            &AssociationEnd::new(ObjectType::Ticket, ticket.0),
+            &AssociationEnd::new(ObjectType::Contact, contact.0),
+        )? {
+            tx.insert_association(&row, now).await?;
+        }
+    }
+    tx.touch_ticket(ticket, now).await?;
+    Ok(())
+}
+
+impl App {
+    /// Opens a conversation (a channel's first message, or an agent starting one); help-desk
+    /// channels also create its ticket (HD-06, HD-07), rule-based bots do not (HD-08).
+    pub async fn create_conversation(
+        &self,
+        actor: &Actor,
+        input: NewConversation,
+        first: Option<InboundMessage>,
+    ) -> Result<(Conversation, Option<Ticket>), AppError> {
+        let now = self.now();
+        let visitor_email = match input
+            .visitor_email
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            Some(e) => Some(EmailAddress::parse(e)?.as_str().to_string()),
+            None => None,
+        };
+        let mut tx = self.db().write().await?;
+        if let Some(contact) = input.contact
+            && !tx.record_exists(ObjectType::Contact, contact.0).await?
+        {
+            return Err(AppError::invalid(
+                "contact",
+                format!("contact {contact} does not exist"),
+            ));
+        }
+        if let Some(team) = input.team
+            && tx.team(team).await?.is_none()
+        {
+            return Err(AppError::invalid(
+                "team",
+                format!("team {team} does not exist"),
+            ));
+        }
+        let mut c = Conversation {
+            id: ConversationId(0),
+            channel: input.channel,
+            channel_account: input.channel_account.clone(),
+            workspace: input.workspace,
+            status: ConversationStatus::Open,
+            owner_id: input.owner,
+            team_id: input.team,
+            contact_id: input.contact,
+            visitor_name: input.visitor_name.clone(),
+            visitor_email,
+            subject: input.subject.clone(),
+            ticket_id: None,
+            created_at: now,
+            updated_at: now,
+            last_message_at: now,
+            closed_at: None,
+            trashed_at: None,
+            version: 1,
+        };
+        c.id = tx.insert_conversation(&c).await?;
+        tx.record_activity(&conv_event(c.id, actor, "created", now))
+            .await?;
+        let mut ticket = None;
+        let auto_ticket =
+            input.ticket == TicketCreation::Automatic && input.channel != Channel::Bot;
+        if auto_ticket {
+            let pipeline = tx
+                .pipelines(false)
+                .await?
+                .into_iter()
+                .next()
+                .ok_or_else(|| AppError::Internal("no ticket pipeline is configured".into()))?;
+            let stage = pipeline
+                .stages
+                .iter()
+                .find(|s| s.state == StageState::Open)
+                .ok_or_else(|| {
+                    AppError::Internal("the default pipeline has no open stage".into())
+                })?;
+            let subject = input
+                .subject
+                .clone()
+                .filter(|s| !s.trim().is_empty())
+                .unwrap_or_else(|| format!("{} conversation", channel_label(input.channel)));
+            let mut props = BTreeMap::new();
+            props.insert("subject".to_string(), truncate(&subject, 1000));
+            props.insert("hs_pipeline".to_string(), pipeline.id.to_string());
+            props.insert("hs_pipeline_stage".to_string(), stage.id.to_string());
+            props.insert(
+                "source_type".to_string(),
+                source_type(input.channel).to_string(),
+            );
+            if let Some(o) = input.owner {
+                props.insert("hubspot_owner_id".to_string(), o.to_string());
+            }
+            if let Some(t) = input.team {
+                props.insert("hubspot_team_id".to_string(), t.to_string());
+            }
+            if let Some(m) = &first {
+                props.insert("content".to_string(), truncate(&m.text, 65_536));
+            }
+            let new = NewTicket {
+                properties: props,
+                associations: Vec::new(),
+                via_form: false,
+            };
+            let t = insert_ticket(&mut tx, &Actor::system(), &new, input.workspace, now).await?;
+            attach_conversation(&mut tx, &Actor::system(), t.id, c.id, now).await?;
+            c = lock_conversation(&mut tx, &Actor::system(), c.id).await?;
+            ticket = Some(t);
+        }
+        if let Some(m) = first {
+            insert_inbound(&mut tx, &c, m, now).await?;
+        }
+        tx.commit().await?;
+        let mut events = vec![Event::ConversationChanged(c.id)];
+        if let Some(t) = &ticket {
+            events.push(Event::TicketChanged(t.id));
+        }
+        self.publish(events);
+        Ok((c, ticket))
+    }
+
+    /// Adds a customer's message to a conversation; a closed conversation reopens.
+    pub async fn record_inbound_message(
+        &self,
+        actor: &Actor,
+        id: ConversationId,
+        m: InboundMessage,
+    ) -> Result<MessageId, AppError> {
+        let now = self.now();
+        let mut tx = self.db().write().await?;
+        let mut c = lock_conversation(&mut tx, actor, id).await?;
+        if c.status == ConversationStatus::Closed {
+            set_conv_status(&mut tx, actor, &mut c, ConversationStatus::Open, now).await?;
+        }
+        let mid = insert_inbound(&mut tx, &c, m, now).await?;
+        c.last_message_at = now;
+        c.updated_at = now;
+        save_conv(&mut tx, &mut c).await?;
+        tx.commit().await?;
+        self.publish(vec![Event::MessageAdded {
+            conversation: id,
+            ticket: c.ticket_id,
+        }]);
+        Ok(mid)
+    }
+
+    /// INB-08/HD-14/HD-15/HD-19: an agent's reply; with `set_stage`, the message and the
+    /// status change commit together or not at all.
+    pub async fn send_reply(
+        &self,
+        actor: &Actor,
+        id: ConversationId,
+        reply: Reply,
+    ) -> Result<Message, AppError> {
+        let user = actor.require_user()?;
+        actor.require_ticket_access()?;
+        let now = self.now();
+        let mut tx = self.db().write().await?;
+        let mut c = lock_conversation(&mut tx, actor, id).await?;
+        let mut events = vec![Event::MessageAdded {
+            conversation: id,
+            ticket: c.ticket_id,
+        }];
+        let target = match reply.reply_to {
+            Some(mid) => match tx.message(mid).await? {
+                Some(m) if m.conversation_id == id => Some(m),
+                _ => {
+                    return Err(AppError::invalid(
+                        "reply_to",
+                        format!("message {mid} is not part of conversation {id}"),
+                    ));
+                }
+            },
+            None => tx.latest_message(id).await?,
+        };
+        if reply.text.trim().is_empty() && reply.html.as_deref().is_none_or(|h| h.trim().is_empty())
+        {
+            return Err(AppError::invalid("text", "the reply is empty"));
+        }
+        let mut ticket_props = reply.properties.clone();
+        if let Some(stage) = reply.set_stage {
+            ticket_props.insert("hs_pipeline_stage".into(), stage.to_string());
+        }
+        if let Some(ticket_id) = c.ticket_id {
+            let mut t = match tx.ticket_for_update(&actor.scope(), ticket_id).await? {
+                Some(t) => t,
+                None => return Err(AppError::not_found("ticket", ticket_id)),
+            };
+            if !ticket_props.is_empty() {
+                let applied =
+                    apply_ticket_changes(&mut tx, actor, &mut t, &ticket_props, now).await?;
+                events.extend(applied.events);
+            }
+        } else if !ticket_props.is_empty() {
+            return Err(AppError::invalid(
+                "set_stage",
+                "this conversation has no ticket to change",
+            ));
+        }
+        // Changing the stage may have closed this conversation (INB-10); reload it.
+        c = lock_conversation(&mut tx, actor, id).await?;
+        let sender = tx.user(user).await?;
+        let recipients = if reply.recipients.to.is_empty() && c.channel == Channel::Email {
+            let to = target
+                .as_ref()
+                .filter(|m| m.direction == Direction::Inbound)
+                .and_then(|m| m.sender_address.clone())
+                .or_else(|| c.visitor_email.clone());
+            let contact_email = match c.contact_id {
+                Some(cid) => tx.contact(cid).await?.and_then(|k| k.email),
+                None => None,
+            };
+            Recipients {
+                to: to.or(contact_email).into_iter().collect(),
+                ..reply.recipients.clone()
+            }
+        } else {
+            reply.recipients.clone()
+        };
+        for addr in recipients
+            .to
+            .iter()
+            .chain(&recipients.cc)
+            .chain(&recipients.bcc)
+        {
+            EmailAddress::parse(addr)?;
+        }
+        if c.channel == Channel::Email && recipients.to.is_empty() {
+            return Err(AppError::invalid(
+                "to",
+                "an email reply needs at least one recipient",
+            ));
+        }
+        let subject = c.subject.clone().map(|s| {
+            if s.to_ascii_lowercase().starts_with("re:") {
+                s
+            } else {
+                format!("Re: {s}")
+            }
+        });
+        let references = target.as_ref().map(|m| {
+            let mut r = m.references_header.clone().unwrap_or_default();
+            if let Some(mid) = &m.message_id_header {
+                if !r.is_empty() {
+                    r.push(' ');
+                }
+                r.push_str(mid);
+            }
+            r
+        });
+        let new = NewMessage {
+            conversation_id: id,
+            direction: Direction::Outbound,
+            channel: c.channel,
+            sender_user_id: Some(user),
+            sender_name: sender.as_ref().map(|u| u.name.clone()),
+            sender_address: reply.from_address.clone(),
+            recipients,
+            subject,
+            text: reply.text.clone(),
+            html: reply.html.clone(),
+            attachments: Vec::new(),
+            message_id_header: reply.message_id_header.clone(),
+            in_reply_to: target.as_ref().and_then(|m| m.message_id_header.clone()),
+            references_header: references.filter(|r| !r.is_empty()),
+            reply_to_message_id: target.as_ref().map(|m| m.id),
+            status: if c.channel == Channel::Email {
+                DeliveryStatus::Queued
+            } else {
+                DeliveryStatus::Sent
+            },
+            created_at: now,
+        };
+        let mid = tx.insert_message(&new).await?;
+        c.last_message_at = now;
+        c.updated_at = now;
+        save_conv(&mut tx, &mut c).await?;
+        if let Some(t) = c.ticket_id {
+            tx.touch_ticket(t, now).await?;
+        }
+        tx.delete_draft(user, c.ticket_id, Some(id)).await?;
+        let message = tx
+            .message(mid)
+            .await?
+            .ok_or_else(|| AppError::Internal("the sent message vanished".into()))?;
+        tx.commit().await?;
+        self.publish(events);
+        Ok(message)
+    }
+
+    /// HD-12: the first message of a ticket created by hand starts an email conversation with
+    /// one of its contacts.
+    pub async fn start_conversation_on_ticket(
+        &self,
+        actor: &Actor,
+        ticket: TicketId,
+        contact: ContactId,
+        reply: Reply,
+    ) -> Result<(Conversation, Message), AppError> {
+        actor.require_ticket_access()?;
+        let now = self.now();
+        let conv_id = {
+            let mut tx = self.db().write().await?;
+            let t = self.locked_ticket(&mut tx, actor, ticket).await?;
+            let associated = tx
+                .associations_from(ObjectType::Ticket, ticket.0, Some(ObjectType::Contact))
+                .await?
+                .iter()
+                .any(|a| a.to_id == contact.0);
+            if !associated {
+                return Err(AppError::invalid(
+                    "contact",
+                    format!(
+                        "contact {contact} is not associated with ticket {ticket}; add the contact first"
+                    ),
+                ));
+            }
+            let k = tx
+                .contact(contact)
+                .await?
+                .ok_or_else(|| AppError::not_found("contact", contact))?;
+            if k.email.is_none() {
+                return Err(AppError::invalid(
+                    "contact",
+                    "the contact has no email address",
+                ));
+            }
+            let c = Conversation {
+                id: ConversationId(0),
+                channel: Channel::Email,
+                channel_account: reply.from_address.clone(),
+                workspace: t.workspace,
+                status: ConversationStatus::Open,
+                owner_id: t.owner_id,
+                team_id: t.team_id,
+                contact_id: Some(contact),
+                visitor_name: None,
+                visitor_email: None,
+                subject: Some(t.subject.clone()),
+                ticket_id: None,
+                created_at: now,
+                updated_at: now,
+                last_message_at: now,
+                closed_at: None,
+                trashed_at: None,
+                version: 1,
+            };
+            let id = tx.insert_conversation(&c).await?;
+            tx.record_activity(&conv_event(id, actor, "created", now))
+                .await?;
+            attach_conversation(&mut tx, actor, ticket, id, now).await?;
+            tx.commit().await?;
+            id
+        };
+        let mut reply = reply;
+        if reply.recipients.to.is_empty() {
+            let mut tx = self.db().read().await?;
+            if let Some(email) = tx.contact(contact).await?.and_then(|k| k.email) {
+                reply.recipients.to.push(email);
+            }
+            tx.commit().await?;
+        }
+        match self.send_reply(actor, conv_id, reply).await {
+            Ok(m) => {
+                let c = self.conversation(actor, conv_id).await?;
+                Ok((c, m))
+            }
+            Err(e) => {
+                // The first message failed: take the empty conversation back out.
+                let mut tx = self.db().write().await?;
+                tx.purge_conversation(conv_id).await?;
+                tx.commit().await?;
+                Err(e)
+            }
+        }
+    }
+
+    /// INB-06: the conversation's owner becomes its ticket's owner too.
+    pub async fn assign_conversation_owner(
+        &self,
+        actor: &Actor,
+        id: ConversationId,
+        owner: Option<UserId>,
+    ) -> Result<Conversation, AppError> {
+        let now = self.now();
+        let mut tx = self.db().write().await?;
+        let mut c = lock_conversation(&mut tx, actor, id).await?;
+        if let Some(o) = owner
+            && !tx.user(o).await?.is_some_and(|u| u.active)
+        {
+            return Err(AppError::invalid(
+                "owner",
+                format!("{o} is not an active user"),
+            ));
+        }
+        let mut events = vec![Event::ConversationChanged(id)];
+        if c.owner_id != owner {
+            let old = c.owner_id;
+            c.owner_id = owner;
+            c.updated_at = now;
+            save_conv(&mut tx, &mut c).await?;
+            tx.record_activity(&conv_change(
+                id,
+                actor,
+                "owner",
+                old.map(|o| o.to_string()),
+                owner.map(|o| o.to_string()),
+                now,
+            ))
+            .await?;
+        }
+        if let Some(ticket_id) = c.ticket_id
+            && let Some(mut t) = tx.ticket_for_update(&ViewerScope::All, ticket_id).await?
+            && t.owner_id != owner
+        {
+            let mut props = BTreeMap::new();
+            props.insert(
+                "hubspot_owner_id".to_string(),
+                owner.map(|o| o.to_string()).unwrap_or_default(),
+            );
+            events.extend(
+                apply_ticket_changes(&mut tx, actor, &mut t, &props, now)
+                    .await?
+                    .events,
+            );
+        }
+        tx.commit().await?;
+        self.publish(events);
+        Ok(c)
+    }
+
+    /// INB-12: closes only this conversation; its ticket and other conversations stay open.
+    pub async fn close_conversation(
+        &self,
+        actor: &Actor,
+        id: ConversationId,
+    ) -> Result<Conversation, AppError> {
+        self.set_conversation_status(actor, id, ConversationStatus::Closed)
+            .await
+    }
+
+    pub async fn reopen_conversation(
+        &self,
+        actor: &Actor,
+        id: ConversationId,
+    ) -> Result<Conversation, AppError> {
+        self.set_conversation_status(actor, id, ConversationStatus::Open)
+            .await
+    }
+
+    async fn set_conversation_status(
+        &self,
+        actor: &Actor,
+        id: ConversationId,
+        status: ConversationStatus,
+    ) -> Result<Conversation, AppError> {
+        let now = self.now();
+        let mut tx = self.db().write().await?;
+        let mut c = lock_conversation(&mut tx, actor, id).await?;
+        set_conv_status(&mut tx, actor, &mut c, status, now).await?;
+        tx.commit().await?;
+        self.publish(vec![Event::ConversationChanged(id)]);
+        Ok(c)
+    }
+
+    /// INB-13: trashing a conversation trashes its ticket (and so the ticket's other conversations).
+    pub async fn trash_conversation(
+        &self,
+        actor: &Actor,
+        id: ConversationId,
+    ) -> Result<(), AppError> {
+        let now = self.now();
+        let mut tx = self.db().write().await?;
+        let mut c = lock_conversation(&mut tx, actor, id).await?;
+        let events = match c.ticket_id {
+            Some(ticket_id) => {
+                let mut t = self.locked_ticket(&mut tx, actor, ticket_id).await?;
+                crate::tickets::trash_ticket_in(&mut tx, actor, &mut t, now).await?
+            }
+            None => {
+                c.trashed_at = Some(now);
+                c.updated_at = now;
+                save_conv(&mut tx, &mut c).await?;
+                tx.record_activity(&conv_event(id, actor, "trashed", now))
+                    .await?;
+                vec![Event::ConversationChanged(id)]
+            }
+        };
+        tx.commit().await?;
+        self.publish(events);
+        Ok(())
+    }
+
+    /// Restores a trashed conversation, with its ticket when it has one.
+    pub async fn restore_conversation(
+        &self,
+        actor: &Actor,
+        id: ConversationId,
+    ) -> Result<Conversation, AppError> {
+        let now = self.now();
+        let mut tx = self.db().write().await?;
+        let mut c = match tx.conversation_for_update(&actor.scope(), id).await? {
+            Some(c) if c.trashed_at.is_some() => c,
+            Some(_) => {
+                return Err(AppError::Conflict(format!(
+                    "conversation {id} is not in the trash"
+                )));
+            }
+            None => return Err(AppError::not_found("conversation", id)),
+        };
+        let events = match c.ticket_id {
+            Some(ticket_id) => {
+                let mut t = tx
+                    .ticket_for_update(&actor.scope(), ticket_id)
+                    .await?
+                    .ok_or_else(|| AppError::not_found("ticket", ticket_id))?;
+                if t.trashed_at.is_some() {
+                    crate::tickets::restore_ticket_in(&mut tx, actor, &mut t, now).await?
+                } else {
+                    c.trashed_at = None;
+                    save_conv(&mut tx, &mut c).await?;
+                    vec![Event::ConversationChanged(id)]
+                }
+            }
+            None => {
+                c.trashed_at = None;
+                c.updated_at = now;
+                save_conv(&mut tx, &mut c).await?;
+                tx.record_activity(&conv_event(id, actor, "restored", now))
+                    .await?;
+                vec![Event::ConversationChanged(id)]
+            }
+        };
+        tx.commit().await?;
+        self.publish(events);
+        self.conversation(actor, id).await
+    }
+
+    /// INB-01/INB-04/INB-14: creates the ticket of a conversation that has none. In help-desk
+    /// mode the conversation and its ticket move to the help desk.
+    pub async fn create_ticket_from_conversation(
+        &self,
+        actor: &Actor,
+        id: ConversationId,
+        properties: BTreeMap<String, String>,
+    ) -> Result<Ticket, AppError> {
+        actor.require_ticket_access()?;
+        let now = self.now();
+        let mut tx = self.db().write().await?;
+        let mut c = lock_conversation(&mut tx, actor, id).await?;
+        if let Some(t) = c.ticket_id {
+            return Err(DomainError::RuleViolation {
+                rule: "INB-04",
+                message: format!("conversation {id} already has ticket {t}"),
+            }
+            .into());
+        }
+        let mode = tx.account_settings().await?.mode;
+        let workspace = match mode {
+            AccountMode::HelpDesk => Workspace::HelpDesk,
+            AccountMode::Inbox => Workspace::Inbox,
+        };
+        let mut props = properties;
+        if props.get("subject").is_none_or(|s| s.trim().is_empty()) {
+            let subject = c
+                .subject
+                .clone()
+                .filter(|s| !s.trim().is_empty())
+                .unwrap_or_else(|| format!("{} conversation", channel_label(c.channel)));
+            props.insert("subject".into(), truncate(&subject, 1000));
+        }
+        if !props.contains_key("hs_pipeline_stage") {
+            let pipeline_id = props
+                .get("hs_pipeline")
+                .and_then(|p| p.parse::<i64>().ok())
+                .map(PipelineId)
+                .unwrap_or(PipelineId(0));
+            if let Some(p) = tx.pipeline(pipeline_id).await?
+                && let Some(s) = p
+                    .stages
+                    .iter()
+                    .find(|s| !s.archived && s.state == StageState::Open)
+            {
+                props.insert("hs_pipeline".into(), p.id.to_string());
+                props.insert("hs_pipeline_stage".into(), s.id.to_string());
+            }
+        }
+        if let Some(o) = c.owner_id {
+            props
+                .entry("hubspot_owner_id".into())
+                .or_insert_with(|| o.to_string());
+        }
+        if let Some(t) = c.team_id {
+            props
+                .entry("hubspot_team_id".into())
+                .or_insert_with(|| t.to_string());
+        }
+        props
+            .entry("source_type".into())
+            .or_insert_with(|| source_type(c.channel).to_string());
+        let new = NewTicket {
+            properties: props,
+            associations: Vec::new(),
+            via_form: false,
+        };
+        let t = insert_ticket(&mut tx, actor, &new, workspace, now).await?;
+        attach_conversation(&mut tx, actor, t.id, id, now).await?;
+        c = lock_conversation(&mut tx, actor, id).await?;
+        if c.workspace != workspace {
+            let old = c.workspace;
+            c.workspace = workspace;
+            c.updated_at = now;
+            save_conv(&mut tx, &mut c).await?;
+            tx.record_activity(&conv_change(
+                id,
+                actor,
+                "workspace",
+                Some(old.to_string()),
+                Some(workspace.to_string()),
+                now,
+            ))
+            .await?;
+        }
+        tx.commit().await?;
+        self.publish(vec![
+            Event::TicketChanged(t.id),
+            Event::ConversationChanged(id),
+        ]);
+        Ok(t)
+    }
+
+    /// HD-18: ties a visitor to a new or existing contact; the ticket gets the contact too.
+    pub async fn associate_visitor_with_contact(
+        &self,
+        actor: &Actor,
+        id: ConversationId,
+        who: VisitorContact,
+    ) -> Result<Contact, AppError> {
+        let contact = match who {
+            VisitorContact::Existing(cid) => self.contact(cid).await?,
+            VisitorContact::New(n) => self.create_contact(actor, n).await?,
+        };
+        let now = self.now();
+        let mut tx = self.db().write().await?;
+        let mut c = lock_conversation(&mut tx, actor, id).await?;
+        let old = c.contact_id;
+        c.contact_id = Some(contact.id);
+        c.updated_at = now;
+        save_conv(&mut tx, &mut c).await?;
+        tx.record_activity(&conv_change(
+            id,
+            actor,
+            "contact",
+            old.map(|o| o.to_string()),
+            Some(contact.id.to_string()),
+            now,
+        ))
+        .await?;
+        if let Some(ticket) = c.ticket_id {
+            for row in association_pair(
+                &AssociationEnd::new(ObjectType::Ticket, ticket.0),
+                &AssociationEnd::new(ObjectType::Contact, contact.id.0),
+            )? {
+                tx.insert_association(&row, now).await?;
+            }
+            tx.record_activity(&NewActivity {
+                object_type: ObjectType::Ticket,
+                object_id: ticket.0,
+                actor: actor.actor_ref(),
+                action: "associated",
+                field: Some("contact".into()),
+                old_value: None,
+                new_value: Some(contact.id.to_string()),
+                at: now,
+            })
+            .await?;
+        }
+        tx.commit().await?;
+        self.publish(vec![Event::ConversationChanged(id)]);
+        Ok(contact)
+    }
+
+    /// HD-21: an internal note on a ticket or a conversation; `@mentions` notify, and
+    /// followers of the ticket hear of it.
+    pub async fn comment(
+        &self,
+        actor: &Actor,
+        ticket: Option<TicketId>,
+        conversation: Option<ConversationId>,
+        body: &str,
+    ) -> Result<Comment, AppError> {
+        let author = actor.require_user()?;
+        if body.trim().is_empty() {
+            return Err(AppError::invalid("body", "the comment is empty"));
+        }
+        let now = self.now();
+        let mut tx = self.db().write().await?;
+        let (ticket_id, conv) = match (ticket, conversation) {
+            (_, Some(cid)) => {
+                let c = lock_conversation(&mut tx, actor, cid).await?;
+                (c.ticket_id, Some(c))
+            }
+            (Some(tid), None) => {
+                self.locked_ticket(&mut tx, actor, tid).await?;
+                (Some(tid), None)
+            }
+            (None, None) => {
+                return Err(AppError::invalid(
+                    "target",
+                    "a comment needs a ticket or a conversation",
+                ));
+            }
+        };
+        // HD-21: on a call's conversation, commenting opens once an email is drafted or sent.
+        let call_convs: Vec<Conversation> = match (&conv, ticket_id) {
+            (Some(c), _) => vec![c.clone()],
+            (None, Some(t)) => tx.conversations_of_ticket(t, false).await?,
+            (None, None) => Vec::new(),
+        };
+        if !call_convs.is_empty() && call_convs.iter().all(|c| c.channel == Channel::Call) {
+            let mut email_started = tx.draft(author, ticket_id, None).await?.is_some();
+            for c in &call_convs {
+                email_started |= tx.draft(author, ticket_id, Some(c.id)).await?.is_some()
+                    || tx.message_count(c.id, Some(Direction::Outbound)).await? > 0;
+            }
+            if !email_started {
+                return Err(DomainError::RuleViolation {
+                    rule: "HD-21",
+                    message: "on a call ticket, comments open once an outgoing email has been drafted or sent".into(),
+                }
+                .into());
+            }
+        }
+        let users: Vec<Mentionable> = tx
+            .users()
+            .await?
+            .into_iter()
+            .filter(|u| u.active)
+            .map(|u| Mentionable {
+                id: u.id,
+                name: u.name,
+                email: u.email,
+            })
+            .collect();
+        let mentions = rules::find_mentions(body, &users);
+        let conv_id = conv.as_ref().map(|c| c.id);
+        let id = tx
+            .insert_comment(ticket_id, conv_id, Some(author), body, &mentions, now)
+            .await?;
+        let author_name = users
+            .iter()
+            .find(|u| u.id == author)
+            .map(|u| u.name.clone())
+            .unwrap_or_default();
+        let mut notified = Vec::new();
+        for m in &mentions {
+            if *m == author {
+                continue;
+            }
+            tx.insert_notification(
+                *m,
+                "mention",
+                ticket_id,
+                conv_id,
+                Some(id),
+                Some(author),
+                &format!("{author_name} mentioned you"),
+                now,
+            )
+            .await?;
+            notified.push(*m);
+        }
+        if let Some(t) = ticket_id {
+            for f in tx.followers(t).await? {
+                if f != author && !notified.contains(&f) {
+                    tx.insert_notification(
+                        f,
+                        "comment",
+                        Some(t),
+                        conv_id,
+                        Some(id),
+                        Some(author),
+                        &format!("{author_name} commented on a ticket you follow"),
+                        now,
+                    )
+                    .await?;
+                    notified.push(f);
+                }
+            }
+            tx.touch_ticket(t, now).await?;
+            tx.record_activity(&NewActivity {
+                object_type: ObjectType::Ticket,
+                object_id: t.0,
+                actor: actor.actor_ref(),
+                action: "commented",
+                field: None,
+                old_value: None,
+                new_value: Some(id.to_string()),
+                at: now,
+            })
+            .await?;
+        }
+        tx.commit().await?;
+        let mut events: Vec<Event> = notified
+            .into_iter()
+            .map(Event::NotificationsChanged)
+            .collect();
+        if let Some(t) = ticket_id {
+            events.push(Event::TicketChanged(t));
+        }
+        if let Some(c) = conv_id {
+            events.push(Event::ConversationChanged(c));
+        }
+        self.publish(events);
+        Ok(Comment {
+            id,
+            ticket_id,
+            conversation_id: conv_id,
+            author_id: Some(author),
+            body: body.to_string(),
+            mentions,
+            created_at: now,
+        })
+    }
+
+    pub async fn conversation(
+        &self,
+        actor: &Actor,
+        id: ConversationId,
+    ) -> Result<Conversation, AppError> {
+        let mut tx = self.db().read().await?;
+        let c = tx.conversation(&actor.scope(), id).await?;
+        tx.commit().await?;
+        c.ok_or_else(|| AppError::not_found("conversation", id))
+    }
+
+    pub async fn messages(
+        &self,
+        actor: &Actor,
+        id: ConversationId,
+    ) -> Result<Vec<Message>, AppError> {
+        let mut tx = self.db().read().await?;
+        if tx.conversation(&actor.scope(), id).await?.is_none() {
+            return Err(AppError::not_found("conversation", id));
+        }
+        let out = tx.messages(id).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    pub async fn list_conversations(
+        &self,
+        actor: &Actor,
+        q: &ConversationListQuery,
+    ) -> Result<Vec<Conversation>, AppError> {
+        let mut tx = self.db().read().await?;
+        let out = tx.list_conversations(&actor.scope(), q).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// INB-03: the contact's other conversations, as far as the actor may see them.
+    pub async fn other_conversations_of_contact(
+        &self,
+        actor: &Actor,
+        id: ConversationId,
+    ) -> Result<Vec<Conversation>, AppError> {
+        let c = self.conversation(actor, id).await?;
+        let Some(contact) = c.contact_id else {
+            return Ok(Vec::new());
+        };
+        let mut tx = self.db().read().await?;
+        let out = tx
+            .conversations_of_contact(&actor.scope(), contact, Some(id), 50)
+            .await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// HD-17: saves the author's draft for a ticket or conversation (visible only to them).
+    pub async fn save_draft(&self, actor: &Actor, mut draft: Draft) -> Result<Draft, AppError> {
+        let author = actor.require_user()?;
+        let now = self.now();
+        let mut tx = self.db().write().await?;
+        if let Some(cid) = draft.conversation_id {
+            let c = lock_conversation(&mut tx, actor, cid).await?;
+            draft.ticket_id = c.ticket_id;
+            if draft.seen_message_id.is_none() {
+                draft.seen_message_id = tx.latest_message(cid).await?.map(|m| m.id);
+            }
+        } else if let Some(tid) = draft.ticket_id {
+            self.locked_ticket(&mut tx, actor, tid).await?;
+        } else {
+            return Err(AppError::invalid(
+                "target",
+                "a draft needs a ticket or a conversation",
+            ));
+        }
+        draft.author_id = author;
+        draft.created_at = now;
+        draft.updated_at = now;
+        draft.id = tx.upsert_draft(&draft).await?;
+        tx.commit().await?;
+        Ok(draft)
+    }
+
+    pub async fn draft(
+        &self,
+        actor: &Actor,
+        ticket: Option<TicketId>,
+        conversation: Option<ConversationId>,
+    ) -> Result<Option<Draft>, AppError> {
+        let author = actor.require_user()?;
+        let mut tx = self.db().read().await?;
+        let d = tx.draft(author, ticket, conversation).await?;
+        tx.commit().await?;
+        Ok(d)
+    }
+
+    pub async fn drafts(&self, actor: &Actor) -> Result<Vec<Draft>, AppError> {
+        let author = actor.require_user()?;
+        let mut tx = self.db().read().await?;
+        let d = tx.drafts_of(author).await?;
+        tx.commit().await?;
+        Ok(d)
+    }
+
+    pub async fn discard_draft(
+        &self,
+        actor: &Actor,
+        ticket: Option<TicketId>,
+        conversation: Option<ConversationId>,
+    ) -> Result<bool, AppError> {
+        let author = actor.require_user()?;
+        let mut tx = self.db().write().await?;
+        let n = tx.delete_draft(author, ticket, conversation).await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    pub async fn notifications(
+        &self,
+        actor: &Actor,
+        limit: i64,
+    ) -> Result<Vec<Notification>, AppError> {
+        let user = actor.require_user()?;
+        let mut tx = self.db().read().await?;
+        let n = tx
+            .notifications(user, &actor.scope(), limit.clamp(1, 500))
+            .await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+}
+
+async fn insert_inbound(
+    tx: &mut Tx,
+    c: &Conversation,
+    m: InboundMessage,
+    now: i64,
+) -> Result<MessageId, AppError> {
+    let id = tx
+        .insert_message(&NewMessage {
+            conversation_id: c.id,
+            direction: Direction::Inbound,
+            channel: c.channel,
+            sender_user_id: None,
+            sender_name: m.sender_name,
+            sender_address: m.sender_address,
+            recipients: m.recipients,
+            subject: m.subject,
+            text: m.text,
+            html: m.html,
+            attachments: m.attachments,
+            message_id_header: m.message_id_header,
+            in_reply_to: m.in_reply_to,
+            references_header: m.references_header,
+            reply_to_message_id: None,
+            status: DeliveryStatus::Received,
+            created_at: now,
+        })
+        .await?;
+    if let Some(t) = c.ticket_id {
+        tx.touch_ticket(t, now).await?;
+    }
+    Ok(id)
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    s.chars().take(max).collect()
+}
+
+fn channel_label(c: Channel) -> &'static str {
+    match c {
+        Channel::Email => "Email",
+        Channel::Form => "Form",
+        Channel::Chat => "Chat",
+        Channel::Bot => "Bot",
+        Channel::Call => "Call",
+        Channel::Whatsapp => "WhatsApp",
+        Channel::Messenger => "Messenger",
+    }
+}
+
+/// HubSpot's `source_type` options for a channel.
+fn source_type(c: Channel) -> &'static str {
+    match c {
+        Channel::Email => "EMAIL",
+        Channel::Form => "FORM",
+        Channel::Call => "PHONE",
+        _ => "CHAT",
+    }
+}

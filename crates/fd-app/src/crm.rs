@@ -1,0 +1,363 @@
+//! Contacts, companies, deals and associations between records.
+
+use fd_domain::association_type as at;
+use fd_domain::*;
+use fd_store::{Association, Company, Contact, Deal, NewActivity};
+
+use crate::{Actor, App, AppError, Event};
+
+/// One side of an association.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AssociationEnd {
+    pub kind: ObjectType,
+    pub id: i64,
+}
+
+impl AssociationEnd {
+    pub fn new(kind: ObjectType, id: i64) -> Self {
+        AssociationEnd { kind, id }
+    }
+}
+
+/// A new contact's fields (email optional: phone callers and chat visitors may have none).
+#[derive(Debug, Clone, Default)]
+pub struct NewContact {
+    pub email: Option<String>,
+    pub firstname: Option<String>,
+    pub lastname: Option<String>,
+    pub phone: Option<String>,
+    pub company: Option<String>,
+}
+
+/// The two directed rows of a default (HubSpot-defined) association between two records.
+pub(crate) fn association_pair(
+    a: &AssociationEnd,
+    b: &AssociationEnd,
+) -> Result<[Association; 2], AppError> {
+    use ObjectType::*;
+    let (ab, ba) = match (a.kind, b.kind) {
+        (Ticket, Contact) => (at::TICKET_TO_CONTACT, at::CONTACT_TO_TICKET),
+        (Contact, Ticket) => (at::CONTACT_TO_TICKET, at::TICKET_TO_CONTACT),
+        (Ticket, Company) => (at::TICKET_TO_COMPANY, at::COMPANY_TO_TICKET),
+        (Company, Ticket) => (at::COMPANY_TO_TICKET, at::TICKET_TO_COMPANY),
+        (Ticket, Deal) => (at::TICKET_TO_DEAL, at::DEAL_TO_TICKET),
+        (Deal, Ticket) => (at::DEAL_TO_TICKET, at::TICKET_TO_DEAL),
+        (Contact, Company) => (at::CONTACT_TO_COMPANY, at::COMPANY_TO_CONTACT),
+        (Company, Contact) => (at::COMPANY_TO_CONTACT, at::CONTACT_TO_COMPANY),
+        (x, y) => {
+            return Err(AppError::invalid(
+                "associations",
+                format!("{x} and {y} records cannot be associated"),
+            ));
+        }
+    };
+    let row = |from: &AssociationEnd, to: &AssociationEnd, type_id: i32| Association {
+        from_type: from.kind,
+        from_id: from.id,
+        to_type: to.kind,
+        to_id: to.id,
+        type_id: i64::from(type_id),
+        category: "HUBSPOT_DEFINED".into(),
+    };
+    Ok([row(a, b, ab), row(b, a, ba)])
+}
+
+fn clean(v: Option<String>) -> Option<String> {
+    v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+impl App {
+    pub async fn create_contact(
+        &self,
+        actor: &Actor,
+        input: NewContact,
+    ) -> Result<Contact, AppError> {
+        let _ = actor;
+        let now = self.now();
+        let email = match clean(input.email) {
+            Some(e) => Some(EmailAddress::parse(&e)?.as_str().to_string()),
+            None => None,
+        };
+        let mut c = Contact {
+            id: ContactId(0),
+            email,
+            firstname: clean(input.firstname),
+            lastname: clean(input.lastname),
+            phone: clean(input.phone),
+            company: clean(input.company),
+            created_at: now,
+            updated_at: now,
+            archived_at: None,
+        };
+        let mut tx = self.db().write().await?;
+        if let Some(e) = &c.email
+            && let Some(existing) = tx.contact_by_email(e).await?
+        {
+            return Err(AppError::Conflict(format!(
+                "Contact already exists. Existing ID: {}",
+                existing.id
+            )));
+        }
+        c.id = tx.insert_contact(&c).await?;
+        tx.commit().await?;
+        Ok(c)
+    }
+
+    pub async fn contact(&self, id: ContactId) -> Result<Contact, AppError> {
+        let mut tx = self.db().read().await?;
+        let c = tx.contact(id).await?;
+        tx.commit().await?;
+        c.filter(|c| c.archived_at.is_none())
+            .ok_or_else(|| AppError::not_found("contact", id))
+    }
+
+    pub async fn search_contacts(&self, text: &str, limit: i64) -> Result<Vec<Contact>, AppError> {
+        let mut tx = self.db().read().await?;
+        let out = tx.search_contacts(text, limit.clamp(1, 100)).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    pub async fn create_company(
+        &self,
+        name: Option<String>,
+        domain: Option<String>,
+    ) -> Result<Company, AppError> {
+        let now = self.now();
+        let mut c = Company {
+            id: CompanyId(0),
+            name: clean(name),
+            domain: clean(domain).map(|d| d.to_lowercase()),
+            phone: None,
+            created_at: now,
+            updated_at: now,
+            archived_at: None,
+        };
+        let mut tx = self.db().write().await?;
+        c.id = tx.insert_company(&c).await?;
+        tx.commit().await?;
+        Ok(c)
+    }
+
+    pub async fn search_companies(&self, text: &str, limit: i64) -> Result<Vec<Company>, AppError> {
+        let mut tx = self.db().read().await?;
+        let out = tx.search_companies(text, limit.clamp(1, 100)).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    pub async fn create_deal(
+        &self,
+        name: Option<String>,
+        amount: Option<String>,
+    ) -> Result<Deal, AppError> {
+        let now = self.now();
+        let mut d = Deal {
+            id: DealId(0),
+            name: clean(name),
+            amount: clean(amount),
+            dealstage: None,
+            created_at: now,
+            updated_at: now,
+            archived_at: None,
+        };
+        let mut tx = self.db().write().await?;
+        d.id = tx.insert_deal(&d).await?;
+        tx.commit().await?;
+        Ok(d)
+    }
+
+    /// Associates two records. Ticket–conversation links go through the conversation's single
+    /// ticket slot (INB-04: at most one ticket per conversation).
+    pub async fn associate(
+        &self,
+        actor: &Actor,
+        a: AssociationEnd,
+        b: AssociationEnd,
+    ) -> Result<(), AppError> {
+        let now = self.now();
+        let mut tx = self.db().write().await?;
+        let mut events = Vec::new();
+        for end in [a, b] {
+            self.check_end(&mut tx, actor, end).await?;
+            if end.kind == ObjectType::Ticket {
+                events.push(Event::TicketChanged(TicketId(end.id)));
+            }
+        }
+        match (a.kind, b.kind) {
+            (ObjectType::Ticket, ObjectType::Conversation) => {
+                crate::conversations::attach_conversation(
+                    &mut tx,
+                    actor,
+                    TicketId(a.id),
+                    ConversationId(b.id),
+                    now,
+                )
+                .await?
+            }
+            (ObjectType::Conversation, ObjectType::Ticket) => {
+                crate::conversations::attach_conversation(
+                    &mut tx,
+                    actor,
+                    TicketId(b.id),
+                    ConversationId(a.id),
+                    now,
+                )
+                .await?
+            }
+            _ => {
+                let mut inserted = false;
+                for row in association_pair(&a, &b)? {
+                    inserted |= tx.insert_association(&row, now).await?;
+                }
+                if inserted {
+                    for (x, y) in [(a, b), (b, a)] {
+                        if x.kind == ObjectType::Ticket {
+                            tx.record_activity(&NewActivity {
+                                object_type: ObjectType::Ticket,
+                                object_id: x.id,
+                                actor: actor.actor_ref(),
+                                action: "associated",
+                                field: Some(y.kind.to_string()),
+                                old_value: None,
+                                new_value: Some(y.id.to_string()),
+                                at: now,
+                            })
+                            .await?;
+                        }
+                    }
+                }
+            }
+        }
+        tx.commit().await?;
+        self.publish(events);
+        Ok(())
+    }
+
+    /// Removes an association; a ticket–conversation one is refused (INB-04).
+    pub async fn dissociate(
+        &self,
+        actor: &Actor,
+        a: AssociationEnd,
+        b: AssociationEnd,
+    ) -> Result<(), AppError> {
+        let now = self.now();
+        let kinds = (a.kind, b.kind);
+        if matches!(
+            kinds,
+            (ObjectType::Ticket, ObjectType::Conversation)
+                | (ObjectType::Conversation, ObjectType::Ticket)
+        ) {
+            return Err(fd_domain::rules::refuse_ticket_conversation_dissociation().into());
+        }
+        let mut tx = self.db().write().await?;
+        for end in [a, b] {
+            self.check_end(&mut tx, actor, end).await?;
+        }
+        let n = tx
+            .delete_associations_between(a.kind, a.id, b.kind, b.id)
+            .await?;
+        if n > 0 {
+            for (x, y) in [(a, b), (b, a)] {
+                if x.kind == ObjectType::Ticket {
+                    tx.record_activity(&NewActivity {
+                        object_type: ObjectType::Ticket,
+                        object_id: x.id,
+                        actor: actor.actor_ref(),
+                        action: "dissociated",
+                        field: Some(y.kind.to_string()),
+                        old_value: Some(y.id.to_string()),
+                        new_value: None,
+                        at: now,
+                    })
+                    .await?;
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Associated record ids of `kind` from one record; ticket lists obey the actor's access.
+    pub async fn associations(
+        &self,
+        actor: &Actor,
+        from: AssociationEnd,
+        kind: ObjectType,
+    ) -> Result<Vec<Association>, AppError> {
+        let mut tx = self.db().read().await?;
+        self.check_end(&mut tx, actor, from).await?;
+        let mut rows = if from.kind == ObjectType::Ticket && kind == ObjectType::Conversation {
+            tx.conversations_of_ticket(TicketId(from.id), false)
+                .await?
+                .into_iter()
+                .map(|c| Association {
+                    from_type: ObjectType::Ticket,
+                    from_id: from.id,
+                    to_type: ObjectType::Conversation,
+                    to_id: c.id.0,
+                    type_id: i64::from(at::TICKET_TO_THREAD),
+                    category: "HUBSPOT_DEFINED".into(),
+                })
+                .collect()
+        } else {
+            tx.associations_from(from.kind, from.id, Some(kind)).await?
+        };
+        if kind == ObjectType::Ticket {
+            let ids: Vec<TicketId> = rows.iter().map(|r| TicketId(r.to_id)).collect();
+            let visible: std::collections::BTreeSet<TicketId> = tx
+                .tickets_by_ids(&actor.scope(), &ids)
+                .await?
+                .into_iter()
+                .filter(|t| t.trashed_at.is_none())
+                .map(|t| t.id)
+                .collect();
+            rows.retain(|r| visible.contains(&TicketId(r.to_id)));
+        }
+        tx.commit().await?;
+        Ok(rows)
+    }
+
+    /// A record must exist, and a ticket (or a conversation's ticket) must be visible.
+    async fn check_end(
+        &self,
+        tx: &mut fd_store::Tx,
+        actor: &Actor,
+        end: AssociationEnd,
+    ) -> Result<(), AppError> {
+        let missing = || AppError::not_found(end_name(end.kind), end.id);
+        match end.kind {
+            ObjectType::Ticket => {
+                actor.require_ticket_access()?;
+                match tx.ticket(&actor.scope(), TicketId(end.id)).await? {
+                    Some(t) if t.trashed_at.is_none() => Ok(()),
+                    _ => Err(missing()),
+                }
+            }
+            ObjectType::Conversation => match tx
+                .conversation(&actor.scope(), ConversationId(end.id))
+                .await?
+            {
+                Some(c) if c.trashed_at.is_none() => Ok(()),
+                _ => Err(missing()),
+            },
+            other => {
+                if tx.record_exists(other, end.id).await? {
+                    Ok(())
+                } else {
+                    Err(missing())
+                }
+            }
+        }
+    }
+}
+
+fn end_name(kind: ObjectType) -> &'static str {
+    match kind {
+        ObjectType::Ticket => "ticket",
+        ObjectType::Contact => "contact",
+        ObjectType::Company => "company",
+        ObjectType::Deal => "deal",
+        ObjectType::Conversation => "conversation",
+    }
+}

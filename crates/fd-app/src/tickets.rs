@@ -1,0 +1,780 @@
+//! Ticket use cases: create, update (stage moves, INB-10/11, HD-19), trash and restore
+//! (INB-13), purge, and scoped reads.
+
+use std::collections::BTreeMap;
+
+use fd_domain::property::PropertyDefinition;
+use fd_domain::rules::{self, StageMoveEffects};
+use fd_domain::*;
+use fd_store::{
+    ActivityEvent, Association, Comment, Company, Contact, Conversation, Deal, NewActivity,
+    TICKET_COLUMN_PROPERTIES, Ticket, TicketListQuery, Tx,
+};
+
+use crate::crm::{AssociationEnd, association_pair};
+use crate::{Actor, App, AppError, Event};
+
+/// Input of "create ticket" (HD-10, HD-11), in HubSpot's property vocabulary.
+#[derive(Debug, Clone, Default)]
+pub struct NewTicket {
+    pub properties: BTreeMap<String, String>,
+    /// Records to associate at creation (contacts, companies, deals).
+    pub associations: Vec<AssociationEnd>,
+    /// Enforce the admin-configured required fields of the create form (the UI's form).
+    pub via_form: bool,
+}
+
+/// Property changes to a ticket; `expected_version` makes a stale edit a conflict.
+#[derive(Debug, Clone, Default)]
+pub struct TicketChanges {
+    pub properties: BTreeMap<String, String>,
+    pub expected_version: Option<i64>,
+}
+
+/// A ticket with what its record page shows (HD-13).
+#[derive(Debug, Clone)]
+pub struct TicketDetails {
+    pub ticket: Ticket,
+    pub conversations: Vec<Conversation>,
+    pub contacts: Vec<Contact>,
+    pub companies: Vec<Company>,
+    pub deals: Vec<Deal>,
+    pub comments: Vec<Comment>,
+    pub activity: Vec<ActivityEvent>,
+    pub followers: Vec<UserId>,
+}
+
+pub(crate) struct Applied {
+    pub events: Vec<Event>,
+}
+
+fn activity(ticket: TicketId, actor: &Actor, action: &'static str, at: i64) -> NewActivity {
+    NewActivity {
+        object_type: ObjectType::Ticket,
+        object_id: ticket.0,
+        actor: actor.actor_ref(),
+        action,
+        field: None,
+        old_value: None,
+        new_value: None,
+        at,
+    }
+}
+
+pub(crate) fn change(
+    ticket: TicketId,
+    actor: &Actor,
+    field: &str,
+    old: Option<String>,
+    new: Option<String>,
+    at: i64,
+) -> NewActivity {
+    NewActivity {
+        field: Some(field.to_string()),
+        old_value: old,
+        new_value: new,
+        ..activity(ticket, actor, "property_changed", at)
+    }
+}
+
+/// Parses and checks `raw` properties against their definitions; collects every problem.
+pub(crate) async fn normalize_properties(
+    tx: &mut Tx,
+    raw: &BTreeMap<String, String>,
+) -> Result<BTreeMap<String, Option<String>>, AppError> {
+    let defs: BTreeMap<String, PropertyDefinition> = tx
+        .properties("tickets", false)
+        .await?
+        .into_iter()
+        .map(|d| (d.name.clone(), d))
+        .collect();
+    let mut errors = Vec::new();
+    let mut out = BTreeMap::new();
+    for (name, value) in raw {
+        let Some(def) = defs.get(name) else {
+            errors.push(FieldError::new(name, "is not a ticket property"));
+            continue;
+        };
+        if def.read_only {
+            errors.push(FieldError::new(name, "is read-only"));
+            continue;
+        }
+        let normalized = match name.as_str() {
+            // Ids and references are validated against their tables below, not as options.
+            "hs_pipeline" | "hs_pipeline_stage" | "hubspot_owner_id" | "hubspot_team_id" => {
+                let v = value.trim();
+                if v.is_empty() {
+                    Ok(None)
+                } else if v.parse::<i64>().is_ok() {
+                    Ok(Some(v.to_string()))
+                } else {
+                    Err(FieldError::new(
+                        name,
+                        format!("{value:?} is not a numeric id"),
+                    ))
+                }
+            }
+            _ => def.normalize(value),
+        };
+        match normalized {
+            Ok(v) => {
+                out.insert(name.clone(), v);
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(DomainError::Invalid(errors).into())
+    }
+}
+
+fn id_of(v: &Option<String>) -> Option<i64> {
+    v.as_deref().and_then(|s| s.parse().ok())
+}
+
+/// Applies normalised property values to a ticket in memory; checks the references (pipeline,
+/// stage of that pipeline, active owner, team). Returns the activity of the changed fields.
+async fn apply_properties(
+    tx: &mut Tx,
+    t: &mut Ticket,
+    props: &BTreeMap<String, Option<String>>,
+    errors: &mut Vec<FieldError>,
+) -> Result<Vec<(String, Option<String>, Option<String>)>, AppError> {
+    let mut changed = Vec::new();
+    let before = t.clone();
+    for (name, value) in props {
+        match name.as_str() {
+            "subject" => match value.as_deref().map(rules::ticket_subject) {
+                Some(Ok(s)) => t.subject = s,
+                Some(Err(DomainError::Invalid(mut e))) => errors.append(&mut e),
+                Some(Err(other)) => return Err(other.into()),
+                None => errors.push(FieldError::new("subject", "the ticket name is required")),
+            },
+            "content" => t.content = value.clone(),
+            "hs_ticket_priority" => t.priority = value.clone(),
+            "hs_ticket_category" => t.category = value.clone(),
+            "source_type" => t.source_type = value.clone(),
+            "hs_pipeline" => match id_of(value) {
+                Some(p) => t.pipeline_id = PipelineId(p),
+                None => errors.push(FieldError::new("hs_pipeline", "the pipeline is required")),
+            },
+            "hs_pipeline_stage" => match id_of(value) {
+                Some(s) => t.stage_id = StageId(s),
+                None => errors.push(FieldError::new(
+                    "hs_pipeline_stage",
+                    "the status is required",
+                )),
+            },
+            "hubspot_owner_id" => match id_of(value) {
+                None => t.owner_id = None,
+                Some(u) => match tx.user(UserId(u)).await? {
+                    Some(user) if user.active => t.owner_id = Some(user.id),
+                    _ => errors.push(FieldError::new(
+                        "hubspot_owner_id",
+                        format!("{u} is not an active user"),
+                    )),
+                },
+            },
+            "hubspot_team_id" => match id_of(value) {
+                None => t.team_id = None,
+                Some(team) => match tx.team(TeamId(team)).await? {
+                    Some(found) => t.team_id = Some(found.id),
+                    None => errors.push(FieldError::new(
+                        "hubspot_team_id",
+                        format!("{team} is not a team"),
+                    )),
+                },
+            },
+            custom => match value {
+                Some(v) => {
+                    t.custom.insert(custom.to_string(), v.clone());
+                }
+                None => {
+                    t.custom.remove(custom);
+                }
+            },
+        }
+    }
+    // The stage must belong to the ticket's pipeline and be live.
+    if t.pipeline_id != before.pipeline_id || t.stage_id != before.stage_id {
+        match tx.pipeline(t.pipeline_id).await? {
+            None => errors.push(FieldError::new(
+                "hs_pipeline",
+                format!("{} is not a ticket pipeline", t.pipeline_id),
+            )),
+            Some(p) if p.archived => errors.push(FieldError::new(
+                "hs_pipeline",
+                format!("pipeline {} is archived", t.pipeline_id),
+            )),
+            Some(p) => match p.stages.iter().find(|s| s.id == t.stage_id) {
+                Some(s) if !s.archived => {}
+                Some(_) => errors.push(FieldError::new(
+                    "hs_pipeline_stage",
+                    format!("stage {} is archived", t.stage_id),
+                )),
+                None => errors.push(FieldError::new(
+                    "hs_pipeline_stage",
+                    format!(
+                        "{} is not a stage of pipeline {}",
+                        t.stage_id, t.pipeline_id
+                    ),
+                )),
+            },
+        }
+    }
+    for name in props.keys() {
+        let (old, new) = (before.property(name), t.property(name));
+        if old != new {
+            changed.push((name.clone(), old, new));
+        }
+    }
+    Ok(changed)
+}
+
+/// HD-19: refuses entering a conditional stage while its required properties are empty.
+async fn check_stage_requirements(tx: &mut Tx, t: &Ticket) -> Result<fd_store::Stage, AppError> {
+    let stage = tx.stage(t.stage_id).await?.ok_or_else(|| {
+        AppError::invalid(
+            "hs_pipeline_stage",
+            format!("{} is not a stage", t.stage_id),
+        )
+    })?;
+    rules::check_conditional_stage(&stage.label, &stage.required_properties, |name| {
+        t.property(name).is_some_and(|v| !v.trim().is_empty())
+    })?;
+    Ok(stage)
+}
+
+/// Carries out a stage move's consequences on the ticket's conversations (INB-10, INB-11).
+async fn apply_stage_effects(
+    tx: &mut Tx,
+    actor: &Actor,
+    t: &mut Ticket,
+    effects: &StageMoveEffects,
+    now: i64,
+    events: &mut Vec<Event>,
+) -> Result<(), AppError> {
+    if let Some(closed) = effects.closed_date {
+        t.closed_at = closed;
+    }
+    if !(effects.close_all_conversations || effects.reopen_single_conversation) {
+        return Ok(());
+    }
+    let convs = tx.conversations_of_ticket(t.id, false).await?;
+    let targets: Vec<Conversation> = if effects.close_all_conversations {
+        convs
+            .into_iter()
+            .filter(|c| c.status == ConversationStatus::Open)
+            .collect()
+    } else if convs.len() == 1 {
+        convs
+            .into_iter()
+            .filter(|c| c.status == ConversationStatus::Closed)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let new_status = if effects.close_all_conversations {
+        ConversationStatus::Closed
+    } else {
+        ConversationStatus::Open
+    };
+    for mut c in targets {
+        let old = c.status;
+        c.status = new_status;
+        c.closed_at = (new_status == ConversationStatus::Closed).then_some(now);
+        c.updated_at = now;
+        if !tx.save_conversation(&c).await? {
+            return Err(AppError::Conflict(format!(
+                "conversation {} changed meanwhile",
+                c.id
+            )));
+        }
+        tx.record_activity(&crate::conversations::conv_change(
+            c.id,
+            actor,
+            "status",
+            Some(old.to_string()),
+            Some(new_status.to_string()),
+            now,
+        ))
+        .await?;
+        events.push(Event::ConversationChanged(c.id));
+    }
+    Ok(())
+}
+
+/// The single path that changes a locked ticket's properties, for every use case.
+pub(crate) async fn apply_ticket_changes(
+    tx: &mut Tx,
+    actor: &Actor,
+    t: &mut Ticket,
+    raw: &BTreeMap<String, String>,
+    now: i64,
+) -> Result<Applied, AppError> {
+    let props = normalize_properties(tx, raw).await?;
+    let before = t.clone();
+    let mut errors = Vec::new();
+    let changed = apply_properties(tx, t, &props, &mut errors).await?;
+    if !errors.is_empty() {
+        return Err(DomainError::Invalid(errors).into());
+    }
+    let mut events = vec![Event::TicketChanged(t.id)];
+    if changed.is_empty() {
+        return Ok(Applied { events: Vec::new() });
+    }
+    let old_stage = tx
+        .stage(before.stage_id)
+        .await?
+        .ok_or_else(|| AppError::Internal(format!("stage {} vanished", before.stage_id)))?;
+    let new_stage = check_stage_requirements(tx, t).await?;
+    if old_stage.id != new_stage.id {
+        let live = tx.conversations_of_ticket(t.id, false).await?.len();
+        let effects = rules::stage_move_effects(old_stage.state, new_stage.state, live, now);
+        t.is_open = new_stage.state == StageState::Open;
+        apply_stage_effects(tx, actor, t, &effects, now, &mut events).await?;
+    }
+    t.updated_at = now;
+    t.last_activity_at = t.last_activity_at.max(now);
+    if !tx.save_ticket(t).await? {
+        return Err(AppError::Conflict(format!(
+            "ticket {} was changed by someone else; reload and try again",
+            t.id
+        )));
+    }
+    t.version += 1;
+    for (name, _, _) in &changed {
+        if !TICKET_COLUMN_PROPERTIES.contains(&name.as_str()) {
+            tx.set_property_value(
+                "tickets",
+                t.id.0,
+                name,
+                t.custom.get(name).map(String::as_str),
+            )
+            .await?;
+        }
+    }
+    for (name, old, new) in changed {
+        tx.record_activity(&change(t.id, actor, &name, old, new, now))
+            .await?;
+    }
+    Ok(Applied { events })
+}
+
+/// Builds and inserts a ticket inside an open transaction (shared with "create from conversation").
+pub(crate) async fn insert_ticket(
+    tx: &mut Tx,
+    actor: &Actor,
+    input: &NewTicket,
+    workspace: Workspace,
+    now: i64,
+) -> Result<Ticket, AppError> {
+    let mut raw = input.properties.clone();
+    let mut errors = Vec::new();
+    // HubSpot: a missing pipeline means the default one.
+    raw.entry("hs_pipeline".into())
+        .or_insert_with(|| "0".into());
+    if raw.get("subject").is_none_or(|s| s.trim().is_empty()) {
+        errors.push(FieldError::new("subject", "the ticket name is required"));
+    }
+    if raw
+        .get("hs_pipeline_stage")
+        .is_none_or(|s| s.trim().is_empty())
+    {
+        errors.push(FieldError::new(
+            "hs_pipeline_stage",
+            "the status is required",
+        ));
+    }
+    if input.via_form {
+        for (name, required) in tx.ticket_form_fields().await? {
+            if required && raw.get(&name).is_none_or(|v| v.trim().is_empty()) {
+                errors.push(FieldError::new(
+                    name,
+                    "is required by the create-ticket form",
+                ));
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(DomainError::Invalid(errors).into());
+    }
+    let props = normalize_properties(tx, &raw).await?;
+    let mut t = Ticket {
+        id: TicketId(0),
+        subject: String::new(),
+        content: None,
+        pipeline_id: PipelineId(-1),
+        stage_id: StageId(-1),
+        priority: None,
+        category: None,
+        owner_id: None,
+        team_id: None,
+        source_type: None,
+        workspace,
+        is_open: true,
+        created_by: actor.user_id(),
+        created_at: now,
+        updated_at: now,
+        closed_at: None,
+        last_activity_at: now,
+        version: 1,
+        trashed_at: None,
+        custom: BTreeMap::new(),
+    };
+    apply_properties(tx, &mut t, &props, &mut errors).await?;
+    if !errors.is_empty() {
+        return Err(DomainError::Invalid(errors).into());
+    }
+    // A team-scoped creator keeps sight of what they create: it lands in their first team.
+    if t.team_id.is_none()
+        && let Viewer::User { teams, .. } = &actor.viewer
+    {
+        t.team_id = teams.first().copied();
+    }
+    let stage = check_stage_requirements(tx, &t).await?;
+    t.is_open = stage.state == StageState::Open;
+    let effects = rules::initial_stage_effects(stage.state, now);
+    if let Some(closed) = effects.closed_date {
+        t.closed_at = closed;
+    }
+    t.id = tx.insert_ticket(&t).await?;
+    tx.record_activity(&activity(t.id, actor, "created", now))
+        .await?;
+    for end in &input.associations {
+        let ticket_end = AssociationEnd::new(ObjectType::Ticket, t.id.0);
+        if !tx.record_exists(end.kind, end.id).await? {
+            return Err(AppError::invalid(
+                "associations",
+                format!("{} {} does not exist", end.kind, end.id),
+            ));
+        }
+        for a in association_pair(&ticket_end, end)? {
+            tx.insert_association(&a, now).await?;
+        }
+        tx.record_activity(&NewActivity {
+            field: Some(end.kind.to_string()),
+            new_value: Some(end.id.to_string()),
+            ..activity(t.id, actor, "associated", now)
+        })
+        .await?;
+    }
+    Ok(t)
+}
+
+impl App {
+    /// HD-01/HD-02/HD-10/HD-11: creates a ticket by hand (UI or API).
+    pub async fn create_ticket(&self, actor: &Actor, input: NewTicket) -> Result<Ticket, AppError> {
+        actor.require_ticket_access()?;
+        let now = self.now();
+        let mut tx = self.db().write().await?;
+        let mode = tx.account_settings().await?.mode;
+        let workspace = match mode {
+            AccountMode::HelpDesk => Workspace::HelpDesk,
+            AccountMode::Inbox => Workspace::Inbox,
+        };
+        let t = insert_ticket(&mut tx, actor, &input, workspace, now).await?;
+        tx.commit().await?;
+        self.publish(vec![Event::TicketChanged(t.id)]);
+        Ok(t)
+    }
+
+    /// Loads a live ticket the actor may see, locked for update.
+    pub(crate) async fn locked_ticket(
+        &self,
+        tx: &mut Tx,
+        actor: &Actor,
+        id: TicketId,
+    ) -> Result<Ticket, AppError> {
+        actor.require_ticket_access()?;
+        match tx.ticket_for_update(&actor.scope(), id).await? {
+            Some(t) if t.trashed_at.is_none() => Ok(t),
+            _ => Err(AppError::not_found("ticket", id)),
+        }
+    }
+
+    /// Changes ticket properties; a stage move closes or reopens conversations (INB-10, INB-11)
+    /// and is refused for a conditional stage without its required properties (HD-19).
+    pub async fn update_ticket(
+        &self,
+        actor: &Actor,
+        id: TicketId,
+        changes: TicketChanges,
+    ) -> Result<Ticket, AppError> {
+        let now = self.now();
+        let mut tx = self.db().write().await?;
+        let mut t = self.locked_ticket(&mut tx, actor, id).await?;
+        if let Some(v) = changes.expected_version
+            && v != t.version
+        {
+            return Err(AppError::Conflict(format!(
+                "ticket {id} is at version {}, not {v}; reload and try again",
+                t.version
+            )));
+        }
+        let applied =
+            apply_ticket_changes(&mut tx, actor, &mut t, &changes.properties, now).await?;
+        tx.commit().await?;
+        self.publish(applied.events);
+        Ok(t)
+    }
+
+    /// Assigns the ticket owner; conversations keep theirs (INB-06, second half).
+    pub async fn assign_ticket_owner(
+        &self,
+        actor: &Actor,
+        id: TicketId,
+        owner: Option<UserId>,
+    ) -> Result<Ticket, AppError> {
+        let mut props = BTreeMap::new();
+        props.insert(
+            "hubspot_owner_id".to_string(),
+            owner.map(|o| o.to_string()).unwrap_or_default(),
+        );
+        self.update_ticket(
+            actor,
+            id,
+            TicketChanges {
+                properties: props,
+                expected_version: None,
+            },
+        )
+        .await
+    }
+
+    /// INB-13: deleting a ticket moves it and its conversations to the trash.
+    pub async fn trash_ticket(&self, actor: &Actor, id: TicketId) -> Result<(), AppError> {
+        let now = self.now();
+        let mut tx = self.db().write().await?;
+        let mut t = self.locked_ticket(&mut tx, actor, id).await?;
+        let events = trash_ticket_in(&mut tx, actor, &mut t, now).await?;
+        tx.commit().await?;
+        self.publish(events);
+        Ok(())
+    }
+
+    /// Brings a trashed ticket back with the conversations that were trashed with it.
+    pub async fn restore_ticket(&self, actor: &Actor, id: TicketId) -> Result<Ticket, AppError> {
+        actor.require_ticket_access()?;
+        let now = self.now();
+        let mut tx = self.db().write().await?;
+        let mut t = match tx.ticket_for_update(&actor.scope(), id).await? {
+            Some(t) if t.trashed_at.is_some() => t,
+            Some(_) => {
+                return Err(AppError::Conflict(format!(
+                    "ticket {id} is not in the trash"
+                )));
+            }
+            None => return Err(AppError::not_found("ticket", id)),
+        };
+        let events = restore_ticket_in(&mut tx, actor, &mut t, now).await?;
+        tx.commit().await?;
+        self.publish(events);
+        Ok(t)
+    }
+
+    /// A ticket the actor may see (trashed ones included: the Trash view opens them).
+    pub async fn ticket(&self, actor: &Actor, id: TicketId) -> Result<Ticket, AppError> {
+        actor.require_ticket_access()?;
+        let mut tx = self.db().read().await?;
+        let t = tx.ticket(&actor.scope(), id).await?;
+        tx.commit().await?;
+        t.ok_or_else(|| AppError::not_found("ticket", id))
+    }
+
+    /// HD-13: a ticket with its conversations, associated records, comments and history.
+    pub async fn ticket_details(
+        &self,
+        actor: &Actor,
+        id: TicketId,
+    ) -> Result<TicketDetails, AppError> {
+        actor.require_ticket_access()?;
+        let mut tx = self.db().read().await?;
+        let ticket = tx
+            .ticket(&actor.scope(), id)
+            .await?
+            .ok_or_else(|| AppError::not_found("ticket", id))?;
+        let conversations = tx
+            .conversations_of_ticket(id, ticket.trashed_at.is_some())
+            .await?;
+        let assoc = tx.associations_from(ObjectType::Ticket, id.0, None).await?;
+        let mut contacts = Vec::new();
+        let mut companies = Vec::new();
+        let mut deals = Vec::new();
+        let mut seen = std::collections::BTreeSet::new();
+        for Association { to_type, to_id, .. } in assoc {
+            if !seen.insert((to_type, to_id)) {
+                continue;
+            }
+            match to_type {
+                ObjectType::Contact => contacts.extend(tx.contact(ContactId(to_id)).await?),
+                ObjectType::Company => companies.extend(tx.company(CompanyId(to_id)).await?),
+                ObjectType::Deal => deals.extend(tx.deal(DealId(to_id)).await?),
+                _ => {}
+            }
+        }
+        let comments = tx.comments_of_ticket(id).await?;
+        let activity = tx.activity(ObjectType::Ticket, id.0).await?;
+        let followers = tx.followers(id).await?;
+        tx.commit().await?;
+        Ok(TicketDetails {
+            ticket,
+            conversations,
+            contacts,
+            companies,
+            deals,
+            comments,
+            activity,
+            followers,
+        })
+    }
+
+    /// A page of a ticket view, scoped (HD-09).
+    pub async fn list_tickets(
+        &self,
+        actor: &Actor,
+        q: &TicketListQuery,
+    ) -> Result<Vec<Ticket>, AppError> {
+        actor.require_ticket_access()?;
+        let mut tx = self.db().read().await?;
+        let out = tx.list_tickets(&actor.scope(), q).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    pub async fn count_tickets(&self, actor: &Actor, q: &TicketListQuery) -> Result<i64, AppError> {
+        actor.require_ticket_access()?;
+        let mut tx = self.db().read().await?;
+        let n = tx.count_tickets(&actor.scope(), q).await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    /// HD-22: follow a ticket (followers are notified of its activity).
+    pub async fn follow_ticket(
+        &self,
+        actor: &Actor,
+        id: TicketId,
+        follow: bool,
+    ) -> Result<(), AppError> {
+        let user = actor.require_user()?;
+        let now = self.now();
+        let mut tx = self.db().write().await?;
+        self.locked_ticket(&mut tx, actor, id).await?;
+        if follow {
+            tx.follow(user, id, now).await?;
+        } else {
+            tx.unfollow(user, id).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Deletes for good what has been in the trash longer than the retention period (INB-13).
+    /// Returns how many tickets and conversations were purged.
+    pub async fn purge_trash(&self) -> Result<(usize, usize), AppError> {
+        let now = self.now();
+        let mut purged = (0, 0);
+        loop {
+            let mut tx = self.db().write().await?;
+            let days = tx.account_settings().await?.trash_retention_days;
+            let cutoff = now - days * 86_400_000;
+            let tickets = tx.trashed_tickets_before(cutoff, 100).await?;
+            let convs = if tickets.is_empty() {
+                tx.trashed_conversations_before(cutoff, 100).await?
+            } else {
+                Vec::new()
+            };
+            if tickets.is_empty() && convs.is_empty() {
+                tx.commit().await?;
+                return Ok(purged);
+            }
+            for t in &tickets {
+                tx.purge_ticket(*t).await?;
+            }
+            for c in &convs {
+                tx.purge_conversation(*c).await?;
+            }
+            tx.commit().await?;
+            purged.0 += tickets.len();
+            purged.1 += convs.len();
+        }
+    }
+}
+
+pub(crate) async fn trash_ticket_in(
+    tx: &mut Tx,
+    actor: &Actor,
+    t: &mut Ticket,
+    now: i64,
+) -> Result<Vec<Event>, AppError> {
+    let mut events = vec![Event::TicketChanged(t.id)];
+    t.trashed_at = Some(now);
+    t.updated_at = now;
+    if !tx.save_ticket(t).await? {
+        return Err(AppError::Conflict(format!(
+            "ticket {} changed meanwhile",
+            t.id
+        )));
+    }
+    t.version += 1;
+    tx.record_activity(&activity(t.id, actor, "trashed", now))
+        .await?;
+    for mut c in tx.conversations_of_ticket(t.id, false).await? {
+        c.trashed_at = Some(now);
+        c.updated_at = now;
+        if !tx.save_conversation(&c).await? {
+            return Err(AppError::Conflict(format!(
+                "conversation {} changed meanwhile",
+                c.id
+            )));
+        }
+        tx.record_activity(&crate::conversations::conv_event(
+            c.id, actor, "trashed", now,
+        ))
+        .await?;
+        events.push(Event::ConversationChanged(c.id));
+    }
+    Ok(events)
+}
+
+pub(crate) async fn restore_ticket_in(
+    tx: &mut Tx,
+    actor: &Actor,
+    t: &mut Ticket,
+    now: i64,
+) -> Result<Vec<Event>, AppError> {
+    let mut events = vec![Event::TicketChanged(t.id)];
+    t.trashed_at = None;
+    t.updated_at = now;
+    if !tx.save_ticket(t).await? {
+        return Err(AppError::Conflict(format!(
+            "ticket {} changed meanwhile",
+            t.id
+        )));
+    }
+    t.version += 1;
+    tx.record_activity(&activity(t.id, actor, "restored", now))
+        .await?;
+    for mut c in tx.conversations_of_ticket(t.id, true).await? {
+        if c.trashed_at.is_none() {
+            continue;
+        }
+        c.trashed_at = None;
+        c.updated_at = now;
+        if !tx.save_conversation(&c).await? {
+            return Err(AppError::Conflict(format!(
+                "conversation {} changed meanwhile",
+                c.id
+            )));
+        }
+        tx.record_activity(&crate::conversations::conv_event(
+            c.id, actor, "restored", now,
+        ))
+        .await?;
+        events.push(Event::ConversationChanged(c.id));
+    }
+    Ok(events)
+}

@@ -1,0 +1,17 @@
+//! Frontdesk's domain: the vocabulary of SPEC.md and the rules that do not need storage.
+//!
+//! Pure types and decisions — ids, parsed values, pipelines and stages, property typing,
+//! the ticket/conversation rules (INB-xx, HD-xx) and the ticket access policy (HD-05, HD-09).
+//!
+//! Must not depend on any I/O: no database, no HTTP, no mail, no clock reads, no async,
+//! no randomness. Time and ids are passed in by the caller so tests control them.
+
+pub mod access;
+pub mod error;
+pub mod model;
+pub mod property;
+pub mod rules;
+
+pub use access::{TicketAccess, Viewer, ViewerScope};
+pub use error::{DomainError, FieldError};
+pub use model::*;

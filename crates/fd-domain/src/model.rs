@@ -1,0 +1,229 @@
+//! Identifiers and small value types shared by every layer.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+use crate::DomainError;
+
+macro_rules! id_type {
+    ($($name:ident),* $(,)?) => {$(
+        /// A 64-bit row id; HubSpot renders ids as digit strings, so Display/FromStr do too.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub i64);
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}", self.0)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = DomainError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                s.trim().parse::<i64>().map($name).map_err(|_| {
+                    DomainError::field(stringify!($name), format!("{s:?} is not a numeric id"))
+                })
+            }
+        }
+    )*};
+}
+
+id_type!(
+    UserId,
+    TeamId,
+    ContactId,
+    CompanyId,
+    DealId,
+    PipelineId,
+    StageId,
+    TicketId,
+    ConversationId,
+    MessageId,
+    CommentId,
+    DraftId,
+    NotificationId,
+);
+
+/// Milliseconds since the Unix epoch, UTC. Every stored time uses it.
+pub type Millis = i64;
+
+/// A lower-cased, syntactically checked email address.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct EmailAddress(String);
+
+impl EmailAddress {
+    /// Accepts `local@domain` with a dotted or bracketed domain; rejects spaces, control
+    /// characters and anything longer than RFC 5321 §4.5.3.1.3's 254-character path limit.
+    pub fn parse(input: &str) -> Result<Self, DomainError> {
+        let s = input.trim();
+        let bad = |why: &str| DomainError::field("email", format!("{input:?} {why}"));
+        if s.is_empty() {
+            return Err(bad("is empty"));
+        }
+        if s.len() > 254 {
+            return Err(bad("is longer than 254 characters"));
+        }
+        if s.chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>')
+        {
+            return Err(bad("contains spaces or forbidden characters"));
+        }
+        let Some((local, domain)) = s.rsplit_once('@') else {
+            return Err(bad("has no @"));
+        };
+        if local.is_empty() || local.len() > 64 {
+            return Err(bad("has an empty or over-long local part"));
+        }
+        if domain.is_empty() || domain.starts_with('.') || domain.ends_with('.') {
+            return Err(bad("has an invalid domain"));
+        }
+        if !(domain.contains('.') || domain == "localhost" || domain.starts_with('[')) {
+            return Err(bad("has an invalid domain"));
+        }
+        Ok(EmailAddress(s.to_lowercase()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for EmailAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+macro_rules! string_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident = $text:literal),* $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        pub enum $name { $(#[serde(rename = $text)] $variant),* }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),*];
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),* }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = DomainError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s {
+                    $($text => Ok($name::$variant),)*
+                    other => Err(DomainError::field(
+                        stringify!($name),
+                        format!("{other:?} is not one of: {}", [$($text),*].join(", ")),
+                    )),
+                }
+            }
+        }
+    };
+}
+
+string_enum!(
+    /// INB-14: where tickets are managed.
+    AccountMode { Inbox = "inbox", HelpDesk = "help_desk" }
+);
+string_enum!(Role { SuperAdmin = "super-admin", Agent = "agent" });
+string_enum!(
+    /// HD-04: a Service Seat unlocks custom views, SLAs and reply suggestions.
+    Seat { None = "none", Core = "core", Service = "service" }
+);
+string_enum!(
+    /// HD-09: which tickets a user may see and change.
+    TicketAccessLevel { All = "all", Team = "team", Owned = "owned" }
+);
+string_enum!(
+    /// HubSpot's `ticketState` stage metadata.
+    StageState { Open = "OPEN", Closed = "CLOSED" }
+);
+string_enum!(ConversationStatus { Open = "OPEN", Closed = "CLOSED" });
+string_enum!(
+    /// Which workspace shows a conversation (INB-14).
+    Workspace { Inbox = "inbox", HelpDesk = "help_desk" }
+);
+string_enum!(Channel {
+    Email = "EMAIL",
+    Form = "FORM",
+    Chat = "CHAT",
+    Bot = "BOT",
+    Call = "CALL",
+    Whatsapp = "WHATSAPP",
+    Messenger = "FB_MESSENGER",
+});
+string_enum!(Direction { Inbound = "INCOMING", Outbound = "OUTGOING" });
+string_enum!(
+    /// Delivery state of a message: inbound ones are `Received`; outbound ones move
+    /// from `Queued` to `Sent` or `Failed`, or stay `NotSent` when no channel can send them.
+    DeliveryStatus {
+        Received = "received",
+        Queued = "queued",
+        Sent = "sent",
+        Failed = "failed",
+        NotSent = "not_sent",
+    }
+);
+string_enum!(ObjectType {
+    Ticket = "ticket",
+    Contact = "contact",
+    Company = "company",
+    Deal = "deal",
+    Conversation = "conversation",
+});
+
+impl ObjectType {
+    /// HubSpot's plural API name (`tickets`, `contacts`…; conversations are `threads`).
+    pub fn plural(self) -> &'static str {
+        match self {
+            ObjectType::Ticket => "tickets",
+            ObjectType::Contact => "contacts",
+            ObjectType::Company => "companies",
+            ObjectType::Deal => "deals",
+            ObjectType::Conversation => "threads",
+        }
+    }
+}
+
+/// HubSpot-defined association type ids (associations v4), per direction.
+pub mod association_type {
+    pub const TICKET_TO_CONTACT: i32 = 16;
+    pub const CONTACT_TO_TICKET: i32 = 15;
+    pub const TICKET_TO_COMPANY: i32 = 339;
+    pub const COMPANY_TO_TICKET: i32 = 340;
+    pub const TICKET_TO_PRIMARY_COMPANY: i32 = 26;
+    pub const PRIMARY_COMPANY_TO_TICKET: i32 = 25;
+    pub const TICKET_TO_DEAL: i32 = 28;
+    pub const DEAL_TO_TICKET: i32 = 27;
+    pub const TICKET_TO_THREAD: i32 = 32;
+    pub const CONTACT_TO_COMPANY: i32 = 279;
+    pub const COMPANY_TO_CONTACT: i32 = 280;
+    pub const CONTACT_TO_PRIMARY_COMPANY: i32 = 1;
+    pub const PRIMARY_COMPANY_TO_CONTACT: i32 = 2;
+}
+
+/// Who performs an action: a signed-in user, or the system itself (mail ingestion, jobs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActorRef {
+    User(UserId),
+    System,
+}
+
+impl ActorRef {
+    pub fn user_id(self) -> Option<UserId> {
+        match self {
+            ActorRef::User(id) => Some(id),
+            ActorRef::System => None,
+        }
+    }
+}

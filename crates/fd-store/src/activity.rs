@@ -1,0 +1,165 @@
+//! Activity history, notifications and follows.
+
+use fd_domain::*;
+
+use crate::error::decode;
+use crate::{ActivityEvent, NewActivity, Notification, StoreError, Tx, args};
+
+impl Tx {
+    pub async fn record_activity(&mut self, a: &NewActivity) -> Result<(), StoreError> {
+        self.exec(
+            "INSERT INTO activity (object_type, object_id, actor_user_id, action, field, old_value, new_value, at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            args![
+                a.object_type.as_str(),
+                a.object_id,
+                a.actor.user_id(),
+                a.action,
+                a.field.clone(),
+                a.old_value.clone(),
+                a.new_value.clone(),
+                a.at
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// The history of one record, oldest first.
+    pub async fn activity(
+        &mut self,
+        object_type: ObjectType,
+        object_id: i64,
+    ) -> Result<Vec<ActivityEvent>, StoreError> {
+        let rows = self
+            .all(
+                "SELECT id, object_type, object_id, actor_user_id, action, field, old_value, new_value, at \
+                 FROM activity WHERE object_type = $1 AND object_id = $2 ORDER BY at, id",
+                args![object_type.as_str(), object_id],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ActivityEvent {
+                    id: r.i64("id")?,
+                    object_type: decode(r.string("object_type")?.parse())?,
+                    object_id: r.i64("object_id")?,
+                    actor_user_id: r.opt_i64("actor_user_id")?.map(UserId),
+                    action: r.string("action")?,
+                    field: r.opt_string("field")?,
+                    old_value: r.opt_string("old_value")?,
+                    new_value: r.opt_string("new_value")?,
+                    at: r.i64("at")?,
+                })
+            })
+            .collect()
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub async fn insert_notification(
+        &mut self,
+        user: UserId,
+        kind: &str,
+        ticket: Option<TicketId>,
+        conversation: Option<ConversationId>,
+        comment: Option<CommentId>,
+        actor: Option<UserId>,
+        text: &str,
+        now: Millis,
+    ) -> Result<NotificationId, StoreError> {
+        let r = self
+            .one(
+                "INSERT INTO notifications (user_id, kind, ticket_id, conversation_id, comment_id, actor_id, text, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+                args![user, kind, ticket, conversation, comment, actor, text, now],
+            )
+            .await?;
+        Ok(NotificationId(r.i64("id")?))
+    }
+
+    /// A user's notifications, newest first. Notifications about tickets the user can no
+    /// longer see are left out (HD-09 covers notifications too).
+    pub async fn notifications(
+        &mut self,
+        user: UserId,
+        scope: &ViewerScope,
+        limit: i64,
+    ) -> Result<Vec<Notification>, StoreError> {
+        let mut sql = crate::Sql::new(
+            "SELECT n.id, n.user_id, n.kind, n.ticket_id, n.conversation_id, n.comment_id, n.actor_id, n.text, \
+             n.created_at, n.read_at FROM notifications n WHERE n.user_id = ",
+        );
+        sql.bind(user);
+        if !matches!(scope, ViewerScope::All) {
+            sql.push(" AND (n.ticket_id IS NULL OR n.ticket_id IN (SELECT t.id FROM tickets t WHERE 1 = 1");
+            crate::push_ticket_scope(&mut sql, scope, "t");
+            sql.push("))");
+        }
+        sql.push(" ORDER BY n.created_at DESC, n.id DESC LIMIT ")
+            .bind(limit);
+        let rows = self.all_sql(sql).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Notification {
+                    id: NotificationId(r.i64("id")?),
+                    user_id: UserId(r.i64("user_id")?),
+                    kind: r.string("kind")?,
+                    ticket_id: r.opt_i64("ticket_id")?.map(TicketId),
+                    conversation_id: r.opt_i64("conversation_id")?.map(ConversationId),
+                    comment_id: r.opt_i64("comment_id")?.map(CommentId),
+                    actor_id: r.opt_i64("actor_id")?.map(UserId),
+                    text: r.string("text")?,
+                    created_at: r.i64("created_at")?,
+                    read_at: r.opt_i64("read_at")?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn mark_notifications_read(
+        &mut self,
+        user: UserId,
+        now: Millis,
+    ) -> Result<u64, StoreError> {
+        self.exec(
+            "UPDATE notifications SET read_at = $2 WHERE user_id = $1 AND read_at IS NULL",
+            args![user, now],
+        )
+        .await
+    }
+
+    pub async fn follow(
+        &mut self,
+        user: UserId,
+        ticket: TicketId,
+        now: Millis,
+    ) -> Result<bool, StoreError> {
+        let n = self
+            .exec(
+                "INSERT INTO follows (user_id, ticket_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                args![user, ticket, now],
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
+    pub async fn unfollow(&mut self, user: UserId, ticket: TicketId) -> Result<bool, StoreError> {
+        let n = self
+            .exec(
+                "DELETE FROM follows WHERE user_id = $1 AND ticket_id = $2",
+                args![user, ticket],
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
+    pub async fn followers(&mut self, ticket: TicketId) -> Result<Vec<UserId>, StoreError> {
+        let rows = self
+            .all(
+                "SELECT user_id FROM follows WHERE ticket_id = $1 ORDER BY user_id",
+                args![ticket],
+            )
+            .await?;
+        rows.iter().map(|r| Ok(UserId(r.i64("user_id")?))).collect()
+    }
+}

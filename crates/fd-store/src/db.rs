@@ -1,0 +1,450 @@
+//! Connections, transactions and the one execution path for SQL on both backends.
+//!
+//! Queries are written once with `$1…$n` placeholders: PostgreSQL reads them natively and
+//! sqlx's SQLite driver maps `$N` to the N-th bound argument. Where the dialects differ
+//! (row locks, identity sequences, text search), callers branch on [`Backend`].
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
+use sqlx::{AssertSqlSafe, PgPool, Row as _, SqlitePool};
+
+use crate::StoreError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A handle on the database; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Db {
+    pool: Pool,
+}
+
+#[derive(Clone, Debug)]
+enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+impl Db {
+    /// Opens `postgres://…` / `postgresql://…` on PostgreSQL, `sqlite:…` or a file path on SQLite
+    /// (created when missing). Does not migrate.
+    pub async fn connect(url: &str) -> Result<Db, StoreError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let options = PgConnectOptions::from_str(url).map_err(StoreError::connect)?;
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(30))
+                .connect_with(options)
+                .await
+                .map_err(StoreError::connect)?;
+            Ok(Db {
+                pool: Pool::Postgres(pool),
+            })
+        } else {
+            let path = url
+                .strip_prefix("sqlite://")
+                .or_else(|| url.strip_prefix("sqlite:"));
+            let options = SqliteConnectOptions::new()
+                .filename(path.unwrap_or(url))
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                // WAL + NORMAL is durable against application crashes and keeps commits cheap;
+                // a power loss may only roll back the last transactions (SQLite docs, "WAL").
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(30))
+                .pragma("cache_size", "-65536")
+                .pragma("temp_store", "memory");
+            let pool = SqlitePoolOptions::new()
+                .max_connections(8)
+                .min_connections(1)
+                .acquire_timeout(Duration::from_secs(60))
+                .connect_with(options)
+                .await
+                .map_err(StoreError::connect)?;
+            Ok(Db {
+                pool: Pool::Sqlite(pool),
+            })
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self.pool {
+            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Applies pending migrations (idempotent; safe while other nodes run).
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match &self.pool {
+            Pool::Sqlite(p) => SQLITE_MIGRATOR.run(p).await?,
+            Pool::Postgres(p) => POSTGRES_MIGRATOR.run(p).await?,
+        }
+        Ok(())
+    }
+
+    /// A write transaction. On SQLite it is `BEGIN IMMEDIATE`: a deferred transaction that
+    /// reads and then writes fails with SQLITE_BUSY when another writer committed meanwhile.
+    pub async fn write(&self) -> Result<Tx, StoreError> {
+        Ok(match &self.pool {
+            Pool::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
+            Pool::Postgres(p) => Tx::Postgres(p.begin().await?),
+        })
+    }
+
+    /// A read transaction: one consistent snapshot for a page's several queries.
+    pub async fn read(&self) -> Result<Tx, StoreError> {
+        Ok(match &self.pool {
+            Pool::Sqlite(p) => Tx::Sqlite(p.begin().await?),
+            Pool::Postgres(p) => Tx::Postgres(p.begin_with("BEGIN READ ONLY").await?),
+        })
+    }
+
+    /// `SELECT 1`, for `/healthz`.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        match &self.pool {
+            Pool::Sqlite(p) => sqlx::query("SELECT 1").execute(p).await.map(drop)?,
+            Pool::Postgres(p) => sqlx::query("SELECT 1").execute(p).await.map(drop)?,
+        }
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        match &self.pool {
+            Pool::Sqlite(p) => p.close().await,
+            Pool::Postgres(p) => p.close().await,
+        }
+    }
+}
+
+/// One value bound to a `$N` placeholder.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Arg {
+    I64(Option<i64>),
+    Text(Option<String>),
+    Bool(bool),
+}
+
+impl From<i64> for Arg {
+    fn from(v: i64) -> Self {
+        Arg::I64(Some(v))
+    }
+}
+impl From<Option<i64>> for Arg {
+    fn from(v: Option<i64>) -> Self {
+        Arg::I64(v)
+    }
+}
+impl From<bool> for Arg {
+    fn from(v: bool) -> Self {
+        Arg::Bool(v)
+    }
+}
+impl From<&str> for Arg {
+    fn from(v: &str) -> Self {
+        Arg::Text(Some(v.to_string()))
+    }
+}
+impl From<String> for Arg {
+    fn from(v: String) -> Self {
+        Arg::Text(Some(v))
+    }
+}
+impl From<&String> for Arg {
+    fn from(v: &String) -> Self {
+        Arg::Text(Some(v.clone()))
+    }
+}
+impl From<Option<String>> for Arg {
+    fn from(v: Option<String>) -> Self {
+        Arg::Text(v)
+    }
+}
+impl From<Option<&str>> for Arg {
+    fn from(v: Option<&str>) -> Self {
+        Arg::Text(v.map(str::to_string))
+    }
+}
+impl From<&Option<String>> for Arg {
+    fn from(v: &Option<String>) -> Self {
+        Arg::Text(v.clone())
+    }
+}
+
+macro_rules! id_args {
+    ($($t:ident),*) => {$(
+        impl From<fd_domain::$t> for Arg {
+            fn from(v: fd_domain::$t) -> Self { Arg::I64(Some(v.0)) }
+        }
+        impl From<Option<fd_domain::$t>> for Arg {
+            fn from(v: Option<fd_domain::$t>) -> Self { Arg::I64(v.map(|x| x.0)) }
+        }
+    )*};
+}
+id_args!(
+    UserId,
+    TeamId,
+    ContactId,
+    CompanyId,
+    DealId,
+    PipelineId,
+    StageId,
+    TicketId,
+    ConversationId,
+    MessageId,
+    CommentId,
+    DraftId,
+    NotificationId
+);
+
+/// Builds the argument list of a query: `args![a, b, c]`.
+#[macro_export]
+macro_rules! args {
+    ($($x:expr),* $(,)?) => { vec![$($crate::Arg::from($x)),*] };
+}
+
+/// Dynamic SQL made only of fixed fragments and numbered placeholders; values never enter
+/// the text (the reason `AssertSqlSafe` is sound here).
+#[derive(Debug, Default, Clone)]
+pub struct Sql {
+    text: String,
+    args: Vec<Arg>,
+}
+
+impl Sql {
+    pub fn new(fragment: &str) -> Self {
+        Sql {
+            text: fragment.to_string(),
+            args: Vec::new(),
+        }
+    }
+    pub fn push(&mut self, fragment: &str) -> &mut Self {
+        self.text.push_str(fragment);
+        self
+    }
+    /// Appends a placeholder bound to `value`.
+    pub fn bind(&mut self, value: impl Into<Arg>) -> &mut Self {
+        self.args.push(value.into());
+        self.text.push('$');
+        self.text.push_str(&self.args.len().to_string());
+        self
+    }
+    /// Appends `$a, $b, …` for each value.
+    pub fn bind_list<T: Into<Arg>>(&mut self, values: impl IntoIterator<Item = T>) -> &mut Self {
+        let mut first = true;
+        for v in values {
+            if !first {
+                self.text.push_str(", ");
+            }
+            first = false;
+            self.bind(v);
+        }
+        if first {
+            // An empty IN () is a syntax error on both backends; NULL matches nothing.
+            self.text.push_str("NULL");
+        }
+        self
+    }
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+}
+
+/// A transaction on either backend. Dropped without `commit` it rolls back.
+pub enum Tx {
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+macro_rules! bind_all {
+    ($q:expr, $args:expr) => {{
+        let mut q = $q;
+        for a in $args {
+            q = match a {
+                Arg::I64(v) => q.bind(v),
+                Arg::Text(v) => q.bind(v),
+                Arg::Bool(v) => q.bind(v),
+            };
+        }
+        q
+    }};
+}
+
+impl Tx {
+    pub fn backend(&self) -> Backend {
+        match self {
+            Tx::Sqlite(_) => Backend::Sqlite,
+            Tx::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    pub async fn commit(self) -> Result<(), StoreError> {
+        match self {
+            Tx::Sqlite(t) => t.commit().await?,
+            Tx::Postgres(t) => t.commit().await?,
+        }
+        Ok(())
+    }
+
+    /// ` FOR UPDATE` on PostgreSQL; nothing on SQLite, whose `BEGIN IMMEDIATE` already holds
+    /// the database's single write lock.
+    pub fn lock_rows(&self) -> &'static str {
+        match self {
+            Tx::Sqlite(_) => "",
+            Tx::Postgres(_) => " FOR UPDATE",
+        }
+    }
+
+    /// Runs a statement; returns the number of rows it changed.
+    pub async fn exec(&mut self, sql: &str, args: Vec<Arg>) -> Result<u64, StoreError> {
+        let sql = sql.to_string();
+        Ok(match self {
+            Tx::Sqlite(t) => bind_all!(sqlx::query(AssertSqlSafe(sql)), args)
+                .execute(&mut **t)
+                .await?
+                .rows_affected(),
+            Tx::Postgres(t) => bind_all!(sqlx::query(AssertSqlSafe(sql)), args)
+                .execute(&mut **t)
+                .await?
+                .rows_affected(),
+        })
+    }
+
+    pub async fn all(&mut self, sql: &str, args: Vec<Arg>) -> Result<Vec<Row>, StoreError> {
+        let sql = sql.to_string();
+        Ok(match self {
+            Tx::Sqlite(t) => bind_all!(sqlx::query(AssertSqlSafe(sql)), args)
+                .fetch_all(&mut **t)
+                .await?
+                .into_iter()
+                .map(Row::Sqlite)
+                .collect(),
+            Tx::Postgres(t) => bind_all!(sqlx::query(AssertSqlSafe(sql)), args)
+                .fetch_all(&mut **t)
+                .await?
+                .into_iter()
+                .map(Row::Postgres)
+                .collect(),
+        })
+    }
+
+    pub async fn opt(&mut self, sql: &str, args: Vec<Arg>) -> Result<Option<Row>, StoreError> {
+        let sql = sql.to_string();
+        Ok(match self {
+            Tx::Sqlite(t) => bind_all!(sqlx::query(AssertSqlSafe(sql)), args)
+                .fetch_optional(&mut **t)
+                .await?
+                .map(Row::Sqlite),
+            Tx::Postgres(t) => bind_all!(sqlx::query(AssertSqlSafe(sql)), args)
+                .fetch_optional(&mut **t)
+                .await?
+                .map(Row::Postgres),
+        })
+    }
+
+    pub async fn one(&mut self, sql: &str, args: Vec<Arg>) -> Result<Row, StoreError> {
+        self.opt(sql, args)
+            .await?
+            .ok_or_else(|| StoreError::Internal(format!("query returned no row: {sql}")))
+    }
+
+    pub async fn exec_sql(&mut self, sql: Sql) -> Result<u64, StoreError> {
+        self.exec(&sql.text, sql.args).await
+    }
+    pub async fn all_sql(&mut self, sql: Sql) -> Result<Vec<Row>, StoreError> {
+        self.all(&sql.text, sql.args).await
+    }
+    pub async fn opt_sql(&mut self, sql: Sql) -> Result<Option<Row>, StoreError> {
+        self.opt(&sql.text, sql.args).await
+    }
+
+    /// `SELECT COUNT(*) …` convenience.
+    pub async fn count_sql(&mut self, sql: Sql) -> Result<i64, StoreError> {
+        let row = self
+            .opt_sql(sql)
+            .await?
+            .ok_or_else(|| StoreError::Internal("count returned no row".into()))?;
+        row.i64_at(0)
+    }
+}
+
+/// A result row from either backend, read by column name.
+pub enum Row {
+    Sqlite(SqliteRow),
+    Postgres(PgRow),
+}
+
+macro_rules! getter {
+    ($name:ident, $ty:ty) => {
+        pub fn $name(&self, col: &str) -> Result<$ty, StoreError> {
+            match self {
+                Row::Sqlite(r) => r.try_get::<$ty, _>(col),
+                Row::Postgres(r) => r.try_get::<$ty, _>(col),
+            }
+            .map_err(|e| StoreError::Decode(format!("column {col}: {e}")))
+        }
+    };
+}
+
+impl Row {
+    getter!(i64, i64);
+    getter!(opt_i64, Option<i64>);
+    getter!(string, String);
+    getter!(opt_string, Option<String>);
+    getter!(bool, bool);
+
+    pub fn i64_at(&self, idx: usize) -> Result<i64, StoreError> {
+        match self {
+            Row::Sqlite(r) => r.try_get::<i64, _>(idx),
+            Row::Postgres(r) => r.try_get::<i64, _>(idx),
+        }
+        .map_err(|e| StoreError::Decode(format!("column {idx}: {e}")))
+    }
+}
+
+/// Test and tooling support: creates a PostgreSQL database next to the one `admin_url` names
+/// and returns its URL. Used by the test kit and the benchmark for a fresh database each run.
+pub async fn create_postgres_database(admin_url: &str, name: &str) -> Result<String, StoreError> {
+    if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(StoreError::Internal(format!(
+            "invalid database name {name:?}"
+        )));
+    }
+    let options = PgConnectOptions::from_str(admin_url).map_err(StoreError::connect)?;
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with(options)
+        .await
+        .map_err(StoreError::connect)?;
+    sqlx::query(AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+        .execute(&pool)
+        .await?;
+    pool.close().await;
+    let (base, query) = match admin_url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (admin_url, None),
+    };
+    let authority_end = base
+        .find("://")
+        .map(|i| i + 3)
+        .and_then(|start| base[start..].find('/').map(|j| start + j))
+        .unwrap_or(base.len());
+    let mut url = format!("{}/{name}", &base[..authority_end]);
+    if let Some(q) = query {
+        url.push('?');
+        url.push_str(q);
+    }
+    Ok(url)
+}

@@ -1,0 +1,28 @@
+//! Frontdesk's storage: the only crate that contains SQL.
+//!
+//! One `Db` handle over SQLite (embedded, the default) or PostgreSQL; migrations for both in
+//! `migrations/{sqlite,postgres}` with the same version numbers; repositories as methods on a
+//! transaction (`Tx`). Ticket reads take a [`fd_domain::ViewerScope`] and apply it in SQL:
+//! there is no unscoped ticket list outside the `admin_`-prefixed helpers.
+//!
+//! Must not depend on the application, HTTP or mail crates, and never reads the clock: every
+//! time is passed in.
+
+mod activity;
+mod config;
+mod conversations;
+mod crm;
+mod db;
+mod directory;
+mod error;
+mod records;
+mod scope;
+mod tickets;
+
+pub use conversations::{ConversationListQuery, NewMessage};
+pub use db::{Arg, Backend, Db, Row, Sql, Tx, create_postgres_database};
+pub use directory::NewUser;
+pub use error::StoreError;
+pub use records::*;
+pub use scope::push_ticket_scope;
+pub use tickets::{TicketListQuery, TicketSort, TicketView};

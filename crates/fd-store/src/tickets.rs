@@ -1,0 +1,423 @@
+//! Tickets: rows, custom property values, scoped lists, counts and search, trash and purge.
+
+use std::collections::BTreeMap;
+
+use fd_domain::*;
+
+use crate::records::TICKET_COLUMNS;
+use crate::scope::push_ticket_scope;
+use crate::{Sql, StoreError, Ticket, Tx, args};
+
+/// The built-in views of the help desk's left panel (HD-01), plus "everything live".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TicketView {
+    /// Every live (not trashed) ticket.
+    All,
+    AllOpen,
+    Unassigned,
+    AssignedTo(UserId),
+    Following(UserId),
+    Closed,
+    Trash,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TicketSort {
+    LastActivityDesc,
+    CreatedDesc,
+    CreatedAsc,
+}
+
+#[derive(Debug, Clone)]
+pub struct TicketListQuery {
+    pub view: TicketView,
+    pub sort: TicketSort,
+    pub limit: i64,
+    pub offset: i64,
+    /// Case-insensitive text to find in the name or description.
+    pub text: Option<String>,
+    pub pipeline: Option<PipelineId>,
+    pub stage: Option<StageId>,
+    pub priority: Option<String>,
+}
+
+impl Default for TicketListQuery {
+    fn default() -> Self {
+        TicketListQuery {
+            view: TicketView::AllOpen,
+            sort: TicketSort::LastActivityDesc,
+            limit: 25,
+            offset: 0,
+            text: None,
+            pipeline: None,
+            stage: None,
+            priority: None,
+        }
+    }
+}
+
+fn push_view_filter(sql: &mut Sql, q: &TicketListQuery) {
+    match q.view {
+        TicketView::All => sql.push(" AND t.trashed_at IS NULL"),
+        TicketView::AllOpen => sql.push(" AND t.trashed_at IS NULL AND t.is_open = TRUE"),
+        TicketView::Unassigned => {
+            sql.push(" AND t.trashed_at IS NULL AND t.is_open = TRUE AND t.owner_id IS NULL")
+        }
+        TicketView::AssignedTo(u) => sql
+            .push(" AND t.trashed_at IS NULL AND t.is_open = TRUE AND t.owner_id = ")
+            .bind(u),
+        TicketView::Following(u) => sql
+            .push(" AND t.trashed_at IS NULL AND t.id IN (SELECT f.ticket_id FROM follows f WHERE f.user_id = ")
+            .bind(u)
+            .push(")"),
+        TicketView::Closed => sql.push(" AND t.trashed_at IS NULL AND t.is_open = FALSE"),
+        TicketView::Trash => sql.push(" AND t.trashed_at IS NOT NULL"),
+    };
+    if let Some(p) = q.pipeline {
+        sql.push(" AND t.pipeline_id = ").bind(p);
+    }
+    if let Some(s) = q.stage {
+        sql.push(" AND t.stage_id = ").bind(s);
+    }
+    if let Some(p) = &q.priority {
+        sql.push(" AND t.priority = ").bind(p.as_str());
+    }
+    if let Some(text) = q.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
+        sql.push(" AND (LOWER(t.subject) LIKE ")
+            .bind(pattern.clone())
+            .push(" ESCAPE '\\' OR LOWER(COALESCE(t.content, '')) LIKE ")
+            .bind(pattern)
+            .push(" ESCAPE '\\')");
+    }
+}
+
+fn escape_like(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Columns of a ticket row as the store writes them.
+pub(crate) fn ticket_args(t: &Ticket) -> Vec<crate::Arg> {
+    args![
+        t.subject.as_str(),
+        t.content.clone(),
+        t.pipeline_id,
+        t.stage_id,
+        t.priority.clone(),
+        t.category.clone(),
+        t.owner_id,
+        t.team_id,
+        t.source_type.clone(),
+        t.workspace.as_str(),
+        t.is_open,
+        t.created_by,
+        t.created_at,
+        t.updated_at,
+        t.closed_at,
+        t.last_activity_at,
+        t.trashed_at
+    ]
+}
+
+impl Tx {
+    /// Inserts a ticket row and its custom values; returns its id.
+    pub async fn insert_ticket(&mut self, t: &Ticket) -> Result<TicketId, StoreError> {
+        let r = self
+            .one(
+                "INSERT INTO tickets (subject, content, pipeline_id, stage_id, priority, category, owner_id, \
+                 team_id, source_type, workspace, is_open, created_by, created_at, updated_at, closed_at, \
+                 last_activity_at, trashed_at, version) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 1) RETURNING id",
+                ticket_args(t),
+            )
+            .await?;
+        let id = TicketId(r.i64("id")?);
+        for (name, value) in &t.custom {
+            self.set_property_value("tickets", id.0, name, Some(value))
+                .await?;
+        }
+        Ok(id)
+    }
+
+    /// Writes every column of `t` if its stored version is still `t.version`; bumps the version.
+    /// Returns false when another writer got there first (the caller reports a conflict).
+    pub async fn save_ticket(&mut self, t: &Ticket) -> Result<bool, StoreError> {
+        let mut a = ticket_args(t);
+        a.push(t.id.into());
+        a.push(t.version.into());
+        let n = self
+            .exec(
+                "UPDATE tickets SET subject = $1, content = $2, pipeline_id = $3, stage_id = $4, priority = $5, \
+                 category = $6, owner_id = $7, team_id = $8, source_type = $9, workspace = $10, is_open = $11, \
+                 created_by = $12, created_at = $13, updated_at = $14, closed_at = $15, last_activity_at = $16, \
+                 trashed_at = $17, version = version + 1 WHERE id = $18 AND version = $19",
+                a,
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
+    /// Marks activity on a ticket (a message or comment) without touching its properties.
+    pub async fn touch_ticket(&mut self, id: TicketId, now: Millis) -> Result<(), StoreError> {
+        self.exec(
+            "UPDATE tickets SET last_activity_at = $2 WHERE id = $1 AND last_activity_at < $2",
+            args![id, now],
+        )
+        .await?;
+        Ok(())
+    }
+
+    pub async fn set_property_value(
+        &mut self,
+        object_type: &str,
+        object_id: i64,
+        name: &str,
+        value: Option<&str>,
+    ) -> Result<(), StoreError> {
+        match value {
+            Some(v) => {
+                self.exec(
+                    "INSERT INTO property_values (object_type, object_id, name, value) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (object_type, object_id, name) DO UPDATE SET value = $4",
+                    args![object_type, object_id, name, v],
+                )
+                .await?
+            }
+            None => {
+                self.exec(
+                    "DELETE FROM property_values WHERE object_type = $1 AND object_id = $2 AND name = $3",
+                    args![object_type, object_id, name],
+                )
+                .await?
+            }
+        };
+        Ok(())
+    }
+
+    pub async fn property_values(
+        &mut self,
+        object_type: &str,
+        object_id: i64,
+    ) -> Result<BTreeMap<String, String>, StoreError> {
+        let rows = self
+            .all(
+                "SELECT name, value FROM property_values WHERE object_type = $1 AND object_id = $2",
+                args![object_type, object_id],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.string("name")?, r.string("value")?)))
+            .collect()
+    }
+
+    async fn fill_custom(&mut self, tickets: &mut [Ticket]) -> Result<(), StoreError> {
+        if tickets.is_empty() {
+            return Ok(());
+        }
+        let mut sql = Sql::new(
+            "SELECT object_id, name, value FROM property_values WHERE object_type = 'tickets' AND object_id IN (",
+        );
+        sql.bind_list(tickets.iter().map(|t| t.id)).push(")");
+        for r in self.all_sql(sql).await? {
+            let id = r.i64("object_id")?;
+            if let Some(t) = tickets.iter_mut().find(|t| t.id.0 == id) {
+                t.custom.insert(r.string("name")?, r.string("value")?);
+            }
+        }
+        Ok(())
+    }
+
+    /// A ticket the viewer may see (trashed ones included; callers check `trashed_at`).
+    pub async fn ticket(
+        &mut self,
+        scope: &ViewerScope,
+        id: TicketId,
+    ) -> Result<Option<Ticket>, StoreError> {
+        self.ticket_inner(scope, id, false).await
+    }
+
+    /// The same, locking the row for the rest of the write transaction.
+    pub async fn ticket_for_update(
+        &mut self,
+        scope: &ViewerScope,
+        id: TicketId,
+    ) -> Result<Option<Ticket>, StoreError> {
+        self.ticket_inner(scope, id, true).await
+    }
+
+    async fn ticket_inner(
+        &mut self,
+        scope: &ViewerScope,
+        id: TicketId,
+        lock: bool,
+    ) -> Result<Option<Ticket>, StoreError> {
+        let mut sql = Sql::new(&format!(
+            "SELECT {TICKET_COLUMNS} FROM tickets t WHERE t.id = "
+        ));
+        sql.bind(id);
+        push_ticket_scope(&mut sql, scope, "t");
+        if lock {
+            sql.push(self.lock_rows());
+        }
+        let Some(r) = self.opt_sql(sql).await? else {
+            return Ok(None);
+        };
+        let mut t = vec![Ticket::from_row(&r)?];
+        self.fill_custom(&mut t).await?;
+        Ok(t.pop())
+    }
+
+    /// Does the ticket exist at all (regardless of who is asking)? Lets callers tell
+    /// "not found" from "not yours" without leaking the row.
+    pub async fn ticket_exists(&mut self, id: TicketId) -> Result<bool, StoreError> {
+        Ok(self
+            .opt("SELECT 1 AS one FROM tickets WHERE id = $1", args![id])
+            .await?
+            .is_some())
+    }
+
+    /// Several tickets by id, keeping only those the viewer may see.
+    pub async fn tickets_by_ids(
+        &mut self,
+        scope: &ViewerScope,
+        ids: &[TicketId],
+    ) -> Result<Vec<Ticket>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sql = Sql::new(&format!(
+            "SELECT {TICKET_COLUMNS} FROM tickets t WHERE t.id IN ("
+        ));
+        sql.bind_list(ids.iter().copied()).push(")");
+        push_ticket_scope(&mut sql, scope, "t");
+        sql.push(" ORDER BY t.id");
+        let rows = self.all_sql(sql).await?;
+        let mut out = rows
+            .iter()
+            .map(Ticket::from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        self.fill_custom(&mut out).await?;
+        Ok(out)
+    }
+
+    /// A page of a view, scoped to what the viewer may see (HD-09).
+    pub async fn list_tickets(
+        &mut self,
+        scope: &ViewerScope,
+        q: &TicketListQuery,
+    ) -> Result<Vec<Ticket>, StoreError> {
+        let mut sql = Sql::new(&format!(
+            "SELECT {TICKET_COLUMNS} FROM tickets t WHERE 1 = 1"
+        ));
+        push_view_filter(&mut sql, q);
+        push_ticket_scope(&mut sql, scope, "t");
+        sql.push(match q.sort {
+            TicketSort::LastActivityDesc => " ORDER BY t.last_activity_at DESC, t.id DESC",
+            TicketSort::CreatedDesc => " ORDER BY t.created_at DESC, t.id DESC",
+            TicketSort::CreatedAsc => " ORDER BY t.created_at ASC, t.id ASC",
+        });
+        sql.push(" LIMIT ")
+            .bind(q.limit.clamp(0, 1000))
+            .push(" OFFSET ")
+            .bind(q.offset.max(0));
+        let rows = self.all_sql(sql).await?;
+        let mut out = rows
+            .iter()
+            .map(Ticket::from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        self.fill_custom(&mut out).await?;
+        Ok(out)
+    }
+
+    /// How many tickets a view holds for this viewer (the counts beside the views).
+    pub async fn count_tickets(
+        &mut self,
+        scope: &ViewerScope,
+        q: &TicketListQuery,
+    ) -> Result<i64, StoreError> {
+        let mut sql = Sql::new("SELECT COUNT(*) AS n FROM tickets t WHERE 1 = 1");
+        push_view_filter(&mut sql, q);
+        push_ticket_scope(&mut sql, scope, "t");
+        self.count_sql(sql).await
+    }
+
+    /// Live tickets associated with a CRM record, scoped (contact and company pages).
+    pub async fn tickets_of(
+        &mut self,
+        scope: &ViewerScope,
+        other: ObjectType,
+        other_id: i64,
+    ) -> Result<Vec<Ticket>, StoreError> {
+        let mut sql = Sql::new(&format!(
+            "SELECT {TICKET_COLUMNS} FROM tickets t WHERE t.trashed_at IS NULL AND t.id IN \
+             (SELECT a.to_id FROM associations a WHERE a.from_type = "
+        ));
+        sql.bind(other.as_str())
+            .push(" AND a.from_id = ")
+            .bind(other_id)
+            .push(" AND a.to_type = 'ticket')");
+        push_ticket_scope(&mut sql, scope, "t");
+        sql.push(" ORDER BY t.last_activity_at DESC, t.id DESC LIMIT 200");
+        let rows = self.all_sql(sql).await?;
+        let mut out = rows
+            .iter()
+            .map(Ticket::from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        self.fill_custom(&mut out).await?;
+        Ok(out)
+    }
+
+    /// Ids of tickets trashed before `cutoff` (the purge job's work list).
+    pub async fn trashed_tickets_before(
+        &mut self,
+        cutoff: Millis,
+        limit: i64,
+    ) -> Result<Vec<TicketId>, StoreError> {
+        let rows = self
+            .all(
+                "SELECT id FROM tickets WHERE trashed_at IS NOT NULL AND trashed_at < $1 ORDER BY id LIMIT $2",
+                args![cutoff, limit],
+            )
+            .await?;
+        rows.iter().map(|r| Ok(TicketId(r.i64("id")?))).collect()
+    }
+
+    /// Deletes a ticket for good, with everything that hangs off it.
+    pub async fn purge_ticket(&mut self, id: TicketId) -> Result<(), StoreError> {
+        let convs = self
+            .all(
+                "SELECT id FROM conversations WHERE ticket_id = $1",
+                args![id],
+            )
+            .await?;
+        for c in convs {
+            self.purge_conversation(ConversationId(c.i64("id")?))
+                .await?;
+        }
+        self.exec(
+            "DELETE FROM associations WHERE (from_type = 'ticket' AND from_id = $1) OR (to_type = 'ticket' AND to_id = $1)",
+            args![id],
+        )
+        .await?;
+        self.exec(
+            "DELETE FROM property_values WHERE object_type = 'tickets' AND object_id = $1",
+            args![id],
+        )
+        .await?;
+        self.exec(
+            "DELETE FROM activity WHERE object_type = 'ticket' AND object_id = $1",
+            args![id],
+        )
+        .await?;
+        self.exec("DELETE FROM tickets WHERE id = $1", args![id])
+            .await?;
+        Ok(())
+    }
+}
