@@ -129,6 +129,7 @@ impl App {
         Ok(user)
     }
 
+    #[allow(clippy::too_many_arguments)]
     pub async fn update_user_access(
         &self,
         actor: &Actor,

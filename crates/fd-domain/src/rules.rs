@@ -48,10 +48,10 @@ pub fn initial_stage_effects(state: StageState, now: i64) -> StageMoveEffects {
 }
 
 /// HD-19: the conditional stage's required properties that are still empty.
-pub fn missing_required_properties<'a>(
-    required: &'a [String],
+pub fn missing_required_properties(
+    required: &[String],
     has_value: impl Fn(&str) -> bool,
-) -> Vec<&'a str> {
+) -> Vec<&str> {
     required
         .iter()
         .map(String::as_str)

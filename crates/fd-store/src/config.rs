@@ -199,13 +199,12 @@ impl Tx {
 
     /// Live (not trashed) tickets in a stage: a stage that still has some cannot be removed.
     pub async fn tickets_in_stage(&mut self, id: StageId) -> Result<i64, StoreError> {
-        Ok(self
-            .one(
-                "SELECT COUNT(*) AS n FROM tickets WHERE stage_id = $1",
-                args![id],
-            )
-            .await?
-            .i64("n")?)
+        self.one(
+            "SELECT COUNT(*) AS n FROM tickets WHERE stage_id = $1",
+            args![id],
+        )
+        .await?
+        .i64("n")
     }
 
     pub async fn properties(

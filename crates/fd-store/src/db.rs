@@ -44,7 +44,7 @@ impl Db {
             let options = PgConnectOptions::from_str(url).map_err(StoreError::connect)?;
             let pool = PgPoolOptions::new()
                 .max_connections(16)
-                .acquire_timeout(Duration::from_secs(30))
+                .acquire_timeout(Duration::from_secs(10))
                 .connect_with(options)
                 .await
                 .map_err(StoreError::connect)?;

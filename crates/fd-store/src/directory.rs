@@ -85,6 +85,7 @@ impl Tx {
         Ok(UserId(r.i64("id")?))
     }
 
+    #[allow(clippy::too_many_arguments)]
     pub async fn update_user_access(
         &mut self,
         id: UserId,
@@ -198,10 +199,9 @@ impl Tx {
     }
 
     pub async fn user_count(&mut self) -> Result<i64, StoreError> {
-        Ok(self
-            .one("SELECT COUNT(*) AS n FROM users", args![])
+        self.one("SELECT COUNT(*) AS n FROM users", args![])
             .await?
-            .i64("n")?)
+            .i64("n")
     }
 
     pub async fn insert_team(&mut self, name: &str, now: Millis) -> Result<TeamId, StoreError> {

@@ -150,6 +150,9 @@ impl TestApp {
 macro_rules! on_both_backends {
     ($($name:ident => $scenario:path;)*) => {$(
         mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
                 let t = $crate::TestApp::sqlite().await;

@@ -1,1 +1,172 @@
-//! frontdesk
+//! The `frontdesk` binary's library half: configuration, wiring, first start and graceful
+//! shutdown. `launch` serves on any listener so tests can start the real server on port 0.
+//!
+//! Depends on every other crate; nothing depends on it.
+
+pub mod bench;
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use fd_app::domain::{Role, Seat, TicketAccessLevel};
+use fd_app::store::Db;
+use fd_app::{Actor, App, NewUserInput, SystemClock};
+use tokio::net::TcpListener;
+
+/// Where the data lives.
+#[derive(Debug, Clone)]
+pub struct DatabaseConfig {
+    pub data_dir: PathBuf,
+    /// A `postgres://` URL, or `None` for the embedded SQLite file in `data_dir`.
+    pub database_url: Option<String>,
+}
+
+impl DatabaseConfig {
+    /// The URL the store opens: the given one, or `<data_dir>/frontdesk.db`.
+    pub fn url(&self) -> String {
+        match &self.database_url {
+            Some(u) if !u.trim().is_empty() => u.trim().to_string(),
+            _ => self.data_dir.join("frontdesk.db").display().to_string(),
+        }
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        let u = self.url();
+        !(u.starts_with("postgres://") || u.starts_with("postgresql://"))
+    }
+}
+
+/// Opens (creating the data directory for SQLite) and migrates the database.
+pub async fn open(config: &DatabaseConfig) -> anyhow::Result<App> {
+    if config.is_sqlite() {
+        std::fs::create_dir_all(&config.data_dir).with_context(|| {
+            format!("cannot create data directory {}", config.data_dir.display())
+        })?;
+    }
+    let url = config.url();
+    let db = Db::connect(&url)
+        .await
+        .with_context(|| format!("cannot open database {}", redact(&url)))?;
+    db.migrate()
+        .await
+        .context("cannot apply database migrations")?;
+    Ok(App::new(db, Arc::new(SystemClock)))
+}
+
+/// Hides a password in a database URL before it is printed.
+pub fn redact(url: &str) -> String {
+    if let Some(scheme_end) = url.find("://") {
+        let rest = &url[scheme_end + 3..];
+        if let Some(at) = rest.find('@') {
+            let userinfo = &rest[..at];
+            if let Some(colon) = userinfo.find(':') {
+                return format!(
+                    "{}://{}:***{}",
+                    &url[..scheme_end],
+                    &userinfo[..colon],
+                    &rest[at..]
+                );
+            }
+        }
+    }
+    url.to_string()
+}
+
+/// On a database without users, creates the Super Admin `admin@localhost` and returns its
+/// generated password (printed once by `serve`).
+pub async fn ensure_first_admin(app: &App) -> anyhow::Result<Option<(String, String)>> {
+    if app.user_count().await? > 0 {
+        return Ok(None);
+    }
+    let password = fd_app::generate_password();
+    let email = "admin@localhost".to_string();
+    match app
+        .create_user(
+            &Actor::system(),
+            NewUserInput {
+                email: email.clone(),
+                name: "Administrator".into(),
+                role: Role::SuperAdmin,
+                password: password.clone(),
+                teams: Vec::new(),
+                ticket_access: TicketAccessLevel::All,
+                account_access: true,
+                service_access: true,
+                sales_access: true,
+                seat: Seat::Service,
+            },
+        )
+        .await
+    {
+        Ok(_) => Ok(Some((email, password))),
+        // Another node created it first.
+        Err(fd_app::AppError::Conflict(_)) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Serves HTTP on `listener` until `shutdown` resolves, then finishes in-flight requests.
+/// Background jobs (the trash purge) run alongside and stop with it.
+pub async fn launch(
+    app: App,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let jobs = tokio::spawn(run_jobs(app.clone(), stop_rx));
+    let router = fd_web::router(app);
+    let result = axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("HTTP server failed");
+    let _ = stop_tx.send(true);
+    let _ = jobs.await;
+    result
+}
+
+/// Periodic jobs: the trash purge (INB-13) once at start and then hourly.
+async fn run_jobs(app: App, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                match app.purge_trash().await {
+                    Ok((0, 0)) => {}
+                    Ok((t, c)) => tracing::info!(tickets = t, conversations = c, "purged trash past retention"),
+                    Err(e) => tracing::error!(error = %e, "trash purge failed"),
+                }
+            }
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
+
+/// The default data directory, relative to where `frontdesk` runs.
+pub fn default_data_dir() -> &'static Path {
+    Path::new("./frontdesk-data")
+}

@@ -1,1 +1,291 @@
-fn main() {}
+//! `frontdesk`: the help desk server and its administration commands.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use fd_app::Actor;
+use fd_app::domain::{Role, Seat, TicketAccessLevel};
+use frontdesk::{DatabaseConfig, bench};
+
+#[derive(Parser)]
+#[command(
+    name = "frontdesk",
+    version,
+    about = "Frontdesk: a self-hosted help desk"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone)]
+struct DbArgs {
+    /// Directory for the embedded SQLite database and stored files.
+    #[arg(
+        long,
+        env = "FRONTDESK_DATA_DIR",
+        default_value = "./frontdesk-data",
+        global = true
+    )]
+    data_dir: PathBuf,
+    /// A postgres:// URL to use PostgreSQL instead of the embedded SQLite database.
+    #[arg(long, env = "FRONTDESK_DATABASE_URL", global = true)]
+    database_url: Option<String>,
+}
+
+impl DbArgs {
+    fn config(&self) -> DatabaseConfig {
+        DatabaseConfig {
+            data_dir: self.data_dir.clone(),
+            database_url: self.database_url.clone(),
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (HTTP, jobs).
+    Serve {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Address to listen on for HTTP.
+        #[arg(long, env = "FRONTDESK_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+    },
+    /// Create or upgrade the database schema, then exit.
+    Migrate {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Administration commands (safe while a server runs on the same database).
+    Admin {
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Measure write throughput and list latency on a fresh database.
+    Bench(bench::BenchArgs),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum RoleArg {
+    SuperAdmin,
+    Agent,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum AccessArg {
+    All,
+    Team,
+    Owned,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SeatArg {
+    None,
+    Core,
+    Service,
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create a user; prints a generated password when none is given.
+    CreateUser {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// A team the user belongs to (repeatable).
+        #[arg(long = "team")]
+        teams: Vec<String>,
+        /// Which tickets the user may see (HD-09).
+        #[arg(long, value_enum, default_value = "all")]
+        ticket_access: AccessArg,
+        #[arg(long)]
+        password: Option<String>,
+        /// Service Seat (needed for custom views, SLAs, reply suggestions).
+        #[arg(long, value_enum, default_value = "service")]
+        seat: SeatArg,
+        /// Grant the Account Access permission set (settings, team From addresses).
+        #[arg(long)]
+        account_access: bool,
+        /// Create the user without Service access (HD-05: then no tickets at all).
+        #[arg(long)]
+        no_service_access: bool,
+        /// Grant Sales access.
+        #[arg(long)]
+        sales_access: bool,
+    },
+    /// Create a team.
+    CreateTeam {
+        #[arg(long)]
+        name: String,
+    },
+    /// List users with their role, access and teams.
+    ListUsers,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("FRONTDESK_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve { db, listen } => serve(db, listen).await,
+        Command::Migrate { db } => {
+            let config = db.config();
+            let app = frontdesk::open(&config).await?;
+            app.db().close().await;
+            println!(
+                "database is up to date: {}",
+                frontdesk::redact(&config.url())
+            );
+            Ok(())
+        }
+        Command::Admin { db, command } => admin(db, command).await,
+        Command::Bench(args) => bench::run(args).await,
+    }
+}
+
+async fn serve(db: DbArgs, listen: SocketAddr) -> anyhow::Result<()> {
+    let config = db.config();
+    let app = frontdesk::open(&config).await?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let addr = listener.local_addr()?;
+    println!("Frontdesk is running at http://{addr}/");
+    println!("Database: {}", frontdesk::redact(&config.url()));
+    match frontdesk::ensure_first_admin(&app).await? {
+        Some((email, password)) => {
+            println!("First start: created the Super Admin account.");
+            println!("  Sign in at http://{addr}/ as {email} with password: {password}");
+            println!("  (shown only this once; change it after signing in)");
+        }
+        None => println!(
+            "Sign in at http://{addr}/ with a user created by `frontdesk admin create-user`."
+        ),
+    }
+    frontdesk::launch(app.clone(), listener, frontdesk::shutdown_signal()).await?;
+    app.db().close().await;
+    println!("Frontdesk stopped.");
+    Ok(())
+}
+
+async fn admin(db: DbArgs, command: AdminCommand) -> anyhow::Result<()> {
+    let app = frontdesk::open(&db.config()).await?;
+    let system = Actor::system();
+    match command {
+        AdminCommand::CreateUser {
+            email,
+            name,
+            role,
+            teams,
+            ticket_access,
+            password,
+            seat,
+            account_access,
+            no_service_access,
+            sales_access,
+        } => {
+            let generated = password.is_none();
+            let password = password.unwrap_or_else(fd_app::generate_password);
+            let user = app
+                .create_user(
+                    &system,
+                    fd_app::NewUserInput {
+                        email,
+                        name,
+                        role: match role {
+                            RoleArg::SuperAdmin => Role::SuperAdmin,
+                            RoleArg::Agent => Role::Agent,
+                        },
+                        password: password.clone(),
+                        teams,
+                        ticket_access: match ticket_access {
+                            AccessArg::All => TicketAccessLevel::All,
+                            AccessArg::Team => TicketAccessLevel::Team,
+                            AccessArg::Owned => TicketAccessLevel::Owned,
+                        },
+                        account_access,
+                        service_access: !no_service_access,
+                        sales_access,
+                        seat: match seat {
+                            SeatArg::None => Seat::None,
+                            SeatArg::Core => Seat::Core,
+                            SeatArg::Service => Seat::Service,
+                        },
+                    },
+                )
+                .await?;
+            println!(
+                "created user {} <{}> (id {})",
+                user.name, user.email, user.id
+            );
+            if generated {
+                println!("password: {password}");
+            }
+        }
+        AdminCommand::CreateTeam { name } => {
+            let team = app.create_team(&system, &name).await?;
+            println!("created team {:?} (id {})", team.name, team.id);
+        }
+        AdminCommand::ListUsers => {
+            let teams = app.teams().await?;
+            println!(
+                "{:<6} {:<32} {:<24} {:<12} {:<7} {:<8} teams",
+                "id", "email", "name", "role", "access", "seat"
+            );
+            for u in app.users().await? {
+                let names: Vec<&str> = u
+                    .teams
+                    .iter()
+                    .filter_map(|t| teams.iter().find(|x| x.id == *t).map(|x| x.name.as_str()))
+                    .collect();
+                println!(
+                    "{:<6} {:<32} {:<24} {:<12} {:<7} {:<8} {}{}",
+                    u.id.to_string(),
+                    u.email,
+                    u.name,
+                    u.role.as_str(),
+                    u.ticket_access.as_str(),
+                    u.seat.as_str(),
+                    names.join(","),
+                    if u.active { "" } else { " (deactivated)" }
+                );
+            }
+        }
+    }
+    app.db().close().await;
+    Ok(())
+}

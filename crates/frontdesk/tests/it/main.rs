@@ -1,0 +1,6 @@
+//! The real binary and server: first start, health check, admin commands beside a running
+//! server, graceful shutdown — on SQLite and, when configured, PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod cli;
+mod server;
