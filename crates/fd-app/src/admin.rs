@@ -164,6 +164,8 @@ impl App {
             .await?
             .ok_or_else(|| AppError::not_found("user", id))?;
         tx.commit().await?;
+        // API tokens act as this user: their cached resolutions must not outlive the change.
+        self.auth_cache.clear();
         Ok(u)
     }
 
@@ -180,6 +182,8 @@ impl App {
             return Err(AppError::not_found("user", id));
         }
         tx.commit().await?;
+        // API tokens act as this user: their cached resolutions must not outlive the change.
+        self.auth_cache.clear();
         Ok(())
     }
 
@@ -269,6 +273,8 @@ impl App {
             tx.remove_team_member(team, user).await?;
         }
         tx.commit().await?;
+        // API tokens act as this user: their cached resolutions must not outlive the change.
+        self.auth_cache.clear();
         Ok(())
     }
 

@@ -111,11 +111,24 @@ pub enum VisitorContact {
     New(NewContact),
 }
 
+/// Lock order, so concurrent use cases cannot deadlock: a ticket before its conversations.
+/// Ticket-first paths (stage moves, trash) update the ticket's conversations, so
+/// conversation-first paths lock the conversation's ticket before the conversation itself.
+async fn lock_ticket_of(tx: &mut Tx, id: ConversationId) -> Result<(), AppError> {
+    if let Some(c) = tx.conversation(&ViewerScope::All, id).await?
+        && let Some(ticket) = c.ticket_id
+    {
+        tx.ticket_for_update(&ViewerScope::All, ticket).await?;
+    }
+    Ok(())
+}
+
 async fn lock_conversation(
     tx: &mut Tx,
     actor: &Actor,
     id: ConversationId,
 ) -> Result<Conversation, AppError> {
+    lock_ticket_of(tx, id).await?;
     match tx.conversation_for_update(&actor.scope(), id).await? {
         Some(c) if c.trashed_at.is_none() => Ok(c),
         _ => Err(AppError::not_found("conversation", id)),
@@ -225,6 +238,29 @@ impl App {
         first: Option<InboundMessage>,
     ) -> Result<(Conversation, Option<Ticket>), AppError> {
         let now = self.now();
+        let mut tx = self.db().write().await?;
+        let (c, ticket, _) = self
+            .create_conversation_in(&mut tx, actor, input, first, now)
+            .await?;
+        tx.commit().await?;
+        let mut events = vec![Event::ConversationChanged(c.id)];
+        if let Some(t) = &ticket {
+            events.push(Event::TicketChanged(t.id));
+        }
+        self.publish(events);
+        Ok((c, ticket))
+    }
+
+    /// The body of [`App::create_conversation`] inside an open transaction (mail ingestion
+    /// commits it together with its deduplication key); also returns the first message's id.
+    pub(crate) async fn create_conversation_in(
+        &self,
+        tx: &mut Tx,
+        actor: &Actor,
+        input: NewConversation,
+        first: Option<InboundMessage>,
+        now: i64,
+    ) -> Result<(Conversation, Option<Ticket>, Option<MessageId>), AppError> {
         let visitor_email = match input
             .visitor_email
             .as_deref()
@@ -234,7 +270,6 @@ impl App {
             Some(e) => Some(EmailAddress::parse(e)?.as_str().to_string()),
             None => None,
         };
-        let mut tx = self.db().write().await?;
         if let Some(contact) = input.contact
             && !tx.record_exists(ObjectType::Contact, contact.0).await?
         {
@@ -249,6 +284,14 @@ impl App {
             return Err(AppError::invalid(
                 "team",
                 format!("team {team} does not exist"),
+            ));
+        }
+        if let Some(owner) = input.owner
+            && !tx.user(owner).await?.is_some_and(|u| u.active)
+        {
+            return Err(AppError::invalid(
+                "owner",
+                format!("{owner} is not an active user"),
             ));
         }
         let mut c = Conversation {
@@ -278,11 +321,9 @@ impl App {
         let auto_ticket =
             input.ticket == TicketCreation::Automatic && input.channel != Channel::Bot;
         if auto_ticket {
-            let pipeline = tx
-                .pipelines(false)
-                .await?
-                .into_iter()
-                .next()
+            let cfg = self.ticket_config(tx).await?;
+            let pipeline = cfg
+                .default_pipeline()
                 .ok_or_else(|| AppError::Internal("no ticket pipeline is configured".into()))?;
             let stage = pipeline
                 .stages
@@ -318,21 +359,16 @@ impl App {
                 associations: Vec::new(),
                 via_form: false,
             };
-            let t = insert_ticket(&mut tx, &Actor::system(), &new, input.workspace, now).await?;
-            attach_conversation(&mut tx, &Actor::system(), t.id, c.id, now).await?;
-            c = lock_conversation(&mut tx, &Actor::system(), c.id).await?;
+            let t = insert_ticket(tx, &cfg, &Actor::system(), &new, input.workspace, now).await?;
+            attach_conversation(tx, &Actor::system(), t.id, c.id, now).await?;
+            c = lock_conversation(tx, &Actor::system(), c.id).await?;
             ticket = Some(t);
         }
+        let mut first_id = None;
         if let Some(m) = first {
-            insert_inbound(&mut tx, &c, m, now).await?;
+            first_id = Some(insert_inbound(tx, &c, m, now).await?);
         }
-        tx.commit().await?;
-        let mut events = vec![Event::ConversationChanged(c.id)];
-        if let Some(t) = &ticket {
-            events.push(Event::TicketChanged(t.id));
-        }
-        self.publish(events);
-        Ok((c, ticket))
+        Ok((c, ticket, first_id))
     }
 
     /// Adds a customer's message to a conversation; a closed conversation reopens.
@@ -344,14 +380,7 @@ impl App {
     ) -> Result<MessageId, AppError> {
         let now = self.now();
         let mut tx = self.db().write().await?;
-        let mut c = lock_conversation(&mut tx, actor, id).await?;
-        if c.status == ConversationStatus::Closed {
-            set_conv_status(&mut tx, actor, &mut c, ConversationStatus::Open, now).await?;
-        }
-        let mid = insert_inbound(&mut tx, &c, m, now).await?;
-        c.last_message_at = now;
-        c.updated_at = now;
-        save_conv(&mut tx, &mut c).await?;
+        let (mid, c) = record_inbound_in(&mut tx, actor, id, m, true, now).await?;
         tx.commit().await?;
         self.publish(vec![Event::MessageAdded {
             conversation: id,
@@ -372,7 +401,26 @@ impl App {
         actor.require_ticket_access()?;
         let now = self.now();
         let mut tx = self.db().write().await?;
-        let mut c = lock_conversation(&mut tx, actor, id).await?;
+        let (message, events) = self
+            .send_reply_in(&mut tx, actor, user, id, reply, now)
+            .await?;
+        tx.commit().await?;
+        self.publish(events);
+        Ok(message)
+    }
+
+    /// The body of [`App::send_reply`] inside an open transaction (also the first message of
+    /// HD-12's conversation, which must commit together with that conversation).
+    async fn send_reply_in(
+        &self,
+        tx: &mut Tx,
+        actor: &Actor,
+        user: UserId,
+        id: ConversationId,
+        reply: Reply,
+        now: i64,
+    ) -> Result<(Message, Vec<Event>), AppError> {
+        let mut c = lock_conversation(tx, actor, id).await?;
         let mut events = vec![Event::MessageAdded {
             conversation: id,
             ticket: c.ticket_id,
@@ -403,8 +451,9 @@ impl App {
                 None => return Err(AppError::not_found("ticket", ticket_id)),
             };
             if !ticket_props.is_empty() {
+                let cfg = self.ticket_config(tx).await?;
                 let applied =
-                    apply_ticket_changes(&mut tx, actor, &mut t, &ticket_props, now).await?;
+                    apply_ticket_changes(tx, &cfg, actor, &mut t, &ticket_props, now).await?;
                 events.extend(applied.events);
             }
         } else if !ticket_props.is_empty() {
@@ -414,7 +463,7 @@ impl App {
             ));
         }
         // Changing the stage may have closed this conversation (INB-10); reload it.
-        c = lock_conversation(&mut tx, actor, id).await?;
+        c = lock_conversation(tx, actor, id).await?;
         let sender = tx.user(user).await?;
         let recipients = if reply.recipients.to.is_empty() && c.channel == Channel::Email {
             let to = target
@@ -488,9 +537,22 @@ impl App {
             created_at: now,
         };
         let mid = tx.insert_message(&new).await?;
+        if c.channel == Channel::Email {
+            // HD-15 From, our Message-ID, the reply address and the outbox job, in this
+            // transaction.
+            crate::mail::prepare_outbound_email(
+                tx,
+                &c,
+                mid,
+                reply.from_address.as_deref(),
+                false,
+                now,
+            )
+            .await?;
+        }
         c.last_message_at = now;
         c.updated_at = now;
-        save_conv(&mut tx, &mut c).await?;
+        save_conv(tx, &mut c).await?;
         if let Some(t) = c.ticket_id {
             tx.touch_ticket(t, now).await?;
         }
@@ -499,9 +561,7 @@ impl App {
             .message(mid)
             .await?
             .ok_or_else(|| AppError::Internal("the sent message vanished".into()))?;
-        tx.commit().await?;
-        self.publish(events);
-        Ok(message)
+        Ok((message, events))
     }
 
     /// HD-12: the first message of a ticket created by hand starts an email conversation with
@@ -513,9 +573,10 @@ impl App {
         contact: ContactId,
         reply: Reply,
     ) -> Result<(Conversation, Message), AppError> {
+        let user = actor.require_user()?;
         actor.require_ticket_access()?;
         let now = self.now();
-        let conv_id = {
+        let (conv_id, message) = {
             let mut tx = self.db().write().await?;
             let t = self.locked_ticket(&mut tx, actor, ticket).await?;
             let associated = tx
@@ -565,30 +626,20 @@ impl App {
             tx.record_activity(&conv_event(id, actor, "created", now))
                 .await?;
             attach_conversation(&mut tx, actor, ticket, id, now).await?;
+            let mut reply = reply;
+            if reply.recipients.to.is_empty() {
+                reply.recipients.to.extend(k.email.clone());
+            }
+            // One transaction: a refused first message leaves no conversation behind.
+            let (message, events) = self
+                .send_reply_in(&mut tx, actor, user, id, reply, now)
+                .await?;
             tx.commit().await?;
-            id
+            self.publish(events);
+            (id, message)
         };
-        let mut reply = reply;
-        if reply.recipients.to.is_empty() {
-            let mut tx = self.db().read().await?;
-            if let Some(email) = tx.contact(contact).await?.and_then(|k| k.email) {
-                reply.recipients.to.push(email);
-            }
-            tx.commit().await?;
-        }
-        match self.send_reply(actor, conv_id, reply).await {
-            Ok(m) => {
-                let c = self.conversation(actor, conv_id).await?;
-                Ok((c, m))
-            }
-            Err(e) => {
-                // The first message failed: take the empty conversation back out.
-                let mut tx = self.db().write().await?;
-                tx.purge_conversation(conv_id).await?;
-                tx.commit().await?;
-                Err(e)
-            }
-        }
+        let c = self.conversation(actor, conv_id).await?;
+        Ok((c, message))
     }
 
     /// INB-06: the conversation's owner becomes its ticket's owner too.
@@ -634,8 +685,9 @@ impl App {
                 "hubspot_owner_id".to_string(),
                 owner.map(|o| o.to_string()).unwrap_or_default(),
             );
+            let cfg = self.ticket_config(&mut tx).await?;
             events.extend(
-                apply_ticket_changes(&mut tx, actor, &mut t, &props, now)
+                apply_ticket_changes(&mut tx, &cfg, actor, &mut t, &props, now)
                     .await?
                     .events,
             );
@@ -715,6 +767,7 @@ impl App {
     ) -> Result<Conversation, AppError> {
         let now = self.now();
         let mut tx = self.db().write().await?;
+        lock_ticket_of(&mut tx, id).await?;
         let mut c = match tx.conversation_for_update(&actor.scope(), id).await? {
             Some(c) if c.trashed_at.is_some() => c,
             Some(_) => {
@@ -791,7 +844,8 @@ impl App {
                 .and_then(|p| p.parse::<i64>().ok())
                 .map(PipelineId)
                 .unwrap_or(PipelineId(0));
-            if let Some(p) = tx.pipeline(pipeline_id).await?
+            let cfg = self.ticket_config(&mut tx).await?;
+            if let Some(p) = cfg.pipeline(pipeline_id).filter(|p| !p.archived)
                 && let Some(s) = p
                     .stages
                     .iter()
@@ -819,7 +873,8 @@ impl App {
             associations: Vec::new(),
             via_form: false,
         };
-        let t = insert_ticket(&mut tx, actor, &new, workspace, now).await?;
+        let cfg = self.ticket_config(&mut tx).await?;
+        let t = insert_ticket(&mut tx, &cfg, actor, &new, workspace, now).await?;
         attach_conversation(&mut tx, actor, t.id, id, now).await?;
         c = lock_conversation(&mut tx, actor, id).await?;
         if c.workspace != workspace {
@@ -1167,6 +1222,27 @@ impl App {
         tx.commit().await?;
         Ok(n)
     }
+}
+
+/// The body of [`App::record_inbound_message`] inside an open transaction. `reopen: false`
+/// adds the message without reopening a closed conversation (automatic replies).
+pub(crate) async fn record_inbound_in(
+    tx: &mut Tx,
+    actor: &Actor,
+    id: ConversationId,
+    m: InboundMessage,
+    reopen: bool,
+    now: i64,
+) -> Result<(MessageId, Conversation), AppError> {
+    let mut c = lock_conversation(tx, actor, id).await?;
+    if reopen && c.status == ConversationStatus::Closed {
+        set_conv_status(tx, actor, &mut c, ConversationStatus::Open, now).await?;
+    }
+    let mid = insert_inbound(tx, &c, m, now).await?;
+    c.last_message_at = now;
+    c.updated_at = now;
+    save_conv(tx, &mut c).await?;
+    Ok((mid, c))
 }
 
 async fn insert_inbound(

@@ -177,9 +177,25 @@ impl App {
     ) -> Result<(), AppError> {
         let now = self.now();
         let mut tx = self.db().write().await?;
+        let events = self.associate_in(&mut tx, actor, a, b, now).await?;
+        tx.commit().await?;
+        self.publish(events);
+        Ok(())
+    }
+
+    /// [`App::associate`] inside an open write transaction (shared with the API's creates,
+    /// which associate the new record in the same transaction).
+    pub(crate) async fn associate_in(
+        &self,
+        tx: &mut fd_store::Tx,
+        actor: &Actor,
+        a: AssociationEnd,
+        b: AssociationEnd,
+        now: i64,
+    ) -> Result<Vec<Event>, AppError> {
         let mut events = Vec::new();
         for end in [a, b] {
-            self.check_end(&mut tx, actor, end).await?;
+            self.check_end(tx, actor, end).await?;
             if end.kind == ObjectType::Ticket {
                 events.push(Event::TicketChanged(TicketId(end.id)));
             }
@@ -187,7 +203,7 @@ impl App {
         match (a.kind, b.kind) {
             (ObjectType::Ticket, ObjectType::Conversation) => {
                 crate::conversations::attach_conversation(
-                    &mut tx,
+                    tx,
                     actor,
                     TicketId(a.id),
                     ConversationId(b.id),
@@ -197,7 +213,7 @@ impl App {
             }
             (ObjectType::Conversation, ObjectType::Ticket) => {
                 crate::conversations::attach_conversation(
-                    &mut tx,
+                    tx,
                     actor,
                     TicketId(b.id),
                     ConversationId(a.id),
@@ -229,9 +245,7 @@ impl App {
                 }
             }
         }
-        tx.commit().await?;
-        self.publish(events);
-        Ok(())
+        Ok(events)
     }
 
     /// Removes an association; a ticket–conversation one is refused (INB-04).
@@ -319,7 +333,7 @@ impl App {
     }
 
     /// A record must exist, and a ticket (or a conversation's ticket) must be visible.
-    async fn check_end(
+    pub(crate) async fn check_end(
         &self,
         tx: &mut fd_store::Tx,
         actor: &Actor,

@@ -9,18 +9,29 @@
 
 mod actor;
 mod admin;
+mod auth;
 mod clock;
+mod config;
 mod conversations;
 mod crm;
 mod error;
 mod events;
+mod mail;
+mod mail_ingest;
+mod mail_jobs;
+mod objects;
 mod passwords;
+mod schema;
+mod sessions;
+mod threads;
 mod tickets;
+mod ui;
 
 use std::sync::Arc;
 
 pub use actor::Actor;
 pub use admin::{NewPipeline, NewProperty, NewStage, NewUserInput, StagePatch};
+pub use auth::{NewApiToken, TOKEN_PREFIX};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use conversations::{InboundMessage, NewConversation, Reply, TicketCreation, VisitorContact};
 pub use crm::{AssociationEnd, NewContact};
@@ -28,8 +39,22 @@ pub use error::AppError;
 pub use events::Event;
 pub use fd_domain as domain;
 pub use fd_store as store;
+pub use mail::{AttachmentDownload, MailService, MailSettings, MessageHtml};
+pub use mail_ingest::IngestResult;
+pub use mail_jobs::JobStats;
+pub use objects::{
+    CrmRecord, FilterInput, MAX_FILTER_GROUPS, SearchRequest, duplicate_ids, properties_type,
+};
 pub use passwords::{generate_password, hash_password, verify_password};
+pub use schema::{AssociationKind, HUBSPOT_DEFINED, THREAD_TO_TICKET, USER_DEFINED, default_type};
+pub use sessions::{
+    ActiveSession, FREE_LOGIN_ATTEMPTS, SESSION_IDLE_MS, SignInOutcome, SignedIn, lock_duration_ms,
+};
+pub use threads::{
+    ChannelAccount, ThreadItem, channel_by_id, channel_id, channel_name, inbox_by_id, inbox_id,
+};
 pub use tickets::{NewTicket, TicketChanges, TicketDetails};
+pub use ui::{CompanyOverview, ContactOverview, DraftEntry, LIBRARY_KINDS, ReplyOutcome};
 
 use fd_store::Db;
 use tokio::sync::broadcast;
@@ -40,12 +65,24 @@ pub struct App {
     db: Db,
     clock: Arc<dyn Clock>,
     events: broadcast::Sender<Event>,
+    config: config::ConfigSlot,
+    /// Token resolutions (see `auth.rs`).
+    auth_cache: Arc<auth::AuthCache>,
+    /// The API's grouped ticket creates (see `objects.rs`).
+    create_groups: Arc<objects::CreateGroups>,
 }
 
 impl App {
     pub fn new(db: Db, clock: Arc<dyn Clock>) -> App {
         let (events, _) = broadcast::channel(1024);
-        App { db, clock, events }
+        App {
+            db,
+            clock,
+            events,
+            config: config::ConfigSlot::default(),
+            auth_cache: Arc::default(),
+            create_groups: Arc::default(),
+        }
     }
 
     pub fn db(&self) -> &Db {

@@ -11,6 +11,7 @@ use fd_store::{
     TICKET_COLUMN_PROPERTIES, Ticket, TicketListQuery, Tx,
 };
 
+use crate::config::TicketConfig;
 use crate::crm::{AssociationEnd, association_pair};
 use crate::{Actor, App, AppError, Event};
 
@@ -78,16 +79,11 @@ pub(crate) fn change(
 }
 
 /// Parses and checks `raw` properties against their definitions; collects every problem.
-pub(crate) async fn normalize_properties(
-    tx: &mut Tx,
+pub(crate) fn normalize_properties(
+    cfg: &TicketConfig,
     raw: &BTreeMap<String, String>,
 ) -> Result<BTreeMap<String, Option<String>>, AppError> {
-    let defs: BTreeMap<String, PropertyDefinition> = tx
-        .properties("tickets", false)
-        .await?
-        .into_iter()
-        .map(|d| (d.name.clone(), d))
-        .collect();
+    let defs: &BTreeMap<String, PropertyDefinition> = &cfg.properties;
     let mut errors = Vec::new();
     let mut out = BTreeMap::new();
     for (name, value) in raw {
@@ -138,6 +134,7 @@ fn id_of(v: &Option<String>) -> Option<i64> {
 /// stage of that pipeline, active owner, team). Returns the activity of the changed fields.
 async fn apply_properties(
     tx: &mut Tx,
+    cfg: &TicketConfig,
     t: &mut Ticket,
     props: &BTreeMap<String, Option<String>>,
     errors: &mut Vec<FieldError>,
@@ -169,8 +166,8 @@ async fn apply_properties(
             },
             "hubspot_owner_id" => match id_of(value) {
                 None => t.owner_id = None,
-                Some(u) => match tx.user(UserId(u)).await? {
-                    Some(user) if user.active => t.owner_id = Some(user.id),
+                Some(u) => match tx.user_active(UserId(u)).await? {
+                    Some(true) => t.owner_id = Some(UserId(u)),
                     _ => errors.push(FieldError::new(
                         "hubspot_owner_id",
                         format!("{u} is not an active user"),
@@ -179,9 +176,9 @@ async fn apply_properties(
             },
             "hubspot_team_id" => match id_of(value) {
                 None => t.team_id = None,
-                Some(team) => match tx.team(TeamId(team)).await? {
-                    Some(found) => t.team_id = Some(found.id),
-                    None => errors.push(FieldError::new(
+                Some(team) => match tx.team_exists(TeamId(team)).await? {
+                    true => t.team_id = Some(TeamId(team)),
+                    false => errors.push(FieldError::new(
                         "hubspot_team_id",
                         format!("{team} is not a team"),
                     )),
@@ -199,7 +196,7 @@ async fn apply_properties(
     }
     // The stage must belong to the ticket's pipeline and be live.
     if t.pipeline_id != before.pipeline_id || t.stage_id != before.stage_id {
-        match tx.pipeline(t.pipeline_id).await? {
+        match cfg.pipeline(t.pipeline_id) {
             None => errors.push(FieldError::new(
                 "hs_pipeline",
                 format!("{} is not a ticket pipeline", t.pipeline_id),
@@ -234,8 +231,11 @@ async fn apply_properties(
 }
 
 /// HD-19: refuses entering a conditional stage while its required properties are empty.
-async fn check_stage_requirements(tx: &mut Tx, t: &Ticket) -> Result<fd_store::Stage, AppError> {
-    let stage = tx.stage(t.stage_id).await?.ok_or_else(|| {
+fn check_stage_requirements<'c>(
+    cfg: &'c TicketConfig,
+    t: &Ticket,
+) -> Result<&'c fd_store::Stage, AppError> {
+    let stage = cfg.stage(t.stage_id).ok_or_else(|| {
         AppError::invalid(
             "hs_pipeline_stage",
             format!("{} is not a stage", t.stage_id),
@@ -309,15 +309,16 @@ async fn apply_stage_effects(
 /// The single path that changes a locked ticket's properties, for every use case.
 pub(crate) async fn apply_ticket_changes(
     tx: &mut Tx,
+    cfg: &TicketConfig,
     actor: &Actor,
     t: &mut Ticket,
     raw: &BTreeMap<String, String>,
     now: i64,
 ) -> Result<Applied, AppError> {
-    let props = normalize_properties(tx, raw).await?;
+    let props = normalize_properties(cfg, raw)?;
     let before = t.clone();
     let mut errors = Vec::new();
-    let changed = apply_properties(tx, t, &props, &mut errors).await?;
+    let changed = apply_properties(tx, cfg, t, &props, &mut errors).await?;
     if !errors.is_empty() {
         return Err(DomainError::Invalid(errors).into());
     }
@@ -325,11 +326,10 @@ pub(crate) async fn apply_ticket_changes(
     if changed.is_empty() {
         return Ok(Applied { events: Vec::new() });
     }
-    let old_stage = tx
+    let old_stage = cfg
         .stage(before.stage_id)
-        .await?
         .ok_or_else(|| AppError::Internal(format!("stage {} vanished", before.stage_id)))?;
-    let new_stage = check_stage_requirements(tx, t).await?;
+    let new_stage = check_stage_requirements(cfg, t)?;
     if old_stage.id != new_stage.id {
         let live = tx.conversations_of_ticket(t.id, false).await?.len();
         let effects = rules::stage_move_effects(old_stage.state, new_stage.state, live, now);
@@ -366,6 +366,7 @@ pub(crate) async fn apply_ticket_changes(
 /// Builds and inserts a ticket inside an open transaction (shared with "create from conversation").
 pub(crate) async fn insert_ticket(
     tx: &mut Tx,
+    cfg: &TicketConfig,
     actor: &Actor,
     input: &NewTicket,
     workspace: Workspace,
@@ -398,10 +399,16 @@ pub(crate) async fn insert_ticket(
             }
         }
     }
-    if !errors.is_empty() {
-        return Err(DomainError::Invalid(errors).into());
-    }
-    let props = normalize_properties(tx, &raw).await?;
+    // Unknown or malformed values are reported together with the missing ones.
+    let props = match normalize_properties(cfg, &raw) {
+        Ok(p) if errors.is_empty() => p,
+        Ok(_) => return Err(DomainError::Invalid(errors).into()),
+        Err(AppError::Domain(DomainError::Invalid(mut more))) => {
+            errors.append(&mut more);
+            return Err(DomainError::Invalid(errors).into());
+        }
+        Err(e) => return Err(e),
+    };
     let mut t = Ticket {
         id: TicketId(0),
         subject: String::new(),
@@ -424,7 +431,7 @@ pub(crate) async fn insert_ticket(
         trashed_at: None,
         custom: BTreeMap::new(),
     };
-    apply_properties(tx, &mut t, &props, &mut errors).await?;
+    apply_properties(tx, cfg, &mut t, &props, &mut errors).await?;
     if !errors.is_empty() {
         return Err(DomainError::Invalid(errors).into());
     }
@@ -434,7 +441,16 @@ pub(crate) async fn insert_ticket(
     {
         t.team_id = teams.first().copied();
     }
-    let stage = check_stage_requirements(tx, &t).await?;
+    // An agent who may see only their own tickets owns what they create unless they chose
+    // an owner; otherwise the ticket would vanish from their sight on creation.
+    if t.owner_id.is_none()
+        && !props.contains_key("hubspot_owner_id")
+        && let Viewer::User { id, access, .. } = &actor.viewer
+        && access.level == TicketAccessLevel::Owned
+    {
+        t.owner_id = Some(*id);
+    }
+    let stage = check_stage_requirements(cfg, &t)?;
     t.is_open = stage.state == StageState::Open;
     let effects = rules::initial_stage_effects(stage.state, now);
     if let Some(closed) = effects.closed_date {
@@ -475,7 +491,8 @@ impl App {
             AccountMode::HelpDesk => Workspace::HelpDesk,
             AccountMode::Inbox => Workspace::Inbox,
         };
-        let t = insert_ticket(&mut tx, actor, &input, workspace, now).await?;
+        let cfg = self.ticket_config(&mut tx).await?;
+        let t = insert_ticket(&mut tx, &cfg, actor, &input, workspace, now).await?;
         tx.commit().await?;
         self.publish(vec![Event::TicketChanged(t.id)]);
         Ok(t)
@@ -503,9 +520,11 @@ impl App {
         id: TicketId,
         changes: TicketChanges,
     ) -> Result<Ticket, AppError> {
-        let now = self.now();
         let mut tx = self.db().write().await?;
         let mut t = self.locked_ticket(&mut tx, actor, id).await?;
+        // Read the clock only once the ticket is ours: a writer that waited for the lock must
+        // not stamp its change (history, updated_at) earlier than the one it waited for.
+        let now = self.now();
         if let Some(v) = changes.expected_version
             && v != t.version
         {
@@ -514,8 +533,9 @@ impl App {
                 t.version
             )));
         }
+        let cfg = self.ticket_config(&mut tx).await?;
         let applied =
-            apply_ticket_changes(&mut tx, actor, &mut t, &changes.properties, now).await?;
+            apply_ticket_changes(&mut tx, &cfg, actor, &mut t, &changes.properties, now).await?;
         tx.commit().await?;
         self.publish(applied.events);
         Ok(t)

@@ -12,6 +12,77 @@ const PROPERTY_COLUMNS: &str = "name, label, type, field_type, group_name, descr
     hubspot_defined, read_only, display_order, form_field, archived";
 
 impl Tx {
+    /// The configuration version (see `account_settings.config_version`).
+    pub async fn config_version(&mut self) -> Result<i64, StoreError> {
+        self.one(
+            "SELECT config_version FROM account_settings WHERE id = 1",
+            args![],
+        )
+        .await?
+        .i64("config_version")
+    }
+
+    /// Marks pipelines/properties as changed; call in the transaction that changes them.
+    pub async fn bump_config_version(&mut self) -> Result<(), StoreError> {
+        self.exec(
+            "UPDATE account_settings SET config_version = config_version + 1 WHERE id = 1",
+            args![],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Every ticket pipeline (archived ones too) with all stages and their requirements, in
+    /// three queries.
+    pub async fn all_pipelines(&mut self) -> Result<Vec<Pipeline>, StoreError> {
+        let rows = self
+            .all(
+                "SELECT id, label, display_order, archived, created_at, updated_at FROM pipelines \
+                 WHERE object_type = 'tickets' ORDER BY display_order, id",
+                args![],
+            )
+            .await?;
+        let mut pipelines = Vec::with_capacity(rows.len());
+        for r in rows {
+            pipelines.push(Pipeline {
+                id: PipelineId(r.i64("id")?),
+                label: r.string("label")?,
+                display_order: r.i64("display_order")?,
+                archived: r.bool("archived")?,
+                created_at: r.i64("created_at")?,
+                updated_at: r.i64("updated_at")?,
+                stages: Vec::new(),
+            });
+        }
+        let sql = format!(
+            "SELECT {STAGE_COLUMNS} FROM pipeline_stages ORDER BY pipeline_id, display_order, id"
+        );
+        let mut stages = self
+            .all(&sql, args![])
+            .await?
+            .iter()
+            .map(Stage::from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        for r in self
+            .all(
+                "SELECT stage_id, property_name FROM stage_required_properties ORDER BY stage_id, property_name",
+                args![],
+            )
+            .await?
+        {
+            let sid = StageId(r.i64("stage_id")?);
+            if let Some(s) = stages.iter_mut().find(|s| s.id == sid) {
+                s.required_properties.push(r.string("property_name")?);
+            }
+        }
+        for s in stages {
+            if let Some(p) = pipelines.iter_mut().find(|p| p.id == s.pipeline_id) {
+                p.stages.push(s);
+            }
+        }
+        Ok(pipelines)
+    }
+
     async fn stage_requirements(&mut self, stages: &mut [Stage]) -> Result<(), StoreError> {
         for s in stages.iter_mut() {
             let rows = self
@@ -114,6 +185,7 @@ impl Tx {
         display_order: i64,
         now: Millis,
     ) -> Result<PipelineId, StoreError> {
+        self.bump_config_version().await?;
         let r = self
             .one(
                 "INSERT INTO pipelines (object_type, label, display_order, archived, created_at, updated_at) \
@@ -132,6 +204,7 @@ impl Tx {
         archived: bool,
         now: Millis,
     ) -> Result<bool, StoreError> {
+        self.bump_config_version().await?;
         let n = self
             .exec(
                 "UPDATE pipelines SET label = $2, display_order = $3, archived = $4, updated_at = $5 WHERE id = $1",
@@ -149,6 +222,7 @@ impl Tx {
         state: StageState,
         now: Millis,
     ) -> Result<StageId, StoreError> {
+        self.bump_config_version().await?;
         let r = self
             .one(
                 "INSERT INTO pipeline_stages (pipeline_id, label, display_order, state, archived, created_at, updated_at) \
@@ -168,6 +242,7 @@ impl Tx {
         archived: bool,
         now: Millis,
     ) -> Result<bool, StoreError> {
+        self.bump_config_version().await?;
         let n = self
             .exec(
                 "UPDATE pipeline_stages SET label = $2, display_order = $3, state = $4, archived = $5, updated_at = $6 WHERE id = $1",
@@ -182,6 +257,7 @@ impl Tx {
         id: StageId,
         names: &[String],
     ) -> Result<(), StoreError> {
+        self.bump_config_version().await?;
         self.exec(
             "DELETE FROM stage_required_properties WHERE stage_id = $1",
             args![id],
@@ -244,6 +320,7 @@ impl Tx {
         p: &PropertyDefinition,
         now: Millis,
     ) -> Result<(), StoreError> {
+        self.bump_config_version().await?;
         let options =
             serde_json::to_string(&p.options).map_err(|e| StoreError::Internal(e.to_string()))?;
         self.exec(
@@ -302,6 +379,7 @@ impl Tx {
         object_type: &str,
         g: &PropertyGroup,
     ) -> Result<(), StoreError> {
+        self.bump_config_version().await?;
         self.exec(
             "INSERT INTO property_groups (object_type, name, label, display_order, archived) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (object_type, name) DO UPDATE SET label = $3, display_order = $4, archived = $5",
@@ -328,6 +406,7 @@ impl Tx {
         &mut self,
         fields: &[(String, bool)],
     ) -> Result<(), StoreError> {
+        self.bump_config_version().await?;
         self.exec("DELETE FROM ticket_form_fields", args![]).await?;
         for (i, (name, required)) in fields.iter().enumerate() {
             self.exec(

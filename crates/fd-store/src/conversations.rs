@@ -8,7 +8,7 @@ use crate::{Comment, Conversation, Draft, Message, Recipients, Sql, StoreError, 
 
 /// Restricts conversations aliased `c`: one without a ticket is visible to every agent of the
 /// inbox; one with a ticket is visible when its ticket is (HD-09).
-fn push_conversation_scope(sql: &mut Sql, scope: &ViewerScope) {
+pub(crate) fn push_conversation_scope(sql: &mut Sql, scope: &ViewerScope) {
     if matches!(scope, ViewerScope::All) {
         return;
     }

@@ -5,12 +5,13 @@ use fd_domain::*;
 use crate::error::decode;
 use crate::{Association, Company, Contact, Deal, Sql, StoreError, Tx, args};
 
-const CONTACT_COLUMNS: &str =
+pub(crate) const CONTACT_COLUMNS: &str =
     "id, email, firstname, lastname, phone, company, created_at, updated_at, archived_at";
-const COMPANY_COLUMNS: &str = "id, name, domain, phone, created_at, updated_at, archived_at";
+pub(crate) const COMPANY_COLUMNS: &str =
+    "id, name, domain, phone, created_at, updated_at, archived_at";
 const DEAL_COLUMNS: &str = "id, name, amount, dealstage, created_at, updated_at, archived_at";
 
-fn contact_from_row(r: &crate::Row) -> Result<Contact, StoreError> {
+pub(crate) fn contact_from_row(r: &crate::Row) -> Result<Contact, StoreError> {
     Ok(Contact {
         id: ContactId(r.i64("id")?),
         email: r.opt_string("email")?,
@@ -24,7 +25,7 @@ fn contact_from_row(r: &crate::Row) -> Result<Contact, StoreError> {
     })
 }
 
-fn company_from_row(r: &crate::Row) -> Result<Company, StoreError> {
+pub(crate) fn company_from_row(r: &crate::Row) -> Result<Company, StoreError> {
     Ok(Company {
         id: CompanyId(r.i64("id")?),
         name: r.opt_string("name")?,

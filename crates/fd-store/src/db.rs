@@ -5,6 +5,7 @@
 //! (row locks, identity sequences, text search), callers branch on [`Backend`].
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
@@ -25,6 +26,11 @@ pub enum Backend {
 #[derive(Clone, Debug)]
 pub struct Db {
     pool: Pool,
+    /// SQLite allows one writer at a time. Writers of this process queue on this async lock
+    /// instead of racing for the file lock, because SQLite's busy handler waits by sleeping
+    /// and polling, which collapses throughput under contention. Other processes (the admin
+    /// CLI) still meet the busy timeout.
+    write_lock: Arc<tokio::sync::Mutex<()>>,
 }
 
 #[derive(Clone, Debug)]
@@ -50,6 +56,7 @@ impl Db {
                 .map_err(StoreError::connect)?;
             Ok(Db {
                 pool: Pool::Postgres(pool),
+                write_lock: Arc::new(tokio::sync::Mutex::new(())),
             })
         } else {
             let path = url
@@ -70,11 +77,15 @@ impl Db {
                 .max_connections(8)
                 .min_connections(1)
                 .acquire_timeout(Duration::from_secs(60))
+                // A file database has no connection to lose; pinging it on every checkout
+                // costs a round trip to the connection's worker thread per transaction.
+                .test_before_acquire(false)
                 .connect_with(options)
                 .await
                 .map_err(StoreError::connect)?;
             Ok(Db {
                 pool: Pool::Sqlite(pool),
+                write_lock: Arc::new(tokio::sync::Mutex::new(())),
             })
         }
     }
@@ -99,7 +110,10 @@ impl Db {
     /// reads and then writes fails with SQLITE_BUSY when another writer committed meanwhile.
     pub async fn write(&self) -> Result<Tx, StoreError> {
         Ok(match &self.pool {
-            Pool::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
+            Pool::Sqlite(p) => {
+                let guard = self.write_lock.clone().lock_owned().await;
+                Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?, Some(guard))
+            }
             Pool::Postgres(p) => Tx::Postgres(p.begin().await?),
         })
     }
@@ -107,7 +121,7 @@ impl Db {
     /// A read transaction: one consistent snapshot for a page's several queries.
     pub async fn read(&self) -> Result<Tx, StoreError> {
         Ok(match &self.pool {
-            Pool::Sqlite(p) => Tx::Sqlite(p.begin().await?),
+            Pool::Sqlite(p) => Tx::Sqlite(p.begin().await?, None),
             Pool::Postgres(p) => Tx::Postgres(p.begin_with("BEGIN READ ONLY").await?),
         })
     }
@@ -264,7 +278,12 @@ impl Sql {
 
 /// A transaction on either backend. Dropped without `commit` it rolls back.
 pub enum Tx {
-    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    /// The guard, for write transactions, holds this process's SQLite writer slot until the
+    /// transaction ends.
+    Sqlite(
+        sqlx::Transaction<'static, sqlx::Sqlite>,
+        Option<tokio::sync::OwnedMutexGuard<()>>,
+    ),
     Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
 }
 
@@ -285,14 +304,14 @@ macro_rules! bind_all {
 impl Tx {
     pub fn backend(&self) -> Backend {
         match self {
-            Tx::Sqlite(_) => Backend::Sqlite,
+            Tx::Sqlite(..) => Backend::Sqlite,
             Tx::Postgres(_) => Backend::Postgres,
         }
     }
 
     pub async fn commit(self) -> Result<(), StoreError> {
         match self {
-            Tx::Sqlite(t) => t.commit().await?,
+            Tx::Sqlite(t, _guard) => t.commit().await?,
             Tx::Postgres(t) => t.commit().await?,
         }
         Ok(())
@@ -302,7 +321,7 @@ impl Tx {
     /// the database's single write lock.
     pub fn lock_rows(&self) -> &'static str {
         match self {
-            Tx::Sqlite(_) => "",
+            Tx::Sqlite(..) => "",
             Tx::Postgres(_) => " FOR UPDATE",
         }
     }
@@ -311,7 +330,7 @@ impl Tx {
     pub async fn exec(&mut self, sql: &str, args: Vec<Arg>) -> Result<u64, StoreError> {
         let sql = sql.to_string();
         Ok(match self {
-            Tx::Sqlite(t) => bind_all!(sqlx::query(AssertSqlSafe(sql)), args)
+            Tx::Sqlite(t, _) => bind_all!(sqlx::query(AssertSqlSafe(sql)), args)
                 .execute(&mut **t)
                 .await?
                 .rows_affected(),
@@ -325,7 +344,7 @@ impl Tx {
     pub async fn all(&mut self, sql: &str, args: Vec<Arg>) -> Result<Vec<Row>, StoreError> {
         let sql = sql.to_string();
         Ok(match self {
-            Tx::Sqlite(t) => bind_all!(sqlx::query(AssertSqlSafe(sql)), args)
+            Tx::Sqlite(t, _) => bind_all!(sqlx::query(AssertSqlSafe(sql)), args)
                 .fetch_all(&mut **t)
                 .await?
                 .into_iter()
@@ -343,7 +362,7 @@ impl Tx {
     pub async fn opt(&mut self, sql: &str, args: Vec<Arg>) -> Result<Option<Row>, StoreError> {
         let sql = sql.to_string();
         Ok(match self {
-            Tx::Sqlite(t) => bind_all!(sqlx::query(AssertSqlSafe(sql)), args)
+            Tx::Sqlite(t, _) => bind_all!(sqlx::query(AssertSqlSafe(sql)), args)
                 .fetch_optional(&mut **t)
                 .await?
                 .map(Row::Sqlite),

@@ -198,6 +198,24 @@ impl Tx {
         Ok(users)
     }
 
+    /// `Some(active)` for an existing user, `None` for an unknown id (one light query).
+    pub async fn user_active(&mut self, id: UserId) -> Result<Option<bool>, StoreError> {
+        match self
+            .opt("SELECT active FROM users WHERE id = $1", args![id])
+            .await?
+        {
+            Some(r) => Ok(Some(r.bool("active")?)),
+            None => Ok(None),
+        }
+    }
+
+    pub async fn team_exists(&mut self, id: TeamId) -> Result<bool, StoreError> {
+        Ok(self
+            .opt("SELECT 1 AS one FROM teams WHERE id = $1", args![id])
+            .await?
+            .is_some())
+    }
+
     pub async fn user_count(&mut self) -> Result<i64, StoreError> {
         self.one("SELECT COUNT(*) AS n FROM users", args![])
             .await?

@@ -26,6 +26,13 @@ pub enum TicketSort {
     LastActivityDesc,
     CreatedDesc,
     CreatedAsc,
+    /// The web UI's sortable columns (issue 5).
+    LastActivityAsc,
+    SubjectAsc,
+    SubjectDesc,
+    /// Urgent first; tickets without a priority last.
+    PriorityDesc,
+    PriorityAsc,
 }
 
 #[derive(Debug, Clone)]
@@ -322,6 +329,15 @@ impl Tx {
             TicketSort::LastActivityDesc => " ORDER BY t.last_activity_at DESC, t.id DESC",
             TicketSort::CreatedDesc => " ORDER BY t.created_at DESC, t.id DESC",
             TicketSort::CreatedAsc => " ORDER BY t.created_at ASC, t.id ASC",
+            TicketSort::LastActivityAsc => " ORDER BY t.last_activity_at ASC, t.id ASC",
+            TicketSort::SubjectAsc => " ORDER BY LOWER(t.subject) ASC, t.id ASC",
+            TicketSort::SubjectDesc => " ORDER BY LOWER(t.subject) DESC, t.id DESC",
+            TicketSort::PriorityDesc => {
+                " ORDER BY (CASE priority WHEN 'URGENT' THEN 4 WHEN 'HIGH' THEN 3 WHEN 'MEDIUM' THEN 2 WHEN 'LOW' THEN 1 ELSE 0 END) DESC, t.last_activity_at DESC, t.id DESC"
+            }
+            TicketSort::PriorityAsc => {
+                " ORDER BY (CASE priority WHEN 'URGENT' THEN 4 WHEN 'HIGH' THEN 3 WHEN 'MEDIUM' THEN 2 WHEN 'LOW' THEN 1 ELSE 5 END) ASC, t.last_activity_at DESC, t.id DESC"
+            }
         });
         sql.push(" LIMIT ")
             .bind(q.limit.clamp(0, 1000))

@@ -4,6 +4,10 @@
 //! Depends on every other crate; nothing depends on it.
 
 pub mod bench;
+pub mod bench_api;
+pub mod bench_mail;
+pub mod bench_ui;
+pub mod mail;
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -109,14 +113,26 @@ pub async fn ensure_first_admin(app: &App) -> anyhow::Result<Option<(String, Str
 }
 
 /// Serves HTTP on `listener` until `shutdown` resolves, then finishes in-flight requests.
-/// Background jobs (the trash purge) run alongside and stop with it.
+/// Background jobs (the trash purge, the job queue's workers) run alongside and stop with it.
 pub async fn launch(
     app: App,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let mail = mail::MailRuntime::basic(app.clone());
+    launch_with_mail(app, listener, mail, shutdown).await
+}
+
+/// [`launch`] with the mail channel configured (`serve --smtp-listen/--smtp-relay/--imap`).
+pub async fn launch_with_mail(
+    app: App,
+    listener: TcpListener,
+    mail: mail::MailRuntime,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let jobs = tokio::spawn(run_jobs(app.clone(), stop_rx));
+    let jobs = tokio::spawn(run_jobs(app.clone(), stop_rx.clone()));
+    let mail_task = tokio::spawn(mail.run(stop_rx));
     let router = fd_web::router(app);
     let result = axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
@@ -124,6 +140,7 @@ pub async fn launch(
         .context("HTTP server failed");
     let _ = stop_tx.send(true);
     let _ = jobs.await;
+    let _ = mail_task.await;
     result
 }
 
@@ -144,25 +161,28 @@ async fn run_jobs(app: App, mut stop: tokio::sync::watch::Receiver<bool>) {
     }
 }
 
-/// Resolves on SIGINT or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves on SIGINT or SIGTERM; the handlers are active as soon as this returns.
+pub fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()> + Send + 'static> {
+    // The handlers are installed here, before the caller announces that it is running: a
+    // signal that arrives between the banner and the first poll must not kill the process
+    // with the default action.
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+        let mut int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+        Ok(async move {
+            tokio::select! {
+                _ = term.recv() => {},
+                _ = int.recv() => {},
             }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
+        })
+    }
     #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
     }
 }
 

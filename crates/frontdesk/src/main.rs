@@ -54,7 +54,19 @@ enum Command {
         /// Address to listen on for HTTP.
         #[arg(long, env = "FRONTDESK_LISTEN", default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
+        #[command(flatten)]
+        mail: frontdesk::mail::MailArgs,
     },
+    /// Read one RFC 5322 message on stdin and store it, for an MTA's pipe (exit 0 stored,
+    /// 65 refused as too large, 75 temporary failure: the MTA retries).
+    Mailgate {
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(flatten)]
+        args: frontdesk::mail::MailgateArgs,
+    },
+    /// Measure mail throughput: SMTP delivery to a ticket in the list (BENCHMARKS.md, "Email").
+    BenchMail(frontdesk::bench_mail::BenchMailArgs),
     /// Create or upgrade the database schema, then exit.
     Migrate {
         #[command(flatten)]
@@ -69,6 +81,11 @@ enum Command {
     },
     /// Measure write throughput and list latency on a fresh database.
     Bench(bench::BenchArgs),
+    /// Measure the HubSpot-compatible API over loopback HTTP: creates/s at several
+    /// concurrencies and search latency on a large database.
+    BenchApi(frontdesk::bench_api::BenchApiArgs),
+    /// Measure the web UI's page server times on a fresh database (BENCHMARKS.md, "Web UI").
+    BenchUi(frontdesk::bench_ui::BenchUiArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -129,6 +146,25 @@ enum AdminCommand {
     },
     /// List users with their role, access and teams.
     ListUsers,
+    #[command(flatten)]
+    Mail(frontdesk::mail::MailAdminCommand),
+    /// Create an API token (HubSpot private-app style) acting as a user; the token is the
+    /// last line printed and is shown only this once.
+    CreateToken {
+        /// The user the token acts as (their ticket access applies to it).
+        #[arg(long)]
+        email: String,
+        /// A name to tell tokens apart.
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Revoke an API token by the id `create-token` and `list-tokens` print.
+    RevokeToken {
+        #[arg(long)]
+        id: i64,
+    },
+    /// List API tokens (id, user, name, prefix, state); never the tokens themselves.
+    ListTokens,
 }
 
 fn main() -> ExitCode {
@@ -161,7 +197,23 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve { db, listen } => serve(db, listen).await,
+        Command::Serve { db, listen, mail } => serve(db, listen, mail).await,
+        Command::Mailgate { db, args } => {
+            let code = match frontdesk::open(&db.config()).await {
+                Ok(app) => {
+                    let code = frontdesk::mail::mailgate(app.clone(), args).await;
+                    app.db().close().await;
+                    code
+                }
+                Err(e) => {
+                    eprintln!("mailgate: {e:#}");
+                    frontdesk::mail::EX_TEMPFAIL
+                }
+            };
+            // sysexits codes tell the MTA what to do with the message.
+            std::process::exit(i32::from(code));
+        }
+        Command::BenchMail(args) => frontdesk::bench_mail::run(args).await,
         Command::Migrate { db } => {
             let config = db.config();
             let app = frontdesk::open(&config).await?;
@@ -174,10 +226,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Admin { db, command } => admin(db, command).await,
         Command::Bench(args) => bench::run(args).await,
+        Command::BenchApi(args) => frontdesk::bench_api::run(args).await,
+        Command::BenchUi(args) => frontdesk::bench_ui::run(args).await,
     }
 }
 
-async fn serve(db: DbArgs, listen: SocketAddr) -> anyhow::Result<()> {
+async fn serve(
+    db: DbArgs,
+    listen: SocketAddr,
+    mail: frontdesk::mail::MailArgs,
+) -> anyhow::Result<()> {
+    let shutdown = frontdesk::shutdown_signal()?;
     let config = db.config();
     let app = frontdesk::open(&config).await?;
     let listener = tokio::net::TcpListener::bind(listen)
@@ -196,7 +255,11 @@ async fn serve(db: DbArgs, listen: SocketAddr) -> anyhow::Result<()> {
             "Sign in at http://{addr}/ with a user created by `frontdesk admin create-user`."
         ),
     }
-    frontdesk::launch(app.clone(), listener, frontdesk::shutdown_signal()).await?;
+    let mail = frontdesk::mail::MailRuntime::from_args(app.clone(), &mail).await?;
+    if let Some(smtp) = mail.smtp_addr() {
+        println!("Receiving mail over SMTP at {smtp}");
+    }
+    frontdesk::launch_with_mail(app.clone(), listener, mail, shutdown).await?;
     app.db().close().await;
     println!("Frontdesk stopped.");
     Ok(())
@@ -260,6 +323,47 @@ async fn admin(db: DbArgs, command: AdminCommand) -> anyhow::Result<()> {
             let team = app.create_team(&system, &name).await?;
             println!("created team {:?} (id {})", team.name, team.id);
         }
+        AdminCommand::CreateToken { email, name } => {
+            let t = app
+                .create_api_token(&system, &email, name.as_deref())
+                .await?;
+            println!(
+                "created API token {} ({:?}) for {email}; it is shown only once:",
+                t.id, t.record.name
+            );
+            println!("{}", t.token);
+        }
+        AdminCommand::RevokeToken { id } => {
+            app.revoke_api_token(&system, id).await?;
+            println!("revoked API token {id}");
+        }
+        AdminCommand::ListTokens => {
+            let users = app.users().await?;
+            println!(
+                "{:<6} {:<32} {:<24} {:<14} state",
+                "id", "user", "name", "prefix"
+            );
+            for t in app.api_tokens(&system).await? {
+                let email = users
+                    .iter()
+                    .find(|u| u.id == t.user_id)
+                    .map(|u| u.email.as_str())
+                    .unwrap_or("?");
+                println!(
+                    "{:<6} {:<32} {:<24} {:<14} {}",
+                    t.id,
+                    email,
+                    t.name,
+                    t.prefix,
+                    if t.revoked_at.is_some() {
+                        "revoked"
+                    } else {
+                        "active"
+                    }
+                );
+            }
+        }
+        AdminCommand::Mail(cmd) => frontdesk::mail::admin(&app, cmd).await?,
         AdminCommand::ListUsers => {
             let teams = app.teams().await?;
             println!(

@@ -5,6 +5,9 @@ CREATE TABLE account_settings (
     id BIGINT PRIMARY KEY CHECK (id = 1),
     mode TEXT NOT NULL CHECK (mode IN ('inbox', 'help_desk')),
     trash_retention_days BIGINT NOT NULL DEFAULT 90,
+    -- Bumped by every change to pipelines, stages, properties or the create form, so each
+    -- node can keep those in memory and check freshness with one cheap read per write.
+    config_version BIGINT NOT NULL DEFAULT 0,
     updated_at BIGINT NOT NULL
 );
 INSERT INTO account_settings (id, mode, trash_retention_days, updated_at) VALUES (1, 'help_desk', 90, 0);
@@ -187,8 +190,10 @@ CREATE TABLE tickets (
     version BIGINT NOT NULL DEFAULT 1,
     trashed_at BIGINT
 );
--- The help desk's default view: open tickets, newest activity first.
-CREATE INDEX tickets_live_by_activity ON tickets (is_open, last_activity_at DESC, id DESC) WHERE trashed_at IS NULL;
+-- The help desk's default view: open tickets, newest activity first. owner_id and team_id are
+-- carried in the index so a team- or owner-scoped viewer's filter (HD-09) is decided from the
+-- index entry, without reading the rows it rejects.
+CREATE INDEX tickets_live_by_activity ON tickets (is_open, last_activity_at DESC, id DESC, owner_id, team_id) WHERE trashed_at IS NULL;
 CREATE INDEX tickets_live_by_owner ON tickets (owner_id, is_open, last_activity_at DESC, id DESC) WHERE trashed_at IS NULL;
 CREATE INDEX tickets_live_by_team ON tickets (team_id, is_open, last_activity_at DESC, id DESC) WHERE trashed_at IS NULL;
 CREATE INDEX tickets_by_id_live ON tickets (id) WHERE trashed_at IS NULL;

@@ -1,0 +1,727 @@
+//! The `mail.ingest` job: one stored raw message → parsed, classified, threaded (HD-07) and
+//! written as a conversation message, a new conversation with its ticket, a bounce mark on
+//! our own message, or nothing (noise) — in one transaction that also records the outcome
+//! and deletes the job, so running it twice changes nothing.
+//!
+//! Threading, in order (the first that holds wins, and the message records which):
+//! 1. `reply_address`: a recipient is `address+<token>@…` of one of our conversations;
+//! 2. `references`: In-Reply-To/References name a message of a conversation, and the sender
+//!    took part in it (an outsider replying to mail they were forwarded, or to bulk mail,
+//!    starts a ticket of their own);
+//! 3. `subject_tag`: the subject carries `[#<ticket>]` and the sender took part in it.
+//!
+//! A matched thread whose (normalised) subject differs from the new mail's starts a new
+//! ticket instead: a new subject on an old thread is a new topic. A reply to a closed ticket
+//! reopens it: the ticket moves to its pipeline's first open stage (INB-11 then reopens its
+//! conversation). Auto-replies and bulk mail only ever join an existing thread, silently
+//! (nothing reopens); bounces never become messages.
+
+use std::collections::BTreeMap;
+
+use fd_domain::*;
+use fd_mail::html::{RemoteContent, SanitizeOptions};
+use fd_mail::{Automation, ParseOptions, ParsedMail};
+use fd_store::{
+    AttachmentMeta, Conversation, MessageMailMeta, NewMessage, RawMail, RawMailOutcome, Recipients,
+    Tx,
+};
+
+use crate::conversations::record_inbound_in;
+use crate::mail::{MailService, prepare_outbound_email};
+use crate::{Actor, AppError, Event, InboundMessage, NewConversation, TicketCreation};
+
+/// Where a message was addressed to among our connected addresses.
+#[derive(Debug, Clone)]
+struct Target {
+    address: String,
+    team: TeamId,
+    workspace: Workspace,
+    token: Option<String>,
+}
+
+/// A raw message read and parsed, ready to apply.
+struct Loaded {
+    raw: RawMail,
+    content: Vec<u8>,
+    parsed: Result<ParsedMail, fd_mail::parse::ParseError>,
+}
+
+/// What the job did (for logs and the raw mail row).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IngestResult {
+    pub outcome: String,
+    pub conversation: Option<ConversationId>,
+    pub message: Option<MessageId>,
+    pub ticket: Option<TicketId>,
+}
+
+fn outcome(status: &'static str, what: &str, detail: Option<String>) -> RawMailOutcome {
+    RawMailOutcome {
+        status,
+        outcome: what.to_string(),
+        detail,
+        message_id_header: None,
+        conversation_id: None,
+        message_id: None,
+    }
+}
+
+impl MailService {
+    /// Reads a raw message and parses it, outside any write transaction: parsing a large
+    /// message must not hold SQLite's single write lock. `None` when it is gone (purged).
+    async fn load_and_parse(&self, raw_id: i64) -> Result<Option<Loaded>, AppError> {
+        let mut tx = self.app().db().read().await?;
+        let raw = tx.raw_mail(raw_id).await?;
+        let content = tx.raw_mail_content(raw_id).await?;
+        tx.commit().await?;
+        let (Some(raw), Some(content)) = (raw, content) else {
+            return Ok(None);
+        };
+        let options = ParseOptions {
+            max_attachment_bytes: self.settings().max_message_bytes,
+            envelope_from: raw.envelope_from.clone(),
+            truncated_from: raw
+                .truncated
+                .then_some(u64::try_from(raw.size).unwrap_or(0)),
+        };
+        let parsed = fd_mail::parse(&content, &options);
+        Ok(Some(Loaded {
+            raw,
+            content,
+            parsed,
+        }))
+    }
+
+    /// Applies one loaded message inside `tx` (idempotent: a message already processed is
+    /// left alone).
+    async fn apply(
+        &self,
+        tx: &mut Tx,
+        loaded: Loaded,
+        now: i64,
+    ) -> Result<(IngestResult, Vec<Event>), AppError> {
+        let raw_id = loaded.raw.id;
+        // Another worker may have finished it meanwhile (an expired lease).
+        match tx.raw_mail(raw_id).await? {
+            Some(r) if r.status == "pending" => {}
+            Some(r) => {
+                return Ok((
+                    IngestResult {
+                        outcome: r.outcome.unwrap_or_default(),
+                        conversation: r.conversation_id,
+                        message: r.message_id,
+                        ticket: None,
+                    },
+                    Vec::new(),
+                ));
+            }
+            None => {
+                return Ok((
+                    IngestResult {
+                        outcome: "missing".into(),
+                        conversation: None,
+                        message: None,
+                        ticket: None,
+                    },
+                    Vec::new(),
+                ));
+            }
+        }
+        tx.raw_mail_attempt(raw_id).await?;
+        match loaded.parsed {
+            Err(e) => {
+                // Kept raw and listed for admins (`admin list-failed-mail`).
+                tx.finish_raw_mail(
+                    raw_id,
+                    &outcome("failed", "unparseable", Some(e.to_string())),
+                    now,
+                )
+                .await?;
+                Ok((
+                    IngestResult {
+                        outcome: "unparseable".into(),
+                        conversation: None,
+                        message: None,
+                        ticket: None,
+                    },
+                    Vec::new(),
+                ))
+            }
+            Ok(mail) => {
+                self.ingest_parsed(tx, &loaded.raw, &loaded.content, mail, now)
+                    .await
+            }
+        }
+    }
+
+    /// Runs the ingest job of raw mail `raw_id`; `job` is deleted in the same transaction.
+    pub(crate) async fn ingest(
+        &self,
+        raw_id: i64,
+        job: Option<(i64, &str)>,
+    ) -> Result<IngestResult, AppError> {
+        let loaded = self.load_and_parse(raw_id).await?;
+        let now = self.app().now();
+        let mut tx = self.app().db().write().await?;
+        let (result, events) = match loaded {
+            Some(l) => self.apply(&mut tx, l, now).await?,
+            None => (
+                IngestResult {
+                    outcome: "missing".into(),
+                    conversation: None,
+                    message: None,
+                    ticket: None,
+                },
+                Vec::new(),
+            ),
+        };
+        if let Some((id, worker)) = job {
+            tx.complete_job(id, worker).await?;
+        }
+        tx.commit().await?;
+        self.app().publish(events);
+        Ok(result)
+    }
+
+    /// Several ingest jobs in one write transaction (one lock hand-over and one commit for
+    /// the batch). Any error rolls the batch back and the caller runs its jobs one by one,
+    /// so one poison message cannot hold up the others.
+    pub(crate) async fn ingest_batch(
+        &self,
+        jobs: &[(i64, i64)],
+        worker: &str,
+    ) -> Result<usize, AppError> {
+        let mut loaded = Vec::with_capacity(jobs.len());
+        for (job, raw_id) in jobs {
+            loaded.push((*job, self.load_and_parse(*raw_id).await?));
+        }
+        let now = self.app().now();
+        let mut tx = self.app().db().write().await?;
+        let mut events = Vec::new();
+        for (job, l) in loaded {
+            if let Some(l) = l {
+                let (_, ev) = self.apply(&mut tx, l, now).await?;
+                events.extend(ev);
+            }
+            tx.complete_job(job, worker).await?;
+        }
+        tx.commit().await?;
+        self.app().publish(events);
+        Ok(jobs.len())
+    }
+
+    async fn targets(
+        &self,
+        tx: &mut Tx,
+        raw: &RawMail,
+        mail: &ParsedMail,
+    ) -> Result<Vec<Target>, AppError> {
+        // The envelope names the recipients; without one (IMAP, mailgate without
+        // --recipient) the delivery headers and then To/Cc do.
+        let mut candidates: Vec<String> = raw.recipients.clone();
+        if candidates.is_empty() {
+            candidates.extend(mail.delivered_to.iter().cloned());
+            candidates.extend(mail.to.iter().map(|m| m.address.clone()));
+            candidates.extend(mail.cc.iter().map(|m| m.address.clone()));
+        } else {
+            // Also notice tokens in To/Cc when the envelope went to the plain address.
+            candidates.extend(mail.to.iter().map(|m| m.address.clone()));
+            candidates.extend(mail.cc.iter().map(|m| m.address.clone()));
+        }
+        let mut out: Vec<Target> = Vec::new();
+        for c in candidates {
+            let Some(addr) = fd_mail::address::normalize(&c) else {
+                continue;
+            };
+            let (base, token) = fd_mail::address::split_detail(&addr);
+            if let Some((team, workspace)) = tx.team_address(&base).await? {
+                if let Some(existing) = out.iter_mut().find(|t| t.address == base) {
+                    if existing.token.is_none() {
+                        existing.token = token;
+                    }
+                } else {
+                    out.push(Target {
+                        address: base,
+                        team,
+                        workspace,
+                        token,
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn ingest_parsed(
+        &self,
+        tx: &mut Tx,
+        raw: &RawMail,
+        content: &[u8],
+        mail: ParsedMail,
+        now: i64,
+    ) -> Result<(IngestResult, Vec<Event>), AppError> {
+        let system = Actor::system();
+        let targets = self.targets(tx, raw, &mail).await?;
+        let key = match &mail.message_id {
+            Some(id) => format!("mid:{id}"),
+            None => format!("sha256:{}", fd_mail::sha256_hex(content)),
+        };
+        let mut result = IngestResult {
+            outcome: String::new(),
+            conversation: None,
+            message: None,
+            ticket: None,
+        };
+
+        // Bounces: mark our message failed; never a ticket, never an answer.
+        if let Automation::Bounce(info) = &mail.automation {
+            let mut found = None;
+            if let Some(orig) = &info.original_message_id {
+                found = tx
+                    .messages_by_header(std::slice::from_ref(orig))
+                    .await?
+                    .into_iter()
+                    .find(|m| m.direction == Direction::Outbound);
+            }
+            if found.is_none() {
+                // VERP-style: the bounce came back to a conversation's reply address.
+                for t in &targets {
+                    if let Some(tok) = &t.token
+                        && let Some(conv) = tx.conversation_by_reply_token(tok).await?
+                    {
+                        found = tx
+                            .messages(conv)
+                            .await?
+                            .into_iter()
+                            .rev()
+                            .find(|m| m.direction == Direction::Outbound)
+                            .map(|m| fd_store::HeaderMatch {
+                                message_id: m.id,
+                                conversation_id: m.conversation_id,
+                                direction: m.direction,
+                                header: m.message_id_header.unwrap_or_default(),
+                            });
+                    }
+                }
+            }
+            let summary = info.summary();
+            let mut events = Vec::new();
+            let mut o = outcome("ignored", "bounce", Some(summary.clone()));
+            if let Some(m) = found {
+                if info.permanent {
+                    tx.set_message_status(
+                        m.message_id,
+                        DeliveryStatus::Failed,
+                        Some(&format!("bounced: {summary}")),
+                    )
+                    .await?;
+                }
+                o.outcome = if info.permanent {
+                    "bounce_marked_failed".into()
+                } else {
+                    "bounce_delay".into()
+                };
+                o.conversation_id = Some(m.conversation_id);
+                o.message_id = Some(m.message_id);
+                events.push(Event::ConversationChanged(m.conversation_id));
+                result.conversation = Some(m.conversation_id);
+                result.message = Some(m.message_id);
+            }
+            o.message_id_header = mail.message_id.clone();
+            tx.finish_raw_mail(raw.id, &o, now).await?;
+            result.outcome = o.outcome;
+            return Ok((result, events));
+        }
+        if matches!(mail.automation, Automation::Feedback) {
+            tx.finish_raw_mail(
+                raw.id,
+                &outcome("ignored", "feedback_report", Some(mail.automation.reason())),
+                now,
+            )
+            .await?;
+            result.outcome = "feedback_report".into();
+            return Ok((result, Vec::new()));
+        }
+        let Some(primary) = targets.first().cloned() else {
+            tx.finish_raw_mail(
+                raw.id,
+                &outcome(
+                    "failed",
+                    "no_connected_recipient",
+                    Some("none of the recipients is a connected email address".into()),
+                ),
+                now,
+            )
+            .await?;
+            result.outcome = "no_connected_recipient".into();
+            return Ok((result, Vec::new()));
+        };
+
+        // Idempotency: one message identity, one conversation message.
+        if let Some((owner, existing)) = tx.claim_inbound_key(&key, raw.id, now).await?
+            && owner != raw.id
+        {
+            let mut o = outcome(
+                "done",
+                "duplicate",
+                Some(format!(
+                    "the same message was already received (raw mail {owner})"
+                )),
+            );
+            o.message_id = existing;
+            o.message_id_header = mail.message_id.clone();
+            tx.finish_raw_mail(raw.id, &o, now).await?;
+            result.outcome = "duplicate".into();
+            result.message = existing;
+            return Ok((result, Vec::new()));
+        }
+
+        let sender = mail
+            .from
+            .clone()
+            .or_else(|| mail.sender.clone())
+            .or_else(|| mail.reply_to.first().cloned());
+        let sender_addresses: Vec<String> = [
+            sender.as_ref().map(|m| m.address.clone()),
+            mail.reply_to.first().map(|m| m.address.clone()),
+            raw.envelope_from.clone().filter(|e| !e.is_empty()),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+
+        // Threading (HD-07).
+        let mut thread: Option<(Conversation, &'static str)> = None;
+        for t in &targets {
+            if let Some(tok) = &t.token
+                && let Some(cid) = tx.conversation_by_reply_token(tok).await?
+                && let Some(c) = tx.conversation(&ViewerScope::All, cid).await?
+                && c.trashed_at.is_none()
+            {
+                thread = Some((c, "reply_address"));
+                break;
+            }
+        }
+        if thread.is_none() {
+            let refs = mail.referenced_ids();
+            let matches = tx.messages_by_header(&refs).await?;
+            // In-Reply-To first, then the newest reference.
+            for r in &refs {
+                if let Some(m) = matches.iter().find(|m| &m.header == r)
+                    && let Some(c) = tx
+                        .conversation(&ViewerScope::All, m.conversation_id)
+                        .await?
+                    && c.trashed_at.is_none()
+                {
+                    let participants = tx.conversation_participants(c.id).await?;
+                    if sender_addresses.iter().any(|s| participants.contains(s)) {
+                        thread = Some((c, "references"));
+                    }
+                    break;
+                }
+            }
+        }
+        if thread.is_none()
+            && let Some(subject) = &mail.subject
+        {
+            for ticket in fd_mail::thread::tags_in_subject(subject) {
+                let convs = tx.conversations_of_ticket(TicketId(ticket), false).await?;
+                if let Some(c) = convs.into_iter().find(|c| c.channel == Channel::Email) {
+                    let participants = tx.conversation_participants(c.id).await?;
+                    if sender_addresses.iter().any(|s| participants.contains(s)) {
+                        thread = Some((c, "subject_tag"));
+                        break;
+                    }
+                }
+            }
+        }
+        // Auto-replies prefix subjects their own way ("Automatic reply:"), so only a
+        // person's changed subject means a new topic.
+        let mut new_topic = false;
+        if mail.automation.opens_ticket()
+            && let Some((c, _)) = &thread
+            && let (Some(new), Some(old)) = (&mail.subject, &c.subject)
+        {
+            let (n, o) = (
+                fd_mail::thread::normalize_subject(new),
+                fd_mail::thread::normalize_subject(old),
+            );
+            if !n.is_empty() && !o.is_empty() && n != o {
+                new_topic = true;
+            }
+        }
+        if new_topic {
+            thread = None;
+        }
+
+        // The message as stored.
+        let split = fd_mail::split::split_reply(&mail.text);
+        let text = if split.reply.trim().is_empty() {
+            mail.text.trim().to_string()
+        } else {
+            split.reply.clone()
+        };
+        let mut blocked = 0;
+        let html = mail.html.as_ref().map(|h| {
+            // Stored sanitised (remote images kept, cid: kept) so that no reader of the
+            // messages table can ever get script; rendering sanitises again for the iframe.
+            let s = fd_mail::html::sanitize(
+                h,
+                &SanitizeOptions {
+                    remote: RemoteContent::Allow,
+                    keep_cid: true,
+                    ..SanitizeOptions::default()
+                },
+            );
+            blocked = fd_mail::html::sanitize(h, &SanitizeOptions::default()).blocked_remote;
+            s.html
+        });
+        let mut attachments = Vec::new();
+        for a in &mail.attachments {
+            let sha = fd_mail::sha256_hex(&a.data);
+            tx.put_blob(&sha, &a.data, now).await?;
+            attachments.push(AttachmentMeta {
+                filename: a.filename.clone(),
+                content_type: a.content_type.clone(),
+                size: a.data.len() as i64,
+                sha256: sha,
+                content_id: a.content_id.clone(),
+            });
+        }
+        let inbound = InboundMessage {
+            sender_name: sender.as_ref().and_then(|s| s.name.clone()),
+            sender_address: sender.as_ref().map(|s| s.address.clone()),
+            recipients: Recipients {
+                to: mail.to.iter().map(|m| m.address.clone()).collect(),
+                cc: mail.cc.iter().map(|m| m.address.clone()).collect(),
+                bcc: Vec::new(),
+            },
+            subject: mail.subject.clone(),
+            text,
+            html,
+            attachments,
+            message_id_header: mail.message_id.clone(),
+            in_reply_to: mail.in_reply_to.first().cloned(),
+            references_header: (!mail.references.is_empty()).then(|| mail.references.join(" ")),
+        };
+        let automated = !mail.automation.opens_ticket();
+        let mut events = Vec::new();
+        let (conv_id, msg_id, signal) = match thread {
+            Some((c, signal)) => {
+                // A reply to a closed ticket reopens it (the pipeline's first open stage).
+                if !automated
+                    && let Some(ticket_id) = c.ticket_id
+                    && let Some(mut t) = tx.ticket_for_update(&ViewerScope::All, ticket_id).await?
+                    && !t.is_open
+                    && t.trashed_at.is_none()
+                {
+                    let cfg = self.app().ticket_config(tx).await?;
+                    if let Some(stage) = cfg
+                        .pipelines
+                        .iter()
+                        .find(|p| p.id == t.pipeline_id)
+                        .and_then(|p| {
+                            p.stages
+                                .iter()
+                                .find(|s| !s.archived && s.state == StageState::Open)
+                        })
+                    {
+                        let mut props = BTreeMap::new();
+                        props.insert("hs_pipeline_stage".to_string(), stage.id.to_string());
+                        let applied = crate::tickets::apply_ticket_changes(
+                            tx, &cfg, &system, &mut t, &props, now,
+                        )
+                        .await?;
+                        events.extend(applied.events);
+                    }
+                }
+                let (mid, c2) =
+                    record_inbound_in(tx, &system, c.id, inbound, !automated, now).await?;
+                events.push(Event::MessageAdded {
+                    conversation: c2.id,
+                    ticket: c2.ticket_id,
+                });
+                result.ticket = c2.ticket_id;
+                (c2.id, mid, signal)
+            }
+            None if automated => {
+                let mut o = outcome(
+                    "ignored",
+                    mail.automation.label(),
+                    Some(mail.automation.reason()),
+                );
+                o.message_id_header = mail.message_id.clone();
+                tx.finish_raw_mail(raw.id, &o, now).await?;
+                result.outcome = mail.automation.label().to_string();
+                return Ok((result, Vec::new()));
+            }
+            None => {
+                let contact = match &sender {
+                    Some(s) => tx.contact_by_email(&s.address).await?.map(|k| k.id),
+                    None => None,
+                };
+                let subject = mail
+                    .subject
+                    .clone()
+                    .filter(|s| !s.trim().is_empty())
+                    .unwrap_or_else(|| "(no subject)".to_string());
+                let visitor_email = sender
+                    .as_ref()
+                    .map(|s| s.address.clone())
+                    .filter(|a| EmailAddress::parse(a).is_ok());
+                let (c, ticket, mid) = self
+                    .app()
+                    .create_conversation_in(
+                        tx,
+                        &system,
+                        NewConversation {
+                            channel: Channel::Email,
+                            channel_account: Some(primary.address.clone()),
+                            workspace: primary.workspace,
+                            team: Some(primary.team),
+                            owner: None,
+                            contact: if visitor_email.is_some() {
+                                contact
+                            } else {
+                                None
+                            },
+                            visitor_name: sender.as_ref().and_then(|s| s.name.clone()),
+                            visitor_email,
+                            subject: Some(subject),
+                            ticket: match primary.workspace {
+                                Workspace::HelpDesk => TicketCreation::Automatic,
+                                Workspace::Inbox => TicketCreation::None,
+                            },
+                        },
+                        Some(inbound),
+                        now,
+                    )
+                    .await?;
+                let mid = mid
+                    .ok_or_else(|| AppError::Internal("the first message was not stored".into()))?;
+                events.push(Event::ConversationChanged(c.id));
+                if let Some(t) = &ticket {
+                    events.push(Event::TicketChanged(t.id));
+                    result.ticket = Some(t.id);
+                }
+                self.acknowledge(
+                    tx,
+                    &c,
+                    ticket.as_ref().map(|t| t.id),
+                    &primary,
+                    &mail,
+                    raw,
+                    now,
+                )
+                .await?;
+                (c.id, mid, if new_topic { "new_subject" } else { "new" })
+            }
+        };
+        tx.set_inbound_key_message(&key, msg_id, conv_id).await?;
+        let mut notices = mail.notices.clone();
+        if let Automation::AutoReply(r) | Automation::Bulk(r) = &mail.automation {
+            notices.push(format!(
+                "Automatic message ({r}); it did not reopen anything."
+            ));
+        }
+        tx.upsert_message_meta(&MessageMailMeta {
+            message_id: msg_id,
+            raw_mail_id: Some(raw.id),
+            thread_signal: Some(signal.to_string()),
+            quoted_text: split.quoted.clone(),
+            signature: split.signature.clone(),
+            notices,
+            automation: Some(mail.automation.label().to_string()),
+            auto_submitted: false,
+            blocked_remote_images: blocked as i64,
+        })
+        .await?;
+        let what = if signal == "new" || signal == "new_subject" {
+            "conversation_created"
+        } else {
+            "threaded"
+        };
+        let mut o = outcome("done", what, Some(format!("signal: {signal}")));
+        o.message_id_header = mail.message_id.clone();
+        o.conversation_id = Some(conv_id);
+        o.message_id = Some(msg_id);
+        tx.finish_raw_mail(raw.id, &o, now).await?;
+        result.outcome = what.to_string();
+        result.conversation = Some(conv_id);
+        result.message = Some(msg_id);
+        Ok((result, events))
+    }
+
+    /// The acknowledgement of a new ticket, when the address asks for one — never to
+    /// automatic senders, lists, machine addresses or ourselves, and at most once per sender
+    /// per interval (RFC 3834 §2).
+    #[allow(clippy::too_many_arguments)]
+    async fn acknowledge(
+        &self,
+        tx: &mut Tx,
+        c: &Conversation,
+        ticket: Option<TicketId>,
+        target: &Target,
+        mail: &ParsedMail,
+        raw: &RawMail,
+        now: i64,
+    ) -> Result<(), AppError> {
+        if !tx.auto_acknowledge(&target.address).await? {
+            return Ok(());
+        }
+        if mail.automation != Automation::Human
+            || mail.has_list_headers
+            || raw.envelope_from.as_deref() == Some("")
+        {
+            return Ok(());
+        }
+        let Some(to) = mail.reply_address().map(|m| m.address.clone()) else {
+            return Ok(());
+        };
+        let (to_base, _) = fd_mail::address::split_detail(&to);
+        if fd_mail::address::is_machine_sender(&to) || tx.team_address(&to_base).await?.is_some() {
+            return Ok(());
+        }
+        if let Some(last) = tx.autoreply_last_sent(&to).await?
+            && now - last < self.settings().autoreply_interval_ms
+        {
+            return Ok(());
+        }
+        tx.record_autoreply(&to, now).await?;
+        let reference = ticket
+            .map(|t| format!(" (ticket #{t})"))
+            .unwrap_or_default();
+        let text = format!(
+            "Hello,\n\nthank you for your message{reference}. We received it and will answer as soon as we can.\nTo add anything, simply reply to this email.\n"
+        );
+        let subject =
+            fd_mail::thread::reply_subject(mail.subject.as_deref().unwrap_or("your request"));
+        let team_name = tx.team(target.team).await?.map(|t| t.name);
+        let mid = tx
+            .insert_message(&NewMessage {
+                conversation_id: c.id,
+                direction: Direction::Outbound,
+                channel: Channel::Email,
+                sender_user_id: None,
+                sender_name: team_name,
+                sender_address: Some(target.address.clone()),
+                recipients: Recipients {
+                    to: vec![to],
+                    cc: Vec::new(),
+                    bcc: Vec::new(),
+                },
+                subject: Some(subject),
+                text,
+                html: None,
+                attachments: Vec::new(),
+                message_id_header: None,
+                in_reply_to: mail.message_id.clone(),
+                references_header: mail.message_id.clone(),
+                reply_to_message_id: None,
+                status: DeliveryStatus::Queued,
+                created_at: now,
+            })
+            .await?;
+        prepare_outbound_email(tx, c, mid, Some(&target.address), true, now).await
+    }
+}

@@ -1,0 +1,910 @@
+//! CRM records (tickets, contacts, companies) in HubSpot's vocabulary: one set of use cases
+//! over the three object types, as the HubSpot-compatible API needs them — read one or many,
+//! page, create, update, archive and search. Tickets go through the ticket use cases, so
+//! INB-10, INB-13, HD-19 and HD-09 hold here exactly as in the UI.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use fd_domain::property::{PropertyDefinition, PropertyType, parse_time};
+use fd_domain::*;
+use fd_store::{
+    Company, Contact, SearchField, SearchFilter, SearchOperator, SearchQuery, SearchSort, Ticket,
+    Tx, ValueKind,
+};
+
+use crate::crm::AssociationEnd;
+use crate::tickets::{NewTicket, TicketChanges};
+use crate::{Actor, App, AppError};
+
+/// A record as the API shows it: canonical property values by name (times in epoch ms).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CrmRecord {
+    pub kind: ObjectType,
+    pub id: i64,
+    pub values: BTreeMap<String, String>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+    pub archived_at: Option<Millis>,
+}
+
+/// The `object_type` under which a kind's properties are defined (`tickets`, …).
+pub fn properties_type(kind: ObjectType) -> Result<&'static str, AppError> {
+    match kind {
+        ObjectType::Ticket => Ok("tickets"),
+        ObjectType::Contact => Ok("contacts"),
+        ObjectType::Company => Ok("companies"),
+        other => Err(AppError::invalid(
+            "objectType",
+            format!(
+                "{} records are not available through this API",
+                other.plural()
+            ),
+        )),
+    }
+}
+
+fn name_of(kind: ObjectType) -> &'static str {
+    match kind {
+        ObjectType::Ticket => "ticket",
+        ObjectType::Contact => "contact",
+        ObjectType::Company => "company",
+        ObjectType::Deal => "deal",
+        ObjectType::Conversation => "conversation",
+    }
+}
+
+impl CrmRecord {
+    pub fn from_ticket(t: &Ticket) -> CrmRecord {
+        let mut values = BTreeMap::new();
+        for name in fd_store::TICKET_COLUMN_PROPERTIES {
+            if let Some(v) = t.property(name) {
+                values.insert((*name).to_string(), v);
+            }
+        }
+        for (k, v) in &t.custom {
+            values.insert(k.clone(), v.clone());
+        }
+        CrmRecord {
+            kind: ObjectType::Ticket,
+            id: t.id.0,
+            values,
+            created_at: t.created_at,
+            updated_at: t.updated_at,
+            archived_at: t.trashed_at,
+        }
+    }
+
+    fn from_contact(c: &Contact, custom: BTreeMap<String, String>) -> CrmRecord {
+        let mut values = custom;
+        for (k, v) in [
+            ("email", &c.email),
+            ("firstname", &c.firstname),
+            ("lastname", &c.lastname),
+            ("phone", &c.phone),
+            ("company", &c.company),
+        ] {
+            if let Some(v) = v {
+                values.insert(k.into(), v.clone());
+            }
+        }
+        values.insert("createdate".into(), c.created_at.to_string());
+        values.insert("lastmodifieddate".into(), c.updated_at.to_string());
+        values.insert("hs_object_id".into(), c.id.to_string());
+        CrmRecord {
+            kind: ObjectType::Contact,
+            id: c.id.0,
+            values,
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+            archived_at: c.archived_at,
+        }
+    }
+
+    fn from_company(c: &Company, custom: BTreeMap<String, String>) -> CrmRecord {
+        let mut values = custom;
+        for (k, v) in [
+            ("name", &c.name),
+            ("domain", &c.domain),
+            ("phone", &c.phone),
+        ] {
+            if let Some(v) = v {
+                values.insert(k.into(), v.clone());
+            }
+        }
+        values.insert("createdate".into(), c.created_at.to_string());
+        values.insert("hs_lastmodifieddate".into(), c.updated_at.to_string());
+        values.insert("hs_object_id".into(), c.id.to_string());
+        CrmRecord {
+            kind: ObjectType::Company,
+            id: c.id.0,
+            values,
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+            archived_at: c.archived_at,
+        }
+    }
+}
+
+/// One filter of a search request, as the client sent it.
+#[derive(Debug, Clone, Default)]
+pub struct FilterInput {
+    pub property_name: String,
+    pub operator: String,
+    pub value: Option<String>,
+    pub high_value: Option<String>,
+    pub values: Vec<String>,
+}
+
+/// A search request in HubSpot's terms; [`App::search_records`] checks its limits.
+#[derive(Debug, Clone, Default)]
+pub struct SearchRequest {
+    pub groups: Vec<Vec<FilterInput>>,
+    pub query: Option<String>,
+    /// (property, descending)
+    pub sort: Option<(String, bool)>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// HubSpot's search limits (search guide): 5 groups, 6 filters per group, 18 in all, pages
+/// of at most 200, and no paging past the 10,000th result.
+pub const MAX_FILTER_GROUPS: usize = 5;
+pub const MAX_FILTERS_PER_GROUP: usize = 6;
+pub const MAX_FILTERS: usize = 18;
+pub const MAX_SEARCH_LIMIT: i64 = 200;
+pub const MAX_SEARCH_RESULTS: i64 = 10_000;
+
+fn value_kind(def: &PropertyDefinition) -> ValueKind {
+    match def.kind {
+        PropertyType::Number | PropertyType::Date | PropertyType::Datetime => ValueKind::Number,
+        PropertyType::Enumeration if def.field_type == "checkbox" => ValueKind::MultiEnum,
+        PropertyType::Enumeration => ValueKind::Enum,
+        PropertyType::String | PropertyType::Bool => ValueKind::Text,
+    }
+}
+
+/// A filter value in the stored form: dates as epoch ms, booleans lower-cased.
+fn filter_value(def: &PropertyDefinition, raw: &str) -> Result<String, FieldError> {
+    match def.kind {
+        PropertyType::Date | PropertyType::Datetime => {
+            parse_time(raw).map(|ms| ms.to_string()).ok_or_else(|| {
+                FieldError::new(
+                    def.name.clone(),
+                    format!("{raw:?} is not a date (epoch milliseconds or ISO-8601)"),
+                )
+            })
+        }
+        PropertyType::Bool => Ok(raw.trim().to_lowercase()),
+        _ => Ok(raw.to_string()),
+    }
+}
+
+fn association_kind(name: &str) -> Option<ObjectType> {
+    Some(match name.trim_end_matches('s') {
+        "ticket" => ObjectType::Ticket,
+        "contact" => ObjectType::Contact,
+        "company" | "companie" => ObjectType::Company,
+        "deal" => ObjectType::Deal,
+        _ => return None,
+    })
+}
+
+fn clean(v: Option<&String>) -> Option<String> {
+    v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+/// Checks raw values against the kind's definitions: unknown and read-only properties and
+/// malformed values are all reported together.
+fn normalize(
+    defs: &[PropertyDefinition],
+    kind: ObjectType,
+    raw: &BTreeMap<String, String>,
+) -> Result<BTreeMap<String, Option<String>>, AppError> {
+    let mut errors = Vec::new();
+    let mut out = BTreeMap::new();
+    for (name, value) in raw {
+        let Some(def) = defs.iter().find(|d| &d.name == name) else {
+            errors.push(FieldError::new(
+                name,
+                format!("is not a {} property", name_of(kind)),
+            ));
+            continue;
+        };
+        if def.read_only {
+            errors.push(FieldError::new(name, "is read-only"));
+            continue;
+        }
+        match def.normalize(value) {
+            Ok(v) => {
+                out.insert(name.clone(), v);
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(DomainError::Invalid(errors).into())
+    }
+}
+
+impl App {
+    async fn load_records(
+        &self,
+        tx: &mut Tx,
+        actor: &Actor,
+        kind: ObjectType,
+        ids: &[i64],
+    ) -> Result<Vec<CrmRecord>, AppError> {
+        let mut out = match kind {
+            ObjectType::Ticket => {
+                let ids: Vec<TicketId> = ids.iter().map(|i| TicketId(*i)).collect();
+                tx.tickets_by_ids(&actor.scope(), &ids)
+                    .await?
+                    .iter()
+                    .map(CrmRecord::from_ticket)
+                    .collect::<Vec<_>>()
+            }
+            ObjectType::Contact => {
+                let contacts = tx.contacts_by_ids(ids).await?;
+                let mut custom = tx.property_values_of("contacts", ids).await?;
+                contacts
+                    .iter()
+                    .map(|c| CrmRecord::from_contact(c, custom.remove(&c.id.0).unwrap_or_default()))
+                    .collect()
+            }
+            ObjectType::Company => {
+                let companies = tx.companies_by_ids(ids).await?;
+                let mut custom = tx.property_values_of("companies", ids).await?;
+                companies
+                    .iter()
+                    .map(|c| CrmRecord::from_company(c, custom.remove(&c.id.0).unwrap_or_default()))
+                    .collect()
+            }
+            other => {
+                properties_type(other)?;
+                Vec::new()
+            }
+        };
+        // Keep the callers' order (search results are sorted).
+        let position: BTreeMap<i64, usize> =
+            ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+        out.sort_by_key(|r| position.get(&r.id).copied().unwrap_or(usize::MAX));
+        Ok(out)
+    }
+
+    /// Several records by id, live ones (or, with `archived`, archived ones) the actor may
+    /// see; ids that are missing, hidden or in the other state are left out.
+    pub async fn records(
+        &self,
+        actor: &Actor,
+        kind: ObjectType,
+        ids: &[i64],
+        archived: bool,
+    ) -> Result<Vec<CrmRecord>, AppError> {
+        properties_type(kind)?;
+        if kind == ObjectType::Ticket {
+            actor.require_ticket_access()?;
+        }
+        let mut tx = self.db().read().await?;
+        let out = self.load_records(&mut tx, actor, kind, ids).await?;
+        tx.commit().await?;
+        Ok(out
+            .into_iter()
+            .filter(|r| r.archived_at.is_some() == archived)
+            .collect())
+    }
+
+    /// One record; `NotFound` when it is missing, hidden (HD-09) or not in the asked state.
+    pub async fn record(
+        &self,
+        actor: &Actor,
+        kind: ObjectType,
+        id: i64,
+        archived: bool,
+    ) -> Result<CrmRecord, AppError> {
+        self.records(actor, kind, &[id], archived)
+            .await?
+            .pop()
+            .ok_or_else(|| AppError::not_found(name_of(kind), id))
+    }
+
+    /// A contact by its email address (HubSpot's `idProperty=email`).
+    pub async fn contact_id_by_email(&self, email: &str) -> Result<Option<i64>, AppError> {
+        let mut tx = self.db().read().await?;
+        let c = tx.contact_by_email(email.trim()).await?;
+        tx.commit().await?;
+        Ok(c.map(|c| c.id.0))
+    }
+
+    /// A page in id order after the cursor `after`.
+    pub async fn record_page(
+        &self,
+        actor: &Actor,
+        kind: ObjectType,
+        after: i64,
+        limit: i64,
+        archived: bool,
+    ) -> Result<Vec<CrmRecord>, AppError> {
+        properties_type(kind)?;
+        if kind == ObjectType::Ticket {
+            actor.require_ticket_access()?;
+        }
+        let mut tx = self.db().read().await?;
+        let ids = tx
+            .object_ids_after(&actor.scope(), kind, after, limit, archived)
+            .await?;
+        let out = self.load_records(&mut tx, actor, kind, &ids).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// Creates a record with its properties and associations, in one transaction.
+    pub async fn create_record(
+        &self,
+        actor: &Actor,
+        kind: ObjectType,
+        properties: BTreeMap<String, String>,
+        associations: Vec<AssociationEnd>,
+    ) -> Result<CrmRecord, AppError> {
+        match kind {
+            ObjectType::Ticket => {
+                let t = self
+                    .create_ticket_grouped(
+                        actor,
+                        NewTicket {
+                            properties,
+                            associations,
+                            via_form: false,
+                        },
+                    )
+                    .await?;
+                Ok(CrmRecord::from_ticket(&t))
+            }
+            ObjectType::Contact | ObjectType::Company => {
+                let now = self.now();
+                let mut tx = self.db().write().await?;
+                let defs = tx.properties(properties_type(kind)?, false).await?;
+                let values = normalize(&defs, kind, &properties)?;
+                let id = if kind == ObjectType::Contact {
+                    let mut c = Contact {
+                        id: ContactId(0),
+                        email: None,
+                        firstname: None,
+                        lastname: None,
+                        phone: None,
+                        company: None,
+                        created_at: now,
+                        updated_at: now,
+                        archived_at: None,
+                    };
+                    apply_contact(&mut c, &values)?;
+                    check_unique_email(&mut tx, &c).await?;
+                    tx.insert_contact(&c).await?.0
+                } else {
+                    let mut c = Company {
+                        id: CompanyId(0),
+                        name: None,
+                        domain: None,
+                        phone: None,
+                        created_at: now,
+                        updated_at: now,
+                        archived_at: None,
+                    };
+                    apply_company(&mut c, &values);
+                    tx.insert_company(&c).await?.0
+                };
+                let pt = properties_type(kind)?;
+                for (name, v) in &values {
+                    if !is_column(kind, name) {
+                        tx.set_property_value(pt, id, name, v.as_deref()).await?;
+                    }
+                }
+                let mut events = Vec::new();
+                let me = AssociationEnd::new(kind, id);
+                for other in associations {
+                    events.extend(self.associate_in(&mut tx, actor, me, other, now).await?);
+                }
+                let record = self
+                    .load_records(&mut tx, actor, kind, &[id])
+                    .await?
+                    .pop()
+                    .ok_or_else(|| AppError::Internal("the new record vanished".into()))?;
+                tx.commit().await?;
+                self.publish(events);
+                Ok(record)
+            }
+            other => Err(properties_type(other)
+                .err()
+                .unwrap_or_else(|| AppError::Internal("unsupported object type".into()))),
+        }
+    }
+
+    /// Changes a record's properties; an empty string clears one.
+    pub async fn update_record(
+        &self,
+        actor: &Actor,
+        kind: ObjectType,
+        id: i64,
+        properties: BTreeMap<String, String>,
+    ) -> Result<CrmRecord, AppError> {
+        match kind {
+            ObjectType::Ticket => {
+                let t = self
+                    .update_ticket(
+                        actor,
+                        TicketId(id),
+                        TicketChanges {
+                            properties,
+                            expected_version: None,
+                        },
+                    )
+                    .await?;
+                Ok(CrmRecord::from_ticket(&t))
+            }
+            ObjectType::Contact | ObjectType::Company => {
+                let now = self.now();
+                let pt = properties_type(kind)?;
+                let mut tx = self.db().write().await?;
+                let defs = tx.properties(pt, false).await?;
+                let values = normalize(&defs, kind, &properties)?;
+                if kind == ObjectType::Contact {
+                    let mut c = tx
+                        .contact(ContactId(id))
+                        .await?
+                        .filter(|c| c.archived_at.is_none())
+                        .ok_or_else(|| AppError::not_found("contact", id))?;
+                    apply_contact(&mut c, &values)?;
+                    check_unique_email(&mut tx, &c).await?;
+                    c.updated_at = now;
+                    tx.save_contact(&c).await?;
+                } else {
+                    let mut c = tx
+                        .company(CompanyId(id))
+                        .await?
+                        .filter(|c| c.archived_at.is_none())
+                        .ok_or_else(|| AppError::not_found("company", id))?;
+                    apply_company(&mut c, &values);
+                    c.updated_at = now;
+                    tx.save_company(&c).await?;
+                }
+                for (name, v) in &values {
+                    if !is_column(kind, name) {
+                        tx.set_property_value(pt, id, name, v.as_deref()).await?;
+                    }
+                }
+                let record = self
+                    .load_records(&mut tx, actor, kind, &[id])
+                    .await?
+                    .pop()
+                    .ok_or_else(|| AppError::not_found(name_of(kind), id))?;
+                tx.commit().await?;
+                Ok(record)
+            }
+            other => Err(properties_type(other)
+                .err()
+                .unwrap_or_else(|| AppError::Internal("unsupported object type".into()))),
+        }
+    }
+
+    /// Archives a record: a ticket goes to the trash with its conversations (INB-13);
+    /// contacts and companies are archived and leave searches and lists.
+    pub async fn archive_record(
+        &self,
+        actor: &Actor,
+        kind: ObjectType,
+        id: i64,
+    ) -> Result<(), AppError> {
+        match kind {
+            ObjectType::Ticket => self.trash_ticket(actor, TicketId(id)).await,
+            ObjectType::Contact => {
+                let now = self.now();
+                let mut tx = self.db().write().await?;
+                let mut c = tx
+                    .contact(ContactId(id))
+                    .await?
+                    .filter(|c| c.archived_at.is_none())
+                    .ok_or_else(|| AppError::not_found("contact", id))?;
+                c.archived_at = Some(now);
+                c.updated_at = now;
+                tx.save_contact(&c).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+            ObjectType::Company => {
+                let now = self.now();
+                let mut tx = self.db().write().await?;
+                let mut c = tx
+                    .company(CompanyId(id))
+                    .await?
+                    .filter(|c| c.archived_at.is_none())
+                    .ok_or_else(|| AppError::not_found("company", id))?;
+                c.archived_at = Some(now);
+                c.updated_at = now;
+                tx.save_company(&c).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+            other => Err(properties_type(other)
+                .err()
+                .unwrap_or_else(|| AppError::Internal("unsupported object type".into()))),
+        }
+    }
+
+    /// HubSpot's CRM search: checks the limits and the filters against the property
+    /// definitions, then returns the total and one page of records the actor may see.
+    pub async fn search_records(
+        &self,
+        actor: &Actor,
+        kind: ObjectType,
+        req: &SearchRequest,
+    ) -> Result<(i64, Vec<CrmRecord>), AppError> {
+        let pt = properties_type(kind)?;
+        if kind == ObjectType::Ticket {
+            actor.require_ticket_access()?;
+        }
+        let mut errors = Vec::new();
+        if req.groups.len() > MAX_FILTER_GROUPS {
+            errors.push(FieldError::new(
+                "filterGroups",
+                format!(
+                    "at most {MAX_FILTER_GROUPS} filter groups are allowed, {} were given",
+                    req.groups.len()
+                ),
+            ));
+        }
+        let total_filters: usize = req.groups.iter().map(Vec::len).sum();
+        if total_filters > MAX_FILTERS {
+            errors.push(FieldError::new(
+                "filters",
+                format!(
+                    "at most {MAX_FILTERS} filters are allowed in all, {total_filters} were given"
+                ),
+            ));
+        }
+        if req.groups.iter().any(|g| g.len() > MAX_FILTERS_PER_GROUP) {
+            errors.push(FieldError::new(
+                "filters",
+                format!("at most {MAX_FILTERS_PER_GROUP} filters are allowed per group"),
+            ));
+        }
+        if !(0..=MAX_SEARCH_LIMIT).contains(&req.limit) {
+            errors.push(FieldError::new(
+                "limit",
+                format!("must be between 0 and {MAX_SEARCH_LIMIT}"),
+            ));
+        }
+        if req.offset < 0 || req.offset + req.limit.max(0) > MAX_SEARCH_RESULTS {
+            errors.push(FieldError::new(
+                "after",
+                format!("paging is limited to the first {MAX_SEARCH_RESULTS} results"),
+            ));
+        }
+        if let Some(q) = &req.query
+            && q.chars().count() > 3000
+        {
+            errors.push(FieldError::new("query", "is longer than 3000 characters"));
+        }
+        if !errors.is_empty() {
+            return Err(DomainError::Invalid(errors).into());
+        }
+        let mut tx = self.db().read().await?;
+        let defs = tx.properties(pt, false).await?;
+        let def = |name: &str| defs.iter().find(|d| d.name == name);
+        let mut groups = Vec::with_capacity(req.groups.len());
+        for group in &req.groups {
+            let mut filters = Vec::with_capacity(group.len());
+            for f in group {
+                match self.search_filter(kind, f, &def) {
+                    Ok(sf) => filters.push(sf),
+                    Err(e) => errors.push(e),
+                }
+            }
+            groups.push(filters);
+        }
+        let sort = match &req.sort {
+            Some((name, descending)) => match def(name) {
+                Some(d) => Some(SearchSort {
+                    name: name.clone(),
+                    kind: value_kind(d),
+                    descending: *descending,
+                }),
+                None => {
+                    errors.push(FieldError::new(
+                        "sorts",
+                        format!("{name:?} is not a {} property", name_of(kind)),
+                    ));
+                    None
+                }
+            },
+            None => None,
+        };
+        if !errors.is_empty() {
+            return Err(DomainError::Invalid(errors).into());
+        }
+        let q = SearchQuery {
+            object: kind,
+            groups,
+            text: req
+                .query
+                .as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string),
+            sort,
+            limit: req.limit,
+            offset: req.offset,
+        };
+        let page = tx.search(&actor.scope(), &q).await?;
+        let records = self.load_records(&mut tx, actor, kind, &page.ids).await?;
+        tx.commit().await?;
+        Ok((page.total, records))
+    }
+
+    fn search_filter<'d>(
+        &self,
+        kind: ObjectType,
+        f: &FilterInput,
+        def: &impl Fn(&str) -> Option<&'d PropertyDefinition>,
+    ) -> Result<SearchFilter, FieldError> {
+        use SearchOperator::*;
+        let name = f.property_name.trim();
+        let op = SearchOperator::parse(f.operator.trim()).ok_or_else(|| {
+            FieldError::new(
+                name,
+                format!(
+                    "{:?} is not an operator (EQ, NEQ, LT, LTE, GT, GTE, BETWEEN, IN, NOT_IN, \
+                     HAS_PROPERTY, NOT_HAS_PROPERTY, CONTAINS_TOKEN, NOT_CONTAINS_TOKEN)",
+                    f.operator
+                ),
+            )
+        })?;
+        let needs_value = matches!(
+            op,
+            Eq | Neq | Lt | Lte | Gt | Gte | Between | ContainsToken | NotContainsToken
+        );
+        if needs_value && f.value.is_none() {
+            return Err(FieldError::new(name, format!("{op:?} needs a value")));
+        }
+        if op == Between && f.high_value.is_none() {
+            return Err(FieldError::new(
+                name,
+                "BETWEEN needs a value and a highValue",
+            ));
+        }
+        if matches!(op, In | NotIn) && f.values.is_empty() {
+            return Err(FieldError::new(name, format!("{op:?} needs values")));
+        }
+        if let Some(rest) = name.strip_prefix("associations.") {
+            let other = association_kind(rest)
+                .ok_or_else(|| FieldError::new(name, format!("{rest:?} is not an object type")))?;
+            if !matches!(op, Eq | Neq | In | NotIn | HasProperty | NotHasProperty) {
+                return Err(FieldError::new(
+                    name,
+                    format!("{op:?} does not apply to associations"),
+                ));
+            }
+            if other == kind {
+                return Err(FieldError::new(
+                    name,
+                    format!(
+                        "{} records are not associated with each other",
+                        kind.plural()
+                    ),
+                ));
+            }
+            return Ok(SearchFilter {
+                field: SearchField::Association(other),
+                op,
+                value: f.value.clone(),
+                high_value: None,
+                values: f.values.clone(),
+            });
+        }
+        let d = def(name)
+            .ok_or_else(|| FieldError::new(name, format!("is not a {} property", name_of(kind))))?;
+        let value = f.value.as_deref().map(|v| filter_value(d, v)).transpose()?;
+        let high_value = f
+            .high_value
+            .as_deref()
+            .map(|v| filter_value(d, v))
+            .transpose()?;
+        let values = f
+            .values
+            .iter()
+            .map(|v| filter_value(d, v))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(SearchFilter {
+            field: SearchField::Property {
+                name: name.to_string(),
+                kind: value_kind(d),
+            },
+            op,
+            value,
+            high_value,
+            values,
+        })
+    }
+}
+
+fn is_column(kind: ObjectType, name: &str) -> bool {
+    match kind {
+        ObjectType::Contact => {
+            ["email", "firstname", "lastname", "phone", "company"].contains(&name)
+        }
+        ObjectType::Company => ["name", "domain", "phone"].contains(&name),
+        _ => fd_store::TICKET_COLUMN_PROPERTIES.contains(&name),
+    }
+}
+
+fn apply_contact(
+    c: &mut Contact,
+    values: &BTreeMap<String, Option<String>>,
+) -> Result<(), AppError> {
+    for (name, v) in values {
+        let v = clean(v.as_ref());
+        match name.as_str() {
+            "email" => {
+                c.email = match v {
+                    Some(e) => Some(EmailAddress::parse(&e)?.as_str().to_string()),
+                    None => None,
+                }
+            }
+            "firstname" => c.firstname = v,
+            "lastname" => c.lastname = v,
+            "phone" => c.phone = v,
+            "company" => c.company = v,
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn apply_company(c: &mut Company, values: &BTreeMap<String, Option<String>>) {
+    for (name, v) in values {
+        let v = clean(v.as_ref());
+        match name.as_str() {
+            "name" => c.name = v,
+            "domain" => c.domain = v.map(|d| d.to_lowercase()),
+            "phone" => c.phone = v,
+            _ => {}
+        }
+    }
+}
+
+/// Live contacts have distinct email addresses; HubSpot answers a duplicate with 409.
+async fn check_unique_email(tx: &mut Tx, c: &Contact) -> Result<(), AppError> {
+    if let Some(e) = &c.email
+        && let Some(existing) = tx.contact_by_email(e).await?
+        && existing.id != c.id
+    {
+        return Err(AppError::Conflict(format!(
+            "Contact already exists. Existing ID: {}",
+            existing.id
+        )));
+    }
+    Ok(())
+}
+
+/// Ids that appear more than once in a batch (HubSpot refuses duplicate inputs).
+pub fn duplicate_ids(ids: &[i64]) -> Vec<i64> {
+    let mut seen = BTreeSet::new();
+    let mut dup = BTreeSet::new();
+    for id in ids {
+        if !seen.insert(*id) {
+            dup.insert(*id);
+        }
+    }
+    dup.into_iter().collect()
+}
+
+/// Concurrent ticket creates from the API, committed together. A create's cost is mostly
+/// its transaction's round trips (begin, configuration check, commit) rather than its two
+/// inserts, and SQLite has a single writer anyway; creates that arrive while one group commits form the next
+/// group and share one transaction. Each create still runs the whole `insert_ticket` rule
+/// path; if any of them fails, the group is rolled back and every create of it runs alone, so
+/// one bad request never affects another.
+#[derive(Default)]
+pub(crate) struct CreateGroups {
+    sender: std::sync::OnceLock<tokio::sync::mpsc::Sender<CreateJob>>,
+}
+
+struct CreateJob {
+    actor: Actor,
+    input: NewTicket,
+    reply: tokio::sync::oneshot::Sender<Result<Ticket, AppError>>,
+}
+
+/// The largest group: bounds the time one transaction holds the writer.
+const MAX_GROUP: usize = 64;
+
+impl App {
+    /// [`App::create_ticket`] for the API's many small concurrent creates (see
+    /// [`CreateGroups`]).
+    pub(crate) async fn create_ticket_grouped(
+        &self,
+        actor: &Actor,
+        input: NewTicket,
+    ) -> Result<Ticket, AppError> {
+        actor.require_ticket_access()?;
+        let sender = self
+            .create_groups
+            .sender
+            .get_or_init(|| {
+                let (tx, rx) = tokio::sync::mpsc::channel(1024);
+                tokio::spawn(group_worker(self.clone(), rx));
+                tx
+            })
+            .clone();
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let job = CreateJob {
+            actor: actor.clone(),
+            input,
+            reply,
+        };
+        if let Err(tokio::sync::mpsc::error::SendError(job)) = sender.send(job).await {
+            return self.create_ticket(&job.actor, job.input).await;
+        }
+        answer
+            .await
+            .map_err(|_| AppError::Internal("the ticket create worker stopped".into()))?
+    }
+
+    /// Inserts every job's ticket in one transaction; any failure undoes them all.
+    async fn create_group(&self, jobs: &[CreateJob]) -> Result<Vec<Ticket>, AppError> {
+        let now = self.now();
+        let mut tx = self.db().write().await?;
+        let workspace = match tx.account_settings().await?.mode {
+            AccountMode::HelpDesk => Workspace::HelpDesk,
+            AccountMode::Inbox => Workspace::Inbox,
+        };
+        let cfg = self.ticket_config(&mut tx).await?;
+        let mut out = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            out.push(
+                crate::tickets::insert_ticket(
+                    &mut tx, &cfg, &job.actor, &job.input, workspace, now,
+                )
+                .await?,
+            );
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+}
+
+async fn group_worker(app: App, mut rx: tokio::sync::mpsc::Receiver<CreateJob>) {
+    while let Some(first) = rx.recv().await {
+        let mut jobs = vec![first];
+        while jobs.len() < MAX_GROUP {
+            match rx.try_recv() {
+                Ok(j) => jobs.push(j),
+                Err(_) => break,
+            }
+        }
+        let grouped = if jobs.len() > 1 {
+            app.create_group(&jobs).await.ok()
+        } else {
+            None
+        };
+        match grouped {
+            Some(tickets) => {
+                app.publish(
+                    tickets
+                        .iter()
+                        .map(|t| crate::Event::TicketChanged(t.id))
+                        .collect(),
+                );
+                for (job, t) in jobs.into_iter().zip(tickets) {
+                    let _ = job.reply.send(Ok(t));
+                }
+            }
+            None => {
+                for job in jobs {
+                    let r = app.create_ticket(&job.actor, job.input).await;
+                    let _ = job.reply.send(r);
+                }
+            }
+        }
+    }
+}

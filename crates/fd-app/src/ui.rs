@@ -1,0 +1,434 @@
+//! Use cases the agents' web UI needs beyond the shared ones (issue 5): reply libraries
+//! (HD-16), custom views and reply suggestions (HD-04, Service Seat only), the Mentions and
+//! Drafts views, the notification bell, record overviews, and the stale-reply check of
+//! "Send". Each reads through the actor's scope (HD-09) like every other use case.
+
+use std::collections::BTreeSet;
+
+use fd_domain::*;
+use fd_store::{
+    Company, Contact, Conversation, ConversationListQuery, Draft, LibraryItem, Message, SavedView,
+    Ticket,
+};
+
+use crate::{Actor, App, AppError, Reply};
+
+/// The kinds of reusable reply content admins manage (HD-16).
+pub const LIBRARY_KINDS: &[(&str, &str)] = &[
+    ("snippet", "Snippets"),
+    ("template", "Templates"),
+    ("article", "Knowledge base"),
+];
+
+/// What "Send" did: sent, or held back because the customer wrote again meanwhile.
+#[derive(Debug, Clone)]
+pub enum ReplyOutcome {
+    Sent(Box<Message>),
+    /// A newer inbound message arrived after the draft began: the agent must review it first.
+    NewerMessage {
+        latest: MessageId,
+    },
+}
+
+/// A contact's record page.
+#[derive(Debug, Clone)]
+pub struct ContactOverview {
+    pub contact: Contact,
+    pub tickets: Vec<Ticket>,
+    pub conversations: Vec<Conversation>,
+}
+
+/// A company's record page.
+#[derive(Debug, Clone)]
+pub struct CompanyOverview {
+    pub company: Company,
+    pub contacts: Vec<Contact>,
+    pub tickets: Vec<Ticket>,
+}
+
+/// One entry of the Drafts view.
+#[derive(Debug, Clone)]
+pub struct DraftEntry {
+    pub draft: Draft,
+    pub ticket: Option<Ticket>,
+}
+
+fn require_seat(actor: &Actor, what: &str) -> Result<(), AppError> {
+    if actor.viewer.has_service_seat() {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(format!(
+            "{what} requires a Service Seat (HD-04)"
+        )))
+    }
+}
+
+fn library_kind(kind: &str) -> Result<&'static str, AppError> {
+    LIBRARY_KINDS
+        .iter()
+        .find(|(k, _)| *k == kind)
+        .map(|(k, _)| *k)
+        .ok_or_else(|| {
+            AppError::invalid(
+                "kind",
+                format!("{kind:?} is not snippet, template or article"),
+            )
+        })
+}
+
+fn title(raw: &str) -> Result<String, AppError> {
+    let t = raw.trim();
+    if t.is_empty() {
+        return Err(AppError::invalid("title", "is required"));
+    }
+    if t.chars().count() > 255 {
+        return Err(AppError::invalid("title", "is longer than 255 characters"));
+    }
+    Ok(t.to_string())
+}
+
+/// Words of four letters or more, lower-cased: what reply suggestions match on.
+fn words(s: &str) -> BTreeSet<String> {
+    s.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.chars().count() >= 4)
+        .map(str::to_lowercase)
+        .collect()
+}
+
+impl App {
+    /// HD-16: the live snippets, templates and articles (every agent may insert them).
+    pub async fn library_items(
+        &self,
+        actor: &Actor,
+        kind: Option<&str>,
+    ) -> Result<Vec<LibraryItem>, AppError> {
+        actor.require_ticket_access()?;
+        let kind = kind.map(library_kind).transpose()?;
+        let mut tx = self.db().read().await?;
+        let items = tx.library_items(kind).await?;
+        tx.commit().await?;
+        Ok(items)
+    }
+
+    pub async fn library_item(&self, actor: &Actor, id: i64) -> Result<LibraryItem, AppError> {
+        actor.require_ticket_access()?;
+        let mut tx = self.db().read().await?;
+        let item = tx.library_item(id).await?;
+        tx.commit().await?;
+        item.ok_or_else(|| AppError::not_found("library item", id))
+    }
+
+    /// Adds a library item; `body_html` must already be sanitised by the caller that knows HTML.
+    pub async fn create_library_item(
+        &self,
+        actor: &Actor,
+        kind: &str,
+        item_title: &str,
+        body_html: &str,
+    ) -> Result<LibraryItem, AppError> {
+        actor.require_admin("managing snippets, templates and the knowledge base")?;
+        let kind = library_kind(kind)?;
+        let now = self.now();
+        let mut item = LibraryItem {
+            id: 0,
+            kind: kind.to_string(),
+            title: title(item_title)?,
+            body_html: body_html.to_string(),
+            created_by: actor.user_id(),
+            created_at: now,
+            updated_at: now,
+        };
+        let mut tx = self.db().write().await?;
+        item.id = tx.insert_library_item(&item).await?;
+        tx.commit().await?;
+        Ok(item)
+    }
+
+    pub async fn update_library_item(
+        &self,
+        actor: &Actor,
+        id: i64,
+        item_title: &str,
+        body_html: &str,
+    ) -> Result<(), AppError> {
+        actor.require_admin("managing snippets, templates and the knowledge base")?;
+        let t = title(item_title)?;
+        let now = self.now();
+        let mut tx = self.db().write().await?;
+        if !tx.update_library_item(id, &t, body_html, now).await? {
+            return Err(AppError::not_found("library item", id));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn archive_library_item(&self, actor: &Actor, id: i64) -> Result<(), AppError> {
+        actor.require_admin("managing snippets, templates and the knowledge base")?;
+        let now = self.now();
+        let mut tx = self.db().write().await?;
+        if !tx.archive_library_item(id, now).await? {
+            return Err(AppError::not_found("library item", id));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// HD-04: custom views are a Service Seat feature.
+    pub async fn saved_views(&self, actor: &Actor) -> Result<Vec<SavedView>, AppError> {
+        require_seat(actor, "custom views")?;
+        let user = actor.require_user()?;
+        let mut tx = self.db().read().await?;
+        let v = tx.saved_views(user).await?;
+        tx.commit().await?;
+        Ok(v)
+    }
+
+    pub async fn save_view(
+        &self,
+        actor: &Actor,
+        name: &str,
+        query: &str,
+    ) -> Result<SavedView, AppError> {
+        require_seat(actor, "custom views")?;
+        actor.require_ticket_access()?;
+        let user = actor.require_user()?;
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(AppError::invalid(
+                "name",
+                "is required (at most 100 characters)",
+            ));
+        }
+        if query.len() > 2_000 {
+            return Err(AppError::invalid("query", "is too long"));
+        }
+        let mut v = SavedView {
+            id: 0,
+            user_id: user,
+            name: name.to_string(),
+            query: query.to_string(),
+            created_at: self.now(),
+        };
+        let mut tx = self.db().write().await?;
+        v.id = tx.insert_saved_view(&v).await?;
+        tx.commit().await?;
+        Ok(v)
+    }
+
+    pub async fn delete_saved_view(&self, actor: &Actor, id: i64) -> Result<(), AppError> {
+        require_seat(actor, "custom views")?;
+        let user = actor.require_user()?;
+        let mut tx = self.db().write().await?;
+        if !tx.delete_saved_view(user, id).await? {
+            return Err(AppError::not_found("view", id));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// HD-04: reply suggestions (Service Seat only): knowledge-base articles that share words
+    /// with the ticket's name and description, best match first.
+    pub async fn reply_suggestions(
+        &self,
+        actor: &Actor,
+        ticket: TicketId,
+    ) -> Result<Vec<LibraryItem>, AppError> {
+        require_seat(actor, "reply suggestions")?;
+        let t = self.ticket(actor, ticket).await?;
+        let wanted = words(&format!(
+            "{} {}",
+            t.subject,
+            t.content.as_deref().unwrap_or("")
+        ));
+        let mut scored: Vec<(usize, LibraryItem)> = self
+            .library_items(actor, Some("article"))
+            .await?
+            .into_iter()
+            .map(|a| {
+                let have = words(&format!("{} {}", a.title, a.body_html));
+                (wanted.intersection(&have).count(), a)
+            })
+            .filter(|(n, _)| *n > 0)
+            .collect();
+        scored.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.title.cmp(&b.1.title)));
+        Ok(scored.into_iter().take(3).map(|(_, a)| a).collect())
+    }
+
+    /// The Mentions view: tickets whose comments @mention the actor.
+    pub async fn mentioned_tickets(
+        &self,
+        actor: &Actor,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<Ticket>, i64), AppError> {
+        actor.require_ticket_access()?;
+        let user = actor.require_user()?;
+        let mut tx = self.db().read().await?;
+        let list = tx
+            .mentioned_tickets(&actor.scope(), user, limit, offset)
+            .await?;
+        let n = tx.count_mentioned_tickets(&actor.scope(), user).await?;
+        tx.commit().await?;
+        Ok((list, n))
+    }
+
+    /// The Drafts view (HD-17): only the actor's own drafts, with the tickets they still see.
+    pub async fn draft_entries(&self, actor: &Actor) -> Result<Vec<DraftEntry>, AppError> {
+        let user = actor.require_user()?;
+        let mut tx = self.db().read().await?;
+        let drafts = tx.drafts_of(user).await?;
+        let ids: Vec<TicketId> = drafts.iter().filter_map(|d| d.ticket_id).collect();
+        let tickets = tx.tickets_by_ids(&actor.scope(), &ids).await?;
+        tx.commit().await?;
+        Ok(drafts
+            .into_iter()
+            .map(|d| DraftEntry {
+                ticket: d
+                    .ticket_id
+                    .and_then(|t| tickets.iter().find(|x| x.id == t).cloned()),
+                draft: d,
+            })
+            .collect())
+    }
+
+    /// The bell: how many unread notifications the actor may see.
+    pub async fn unread_notification_count(&self, actor: &Actor) -> Result<i64, AppError> {
+        let user = actor.require_user()?;
+        let mut tx = self.db().read().await?;
+        let n = tx.unread_notification_count(user, &actor.scope()).await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    pub async fn mark_notifications_read(&self, actor: &Actor) -> Result<(), AppError> {
+        let user = actor.require_user()?;
+        let now = self.now();
+        let mut tx = self.db().write().await?;
+        tx.mark_notifications_read(user, now).await?;
+        tx.commit().await?;
+        self.publish(vec![crate::Event::NotificationsChanged(user)]);
+        Ok(())
+    }
+
+    /// The contacts of tickets the actor listed (the list's Contact column).
+    pub async fn contacts_of_tickets(
+        &self,
+        actor: &Actor,
+        tickets: &[Ticket],
+    ) -> Result<Vec<(TicketId, Contact)>, AppError> {
+        actor.require_ticket_access()?;
+        let ids: Vec<TicketId> = tickets.iter().map(|t| t.id).collect();
+        let mut tx = self.db().read().await?;
+        let out = tx.contacts_of_tickets(&ids).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// Contacts by id (the inbox list's contact names).
+    pub async fn contacts_by_ids(&self, ids: &[ContactId]) -> Result<Vec<Contact>, AppError> {
+        let raw: Vec<i64> = ids.iter().map(|c| c.0).collect();
+        let mut tx = self.db().read().await?;
+        let out = tx.contacts_by_ids(&raw).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    pub async fn count_conversations(
+        &self,
+        actor: &Actor,
+        q: &ConversationListQuery,
+    ) -> Result<i64, AppError> {
+        let mut tx = self.db().read().await?;
+        let n = tx.count_conversations(&actor.scope(), q).await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    /// A contact with the tickets and conversations the actor may see (HD-09).
+    pub async fn contact_overview(
+        &self,
+        actor: &Actor,
+        id: ContactId,
+    ) -> Result<ContactOverview, AppError> {
+        actor.require_ticket_access()?;
+        let contact = self.contact(id).await?;
+        let mut tx = self.db().read().await?;
+        let tickets = tx
+            .tickets_of(&actor.scope(), ObjectType::Contact, id.0)
+            .await?;
+        let conversations = tx
+            .conversations_of_contact(&actor.scope(), id, None, 100)
+            .await?;
+        tx.commit().await?;
+        Ok(ContactOverview {
+            contact,
+            tickets,
+            conversations,
+        })
+    }
+
+    pub async fn company_overview(
+        &self,
+        actor: &Actor,
+        id: CompanyId,
+    ) -> Result<CompanyOverview, AppError> {
+        actor.require_ticket_access()?;
+        let mut tx = self.db().read().await?;
+        let company = tx
+            .company(id)
+            .await?
+            .filter(|c| c.archived_at.is_none())
+            .ok_or_else(|| AppError::not_found("company", id))?;
+        let contacts = tx.contacts_of_company(id).await?;
+        let tickets = tx
+            .tickets_of(&actor.scope(), ObjectType::Company, id.0)
+            .await?;
+        tx.commit().await?;
+        Ok(CompanyOverview {
+            company,
+            contacts,
+            tickets,
+        })
+    }
+
+    /// "Send" with the stale-reply check: when the customer wrote again after the agent's
+    /// draft began (or after the page the agent answered from was shown), nothing is sent and
+    /// the agent is asked to review. `seen` is the newest message the agent's page showed;
+    /// `reviewed` says the agent has just been shown the newer messages, so `seen` is current
+    /// even though the draft began earlier. A page that showed an empty conversation sends
+    /// `MessageId(0)`; `None` takes no part in the check (nothing to compare with).
+    pub async fn send_reply_checked(
+        &self,
+        actor: &Actor,
+        conversation: ConversationId,
+        reply: Reply,
+        seen: Option<MessageId>,
+        reviewed: bool,
+    ) -> Result<ReplyOutcome, AppError> {
+        let user = actor.require_user()?;
+        let mut tx = self.db().read().await?;
+        if tx
+            .conversation(&actor.scope(), conversation)
+            .await?
+            .is_none()
+        {
+            return Err(AppError::not_found("conversation", conversation));
+        }
+        let draft = tx.draft(user, None, Some(conversation)).await?;
+        let latest = tx.latest_inbound_message_id(conversation).await?;
+        tx.commit().await?;
+        let baseline = if reviewed {
+            seen
+        } else {
+            draft.and_then(|d| d.seen_message_id).or(seen)
+        };
+        if let (Some(latest), Some(baseline)) = (latest, baseline)
+            && latest > baseline
+        {
+            return Ok(ReplyOutcome::NewerMessage { latest });
+        }
+        self.send_reply(actor, conversation, reply)
+            .await
+            .map(|m| ReplyOutcome::Sent(Box::new(m)))
+    }
+}

@@ -1,0 +1,12 @@
+//! Integration tests of the use cases, each scenario run on SQLite and on PostgreSQL
+//! (`fd_testkit::on_both_backends!`). Test names start with the SPEC.md rule they prove.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod access;
+mod admin;
+mod bad_input;
+mod common;
+mod concurrency;
+mod conversations;
+mod tickets;

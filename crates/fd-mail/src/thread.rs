@@ -1,0 +1,138 @@
+//! Threading signals that live in the mail itself: subject normalisation and the ticket tag
+//! Frontdesk puts in the subjects it sends (`[#123]`).
+
+/// Reply and forward prefixes in common languages (`Re:`, `Fwd:`, `AW:`, `SV:`, `回复:`…).
+const PREFIXES: &[&str] = &[
+    "re", "fw", "fwd", "aw", "wg", "sv", "vs", "antw", "antwort", "tr", "rif", "r", "ref", "enc",
+    "odp", "res", "ynt", "rv", "vb", "doorst", "fs", "πρθ", "απ", "回复", "答复", "転送", "返信",
+];
+
+/// The tag Frontdesk adds to subjects of mail sent from a ticket.
+pub fn ticket_tag(ticket_id: i64) -> String {
+    format!("[#{ticket_id}]")
+}
+
+/// Appends the ticket tag unless the subject already carries it.
+pub fn subject_with_tag(subject: &str, ticket_id: i64) -> String {
+    let tag = ticket_tag(ticket_id);
+    if subject.contains(&tag) {
+        subject.to_string()
+    } else if subject.trim().is_empty() {
+        tag
+    } else {
+        format!("{} {tag}", subject.trim_end())
+    }
+}
+
+/// Ticket ids named by `[#123]` tags in a subject.
+pub fn tags_in_subject(subject: &str) -> Vec<i64> {
+    let mut out = Vec::new();
+    let mut rest = subject;
+    while let Some(i) = rest.find("[#") {
+        let after = &rest[i + 2..];
+        let digits: String = after.chars().take_while(|c| c.is_ascii_digit()).collect();
+        if !digits.is_empty()
+            && after[digits.len()..].starts_with(']')
+            && let Ok(n) = digits.parse::<i64>()
+            && !out.contains(&n)
+        {
+            out.push(n);
+        }
+        rest = after;
+    }
+    out
+}
+
+/// The subject as a topic: reply/forward prefixes (with counters like `Re[2]:`), ticket tags,
+/// `[list]` prefixes and white space removed, lower-cased. Two messages whose normalised
+/// subjects differ are about different things.
+pub fn normalize_subject(subject: &str) -> String {
+    let mut s = subject.trim().to_string();
+    // Remove ticket tags anywhere.
+    while let Some(i) = s.find("[#") {
+        let after = &s[i + 2..];
+        let n = after.chars().take_while(|c| c.is_ascii_digit()).count();
+        if n > 0 && after[n..].starts_with(']') {
+            s.replace_range(i..i + 3 + n, "");
+        } else {
+            break;
+        }
+    }
+    loop {
+        let t = s.trim_start();
+        let mut stripped = None;
+        // "[list-name] " prefixes added by mailing lists.
+        if let Some(rest) = t.strip_prefix('[')
+            && let Some(end) = rest.find(']')
+            && end < 40
+        {
+            stripped = Some(rest[end + 1..].to_string());
+        }
+        if stripped.is_none() {
+            let lower = t.to_lowercase();
+            for p in PREFIXES {
+                if let Some(rest) = lower.strip_prefix(p) {
+                    // Optional counter: Re[2]: / Re(2): / Re^2:
+                    let rest_trim = rest.trim_start();
+                    let mut after = rest_trim;
+                    if let Some(r) = after.strip_prefix(['[', '(']) {
+                        let n = r.chars().take_while(|c| c.is_ascii_digit()).count();
+                        if n > 0 && r[n..].starts_with([']', ')']) {
+                            after = &r[n + 1..];
+                        }
+                    } else if let Some(r) = after.strip_prefix('^') {
+                        let n = r.chars().take_while(|c| c.is_ascii_digit()).count();
+                        after = &r[n..];
+                    }
+                    let after = after.trim_start();
+                    if let Some(r) = after.strip_prefix([':', '：']) {
+                        // Map back onto the original (case-preserving) string.
+                        let consumed = lower.len() - r.len();
+                        stripped = t.get(consumed..).map(str::to_string);
+                        break;
+                    }
+                }
+            }
+        }
+        match stripped {
+            Some(r) => s = r,
+            None => break,
+        }
+    }
+    s.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
+/// `Re: ` + the subject unless it already starts with a reply prefix (RFC 5322 §3.6.5).
+pub fn reply_subject(subject: &str) -> String {
+    let t = subject.trim();
+    if t.len() >= 3 && t[..3].eq_ignore_ascii_case("re:") {
+        t.to_string()
+    } else {
+        format!("Re: {t}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subjects_normalise() {
+        assert_eq!(
+            normalize_subject("Re: AW: Fwd:  Order  42 [#7]"),
+            "order 42"
+        );
+        assert_eq!(normalize_subject("RE[2]: Order 42"), "order 42");
+        assert_eq!(normalize_subject("[support] Re: Order 42"), "order 42");
+        assert_eq!(normalize_subject("Réponse: Order"), "réponse: order");
+        assert_eq!(normalize_subject("回复：订单"), "订单");
+        assert_eq!(tags_in_subject("Re: x [#12] y [#x] [#34]"), vec![12, 34]);
+        assert_eq!(subject_with_tag("Re: Order", 5), "Re: Order [#5]");
+        assert_eq!(subject_with_tag("Re: Order [#5]", 5), "Re: Order [#5]");
+        assert_eq!(reply_subject("RE: x"), "RE: x");
+        assert_eq!(reply_subject("x"), "Re: x");
+    }
+}

@@ -1,0 +1,703 @@
+//! HubSpot-style CRM search and the API's paged reads: filter groups (OR of ANDs) over
+//! standard columns, custom properties (`property_values`) and `associations.<type>`
+//! pseudo-properties; free-text `query`; one sort; offset paging with a total. Everything is
+//! built from fixed fragments and bound values ([`Sql`]), and tickets are always scoped by the
+//! viewer (HD-09) through [`push_ticket_scope`]. Trashed and archived records never match.
+
+use std::collections::BTreeMap;
+
+use fd_domain::*;
+
+use crate::conversations::push_conversation_scope;
+use crate::crm::{COMPANY_COLUMNS, CONTACT_COLUMNS, company_from_row, contact_from_row};
+use crate::records::CONVERSATION_COLUMNS;
+use crate::scope::push_ticket_scope;
+use crate::{Company, Contact, Conversation, Sql, StoreError, Tx};
+
+/// HubSpot's filter operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SearchOperator {
+    Eq,
+    Neq,
+    Lt,
+    Lte,
+    Gt,
+    Gte,
+    Between,
+    In,
+    NotIn,
+    HasProperty,
+    NotHasProperty,
+    ContainsToken,
+    NotContainsToken,
+}
+
+impl SearchOperator {
+    pub fn parse(s: &str) -> Option<SearchOperator> {
+        use SearchOperator::*;
+        Some(match s {
+            "EQ" => Eq,
+            "NEQ" => Neq,
+            "LT" => Lt,
+            "LTE" => Lte,
+            "GT" => Gt,
+            "GTE" => Gte,
+            "BETWEEN" => Between,
+            "IN" => In,
+            "NOT_IN" => NotIn,
+            "HAS_PROPERTY" => HasProperty,
+            "NOT_HAS_PROPERTY" => NotHasProperty,
+            "CONTAINS_TOKEN" => ContainsToken,
+            "NOT_CONTAINS_TOKEN" => NotContainsToken,
+            _ => return None,
+        })
+    }
+}
+
+/// How a property's values compare (decided by the caller from the property definition).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueKind {
+    /// Free text: case-insensitive.
+    Text,
+    /// One enumeration option: exact.
+    Enum,
+    /// Several `;`-separated options (checkbox): a value matches when it is one of them.
+    MultiEnum,
+    /// Numbers, dates and datetimes (stored as epoch milliseconds): numeric.
+    Number,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SearchField {
+    Property {
+        name: String,
+        kind: ValueKind,
+    },
+    /// `associations.<type>`: the ids of associated records of that type.
+    Association(ObjectType),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchFilter {
+    pub field: SearchField,
+    pub op: SearchOperator,
+    pub value: Option<String>,
+    pub high_value: Option<String>,
+    pub values: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchSort {
+    pub name: String,
+    pub kind: ValueKind,
+    pub descending: bool,
+}
+
+/// One search: `groups` are ORed, the filters of a group ANDed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchQuery {
+    /// Ticket, Contact or Company.
+    pub object: ObjectType,
+    pub groups: Vec<Vec<SearchFilter>>,
+    pub text: Option<String>,
+    pub sort: Option<SearchSort>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchPage {
+    pub total: i64,
+    pub ids: Vec<i64>,
+}
+
+/// How the conversations API lists threads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ThreadSort {
+    IdAsc,
+    LatestAsc,
+    LatestDesc,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThreadQuery {
+    pub workspaces: Vec<Workspace>,
+    pub contact: Option<ContactId>,
+    pub status: Option<ConversationStatus>,
+    /// Trashed threads instead of live ones.
+    pub archived: bool,
+    pub latest_message_after: Option<Millis>,
+    pub sort: ThreadSort,
+    pub offset: i64,
+    pub limit: i64,
+}
+
+struct Table {
+    table: &'static str,
+    /// The `object_type` of its rows in `property_values` and `property_definitions`.
+    values_type: &'static str,
+    live: &'static str,
+    archived: &'static str,
+    text_columns: &'static [&'static str],
+}
+
+fn table(object: ObjectType) -> Result<Table, StoreError> {
+    Ok(match object {
+        ObjectType::Ticket => Table {
+            table: "tickets",
+            values_type: "tickets",
+            live: "t.trashed_at IS NULL",
+            archived: "t.trashed_at IS NOT NULL",
+            text_columns: &["t.subject", "t.content"],
+        },
+        ObjectType::Contact => Table {
+            table: "contacts",
+            values_type: "contacts",
+            live: "t.archived_at IS NULL",
+            archived: "t.archived_at IS NOT NULL",
+            text_columns: &[
+                "t.firstname",
+                "t.lastname",
+                "t.email",
+                "t.phone",
+                "t.company",
+            ],
+        },
+        ObjectType::Company => Table {
+            table: "companies",
+            values_type: "companies",
+            live: "t.archived_at IS NULL",
+            archived: "t.archived_at IS NOT NULL",
+            text_columns: &["t.name", "t.domain", "t.phone"],
+        },
+        other => {
+            return Err(StoreError::Internal(format!(
+                "{other} records cannot be searched"
+            )));
+        }
+    })
+}
+
+/// A standard property's column: (expression, numeric?). `None`: a custom property.
+fn column(object: ObjectType, name: &str) -> Option<(&'static str, bool)> {
+    Some(match (object, name) {
+        (_, "hs_object_id") => ("t.id", true),
+        (_, "createdate") => ("t.created_at", true),
+        (ObjectType::Contact, "lastmodifieddate") => ("t.updated_at", true),
+        (ObjectType::Ticket | ObjectType::Company, "hs_lastmodifieddate") => ("t.updated_at", true),
+        (ObjectType::Ticket, "subject") => ("t.subject", false),
+        (ObjectType::Ticket, "content") => ("t.content", false),
+        (ObjectType::Ticket, "hs_pipeline") => ("t.pipeline_id", true),
+        (ObjectType::Ticket, "hs_pipeline_stage") => ("t.stage_id", true),
+        (ObjectType::Ticket, "hs_ticket_priority") => ("t.priority", false),
+        (ObjectType::Ticket, "hs_ticket_category") => ("t.category", false),
+        (ObjectType::Ticket, "hubspot_owner_id") => ("t.owner_id", true),
+        (ObjectType::Ticket, "hubspot_team_id") => ("t.team_id", true),
+        (ObjectType::Ticket, "source_type") => ("t.source_type", false),
+        (ObjectType::Ticket, "closed_date") => ("t.closed_at", true),
+        (ObjectType::Ticket, "hs_last_activity_date") => ("t.last_activity_at", true),
+        (ObjectType::Contact, "email") => ("t.email", false),
+        (ObjectType::Contact, "firstname") => ("t.firstname", false),
+        (ObjectType::Contact, "lastname") => ("t.lastname", false),
+        (ObjectType::Contact, "phone") => ("t.phone", false),
+        (ObjectType::Contact, "company") => ("t.company", false),
+        (ObjectType::Company, "name") => ("t.name", false),
+        (ObjectType::Company, "domain") => ("t.domain", false),
+        (ObjectType::Company, "phone") => ("t.phone", false),
+        _ => return None,
+    })
+}
+
+fn escape_like(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `CONTAINS_TOKEN`'s pattern: the token anywhere in the value, `*` matching any run.
+fn token_pattern(token: &str) -> String {
+    let parts: Vec<String> = token.to_lowercase().split('*').map(escape_like).collect();
+    format!("%{}%", parts.join("%"))
+}
+
+fn is_number(v: &str) -> bool {
+    v.trim().parse::<f64>().is_ok_and(f64::is_finite)
+}
+
+/// An operand of a comparison: the property's expression in SQL (a column or a subquery on
+/// `property_values`), appended to the statement each time it is used.
+struct Operand<'a> {
+    column: Option<&'static str>,
+    custom: Option<&'a str>,
+    values_type: &'static str,
+    numeric: bool,
+    kind: ValueKind,
+}
+
+impl Operand<'_> {
+    fn push(&self, sql: &mut Sql) {
+        if let Some(c) = self.column {
+            sql.push(c);
+            return;
+        }
+        if self.numeric {
+            sql.push("CAST(");
+        }
+        sql.push("(SELECT pv.value FROM property_values pv WHERE pv.object_type = '");
+        // values_type is one of three fixed table names, never user input.
+        sql.push(self.values_type);
+        sql.push("' AND pv.object_id = t.id AND pv.name = ")
+            .bind(self.custom.unwrap_or_default())
+            .push(")");
+        if self.numeric {
+            sql.push(" AS NUMERIC)");
+        }
+    }
+
+    /// The value side: a bound number for numeric operands (`false` when it is no number),
+    /// otherwise bound text, lower-cased for case-insensitive kinds.
+    fn push_value(&self, sql: &mut Sql, v: &str) -> bool {
+        if self.numeric {
+            let v = v.trim();
+            if let Ok(i) = v.parse::<i64>() {
+                sql.bind(i);
+            } else if v.parse::<f64>().is_ok_and(f64::is_finite) {
+                sql.push("CAST(").bind(v).push(" AS NUMERIC)");
+            } else {
+                return false;
+            }
+        } else if self.kind == ValueKind::Text {
+            sql.bind(v.to_lowercase());
+        } else {
+            sql.bind(v);
+        }
+        true
+    }
+
+    /// The operand as compared: lower-cased for case-insensitive text.
+    fn push_compared(&self, sql: &mut Sql) {
+        if !self.numeric && self.kind == ValueKind::Text {
+            sql.push("LOWER(");
+            self.push(sql);
+            sql.push(")");
+        } else {
+            self.push(sql);
+        }
+    }
+
+    fn push_as_text(&self, sql: &mut Sql) {
+        sql.push("LOWER(COALESCE(CAST(");
+        self.push(sql);
+        sql.push(" AS TEXT), ''))");
+    }
+}
+
+fn push_comparison(sql: &mut Sql, o: &Operand<'_>, cmp: &str, v: &str) {
+    // MultiEnum equality means "is one of the options".
+    if o.kind == ValueKind::MultiEnum && !o.numeric && cmp == " = " {
+        sql.push("(';' || ");
+        o.push(sql);
+        sql.push(" || ';') LIKE ")
+            .bind(format!("%;{};%", escape_like(v)))
+            .push(" ESCAPE '\\'");
+        return;
+    }
+    if o.numeric && !is_number(v) {
+        // Not a number: a numeric property can never equal or order against it.
+        sql.push("1 = 0");
+        return;
+    }
+    o.push_compared(sql);
+    sql.push(cmp);
+    o.push_value(sql, v);
+}
+
+fn push_filter(
+    sql: &mut Sql,
+    object: ObjectType,
+    values_type: &'static str,
+    f: &SearchFilter,
+) -> Result<(), StoreError> {
+    use SearchOperator::*;
+    let (name, kind) = match &f.field {
+        SearchField::Association(other) => {
+            let subquery = |sql: &mut Sql| {
+                sql.push("(SELECT a.from_id FROM associations a WHERE a.from_type = ")
+                    .bind(object.as_str())
+                    .push(" AND a.to_type = ")
+                    .bind(other.as_str());
+            };
+            let ids: Vec<i64> = f
+                .value
+                .iter()
+                .chain(f.values.iter())
+                .filter_map(|v| v.trim().parse::<i64>().ok())
+                .collect();
+            match f.op {
+                Eq | In => {
+                    sql.push("t.id IN ");
+                    subquery(sql);
+                    sql.push(" AND a.to_id IN (").bind_list(ids).push("))");
+                }
+                Neq | NotIn => {
+                    sql.push("t.id NOT IN ");
+                    subquery(sql);
+                    sql.push(" AND a.to_id IN (").bind_list(ids).push("))");
+                }
+                HasProperty => {
+                    sql.push("t.id IN ");
+                    subquery(sql);
+                    sql.push(")");
+                }
+                NotHasProperty => {
+                    sql.push("t.id NOT IN ");
+                    subquery(sql);
+                    sql.push(")");
+                }
+                other => {
+                    return Err(StoreError::Internal(format!(
+                        "operator {other:?} does not apply to associations"
+                    )));
+                }
+            }
+            return Ok(());
+        }
+        SearchField::Property { name, kind } => (name.as_str(), *kind),
+    };
+    let (col, numeric) = match column(object, name) {
+        Some((c, n)) => (Some(c), n),
+        None => (None, kind == ValueKind::Number),
+    };
+    let o = Operand {
+        column: col,
+        custom: if col.is_none() { Some(name) } else { None },
+        values_type,
+        numeric,
+        kind,
+    };
+    let value = f.value.as_deref().unwrap_or_default();
+    match f.op {
+        Eq => push_comparison(sql, &o, " = ", value),
+        Neq => {
+            sql.push("(");
+            o.push(sql);
+            sql.push(" IS NULL OR NOT (");
+            push_comparison(sql, &o, " = ", value);
+            sql.push("))");
+        }
+        Lt => push_comparison(sql, &o, " < ", value),
+        Lte => push_comparison(sql, &o, " <= ", value),
+        Gt => push_comparison(sql, &o, " > ", value),
+        Gte => push_comparison(sql, &o, " >= ", value),
+        Between => {
+            let high = f.high_value.as_deref().unwrap_or_default();
+            sql.push("(");
+            push_comparison(sql, &o, " >= ", value);
+            sql.push(" AND ");
+            push_comparison(sql, &o, " <= ", high);
+            sql.push(")");
+        }
+        In | NotIn => {
+            if f.op == NotIn {
+                sql.push("(");
+                o.push(sql);
+                sql.push(" IS NULL OR NOT ");
+            }
+            sql.push("(1 = 0");
+            for v in &f.values {
+                sql.push(" OR ");
+                push_comparison(sql, &o, " = ", v);
+            }
+            sql.push(")");
+            if f.op == NotIn {
+                sql.push(")");
+            }
+        }
+        HasProperty => {
+            o.push(sql);
+            sql.push(" IS NOT NULL");
+        }
+        NotHasProperty => {
+            o.push(sql);
+            sql.push(" IS NULL");
+        }
+        ContainsToken | NotContainsToken => {
+            if f.op == NotContainsToken {
+                sql.push("NOT ");
+            }
+            o.push_as_text(sql);
+            sql.push(" LIKE ")
+                .bind(token_pattern(value))
+                .push(" ESCAPE '\\'");
+        }
+    }
+    Ok(())
+}
+
+fn push_where(sql: &mut Sql, scope: &ViewerScope, q: &SearchQuery) -> Result<(), StoreError> {
+    let t = table(q.object)?;
+    sql.push(" WHERE ").push(t.live);
+    if q.object == ObjectType::Ticket {
+        push_ticket_scope(sql, scope, "t");
+    }
+    if !q.groups.is_empty() {
+        sql.push(" AND (");
+        for (i, group) in q.groups.iter().enumerate() {
+            if i > 0 {
+                sql.push(" OR ");
+            }
+            sql.push("(1 = 1");
+            for f in group {
+                sql.push(" AND ");
+                push_filter(sql, q.object, t.values_type, f)?;
+            }
+            sql.push(")");
+        }
+        sql.push(")");
+    }
+    if let Some(text) = q.text.as_deref() {
+        // Every word must appear in one of the object's searchable text fields (or be its id).
+        for term in text.split_whitespace().take(20) {
+            let pattern = token_pattern(term);
+            sql.push(" AND (1 = 0");
+            for c in t.text_columns {
+                sql.push(" OR LOWER(COALESCE(")
+                    .push(c)
+                    .push(", '')) LIKE ")
+                    .bind(pattern.clone())
+                    .push(" ESCAPE '\\'");
+            }
+            if let Ok(id) = term.parse::<i64>() {
+                sql.push(" OR t.id = ").bind(id);
+            }
+            sql.push(")");
+        }
+    }
+    Ok(())
+}
+
+impl Tx {
+    /// One page of a search: the total of matches and the page's ids in order.
+    pub async fn search(
+        &mut self,
+        scope: &ViewerScope,
+        q: &SearchQuery,
+    ) -> Result<SearchPage, StoreError> {
+        let t = table(q.object)?;
+        // Free text and token filters mean LIKE over every row: one scan that also counts
+        // (a window aggregate) beats a count scan plus a page scan. Otherwise the count and
+        // the page are separate, so the page can stop early on an index.
+        let one_scan = q.text.is_some()
+            || q.groups.iter().flatten().any(|f| {
+                matches!(
+                    f.op,
+                    SearchOperator::ContainsToken | SearchOperator::NotContainsToken
+                )
+            });
+        let mut total = None;
+        if !one_scan {
+            let mut count = Sql::new("SELECT COUNT(*) AS n FROM ");
+            count.push(t.table).push(" t");
+            push_where(&mut count, scope, q)?;
+            total = Some(self.count_sql(count).await?);
+        }
+        let mut page = Sql::new(if one_scan {
+            "SELECT t.id, COUNT(*) OVER () AS total FROM "
+        } else {
+            "SELECT t.id FROM "
+        });
+        page.push(t.table).push(" t");
+        push_where(&mut page, scope, q)?;
+        match &q.sort {
+            Some(s) => {
+                let (col, numeric) = match column(q.object, &s.name) {
+                    Some((c, n)) => (Some(c), n),
+                    None => (None, s.kind == ValueKind::Number),
+                };
+                let o = Operand {
+                    column: col,
+                    custom: if col.is_none() { Some(&s.name) } else { None },
+                    values_type: t.values_type,
+                    numeric,
+                    kind: s.kind,
+                };
+                let dir = if s.descending { " DESC" } else { " ASC" };
+                // Records without a value come last in either direction, on both backends.
+                page.push(" ORDER BY (");
+                o.push(&mut page);
+                page.push(" IS NULL), ");
+                o.push_compared(&mut page);
+                page.push(dir).push(", t.id").push(dir);
+            }
+            None => {
+                page.push(" ORDER BY t.id ASC");
+            }
+        }
+        page.push(" LIMIT ")
+            .bind(q.limit.clamp(0, 10_000))
+            .push(" OFFSET ")
+            .bind(q.offset.max(0));
+        let rows = self.all_sql(page).await?;
+        let ids = rows
+            .iter()
+            .map(|r| r.i64("id"))
+            .collect::<Result<Vec<_>, _>>()?;
+        let total = match (total, rows.first()) {
+            (Some(n), _) => n,
+            (None, Some(r)) => r.i64("total")?,
+            // An empty page says nothing about the total (the offset may be past the end).
+            (None, None) => {
+                let mut count = Sql::new("SELECT COUNT(*) AS n FROM ");
+                count.push(t.table).push(" t");
+                push_where(&mut count, scope, q)?;
+                self.count_sql(count).await?
+            }
+        };
+        Ok(SearchPage { total, ids })
+    }
+
+    /// A page of record ids in id order after `after` (the list endpoints' cursor): live
+    /// records, or archived (trashed) ones only.
+    pub async fn object_ids_after(
+        &mut self,
+        scope: &ViewerScope,
+        object: ObjectType,
+        after: i64,
+        limit: i64,
+        archived: bool,
+    ) -> Result<Vec<i64>, StoreError> {
+        let t = table(object)?;
+        let mut sql = Sql::new("SELECT t.id FROM ");
+        sql.push(t.table)
+            .push(" t WHERE ")
+            .push(if archived { t.archived } else { t.live })
+            .push(" AND t.id > ")
+            .bind(after);
+        if object == ObjectType::Ticket {
+            push_ticket_scope(&mut sql, scope, "t");
+        }
+        sql.push(" ORDER BY t.id LIMIT ").bind(limit.clamp(0, 1000));
+        self.all_sql(sql)
+            .await?
+            .iter()
+            .map(|r| r.i64("id"))
+            .collect()
+    }
+
+    /// Custom property values of several records: id → name → value.
+    pub async fn property_values_of(
+        &mut self,
+        object_type: &str,
+        ids: &[i64],
+    ) -> Result<BTreeMap<i64, BTreeMap<String, String>>, StoreError> {
+        let mut out: BTreeMap<i64, BTreeMap<String, String>> = BTreeMap::new();
+        if ids.is_empty() {
+            return Ok(out);
+        }
+        let mut sql =
+            Sql::new("SELECT object_id, name, value FROM property_values WHERE object_type = ");
+        sql.bind(object_type)
+            .push(" AND object_id IN (")
+            .bind_list(ids.iter().copied())
+            .push(")");
+        for r in self.all_sql(sql).await? {
+            out.entry(r.i64("object_id")?)
+                .or_default()
+                .insert(r.string("name")?, r.string("value")?);
+        }
+        Ok(out)
+    }
+
+    /// Contacts by id (archived ones included; callers check `archived_at`), in id order.
+    pub async fn contacts_by_ids(&mut self, ids: &[i64]) -> Result<Vec<Contact>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sql = Sql::new(&format!(
+            "SELECT {CONTACT_COLUMNS} FROM contacts WHERE id IN ("
+        ));
+        sql.bind_list(ids.iter().copied()).push(") ORDER BY id");
+        self.all_sql(sql)
+            .await?
+            .iter()
+            .map(contact_from_row)
+            .collect()
+    }
+
+    pub async fn companies_by_ids(&mut self, ids: &[i64]) -> Result<Vec<Company>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sql = Sql::new(&format!(
+            "SELECT {COMPANY_COLUMNS} FROM companies WHERE id IN ("
+        ));
+        sql.bind_list(ids.iter().copied()).push(") ORDER BY id");
+        self.all_sql(sql)
+            .await?
+            .iter()
+            .map(company_from_row)
+            .collect()
+    }
+
+    /// The conversations API's thread list, scoped like every conversation read (HD-09).
+    pub async fn list_threads(
+        &mut self,
+        scope: &ViewerScope,
+        q: &ThreadQuery,
+    ) -> Result<Vec<Conversation>, StoreError> {
+        let mut sql = Sql::new(&format!(
+            "SELECT {CONVERSATION_COLUMNS} FROM conversations c WHERE "
+        ));
+        sql.push(if q.archived {
+            "c.trashed_at IS NOT NULL"
+        } else {
+            "c.trashed_at IS NULL"
+        });
+        if !q.workspaces.is_empty() {
+            sql.push(" AND c.workspace IN (")
+                .bind_list(q.workspaces.iter().map(|w| w.as_str()))
+                .push(")");
+        }
+        if let Some(contact) = q.contact {
+            sql.push(" AND c.contact_id = ").bind(contact);
+        }
+        if let Some(s) = q.status {
+            sql.push(" AND c.status = ").bind(s.as_str());
+        }
+        if let Some(after) = q.latest_message_after {
+            sql.push(" AND c.last_message_at > ").bind(after);
+        }
+        push_conversation_scope(&mut sql, scope);
+        sql.push(match q.sort {
+            ThreadSort::IdAsc => " ORDER BY c.id ASC",
+            ThreadSort::LatestAsc => " ORDER BY c.last_message_at ASC, c.id ASC",
+            ThreadSort::LatestDesc => " ORDER BY c.last_message_at DESC, c.id DESC",
+        });
+        sql.push(" LIMIT ")
+            .bind(q.limit.clamp(0, 1000))
+            .push(" OFFSET ")
+            .bind(q.offset.max(0));
+        self.all_sql(sql)
+            .await?
+            .iter()
+            .map(Conversation::from_row)
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_patterns_escape_like_and_expand_wildcards() {
+        assert_eq!(token_pattern("print*"), "%print%%");
+        assert_eq!(token_pattern("*@hubspot.com"), "%%@hubspot.com%");
+        assert_eq!(token_pattern("50%_off"), "%50\\%\\_off%");
+    }
+}

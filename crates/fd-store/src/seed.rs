@@ -1,0 +1,189 @@
+//! Bulk seeding for benchmarks: tickets, each with one email conversation and one inbound
+//! message, written with multi-row inserts so a million rows load in minutes. It bypasses the
+//! use cases on purpose — benchmarks measure the use cases' own write rate separately — and
+//! writes rows shaped exactly like the ones `fd-app` creates.
+
+use fd_domain::{TeamId, UserId};
+
+use crate::{Sql, StoreError, Tx};
+
+/// What a seeded ticket looks like; `i` numbers it.
+pub struct SeedSpec<'a> {
+    pub teams: &'a [TeamId],
+    pub agents: &'a [UserId],
+    /// Every `unassigned_every`-th ticket has no owner.
+    pub unassigned_every: u64,
+    /// Every `closed_every`-th ticket is in the CLOSED stage 4.
+    pub closed_every: u64,
+    pub now: i64,
+}
+
+impl Tx {
+    /// Inserts tickets numbered `from..to` (at most a few thousand per call: one transaction).
+    pub async fn seed_tickets(
+        &mut self,
+        spec: &SeedSpec<'_>,
+        from: u64,
+        to: u64,
+    ) -> Result<(), StoreError> {
+        const CHUNK: u64 = 500;
+        let mut start = from;
+        while start < to {
+            let end = (start + CHUNK).min(to);
+            let first_id = self.seed_ticket_rows(spec, start, end).await?;
+            let first_conv = self
+                .seed_conversation_rows(spec, start, end, first_id)
+                .await?;
+            self.seed_message_rows(start, end, first_conv, spec.now)
+                .await?;
+            start = end;
+        }
+        Ok(())
+    }
+
+    async fn seed_ticket_rows(
+        &mut self,
+        spec: &SeedSpec<'_>,
+        from: u64,
+        to: u64,
+    ) -> Result<i64, StoreError> {
+        let mut sql = Sql::new(
+            "INSERT INTO tickets (subject, content, pipeline_id, stage_id, priority, owner_id, team_id, \
+             source_type, workspace, is_open, created_at, updated_at, closed_at, last_activity_at, version) VALUES ",
+        );
+        for i in from..to {
+            if i > from {
+                sql.push(", ");
+            }
+            let closed = spec.closed_every > 0 && i % spec.closed_every == 0;
+            let owner = (spec.unassigned_every == 0 || i % spec.unassigned_every != 0)
+                .then(|| spec.agents[(i as usize) % spec.agents.len()]);
+            let team = spec.teams[(i as usize) % spec.teams.len()];
+            let at = spec.now + i as i64;
+            sql.push("(")
+                .bind(format!("Order {i} did not arrive"))
+                .push(", ")
+                .bind(format!("Hello, my order number {i} has not arrived yet."))
+                .push(", 0, ")
+                .bind(if closed { 4 } else { 1 + (i % 3) as i64 })
+                .push(", ")
+                .bind(["LOW", "MEDIUM", "HIGH"][(i % 3) as usize])
+                .push(", ")
+                .bind(owner)
+                .push(", ")
+                .bind(team)
+                .push(", 'EMAIL', 'help_desk', ")
+                .bind(!closed)
+                .push(", ")
+                .bind(at)
+                .push(", ")
+                .bind(at)
+                .push(", ")
+                .bind(closed.then_some(at))
+                .push(", ")
+                .bind(at)
+                .push(", 1)");
+        }
+        sql.push(" RETURNING id");
+        let rows = self.all_sql(sql).await?;
+        let first = rows
+            .iter()
+            .map(|r| r.i64("id"))
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .min()
+            .ok_or_else(|| StoreError::Internal("seed inserted no ticket".into()))?;
+        Ok(first)
+    }
+
+    async fn seed_conversation_rows(
+        &mut self,
+        spec: &SeedSpec<'_>,
+        from: u64,
+        to: u64,
+        first_ticket: i64,
+    ) -> Result<i64, StoreError> {
+        let mut sql = Sql::new(
+            "INSERT INTO conversations (channel, channel_account, workspace, status, owner_id, team_id, \
+             visitor_name, visitor_email, subject, ticket_id, created_at, updated_at, last_message_at, closed_at, version) VALUES ",
+        );
+        for i in from..to {
+            if i > from {
+                sql.push(", ");
+            }
+            let closed = spec.closed_every > 0 && i % spec.closed_every == 0;
+            let owner = (spec.unassigned_every == 0 || i % spec.unassigned_every != 0)
+                .then(|| spec.agents[(i as usize) % spec.agents.len()]);
+            let team = spec.teams[(i as usize) % spec.teams.len()];
+            let at = spec.now + i as i64;
+            sql.push("('EMAIL', 'support@bench.example', 'help_desk', ")
+                .bind(if closed { "CLOSED" } else { "OPEN" })
+                .push(", ")
+                .bind(owner)
+                .push(", ")
+                .bind(team)
+                .push(", ")
+                .bind(format!("Customer {i}"))
+                .push(", ")
+                .bind(format!("customer{i}@example.com"))
+                .push(", ")
+                .bind(format!("Order {i} did not arrive"))
+                .push(", ")
+                .bind(first_ticket + (i - from) as i64)
+                .push(", ")
+                .bind(at)
+                .push(", ")
+                .bind(at)
+                .push(", ")
+                .bind(at)
+                .push(", ")
+                .bind(closed.then_some(at))
+                .push(", 1)");
+        }
+        sql.push(" RETURNING id");
+        let rows = self.all_sql(sql).await?;
+        rows.iter()
+            .map(|r| r.i64("id"))
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .min()
+            .ok_or_else(|| StoreError::Internal("seed inserted no conversation".into()))
+    }
+
+    async fn seed_message_rows(
+        &mut self,
+        from: u64,
+        to: u64,
+        first_conv: i64,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let mut sql = Sql::new(
+            "INSERT INTO messages (conversation_id, direction, channel, sender_name, sender_address, subject, \
+             text, message_id_header, status, created_at) VALUES ",
+        );
+        for i in from..to {
+            if i > from {
+                sql.push(", ");
+            }
+            sql.push("(")
+                .bind(first_conv + (i - from) as i64)
+                .push(", 'INCOMING', 'EMAIL', ")
+                .bind(format!("Customer {i}"))
+                .push(", ")
+                .bind(format!("customer{i}@example.com"))
+                .push(", ")
+                .bind(format!("Order {i} did not arrive"))
+                .push(", ")
+                .bind(format!(
+                    "Hello, my order number {i} has not arrived yet. Can you help?"
+                ))
+                .push(", ")
+                .bind(format!("<seed-{i}@example.com>"))
+                .push(", 'received', ")
+                .bind(now + i as i64)
+                .push(")");
+        }
+        self.exec_sql(sql).await?;
+        Ok(())
+    }
+}

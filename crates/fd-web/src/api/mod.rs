@@ -1,0 +1,321 @@
+//! The HubSpot-compatible REST API (HUBSPOT-API.md): CRM objects v3 with batch and search,
+//! pipelines, properties, owners, associations v4 and conversations v3. Every handler
+//! authenticates the bearer token into an [`Actor`] and calls a use case of [`fd_app::App`];
+//! nothing here decides a rule of SPEC.md.
+//!
+//! Wire quirks the official clients need live here: exact success codes, case-insensitive
+//! booleans, repeated or comma-separated array parameters, empty JSON bodies.
+
+mod associations;
+mod conversations;
+mod objects;
+pub(crate) mod openapi;
+mod owners;
+mod pipelines;
+mod properties;
+mod search;
+
+use std::collections::BTreeMap;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use fd_app::Actor;
+use fd_app::domain::ObjectType;
+use fd_app::domain::property::format_time;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::{ApiError, WebState};
+
+pub(crate) fn routes() -> Router<WebState> {
+    Router::new()
+        .merge(objects::routes())
+        .merge(search::routes())
+        .merge(pipelines::routes())
+        .merge(properties::routes())
+        .merge(owners::routes())
+        .merge(associations::routes())
+        .merge(conversations::routes())
+}
+
+/// The actor a request's bearer token stands for (HD-05 and HD-09 apply to it).
+pub(crate) struct Auth(pub Actor);
+
+impl FromRequestParts<WebState> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &WebState,
+    ) -> Result<Self, Self::Rejection> {
+        let header = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(ApiError::unauthenticated)?;
+        let (scheme, token) = header
+            .trim()
+            .split_once(' ')
+            .ok_or_else(ApiError::unauthenticated)?;
+        if !scheme.eq_ignore_ascii_case("bearer") {
+            return Err(ApiError::unauthenticated());
+        }
+        Ok(Auth(state.app.actor_for_token(token.trim()).await?))
+    }
+}
+
+/// Query parameters, keeping repeated keys (`properties=a&properties=b`).
+pub(crate) struct Params(Vec<(String, String)>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Params {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let q = parts.uri.query().unwrap_or_default();
+        serde_urlencoded::from_str::<Vec<(String, String)>>(q)
+            .map(Params)
+            .map_err(|e| ApiError::validation(format!("Invalid query string: {e}")))
+    }
+}
+
+impl Params {
+    /// The last value given for `key`.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every value for `key`, repeated or comma-separated, without empties or duplicates.
+    pub fn list(&self, key: &str) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for (k, v) in &self.0 {
+            if k == key {
+                for part in v.split(',') {
+                    let part = part.trim();
+                    if !part.is_empty() && !out.iter().any(|x| x == part) {
+                        out.push(part.to_string());
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// A boolean in any letter case (`archived=False` from Python, `false` from Node).
+    pub fn bool(&self, key: &str, default: bool) -> Result<bool, ApiError> {
+        match self.get(key).map(str::trim) {
+            None | Some("") => Ok(default),
+            Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
+            Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
+            Some(v) => Err(ApiError::validation(format!(
+                "Query parameter {key}={v:?} is not a boolean (true or false)"
+            ))),
+        }
+    }
+
+    /// An integer within `min..=max`.
+    pub fn int(&self, key: &str, default: i64, min: i64, max: i64) -> Result<i64, ApiError> {
+        match self.get(key).map(str::trim) {
+            None | Some("") => Ok(default),
+            Some(v) => match v.parse::<i64>() {
+                Ok(n) if (min..=max).contains(&n) => Ok(n),
+                _ => Err(ApiError::validation(format!(
+                    "Query parameter {key}={v:?} must be an integer from {min} to {max}"
+                ))),
+            },
+        }
+    }
+
+    /// An integer paging cursor (`after`); empty or absent is the start.
+    pub fn cursor(&self, key: &str) -> Result<i64, ApiError> {
+        match self.get(key).map(str::trim) {
+            None | Some("") => Ok(0),
+            Some(v) => v.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+                ApiError::validation(format!(
+                    "Query parameter {key}={v:?} is not a paging cursor"
+                ))
+            }),
+        }
+    }
+}
+
+/// A JSON body. An empty body (which the Python client sends with a JSON content type) reads
+/// as `T::default()`; anything else must be JSON and parse into `T`.
+pub(crate) struct Body<T>(pub T);
+
+impl<T, S> FromRequest<S> for Body<T>
+where
+    T: DeserializeOwned + Default,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let content_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_ascii_lowercase);
+        let bytes = Bytes::from_request(req, state).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Body(T::default()));
+        }
+        if let Some(ct) = content_type
+            && !(ct.starts_with("application/json") || ct.contains("+json"))
+        {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "UNSUPPORTED_MEDIA_TYPE",
+                format!("Expected a JSON body (Content-Type: application/json), got {ct:?}"),
+            ));
+        }
+        Ok(Body(serde_json::from_slice(&bytes)?))
+    }
+}
+
+/// An id in a path: digits only; anything else names no record.
+pub(crate) fn parse_id(kind: &str, raw: &str) -> Result<i64, ApiError> {
+    raw.trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|n| *n >= 0)
+        .ok_or_else(|| ApiError::not_found(format!("{kind} {raw:?} not found: ids are numeric")))
+}
+
+/// An object type in a path: plural or singular name, or HubSpot's type id.
+pub(crate) fn object_type(raw: &str) -> Result<ObjectType, ApiError> {
+    Ok(match raw.trim().to_ascii_lowercase().as_str() {
+        "tickets" | "ticket" | "0-5" => ObjectType::Ticket,
+        "contacts" | "contact" | "0-1" => ObjectType::Contact,
+        "companies" | "company" | "0-2" => ObjectType::Company,
+        "deals" | "deal" | "0-3" => ObjectType::Deal,
+        "threads" | "thread" | "conversations" | "conversation" => ObjectType::Conversation,
+        _ => {
+            return Err(ApiError::validation(format!(
+                "Unable to infer object type from: {raw}"
+            )));
+        }
+    })
+}
+
+/// An object type served by the CRM object, search and properties APIs.
+pub(crate) fn crm_type(raw: &str) -> Result<ObjectType, ApiError> {
+    match object_type(raw)? {
+        t @ (ObjectType::Ticket | ObjectType::Contact | ObjectType::Company) => Ok(t),
+        _ => Err(ApiError::validation(format!(
+            "Unable to infer object type from: {raw} (this server serves tickets, contacts and companies)"
+        ))),
+    }
+}
+
+/// HubSpot's object type id (`0-5` for tickets…).
+pub(crate) fn type_id(kind: ObjectType) -> &'static str {
+    match kind {
+        ObjectType::Contact => "0-1",
+        ObjectType::Company => "0-2",
+        ObjectType::Deal => "0-3",
+        ObjectType::Ticket => "0-5",
+        ObjectType::Conversation => "0-11",
+    }
+}
+
+pub(crate) fn singular(kind: ObjectType) -> &'static str {
+    match kind {
+        ObjectType::Ticket => "ticket",
+        ObjectType::Contact => "contact",
+        ObjectType::Company => "company",
+        ObjectType::Deal => "deal",
+        ObjectType::Conversation => "thread",
+    }
+}
+
+pub(crate) fn time(ms: i64) -> Value {
+    Value::String(format_time(ms))
+}
+
+/// Property values as the clients send them: strings, or numbers and booleans to stringify;
+/// `null` clears. Objects and arrays are refused.
+pub(crate) fn property_strings(
+    raw: &BTreeMap<String, Value>,
+) -> Result<BTreeMap<String, String>, ApiError> {
+    let mut out = BTreeMap::new();
+    let mut bad = Vec::new();
+    for (k, v) in raw {
+        match v {
+            Value::String(s) => {
+                out.insert(k.clone(), s.clone());
+            }
+            Value::Number(n) => {
+                out.insert(k.clone(), n.to_string());
+            }
+            Value::Bool(b) => {
+                out.insert(k.clone(), b.to_string());
+            }
+            Value::Null => {
+                out.insert(k.clone(), String::new());
+            }
+            _ => bad.push(k.clone()),
+        }
+    }
+    if bad.is_empty() {
+        Ok(out)
+    } else {
+        Err(ApiError::validation(format!(
+            "Property values must be strings, numbers or booleans: {}",
+            bad.join(", ")
+        ))
+        .with_context(serde_json::json!({"properties": bad})))
+    }
+}
+
+/// A JSON scalar as text (ids and filter values may come as numbers).
+pub(crate) fn scalar_string(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// `{"status":"COMPLETE","results":…,"startedAt":…,"completedAt":…}` plus the errors of a
+/// partial failure; the status code is 207 when there are errors.
+pub(crate) fn batch_response(
+    started: i64,
+    finished: i64,
+    results: Vec<Value>,
+    errors: Vec<ApiError>,
+    ok: StatusCode,
+) -> (StatusCode, axum::Json<Value>) {
+    let mut body = serde_json::json!({
+        "status": "COMPLETE",
+        "results": results,
+        "startedAt": format_time(started),
+        "completedAt": format_time(finished),
+    });
+    if errors.is_empty() {
+        return (ok, axum::Json(body));
+    }
+    body["numErrors"] = Value::from(errors.len());
+    body["errors"] = Value::Array(errors.iter().map(ApiError::standard_error).collect());
+    (StatusCode::MULTI_STATUS, axum::Json(body))
+}
+
+/// HubSpot's limit on batch inputs.
+pub(crate) const MAX_BATCH: usize = 100;
+
+pub(crate) fn check_batch_size(n: usize) -> Result<(), ApiError> {
+    if n > MAX_BATCH {
+        return Err(ApiError::validation(format!(
+            "Too many inputs: {n} were given, at most {MAX_BATCH} are allowed per batch"
+        ))
+        .with_context(serde_json::json!({"inputs": [n.to_string()]})));
+    }
+    Ok(())
+}

@@ -1,0 +1,750 @@
+//! CRM objects v3 for tickets, contacts and companies: list, read, create (201), update,
+//! archive (204) and the batch endpoints (207 on partial failure).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use fd_app::domain::ObjectType;
+use fd_app::domain::property::{PropertyDefinition, PropertyType, format_time};
+use fd_app::{Actor, App, AssociationEnd, CrmRecord, default_type, properties_type};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::{
+    Auth, Body, Params, batch_response, check_batch_size, crm_type, object_type, parse_id,
+    property_strings, scalar_string, singular, time,
+};
+use crate::{ApiError, WebState};
+
+pub(super) fn routes() -> Router<WebState> {
+    Router::new()
+        .route("/crm/v3/objects/{object_type}", get(list).post(create))
+        .route(
+            "/crm/v3/objects/{object_type}/{object_id}",
+            get(read).patch(update).delete(archive),
+        )
+        .route("/crm/v3/objects/{object_type}/batch/read", post(batch_read))
+        .route(
+            "/crm/v3/objects/{object_type}/batch/create",
+            post(batch_create),
+        )
+        .route(
+            "/crm/v3/objects/{object_type}/batch/update",
+            post(batch_update),
+        )
+        .route(
+            "/crm/v3/objects/{object_type}/batch/archive",
+            post(batch_archive),
+        )
+}
+
+/// Properties returned when the request names none (HubSpot's defaults per object type).
+pub(crate) fn default_properties(kind: ObjectType) -> &'static [&'static str] {
+    match kind {
+        ObjectType::Ticket => &[
+            "content",
+            "hs_pipeline",
+            "hs_pipeline_stage",
+            "hs_ticket_category",
+            "hs_ticket_priority",
+            "subject",
+            "createdate",
+            "hs_lastmodifieddate",
+            "hs_object_id",
+        ],
+        ObjectType::Contact => &[
+            "createdate",
+            "email",
+            "firstname",
+            "hs_object_id",
+            "lastmodifieddate",
+            "lastname",
+        ],
+        _ => &[
+            "createdate",
+            "domain",
+            "hs_lastmodifieddate",
+            "hs_object_id",
+            "name",
+        ],
+    }
+}
+
+/// Properties every record carries whatever was asked.
+fn always(kind: ObjectType) -> [&'static str; 3] {
+    match kind {
+        ObjectType::Contact => ["hs_object_id", "createdate", "lastmodifieddate"],
+        _ => ["hs_object_id", "createdate", "hs_lastmodifieddate"],
+    }
+}
+
+/// Standard properties and how they render; anything else needs the definitions.
+fn standard_type(kind: ObjectType, name: &str) -> Option<PropertyType> {
+    let time = [
+        "createdate",
+        "hs_lastmodifieddate",
+        "lastmodifieddate",
+        "closed_date",
+        "hs_last_activity_date",
+    ];
+    if time.contains(&name) {
+        return Some(PropertyType::Datetime);
+    }
+    let standard: &[&str] = match kind {
+        ObjectType::Ticket => &[
+            "subject",
+            "content",
+            "hs_pipeline",
+            "hs_pipeline_stage",
+            "hs_ticket_priority",
+            "hs_ticket_category",
+            "hubspot_owner_id",
+            "hubspot_team_id",
+            "source_type",
+            "hs_object_id",
+        ],
+        ObjectType::Contact => &[
+            "email",
+            "firstname",
+            "lastname",
+            "phone",
+            "company",
+            "hs_object_id",
+        ],
+        _ => &["name", "domain", "phone", "hs_object_id"],
+    };
+    standard.contains(&name).then_some(PropertyType::String)
+}
+
+/// How each requested property renders; undefined names are dropped (HubSpot ignores them).
+pub(crate) struct Shape {
+    kind: ObjectType,
+    names: Vec<(String, PropertyType)>,
+}
+
+impl Shape {
+    /// The properties to show: `requested`, or the defaults when none; plus the always-on ones.
+    pub(crate) async fn new(
+        app: &App,
+        kind: ObjectType,
+        requested: &[String],
+    ) -> Result<Shape, ApiError> {
+        let mut wanted: Vec<String> = if requested.is_empty() {
+            default_properties(kind)
+                .iter()
+                .map(|s| s.to_string())
+                .collect()
+        } else {
+            requested.to_vec()
+        };
+        for a in always(kind) {
+            if !wanted.iter().any(|w| w == a) {
+                wanted.push(a.to_string());
+            }
+        }
+        let mut defs: Option<Vec<PropertyDefinition>> = None;
+        let mut names = Vec::with_capacity(wanted.len());
+        for w in wanted {
+            if let Some(t) = standard_type(kind, &w) {
+                names.push((w, t));
+                continue;
+            }
+            if defs.is_none() {
+                defs = Some(app.properties(properties_type(kind)?).await?);
+            }
+            if let Some(d) = defs.as_ref().and_then(|ds| ds.iter().find(|d| d.name == w)) {
+                names.push((w, d.kind));
+            }
+        }
+        Ok(Shape { kind, names })
+    }
+
+    pub(crate) fn render(&self, r: &CrmRecord) -> Value {
+        let mut props = Map::new();
+        for (name, kind) in &self.names {
+            let v = match r.values.get(name) {
+                None => Value::Null,
+                Some(raw) => Value::String(render_value(*kind, raw)),
+            };
+            props.insert(name.clone(), v);
+        }
+        let mut out = json!({
+            "id": r.id.to_string(),
+            "properties": props,
+            "createdAt": time(r.created_at),
+            "updatedAt": time(r.updated_at),
+            "archived": r.archived_at.is_some(),
+        });
+        if let Some(a) = r.archived_at {
+            out["archivedAt"] = time(a);
+        }
+        let _ = self.kind;
+        out
+    }
+}
+
+/// Stored canonical text → HubSpot's wire form (ISO instants, calendar dates).
+fn render_value(kind: PropertyType, raw: &str) -> String {
+    match kind {
+        PropertyType::Datetime => raw
+            .parse::<i64>()
+            .map(format_time)
+            .unwrap_or_else(|_| raw.to_string()),
+        PropertyType::Date => raw
+            .parse::<i64>()
+            .map(|ms| format_time(ms).chars().take(10).collect())
+            .unwrap_or_else(|_| raw.to_string()),
+        _ => raw.to_string(),
+    }
+}
+
+/// The `associations` block of a record: associated ids per requested object type.
+pub(crate) async fn associations_block(
+    app: &App,
+    actor: &Actor,
+    kind: ObjectType,
+    id: i64,
+    requested: &[String],
+) -> Result<Option<Value>, ApiError> {
+    if requested.is_empty() {
+        return Ok(None);
+    }
+    let mut block = Map::new();
+    for name in requested {
+        let Ok(other) = object_type(name) else {
+            continue;
+        };
+        if default_type(kind, other).is_none() {
+            continue;
+        }
+        let rows = app
+            .association_rows(actor, AssociationEnd::new(kind, id), other)
+            .await?;
+        if rows.is_empty() {
+            continue;
+        }
+        let results: Vec<Value> = rows
+            .iter()
+            .map(|r| {
+                let base = format!("{}_to_{}", singular(kind), singular(other));
+                let t = if Some(r.type_id) == default_type(kind, other) {
+                    base
+                } else {
+                    format!("{base}_{}", r.type_id)
+                };
+                json!({"id": r.to_id.to_string(), "type": t})
+            })
+            .collect();
+        block.insert(name.clone(), json!({ "results": results }));
+    }
+    Ok(if block.is_empty() {
+        None
+    } else {
+        Some(Value::Object(block))
+    })
+}
+
+/// Resolves `idProperty` (only `hs_object_id`, and `email` for contacts, are unique here).
+async fn resolve_id(
+    app: &App,
+    kind: ObjectType,
+    raw: &str,
+    id_property: Option<&str>,
+) -> Result<Option<i64>, ApiError> {
+    match id_property.map(str::trim) {
+        None | Some("") | Some("hs_object_id") => {
+            Ok(raw.trim().parse::<i64>().ok().filter(|n| *n >= 0))
+        }
+        Some("email") if kind == ObjectType::Contact => Ok(app.contact_id_by_email(raw).await?),
+        Some(other) => Err(ApiError::validation(format!(
+            "idProperty {other:?} is not a unique property of {}",
+            kind.plural()
+        ))),
+    }
+}
+
+async fn list(
+    State(s): State<WebState>,
+    Auth(actor): Auth,
+    Path(object_type): Path<String>,
+    params: Params,
+) -> Result<Json<Value>, ApiError> {
+    let kind = crm_type(&object_type)?;
+    let limit = params.int("limit", 10, 1, 100)?;
+    let after = params.cursor("after")?;
+    let archived = params.bool("archived", false)?;
+    let shape = Shape::new(&s.app, kind, &params.list("properties")).await?;
+    let assoc = params.list("associations");
+    let mut records = s
+        .app
+        .record_page(&actor, kind, after, limit + 1, archived)
+        .await?;
+    let more = records.len() as i64 > limit;
+    records.truncate(limit as usize);
+    let mut results = Vec::with_capacity(records.len());
+    for r in &records {
+        let mut v = shape.render(r);
+        if let Some(a) = associations_block(&s.app, &actor, kind, r.id, &assoc).await? {
+            v["associations"] = a;
+        }
+        results.push(v);
+    }
+    let mut body = json!({ "results": results });
+    if more && let Some(last) = records.last() {
+        body["paging"] = json!({"next": {"after": last.id.to_string()}});
+    }
+    Ok(Json(body))
+}
+
+async fn read(
+    State(s): State<WebState>,
+    Auth(actor): Auth,
+    Path((object_type, object_id)): Path<(String, String)>,
+    params: Params,
+) -> Result<Json<Value>, ApiError> {
+    let kind = crm_type(&object_type)?;
+    let archived = params.bool("archived", false)?;
+    let id = resolve_id(&s.app, kind, &object_id, params.get("idProperty"))
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("{} {object_id} not found", singular(kind))))?;
+    let shape = Shape::new(&s.app, kind, &params.list("properties")).await?;
+    let r = s.app.record(&actor, kind, id, archived).await?;
+    let mut v = shape.render(&r);
+    if let Some(a) =
+        associations_block(&s.app, &actor, kind, r.id, &params.list("associations")).await?
+    {
+        v["associations"] = a;
+    }
+    Ok(Json(v))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct AssociationTypeIn {
+    #[serde(rename = "associationCategory")]
+    category: Option<String>,
+    #[serde(rename = "associationTypeId")]
+    type_id: Option<i64>,
+}
+
+#[derive(Deserialize, Default)]
+pub(crate) struct IdIn {
+    #[serde(default)]
+    id: Value,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct AssociationIn {
+    to: IdIn,
+    types: Vec<AssociationTypeIn>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+pub(crate) struct CreateIn {
+    properties: Option<BTreeMap<String, Value>>,
+    associations: Vec<AssociationIn>,
+    #[allow(dead_code)]
+    object_write_trace_id: Option<String>,
+}
+
+/// The object type a HubSpot-defined association type id leads to from `kind`.
+async fn target_of(
+    app: &App,
+    kind: ObjectType,
+    category: &str,
+    type_id: i64,
+) -> Result<ObjectType, ApiError> {
+    for other in [
+        ObjectType::Contact,
+        ObjectType::Company,
+        ObjectType::Ticket,
+        ObjectType::Deal,
+    ] {
+        if default_type(kind, other).is_none() {
+            continue;
+        }
+        if app
+            .association_kinds(kind, other)
+            .await?
+            .iter()
+            .any(|k| k.type_id == type_id && k.category == category)
+        {
+            return Ok(other);
+        }
+    }
+    Err(ApiError::validation(format!(
+        "associationTypeId {type_id} ({category}) does not start from {}",
+        kind.plural()
+    )))
+}
+
+/// Creates one record with its inline associations; the unlabelled association is made in
+/// the create's transaction, labels right after.
+async fn create_one(
+    app: &App,
+    actor: &Actor,
+    kind: ObjectType,
+    input: CreateIn,
+) -> Result<CrmRecord, ApiError> {
+    let props = input
+        .properties
+        .ok_or_else(|| ApiError::validation("Missing required field: properties"))?;
+    let props = property_strings(&props)?;
+    let mut ends = Vec::new();
+    let mut typed = Vec::new();
+    for a in &input.associations {
+        let id = scalar_string(&a.to.id)
+            .and_then(|s| s.trim().parse::<i64>().ok())
+            .ok_or_else(|| ApiError::validation("associations[].to.id must be a record id"))?;
+        let first = a
+            .types
+            .first()
+            .ok_or_else(|| ApiError::validation("associations[].types must name a type"))?;
+        let category = first
+            .category
+            .clone()
+            .unwrap_or_else(|| fd_app::HUBSPOT_DEFINED.to_string());
+        let type_id = first.type_id.ok_or_else(|| {
+            ApiError::validation("associations[].types[].associationTypeId is required")
+        })?;
+        let other = target_of(app, kind, &category, type_id).await?;
+        ends.push(AssociationEnd::new(other, id));
+        let types: Vec<(String, i64)> = a
+            .types
+            .iter()
+            .map(|t| {
+                (
+                    t.category
+                        .clone()
+                        .unwrap_or_else(|| fd_app::HUBSPOT_DEFINED.to_string()),
+                    t.type_id.unwrap_or_default(),
+                )
+            })
+            .collect();
+        if types
+            .iter()
+            .any(|(_, t)| Some(*t) != default_type(kind, other))
+        {
+            typed.push((AssociationEnd::new(other, id), types));
+        }
+    }
+    let record = app.create_record(actor, kind, props, ends).await?;
+    for (end, types) in typed {
+        app.associate_with_types(actor, AssociationEnd::new(kind, record.id), end, &types)
+            .await?;
+    }
+    Ok(record)
+}
+
+fn input_shape_names(kind: ObjectType, props: &Option<BTreeMap<String, Value>>) -> Vec<String> {
+    let mut names: Vec<String> = default_properties(kind)
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    if let Some(p) = props {
+        for k in p.keys() {
+            if !names.contains(k) {
+                names.push(k.clone());
+            }
+        }
+    }
+    names
+}
+
+async fn create(
+    State(s): State<WebState>,
+    Auth(actor): Auth,
+    Path(object_type): Path<String>,
+    Body(input): Body<CreateIn>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let kind = crm_type(&object_type)?;
+    let names = input_shape_names(kind, &input.properties);
+    let record = create_one(&s.app, &actor, kind, input).await?;
+    let shape = Shape::new(&s.app, kind, &names).await?;
+    Ok((StatusCode::CREATED, Json(shape.render(&record))))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct UpdateIn {
+    properties: Option<BTreeMap<String, Value>>,
+}
+
+async fn update(
+    State(s): State<WebState>,
+    Auth(actor): Auth,
+    Path((object_type, object_id)): Path<(String, String)>,
+    params: Params,
+    Body(input): Body<UpdateIn>,
+) -> Result<Json<Value>, ApiError> {
+    let kind = crm_type(&object_type)?;
+    let id = resolve_id(&s.app, kind, &object_id, params.get("idProperty"))
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("{} {object_id} not found", singular(kind))))?;
+    let names = input_shape_names(kind, &input.properties);
+    let props = input
+        .properties
+        .ok_or_else(|| ApiError::validation("Missing required field: properties"))?;
+    let props = property_strings(&props)?;
+    let record = s.app.update_record(&actor, kind, id, props).await?;
+    let shape = Shape::new(&s.app, kind, &names).await?;
+    Ok(Json(shape.render(&record)))
+}
+
+async fn archive(
+    State(s): State<WebState>,
+    Auth(actor): Auth,
+    Path((object_type, object_id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let kind = crm_type(&object_type)?;
+    let id = parse_id(singular(kind), &object_id)?;
+    s.app.archive_record(&actor, kind, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+pub(crate) struct BatchReadIn {
+    inputs: Vec<IdIn>,
+    properties: Vec<String>,
+    #[allow(dead_code)]
+    properties_with_history: Vec<String>,
+    id_property: Option<String>,
+}
+
+fn duplicates<'a>(ids: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let mut seen = BTreeSet::new();
+    let mut dup = BTreeSet::new();
+    for id in ids {
+        if !seen.insert(id) {
+            dup.insert(id.to_string());
+        }
+    }
+    dup.into_iter().collect()
+}
+
+fn refuse_duplicates(ids: &[String]) -> Result<(), ApiError> {
+    let dup = duplicates(ids.iter().map(String::as_str));
+    if dup.is_empty() {
+        Ok(())
+    } else {
+        Err(
+            ApiError::validation(format!("Duplicate IDs found in batch input: {dup:?}"))
+                .with_context(json!({ "ids": dup })),
+        )
+    }
+}
+
+fn input_id(v: &Value) -> Result<String, ApiError> {
+    scalar_string(v).ok_or_else(|| ApiError::validation("inputs[].id must be a string"))
+}
+
+async fn batch_read(
+    State(s): State<WebState>,
+    Auth(actor): Auth,
+    Path(object_type): Path<String>,
+    params: Params,
+    Body(input): Body<BatchReadIn>,
+) -> Result<Response, ApiError> {
+    let kind = crm_type(&object_type)?;
+    check_batch_size(input.inputs.len())?;
+    let started = s.app.now();
+    let archived = params.bool("archived", false)?;
+    let raw: Vec<String> = input
+        .inputs
+        .iter()
+        .map(|i| input_id(&i.id))
+        .collect::<Result<_, _>>()?;
+    refuse_duplicates(&raw)?;
+    let mut ids = Vec::new();
+    let mut missing = Vec::new();
+    for r in &raw {
+        match resolve_id(&s.app, kind, r, input.id_property.as_deref()).await? {
+            Some(id) => ids.push((r.clone(), id)),
+            None => missing.push(r.clone()),
+        }
+    }
+    let numeric: Vec<i64> = ids.iter().map(|(_, id)| *id).collect();
+    let records = s.app.records(&actor, kind, &numeric, archived).await?;
+    for (r, id) in &ids {
+        if !records.iter().any(|rec| rec.id == *id) {
+            missing.push(r.clone());
+        }
+    }
+    let shape = Shape::new(&s.app, kind, &input.properties).await?;
+    let results = records.iter().map(|r| shape.render(r)).collect();
+    let errors = if missing.is_empty() {
+        Vec::new()
+    } else {
+        vec![
+            ApiError::not_found(format!("Could not get some {} objects, they may be deleted or not exist. Check that ids are valid.", kind.plural()))
+                .with_context(json!({ "ids": missing })),
+        ]
+    };
+    Ok(batch_response(started, s.app.now(), results, errors, StatusCode::OK).into_response())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct BatchCreateIn {
+    inputs: Vec<CreateIn>,
+}
+
+async fn batch_create(
+    State(s): State<WebState>,
+    Auth(actor): Auth,
+    Path(object_type): Path<String>,
+    Body(input): Body<BatchCreateIn>,
+) -> Result<Response, ApiError> {
+    let kind = crm_type(&object_type)?;
+    check_batch_size(input.inputs.len())?;
+    if input.inputs.iter().any(|i| i.properties.is_none()) {
+        return Err(ApiError::validation(
+            "Missing required field: inputs[].properties",
+        ));
+    }
+    let started = s.app.now();
+    let mut names: Vec<String> = Vec::new();
+    for i in &input.inputs {
+        for n in input_shape_names(kind, &i.properties) {
+            if !names.contains(&n) {
+                names.push(n);
+            }
+        }
+    }
+    let mut results = Vec::new();
+    let mut errors = Vec::new();
+    for (index, one) in input.inputs.into_iter().enumerate() {
+        match create_one(&s.app, &actor, kind, one).await {
+            Ok(r) => results.push(r),
+            Err(e) => {
+                let ctx = json!({"index": [index.to_string()]});
+                errors.push(ApiError {
+                    context: Some(ctx),
+                    ..e
+                });
+            }
+        }
+    }
+    let shape = Shape::new(&s.app, kind, &names).await?;
+    let results = results.iter().map(|r| shape.render(r)).collect();
+    Ok(batch_response(started, s.app.now(), results, errors, StatusCode::CREATED).into_response())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+pub(crate) struct BatchUpdateOne {
+    id: Value,
+    properties: Option<BTreeMap<String, Value>>,
+    id_property: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct BatchUpdateIn {
+    inputs: Vec<BatchUpdateOne>,
+}
+
+async fn batch_update(
+    State(s): State<WebState>,
+    Auth(actor): Auth,
+    Path(object_type): Path<String>,
+    Body(input): Body<BatchUpdateIn>,
+) -> Result<Response, ApiError> {
+    let kind = crm_type(&object_type)?;
+    check_batch_size(input.inputs.len())?;
+    let raw: Vec<String> = input
+        .inputs
+        .iter()
+        .map(|i| input_id(&i.id))
+        .collect::<Result<_, _>>()?;
+    refuse_duplicates(&raw)?;
+    let mut prepared = Vec::with_capacity(input.inputs.len());
+    for i in &input.inputs {
+        let props = i
+            .properties
+            .as_ref()
+            .ok_or_else(|| ApiError::validation("Missing required field: inputs[].properties"))?;
+        prepared.push(property_strings(props)?);
+    }
+    let started = s.app.now();
+    let mut names: Vec<String> = default_properties(kind)
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    for p in &prepared {
+        for k in p.keys() {
+            if !names.contains(k) {
+                names.push(k.clone());
+            }
+        }
+    }
+    let mut results = Vec::new();
+    let mut errors = Vec::new();
+    for ((one, props), raw_id) in input.inputs.iter().zip(prepared).zip(&raw) {
+        let id = match resolve_id(&s.app, kind, raw_id, one.id_property.as_deref()).await? {
+            Some(id) => id,
+            None => {
+                errors.push(
+                    ApiError::not_found(format!("{} {raw_id} not found", singular(kind)))
+                        .with_context(json!({"ids": [raw_id]})),
+                );
+                continue;
+            }
+        };
+        match s.app.update_record(&actor, kind, id, props).await {
+            Ok(r) => results.push(r),
+            Err(e) => {
+                let e = ApiError::from(e);
+                let ctx = json!({"ids": [raw_id]});
+                errors.push(ApiError {
+                    context: Some(ctx),
+                    ..e
+                });
+            }
+        }
+    }
+    let shape = Shape::new(&s.app, kind, &names).await?;
+    let results = results.iter().map(|r| shape.render(r)).collect();
+    Ok(batch_response(started, s.app.now(), results, errors, StatusCode::OK).into_response())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct BatchIdsIn {
+    inputs: Vec<IdIn>,
+}
+
+async fn batch_archive(
+    State(s): State<WebState>,
+    Auth(actor): Auth,
+    Path(object_type): Path<String>,
+    Body(input): Body<BatchIdsIn>,
+) -> Result<StatusCode, ApiError> {
+    let kind = crm_type(&object_type)?;
+    check_batch_size(input.inputs.len())?;
+    let raw: Vec<String> = input
+        .inputs
+        .iter()
+        .map(|i| input_id(&i.id))
+        .collect::<Result<_, _>>()?;
+    refuse_duplicates(&raw)?;
+    for r in &raw {
+        let Ok(id) = parse_id(singular(kind), r) else {
+            continue;
+        };
+        match s.app.archive_record(&actor, kind, id).await {
+            // HubSpot answers 204 whether or not each id still existed.
+            Ok(()) | Err(fd_app::AppError::NotFound { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(StatusCode::NO_CONTENT)
+}

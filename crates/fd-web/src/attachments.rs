@@ -1,0 +1,185 @@
+//! Mail content over HTTP: attachment downloads and a message's HTML for the sandboxed
+//! iframe. Both need a signed-in agent (API bearer token or the web UI's session cookie) who
+//! may see the message's conversation (HD-09).
+//!
+//! Served defensively: attachments never render as active content from our origin
+//! (`Content-Disposition: attachment` except for plain image types, `nosniff`, and a
+//! `sandbox` CSP that neutralises HTML or SVG even if opened); the HTML view carries a strict
+//! Content-Security-Policy (no script, nothing remote unless the agent asked).
+
+use axum::Router;
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use fd_app::Actor;
+use fd_app::domain::MessageId;
+
+use crate::{ApiError, WebState};
+
+/// Types a browser may show inline: raster images cannot run script.
+const INLINE_TYPES: &[&str] = &["image/png", "image/jpeg", "image/gif", "image/webp"];
+
+pub(crate) fn routes() -> Router<WebState> {
+    Router::new()
+        .route("/mail/messages/{id}/attachments/{index}", get(attachment))
+        .route("/mail/messages/{id}/html", get(html))
+}
+
+/// An agent, from a bearer token or the UI session cookie.
+struct Viewer(Actor);
+
+impl FromRequestParts<WebState> for Viewer {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &WebState) -> Result<Self, ApiError> {
+        if let Some(auth) = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            && let Some((scheme, token)) = auth.trim().split_once(' ')
+            && scheme.eq_ignore_ascii_case("bearer")
+        {
+            return Ok(Viewer(state.app.actor_for_token(token.trim()).await?));
+        }
+        let cookie = parts
+            .headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|kv| kv.trim().split_once('='))
+            .find(|(k, _)| *k == "fd_session")
+            .map(|(_, v)| v.to_string())
+            .filter(|v| !v.is_empty() && v.len() <= 128);
+        match cookie {
+            Some(token) => match state.app.session(&token).await? {
+                Some(s) => Ok(Viewer(s.actor)),
+                None => Err(ApiError::unauthenticated()),
+            },
+            None => Err(ApiError::unauthenticated()),
+        }
+    }
+}
+
+fn parse_id(id: &str) -> Result<MessageId, ApiError> {
+    id.parse::<MessageId>()
+        .map_err(|_| ApiError::not_found(format!("message {id} not found")))
+}
+
+/// RFC 6266 / RFC 8187: an ASCII fallback and the UTF-8 name.
+fn disposition(kind: &str, filename: &str) -> String {
+    let ascii: String = filename
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' && c != '%' || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let mut encoded = String::new();
+    for b in filename.bytes() {
+        if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
+            encoded.push(b as char);
+        } else {
+            encoded.push_str(&format!("%{b:02X}"));
+        }
+    }
+    format!("{kind}; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
+}
+
+fn safe_headers(headers: &mut HeaderMap) {
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=3600"),
+    );
+}
+
+async fn attachment(
+    State(state): State<WebState>,
+    Viewer(actor): Viewer,
+    Path((id, index)): Path<(String, usize)>,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    let a = state.app.message_attachment(&actor, id, index).await?;
+    let inline = INLINE_TYPES.contains(&a.meta.content_type.as_str());
+    let content_type = if inline {
+        a.meta.content_type.clone()
+    } else {
+        "application/octet-stream".to_string()
+    };
+    let mut resp = a.bytes.into_response();
+    let h = resp.headers_mut();
+    safe_headers(h);
+    if let Ok(v) = HeaderValue::from_str(&content_type) {
+        h.insert(header::CONTENT_TYPE, v);
+    }
+    let disp = disposition(
+        if inline { "inline" } else { "attachment" },
+        &a.meta.filename,
+    );
+    if let Ok(v) = HeaderValue::from_str(&disp) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; sandbox"),
+    );
+    Ok(resp)
+}
+
+#[derive(serde::Deserialize)]
+struct HtmlQuery {
+    /// `1` shows remote images (the agent asked).
+    #[serde(default)]
+    remote: Option<String>,
+}
+
+async fn html(
+    State(state): State<WebState>,
+    Viewer(actor): Viewer,
+    Path(id): Path<String>,
+    Query(q): Query<HtmlQuery>,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    let allow_remote = matches!(q.remote.as_deref(), Some("1" | "true" | "yes"));
+    let page = state
+        .app
+        .message_html(&actor, id, allow_remote, |i| {
+            format!("/mail/messages/{id}/attachments/{i}")
+        })
+        .await?;
+    let body = format!(
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><base target=\"_blank\"></head><body>{}</body></html>",
+        page.html
+    );
+    let mut resp = body.into_response();
+    let h = resp.headers_mut();
+    safe_headers(h);
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&page.csp) {
+        h.insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    h.insert(
+        header::X_FRAME_OPTIONS,
+        HeaderValue::from_static("SAMEORIGIN"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&page.blocked_remote.to_string()) {
+        h.insert("x-frontdesk-blocked-remote-images", v);
+    }
+    Ok(resp)
+}

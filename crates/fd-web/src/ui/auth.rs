@@ -1,0 +1,276 @@
+//! Sign-in, sign-out, the session extractor and the checks that refuse cross-site posts.
+//!
+//! A post is accepted only when (1) the browser does not call it cross-site (`Sec-Fetch-Site`)
+//! and its `Origin`, when sent, is this server's own, and (2) for a signed-in session, it
+//! carries that session's CSRF token (a hidden `_csrf` field, or `X-CSRF-Token` from fetch).
+//! `SameSite=Lax` already keeps the cookie off cross-site posts; these checks hold even for
+//! browsers or proxies that do not honour it.
+
+use askama::Template;
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::{Form, RequestPartsExt};
+use fd_app::store::User;
+use fd_app::{Actor, SignInOutcome};
+use serde::Deserialize;
+
+use super::{UiError, UiResult, UiState, page, with_security_headers};
+
+pub(crate) const COOKIE: &str = "fd_session";
+
+/// The signed-in agent of a request.
+#[derive(Clone)]
+pub(crate) struct Agent {
+    pub actor: Actor,
+    pub user: User,
+    pub csrf: String,
+}
+
+fn cookie_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == COOKIE)
+        .map(|(_, v)| v.to_string())
+        .filter(|v| !v.is_empty() && v.len() <= 128)
+}
+
+/// Where an unauthenticated browser goes: the sign-in page, remembering the page it wanted.
+fn to_login(parts: &Parts) -> Response {
+    let wanted = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/");
+    if parts.method == Method::GET && parts.uri.path() != "/ui/events" {
+        let next: String = form_urlencode(wanted);
+        Redirect::to(&format!("/login?next={next}")).into_response()
+    } else {
+        UiError::new(
+            StatusCode::UNAUTHORIZED,
+            "Your session has ended. Sign in again.",
+        )
+        .into_response()
+    }
+}
+
+fn form_urlencode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~/".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+impl FromRequestParts<UiState> for Agent {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &UiState) -> Result<Self, Response> {
+        let Some(token) = cookie_token(&parts.headers) else {
+            return Err(to_login(parts));
+        };
+        match state.app.session(&token).await {
+            Ok(Some(s)) => Ok(Agent {
+                actor: s.actor,
+                user: s.user,
+                csrf: s.csrf_token,
+            }),
+            Ok(None) => Err(to_login(parts)),
+            Err(e) => Err(UiError::from(e).into_response()),
+        }
+    }
+}
+
+/// Refuses a state-changing request that a browser reports as coming from another site.
+fn same_origin(headers: &HeaderMap) -> Result<(), UiError> {
+    let refuse = || UiError::new(StatusCode::FORBIDDEN, "Cross-site form posts are refused.");
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok())
+        && !matches!(site, "same-origin" | "none")
+    {
+        return Err(refuse());
+    }
+    if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        let host = headers
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let origin_host = origin.split_once("://").map(|(_, rest)| rest).unwrap_or("");
+        if origin == "null" || origin_host != host {
+            return Err(refuse());
+        }
+    }
+    Ok(())
+}
+
+/// The fields of a posted form, in order (repeated names allowed).
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Fields(pub Vec<(String, String)>);
+
+impl Fields {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+    /// The trimmed value, `None` when absent or blank.
+    pub fn text(&self, name: &str) -> Option<String> {
+        self.get(name)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    }
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+    pub fn flag(&self, name: &str) -> bool {
+        self.get(name)
+            .is_some_and(|v| v == "1" || v == "on" || v == "true")
+    }
+    pub fn id<T: std::str::FromStr>(&self, name: &str) -> Option<T> {
+        self.get(name).and_then(|v| v.trim().parse().ok())
+    }
+}
+
+/// A signed-in, same-origin form post with a valid CSRF token.
+pub(crate) struct Post {
+    pub agent: Agent,
+    pub fields: Fields,
+}
+
+impl FromRequest<UiState> for Post {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &UiState) -> Result<Self, Response> {
+        same_origin(req.headers()).map_err(IntoResponse::into_response)?;
+        let (mut parts, body) = req.into_parts();
+        let agent: Agent = parts.extract_with_state(state).await?;
+        let header_token = parts
+            .headers
+            .get("x-csrf-token")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let req = Request::from_parts(parts, body);
+        let Form(pairs): Form<Vec<(String, String)>> = Form::from_request(req, state)
+            .await
+            .map_err(|e| UiError::bad_request(e.body_text()).into_response())?;
+        let fields = Fields(pairs);
+        let token = header_token.or_else(|| fields.get("_csrf").map(str::to_string));
+        if token.as_deref() != Some(agent.csrf.as_str()) {
+            return Err(UiError::new(
+                StatusCode::FORBIDDEN,
+                "This form has expired (its security token does not match). Reload the page and try again.",
+            )
+            .into_response());
+        }
+        Ok(Post { agent, fields })
+    }
+}
+
+#[derive(Template)]
+#[template(path = "ui/login.html")]
+struct LoginPage {
+    next: String,
+    email: String,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct NextQuery {
+    next: Option<String>,
+}
+
+/// Only local paths: an open redirect would let another site bounce agents through us.
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.into(),
+        _ => "/".into(),
+    }
+}
+
+pub(crate) async fn login_page(Query(q): Query<NextQuery>) -> UiResult {
+    page(&LoginPage {
+        next: safe_next(q.next.as_deref()),
+        email: String::new(),
+        error: None,
+    })
+}
+
+#[derive(Deserialize)]
+pub(crate) struct LoginForm {
+    email: String,
+    password: String,
+    next: Option<String>,
+}
+
+pub(crate) async fn login(
+    axum::extract::State(state): axum::extract::State<UiState>,
+    headers: HeaderMap,
+    Form(f): Form<LoginForm>,
+) -> UiResult {
+    same_origin(&headers)?;
+    let next = safe_next(f.next.as_deref());
+    let refused = |status: StatusCode, error: String| -> UiResult {
+        let mut r = page(&LoginPage {
+            next: next.clone(),
+            email: f.email.clone(),
+            error: Some(error),
+        })?;
+        *r.status_mut() = status;
+        Ok(r)
+    };
+    match state.app.sign_in(&f.email, &f.password).await? {
+        SignInOutcome::SignedIn(s) => {
+            let cookie = format!(
+                "{COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}",
+                s.token,
+                fd_app::SESSION_IDLE_MS / 1000
+            );
+            let mut r = Redirect::to(&next).into_response();
+            if let Ok(v) = HeaderValue::from_str(&cookie) {
+                r.headers_mut().insert(header::SET_COOKIE, v);
+            }
+            Ok(with_security_headers(r))
+        }
+        SignInOutcome::WrongCredentials => refused(
+            StatusCode::UNAUTHORIZED,
+            "Wrong email address or password. Check both and try again.".into(),
+        ),
+        SignInOutcome::Throttled { retry_after_ms } => refused(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "Too many failed attempts for this address. Wait {} seconds, then try again.",
+                (retry_after_ms + 999) / 1000
+            ),
+        ),
+    }
+}
+
+pub(crate) async fn logout(
+    axum::extract::State(state): axum::extract::State<UiState>,
+    headers: HeaderMap,
+    _post: Post,
+) -> UiResult {
+    if let Some(token) = cookie_token(&headers) {
+        state.app.sign_out(&token).await?;
+    }
+    let mut r = Redirect::to("/login").into_response();
+    r.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static("fd_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"),
+    );
+    Ok(r)
+}

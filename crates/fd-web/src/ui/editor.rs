@@ -1,0 +1,936 @@
+//! The reply editor (HD-14 – HD-19, HD-21) and the conversation thread it sits under: reply
+//! target, To/Cc, From among the team's addresses (default preselected), rich text that is
+//! sanitised here on the server, libraries and link cards, autosaved drafts visible only to
+//! their author, Send and Send + status with the conditional stage's prompt, the Comment tab,
+//! and the stale-reply check.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use fd_app::domain::*;
+use fd_app::store::{Comment, Contact, Conversation, Draft, Message, Recipients, Ticket};
+use fd_app::{App, AppError, LIBRARY_KINDS, Reply, ReplyOutcome};
+
+use super::helpdesk::{PropField, prop_field, render_ticket};
+use super::html::{frame_document, html_to_text, sanitize_inbound, sanitize_reply, text_to_html};
+use super::view::{Directory, Opt, StatusChoice, channel_label, fmt_time, iso_time};
+use super::{Agent, Fields, Post, UiError, UiResult, UiState, see_other};
+
+/// What the agent had in the editor when a post came back refused (or a link preselected).
+#[derive(Debug, Default, Clone)]
+pub(crate) struct EditorState {
+    pub conversation: Option<ConversationId>,
+    pub reply_to: Option<MessageId>,
+    pub body_html: Option<String>,
+    pub to: Option<String>,
+    pub cc: Option<String>,
+    pub from: Option<String>,
+    pub stage: Option<String>,
+    pub comment_tab: bool,
+    pub comment: Option<String>,
+    pub error: Option<String>,
+    /// The customer wrote again since the draft began: show the review notice.
+    pub stale: bool,
+    pub missing: Vec<String>,
+    pub values: BTreeMap<String, String>,
+}
+
+/// One entry of a thread: a conversation's header, a message or an internal comment.
+pub(crate) struct ThreadItemVm {
+    pub kind: &'static str,
+    pub id: i64,
+    pub conversation_id: i64,
+    pub css: &'static str,
+    pub author: String,
+    pub address: String,
+    pub recipients: String,
+    pub when: String,
+    pub when_iso: String,
+    pub subject: String,
+    pub text: String,
+    pub frame: Option<String>,
+    pub status: String,
+    pub channel: &'static str,
+    /// HD-18: this inbound message comes from a visitor not yet tied to a contact.
+    pub visitor: bool,
+    pub attachments: Vec<String>,
+}
+
+fn recipients_text(r: &Recipients) -> String {
+    let mut parts = Vec::new();
+    if !r.to.is_empty() {
+        parts.push(format!("To: {}", r.to.join(", ")));
+    }
+    if !r.cc.is_empty() {
+        parts.push(format!("Cc: {}", r.cc.join(", ")));
+    }
+    parts.join(" · ")
+}
+
+fn message_item(m: &Message, c: &Conversation, dir: &Directory) -> ThreadItemVm {
+    let inbound = m.direction == Direction::Inbound;
+    let frame = m.html.as_deref().filter(|h| !h.trim().is_empty()).map(|h| {
+        let clean = if inbound {
+            sanitize_inbound(h)
+        } else {
+            sanitize_reply(h)
+        };
+        frame_document(&clean)
+    });
+    ThreadItemVm {
+        kind: "message",
+        id: m.id.0,
+        conversation_id: c.id.0,
+        css: if inbound { "inbound" } else { "outbound" },
+        author: m
+            .sender_name
+            .clone()
+            .filter(|n| !n.trim().is_empty())
+            .or_else(|| m.sender_user_id.map(|u| dir.user_name(Some(u))))
+            .or_else(|| m.sender_address.clone())
+            .unwrap_or_else(|| "Visitor".into()),
+        address: m.sender_address.clone().unwrap_or_default(),
+        recipients: recipients_text(&m.recipients),
+        when: fmt_time(m.created_at),
+        when_iso: iso_time(m.created_at),
+        subject: m.subject.clone().unwrap_or_default(),
+        text: m.text.clone(),
+        frame,
+        status: match m.status {
+            DeliveryStatus::Received | DeliveryStatus::Sent => String::new(),
+            s => s.to_string(),
+        },
+        channel: channel_label(m.channel),
+        visitor: inbound && c.contact_id.is_none(),
+        attachments: m
+            .attachments
+            .iter()
+            .map(|a| format!("{} ({} bytes)", a.filename, a.size))
+            .collect(),
+    }
+}
+
+fn comment_item(cm: &Comment, dir: &Directory) -> ThreadItemVm {
+    ThreadItemVm {
+        kind: "comment",
+        id: cm.id.0,
+        conversation_id: cm.conversation_id.map_or(0, |c| c.0),
+        css: "comment",
+        author: dir.user_name(cm.author_id),
+        address: String::new(),
+        recipients: String::new(),
+        when: fmt_time(cm.created_at),
+        when_iso: iso_time(cm.created_at),
+        subject: String::new(),
+        text: cm.body.clone(),
+        frame: None,
+        status: String::new(),
+        channel: "",
+        visitor: false,
+        attachments: Vec::new(),
+    }
+}
+
+/// Every conversation with its messages and comments in time order; comments on the ticket
+/// itself come last.
+pub(crate) async fn thread_items(
+    app: &App,
+    agent: &Agent,
+    dir: &Directory,
+    conversations: &[Conversation],
+    comments: &[Comment],
+) -> Result<Vec<ThreadItemVm>, AppError> {
+    let mut out = Vec::new();
+    for c in conversations {
+        let messages = app.messages(&agent.actor, c.id).await?;
+        out.push(ThreadItemVm {
+            kind: "header",
+            id: c.id.0,
+            conversation_id: c.id.0,
+            css: "header",
+            author: String::new(),
+            address: c.visitor_email.clone().unwrap_or_default(),
+            recipients: String::new(),
+            when: fmt_time(c.created_at),
+            when_iso: iso_time(c.created_at),
+            subject: c.subject.clone().unwrap_or_default(),
+            text: String::new(),
+            frame: None,
+            status: c.status.to_string(),
+            channel: channel_label(c.channel),
+            visitor: false,
+            attachments: Vec::new(),
+        });
+        let mut items: Vec<(i64, i64, ThreadItemVm)> = messages
+            .iter()
+            .map(|m| (m.created_at, m.id.0, message_item(m, c, dir)))
+            .chain(
+                comments
+                    .iter()
+                    .filter(|cm| cm.conversation_id == Some(c.id))
+                    .map(|cm| (cm.created_at, cm.id.0, comment_item(cm, dir))),
+            )
+            .collect();
+        items.sort_by_key(|(at, id, _)| (*at, *id));
+        out.extend(items.into_iter().map(|(_, _, i)| i));
+    }
+    out.extend(
+        comments
+            .iter()
+            .filter(|cm| cm.conversation_id.is_none())
+            .map(|cm| comment_item(cm, dir)),
+    );
+    Ok(out)
+}
+
+pub(crate) struct LibItemVm {
+    pub id: i64,
+    pub kind: String,
+    pub kind_label: &'static str,
+    pub title: String,
+    pub body: String,
+}
+
+pub(crate) struct EditorVm {
+    /// `reply` (an existing conversation) or `start` (HD-12's first message).
+    pub mode: &'static str,
+    pub surface: &'static str,
+    pub ticket_id: i64,
+    pub conversation_id: i64,
+    pub channel: &'static str,
+    pub is_email: bool,
+    pub from_options: Vec<Opt>,
+    pub to: String,
+    pub cc: String,
+    pub start_contacts: Vec<Opt>,
+    pub reply_to_options: Vec<Opt>,
+    pub body_html: String,
+    /// The same body as plain text, for the textarea that works without script.
+    pub body_text: String,
+    pub seen_id: i64,
+    pub reviewed: bool,
+    pub stale: bool,
+    pub statuses: Vec<StatusChoice>,
+    pub selected_stage: String,
+    pub missing: Vec<PropField>,
+    pub libraries: Vec<LibItemVm>,
+    pub mention_users: String,
+    pub comment_allowed: bool,
+    pub comment_tab: bool,
+    pub comment_text: String,
+    pub error: Option<String>,
+    pub draft_saved: String,
+    pub post_url: String,
+    pub draft_url: String,
+    pub discard_url: String,
+    pub comment_url: String,
+}
+
+/// The conversation the editor answers: the one the agent chose (or whose message they
+/// reply to), else the most recently active open one, else the most recent.
+fn target_conversation(
+    conversations: &[Conversation],
+    chosen: Option<ConversationId>,
+) -> Option<&Conversation> {
+    if let Some(c) = chosen.and_then(|id| conversations.iter().find(|c| c.id == id)) {
+        return Some(c);
+    }
+    conversations
+        .iter()
+        .filter(|c| c.status == ConversationStatus::Open)
+        .max_by_key(|c| (c.last_message_at, c.id))
+        .or_else(|| {
+            conversations
+                .iter()
+                .max_by_key(|c| (c.last_message_at, c.id))
+        })
+}
+
+/// HD-15: the connected addresses of the ticket's team (else the agent's teams), with the
+/// team's default From address preselected.
+async fn from_options(
+    app: &App,
+    agent: &Agent,
+    dir: &Directory,
+    team: Option<TeamId>,
+    chosen: Option<&str>,
+) -> Result<Vec<Opt>, AppError> {
+    let teams: Vec<TeamId> = match team {
+        Some(t) => vec![t],
+        None => agent.user.teams.clone(),
+    };
+    let mut addresses: Vec<String> = Vec::new();
+    let mut default = None;
+    for t in &teams {
+        for (a, _) in app.team_addresses(*t).await? {
+            if !addresses.contains(&a) {
+                addresses.push(a);
+            }
+        }
+        if default.is_none() {
+            default = dir
+                .teams
+                .iter()
+                .find(|x| x.id == *t)
+                .and_then(|x| x.default_from_address.clone());
+        }
+    }
+    let selected = chosen
+        .filter(|c| addresses.iter().any(|a| a == c))
+        .map(str::to_string)
+        .or(default);
+    Ok(addresses
+        .iter()
+        .map(|a| {
+            let is_default = dir
+                .teams
+                .iter()
+                .any(|t| t.default_from_address.as_deref() == Some(a.as_str()));
+            let label = if is_default {
+                format!("{a} (team default)")
+            } else {
+                a.clone()
+            };
+            Opt::new(a.clone(), label, selected.as_deref() == Some(a.as_str()))
+        })
+        .collect())
+}
+
+pub(crate) async fn libraries(app: &App, agent: &Agent) -> Result<Vec<LibItemVm>, AppError> {
+    Ok(app
+        .library_items(&agent.actor, None)
+        .await?
+        .into_iter()
+        .map(|i| LibItemVm {
+            id: i.id,
+            kind_label: LIBRARY_KINDS
+                .iter()
+                .find(|(k, _)| *k == i.kind)
+                .map(|(_, l)| *l)
+                .unwrap_or(""),
+            kind: i.kind,
+            title: i.title,
+            body: sanitize_reply(&i.body_html),
+        })
+        .collect())
+}
+
+fn mention_users(dir: &Directory) -> String {
+    serde_json::Value::Array(
+        dir.active_users()
+            .map(|u| serde_json::json!({"id": u.id.0, "name": u.name, "email": u.email}))
+            .collect(),
+    )
+    .to_string()
+}
+
+/// The editor for a ticket's page (help desk) or a conversation's page (inbox).
+pub(crate) async fn build(
+    app: &App,
+    agent: &Agent,
+    dir: &Directory,
+    ticket: &Ticket,
+    conversations: &[Conversation],
+    contacts: &[Contact],
+    st: EditorState,
+) -> Result<Option<EditorVm>, AppError> {
+    build_for(
+        app,
+        agent,
+        dir,
+        Some(ticket),
+        conversations,
+        contacts,
+        st,
+        "helpdesk",
+    )
+    .await
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn build_for(
+    app: &App,
+    agent: &Agent,
+    dir: &Directory,
+    ticket: Option<&Ticket>,
+    conversations: &[Conversation],
+    contacts: &[Contact],
+    st: EditorState,
+    surface: &'static str,
+) -> Result<Option<EditorVm>, AppError> {
+    let mut chosen = st.conversation;
+    if chosen.is_none()
+        && let Some(mid) = st.reply_to
+    {
+        for c in conversations {
+            if app
+                .messages(&agent.actor, c.id)
+                .await?
+                .iter()
+                .any(|m| m.id == mid)
+            {
+                chosen = Some(c.id);
+            }
+        }
+    }
+    let conv = target_conversation(conversations, chosen);
+    let libraries = libraries(app, agent).await?;
+    let statuses = ticket
+        .map(|t| dir.send_statuses(t.pipeline_id))
+        .unwrap_or_default();
+    let missing: Vec<PropField> = if st.missing.is_empty() {
+        Vec::new()
+    } else {
+        let defs = app.properties("tickets").await?;
+        st.missing
+            .iter()
+            .filter_map(|n| defs.iter().find(|d| d.name == *n))
+            .map(|d| {
+                let v = st
+                    .values
+                    .get(&d.name)
+                    .cloned()
+                    .or_else(|| ticket.and_then(|t| t.property(&d.name)));
+                let mut f = prop_field(d, v.as_deref(), dir, true);
+                f.id = format!("m-{}", d.name);
+                f
+            })
+            .collect()
+    };
+    let comment_error = st.error.clone();
+    let Some(conv) = conv else {
+        // HD-12: a ticket without conversation gets the editor once it has a contact.
+        let Some(t) = ticket else { return Ok(None) };
+        let with_email: Vec<&Contact> = contacts.iter().filter(|c| c.email.is_some()).collect();
+        let draft = app.draft(&agent.actor, Some(t.id), None).await?;
+        let from = from_options(
+            app,
+            agent,
+            dir,
+            t.team_id,
+            st.from
+                .as_deref()
+                .or(draft.as_ref().and_then(|d| d.from_address.as_deref())),
+        )
+        .await?;
+        // Without a contact to write to, the ticket still takes internal comments.
+        let mode = if with_email.is_empty() {
+            "comment"
+        } else {
+            "start"
+        };
+        return Ok(Some(with_text(EditorVm {
+            mode,
+            surface,
+            ticket_id: t.id.0,
+            conversation_id: 0,
+            channel: "Email",
+            is_email: true,
+            from_options: from,
+            to: String::new(),
+            cc: st.cc.clone().unwrap_or_default(),
+            start_contacts: with_email
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    Opt::new(
+                        c.id.to_string(),
+                        format!(
+                            "{} <{}>",
+                            c.display_name(),
+                            c.email.clone().unwrap_or_default()
+                        ),
+                        i == 0,
+                    )
+                })
+                .collect(),
+            reply_to_options: Vec::new(),
+            body_html: st
+                .body_html
+                .clone()
+                .or_else(|| draft.as_ref().map(draft_html))
+                .unwrap_or_default(),
+            body_text: String::new(),
+            seen_id: 0,
+            reviewed: false,
+            stale: false,
+            statuses,
+            selected_stage: st.stage.clone().unwrap_or_default(),
+            missing,
+            libraries,
+            mention_users: mention_users(dir),
+            comment_allowed: true,
+            comment_tab: st.comment_tab || mode == "comment",
+            comment_text: st.comment.clone().unwrap_or_default(),
+            error: comment_error,
+            draft_saved: draft.map(|d| fmt_time(d.updated_at)).unwrap_or_default(),
+            post_url: format!("/tickets/{}/start", t.id),
+            draft_url: format!("/tickets/{}/draft", t.id),
+            discard_url: String::new(),
+            comment_url: format!("/tickets/{}/comment", t.id),
+        })));
+    };
+    let messages = app.messages(&agent.actor, conv.id).await?;
+    let draft = app.draft(&agent.actor, None, Some(conv.id)).await?;
+    let latest = messages.last();
+    let reply_to = st
+        .reply_to
+        .or_else(|| draft.as_ref().and_then(|d| d.reply_to_message_id))
+        .filter(|m| messages.iter().any(|x| x.id == *m));
+    let mut reply_to_options = vec![Opt::new("", "The newest message", reply_to.is_none())];
+    reply_to_options.extend(messages.iter().rev().map(|m| {
+        let who = m
+            .sender_name
+            .clone()
+            .or_else(|| m.sender_address.clone())
+            .unwrap_or_else(|| "message".into());
+        let excerpt: String = m.text.chars().take(50).collect();
+        Opt::new(
+            m.id.to_string(),
+            format!("{who}, {}: {excerpt}", fmt_time(m.created_at)),
+            Some(m.id) == reply_to,
+        )
+    }));
+    let target = reply_to
+        .and_then(|r| messages.iter().find(|m| m.id == r))
+        .or_else(|| {
+            messages
+                .iter()
+                .rev()
+                .find(|m| m.direction == Direction::Inbound)
+        })
+        .or(latest);
+    let default_to = target
+        .filter(|m| m.direction == Direction::Inbound)
+        .and_then(|m| m.sender_address.clone())
+        .or_else(|| conv.visitor_email.clone())
+        .or_else(|| {
+            conv.contact_id
+                .and_then(|cid| contacts.iter().find(|c| c.id == cid))
+                .and_then(|c| c.email.clone())
+        })
+        .unwrap_or_default();
+    let from = from_options(
+        app,
+        agent,
+        dir,
+        conv.team_id.or(ticket.and_then(|t| t.team_id)),
+        st.from
+            .as_deref()
+            .or(draft.as_ref().and_then(|d| d.from_address.as_deref())),
+    )
+    .await?;
+    // HD-21: on call tickets, comments open once an outgoing email is drafted or sent.
+    let all_calls =
+        !conversations.is_empty() && conversations.iter().all(|c| c.channel == Channel::Call);
+    let comment_allowed = !all_calls
+        || draft.is_some()
+        || messages.iter().any(|m| m.direction == Direction::Outbound);
+    // The page shows every message up to the newest: that is what the agent has seen.
+    let seen_id = latest.map_or(0, |m| m.id.0);
+    let tid = ticket.map_or(0, |t| t.id.0);
+    Ok(Some(with_text(EditorVm {
+        mode: "reply",
+        surface,
+        ticket_id: tid,
+        conversation_id: conv.id.0,
+        channel: channel_label(conv.channel),
+        is_email: conv.channel == Channel::Email,
+        from_options: from,
+        to: st
+            .to
+            .clone()
+            .or_else(|| {
+                draft
+                    .as_ref()
+                    .map(|d| d.recipients.to.join(", "))
+                    .filter(|s| !s.is_empty())
+            })
+            .unwrap_or(default_to),
+        cc: st
+            .cc
+            .clone()
+            .or_else(|| draft.as_ref().map(|d| d.recipients.cc.join(", ")))
+            .unwrap_or_default(),
+        start_contacts: Vec::new(),
+        reply_to_options,
+        body_html: st
+            .body_html
+            .clone()
+            .or_else(|| draft.as_ref().map(draft_html))
+            .unwrap_or_default(),
+        body_text: String::new(),
+        seen_id,
+        reviewed: st.stale,
+        stale: st.stale,
+        statuses,
+        selected_stage: st.stage.clone().unwrap_or_default(),
+        missing,
+        libraries,
+        mention_users: mention_users(dir),
+        comment_allowed,
+        comment_tab: st.comment_tab,
+        comment_text: st.comment.clone().unwrap_or_default(),
+        error: comment_error,
+        draft_saved: draft
+            .as_ref()
+            .map(|d| fmt_time(d.updated_at))
+            .unwrap_or_default(),
+        post_url: format!("/conversations/{}/reply", conv.id),
+        draft_url: format!("/conversations/{}/draft", conv.id),
+        discard_url: format!("/conversations/{}/draft/discard", conv.id),
+        comment_url: format!("/conversations/{}/comment", conv.id),
+    })))
+}
+
+fn with_text(mut e: EditorVm) -> EditorVm {
+    e.body_text = html_to_text(&e.body_html);
+    e
+}
+
+fn draft_html(d: &Draft) -> String {
+    match &d.body_html {
+        Some(h) if !h.trim().is_empty() => sanitize_reply(h),
+        _ => text_to_html(&d.body_text),
+    }
+}
+
+/// Addresses typed into To/Cc: separated by commas, semicolons or spaces.
+fn addresses(s: Option<&str>) -> Vec<String> {
+    s.unwrap_or("")
+        .split([',', ';', ' ', '\n'])
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// The reply's body: the rich editor's HTML (sanitised) or the plain textarea.
+fn body_of(f: &Fields) -> (String, Option<String>) {
+    if let Some(h) = f.text("body_html") {
+        let clean = sanitize_reply(&h);
+        let text = html_to_text(&clean);
+        if !text.trim().is_empty() || clean.contains("<img") {
+            return (text, Some(clean));
+        }
+    }
+    let text = f.get("body").unwrap_or("").trim().to_string();
+    let html = (!text.is_empty()).then(|| text_to_html(&text));
+    (text, html)
+}
+
+fn reply_of(f: &Fields) -> Reply {
+    let (text, html) = body_of(f);
+    let properties: BTreeMap<String, String> =
+        f.0.iter()
+            .filter_map(|(k, v)| k.strip_prefix("p.").map(|n| (n.to_string(), v.clone())))
+            .filter(|(_, v)| !v.trim().is_empty())
+            .collect();
+    Reply {
+        text,
+        html,
+        recipients: Recipients {
+            to: addresses(f.get("to")),
+            cc: addresses(f.get("cc")),
+            bcc: Vec::new(),
+        },
+        from_address: f.text("from"),
+        reply_to: f.id::<i64>("reply_to").map(MessageId),
+        set_stage: f.id::<i64>("stage").map(StageId),
+        properties,
+        message_id_header: None,
+    }
+}
+
+fn state_of(f: &Fields, conversation: Option<ConversationId>) -> EditorState {
+    EditorState {
+        conversation,
+        reply_to: f.id::<i64>("reply_to").map(MessageId),
+        body_html: Some(body_of(f).1.unwrap_or_default()),
+        to: f.get("to").map(str::to_string),
+        cc: f.get("cc").map(str::to_string),
+        from: f.text("from"),
+        stage: f.text("stage"),
+        values: f
+            .0
+            .iter()
+            .filter_map(|(k, v)| k.strip_prefix("p.").map(|n| (n.to_string(), v.clone())))
+            .collect(),
+        ..EditorState::default()
+    }
+}
+
+/// Shows the page the post came from again, with the editor's state and a message.
+async fn rerender(
+    state: &UiState,
+    agent: &Agent,
+    f: &Fields,
+    conversation: Option<ConversationId>,
+    es: EditorState,
+    status: StatusCode,
+) -> UiResult {
+    let mut r = match (f.get("surface"), f.id::<i64>("ticket"), conversation) {
+        (Some("inbox"), _, Some(c)) | (_, None | Some(0), Some(c)) => {
+            super::inbox::render_conversation(state, agent, c, es).await?
+        }
+        (_, Some(t), _) => render_ticket(state, agent, TicketId(t), es, None).await?,
+        _ => return Err(UiError::bad_request("Unknown page.")),
+    };
+    *r.status_mut() = status;
+    Ok(r)
+}
+
+fn back(f: &Fields, fallback: String) -> String {
+    f.get("back")
+        .filter(|b| b.starts_with('/') && !b.starts_with("//"))
+        .map(str::to_string)
+        .unwrap_or(fallback)
+}
+
+/// Send, or Send + status (HD-19), with the stale-reply check.
+pub(crate) async fn reply(
+    State(state): State<UiState>,
+    Path(id): Path<i64>,
+    post: Post,
+) -> UiResult {
+    let f = &post.fields;
+    let conv = ConversationId(id);
+    let reply = reply_of(f);
+    let seen = f.id::<i64>("seen").map(MessageId);
+    let outcome = state
+        .app
+        .send_reply_checked(&post.agent.actor, conv, reply, seen, f.flag("reviewed"))
+        .await;
+    let mut es = state_of(f, Some(conv));
+    match outcome {
+        Ok(ReplyOutcome::Sent(_)) => see_other(&back(f, format!("/inbox/conversations/{id}"))),
+        Ok(ReplyOutcome::NewerMessage { .. }) => {
+            es.stale = true;
+            es.error = Some(
+                "The customer sent a new message after you started this reply. Review it below, then send again."
+                    .into(),
+            );
+            rerender(&state, &post.agent, f, Some(conv), es, StatusCode::CONFLICT).await
+        }
+        Err(AppError::Domain(DomainError::MissingRequiredProperties {
+            stage_label,
+            missing,
+        })) => {
+            es.error = Some(format!(
+                "The status {stage_label:?} needs these properties before the ticket can move there. Fill them in and send again."
+            ));
+            es.missing = missing;
+            rerender(
+                &state,
+                &post.agent,
+                f,
+                Some(conv),
+                es,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e @ (AppError::Domain(_) | AppError::Conflict(_))) => {
+            es.error = Some(e.to_string());
+            rerender(
+                &state,
+                &post.agent,
+                f,
+                Some(conv),
+                es,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// HD-12: the first message of a hand-made ticket starts its conversation.
+pub(crate) async fn start_conversation(
+    State(state): State<UiState>,
+    Path(id): Path<i64>,
+    post: Post,
+) -> UiResult {
+    let f = &post.fields;
+    let Some(contact) = f.id::<i64>("contact") else {
+        return Err(UiError::bad_request("Choose the contact to write to."));
+    };
+    let reply = reply_of(f);
+    let result = state
+        .app
+        .start_conversation_on_ticket(&post.agent.actor, TicketId(id), ContactId(contact), reply)
+        .await;
+    match result {
+        Ok(_) => {
+            state
+                .app
+                .discard_draft(&post.agent.actor, Some(TicketId(id)), None)
+                .await?;
+            see_other(&format!("/helpdesk/tickets/{id}"))
+        }
+        Err(e @ (AppError::Domain(_) | AppError::Conflict(_))) => {
+            let mut es = state_of(f, None);
+            if let AppError::Domain(DomainError::MissingRequiredProperties { missing, .. }) = &e {
+                es.missing = missing.clone();
+            }
+            es.error = Some(e.to_string());
+            let mut r = render_ticket(&state, &post.agent, TicketId(id), es, None).await?;
+            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(r)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn comment(
+    state: &UiState,
+    post: &Post,
+    ticket: Option<TicketId>,
+    conversation: Option<ConversationId>,
+) -> UiResult {
+    let f = &post.fields;
+    let body = f.get("comment").unwrap_or("");
+    match state
+        .app
+        .comment(&post.agent.actor, ticket, conversation, body)
+        .await
+    {
+        Ok(_) => {
+            let fallback = match (ticket, conversation) {
+                (Some(t), _) => format!("/helpdesk/tickets/{t}?tab=comment"),
+                (None, Some(c)) => format!("/inbox/conversations/{c}?tab=comment"),
+                _ => "/".into(),
+            };
+            see_other(&back(f, fallback))
+        }
+        Err(e @ AppError::Domain(_)) => {
+            let es = EditorState {
+                comment_tab: true,
+                comment: Some(body.to_string()),
+                error: Some(e.to_string()),
+                ..EditorState::default()
+            };
+            let fields_with_ticket = Fields(
+                f.0.iter()
+                    .cloned()
+                    .chain(ticket.map(|t| ("ticket".to_string(), t.to_string())))
+                    .collect(),
+            );
+            rerender(
+                state,
+                &post.agent,
+                &fields_with_ticket,
+                conversation,
+                es,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// HD-21: the Comment tab (internal note; @mentions notify).
+pub(crate) async fn comment_on_conversation(
+    State(state): State<UiState>,
+    Path(id): Path<i64>,
+    post: Post,
+) -> UiResult {
+    comment(&state, &post, None, Some(ConversationId(id))).await
+}
+
+pub(crate) async fn comment_on_ticket(
+    State(state): State<UiState>,
+    Path(id): Path<i64>,
+    post: Post,
+) -> UiResult {
+    comment(&state, &post, Some(TicketId(id)), None).await
+}
+
+fn draft_of(f: &Fields, ticket: Option<TicketId>, conversation: Option<ConversationId>) -> Draft {
+    let (text, html) = body_of(f);
+    Draft {
+        id: DraftId(0),
+        author_id: UserId(0),
+        ticket_id: ticket,
+        conversation_id: conversation,
+        body_text: text,
+        body_html: html,
+        recipients: Recipients {
+            to: addresses(f.get("to")),
+            cc: addresses(f.get("cc")),
+            bcc: Vec::new(),
+        },
+        from_address: f.text("from"),
+        reply_to_message_id: f.id::<i64>("reply_to").map(MessageId),
+        // What the agent's page showed when the draft began (kept by later saves).
+        seen_message_id: f.id::<i64>("seen").filter(|s| *s > 0).map(MessageId),
+        created_at: 0,
+        updated_at: 0,
+    }
+}
+
+/// HD-17: autosave while typing (the editor's script posts here; a no-JS "Save draft"
+/// button posts the same form).
+pub(crate) async fn save_draft(
+    State(state): State<UiState>,
+    Path(id): Path<i64>,
+    post: Post,
+) -> UiResult {
+    let d = draft_of(&post.fields, None, Some(ConversationId(id)));
+    let saved = state.app.save_draft(&post.agent.actor, d).await?;
+    draft_saved(&post.fields, saved)
+}
+
+pub(crate) async fn save_ticket_draft(
+    State(state): State<UiState>,
+    Path(id): Path<i64>,
+    post: Post,
+) -> UiResult {
+    let d = draft_of(&post.fields, Some(TicketId(id)), None);
+    let saved = state.app.save_draft(&post.agent.actor, d).await?;
+    draft_saved(&post.fields, saved)
+}
+
+fn draft_saved(f: &Fields, d: Draft) -> UiResult {
+    if f.flag("js") {
+        Ok(Json(serde_json::json!({"saved": fmt_time(d.updated_at)})).into_response())
+    } else {
+        see_other(&back(f, "/helpdesk?view=drafts".into()))
+    }
+}
+
+pub(crate) async fn discard_draft(
+    State(state): State<UiState>,
+    Path(id): Path<i64>,
+    post: Post,
+) -> UiResult {
+    state
+        .app
+        .discard_draft(&post.agent.actor, None, Some(ConversationId(id)))
+        .await?;
+    see_other(&back(&post.fields, format!("/inbox/conversations/{id}")))
+}
+
+/// HD-04: reply suggestions, for Service Seat holders only (others get 403).
+pub(crate) async fn suggestions(
+    State(state): State<UiState>,
+    agent: Agent,
+    Path(id): Path<i64>,
+) -> UiResult {
+    let items = state
+        .app
+        .reply_suggestions(&agent.actor, TicketId(id))
+        .await?;
+    Ok(Json(
+        items
+            .into_iter()
+            .map(|i| serde_json::json!({"id": i.id, "title": i.title, "body": sanitize_reply(&i.body_html)}))
+            .collect::<Vec<_>>(),
+    )
+    .into_response())
+}

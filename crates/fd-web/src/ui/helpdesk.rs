@@ -1,0 +1,1167 @@
+//! The help desk workspace (HD-01, HD-13, HD-17): the left panel of views with counts, the
+//! ticket list (sort, filters, search), the ticket page (conversations, reply editor, sidebar
+//! with editable properties, associations and activity), "Create ticket" (HD-10, HD-11) and
+//! "Add contact" (HD-12).
+
+use std::collections::BTreeMap;
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use fd_app::domain::property::{PropertyDefinition, PropertyType};
+use fd_app::domain::*;
+use fd_app::store::{ActivityEvent, Ticket, TicketListQuery, TicketSort, TicketView};
+use fd_app::{Actor, App, AppError, AssociationEnd, NewContact, NewTicket, TicketChanges};
+use serde::Deserialize;
+
+use super::editor::{self, EditorState, EditorVm, ThreadItemVm};
+use super::view::{Directory, Opt, OptGroup, TicketRow, fmt_time, iso_time};
+use super::{Agent, Chrome, Post, UiError, UiResult, UiState, page, see_other};
+
+/// One entry of the left panel.
+pub(crate) struct ViewLink {
+    pub key: &'static str,
+    pub label: &'static str,
+    pub count: i64,
+    pub active: bool,
+}
+
+/// The built-in views (HD-01, HD-17, plus Mentions).
+const VIEWS: &[(&str, &str)] = &[
+    ("unassigned", "Unassigned"),
+    ("mine", "Assigned to me"),
+    ("open", "All open"),
+    ("following", "Following"),
+    ("mentions", "Mentions"),
+    ("drafts", "Drafts"),
+    ("closed", "Closed"),
+    ("trash", "Trash"),
+];
+
+fn ticket_view(key: &str, me: UserId) -> Option<TicketView> {
+    Some(match key {
+        "unassigned" => TicketView::Unassigned,
+        "mine" => TicketView::AssignedTo(me),
+        "open" => TicketView::AllOpen,
+        "following" => TicketView::Following(me),
+        "closed" => TicketView::Closed,
+        "trash" => TicketView::Trash,
+        "all" => TicketView::All,
+        _ => return None,
+    })
+}
+
+/// The left panel with a count per view, as this agent may see them (HD-09).
+pub(crate) async fn view_links(
+    app: &App,
+    agent: &Agent,
+    active: &str,
+    with_counts: bool,
+) -> Result<Vec<ViewLink>, AppError> {
+    if !with_counts {
+        // Pages beside the list (a ticket, the create form) link the views without counting
+        // them: the counts are the list's, and they cost a query each.
+        return Ok(VIEWS
+            .iter()
+            .map(|(key, label)| ViewLink {
+                key,
+                label,
+                count: -1,
+                active: *key == active,
+            })
+            .collect());
+    }
+    let me = agent.user.id;
+    let count = |view: TicketView| {
+        let q = TicketListQuery {
+            view,
+            ..TicketListQuery::default()
+        };
+        async move { app.count_tickets(&agent.actor, &q).await }
+    };
+    let (unassigned, mine, open, following, closed, trash, mentions, drafts) = tokio::join!(
+        count(TicketView::Unassigned),
+        count(TicketView::AssignedTo(me)),
+        count(TicketView::AllOpen),
+        count(TicketView::Following(me)),
+        count(TicketView::Closed),
+        count(TicketView::Trash),
+        app.mentioned_tickets(&agent.actor, 0, 0),
+        app.draft_entries(&agent.actor),
+    );
+    let counts = [
+        unassigned?,
+        mine?,
+        open?,
+        following?,
+        mentions?.1,
+        drafts?.len() as i64,
+        closed?,
+        trash?,
+    ];
+    Ok(VIEWS
+        .iter()
+        .zip(counts)
+        .map(|((key, label), count)| ViewLink {
+            key,
+            label,
+            count,
+            active: *key == active,
+        })
+        .collect())
+}
+
+#[derive(Deserialize, Default, Clone)]
+pub(crate) struct ListParams {
+    view: Option<String>,
+    q: Option<String>,
+    sort: Option<String>,
+    pipeline: Option<String>,
+    stage: Option<String>,
+    priority: Option<String>,
+    page: Option<i64>,
+}
+
+const SORTS: &[(&str, &str, TicketSort)] = &[
+    (
+        "activity_desc",
+        "Last activity (newest)",
+        TicketSort::LastActivityDesc,
+    ),
+    (
+        "activity_asc",
+        "Last activity (oldest)",
+        TicketSort::LastActivityAsc,
+    ),
+    ("created_desc", "Created (newest)", TicketSort::CreatedDesc),
+    ("created_asc", "Created (oldest)", TicketSort::CreatedAsc),
+    ("subject_asc", "Name (A–Z)", TicketSort::SubjectAsc),
+    ("subject_desc", "Name (Z–A)", TicketSort::SubjectDesc),
+    (
+        "priority_desc",
+        "Priority (highest)",
+        TicketSort::PriorityDesc,
+    ),
+    ("priority_asc", "Priority (lowest)", TicketSort::PriorityAsc),
+];
+
+const PAGE_SIZE: i64 = 25;
+
+/// A sortable column header: the link sorts by it, toggling direction.
+pub(crate) struct SortHeader {
+    pub label: &'static str,
+    pub href: String,
+    pub aria: &'static str,
+}
+
+pub(crate) struct DraftRow {
+    pub href: String,
+    pub title: String,
+    pub excerpt: String,
+    pub updated: String,
+    pub updated_iso: String,
+}
+
+#[derive(Template)]
+#[template(path = "ui/helpdesk_list.html")]
+struct ListPage {
+    chrome: Chrome,
+    views: Vec<ViewLink>,
+    saved: Vec<(i64, String, String)>,
+    view_key: String,
+    view_label: String,
+    rows: Vec<TicketRow>,
+    drafts: Vec<DraftRow>,
+    q: String,
+    sorts: Vec<Opt>,
+    headers: Vec<SortHeader>,
+    stage_groups: Vec<OptGroup>,
+    priorities: Vec<Opt>,
+    query_string: String,
+    prev_href: Option<String>,
+    next_href: Option<String>,
+    range: String,
+}
+
+fn encode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+impl ListParams {
+    fn href(&self, page: Option<i64>, sort: Option<&str>) -> String {
+        let mut parts = Vec::new();
+        let mut add = |k: &str, v: Option<&str>| {
+            if let Some(v) = v.filter(|v| !v.is_empty()) {
+                parts.push(format!("{k}={}", encode(v)));
+            }
+        };
+        add("view", self.view.as_deref());
+        add("q", self.q.as_deref());
+        add("sort", sort.or(self.sort.as_deref()));
+        add("pipeline", self.pipeline.as_deref());
+        add("stage", self.stage.as_deref());
+        add("priority", self.priority.as_deref());
+        let page = page.map(|p| p.to_string());
+        add("page", page.as_deref().filter(|p| *p != "1"));
+        format!("/helpdesk?{}", parts.join("&"))
+    }
+}
+
+pub(crate) async fn list(
+    State(state): State<UiState>,
+    agent: Agent,
+    Query(p): Query<ListParams>,
+) -> UiResult {
+    let app = &state.app;
+    agent.actor_can_use_tickets()?;
+    let view_key = p.view.clone().unwrap_or_else(|| "open".into());
+    let sort_key = p.sort.clone().unwrap_or_else(|| "activity_desc".into());
+    let sort = SORTS
+        .iter()
+        .find(|s| s.0 == sort_key)
+        .map(|s| s.2)
+        .unwrap_or(TicketSort::LastActivityDesc);
+    let page_no = p.page.unwrap_or(1).max(1);
+    let stage: Option<StageId> = p.stage.as_deref().and_then(|s| s.parse().ok());
+    let q = TicketListQuery {
+        view: ticket_view(&view_key, agent.user.id).unwrap_or(TicketView::AllOpen),
+        sort,
+        limit: PAGE_SIZE,
+        offset: (page_no - 1) * PAGE_SIZE,
+        text: p.q.clone().filter(|s| !s.trim().is_empty()),
+        pipeline: p.pipeline.as_deref().and_then(|s| s.parse().ok()),
+        stage,
+        priority: p.priority.clone().filter(|s| !s.is_empty()),
+    };
+    let dir = Directory::load(app).await?;
+    let views = view_links(app, &agent, &view_key, true).await?;
+    let (tickets, total, drafts) = match view_key.as_str() {
+        "mentions" => {
+            let (t, n) = app
+                .mentioned_tickets(&agent.actor, PAGE_SIZE, q.offset)
+                .await?;
+            (t, n, Vec::new())
+        }
+        "drafts" => {
+            let entries = app.draft_entries(&agent.actor).await?;
+            let n = entries.len() as i64;
+            let rows = entries
+                .into_iter()
+                .map(|e| DraftRow {
+                    href: match (e.ticket.as_ref(), e.draft.conversation_id) {
+                        (Some(t), _) => format!("/helpdesk/tickets/{}", t.id),
+                        (None, Some(c)) => format!("/inbox/conversations/{c}"),
+                        (None, None) => "/helpdesk".into(),
+                    },
+                    title: e
+                        .ticket
+                        .as_ref()
+                        .map(|t| t.subject.clone())
+                        .unwrap_or_else(|| "Conversation".into()),
+                    excerpt: e.draft.body_text.chars().take(140).collect(),
+                    updated: fmt_time(e.draft.updated_at),
+                    updated_iso: iso_time(e.draft.updated_at),
+                })
+                .collect();
+            (Vec::new(), n, rows)
+        }
+        _ => {
+            let (t, n) = tokio::join!(
+                app.list_tickets(&agent.actor, &q),
+                app.count_tickets(&agent.actor, &q)
+            );
+            (t?, n?, Vec::new())
+        }
+    };
+    let rows = ticket_rows(app, &agent, &dir, &tickets).await?;
+    let saved = if agent.actor.viewer.has_service_seat() {
+        app.saved_views(&agent.actor)
+            .await?
+            .into_iter()
+            .map(|v| (v.id, v.name, format!("/helpdesk?{}", v.query)))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let view_label = VIEWS
+        .iter()
+        .find(|v| v.0 == view_key)
+        .map(|v| v.1)
+        .unwrap_or("All tickets")
+        .to_string();
+    let shown = rows.len().max(drafts.len()) as i64;
+    let first = q.offset + 1;
+    let header = |label: &'static str, asc: &'static str, desc: &'static str| {
+        let (next, aria) = if sort_key == desc {
+            (asc, "descending")
+        } else if sort_key == asc {
+            (desc, "ascending")
+        } else {
+            (desc, "none")
+        };
+        SortHeader {
+            label,
+            href: p.href(None, Some(next)),
+            aria,
+        }
+    };
+    let headers = vec![
+        header("Name", "subject_asc", "subject_desc"),
+        header("Priority", "priority_asc", "priority_desc"),
+        header("Last activity", "activity_asc", "activity_desc"),
+    ];
+    let query_string = p
+        .href(None, None)
+        .trim_start_matches("/helpdesk?")
+        .to_string();
+    page(&ListPage {
+        chrome: Chrome::load(app, &agent, "helpdesk", view_label.clone()).await?,
+        views,
+        saved,
+        view_label,
+        rows,
+        drafts,
+        q: p.q.clone().unwrap_or_default(),
+        sorts: SORTS
+            .iter()
+            .map(|(k, l, _)| Opt::new(*k, *l, *k == sort_key))
+            .collect(),
+        headers,
+        stage_groups: dir.stage_groups(stage),
+        priorities: [
+            ("", "Any priority"),
+            ("LOW", "Low"),
+            ("MEDIUM", "Medium"),
+            ("HIGH", "High"),
+            ("URGENT", "Urgent"),
+        ]
+        .iter()
+        .map(|(v, l)| Opt::new(*v, *l, p.priority.as_deref().unwrap_or("") == *v))
+        .collect(),
+        query_string,
+        prev_href: (page_no > 1).then(|| p.href(Some(page_no - 1), None)),
+        next_href: (q.offset + shown < total && !matches!(view_key.as_str(), "drafts"))
+            .then(|| p.href(Some(page_no + 1), None)),
+        range: if shown == 0 {
+            "0".into()
+        } else {
+            format!("{}–{} of {}", first, q.offset + shown, total)
+        },
+        view_key,
+    })
+}
+
+/// List rows with each ticket's contact (the list shows the first associated contact).
+pub(crate) async fn ticket_rows(
+    app: &App,
+    agent: &Agent,
+    dir: &Directory,
+    tickets: &[Ticket],
+) -> Result<Vec<TicketRow>, AppError> {
+    let contacts = app.contacts_of_tickets(&agent.actor, tickets).await?;
+    Ok(tickets
+        .iter()
+        .map(|t| {
+            let contact = contacts
+                .iter()
+                .find(|(id, _)| *id == t.id)
+                .map(|(_, c)| c.display_name())
+                .unwrap_or_default();
+            TicketRow::new(t, dir, contact)
+        })
+        .collect())
+}
+
+impl Agent {
+    /// HD-05: the help desk needs Service or Sales access.
+    pub(crate) fn actor_can_use_tickets(&self) -> Result<(), UiError> {
+        if self.actor.viewer.can_use_tickets() {
+            Ok(())
+        } else {
+            Err(UiError::new(
+                axum::http::StatusCode::FORBIDDEN,
+                "Viewing, editing and replying to tickets requires Service or Sales access (HD-05).",
+            ))
+        }
+    }
+}
+
+/// HD-04: "Save view" (Service Seat only; the use case refuses others).
+pub(crate) async fn save_view(State(state): State<UiState>, post: Post) -> UiResult {
+    let name = post.fields.get("name").unwrap_or("");
+    let query = post.fields.get("query").unwrap_or("");
+    state.app.save_view(&post.agent.actor, name, query).await?;
+    see_other(&format!("/helpdesk?{query}"))
+}
+
+pub(crate) async fn delete_view(
+    State(state): State<UiState>,
+    Path(id): Path<i64>,
+    post: Post,
+) -> UiResult {
+    state.app.delete_saved_view(&post.agent.actor, id).await?;
+    see_other("/helpdesk")
+}
+
+/// One editable property in the sidebar or the create form.
+pub(crate) struct PropField {
+    /// The input's element id (unique on the page: sidebar and prompts use prefixes).
+    pub id: String,
+    pub name: String,
+    pub label: String,
+    /// text, textarea, select, multi, number, date, datetime, stage
+    pub input: &'static str,
+    pub value: String,
+    pub options: Vec<Opt>,
+    pub groups: Vec<OptGroup>,
+    pub required: bool,
+}
+
+fn display_value(def: &PropertyDefinition, raw: Option<&str>) -> String {
+    let Some(raw) = raw else {
+        return String::new();
+    };
+    match def.kind {
+        PropertyType::Date => raw
+            .parse::<i64>()
+            .map(|ms| iso_time(ms).chars().take(10).collect())
+            .unwrap_or_else(|_| raw.to_string()),
+        PropertyType::Datetime => raw
+            .parse::<i64>()
+            .map(iso_time)
+            .unwrap_or_else(|_| raw.to_string()),
+        _ => raw.to_string(),
+    }
+}
+
+/// The input for a property definition, holding `value` (raw stored text).
+pub(crate) fn prop_field(
+    def: &PropertyDefinition,
+    value: Option<&str>,
+    dir: &Directory,
+    required: bool,
+) -> PropField {
+    let shown = display_value(def, value);
+    let mut f = PropField {
+        id: format!("f-{}", def.name),
+        name: def.name.clone(),
+        label: def.label.clone(),
+        input: "text",
+        value: shown.clone(),
+        options: Vec::new(),
+        groups: Vec::new(),
+        required,
+    };
+    match def.name.as_str() {
+        "hs_pipeline_stage" => {
+            f.input = "stage";
+            f.groups = dir.stage_groups(value.and_then(|v| v.parse().ok()));
+            return f;
+        }
+        "hubspot_owner_id" => {
+            f.input = "select";
+            f.options = dir.owner_options(value.and_then(|v| v.parse().ok()));
+            return f;
+        }
+        "hubspot_team_id" => {
+            f.input = "select";
+            f.options = std::iter::once(Opt::new("", "No team", value.is_none()))
+                .chain(dir.teams.iter().map(|t| {
+                    Opt::new(
+                        t.id.to_string(),
+                        t.name.clone(),
+                        Some(t.id.to_string().as_str()) == value,
+                    )
+                }))
+                .collect();
+            return f;
+        }
+        "content" => {
+            f.input = "textarea";
+            return f;
+        }
+        _ => {}
+    }
+    match def.kind {
+        PropertyType::Enumeration => {
+            let chosen: Vec<&str> = shown.split(';').collect();
+            f.input = if def.field_type == "checkbox" {
+                "multi"
+            } else {
+                "select"
+            };
+            if f.input == "select" {
+                f.options.push(Opt::new("", "—", shown.is_empty()));
+            }
+            f.options
+                .extend(def.options.iter().filter(|o| !o.hidden).map(|o| {
+                    Opt::new(
+                        o.value.clone(),
+                        o.label.clone(),
+                        chosen.contains(&o.value.as_str()),
+                    )
+                }));
+        }
+        PropertyType::Bool => {
+            f.input = "select";
+            f.options = vec![
+                Opt::new("", "—", shown.is_empty()),
+                Opt::new("true", "Yes", shown == "true"),
+                Opt::new("false", "No", shown == "false"),
+            ];
+        }
+        PropertyType::Number => f.input = "number",
+        PropertyType::Date => f.input = "date",
+        PropertyType::Datetime => f.input = "datetime",
+        PropertyType::String => {
+            f.input = if def.field_type == "textarea" {
+                "textarea"
+            } else {
+                "text"
+            }
+        }
+    }
+    f
+}
+
+/// The ticket's editable properties, in the definitions' display order.
+pub(crate) fn editable_fields(
+    defs: &[PropertyDefinition],
+    t: &Ticket,
+    dir: &Directory,
+    only: Option<&[String]>,
+) -> Vec<PropField> {
+    let mut defs: Vec<&PropertyDefinition> = defs
+        .iter()
+        .filter(|d| !d.read_only && !d.archived && d.name != "hs_pipeline")
+        .filter(|d| only.is_none_or(|names| names.contains(&d.name)))
+        .collect();
+    if let Some(names) = only {
+        defs.sort_by_key(|d| names.iter().position(|n| *n == d.name));
+    }
+    defs.into_iter()
+        .map(|d| prop_field(d, t.property(&d.name).as_deref(), dir, false))
+        .collect()
+}
+
+/// Values of posted property inputs (`p.<name>`, several for checkboxes) that differ from
+/// their originals (`o.<name>`): only what the agent changed is sent to the use case.
+pub(crate) fn changed_properties(
+    fields: &super::Fields,
+    dir: &Directory,
+) -> BTreeMap<String, String> {
+    let mut names: Vec<&str> = fields
+        .0
+        .iter()
+        .filter_map(|(k, _)| k.strip_prefix("o."))
+        .collect();
+    names.dedup();
+    let mut out = BTreeMap::new();
+    for name in names {
+        let new = fields.all(&format!("p.{name}")).join(";");
+        let old = fields.get(&format!("o.{name}")).unwrap_or("");
+        if new != old {
+            if name == "hs_pipeline_stage"
+                && let Some(stage) = new.parse().ok().and_then(|s| dir.stage(StageId(s)))
+            {
+                out.insert("hs_pipeline".into(), stage.pipeline_id.to_string());
+            }
+            out.insert(name.to_string(), new);
+        }
+    }
+    out
+}
+
+pub(crate) struct NamedLink {
+    pub href: String,
+    pub name: String,
+    pub detail: String,
+}
+
+pub(crate) struct ActivityVm {
+    pub who: String,
+    pub text: String,
+    pub when: String,
+    pub when_iso: String,
+}
+
+/// A history row in words: "Ann changed Ticket status from New to Closed".
+pub(crate) fn activity_vm(
+    a: &ActivityEvent,
+    dir: &Directory,
+    labels: &BTreeMap<String, String>,
+) -> ActivityVm {
+    let value = |field: &str, v: &Option<String>| -> String {
+        let Some(v) = v else {
+            return "(empty)".into();
+        };
+        match field {
+            "hs_pipeline_stage" => v
+                .parse()
+                .map(|s| dir.stage_label(StageId(s)))
+                .unwrap_or_else(|_| v.clone()),
+            "hs_pipeline" => v
+                .parse()
+                .map(|p| dir.pipeline_label(PipelineId(p)))
+                .unwrap_or_else(|_| v.clone()),
+            "hubspot_owner_id" | "owner" => v
+                .parse()
+                .map(|u| dir.user_name(Some(UserId(u))))
+                .unwrap_or_else(|_| v.clone()),
+            "hubspot_team_id" => v
+                .parse()
+                .map(|t| dir.team_name(Some(TeamId(t))))
+                .unwrap_or_else(|_| v.clone()),
+            _ => v.chars().take(80).collect(),
+        }
+    };
+    let field = a.field.clone().unwrap_or_default();
+    let label = labels
+        .get(&field)
+        .cloned()
+        .unwrap_or_else(|| field.replace('_', " "));
+    let text = match a.action.as_str() {
+        "property_changed" => format!(
+            "changed {label} from {} to {}",
+            value(&field, &a.old_value),
+            value(&field, &a.new_value)
+        ),
+        "created" => "created the ticket".into(),
+        "associated" => format!(
+            "associated a {field} ({})",
+            a.new_value.clone().unwrap_or_default()
+        ),
+        "dissociated" => format!(
+            "removed a {field} ({})",
+            a.old_value.clone().unwrap_or_default()
+        ),
+        "commented" => "commented".into(),
+        "trashed" => "moved the ticket to the trash".into(),
+        "restored" => "restored the ticket".into(),
+        other => other.replace('_', " "),
+    };
+    ActivityVm {
+        who: a
+            .actor_user_id
+            .map(|u| dir.user_name(Some(u)))
+            .unwrap_or_else(|| "Frontdesk".into()),
+        text,
+        when: fmt_time(a.at),
+        when_iso: iso_time(a.at),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "ui/ticket.html")]
+struct TicketPage {
+    chrome: Chrome,
+    views: Vec<ViewLink>,
+    t: TicketVm,
+    thread: Vec<ThreadItemVm>,
+    editor: Option<EditorVm>,
+    /// HD-12: no conversation yet.
+    needs_contact: bool,
+    /// The editor can send (a conversation, or a contact to start one with).
+    can_reply: bool,
+    props: Vec<PropField>,
+    prop_error: Option<String>,
+    contacts: Vec<NamedLink>,
+    companies: Vec<NamedLink>,
+    deals: Vec<NamedLink>,
+    activity: Vec<ActivityVm>,
+    following: bool,
+    followers: Vec<String>,
+    conversations: Vec<NamedLink>,
+}
+
+pub(crate) struct TicketVm {
+    pub id: i64,
+    pub subject: String,
+    pub status: String,
+    pub closed: bool,
+    pub owner: String,
+    pub pipeline: String,
+    pub version: i64,
+    pub trashed: bool,
+    pub created: String,
+    pub priority: &'static str,
+}
+
+/// Renders the ticket page; posts that fail re-render it with their error and the agent's
+/// unsent text (`editor_state`), so nothing typed is lost.
+pub(crate) async fn render_ticket(
+    state: &UiState,
+    agent: &Agent,
+    id: TicketId,
+    editor_state: EditorState,
+    prop_error: Option<String>,
+) -> UiResult {
+    agent.actor_can_use_tickets()?;
+    let app = &state.app;
+    let d = app.ticket_details(&agent.actor, id).await?;
+    let dir = Directory::load(app).await?;
+    let defs = app.properties("tickets").await?;
+    let labels: BTreeMap<String, String> = defs
+        .iter()
+        .map(|d| (d.name.clone(), d.label.clone()))
+        .collect();
+    let t = &d.ticket;
+    let thread = editor::thread_items(app, agent, &dir, &d.conversations, &d.comments).await?;
+    let editor = if t.trashed_at.is_some() {
+        None
+    } else {
+        editor::build(
+            app,
+            agent,
+            &dir,
+            t,
+            &d.conversations,
+            &d.contacts,
+            editor_state,
+        )
+        .await?
+    };
+    let views = view_links(app, agent, "", false).await?;
+    let mut activity: Vec<ActivityVm> = d
+        .activity
+        .iter()
+        .rev()
+        .take(100)
+        .map(|a| activity_vm(a, &dir, &labels))
+        .collect();
+    activity.truncate(100);
+    let vm = TicketVm {
+        id: t.id.0,
+        subject: t.subject.clone(),
+        status: dir.stage_label(t.stage_id),
+        closed: !t.is_open,
+        owner: dir.user_name(t.owner_id),
+        pipeline: dir.pipeline_label(t.pipeline_id),
+        version: t.version,
+        trashed: t.trashed_at.is_some(),
+        created: fmt_time(t.created_at),
+        priority: super::view::priority_label(t.priority.as_deref()),
+    };
+    page(&TicketPage {
+        chrome: Chrome::load(app, agent, "helpdesk", t.subject.clone())
+            .await?
+            .watching(format!("ticket:{}", t.id)),
+        views,
+        thread,
+        needs_contact: d.conversations.is_empty(),
+        can_reply: editor.as_ref().is_some_and(|e| e.mode != "comment"),
+        props: editable_fields(&defs, t, &dir, None),
+        prop_error,
+        contacts: d
+            .contacts
+            .iter()
+            .map(|c| NamedLink {
+                href: format!("/contacts/{}", c.id),
+                name: c.display_name(),
+                detail: c.email.clone().unwrap_or_default(),
+            })
+            .collect(),
+        companies: d
+            .companies
+            .iter()
+            .map(|c| NamedLink {
+                href: format!("/companies/{}", c.id),
+                name: c
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| format!("Company {}", c.id)),
+                detail: c.domain.clone().unwrap_or_default(),
+            })
+            .collect(),
+        deals: d
+            .deals
+            .iter()
+            .map(|x| NamedLink {
+                href: String::new(),
+                name: x.name.clone().unwrap_or_else(|| format!("Deal {}", x.id)),
+                detail: x.amount.clone().unwrap_or_default(),
+            })
+            .collect(),
+        activity,
+        following: d.followers.contains(&agent.user.id),
+        followers: d
+            .followers
+            .iter()
+            .map(|u| dir.user_name(Some(*u)))
+            .collect(),
+        conversations: d
+            .conversations
+            .iter()
+            .map(|c| NamedLink {
+                href: format!("/inbox/conversations/{}", c.id),
+                name: format!("{} conversation", super::view::channel_label(c.channel)),
+                detail: c.status.to_string(),
+            })
+            .collect(),
+        t: vm,
+        editor,
+    })
+}
+
+#[derive(Deserialize, Default)]
+pub(crate) struct TicketParams {
+    reply_to: Option<i64>,
+    tab: Option<String>,
+}
+
+pub(crate) async fn ticket_page(
+    State(state): State<UiState>,
+    agent: Agent,
+    Path(id): Path<i64>,
+    Query(p): Query<TicketParams>,
+) -> UiResult {
+    let es = EditorState {
+        reply_to: p.reply_to.map(MessageId),
+        comment_tab: p.tab.as_deref() == Some("comment"),
+        ..EditorState::default()
+    };
+    render_ticket(&state, &agent, TicketId(id), es, None).await
+}
+
+/// INB-05 / sidebar: saves the properties the agent changed (a stale version is a conflict).
+pub(crate) async fn update_properties(
+    State(state): State<UiState>,
+    Path(id): Path<i64>,
+    post: Post,
+) -> UiResult {
+    let dir = Directory::load(&state.app).await?;
+    let changes = changed_properties(&post.fields, &dir);
+    let back = post
+        .fields
+        .get("back")
+        .filter(|b| b.starts_with('/') && !b.starts_with("//"))
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("/helpdesk/tickets/{id}"));
+    if changes.is_empty() {
+        return see_other(&back);
+    }
+    match state
+        .app
+        .update_ticket(
+            &post.agent.actor,
+            TicketId(id),
+            TicketChanges {
+                properties: changes,
+                expected_version: post.fields.id("version"),
+            },
+        )
+        .await
+    {
+        Ok(_) => see_other(&back),
+        Err(e @ (AppError::Domain(_) | AppError::Conflict(_))) => {
+            let mut r = render_ticket(
+                &state,
+                &post.agent,
+                TicketId(id),
+                EditorState::default(),
+                Some(e.to_string()),
+            )
+            .await?;
+            *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(r)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub(crate) async fn follow(
+    State(state): State<UiState>,
+    Path(id): Path<i64>,
+    post: Post,
+) -> UiResult {
+    let on = post.fields.flag("follow");
+    state
+        .app
+        .follow_ticket(&post.agent.actor, TicketId(id), on)
+        .await?;
+    see_other(&format!("/helpdesk/tickets/{id}"))
+}
+
+/// INB-13: deleting a ticket moves it and its conversations to the trash.
+pub(crate) async fn trash(
+    State(state): State<UiState>,
+    Path(id): Path<i64>,
+    post: Post,
+) -> UiResult {
+    state
+        .app
+        .trash_ticket(&post.agent.actor, TicketId(id))
+        .await?;
+    see_other("/helpdesk?view=trash")
+}
+
+pub(crate) async fn restore(
+    State(state): State<UiState>,
+    Path(id): Path<i64>,
+    post: Post,
+) -> UiResult {
+    state
+        .app
+        .restore_ticket(&post.agent.actor, TicketId(id))
+        .await?;
+    see_other(&format!("/helpdesk/tickets/{id}"))
+}
+
+/// Finds or creates the contact a form names: an id picked by search, or an email (an
+/// existing contact with that address is reused), or a new contact without email.
+pub(crate) async fn contact_from_form(
+    app: &App,
+    actor: &Actor,
+    f: &super::Fields,
+) -> Result<ContactId, AppError> {
+    if let Some(id) = f.id::<i64>("contact_id") {
+        return Ok(app.contact(ContactId(id)).await?.id);
+    }
+    let email = f.text("email");
+    if let Some(e) = &email
+        && let Some(existing) = app.contact_id_by_email(e).await?
+    {
+        return Ok(ContactId(existing));
+    }
+    if email.is_none() && f.text("firstname").is_none() && f.text("lastname").is_none() {
+        return Err(AppError::Domain(DomainError::field(
+            "contact",
+            "give an email address or a name, or pick an existing contact",
+        )));
+    }
+    let c = app
+        .create_contact(
+            actor,
+            NewContact {
+                email,
+                firstname: f.text("firstname"),
+                lastname: f.text("lastname"),
+                phone: f.text("phone"),
+                company: None,
+            },
+        )
+        .await?;
+    Ok(c.id)
+}
+
+/// HD-12: "Add contact" (new or existing); the reply editor then appears on the ticket.
+pub(crate) async fn add_contact(
+    State(state): State<UiState>,
+    Path(id): Path<i64>,
+    post: Post,
+) -> UiResult {
+    let app = &state.app;
+    let result = async {
+        let contact = contact_from_form(app, &post.agent.actor, &post.fields).await?;
+        app.associate(
+            &post.agent.actor,
+            AssociationEnd::new(ObjectType::Ticket, id),
+            AssociationEnd::new(ObjectType::Contact, contact.0),
+        )
+        .await
+    }
+    .await;
+    match result {
+        Ok(()) => see_other(&format!("/helpdesk/tickets/{id}")),
+        Err(e @ (AppError::Domain(_) | AppError::Conflict(_))) => {
+            let mut r = render_ticket(
+                &state,
+                &post.agent,
+                TicketId(id),
+                EditorState::default(),
+                Some(e.to_string()),
+            )
+            .await?;
+            *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(r)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Associates a company (existing by id, or new by name) or a new deal with the ticket.
+pub(crate) async fn associate(
+    State(state): State<UiState>,
+    Path(id): Path<i64>,
+    post: Post,
+) -> UiResult {
+    let app = &state.app;
+    let f = &post.fields;
+    let other = match f.get("kind") {
+        Some("company") => match f.id::<i64>("company_id") {
+            Some(c) => AssociationEnd::new(ObjectType::Company, c),
+            None => {
+                let name = f
+                    .text("name")
+                    .ok_or_else(|| UiError::bad_request("Give the company a name."))?;
+                let c = app.create_company(Some(name), f.text("domain")).await?;
+                AssociationEnd::new(ObjectType::Company, c.id.0)
+            }
+        },
+        Some("deal") => {
+            let name = f
+                .text("name")
+                .ok_or_else(|| UiError::bad_request("Give the deal a name."))?;
+            let d = app.create_deal(Some(name), f.text("amount")).await?;
+            AssociationEnd::new(ObjectType::Deal, d.id.0)
+        }
+        _ => return Err(UiError::bad_request("Unknown kind of record.")),
+    };
+    app.associate(
+        &post.agent.actor,
+        AssociationEnd::new(ObjectType::Ticket, id),
+        other,
+    )
+    .await?;
+    see_other(&format!("/helpdesk/tickets/{id}"))
+}
+
+#[derive(Template)]
+#[template(path = "ui/new_ticket.html")]
+struct NewTicketPage {
+    chrome: Chrome,
+    views: Vec<ViewLink>,
+    fields: Vec<PropField>,
+    error: Option<String>,
+    contact_ids: String,
+    company_ids: String,
+}
+
+/// The create form's fields: name, pipeline + status (HD-10), then the admins' form fields.
+async fn create_form_fields(
+    app: &App,
+    dir: &Directory,
+    values: &BTreeMap<String, String>,
+) -> Result<Vec<PropField>, AppError> {
+    let defs = app.properties("tickets").await?;
+    let form = app.ticket_form_fields().await?;
+    let mut out = Vec::new();
+    for (name, required) in [("subject", true), ("hs_pipeline_stage", true)]
+        .into_iter()
+        .map(|(n, r)| (n.to_string(), r))
+        .chain(
+            form.into_iter()
+                .filter(|(n, _)| n != "subject" && n != "hs_pipeline_stage" && n != "hs_pipeline"),
+        )
+    {
+        if let Some(def) = defs.iter().find(|d| d.name == name && !d.archived) {
+            let mut f = prop_field(def, values.get(&name).map(String::as_str), dir, required);
+            if name == "hs_pipeline_stage" && values.get(&name).is_none() {
+                // Preselect the default pipeline's first stage.
+                if let Some(s) = dir
+                    .pipelines
+                    .first()
+                    .and_then(|p| p.stages.iter().find(|s| !s.archived))
+                {
+                    f.groups = dir.stage_groups(Some(s.id));
+                }
+            }
+            out.push(f);
+        }
+    }
+    Ok(out)
+}
+
+pub(crate) async fn new_ticket_form(State(state): State<UiState>, agent: Agent) -> UiResult {
+    agent.actor_can_use_tickets()?;
+    let app = &state.app;
+    let dir = Directory::load(app).await?;
+    page(&NewTicketPage {
+        chrome: Chrome::load(app, &agent, "helpdesk", "Create ticket").await?,
+        views: view_links(app, &agent, "", false).await?,
+        fields: create_form_fields(app, &dir, &BTreeMap::new()).await?,
+        error: None,
+        contact_ids: String::new(),
+        company_ids: String::new(),
+    })
+}
+
+/// HD-10/HD-11: creates the ticket with its contacts and companies, then opens it.
+pub(crate) async fn create_ticket(State(state): State<UiState>, post: Post) -> UiResult {
+    let app = &state.app;
+    let f = &post.fields;
+    let dir = Directory::load(app).await?;
+    let mut props = BTreeMap::new();
+    for (k, _) in &f.0 {
+        if let Some(name) = k.strip_prefix("p.") {
+            let v = f.all(k).join(";");
+            if !v.trim().is_empty() {
+                props.insert(name.to_string(), v);
+            }
+        }
+    }
+    if let Some(stage) = props
+        .get("hs_pipeline_stage")
+        .and_then(|s| s.parse().ok())
+        .and_then(|s| dir.stage(StageId(s)))
+    {
+        props.insert("hs_pipeline".into(), stage.pipeline_id.to_string());
+    }
+    let ids = |name: &str| -> Vec<i64> {
+        f.get(name)
+            .unwrap_or("")
+            .split(',')
+            .filter_map(|s| s.trim().parse().ok())
+            .collect()
+    };
+    let mut associations: Vec<AssociationEnd> = ids("contact_ids")
+        .into_iter()
+        .map(|c| AssociationEnd::new(ObjectType::Contact, c))
+        .chain(
+            ids("company_ids")
+                .into_iter()
+                .map(|c| AssociationEnd::new(ObjectType::Company, c)),
+        )
+        .collect();
+    // Without the search script, a contact can be named by email.
+    if let Some(email) = f.text("contact_email") {
+        match app.contact_id_by_email(&email).await? {
+            Some(c) => associations.push(AssociationEnd::new(ObjectType::Contact, c)),
+            None => {
+                let c = app
+                    .create_contact(
+                        &post.agent.actor,
+                        NewContact {
+                            email: Some(email),
+                            ..NewContact::default()
+                        },
+                    )
+                    .await?;
+                associations.push(AssociationEnd::new(ObjectType::Contact, c.id.0));
+            }
+        }
+    }
+    match app
+        .create_ticket(
+            &post.agent.actor,
+            NewTicket {
+                properties: props.clone(),
+                associations,
+                via_form: true,
+            },
+        )
+        .await
+    {
+        Ok(t) => see_other(&format!("/helpdesk/tickets/{}", t.id)),
+        Err(e @ AppError::Domain(_)) => {
+            let mut r = page(&NewTicketPage {
+                chrome: Chrome::load(app, &post.agent, "helpdesk", "Create ticket").await?,
+                views: view_links(app, &post.agent, "", false).await?,
+                fields: create_form_fields(app, &dir, &props).await?,
+                error: Some(e.to_string()),
+                contact_ids: f.get("contact_ids").unwrap_or("").to_string(),
+                company_ids: f.get("company_ids").unwrap_or("").to_string(),
+            })?;
+            *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(r)
+        }
+        Err(e) => Err(e.into()),
+    }
+}

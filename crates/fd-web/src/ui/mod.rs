@@ -1,0 +1,253 @@
+//! The agents' web UI (issue 5): server-rendered pages (askama templates compiled into the
+//! binary), a little hand-written JavaScript and CSS embedded with `include_str!`, sessions
+//! in an `HttpOnly; SameSite=Lax` cookie, and live updates over server-sent events.
+//!
+//! One module per screen. Every action calls the same `fd_app::App` use case the API calls;
+//! this module only translates forms into those calls and results into HTML. Reading works
+//! without JavaScript: every page is complete HTML and every action is a plain form post.
+
+mod admin;
+mod assets;
+mod auth;
+mod editor;
+mod helpdesk;
+mod html;
+mod inbox;
+mod live;
+mod notifications;
+mod records;
+mod view;
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::Router;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use fd_app::{App, AppError};
+
+pub(crate) use auth::{Agent, Fields, Post};
+pub(crate) use view::Chrome;
+
+/// What every UI handler can reach.
+#[derive(Clone)]
+pub(crate) struct UiState {
+    pub app: App,
+    pub live: Arc<live::Live>,
+}
+
+/// The UI's routes, with their own state; merged into [`crate::router`].
+pub(crate) fn router<S: Clone + Send + Sync + 'static>(app: App) -> Router<S> {
+    let state = UiState {
+        live: Arc::new(live::Live::default()),
+        app,
+    };
+    Router::new()
+        .route("/", get(home))
+        .route("/login", get(auth::login_page).post(auth::login))
+        .route("/logout", post(auth::logout))
+        .route("/ui/assets/{name}", get(assets::asset))
+        .route("/ui/events", get(live::events))
+        .route("/ui/presence", post(live::presence))
+        .route("/helpdesk", get(helpdesk::list))
+        .route("/helpdesk/views", post(helpdesk::save_view))
+        .route("/helpdesk/views/{id}/delete", post(helpdesk::delete_view))
+        .route(
+            "/helpdesk/new",
+            get(helpdesk::new_ticket_form).post(helpdesk::create_ticket),
+        )
+        .route("/helpdesk/tickets/{id}", get(helpdesk::ticket_page))
+        .route("/tickets/{id}", get(records::ticket_record))
+        .route(
+            "/tickets/{id}/properties",
+            post(helpdesk::update_properties),
+        )
+        .route("/tickets/{id}/follow", post(helpdesk::follow))
+        .route("/tickets/{id}/trash", post(helpdesk::trash))
+        .route("/tickets/{id}/restore", post(helpdesk::restore))
+        .route("/tickets/{id}/associate", post(helpdesk::associate))
+        .route("/tickets/{id}/contacts", post(helpdesk::add_contact))
+        .route("/tickets/{id}/start", post(editor::start_conversation))
+        .route("/tickets/{id}/comment", post(editor::comment_on_ticket))
+        .route("/tickets/{id}/draft", post(editor::save_ticket_draft))
+        .route("/tickets/{id}/suggestions", get(editor::suggestions))
+        .route("/conversations/{id}/reply", post(editor::reply))
+        .route(
+            "/conversations/{id}/comment",
+            post(editor::comment_on_conversation),
+        )
+        .route("/conversations/{id}/draft", post(editor::save_draft))
+        .route(
+            "/conversations/{id}/draft/discard",
+            post(editor::discard_draft),
+        )
+        .route("/conversations/{id}/owner", post(inbox::set_owner))
+        .route("/conversations/{id}/status", post(inbox::set_ticket_status))
+        .route("/conversations/{id}/close", post(inbox::close))
+        .route("/conversations/{id}/reopen", post(inbox::reopen))
+        .route("/conversations/{id}/trash", post(inbox::trash))
+        .route("/conversations/{id}/ticket", post(inbox::create_ticket))
+        .route(
+            "/conversations/{id}/visitor",
+            post(inbox::associate_visitor),
+        )
+        .route("/inbox", get(inbox::list))
+        .route("/inbox/conversations/{id}", get(inbox::conversation_page))
+        .route("/inbox/panel", post(inbox::set_panel))
+        .route("/contacts/{id}", get(records::contact_page))
+        .route("/companies/{id}", get(records::company_page))
+        .route("/ui/search/contacts", get(records::search_contacts))
+        .route("/ui/search/companies", get(records::search_companies))
+        .route("/notifications", get(notifications::list))
+        .route("/notifications/read", post(notifications::mark_read))
+        .route("/settings", get(admin::index))
+        .route(
+            "/settings/users",
+            get(admin::users).post(admin::create_user),
+        )
+        .route("/settings/users/{id}", post(admin::update_user))
+        .route(
+            "/settings/teams",
+            get(admin::teams).post(admin::create_team),
+        )
+        .route("/settings/teams/{id}", post(admin::update_team))
+        .route(
+            "/settings/pipelines",
+            get(admin::pipelines).post(admin::create_pipeline),
+        )
+        .route("/settings/pipelines/{id}/stages", post(admin::create_stage))
+        .route("/settings/stages/{id}", post(admin::update_stage))
+        .route(
+            "/settings/properties",
+            get(admin::properties).post(admin::create_property),
+        )
+        .route(
+            "/settings/form",
+            get(admin::ticket_form).post(admin::save_ticket_form),
+        )
+        .route(
+            "/settings/library",
+            get(admin::library).post(admin::create_library_item),
+        )
+        .route("/settings/library/{id}", post(admin::update_library_item))
+        .route(
+            "/settings/account",
+            get(admin::account).post(admin::save_account),
+        )
+        .with_state(state)
+}
+
+async fn home(agent: Agent) -> Response {
+    if agent.actor.viewer.can_use_tickets() {
+        Redirect::to("/helpdesk").into_response()
+    } else {
+        Redirect::to("/notifications").into_response()
+    }
+}
+
+/// A page failed: an HTML error page with the right status (the API has its JSON errors).
+#[derive(Debug)]
+pub(crate) struct UiError {
+    status: StatusCode,
+    message: String,
+}
+
+impl UiError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        UiError {
+            status,
+            message: message.into(),
+        }
+    }
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, message)
+    }
+    pub fn not_found() -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "This page does not exist, or you may not see it.",
+        )
+    }
+}
+
+impl From<AppError> for UiError {
+    fn from(e: AppError) -> Self {
+        let api = crate::ApiError::from(e);
+        let message = match api.status {
+            StatusCode::NOT_FOUND => "This record does not exist, or you may not see it.".into(),
+            _ => api.message,
+        };
+        UiError {
+            status: api.status,
+            message,
+        }
+    }
+}
+
+impl From<askama::Error> for UiError {
+    fn from(e: askama::Error) -> Self {
+        tracing::error!(error = %e, "template failed");
+        UiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+    }
+}
+
+#[derive(Template)]
+#[template(path = "ui/error.html")]
+struct ErrorPage<'a> {
+    status: u16,
+    reason: &'a str,
+    message: &'a str,
+}
+
+impl IntoResponse for UiError {
+    fn into_response(self) -> Response {
+        let page = ErrorPage {
+            status: self.status.as_u16(),
+            reason: self.status.canonical_reason().unwrap_or("Error"),
+            message: &self.message,
+        };
+        let body = page
+            .render()
+            .unwrap_or_else(|_| "<!doctype html><title>Error</title>".into());
+        with_security_headers((self.status, Html(body)).into_response())
+    }
+}
+
+pub(crate) type UiResult = Result<Response, UiError>;
+
+/// Renders a page with the UI's security headers.
+pub(crate) fn page(t: &impl Template) -> UiResult {
+    Ok(with_security_headers(Html(t.render()?).into_response()))
+}
+
+/// The page's policy: nothing but our own scripts and styles, no plug-ins, no framing by
+/// others, forms only to us. Message bodies are shown in `srcdoc` frames, which inherit this
+/// policy, so hostile HTML cannot run script or load anything remote (images included).
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+    img-src 'self' data:; connect-src 'self'; frame-src 'self'; form-action 'self'; \
+    base-uri 'none'; frame-ancestors 'none'; object-src 'none'";
+
+pub(crate) fn with_security_headers(mut r: Response) -> Response {
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+/// After a successful post: back to where the agent was (see-other, so reload does not repost).
+pub(crate) fn see_other(to: &str) -> UiResult {
+    Ok(Redirect::to(to).into_response())
+}

@@ -1,0 +1,306 @@
+//! Record pages: the ticket record (every property, associations, timeline; INB-09 links
+//! here), contacts and companies with their tickets and conversations as far as the agent
+//! may see them (HD-09), and the contact/company search used by the forms (HD-11).
+
+use std::collections::BTreeMap;
+
+use askama::Template;
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::response::IntoResponse;
+use fd_app::domain::*;
+use serde::Deserialize;
+
+use super::helpdesk::{ActivityVm, NamedLink, TicketVm, activity_vm, ticket_rows};
+use super::view::{Directory, TicketRow, channel_label, fmt_time, priority_label};
+use super::{Agent, Chrome, UiResult, UiState, page};
+
+pub(crate) struct PropRow {
+    pub label: String,
+    pub value: String,
+}
+
+#[derive(Template)]
+#[template(path = "ui/ticket_record.html")]
+struct TicketRecord {
+    chrome: Chrome,
+    t: TicketVm,
+    props: Vec<PropRow>,
+    contacts: Vec<NamedLink>,
+    companies: Vec<NamedLink>,
+    deals: Vec<NamedLink>,
+    conversations: Vec<NamedLink>,
+    timeline: Vec<ActivityVm>,
+}
+
+pub(crate) async fn ticket_record(
+    State(state): State<UiState>,
+    agent: Agent,
+    Path(id): Path<i64>,
+) -> UiResult {
+    agent.actor_can_use_tickets()?;
+    let app = &state.app;
+    let d = app.ticket_details(&agent.actor, TicketId(id)).await?;
+    let dir = Directory::load(app).await?;
+    let defs = app.properties("tickets").await?;
+    let labels: BTreeMap<String, String> = defs
+        .iter()
+        .map(|d| (d.name.clone(), d.label.clone()))
+        .collect();
+    let t = &d.ticket;
+    let props = defs
+        .iter()
+        .filter(|def| !def.archived)
+        .map(|def| {
+            let raw = t.property(&def.name);
+            let value = match (def.name.as_str(), raw) {
+                (_, None) => String::new(),
+                ("hs_pipeline_stage", Some(v)) => {
+                    v.parse().map(|s| dir.stage_label(StageId(s))).unwrap_or(v)
+                }
+                ("hs_pipeline", Some(v)) => v
+                    .parse()
+                    .map(|p| dir.pipeline_label(PipelineId(p)))
+                    .unwrap_or(v),
+                ("hubspot_owner_id", Some(v)) => v
+                    .parse()
+                    .map(|u| dir.user_name(Some(UserId(u))))
+                    .unwrap_or(v),
+                ("hubspot_team_id", Some(v)) => v
+                    .parse()
+                    .map(|x| dir.team_name(Some(TeamId(x))))
+                    .unwrap_or(v),
+                (_, Some(v))
+                    if matches!(
+                        def.kind,
+                        property::PropertyType::Datetime | property::PropertyType::Date
+                    ) =>
+                {
+                    v.parse().map(fmt_time).unwrap_or(v)
+                }
+                (_, Some(v)) => def
+                    .options
+                    .iter()
+                    .find(|o| o.value == v)
+                    .map(|o| o.label.clone())
+                    .unwrap_or(v),
+            };
+            PropRow {
+                label: def.label.clone(),
+                value,
+            }
+        })
+        .collect();
+    page(&TicketRecord {
+        chrome: Chrome::load(app, &agent, "helpdesk", t.subject.clone())
+            .await?
+            .watching(format!("ticket:{}", t.id)),
+        t: TicketVm {
+            id: t.id.0,
+            subject: t.subject.clone(),
+            status: dir.stage_label(t.stage_id),
+            closed: !t.is_open,
+            owner: dir.user_name(t.owner_id),
+            pipeline: dir.pipeline_label(t.pipeline_id),
+            version: t.version,
+            trashed: t.trashed_at.is_some(),
+            created: fmt_time(t.created_at),
+            priority: priority_label(t.priority.as_deref()),
+        },
+        props,
+        contacts: d
+            .contacts
+            .iter()
+            .map(|c| NamedLink {
+                href: format!("/contacts/{}", c.id),
+                name: c.display_name(),
+                detail: c.email.clone().unwrap_or_default(),
+            })
+            .collect(),
+        companies: d
+            .companies
+            .iter()
+            .map(|c| NamedLink {
+                href: format!("/companies/{}", c.id),
+                name: c.name.clone().unwrap_or_default(),
+                detail: c.domain.clone().unwrap_or_default(),
+            })
+            .collect(),
+        deals: d
+            .deals
+            .iter()
+            .map(|x| NamedLink {
+                href: String::new(),
+                name: x.name.clone().unwrap_or_default(),
+                detail: x.amount.clone().unwrap_or_default(),
+            })
+            .collect(),
+        conversations: d
+            .conversations
+            .iter()
+            .map(|c| NamedLink {
+                href: format!("/inbox/conversations/{}", c.id),
+                name: c
+                    .subject
+                    .clone()
+                    .unwrap_or_else(|| channel_label(c.channel).into()),
+                detail: format!("{} · {}", channel_label(c.channel), c.status),
+            })
+            .collect(),
+        timeline: d
+            .activity
+            .iter()
+            .rev()
+            .map(|a| activity_vm(a, &dir, &labels))
+            .collect(),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "ui/record.html")]
+struct RecordPage {
+    chrome: Chrome,
+    kind: &'static str,
+    name: String,
+    details: Vec<PropRow>,
+    tickets: Vec<TicketRow>,
+    people: Vec<NamedLink>,
+    conversations: Vec<NamedLink>,
+}
+
+pub(crate) async fn contact_page(
+    State(state): State<UiState>,
+    agent: Agent,
+    Path(id): Path<i64>,
+) -> UiResult {
+    let app = &state.app;
+    let o = app.contact_overview(&agent.actor, ContactId(id)).await?;
+    let dir = Directory::load(app).await?;
+    let c = &o.contact;
+    let row = |label: &str, v: &Option<String>| PropRow {
+        label: label.into(),
+        value: v.clone().unwrap_or_default(),
+    };
+    page(&RecordPage {
+        chrome: Chrome::load(app, &agent, "contacts", c.display_name()).await?,
+        kind: "Contact",
+        name: c.display_name(),
+        details: vec![
+            row("Email", &c.email),
+            row("First name", &c.firstname),
+            row("Last name", &c.lastname),
+            row("Phone number", &c.phone),
+            row("Company name", &c.company),
+            PropRow {
+                label: "Created".into(),
+                value: fmt_time(c.created_at),
+            },
+        ],
+        tickets: ticket_rows(app, &agent, &dir, &o.tickets).await?,
+        people: Vec::new(),
+        conversations: o
+            .conversations
+            .iter()
+            .map(|v| NamedLink {
+                href: format!("/inbox/conversations/{}", v.id),
+                name: v
+                    .subject
+                    .clone()
+                    .unwrap_or_else(|| channel_label(v.channel).into()),
+                detail: format!(
+                    "{} · {} · {}",
+                    channel_label(v.channel),
+                    v.status,
+                    fmt_time(v.last_message_at)
+                ),
+            })
+            .collect(),
+    })
+}
+
+pub(crate) async fn company_page(
+    State(state): State<UiState>,
+    agent: Agent,
+    Path(id): Path<i64>,
+) -> UiResult {
+    let app = &state.app;
+    let o = app.company_overview(&agent.actor, CompanyId(id)).await?;
+    let dir = Directory::load(app).await?;
+    let c = &o.company;
+    let name = c
+        .name
+        .clone()
+        .unwrap_or_else(|| format!("Company {}", c.id));
+    page(&RecordPage {
+        chrome: Chrome::load(app, &agent, "contacts", name.clone()).await?,
+        kind: "Company",
+        name,
+        details: vec![
+            PropRow {
+                label: "Domain".into(),
+                value: c.domain.clone().unwrap_or_default(),
+            },
+            PropRow {
+                label: "Phone number".into(),
+                value: c.phone.clone().unwrap_or_default(),
+            },
+            PropRow {
+                label: "Created".into(),
+                value: fmt_time(c.created_at),
+            },
+        ],
+        tickets: ticket_rows(app, &agent, &dir, &o.tickets).await?,
+        people: o
+            .contacts
+            .iter()
+            .map(|k| NamedLink {
+                href: format!("/contacts/{}", k.id),
+                name: k.display_name(),
+                detail: k.email.clone().unwrap_or_default(),
+            })
+            .collect(),
+        conversations: Vec::new(),
+    })
+}
+
+#[derive(Deserialize)]
+pub(crate) struct SearchQ {
+    q: Option<String>,
+}
+
+/// HD-11: contacts by name or email, for the forms' pickers (JSON).
+pub(crate) async fn search_contacts(
+    State(state): State<UiState>,
+    agent: Agent,
+    Query(q): Query<SearchQ>,
+) -> UiResult {
+    agent.actor_can_use_tickets()?;
+    let text = q.q.unwrap_or_default();
+    let found = state.app.search_contacts(&text, 10).await?;
+    Ok(Json(
+        found
+            .iter()
+            .map(
+                |c| serde_json::json!({"id": c.id.0, "label": c.display_name(), "detail": c.email}),
+            )
+            .collect::<Vec<_>>(),
+    )
+    .into_response())
+}
+
+pub(crate) async fn search_companies(
+    State(state): State<UiState>,
+    agent: Agent,
+    Query(q): Query<SearchQ>,
+) -> UiResult {
+    agent.actor_can_use_tickets()?;
+    let text = q.q.unwrap_or_default();
+    let found = state.app.search_companies(&text, 10).await?;
+    Ok(Json(
+        found
+            .iter()
+            .map(|c| serde_json::json!({"id": c.id.0, "label": c.name, "detail": c.domain}))
+            .collect::<Vec<_>>(),
+    )
+    .into_response())
+}

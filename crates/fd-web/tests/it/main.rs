@@ -1,0 +1,14 @@
+//! fd-web's one integration-test binary: each module drives the real router on a fresh
+//! database (SQLite always, PostgreSQL when `FRONTDESK_TEST_POSTGRES_URL` is set).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod api_common;
+mod api_conversations;
+mod api_crm;
+mod api_rules;
+mod api_wire;
+mod ui_auth;
+mod ui_common;
+mod ui_helpdesk;
+mod ui_inbox;

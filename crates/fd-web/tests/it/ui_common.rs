@@ -1,0 +1,158 @@
+//! A small browser for the UI tests: the real router on a loopback port, a cookie jar of one
+//! session cookie, and the page's CSRF token.
+
+use fd_app::Actor;
+use fd_app::domain::*;
+use fd_testkit::TestApp;
+use reqwest::StatusCode;
+use reqwest::redirect::Policy;
+
+pub const PASSWORD: &str = "correct horse battery";
+
+/// Serves the whole router (API and UI) on 127.0.0.1:0; returns its base URL.
+pub async fn serve(t: &TestApp) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router = fd_web::router(t.app.clone());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    format!("http://{addr}")
+}
+
+pub struct Page {
+    pub status: StatusCode,
+    pub location: Option<String>,
+    pub body: String,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+pub struct Browser {
+    pub base: String,
+    client: reqwest::Client,
+    pub cookie: Option<String>,
+    pub csrf: String,
+}
+
+impl Browser {
+    pub fn anonymous(base: &str) -> Browser {
+        Browser {
+            base: base.to_string(),
+            client: reqwest::Client::builder()
+                .redirect(Policy::none())
+                .build()
+                .unwrap(),
+            cookie: None,
+            csrf: String::new(),
+        }
+    }
+
+    pub async fn login(base: &str, email: &str) -> Browser {
+        let mut b = Browser::anonymous(base);
+        let p = b
+            .post_raw(
+                "/login",
+                &[
+                    ("email", email),
+                    ("password", PASSWORD),
+                    ("next", "/helpdesk"),
+                ],
+                &[],
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::SEE_OTHER, "login failed: {}", p.body);
+        let set = p
+            .headers
+            .get("set-cookie")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(
+            set.contains("HttpOnly") && set.contains("SameSite=Lax"),
+            "{set}"
+        );
+        b.cookie = Some(set.split(';').next().unwrap().to_string());
+        let home = b.get("/notifications").await;
+        b.csrf = attr(&home.body, "data-csrf").unwrap();
+        b
+    }
+
+    async fn finish(resp: reqwest::Response) -> Page {
+        Page {
+            status: resp.status(),
+            location: resp
+                .headers()
+                .get("location")
+                .map(|l| l.to_str().unwrap().to_string()),
+            headers: resp.headers().clone(),
+            body: resp.text().await.unwrap(),
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Page {
+        let mut rq = self.client.get(format!("{}{path}", self.base));
+        if let Some(c) = &self.cookie {
+            rq = rq.header("cookie", c);
+        }
+        Self::finish(rq.send().await.unwrap()).await
+    }
+
+    /// A same-origin form post with the session's CSRF token.
+    pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let mut all: Vec<(&str, &str)> = vec![("_csrf", self.csrf.as_str())];
+        all.extend_from_slice(fields);
+        self.post_raw(
+            path,
+            &all,
+            &[
+                ("origin", self.base.as_str()),
+                ("sec-fetch-site", "same-origin"),
+            ],
+        )
+        .await
+    }
+
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> Page {
+        let mut rq = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .form(fields);
+        if let Some(c) = &self.cookie {
+            rq = rq.header("cookie", c);
+        }
+        for (k, v) in headers {
+            rq = rq.header(*k, *v);
+        }
+        Self::finish(rq.send().await.unwrap()).await
+    }
+}
+
+/// The first value of `name="…"` in a page.
+pub fn attr(html: &str, name: &str) -> Option<String> {
+    let start = html.find(&format!("{name}=\""))? + name.len() + 2;
+    let end = html[start..].find('"')? + start;
+    Some(html[start..end].to_string())
+}
+
+/// Creates an agent whose password is [`PASSWORD`].
+pub async fn agent(t: &TestApp, email: &str) -> (fd_app::store::User, Actor) {
+    t.agent(email, TicketAccessLevel::All, &[]).await
+}
+
+/// The id at the end of a redirect like `/helpdesk/tickets/12`.
+pub fn id_in(location: &Option<String>) -> i64 {
+    let l = location.as_deref().unwrap();
+    l.trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}

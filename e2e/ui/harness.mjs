@@ -1,0 +1,130 @@
+// Starts the real `frontdesk` binary on a free loopback port with a fresh data directory,
+// creates the agents the flows need with `frontdesk admin create-user`, and launches Debian's
+// chromium through playwright-core (never a downloaded browser).
+import { spawn, execFileSync } from "node:child_process";
+import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const ARTIFACTS = join(here, "artifacts");
+export const PASSWORD = "e2e-password-123";
+
+export function binary() {
+  const bin = process.env.FRONTDESK_BIN;
+  if (!bin) throw new Error("FRONTDESK_BIN must name the frontdesk binary (.ci/ui-e2e sets it)");
+  return bin;
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.on("error", reject);
+    s.listen(0, "127.0.0.1", () => { const { port } = s.address(); s.close(() => resolve(port)); });
+  });
+}
+
+/** What the binary offers: the email pieces may not be built yet. */
+export function serveHelp() {
+  return execFileSync(binary(), ["serve", "--help"], { encoding: "utf8" });
+}
+
+export async function startServer({ users = [], smtp = false } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), "frontdesk-e2e-"));
+  const base = ["--data-dir", dir];
+  execFileSync(binary(), ["migrate", ...base], { stdio: "ignore" });
+  for (const u of users) {
+    const args = ["admin", "create-user", ...base, "--email", u.email, "--name", u.name,
+      "--role", u.role || "agent", "--password", PASSWORD];
+    for (const t of u.teams || []) args.push("--team", t);
+    if (u.role === "super-admin") args.push("--account-access");
+    execFileSync(binary(), args, { stdio: "ignore" });
+  }
+  const port = await freePort();
+  const extra = [];
+  let smtpPort = null;
+  if (smtp) {
+    smtpPort = await freePort();
+    extra.push("--smtp-listen", `127.0.0.1:${smtpPort}`);
+  }
+  const proc = spawn(binary(), ["serve", ...base, "--listen", `127.0.0.1:${port}`, ...extra], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, FRONTDESK_LOG: "warn" },
+  });
+  let log = "";
+  proc.stdout.on("data", (d) => { log += d; });
+  proc.stderr.on("data", (d) => { log += d; });
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      const r = await fetch(`${url}/healthz`);
+      if (r.ok) break;
+    } catch { /* not up yet */ }
+    if (Date.now() > deadline || proc.exitCode !== null) {
+      throw new Error(`frontdesk did not start:\n${log}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url, dir, smtpPort, log: () => log,
+    async stop() {
+      proc.kill("SIGTERM");
+      await new Promise((r) => (proc.exitCode !== null ? r() : proc.on("exit", r)));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+// Playwright gives every launch a fresh temporary profile (its own --user-data-dir, which it
+// refuses to take as an argument), so no state leaks between runs.
+export async function launchBrowser() {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH || "/usr/bin/chromium",
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+  return {
+    browser,
+    async close() { await browser.close(); },
+  };
+}
+
+/** A signed-in page for one agent, in its own browser context (its own cookies). */
+export async function signIn(browser, url, email) {
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  const page = await context.newPage();
+  await page.goto(`${url}/login`);
+  await page.getByLabel("Email address").fill(email);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.waitForURL((u) => !u.pathname.startsWith("/login"));
+  return page;
+}
+
+export async function shot(page, name) {
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
+
+/** Delivers a message to the server's SMTP listener with Python's smtplib. */
+export function deliver(smtpPort, { from, to, subject, text, html, inReplyTo }) {
+  const script = `
+import smtplib, sys, json
+from email.message import EmailMessage
+a = json.loads(sys.argv[1])
+m = EmailMessage()
+m["From"] = a["from"]; m["To"] = a["to"]; m["Subject"] = a["subject"]
+if a.get("inReplyTo"):
+    m["In-Reply-To"] = a["inReplyTo"]; m["References"] = a["inReplyTo"]
+m.set_content(a["text"])
+if a.get("html"):
+    m.add_alternative(a["html"], subtype="html")
+with smtplib.SMTP("127.0.0.1", int(a["port"])) as s:
+    s.send_message(m)
+`;
+  execFileSync("python3", ["-c", script, JSON.stringify({ from, to, subject, text, html, inReplyTo, port: smtpPort })]);
+}
