@@ -62,10 +62,7 @@ impl App {
             properties,
         });
         if let Ok(mut slot) = self.config.write() {
-            // Keep the newest: a slower loader must not put back an older version.
-            if slot.as_ref().is_none_or(|c| c.version <= version) {
-                *slot = Some(cfg.clone());
-            }
+            *slot = Some(cfg.clone());
         }
         Ok(cfg)
     }

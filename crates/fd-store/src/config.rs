@@ -23,12 +23,20 @@ impl Tx {
     }
 
     /// Marks pipelines/properties as changed; call in the transaction that changes them.
+    /// The new version is random rather than incremented: a node may have cached what a
+    /// transaction read after bumping, and if that transaction rolled back, a counter would
+    /// hand the same number to the next real change and the stale entry would look current.
     pub async fn bump_config_version(&mut self) -> Result<(), StoreError> {
-        self.exec(
-            "UPDATE account_settings SET config_version = config_version + 1 WHERE id = 1",
-            args![],
-        )
-        .await?;
+        let sql = match self.backend() {
+            crate::Backend::Sqlite => {
+                "UPDATE account_settings SET config_version = random() WHERE id = 1"
+            }
+            crate::Backend::Postgres => {
+                "UPDATE account_settings SET config_version = \
+                 (floor(random() * 9.0e18) - 4.5e18)::bigint WHERE id = 1"
+            }
+        };
+        self.exec(sql, args![]).await?;
         Ok(())
     }
 

@@ -12,7 +12,11 @@ pub(crate) fn push_conversation_scope(sql: &mut Sql, scope: &ViewerScope) {
     if matches!(scope, ViewerScope::All) {
         return;
     }
-    sql.push(" AND (c.ticket_id IS NULL OR c.ticket_id IN (SELECT t.id FROM tickets t WHERE 1 = 1");
+    // EXISTS with the ticket's primary key: a scoped `IN (SELECT …)` made SQLite list every
+    // ticket the viewer may see (a scan of the whole table) for each conversation read.
+    sql.push(
+        " AND (c.ticket_id IS NULL OR EXISTS (SELECT 1 FROM tickets t WHERE t.id = c.ticket_id",
+    );
     push_ticket_scope(sql, scope, "t");
     sql.push("))");
 }

@@ -207,7 +207,8 @@ impl Tx {
         );
         sql.bind(user);
         if !matches!(scope, ViewerScope::All) {
-            sql.push(" AND (n.ticket_id IS NULL OR n.ticket_id IN (SELECT t.id FROM tickets t WHERE 1 = 1");
+            // EXISTS by primary key, not `IN (SELECT …)`, which scans every visible ticket.
+            sql.push(" AND (n.ticket_id IS NULL OR EXISTS (SELECT 1 FROM tickets t WHERE t.id = n.ticket_id");
             push_ticket_scope(&mut sql, scope, "t");
             sql.push("))");
         }

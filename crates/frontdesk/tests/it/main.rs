@@ -5,3 +5,4 @@
 mod cli;
 mod mail;
 mod server;
+mod tokens;
