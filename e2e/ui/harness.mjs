@@ -32,7 +32,45 @@ export function serveHelp() {
   return execFileSync(binary(), ["serve", "--help"], { encoding: "utf8" });
 }
 
-export async function startServer({ users = [], smtp = false } = {}) {
+/**
+ * A minimal SMTP server standing in for the outbound relay: it accepts every message and
+ * keeps it, so tests can see what Frontdesk sent.
+ */
+export async function startRelay() {
+  const messages = [];
+  const port = await freePort();
+  const server = createServer((sock) => {
+    let data = false, buf = "", rcpt = [];
+    sock.write("220 relay.test ESMTP\r\n");
+    sock.on("data", (chunk) => {
+      buf += chunk.toString("utf8");
+      for (;;) {
+        if (data) {
+          const end = buf.indexOf("\r\n.\r\n");
+          if (end < 0) return;
+          messages.push({ to: rcpt, raw: buf.slice(0, end) });
+          buf = buf.slice(end + 5); data = false; rcpt = [];
+          sock.write("250 2.0.0 queued\r\n");
+          continue;
+        }
+        const nl = buf.indexOf("\r\n");
+        if (nl < 0) return;
+        const line = buf.slice(0, nl); buf = buf.slice(nl + 2);
+        const verb = line.slice(0, 4).toUpperCase();
+        if (verb === "EHLO" || verb === "HELO") sock.write("250 relay.test\r\n");
+        else if (verb === "RCPT") { rcpt.push(line.replace(/^RCPT TO:\s*<?([^>]*)>?.*$/i, "$1")); sock.write("250 2.1.5 ok\r\n"); }
+        else if (verb === "DATA") { data = true; sock.write("354 go ahead\r\n"); }
+        else if (verb === "QUIT") { sock.end("221 bye\r\n"); }
+        else sock.write("250 ok\r\n");
+      }
+    });
+    sock.on("error", () => {});
+  });
+  await new Promise((r) => server.listen(port, "127.0.0.1", r));
+  return { port, messages, stop: () => new Promise((r) => server.close(r)) };
+}
+
+export async function startServer({ users = [], smtp = false, relayPort = null } = {}) {
   const dir = mkdtempSync(join(tmpdir(), "frontdesk-e2e-"));
   const base = ["--data-dir", dir];
   execFileSync(binary(), ["migrate", ...base], { stdio: "ignore" });
@@ -50,6 +88,7 @@ export async function startServer({ users = [], smtp = false } = {}) {
     smtpPort = await freePort();
     extra.push("--smtp-listen", `127.0.0.1:${smtpPort}`);
   }
+  if (relayPort) extra.push("--smtp-relay", `smtp://127.0.0.1:${relayPort}?tls=none`);
   const proc = spawn(binary(), ["serve", ...base, "--listen", `127.0.0.1:${port}`, ...extra], {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, FRONTDESK_LOG: "warn" },

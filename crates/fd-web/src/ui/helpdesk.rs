@@ -272,6 +272,17 @@ pub(crate) async fn list(
                 .collect();
             (Vec::new(), n, rows)
         }
+        _ if q.text.is_some() => {
+            // A text search is a scan; counting every match would scan the whole table a
+            // second time. One row past the page tells whether there is a next page.
+            let mut probe = q.clone();
+            probe.limit = PAGE_SIZE + 1;
+            let mut t = app.list_tickets(&agent.actor, &probe).await?;
+            let more = t.len() as i64 > PAGE_SIZE;
+            t.truncate(PAGE_SIZE as usize);
+            let n = q.offset + t.len() as i64;
+            (t, if more { -1 } else { n }, Vec::new())
+        }
         _ => {
             let (t, n) = tokio::join!(
                 app.list_tickets(&agent.actor, &q),
@@ -347,12 +358,13 @@ pub(crate) async fn list(
         .collect(),
         query_string,
         prev_href: (page_no > 1).then(|| p.href(Some(page_no - 1), None)),
-        next_href: (q.offset + shown < total && !matches!(view_key.as_str(), "drafts"))
+        next_href: ((total < 0 || q.offset + shown < total) && view_key != "drafts")
             .then(|| p.href(Some(page_no + 1), None)),
-        range: if shown == 0 {
-            "0".into()
-        } else {
-            format!("{}–{} of {}", first, q.offset + shown, total)
+        range: match (shown, total) {
+            (0, _) => "0".into(),
+            // -1: a search with more matches than this page (not counted, see above).
+            (_, -1) => format!("{}–{} of many", first, q.offset + shown),
+            _ => format!("{}–{} of {}", first, q.offset + shown, total),
         },
         view_key,
     })

@@ -14,6 +14,15 @@ pub(crate) fn sanitize_inbound(html: &str) -> String {
     Builder::default()
         .link_rel(Some("noopener noreferrer nofollow"))
         .url_relative(UrlRelative::Deny)
+        // Remote images are trackers until the agent asks for them: only inline (`data:`,
+        // `cid:`) images keep their source, so nothing leaves the browser on reading.
+        .attribute_filter(|element, attribute, value| {
+            let v = value.trim_start().to_ascii_lowercase();
+            match (element, attribute) {
+                ("img", "src") if !(v.starts_with("data:image/") || v.starts_with("cid:")) => None,
+                _ => Some(Cow::Borrowed(value)),
+            }
+        })
         .clean(html)
         .to_string()
 }
@@ -173,7 +182,7 @@ mod tests {
     fn hostile_html_is_made_inert() {
         let dirty = r#"<p onclick="x()">Hi<script>alert(1)</script><img src=x onerror=alert(1)>
             <a href="javascript:alert(1)">x</a><iframe src="https://evil"></iframe>
-            <div style="background:url(https://evil/x)">s</div></p>"#;
+            <div style="background:url(https://evil/x)">s</div><img src="https://evil/pixel.gif"></p>"#;
         let clean = sanitize_inbound(dirty);
         for bad in [
             "<script",
