@@ -355,6 +355,9 @@
     ["ticket", "conversation", "message", "notifications", "refresh"].forEach(function (t) {
       es.addEventListener(t, refresh);
     });
+    // A change committed after this page was rendered but before the stream connected (or
+    // while it was reconnecting) sent its event to nobody: catch up once the stream is open.
+    es.addEventListener("open", refresh);
     es.addEventListener("presence", function (e) {
       var box = doc.getElementById("presence");
       if (!box) { return; }
