@@ -597,6 +597,17 @@ pub(crate) struct NamedLink {
     pub detail: String,
 }
 
+impl NamedLink {
+    /// A contact as every sidebar and record page lists it: name, then email.
+    pub(crate) fn contact(c: &fd_app::store::Contact) -> NamedLink {
+        NamedLink {
+            href: format!("/contacts/{}", c.id),
+            name: c.display_name(),
+            detail: c.email.clone().unwrap_or_default(),
+        }
+    }
+}
+
 pub(crate) struct ActivityVm {
     pub who: String,
     pub text: String,
@@ -771,15 +782,7 @@ pub(crate) async fn render_ticket(
         can_reply: editor.as_ref().is_some_and(|e| e.mode != "comment"),
         props: editable_fields(&defs, t, &dir, None),
         prop_error,
-        contacts: d
-            .contacts
-            .iter()
-            .map(|c| NamedLink {
-                href: format!("/contacts/{}", c.id),
-                name: c.display_name(),
-                detail: c.email.clone().unwrap_or_default(),
-            })
-            .collect(),
+        contacts: d.contacts.iter().map(NamedLink::contact).collect(),
         companies: d
             .companies
             .iter()

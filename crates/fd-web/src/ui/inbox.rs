@@ -344,11 +344,7 @@ async fn render_with(
         }),
         thread,
         editor,
-        contact: contact.as_ref().map(|k| NamedLink {
-            href: format!("/contacts/{}", k.id),
-            name: k.display_name(),
-            detail: k.email.clone().unwrap_or_default(),
-        }),
+        contact: contact.as_ref().map(NamedLink::contact),
         visitor: [c.visitor_name.clone(), c.visitor_email.clone()]
             .into_iter()
             .flatten()

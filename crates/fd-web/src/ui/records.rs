@@ -108,15 +108,7 @@ pub(crate) async fn ticket_record(
             priority: priority_label(t.priority.as_deref()),
         },
         props,
-        contacts: d
-            .contacts
-            .iter()
-            .map(|c| NamedLink {
-                href: format!("/contacts/{}", c.id),
-                name: c.display_name(),
-                detail: c.email.clone().unwrap_or_default(),
-            })
-            .collect(),
+        contacts: d.contacts.iter().map(NamedLink::contact).collect(),
         companies: d
             .companies
             .iter()
@@ -250,15 +242,7 @@ pub(crate) async fn company_page(
             },
         ],
         tickets: ticket_rows(app, &agent, &dir, &o.tickets).await?,
-        people: o
-            .contacts
-            .iter()
-            .map(|k| NamedLink {
-                href: format!("/contacts/{}", k.id),
-                name: k.display_name(),
-                detail: k.email.clone().unwrap_or_default(),
-            })
-            .collect(),
+        people: o.contacts.iter().map(NamedLink::contact).collect(),
         conversations: Vec::new(),
     })
 }
