@@ -115,12 +115,7 @@ pub enum VisitorContact {
 /// Ticket-first paths (stage moves, trash) update the ticket's conversations, so
 /// conversation-first paths lock the conversation's ticket before the conversation itself.
 async fn lock_ticket_of(tx: &mut Tx, id: ConversationId) -> Result<(), AppError> {
-    if let Some(c) = tx.conversation(&ViewerScope::All, id).await?
-        && let Some(ticket) = c.ticket_id
-    {
-        tx.ticket_for_update(&ViewerScope::All, ticket).await?;
-    }
-    Ok(())
+    Ok(tx.lock_ticket_of_conversation(id).await?)
 }
 
 async fn lock_conversation(
@@ -173,6 +168,46 @@ async fn set_conv_status(
     Ok(true)
 }
 
+/// What attaching conversation `c` to `ticket` records: the change on both sides and the
+/// ticket's association with the conversation's contact.
+async fn record_attached(
+    tx: &mut Tx,
+    actor: &Actor,
+    ticket: TicketId,
+    c: &Conversation,
+    now: i64,
+) -> Result<(), AppError> {
+    tx.record_activity(&conv_change(
+        c.id,
+        actor,
+        "ticket",
+        None,
+        Some(ticket.to_string()),
+        now,
+    ))
+    .await?;
+    tx.record_activity(&NewActivity {
+        object_type: ObjectType::Ticket,
+        object_id: ticket.0,
+        actor: actor.actor_ref(),
+        action: "associated",
+        field: Some("conversation".into()),
+        old_value: None,
+        new_value: Some(c.id.to_string()),
+        at: now,
+    })
+    .await?;
+    if let Some(contact) = c.contact_id {
+        for row in association_pair(
+            &AssociationEnd::new(ObjectType::Ticket, ticket.0),
+            &AssociationEnd::new(ObjectType::Contact, contact.0),
+        )? {
+            tx.insert_association(&row, now).await?;
+        }
+    }
+    Ok(())
+}
+
 /// INB-04: links a conversation to a ticket unless it already has one.
 pub(crate) async fn attach_conversation(
     tx: &mut Tx,
@@ -196,34 +231,7 @@ pub(crate) async fn attach_conversation(
     c.ticket_id = Some(ticket);
     c.updated_at = now;
     save_conv(tx, &mut c).await?;
-    tx.record_activity(&conv_change(
-        c.id,
-        actor,
-        "ticket",
-        None,
-        Some(ticket.to_string()),
-        now,
-    ))
-    .await?;
-    tx.record_activity(&NewActivity {
-        object_type: ObjectType::Ticket,
-        object_id: ticket.0,
-        actor: actor.actor_ref(),
-        action: "associated",
-        field: Some("conversation".into()),
-        old_value: None,
-        new_value: Some(conversation.to_string()),
-        at: now,
-    })
-    .await?;
-    if let Some(contact) = c.contact_id {
-        for row in association_pair(
-            &AssociationEnd::new(ObjectType::Ticket, ticket.0),
-            &AssociationEnd::new(ObjectType::Contact, contact.0),
-        )? {
-            tx.insert_association(&row, now).await?;
-        }
-    }
+    record_attached(tx, actor, ticket, &c, now).await?;
     tx.touch_ticket(ticket, now).await?;
     Ok(())
 }
@@ -279,7 +287,7 @@ impl App {
             ));
         }
         if let Some(team) = input.team
-            && tx.team(team).await?.is_none()
+            && !tx.team_exists(team).await?
         {
             return Err(AppError::invalid(
                 "team",
@@ -287,7 +295,7 @@ impl App {
             ));
         }
         if let Some(owner) = input.owner
-            && !tx.user(owner).await?.is_some_and(|u| u.active)
+            && tx.user_active(owner).await? != Some(true)
         {
             return Err(AppError::invalid(
                 "owner",
@@ -314,13 +322,13 @@ impl App {
             trashed_at: None,
             version: 1,
         };
-        c.id = tx.insert_conversation(&c).await?;
-        tx.record_activity(&conv_event(c.id, actor, "created", now))
-            .await?;
         let mut ticket = None;
         let auto_ticket =
             input.ticket == TicketCreation::Automatic && input.channel != Channel::Bot;
         if auto_ticket {
+            // The ticket first, so the conversation is inserted already attached (INB-04
+            // holds trivially for a conversation that did not exist): no second write of the
+            // conversation and no lock of a row nobody else can see yet.
             let cfg = self.ticket_config(tx).await?;
             let pipeline = cfg
                 .default_pipeline()
@@ -360,13 +368,19 @@ impl App {
                 via_form: false,
             };
             let t = insert_ticket(tx, &cfg, &Actor::system(), &new, input.workspace, now).await?;
-            attach_conversation(tx, &Actor::system(), t.id, c.id, now).await?;
-            c = lock_conversation(tx, &Actor::system(), c.id).await?;
+            c.ticket_id = Some(t.id);
             ticket = Some(t);
+        }
+        c.id = tx.insert_conversation(&c).await?;
+        tx.record_activity(&conv_event(c.id, actor, "created", now))
+            .await?;
+        if let Some(t) = &ticket {
+            record_attached(tx, &Actor::system(), t.id, &c, now).await?;
         }
         let mut first_id = None;
         if let Some(m) = first {
-            first_id = Some(insert_inbound(tx, &c, m, now).await?);
+            // A ticket created just now already has this instant as its last activity.
+            first_id = Some(insert_inbound(tx, &c, m, ticket.is_none(), now).await?);
         }
         Ok((c, ticket, first_id))
     }
@@ -1238,7 +1252,7 @@ pub(crate) async fn record_inbound_in(
     if reopen && c.status == ConversationStatus::Closed {
         set_conv_status(tx, actor, &mut c, ConversationStatus::Open, now).await?;
     }
-    let mid = insert_inbound(tx, &c, m, now).await?;
+    let mid = insert_inbound(tx, &c, m, true, now).await?;
     c.last_message_at = now;
     c.updated_at = now;
     save_conv(tx, &mut c).await?;
@@ -1249,6 +1263,7 @@ async fn insert_inbound(
     tx: &mut Tx,
     c: &Conversation,
     m: InboundMessage,
+    touch_ticket: bool,
     now: i64,
 ) -> Result<MessageId, AppError> {
     let id = tx
@@ -1272,7 +1287,7 @@ async fn insert_inbound(
             created_at: now,
         })
         .await?;
-    if let Some(t) = c.ticket_id {
+    if touch_ticket && let Some(t) = c.ticket_id {
         tx.touch_ticket(t, now).await?;
     }
     Ok(id)

@@ -222,14 +222,6 @@ async fn store_batch(app: &App, mails: &[&IncomingMail]) -> Result<Vec<i64>, App
                 received_at: now,
             })
             .await?;
-        tx.enqueue_job(
-            JOB_INGEST,
-            &format!("{{\"raw_mail_id\":{id}}}"),
-            now,
-            5,
-            now,
-        )
-        .await?;
         if let MailSource::Imap {
             account,
             uid_validity,
@@ -243,6 +235,11 @@ async fn store_batch(app: &App, mails: &[&IncomingMail]) -> Result<Vec<i64>, App
         }
         ids.push(id);
     }
+    let payloads: Vec<String> = ids
+        .iter()
+        .map(|id| format!("{{\"raw_mail_id\":{id}}}"))
+        .collect();
+    tx.enqueue_jobs(JOB_INGEST, &payloads, now, 5, now).await?;
     tx.commit().await?;
     Ok(ids)
 }
@@ -496,14 +493,6 @@ impl App {
                 conversation_id: None,
                 message_id: None,
             },
-            now,
-        )
-        .await?;
-        tx.enqueue_job(
-            JOB_INGEST,
-            &format!("{{\"raw_mail_id\":{id}}}"),
-            now,
-            5,
             now,
         )
         .await?;

@@ -67,29 +67,31 @@ fn outcome(status: &'static str, what: &str, detail: Option<String>) -> RawMailO
 }
 
 impl MailService {
-    /// Reads a raw message and parses it, outside any write transaction: parsing a large
-    /// message must not hold SQLite's single write lock. `None` when it is gone (purged).
-    async fn load_and_parse(&self, raw_id: i64) -> Result<Option<Loaded>, AppError> {
+    /// Reads raw messages and parses them, outside any write transaction: parsing a large
+    /// message must not hold SQLite's single write lock. Messages that are gone (purged) are
+    /// left out.
+    async fn load_and_parse(&self, raw_ids: &[i64]) -> Result<Vec<Loaded>, AppError> {
         let mut tx = self.app().db().read().await?;
-        let raw = tx.raw_mail(raw_id).await?;
-        let content = tx.raw_mail_content(raw_id).await?;
+        let rows = tx.raw_mails_with_content(raw_ids).await?;
         tx.commit().await?;
-        let (Some(raw), Some(content)) = (raw, content) else {
-            return Ok(None);
-        };
-        let options = ParseOptions {
-            max_attachment_bytes: self.settings().max_message_bytes,
-            envelope_from: raw.envelope_from.clone(),
-            truncated_from: raw
-                .truncated
-                .then_some(u64::try_from(raw.size).unwrap_or(0)),
-        };
-        let parsed = fd_mail::parse(&content, &options);
-        Ok(Some(Loaded {
-            raw,
-            content,
-            parsed,
-        }))
+        Ok(rows
+            .into_iter()
+            .map(|(raw, content)| {
+                let options = ParseOptions {
+                    max_attachment_bytes: self.settings().max_message_bytes,
+                    envelope_from: raw.envelope_from.clone(),
+                    truncated_from: raw
+                        .truncated
+                        .then_some(u64::try_from(raw.size).unwrap_or(0)),
+                };
+                let parsed = fd_mail::parse(&content, &options);
+                Loaded {
+                    raw,
+                    content,
+                    parsed,
+                }
+            })
+            .collect())
     }
 
     /// Applies one loaded message inside `tx` (idempotent: a message already processed is
@@ -101,33 +103,23 @@ impl MailService {
         now: i64,
     ) -> Result<(IngestResult, Vec<Event>), AppError> {
         let raw_id = loaded.raw.id;
-        // Another worker may have finished it meanwhile (an expired lease).
-        match tx.raw_mail(raw_id).await? {
-            Some(r) if r.status == "pending" => {}
-            Some(r) => {
-                return Ok((
-                    IngestResult {
-                        outcome: r.outcome.unwrap_or_default(),
-                        conversation: r.conversation_id,
-                        message: r.message_id,
-                        ticket: None,
-                    },
-                    Vec::new(),
-                ));
-            }
-            None => {
-                return Ok((
-                    IngestResult {
-                        outcome: "missing".into(),
-                        conversation: None,
-                        message: None,
-                        ticket: None,
-                    },
-                    Vec::new(),
-                ));
-            }
+        // Counted only while pending: another worker may have finished it meanwhile (an
+        // expired lease), and then its recorded outcome stands.
+        if !tx.raw_mail_attempt(raw_id).await? {
+            let r = tx.raw_mail(raw_id).await?;
+            return Ok((
+                IngestResult {
+                    outcome: r.as_ref().map_or_else(
+                        || "missing".into(),
+                        |r| r.outcome.clone().unwrap_or_default(),
+                    ),
+                    conversation: r.as_ref().and_then(|r| r.conversation_id),
+                    message: r.as_ref().and_then(|r| r.message_id),
+                    ticket: None,
+                },
+                Vec::new(),
+            ));
         }
-        tx.raw_mail_attempt(raw_id).await?;
         match loaded.parsed {
             Err(e) => {
                 // Kept raw and listed for admins (`admin list-failed-mail`).
@@ -160,7 +152,7 @@ impl MailService {
         raw_id: i64,
         job: Option<(i64, &str)>,
     ) -> Result<IngestResult, AppError> {
-        let loaded = self.load_and_parse(raw_id).await?;
+        let loaded = self.load_and_parse(&[raw_id]).await?.pop();
         let now = self.app().now();
         let mut tx = self.app().db().write().await?;
         let (result, events) = match loaded {
@@ -191,20 +183,17 @@ impl MailService {
         jobs: &[(i64, i64)],
         worker: &str,
     ) -> Result<usize, AppError> {
-        let mut loaded = Vec::with_capacity(jobs.len());
-        for (job, raw_id) in jobs {
-            loaded.push((*job, self.load_and_parse(*raw_id).await?));
-        }
+        let raw_ids: Vec<i64> = jobs.iter().map(|(_, raw)| *raw).collect();
+        let loaded = self.load_and_parse(&raw_ids).await?;
         let now = self.app().now();
         let mut tx = self.app().db().write().await?;
         let mut events = Vec::new();
-        for (job, l) in loaded {
-            if let Some(l) = l {
-                let (_, ev) = self.apply(&mut tx, l, now).await?;
-                events.extend(ev);
-            }
-            tx.complete_job(job, worker).await?;
+        for l in loaded {
+            let (_, ev) = self.apply(&mut tx, l, now).await?;
+            events.extend(ev);
         }
+        let job_ids: Vec<i64> = jobs.iter().map(|(job, _)| *job).collect();
+        tx.complete_jobs(&job_ids, worker).await?;
         tx.commit().await?;
         self.app().publish(events);
         Ok(jobs.len())
@@ -229,24 +218,30 @@ impl MailService {
             candidates.extend(mail.cc.iter().map(|m| m.address.clone()));
         }
         let mut out: Vec<Target> = Vec::new();
+        // The envelope usually repeats To: look each address up once.
+        let mut looked_up: Vec<String> = Vec::new();
         for c in candidates {
             let Some(addr) = fd_mail::address::normalize(&c) else {
                 continue;
             };
             let (base, token) = fd_mail::address::split_detail(&addr);
-            if let Some((team, workspace)) = tx.team_address(&base).await? {
-                if let Some(existing) = out.iter_mut().find(|t| t.address == base) {
-                    if existing.token.is_none() {
-                        existing.token = token;
-                    }
-                } else {
-                    out.push(Target {
-                        address: base,
-                        team,
-                        workspace,
-                        token,
-                    });
+            if looked_up.contains(&addr) {
+                continue;
+            }
+            looked_up.push(addr);
+            if let Some(existing) = out.iter_mut().find(|t| t.address == base) {
+                if existing.token.is_none() {
+                    existing.token = token;
                 }
+                continue;
+            }
+            if let Some((team, workspace)) = tx.team_address(&base).await? {
+                out.push(Target {
+                    address: base,
+                    team,
+                    workspace,
+                    token,
+                });
             }
         }
         Ok(out)
@@ -511,6 +506,7 @@ impl MailService {
                 // A reply to a closed ticket reopens it (the pipeline's first open stage).
                 if !automated
                     && let Some(ticket_id) = c.ticket_id
+                    && tx.ticket_open_state(ticket_id).await? == Some((false, false))
                     && let Some(mut t) = tx.ticket_for_update(&ViewerScope::All, ticket_id).await?
                     && !t.is_open
                     && t.trashed_at.is_none()

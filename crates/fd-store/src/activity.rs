@@ -6,22 +6,39 @@ use crate::error::decode;
 use crate::{ActivityEvent, NewActivity, Notification, StoreError, Tx, args};
 
 impl Tx {
+    /// Records a change in the history; written with the transaction's other activity rows
+    /// in one statement when it commits (see [`Tx::flush_activity`]).
     pub async fn record_activity(&mut self, a: &NewActivity) -> Result<(), StoreError> {
-        self.exec(
-            "INSERT INTO activity (object_type, object_id, actor_user_id, action, field, old_value, new_value, at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            args![
-                a.object_type.as_str(),
-                a.object_id,
-                a.actor.user_id(),
-                a.action,
-                a.field.clone(),
-                a.old_value.clone(),
-                a.new_value.clone(),
-                a.at
-            ],
-        )
-        .await?;
+        self.pending_activity.push(a.clone());
+        Ok(())
+    }
+
+    /// Writes the recorded activity rows in one multi-row insert (one round trip for all).
+    /// Runs at commit and before anything in this transaction reads or deletes activity.
+    pub(crate) async fn flush_activity(&mut self) -> Result<(), StoreError> {
+        // SQLite allows 32766 bound values per statement; 8 per row.
+        const ROWS_PER_STATEMENT: usize = 1000;
+        let pending = std::mem::take(&mut self.pending_activity);
+        for chunk in pending.chunks(ROWS_PER_STATEMENT) {
+            let mut sql = crate::Sql::new(
+                "INSERT INTO activity (object_type, object_id, actor_user_id, action, field, old_value, new_value, at) VALUES ",
+            );
+            for (i, a) in chunk.iter().enumerate() {
+                sql.push(if i == 0 { "(" } else { ", (" });
+                sql.bind_list(args![
+                    a.object_type.as_str(),
+                    a.object_id,
+                    a.actor.user_id(),
+                    a.action,
+                    a.field.clone(),
+                    a.old_value.clone(),
+                    a.new_value.clone(),
+                    a.at
+                ]);
+                sql.push(")");
+            }
+            self.exec_sql(sql).await?;
+        }
         Ok(())
     }
 
@@ -31,6 +48,7 @@ impl Tx {
         object_type: ObjectType,
         object_id: i64,
     ) -> Result<Vec<ActivityEvent>, StoreError> {
+        self.flush_activity().await?;
         let rows = self
             .all(
                 "SELECT id, object_type, object_id, actor_user_id, action, field, old_value, new_value, at \

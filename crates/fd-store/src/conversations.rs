@@ -144,6 +144,24 @@ impl Tx {
         self.conversation_inner(scope, id, true).await
     }
 
+    /// Row-locks the ticket of conversation `id`, if it has one (the lock order is ticket
+    /// before conversation). On SQLite a write transaction already holds the database's only
+    /// write lock, so there is nothing to lock and no round trip is spent.
+    pub async fn lock_ticket_of_conversation(
+        &mut self,
+        id: ConversationId,
+    ) -> Result<(), StoreError> {
+        if self.backend() == crate::Backend::Postgres {
+            self.all(
+                "SELECT t.id FROM conversations c JOIN tickets t ON t.id = c.ticket_id \
+                 WHERE c.id = $1 FOR UPDATE OF t",
+                args![id],
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
     async fn conversation_inner(
         &mut self,
         scope: &ViewerScope,
@@ -519,6 +537,8 @@ impl Tx {
         .await?;
         self.exec("DELETE FROM messages WHERE conversation_id = $1", args![id])
             .await?;
+        // Rows recorded earlier in this transaction must go too.
+        self.flush_activity().await?;
         self.exec(
             "DELETE FROM activity WHERE object_type = 'conversation' AND object_id = $1",
             args![id],

@@ -112,17 +112,20 @@ impl Db {
         Ok(match &self.pool {
             Pool::Sqlite(p) => {
                 let guard = self.write_lock.clone().lock_owned().await;
-                Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?, Some(guard))
+                Tx::new(Conn::Sqlite(
+                    p.begin_with("BEGIN IMMEDIATE").await?,
+                    Some(guard),
+                ))
             }
-            Pool::Postgres(p) => Tx::Postgres(p.begin().await?),
+            Pool::Postgres(p) => Tx::new(Conn::Postgres(p.begin().await?)),
         })
     }
 
     /// A read transaction: one consistent snapshot for a page's several queries.
     pub async fn read(&self) -> Result<Tx, StoreError> {
         Ok(match &self.pool {
-            Pool::Sqlite(p) => Tx::Sqlite(p.begin().await?, None),
-            Pool::Postgres(p) => Tx::Postgres(p.begin_with("BEGIN READ ONLY").await?),
+            Pool::Sqlite(p) => Tx::new(Conn::Sqlite(p.begin().await?, None)),
+            Pool::Postgres(p) => Tx::new(Conn::Postgres(p.begin_with("BEGIN READ ONLY").await?)),
         })
     }
 
@@ -277,7 +280,15 @@ impl Sql {
 }
 
 /// A transaction on either backend. Dropped without `commit` it rolls back.
-pub enum Tx {
+pub struct Tx {
+    pub(crate) conn: Conn,
+    /// Activity rows recorded but not yet written: they go out as one multi-row insert at
+    /// commit (or before anything reads or deletes activity in this transaction), because a
+    /// use case records several and each statement is a round trip to the database.
+    pub(crate) pending_activity: Vec<crate::NewActivity>,
+}
+
+pub(crate) enum Conn {
     /// The guard, for write transactions, holds this process's SQLite writer slot until the
     /// transaction ends.
     Sqlite(
@@ -285,6 +296,15 @@ pub enum Tx {
         Option<tokio::sync::OwnedMutexGuard<()>>,
     ),
     Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+impl Tx {
+    fn new(conn: Conn) -> Tx {
+        Tx {
+            conn,
+            pending_activity: Vec::new(),
+        }
+    }
 }
 
 macro_rules! bind_all {
@@ -303,16 +323,17 @@ macro_rules! bind_all {
 
 impl Tx {
     pub fn backend(&self) -> Backend {
-        match self {
-            Tx::Sqlite(..) => Backend::Sqlite,
-            Tx::Postgres(_) => Backend::Postgres,
+        match self.conn {
+            Conn::Sqlite(..) => Backend::Sqlite,
+            Conn::Postgres(_) => Backend::Postgres,
         }
     }
 
-    pub async fn commit(self) -> Result<(), StoreError> {
-        match self {
-            Tx::Sqlite(t, _guard) => t.commit().await?,
-            Tx::Postgres(t) => t.commit().await?,
+    pub async fn commit(mut self) -> Result<(), StoreError> {
+        self.flush_activity().await?;
+        match self.conn {
+            Conn::Sqlite(t, _guard) => t.commit().await?,
+            Conn::Postgres(t) => t.commit().await?,
         }
         Ok(())
     }
@@ -320,21 +341,21 @@ impl Tx {
     /// ` FOR UPDATE` on PostgreSQL; nothing on SQLite, whose `BEGIN IMMEDIATE` already holds
     /// the database's single write lock.
     pub fn lock_rows(&self) -> &'static str {
-        match self {
-            Tx::Sqlite(..) => "",
-            Tx::Postgres(_) => " FOR UPDATE",
+        match self.conn {
+            Conn::Sqlite(..) => "",
+            Conn::Postgres(_) => " FOR UPDATE",
         }
     }
 
     /// Runs a statement; returns the number of rows it changed.
     pub async fn exec(&mut self, sql: &str, args: Vec<Arg>) -> Result<u64, StoreError> {
         let sql = sql.to_string();
-        Ok(match self {
-            Tx::Sqlite(t, _) => bind_all!(sqlx::query(AssertSqlSafe(sql)), args)
+        Ok(match &mut self.conn {
+            Conn::Sqlite(t, _) => bind_all!(sqlx::query(AssertSqlSafe(sql)), args)
                 .execute(&mut **t)
                 .await?
                 .rows_affected(),
-            Tx::Postgres(t) => bind_all!(sqlx::query(AssertSqlSafe(sql)), args)
+            Conn::Postgres(t) => bind_all!(sqlx::query(AssertSqlSafe(sql)), args)
                 .execute(&mut **t)
                 .await?
                 .rows_affected(),
@@ -343,14 +364,14 @@ impl Tx {
 
     pub async fn all(&mut self, sql: &str, args: Vec<Arg>) -> Result<Vec<Row>, StoreError> {
         let sql = sql.to_string();
-        Ok(match self {
-            Tx::Sqlite(t, _) => bind_all!(sqlx::query(AssertSqlSafe(sql)), args)
+        Ok(match &mut self.conn {
+            Conn::Sqlite(t, _) => bind_all!(sqlx::query(AssertSqlSafe(sql)), args)
                 .fetch_all(&mut **t)
                 .await?
                 .into_iter()
                 .map(Row::Sqlite)
                 .collect(),
-            Tx::Postgres(t) => bind_all!(sqlx::query(AssertSqlSafe(sql)), args)
+            Conn::Postgres(t) => bind_all!(sqlx::query(AssertSqlSafe(sql)), args)
                 .fetch_all(&mut **t)
                 .await?
                 .into_iter()
@@ -361,12 +382,12 @@ impl Tx {
 
     pub async fn opt(&mut self, sql: &str, args: Vec<Arg>) -> Result<Option<Row>, StoreError> {
         let sql = sql.to_string();
-        Ok(match self {
-            Tx::Sqlite(t, _) => bind_all!(sqlx::query(AssertSqlSafe(sql)), args)
+        Ok(match &mut self.conn {
+            Conn::Sqlite(t, _) => bind_all!(sqlx::query(AssertSqlSafe(sql)), args)
                 .fetch_optional(&mut **t)
                 .await?
                 .map(Row::Sqlite),
-            Tx::Postgres(t) => bind_all!(sqlx::query(AssertSqlSafe(sql)), args)
+            Conn::Postgres(t) => bind_all!(sqlx::query(AssertSqlSafe(sql)), args)
                 .fetch_optional(&mut **t)
                 .await?
                 .map(Row::Postgres),

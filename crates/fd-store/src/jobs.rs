@@ -52,6 +52,32 @@ impl Tx {
         r.i64("id")
     }
 
+    /// Enqueues one job of `kind` per payload in one statement.
+    pub async fn enqueue_jobs(
+        &mut self,
+        kind: &str,
+        payloads: &[String],
+        run_at: Millis,
+        max_attempts: i64,
+        now: Millis,
+    ) -> Result<(), StoreError> {
+        // SQLite allows 32766 bound values per statement; 5 per row.
+        for chunk in payloads.chunks(1000) {
+            let mut sql = crate::Sql::new(
+                "INSERT INTO jobs (kind, payload, status, run_at, attempts, max_attempts, created_at, updated_at) VALUES ",
+            );
+            for (i, payload) in chunk.iter().enumerate() {
+                sql.push(if i == 0 { "(" } else { ", (" });
+                sql.bind(kind).push(", ").bind(payload.as_str());
+                sql.push(", 'pending', ").bind(run_at).push(", 0, ");
+                sql.bind(max_attempts).push(", ").bind(now).push(", ");
+                sql.bind(now).push(")");
+            }
+            self.exec_sql(sql).await?;
+        }
+        Ok(())
+    }
+
     /// Leases up to `limit` due jobs to `worker` until `now + lease_ms`.
     pub async fn claim_jobs(
         &mut self,
@@ -100,6 +126,19 @@ impl Tx {
             )
             .await?;
         Ok(n == 1)
+    }
+
+    /// Deletes several finished jobs held by `worker` in one statement; returns how many
+    /// were still held.
+    pub async fn complete_jobs(&mut self, ids: &[i64], worker: &str) -> Result<u64, StoreError> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let mut sql = crate::Sql::new("DELETE FROM jobs WHERE locked_by = ");
+        sql.bind(worker).push(" AND id IN (");
+        sql.bind_list(ids.iter().copied());
+        sql.push(")");
+        self.exec_sql(sql).await
     }
 
     /// Releases the job to run again at `run_at` (retry with backoff).

@@ -8,6 +8,7 @@
 use fd_domain::*;
 use sqlx::Row as _;
 
+use crate::db::Conn;
 use crate::{Row, StoreError, Tx, args};
 
 /// A message as it arrived, before parsing.
@@ -130,8 +131,8 @@ impl Tx {
         const SQL: &str = "INSERT INTO raw_mail (source, source_detail, envelope_from, recipients, size, truncated, sha256, \
              content, status, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9) RETURNING id";
         let recipients = json(&m.recipients)?;
-        let id: i64 = match self {
-            Tx::Sqlite(t, _) => sqlx::query(SQL)
+        let id: i64 = match &mut self.conn {
+            Conn::Sqlite(t, _) => sqlx::query(SQL)
                 .bind(m.source)
                 .bind(&m.source_detail)
                 .bind(&m.envelope_from)
@@ -144,7 +145,7 @@ impl Tx {
                 .fetch_one(&mut **t)
                 .await?
                 .try_get("id")?,
-            Tx::Postgres(t) => sqlx::query(SQL)
+            Conn::Postgres(t) => sqlx::query(SQL)
                 .bind(m.source)
                 .bind(&m.source_detail)
                 .bind(&m.envelope_from)
@@ -210,13 +211,35 @@ impl Tx {
         .i64("n")
     }
 
-    pub async fn raw_mail_attempt(&mut self, id: i64) -> Result<(), StoreError> {
-        self.exec(
-            "UPDATE raw_mail SET attempts = attempts + 1 WHERE id = $1",
-            args![id],
-        )
-        .await?;
-        Ok(())
+    /// Counts an attempt at a raw message that is still pending; false (and nothing
+    /// changes) when it is gone or another worker already finished it.
+    pub async fn raw_mail_attempt(&mut self, id: i64) -> Result<bool, StoreError> {
+        let n = self
+            .exec(
+                "UPDATE raw_mail SET attempts = attempts + 1 WHERE id = $1 AND status = 'pending'",
+                args![id],
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
+    /// Several raw messages with their content, in one query (the ingest job's batch).
+    pub async fn raw_mails_with_content(
+        &mut self,
+        ids: &[i64],
+    ) -> Result<Vec<(RawMail, Vec<u8>)>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sql = crate::Sql::new(&format!(
+            "SELECT {RAW_COLUMNS}, content FROM raw_mail WHERE id IN ("
+        ));
+        sql.bind_list(ids.iter().copied());
+        sql.push(") ORDER BY id");
+        let rows = self.all_sql(sql).await?;
+        rows.iter()
+            .map(|r| Ok((RawMail::from_row(r)?, bytes_at(r, "content")?)))
+            .collect()
     }
 
     pub async fn finish_raw_mail(
@@ -297,8 +320,8 @@ impl Tx {
         const SQL: &str = "INSERT INTO mail_blobs (sha256, size, content, created_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (sha256) DO NOTHING";
         let size = content.len() as i64;
-        match self {
-            Tx::Sqlite(t, _) => {
+        match &mut self.conn {
+            Conn::Sqlite(t, _) => {
                 sqlx::query(SQL)
                     .bind(sha256)
                     .bind(size)
@@ -307,7 +330,7 @@ impl Tx {
                     .execute(&mut **t)
                     .await?;
             }
-            Tx::Postgres(t) => {
+            Conn::Postgres(t) => {
                 sqlx::query(SQL)
                     .bind(sha256)
                     .bind(size)
@@ -468,34 +491,26 @@ impl Tx {
                 out.push(a);
             }
         };
-        if let Some(r) = self
-            .opt(
-                "SELECT c.visitor_email, k.email FROM conversations c LEFT JOIN contacts k ON k.id = c.contact_id WHERE c.id = $1",
-                args![conversation],
-            )
-            .await?
-        {
-            if let Some(v) = r.opt_string("visitor_email")? {
-                add(&v);
-            }
-            if let Some(v) = r.opt_string("email")? {
-                add(&v);
-            }
-        }
+        // One round trip: the conversation's own addresses, then each message's.
         let rows = self
             .all(
-                "SELECT sender_address, recipients FROM messages WHERE conversation_id = $1",
+                "SELECT c.visitor_email AS a, k.email AS b, CAST(NULL AS TEXT) AS recipients \
+                 FROM conversations c LEFT JOIN contacts k ON k.id = c.contact_id WHERE c.id = $1 \
+                 UNION ALL SELECT sender_address, NULL, recipients FROM messages WHERE conversation_id = $1",
                 args![conversation],
             )
             .await?;
         for r in rows {
-            if let Some(s) = r.opt_string("sender_address")? {
-                add(&s);
+            for col in ["a", "b"] {
+                if let Some(v) = r.opt_string(col)? {
+                    add(&v);
+                }
             }
-            let rec: crate::Recipients =
-                crate::error::decode(serde_json::from_str(&r.string("recipients")?))?;
-            for a in rec.to.iter().chain(&rec.cc).chain(&rec.bcc) {
-                add(a);
+            if let Some(json) = r.opt_string("recipients")? {
+                let rec: crate::Recipients = crate::error::decode(serde_json::from_str(&json))?;
+                for a in rec.to.iter().chain(&rec.cc).chain(&rec.bcc) {
+                    add(a);
+                }
             }
         }
         Ok(out)

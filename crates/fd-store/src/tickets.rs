@@ -171,6 +171,27 @@ impl Tx {
         Ok(n == 1)
     }
 
+    /// Whether a ticket is open and whether it is in the trash, without loading it (a hot
+    /// path's check before deciding to lock and change it); `None` when it does not exist.
+    pub async fn ticket_open_state(
+        &mut self,
+        id: TicketId,
+    ) -> Result<Option<(bool, bool)>, StoreError> {
+        match self
+            .opt(
+                "SELECT is_open, trashed_at FROM tickets WHERE id = $1",
+                args![id],
+            )
+            .await?
+        {
+            Some(r) => Ok(Some((
+                r.bool("is_open")?,
+                r.opt_i64("trashed_at")?.is_some(),
+            ))),
+            None => Ok(None),
+        }
+    }
+
     /// Marks activity on a ticket (a message or comment) without touching its properties.
     pub async fn touch_ticket(&mut self, id: TicketId, now: Millis) -> Result<(), StoreError> {
         self.exec(
@@ -427,6 +448,8 @@ impl Tx {
             args![id],
         )
         .await?;
+        // Rows recorded earlier in this transaction must go too.
+        self.flush_activity().await?;
         self.exec(
             "DELETE FROM activity WHERE object_type = 'ticket' AND object_id = $1",
             args![id],
