@@ -12,7 +12,7 @@ use crate::conversations::push_conversation_scope;
 use crate::crm::{COMPANY_COLUMNS, CONTACT_COLUMNS, company_from_row, contact_from_row};
 use crate::records::CONVERSATION_COLUMNS;
 use crate::scope::push_ticket_scope;
-use crate::{Company, Contact, Conversation, Sql, StoreError, Tx};
+use crate::{Backend, Company, Contact, Conversation, Sql, StoreError, Tx};
 
 /// HubSpot's filter operators.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,7 +138,11 @@ struct Table {
     values_type: &'static str,
     live: &'static str,
     archived: &'static str,
+    /// The searchable text fields (HubSpot's "default searchable properties" we store), as
+    /// indexed by migration 0005 and scanned for terms the index cannot hold.
     text_columns: &'static [&'static str],
+    /// The SQLite FTS5 table indexing `text_columns` (PostgreSQL: `t.search_vector`).
+    fts: &'static str,
 }
 
 fn table(object: ObjectType) -> Result<Table, StoreError> {
@@ -149,6 +153,7 @@ fn table(object: ObjectType) -> Result<Table, StoreError> {
             live: "t.trashed_at IS NULL",
             archived: "t.trashed_at IS NOT NULL",
             text_columns: &["t.subject", "t.content"],
+            fts: "tickets_fts",
         },
         ObjectType::Contact => Table {
             table: "contacts",
@@ -162,6 +167,7 @@ fn table(object: ObjectType) -> Result<Table, StoreError> {
                 "t.phone",
                 "t.company",
             ],
+            fts: "contacts_fts",
         },
         ObjectType::Company => Table {
             table: "companies",
@@ -169,6 +175,7 @@ fn table(object: ObjectType) -> Result<Table, StoreError> {
             live: "t.archived_at IS NULL",
             archived: "t.archived_at IS NOT NULL",
             text_columns: &["t.name", "t.domain", "t.phone"],
+            fts: "companies_fts",
         },
         other => {
             return Err(StoreError::Internal(format!(
@@ -439,7 +446,12 @@ fn push_filter(
     Ok(())
 }
 
-fn push_where(sql: &mut Sql, scope: &ViewerScope, q: &SearchQuery) -> Result<(), StoreError> {
+fn push_where(
+    sql: &mut Sql,
+    backend: Backend,
+    scope: &ViewerScope,
+    q: &SearchQuery,
+) -> Result<(), StoreError> {
     let t = table(q.object)?;
     sql.push(" WHERE ").push(t.live);
     if q.object == ObjectType::Ticket {
@@ -461,24 +473,160 @@ fn push_where(sql: &mut Sql, scope: &ViewerScope, q: &SearchQuery) -> Result<(),
         sql.push(")");
     }
     if let Some(text) = q.text.as_deref() {
-        // Every word must appear in one of the object's searchable text fields (or be its id).
-        for term in text.split_whitespace().take(20) {
-            let pattern = token_pattern(term);
-            sql.push(" AND (1 = 0");
-            for c in t.text_columns {
-                sql.push(" OR LOWER(COALESCE(")
-                    .push(c)
-                    .push(", '')) LIKE ")
-                    .bind(pattern.clone())
-                    .push(" ESCAPE '\\'");
+        push_text_terms(sql, backend, &t, text);
+    }
+    Ok(())
+}
+
+/// One whitespace-separated term of a free-text query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct TextTerm {
+    /// The term's words: its runs of letters and digits, lower-cased. Everything else
+    /// separates words, in the index (SQLite's unicode61 tokenizer; PostgreSQL's
+    /// `fd_search_vector`) as here, so no user input reaches the query syntax of either.
+    words: Vec<String>,
+    /// The term read as a record id (a number also finds the record with that id).
+    id: Option<i64>,
+    /// The term as typed, for terms without words (only punctuation or symbols).
+    raw: String,
+}
+
+/// Terms beyond this many are ignored: each one is a clause of the statement.
+const MAX_TEXT_TERMS: usize = 20;
+/// Longer words are cut to this many characters (and still match as prefixes):
+/// PostgreSQL refuses over-long words in a `tsquery`.
+const MAX_WORD_CHARS: usize = 100;
+
+fn text_terms(text: &str) -> Vec<TextTerm> {
+    text.split_whitespace()
+        .take(MAX_TEXT_TERMS)
+        .map(|term| TextTerm {
+            words: term
+                .split(|c: char| !c.is_alphanumeric())
+                .filter(|w| !w.is_empty())
+                .map(|w| {
+                    w.chars()
+                        .take(MAX_WORD_CHARS)
+                        .collect::<String>()
+                        .to_lowercase()
+                })
+                .collect(),
+            id: term.parse::<i64>().ok(),
+            // PostgreSQL text cannot hold NUL.
+            raw: term.replace('\0', "").to_lowercase(),
+        })
+        .filter(|term| !term.raw.is_empty())
+        .collect()
+}
+
+/// A full-text query in the backend's syntax that matches when every term's words appear,
+/// adjacent and in order, the last one as a prefix (SQLite FTS5: `"ann example com"*`;
+/// PostgreSQL: `'ann' <-> 'example' <-> 'com':*`). Words hold only letters and digits, so
+/// quoting them is enough to keep operators (`AND`, `-`, `*`, `(`, `"`…) literal.
+fn fts_query(backend: Backend, terms: &[&TextTerm]) -> String {
+    let phrases: Vec<String> = terms
+        .iter()
+        .map(|term| match backend {
+            Backend::Sqlite => format!("\"{}\"*", term.words.join(" ")),
+            Backend::Postgres => {
+                let quoted: Vec<String> = term.words.iter().map(|w| format!("'{w}'")).collect();
+                format!("{}:*", quoted.join(" <-> "))
             }
-            if let Ok(id) = term.parse::<i64>() {
-                sql.push(" OR t.id = ").bind(id);
+        })
+        .collect();
+    match backend {
+        Backend::Sqlite => phrases.join(" AND "),
+        Backend::Postgres => phrases.join(" & "),
+    }
+}
+
+/// `t` matches the full-text query of `terms`; `only_id` narrows to one record, so SQLite
+/// looks that row up instead of collecting every match.
+fn push_fts_match(
+    sql: &mut Sql,
+    backend: Backend,
+    t: &Table,
+    terms: &[&TextTerm],
+    only_id: Option<i64>,
+) {
+    let query = fts_query(backend, terms);
+    match backend {
+        Backend::Sqlite => {
+            // `fts` is one of three fixed table names, never user input.
+            sql.push("t.id IN (SELECT rowid FROM ")
+                .push(t.fts)
+                .push(" WHERE ")
+                .push(t.fts)
+                .push(" MATCH ")
+                .bind(query);
+            if let Some(id) = only_id {
+                sql.push(" AND rowid = ").bind(id);
             }
             sql.push(")");
         }
+        Backend::Postgres => {
+            sql.push("t.search_vector @@ to_tsquery('simple', ")
+                .bind(query)
+                .push(")");
+        }
     }
-    Ok(())
+}
+
+/// Free text: HubSpot's `query` matches whole words and word prefixes in the default
+/// searchable properties ("Search default searchable properties" in HubSpot's CRM search
+/// guide; HUBSPOT-API.md, search), not arbitrary substrings, so a word index with prefix
+/// queries (FTS5 on SQLite, `tsvector` with GIN on PostgreSQL, migration 0005) gives its
+/// results without scanning every row; pg_trgm's substring matching is not needed. Every
+/// term must match, in any of the fields; a number also matches the record's id. A term
+/// without letters or digits (`%`, `\\`) has nothing in the index and is found as a
+/// literal substring instead.
+pub(crate) fn push_text_search(sql: &mut Sql, backend: Backend, object: ObjectType, text: &str) {
+    match table(object) {
+        Ok(t) => push_text_terms(sql, backend, &t, text),
+        // Not a searchable object: nothing can match.
+        Err(_) => {
+            sql.push(" AND 1 = 0");
+        }
+    }
+}
+
+fn push_text_terms(sql: &mut Sql, backend: Backend, t: &Table, text: &str) {
+    let terms = text_terms(text);
+    let indexed: Vec<&TextTerm> = terms.iter().filter(|x| !x.words.is_empty()).collect();
+    if !indexed.is_empty() {
+        sql.push(" AND (");
+        push_fts_match(sql, backend, t, &indexed, None);
+        // The id can stand for the terms equal to it; the others must still be in the text.
+        let mut ids: Vec<i64> = indexed.iter().filter_map(|x| x.id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        for id in ids {
+            let rest: Vec<&TextTerm> = indexed
+                .iter()
+                .copied()
+                .filter(|x| x.id != Some(id))
+                .collect();
+            sql.push(" OR (t.id = ").bind(id);
+            if !rest.is_empty() {
+                sql.push(" AND ");
+                push_fts_match(sql, backend, t, &rest, Some(id));
+            }
+            sql.push(")");
+        }
+        sql.push(")");
+    }
+    for term in terms.iter().filter(|x| x.words.is_empty()) {
+        let pattern = format!("%{}%", escape_like(&term.raw));
+        sql.push(" AND (1 = 0");
+        for c in t.text_columns {
+            sql.push(" OR LOWER(COALESCE(")
+                .push(c)
+                .push(", '')) LIKE ")
+                .bind(pattern.clone())
+                .push(" ESCAPE '\\'");
+        }
+        sql.push(")");
+    }
 }
 
 impl Tx {
@@ -489,9 +637,11 @@ impl Tx {
         q: &SearchQuery,
     ) -> Result<SearchPage, StoreError> {
         let t = table(q.object)?;
-        // Free text and token filters mean LIKE over every row: one scan that also counts
-        // (a window aggregate) beats a count scan plus a page scan. Otherwise the count and
-        // the page are separate, so the page can stop early on an index.
+        let backend = self.backend();
+        // Token filters mean LIKE over every row, and free text collects every match from
+        // the full-text index: one pass that also counts (a window aggregate) beats a count
+        // plus a page. Otherwise the count and the page are separate, so the page can stop
+        // early on an index.
         let one_scan = q.text.is_some()
             || q.groups.iter().flatten().any(|f| {
                 matches!(
@@ -503,7 +653,7 @@ impl Tx {
         if !one_scan {
             let mut count = Sql::new("SELECT COUNT(*) AS n FROM ");
             count.push(t.table).push(" t");
-            push_where(&mut count, scope, q)?;
+            push_where(&mut count, backend, scope, q)?;
             total = Some(self.count_sql(count).await?);
         }
         let mut page = Sql::new(if one_scan {
@@ -512,7 +662,7 @@ impl Tx {
             "SELECT t.id FROM "
         });
         page.push(t.table).push(" t");
-        push_where(&mut page, scope, q)?;
+        push_where(&mut page, backend, scope, q)?;
         match &q.sort {
             Some(s) => {
                 let (col, numeric) = match column(q.object, &s.name) {
@@ -554,7 +704,7 @@ impl Tx {
             (None, None) => {
                 let mut count = Sql::new("SELECT COUNT(*) AS n FROM ");
                 count.push(t.table).push(" t");
-                push_where(&mut count, scope, q)?;
+                push_where(&mut count, backend, scope, q)?;
                 self.count_sql(count).await?
             }
         };
@@ -699,5 +849,32 @@ mod tests {
         assert_eq!(token_pattern("print*"), "%print%%");
         assert_eq!(token_pattern("*@hubspot.com"), "%%@hubspot.com%");
         assert_eq!(token_pattern("50%_off"), "%50\\%\\_off%");
+    }
+
+    #[test]
+    fn free_text_queries_hold_only_quoted_words() {
+        let terms = text_terms("\"Foo AND ( ann@x.com -5 * \0");
+        let words: Vec<&[String]> = terms.iter().map(|t| t.words.as_slice()).collect();
+        assert_eq!(
+            words,
+            [
+                &["foo".to_string()][..],
+                &["and".to_string()],
+                &[],
+                &["ann".into(), "x".into(), "com".into()],
+                &["5".to_string()],
+                &[],
+            ]
+        );
+        assert_eq!(terms[4].id, Some(-5));
+        let indexed: Vec<&TextTerm> = terms.iter().filter(|t| !t.words.is_empty()).collect();
+        assert_eq!(
+            fts_query(Backend::Sqlite, &indexed),
+            "\"foo\"* AND \"and\"* AND \"ann x com\"* AND \"5\"*"
+        );
+        assert_eq!(
+            fts_query(Backend::Postgres, &indexed),
+            "'foo':* & 'and':* & 'ann' <-> 'x' <-> 'com':* & '5':*"
+        );
     }
 }

@@ -6,7 +6,8 @@ use fd_domain::*;
 
 use crate::records::TICKET_COLUMNS;
 use crate::scope::push_ticket_scope;
-use crate::{Sql, StoreError, Ticket, Tx, args};
+use crate::search::push_text_search;
+use crate::{Backend, Sql, StoreError, Ticket, Tx, args};
 
 /// The built-in views of the help desk's left panel (HD-01), plus "everything live".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,7 +64,7 @@ impl Default for TicketListQuery {
     }
 }
 
-fn push_view_filter(sql: &mut Sql, q: &TicketListQuery) {
+fn push_view_filter(sql: &mut Sql, backend: Backend, q: &TicketListQuery) {
     match q.view {
         TicketView::All => sql.push(" AND t.trashed_at IS NULL"),
         TicketView::AllOpen => sql.push(" AND t.trashed_at IS NULL AND t.is_open = TRUE"),
@@ -89,25 +90,9 @@ fn push_view_filter(sql: &mut Sql, q: &TicketListQuery) {
     if let Some(p) = &q.priority {
         sql.push(" AND t.priority = ").bind(p.as_str());
     }
-    if let Some(text) = q.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
-        sql.push(" AND (LOWER(t.subject) LIKE ")
-            .bind(pattern.clone())
-            .push(" ESCAPE '\\' OR LOWER(COALESCE(t.content, '')) LIKE ")
-            .bind(pattern)
-            .push(" ESCAPE '\\')");
+    if let Some(text) = &q.text {
+        push_text_search(sql, backend, ObjectType::Ticket, text);
     }
-}
-
-fn escape_like(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// Columns of a ticket row as the store writes them.
@@ -344,7 +329,7 @@ impl Tx {
         let mut sql = Sql::new(&format!(
             "SELECT {TICKET_COLUMNS} FROM tickets t WHERE 1 = 1"
         ));
-        push_view_filter(&mut sql, q);
+        push_view_filter(&mut sql, self.backend(), q);
         push_ticket_scope(&mut sql, scope, "t");
         sql.push(match q.sort {
             TicketSort::LastActivityDesc => " ORDER BY t.last_activity_at DESC, t.id DESC",
@@ -380,7 +365,7 @@ impl Tx {
         q: &TicketListQuery,
     ) -> Result<i64, StoreError> {
         let mut sql = Sql::new("SELECT COUNT(*) AS n FROM tickets t WHERE 1 = 1");
-        push_view_filter(&mut sql, q);
+        push_view_filter(&mut sql, self.backend(), q);
         push_ticket_scope(&mut sql, scope, "t");
         self.count_sql(sql).await
     }
