@@ -3,6 +3,7 @@
 // (`serve --smtp-listen`) when the binary has one; otherwise they say so and are skipped.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { createServer } from "node:http";
 import { startServer, startRelay, launchBrowser, signIn, shot, deliver, serveHelp } from "./harness.mjs";
 
 const HELP = serveHelp();
@@ -227,4 +228,45 @@ test("a hostile HTML email renders inert: no script runs, nothing remote loads",
   assert.deepEqual(dialogs, []);
   assert.deepEqual(remote, []);
   await ann.context().close();
+});
+
+test("remote images in an email load only when the agent asks", { skip: !HAS_SMTP && "needs the SMTP listener (`serve --smtp-listen`) to receive the email" }, async () => {
+  // A stand-in for the sender's image host: it records every fetch of the tracked image.
+  const png = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==", "base64");
+  const fetched = [];
+  const images = createServer((req, res) => { fetched.push(req.url); res.writeHead(200, { "content-type": "image/png" }); res.end(png); });
+  await new Promise((r) => images.listen(0, "127.0.0.1", r));
+  const logo = `http://127.0.0.1:${images.address().port}/logo.png`;
+  try {
+    const ann = await signIn(chrome.browser, server.url, "ann@example.com");
+    deliver(server.smtpPort, {
+      from: "dave@example.com", to: "support@example.com", subject: "Spring newsletter",
+      text: "Our new logo", html: `<p>Our new logo</p><img src="${logo}" alt="logo">`,
+    });
+    await ann.goto(`${server.url}/helpdesk?view=open`);
+    await ann.locator("#ticket-list a", { hasText: "Spring newsletter" }).first().click();
+    const frame = ann.locator("iframe.msg-frame").first();
+    // The frame is served by our own route with the session cookie, and shows the mail…
+    await ann.frameLocator("iframe.msg-frame").first().getByText("Our new logo").waitFor();
+    assert.match(await frame.getAttribute("src"), /^\/mail\/messages\/\d+\/html$/);
+    assert.doesNotMatch(await frame.getAttribute("sandbox"), /allow-scripts/);
+    // …without the remote image, which the notice offers to load.
+    await seeText(ann.locator(".remote-notice"), "1 remote image was blocked");
+    await shot(ann, "11-remote-images-blocked");
+    assert.deepEqual(fetched, [], "nothing was fetched from the sender's server");
+    await ann.getByRole("link", { name: "Load remote images" }).click();
+    await seeText(ann.locator(".remote-notice"), "Remote images are shown");
+    assert.match(await frame.getAttribute("src"), /^\/mail\/messages\/\d+\/html\?remote=1$/);
+    const img = ann.frameLocator("iframe.msg-frame").first().locator("img");
+    await img.waitFor();
+    await ann.waitForFunction(() => {
+      const i = document.querySelector("iframe.msg-frame").contentDocument.querySelector("img");
+      return i && i.complete && i.naturalWidth > 0;
+    });
+    assert.ok(fetched.length > 0 && fetched.every((u) => u === "/logo.png"), "loaded on request");
+    await shot(ann, "12-remote-images-shown");
+    await ann.context().close();
+  } finally {
+    await new Promise((r) => images.close(r));
+  }
 });

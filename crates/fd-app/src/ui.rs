@@ -3,7 +3,7 @@
 //! Drafts views, the notification bell, record overviews, and the stale-reply check of
 //! "Send". Each reads through the actor's scope (HD-09) like every other use case.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use fd_domain::*;
 use fd_store::{
@@ -308,6 +308,30 @@ impl App {
         tx.commit().await?;
         self.publish(vec![crate::Event::NotificationsChanged(user)]);
         Ok(())
+    }
+
+    /// A conversation's messages for the thread view, each with the number of remote images
+    /// its mail had blocked (0 when none), so the page can offer to load them.
+    pub async fn thread_messages(
+        &self,
+        actor: &Actor,
+        id: ConversationId,
+    ) -> Result<Vec<(Message, i64)>, AppError> {
+        let mut tx = self.db().read().await?;
+        if tx.conversation(&actor.scope(), id).await?.is_none() {
+            return Err(AppError::not_found("conversation", id));
+        }
+        let messages = tx.messages(id).await?;
+        let blocked: HashMap<MessageId, i64> =
+            tx.blocked_remote_images(id).await?.into_iter().collect();
+        tx.commit().await?;
+        Ok(messages
+            .into_iter()
+            .map(|m| {
+                let n = blocked.get(&m.id).copied().unwrap_or(0);
+                (m, n)
+            })
+            .collect())
     }
 
     /// The contacts of tickets the actor listed (the list's Contact column).

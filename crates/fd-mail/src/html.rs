@@ -54,6 +54,13 @@ pub struct Sanitized {
 /// The Content-Security-Policy for the iframe document that shows sanitised mail HTML:
 /// nothing runs, nothing is framed or submitted, images only from Frontdesk (and `data:`),
 /// plus remote `https:`/`http:` images when the agent allowed them.
+///
+/// The `sandbox` directive keeps the document's own origin (`allow-same-origin`) but never
+/// grants `allow-scripts`, and `default-src 'none'` gives no script source either, so script
+/// stays impossible by two independent rules. The origin is kept because an opaque origin is
+/// cross-site to everything: browsers would then withhold the `SameSite` session cookie from
+/// the message's own inline (`cid:`) images, which are served by Frontdesk behind sign-in, and
+/// the agent UI could not size the frame to its content.
 pub fn csp(remote: RemoteContent) -> String {
     let img = match remote {
         RemoteContent::Block => "img-src 'self' data:",
@@ -62,7 +69,8 @@ pub fn csp(remote: RemoteContent) -> String {
     format!(
         "default-src 'none'; {img}; style-src 'unsafe-inline'; font-src 'none'; media-src 'none'; \
          connect-src 'none'; frame-src 'none'; object-src 'none'; base-uri 'none'; \
-         form-action 'none'; frame-ancestors 'self'; sandbox allow-popups allow-popups-to-escape-sandbox"
+         form-action 'none'; frame-ancestors 'self'; \
+         sandbox allow-same-origin allow-popups allow-popups-to-escape-sandbox"
     )
 }
 

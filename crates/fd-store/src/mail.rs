@@ -411,6 +411,30 @@ impl Tx {
         }))
     }
 
+    /// Remote images blocked at ingestion, per message of a conversation that had any: one
+    /// query for a whole thread's "load remote images" notices.
+    pub async fn blocked_remote_images(
+        &mut self,
+        conversation: ConversationId,
+    ) -> Result<Vec<(MessageId, i64)>, StoreError> {
+        let rows = self
+            .all(
+                "SELECT k.message_id, k.blocked_remote_images FROM mail_message_meta k \
+                 JOIN messages m ON m.id = k.message_id \
+                 WHERE m.conversation_id = $1 AND k.blocked_remote_images > 0",
+                args![conversation],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    MessageId(r.i64("message_id")?),
+                    r.i64("blocked_remote_images")?,
+                ))
+            })
+            .collect()
+    }
+
     /// The conversation's reply token, if one was issued.
     pub async fn reply_token_of(
         &mut self,

@@ -160,11 +160,7 @@ async fn html(
             format!("/mail/messages/{id}/attachments/{i}")
         })
         .await?;
-    let body = format!(
-        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><base target=\"_blank\"></head><body>{}</body></html>",
-        page.html
-    );
-    let mut resp = body.into_response();
+    let mut resp = crate::ui::frame_document(&page.html).into_response();
     let h = resp.headers_mut();
     safe_headers(h);
     h.insert(

@@ -15,7 +15,7 @@ use fd_app::store::{Comment, Contact, Conversation, Draft, Message, Recipients, 
 use fd_app::{App, AppError, LIBRARY_KINDS, Reply, ReplyOutcome};
 
 use super::helpdesk::{PropField, prop_field, render_ticket};
-use super::html::{frame_document, html_to_text, sanitize_inbound, sanitize_reply, text_to_html};
+use super::html::{frame_document, html_to_text, sanitize_reply, text_to_html};
 use super::view::{Directory, Opt, StatusChoice, channel_label, fmt_time, iso_time};
 use super::{Agent, Fields, Post, UiError, UiResult, UiState, see_other};
 
@@ -39,6 +39,7 @@ pub(crate) struct EditorState {
 }
 
 /// One entry of a thread: a conversation's header, a message or an internal comment.
+#[derive(Default)]
 pub(crate) struct ThreadItemVm {
     pub kind: &'static str,
     pub id: i64,
@@ -51,7 +52,12 @@ pub(crate) struct ThreadItemVm {
     pub when_iso: String,
     pub subject: String,
     pub text: String,
+    /// An agent's rich reply: the sanitised document for a `srcdoc` frame.
     pub frame: Option<String>,
+    /// Customer HTML: the URL of the frame route that sanitises and serves it.
+    pub frame_src: Option<String>,
+    /// Remote images the customer's mail had blocked ("Load remote images" when non-zero).
+    pub blocked_images: i64,
     pub status: String,
     pub channel: &'static str,
     /// HD-18: this inbound message comes from a visitor not yet tied to a contact.
@@ -70,16 +76,18 @@ fn recipients_text(r: &Recipients) -> String {
     parts.join(" · ")
 }
 
-fn message_item(m: &Message, c: &Conversation, dir: &Directory) -> ThreadItemVm {
+fn message_item(m: &Message, blocked: i64, c: &Conversation, dir: &Directory) -> ThreadItemVm {
     let inbound = m.direction == Direction::Inbound;
-    let frame = m.html.as_deref().filter(|h| !h.trim().is_empty()).map(|h| {
-        let clean = if inbound {
-            sanitize_inbound(h)
-        } else {
-            sanitize_reply(h)
-        };
-        frame_document(&clean)
-    });
+    let html = m.html.as_deref().filter(|h| !h.trim().is_empty());
+    // Customer HTML is framed from its own route, which sanitises it with the mail sanitiser
+    // and serves it under a CSP that forbids script and (unless asked) remote loads. Agents'
+    // replies stay inline `srcdoc` documents: the mail sanitiser would drop the `data:` images
+    // pasted into the editor, and the page's own CSP already governs `srcdoc` frames.
+    let (frame, frame_src) = match html {
+        Some(_) if inbound => (None, Some(format!("/mail/messages/{}/html", m.id.0))),
+        Some(h) => (Some(frame_document(&sanitize_reply(h))), None),
+        None => (None, None),
+    };
     ThreadItemVm {
         kind: "message",
         id: m.id.0,
@@ -99,6 +107,8 @@ fn message_item(m: &Message, c: &Conversation, dir: &Directory) -> ThreadItemVm 
         subject: m.subject.clone().unwrap_or_default(),
         text: m.text.clone(),
         frame,
+        frame_src,
+        blocked_images: if inbound { blocked } else { 0 },
         status: match m.status {
             DeliveryStatus::Received | DeliveryStatus::Sent => String::new(),
             s => s.to_string(),
@@ -120,17 +130,10 @@ fn comment_item(cm: &Comment, dir: &Directory) -> ThreadItemVm {
         conversation_id: cm.conversation_id.map_or(0, |c| c.0),
         css: "comment",
         author: dir.user_name(cm.author_id),
-        address: String::new(),
-        recipients: String::new(),
         when: fmt_time(cm.created_at),
         when_iso: iso_time(cm.created_at),
-        subject: String::new(),
         text: cm.body.clone(),
-        frame: None,
-        status: String::new(),
-        channel: "",
-        visitor: false,
-        attachments: Vec::new(),
+        ..ThreadItemVm::default()
     }
 }
 
@@ -145,28 +148,23 @@ pub(crate) async fn thread_items(
 ) -> Result<Vec<ThreadItemVm>, AppError> {
     let mut out = Vec::new();
     for c in conversations {
-        let messages = app.messages(&agent.actor, c.id).await?;
+        let messages = app.thread_messages(&agent.actor, c.id).await?;
         out.push(ThreadItemVm {
             kind: "header",
             id: c.id.0,
             conversation_id: c.id.0,
             css: "header",
-            author: String::new(),
             address: c.visitor_email.clone().unwrap_or_default(),
-            recipients: String::new(),
             when: fmt_time(c.created_at),
             when_iso: iso_time(c.created_at),
             subject: c.subject.clone().unwrap_or_default(),
-            text: String::new(),
-            frame: None,
             status: c.status.to_string(),
             channel: channel_label(c.channel),
-            visitor: false,
-            attachments: Vec::new(),
+            ..ThreadItemVm::default()
         });
         let mut items: Vec<(i64, i64, ThreadItemVm)> = messages
             .iter()
-            .map(|m| (m.created_at, m.id.0, message_item(m, c, dir)))
+            .map(|(m, blocked)| (m.created_at, m.id.0, message_item(m, *blocked, c, dir)))
             .chain(
                 comments
                     .iter()

@@ -1,31 +1,12 @@
-//! HTML that crosses the trust boundary: customers' mail and agents' rich-text replies are
-//! sanitised here (ammonia: no script, no event handler, no `javascript:` URL, no style),
-//! and rich text gets its plain-text twin for the `text/plain` part and for search.
+//! Agents' rich-text replies cross the trust boundary here: they are sanitised (ammonia: no
+//! script, no event handler, no `javascript:` URL, no style) and get their plain-text twin for
+//! the `text/plain` part and for search. Customers' mail is not rendered into pages at all: it
+//! is shown in a sandboxed frame served by `/mail/messages/{id}/html` (`attachments.rs`).
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use ammonia::{Builder, UrlRelative};
-
-/// Customer HTML (inbound mail): ammonia's safe defaults, links opened outside the app.
-/// The result is still shown only in a sandboxed frame under the page's Content-Security-
-/// Policy, which also keeps remote images from loading.
-pub(crate) fn sanitize_inbound(html: &str) -> String {
-    Builder::default()
-        .link_rel(Some("noopener noreferrer nofollow"))
-        .url_relative(UrlRelative::Deny)
-        // Remote images are trackers until the agent asks for them: only inline (`data:`,
-        // `cid:`) images keep their source, so nothing leaves the browser on reading.
-        .attribute_filter(|element, attribute, value| {
-            let v = value.trim_start().to_ascii_lowercase();
-            match (element, attribute) {
-                ("img", "src") if !(v.starts_with("data:image/") || v.starts_with("cid:")) => None,
-                _ => Some(Cow::Borrowed(value)),
-            }
-        })
-        .clean(html)
-        .to_string()
-}
 
 /// An agent's reply or a library item: the editor's formatting only (bold, italic,
 /// underline, lists, links, quotes, line breaks) and pasted images as `data:image/*` URLs.
@@ -164,7 +145,9 @@ pub(crate) fn text_to_html(text: &str) -> String {
         .collect()
 }
 
-/// The document shown in a message's sandboxed frame.
+/// The document shown in a message's sandboxed frame: the page's reading styles around
+/// already-sanitised HTML. Agents' replies get it as `srcdoc`; customers' mail from the frame
+/// route, `attachments::html`.
 pub(crate) fn frame_document(body_html: &str) -> String {
     format!(
         "<!doctype html><html><head><meta charset=\"utf-8\"><base target=\"_blank\">\
@@ -182,8 +165,8 @@ mod tests {
     fn hostile_html_is_made_inert() {
         let dirty = r#"<p onclick="x()">Hi<script>alert(1)</script><img src=x onerror=alert(1)>
             <a href="javascript:alert(1)">x</a><iframe src="https://evil"></iframe>
-            <div style="background:url(https://evil/x)">s</div><img src="https://evil/pixel.gif"></p>"#;
-        let clean = sanitize_inbound(dirty);
+            <div style="background:url(https://evil/x)">s</div></p>"#;
+        let clean = sanitize_reply(dirty);
         for bad in [
             "<script",
             "onerror",

@@ -28,6 +28,7 @@ use axum::routing::{get, post};
 use fd_app::{App, AppError};
 
 pub(crate) use auth::{Agent, Fields, Post};
+pub(crate) use html::frame_document;
 pub(crate) use view::Chrome;
 
 /// What every UI handler can reach.
@@ -222,8 +223,9 @@ pub(crate) fn page(t: &impl Template) -> UiResult {
 }
 
 /// The page's policy: nothing but our own scripts and styles, no plug-ins, no framing by
-/// others, forms only to us. Message bodies are shown in `srcdoc` frames, which inherit this
-/// policy, so hostile HTML cannot run script or load anything remote (images included).
+/// others, forms only to us. Customers' mail is framed from our own `/mail/messages/{id}/html`
+/// (hence `frame-src 'self'`), which carries its own stricter policy; agents' replies are
+/// `srcdoc` frames, which inherit this one, so they cannot run script or load anything remote.
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
     img-src 'self' data:; connect-src 'self'; frame-src 'self'; form-action 'self'; \
     base-uri 'none'; frame-ancestors 'none'; object-src 'none'";

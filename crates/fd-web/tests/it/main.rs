@@ -12,3 +12,4 @@ mod ui_auth;
 mod ui_common;
 mod ui_helpdesk;
 mod ui_inbox;
+mod ui_mail_frames;

@@ -46,6 +46,27 @@
     });
   }
 
+  // "Load remote images": the link targets the message's frame by name, so it works without
+  // script. Here the frame's src changes instead, and the choice is remembered for the page's
+  // life so a live refresh of the thread (which re-renders the frame) keeps the images.
+  var remoteFrames = {};
+  function applyRemote(root) {
+    Object.keys(remoteFrames).forEach(function (name) {
+      var a = root.querySelector('a[data-remote-images="' + name + '"]');
+      var f = root.querySelector('iframe[name="' + name + '"]');
+      if (!a || !f) { return; }
+      f.setAttribute("src", a.getAttribute("href"));
+      a.parentNode.textContent = "Remote images are shown for this message.";
+    });
+  }
+  doc.addEventListener("click", function (e) {
+    var a = e.target.closest && e.target.closest("a[data-remote-images]");
+    if (!a || e.ctrlKey || e.metaKey || e.shiftKey || e.button) { return; }
+    e.preventDefault();
+    remoteFrames[a.dataset.remoteImages] = true;
+    applyRemote(doc);
+  });
+
   // Local times.
   function localTimes(root) {
     (root || doc).querySelectorAll("time[datetime]").forEach(function (t) {
@@ -336,6 +357,7 @@
     fetch(location.href, { credentials: "same-origin" }).then(function (r) { return r.ok ? r.text() : null; }).then(function (html) {
       if (!html) { return; }
       var fresh = new DOMParser().parseFromString(html, "text/html");
+      applyRemote(fresh);
       doc.querySelectorAll("[data-live]").forEach(function (el) {
         if (el.contains(doc.activeElement) && doc.activeElement !== doc.body) { return; }
         if (el.querySelector("details[open]")) { return; }

@@ -1,0 +1,242 @@
+//! Customer mail in the agents' UI (issue 5, email item 5): HTML is framed from
+//! `/mail/messages/{id}/html` in a sandbox without script, remote images stay blocked until
+//! the agent asks ("Load remote images" → `?remote=1`), and the frame route keeps HD-09's
+//! scoping for the session cookie the frame request carries.
+
+use fd_app::domain::*;
+use fd_app::{Actor, MailService, MailSettings};
+use fd_mail::{IncomingMail, MailSource};
+use fd_testkit::TestApp;
+use reqwest::StatusCode;
+
+use crate::ui_common::*;
+
+const SUPPORT: &str = "support@help.example";
+const TRACKER: &str = "https://tracker.example/open.gif";
+
+/// Delivers a message as the SMTP listener would and runs the ingest job; returns the
+/// ticket and message it became.
+async fn deliver(mail: &MailService, subject: &str, content: &str) -> (TicketId, MessageId) {
+    let raw = format!(
+        "From: Carol <carol@customer.example>\r\nTo: {SUPPORT}\r\nSubject: {subject}\r\n\
+         Message-ID: <{}@customer.example>\r\nMIME-Version: 1.0\r\n{content}",
+        subject.replace(' ', "-")
+    );
+    let id = mail
+        .accept(IncomingMail {
+            source: MailSource::Smtp {
+                peer: "127.0.0.1:1".into(),
+                helo: "test".into(),
+                tls: false,
+            },
+            envelope_from: Some("carol@customer.example".into()),
+            recipients: vec![SUPPORT.into()],
+            raw: raw.into_bytes(),
+            truncated_from: None,
+        })
+        .await
+        .unwrap();
+    mail.run_pending_jobs().await.unwrap();
+    let system = Actor::system();
+    let (stored, _) = mail.app().raw_mail(&system, id).await.unwrap();
+    let message = stored.message_id.expect("the mail became a message");
+    let conversation = mail
+        .app()
+        .conversation(&system, stored.conversation_id.unwrap())
+        .await
+        .unwrap();
+    (conversation.ticket_id.expect("a help-desk ticket"), message)
+}
+
+fn html_mail(html: &str) -> String {
+    format!(
+        "Content-Type: multipart/alternative; boundary=\"A\"\r\n\r\n--A\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\nHello in text\r\n--A\r\n\
+         Content-Type: text/html; charset=utf-8\r\n\r\n{html}\r\n--A--\r\n"
+    )
+}
+
+fn csp(page: &Page) -> String {
+    page.headers
+        .get("content-security-policy")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+/// What every policy of the frame route must say, remote images allowed or not.
+fn assert_no_script_forms_or_frames(csp: &str) {
+    assert!(csp.contains("default-src 'none'"), "{csp}");
+    assert!(
+        !csp.contains("script-src"),
+        "no script source at all: {csp}"
+    );
+    assert!(csp.contains("form-action 'none'"), "{csp}");
+    assert!(csp.contains("frame-src 'none'"), "{csp}");
+    assert!(csp.contains("object-src 'none'"), "{csp}");
+    assert!(
+        csp.contains("sandbox") && !csp.contains("allow-scripts") && !csp.contains("allow-forms"),
+        "{csp}"
+    );
+}
+
+/// The `<iframe …>` tag of a message on a page.
+fn frame_tag(body: &str, message: MessageId) -> String {
+    let start = body
+        .find(&format!("id=\"msg-frame-{message}\""))
+        .and_then(|at| body[..at].rfind("<iframe"))
+        .unwrap_or_else(|| panic!("no frame for message {message} in {body}"));
+    let end = body[start..].find('>').unwrap() + start;
+    body[start..=end].to_string()
+}
+
+async fn customer_html_is_framed_and_remote_images_wait(t: TestApp) {
+    let system = Actor::system();
+    t.team("Support").await;
+    t.team("Billing").await;
+    t.app
+        .connect_email(&system, SUPPORT, "Support", Workspace::HelpDesk, false)
+        .await
+        .unwrap();
+    let mail = MailService::new(t.app.clone(), MailSettings::default());
+    t.agent("ann@example.com", TicketAccessLevel::Team, &["Support"])
+        .await;
+    t.agent("bob@example.com", TicketAccessLevel::Team, &["Billing"])
+        .await;
+
+    let (tracked_ticket, tracked) = deliver(
+        &mail,
+        "Newsletter reply",
+        &html_mail(&format!(
+            r#"<p>Hello from <b>Carol</b></p><img src="{TRACKER}" alt="logo"><img src="https://tracker.example/two.gif">"#
+        )),
+    )
+    .await;
+    let (plain_html_ticket, plain_html) =
+        deliver(&mail, "No images", &html_mail("<p>Just <i>words</i></p>")).await;
+    let (text_ticket, text_only) = deliver(
+        &mail,
+        "Text only",
+        "Content-Type: text/plain; charset=utf-8\r\n\r\nOnly text here\r\n",
+    )
+    .await;
+
+    let base = serve(&t).await;
+    let ann = Browser::login(&base, "ann@example.com").await;
+
+    // The page frames the route: sandboxed, no script, and the notice with its link.
+    let page = ann
+        .get(&format!("/helpdesk/tickets/{tracked_ticket}"))
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    let tag = frame_tag(&page.body, tracked);
+    assert!(
+        tag.contains(&format!("src=\"/mail/messages/{tracked}/html\"")),
+        "{tag}"
+    );
+    assert!(tag.contains("sandbox=\""), "{tag}");
+    assert!(!tag.contains("allow-scripts"), "{tag}");
+    assert!(!tag.contains("srcdoc"), "{tag}");
+    assert!(
+        !page.body.contains("tracker.example"),
+        "the page itself never carries the customer's HTML"
+    );
+    assert!(
+        page.body.contains("2 remote images were blocked"),
+        "{}",
+        page.body
+    );
+    let link =
+        format!("href=\"/mail/messages/{tracked}/html?remote=1\" target=\"msg-frame-{tracked}\"");
+    assert!(page.body.contains(&link), "a plain link reloads the frame");
+    assert!(
+        page.headers
+            .get("content-security-policy")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .contains("frame-src 'self'"),
+        "the page may frame our own route"
+    );
+
+    // HTML without remote images: framed, no notice. Text only: the text, no frame.
+    let page = ann
+        .get(&format!("/helpdesk/tickets/{plain_html_ticket}"))
+        .await;
+    frame_tag(&page.body, plain_html);
+    assert!(!page.body.contains("remote image"), "{}", page.body);
+    assert!(!page.body.contains("Load remote images"));
+    let page = ann.get(&format!("/helpdesk/tickets/{text_ticket}")).await;
+    assert!(page.body.contains("Only text here"), "{}", page.body);
+    assert!(!page.body.contains(&format!("msg-frame-{text_only}")));
+    assert!(!page.body.contains("Load remote images"));
+
+    // The route, with the session cookie the frame request carries: remote images stripped
+    // and counted, a CSP without script or remote loads.
+    let frame = ann.get(&format!("/mail/messages/{tracked}/html")).await;
+    assert_eq!(frame.status, StatusCode::OK, "{}", frame.body);
+    assert!(
+        frame.body.contains("Hello from <b>Carol</b>"),
+        "{}",
+        frame.body
+    );
+    assert!(!frame.body.contains("tracker.example"), "{}", frame.body);
+    assert_eq!(
+        frame
+            .headers
+            .get("x-frontdesk-blocked-remote-images")
+            .unwrap(),
+        "2"
+    );
+    let policy = csp(&frame);
+    assert_no_script_forms_or_frames(&policy);
+    assert!(policy.contains("img-src 'self' data:;"), "{policy}");
+    assert!(!policy.contains("https:"), "{policy}");
+    assert_eq!(frame.headers.get("x-frame-options").unwrap(), "SAMEORIGIN");
+
+    // Asked for: the remote images are kept and the policy lets them load, nothing more.
+    let shown = ann
+        .get(&format!("/mail/messages/{tracked}/html?remote=1"))
+        .await;
+    assert_eq!(shown.status, StatusCode::OK);
+    assert!(shown.body.contains(TRACKER), "{}", shown.body);
+    assert_eq!(
+        shown
+            .headers
+            .get("x-frontdesk-blocked-remote-images")
+            .unwrap(),
+        "0"
+    );
+    let policy = csp(&shown);
+    assert_no_script_forms_or_frames(&policy);
+    assert!(
+        policy.contains("img-src 'self' data: https: http:"),
+        "{policy}"
+    );
+
+    // Another team's agent sees neither the ticket nor the frame; nobody signed out does.
+    let bob = Browser::login(&base, "bob@example.com").await;
+    assert_eq!(
+        bob.get(&format!("/helpdesk/tickets/{tracked_ticket}"))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    for path in [
+        format!("/mail/messages/{tracked}/html"),
+        format!("/mail/messages/{tracked}/html?remote=1"),
+    ] {
+        let refused = bob.get(&path).await;
+        assert_eq!(refused.status, StatusCode::NOT_FOUND, "{path}");
+        assert!(!refused.body.contains("Carol"), "{}", refused.body);
+        assert_eq!(
+            Browser::anonymous(&base).get(&path).await.status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+}
+
+fd_testkit::on_both_backends! {
+    ui_mail_html_framed_remote_images_on_request => customer_html_is_framed_and_remote_images_wait;
+}
