@@ -201,14 +201,15 @@ async fn commit_loop(
 /// Stores raw messages and their ingest jobs (and IMAP checkpoints) in one transaction.
 async fn store_batch(app: &App, mails: &[&IncomingMail]) -> Result<Vec<i64>, AppError> {
     let now = app.now();
+    // Hashed before taking the single writer slot.
+    let hashes: Vec<String> = mails.iter().map(|m| fd_mail::sha256_hex(&m.raw)).collect();
     let mut tx = app.db().write().await?;
     let mut ids = Vec::with_capacity(mails.len());
-    for mail in mails {
+    for (mail, sha) in mails.iter().zip(hashes) {
         let size = mail
             .truncated_from
             .map(|s| i64::try_from(s).unwrap_or(i64::MAX))
             .unwrap_or(mail.raw.len() as i64);
-        let sha = fd_mail::sha256_hex(&mail.raw);
         let id = tx
             .insert_raw_mail(&NewRawMail {
                 source: mail.source.kind(),

@@ -43,7 +43,56 @@ struct Target {
 struct Loaded {
     raw: RawMail,
     content: Vec<u8>,
-    parsed: Result<ParsedMail, fd_mail::parse::ParseError>,
+    parsed: Result<(ParsedMail, Prepared), fd_mail::parse::ParseError>,
+}
+
+/// What a message's content becomes whatever thread it joins: worked out before the write
+/// transaction, because splitting and sanitising cost far more than the writes and SQLite
+/// has a single writer.
+struct Prepared {
+    split: fd_mail::split::SplitReply,
+    /// The text as stored: the new part of a reply, or everything when nothing is new.
+    text: String,
+    /// Stored sanitised (remote images and `cid:` kept) so that no reader of the messages
+    /// table can ever get script; rendering sanitises again for the iframe.
+    html: Option<String>,
+    blocked_remote_images: usize,
+    /// SHA-256 of each attachment, in order.
+    attachment_hashes: Vec<String>,
+}
+
+fn prepare(mail: &ParsedMail) -> Prepared {
+    let split = fd_mail::split::split_reply(&mail.text);
+    let text = if split.reply.trim().is_empty() {
+        mail.text.trim().to_string()
+    } else {
+        split.reply.clone()
+    };
+    let mut blocked_remote_images = 0;
+    let html = mail.html.as_ref().map(|h| {
+        blocked_remote_images =
+            fd_mail::html::sanitize(h, &SanitizeOptions::default()).blocked_remote;
+        fd_mail::html::sanitize(
+            h,
+            &SanitizeOptions {
+                remote: RemoteContent::Allow,
+                keep_cid: true,
+                ..SanitizeOptions::default()
+            },
+        )
+        .html
+    });
+    Prepared {
+        split,
+        text,
+        html,
+        blocked_remote_images,
+        attachment_hashes: mail
+            .attachments
+            .iter()
+            .map(|a| fd_mail::sha256_hex(&a.data))
+            .collect(),
+    }
 }
 
 /// What the job did (for logs and the raw mail row).
@@ -74,24 +123,32 @@ impl MailService {
         let mut tx = self.app().db().read().await?;
         let rows = tx.raw_mails_with_content(raw_ids).await?;
         tx.commit().await?;
-        Ok(rows
-            .into_iter()
-            .map(|(raw, content)| {
-                let options = ParseOptions {
-                    max_attachment_bytes: self.settings().max_message_bytes,
-                    envelope_from: raw.envelope_from.clone(),
-                    truncated_from: raw
-                        .truncated
-                        .then_some(u64::try_from(raw.size).unwrap_or(0)),
-                };
-                let parsed = fd_mail::parse(&content, &options);
-                Loaded {
-                    raw,
-                    content,
-                    parsed,
-                }
-            })
-            .collect())
+        let max_attachment_bytes = self.settings().max_message_bytes;
+        // CPU work off the async workers, which keep serving SMTP sessions and the writer.
+        tokio::task::spawn_blocking(move || {
+            rows.into_iter()
+                .map(|(raw, content)| {
+                    let options = ParseOptions {
+                        max_attachment_bytes,
+                        envelope_from: raw.envelope_from.clone(),
+                        truncated_from: raw
+                            .truncated
+                            .then_some(u64::try_from(raw.size).unwrap_or(0)),
+                    };
+                    let parsed = fd_mail::parse(&content, &options).map(|mail| {
+                        let prepared = prepare(&mail);
+                        (mail, prepared)
+                    });
+                    Loaded {
+                        raw,
+                        content,
+                        parsed,
+                    }
+                })
+                .collect()
+        })
+        .await
+        .map_err(|e| AppError::Internal(format!("mail parsing stopped: {e}")))
     }
 
     /// Applies one loaded message inside `tx` (idempotent: a message already processed is
@@ -139,8 +196,8 @@ impl MailService {
                     Vec::new(),
                 ))
             }
-            Ok(mail) => {
-                self.ingest_parsed(tx, &loaded.raw, &loaded.content, mail, now)
+            Ok((mail, prepared)) => {
+                self.ingest_parsed(tx, &loaded.raw, &loaded.content, mail, prepared, now)
                     .await
             }
         }
@@ -253,6 +310,7 @@ impl MailService {
         raw: &RawMail,
         content: &[u8],
         mail: ParsedMail,
+        prepared: Prepared,
         now: i64,
     ) -> Result<(IngestResult, Vec<Event>), AppError> {
         let system = Actor::system();
@@ -450,30 +508,15 @@ impl MailService {
         }
 
         // The message as stored.
-        let split = fd_mail::split::split_reply(&mail.text);
-        let text = if split.reply.trim().is_empty() {
-            mail.text.trim().to_string()
-        } else {
-            split.reply.clone()
-        };
-        let mut blocked = 0;
-        let html = mail.html.as_ref().map(|h| {
-            // Stored sanitised (remote images kept, cid: kept) so that no reader of the
-            // messages table can ever get script; rendering sanitises again for the iframe.
-            let s = fd_mail::html::sanitize(
-                h,
-                &SanitizeOptions {
-                    remote: RemoteContent::Allow,
-                    keep_cid: true,
-                    ..SanitizeOptions::default()
-                },
-            );
-            blocked = fd_mail::html::sanitize(h, &SanitizeOptions::default()).blocked_remote;
-            s.html
-        });
+        let Prepared {
+            split,
+            text,
+            html,
+            blocked_remote_images: blocked,
+            attachment_hashes,
+        } = prepared;
         let mut attachments = Vec::new();
-        for a in &mail.attachments {
-            let sha = fd_mail::sha256_hex(&a.data);
+        for (a, sha) in mail.attachments.iter().zip(attachment_hashes) {
             tx.put_blob(&sha, &a.data, now).await?;
             attachments.push(AttachmentMeta {
                 filename: a.filename.clone(),

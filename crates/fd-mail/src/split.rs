@@ -93,6 +93,12 @@ static FORWARD: LazyLock<Option<Regex>> = LazyLock::new(|| {
 
 static LINK: LazyLock<Option<Regex>> = LazyLock::new(|| re(r"<(https?://[^>]*)>"));
 static NORMALIZED_LINK: LazyLock<Option<Regex>> = LazyLock::new(|| re(r"@@(https?://[^>@]*)@@"));
+// talon's patterns over the line markers (s: splitter, m: quote marker, t: text, e: empty,
+// f: forward), compiled once: building a regex costs far more than running it.
+static SPLITTER_THEN_TEXT: LazyLock<Option<Regex>> = LazyLock::new(|| re(r"(?:se*)+(?:[tf]+e*)+"));
+static QUOTE_BLOCK_THEN_TEXT: LazyLock<Option<Regex>> =
+    LazyLock::new(|| re(r"((?:s|(?:me*){2,}).*me*)[te]*$"));
+static QUOTE_BLOCK: LazyLock<Option<Regex>> = LazyLock::new(|| re(r"((?:se*)+|(?:me*){2,})e*"));
 static PARENTHESIS_LINK: LazyLock<Option<Regex>> = LazyLock::new(|| re(r"\(https?://"));
 
 static MOBILE_SIGNATURE: LazyLock<Option<Regex>> = LazyLock::new(|| {
@@ -212,19 +218,19 @@ fn quotation_range(lines: &[String], markers: &[u8]) -> Option<(usize, usize)> {
     }
     let s: String = m.iter().map(|&c| c as char).collect();
     // Text after a splitter without markers: everything from the splitter on is quotation.
-    if let Some(r) = re(r"(?:se*)+(?:[tf]+e*)+")
+    if let Some(r) = SPLITTER_THEN_TEXT.as_ref()
         && let Some(x) = r.find(&s)
     {
         return Some((x.start(), m.len()));
     }
     // Splitter or marker block, ending with a marker line, followed only by text.
-    if let Some(r) = re(r"((?:s|(?:me*){2,}).*me*)[te]*$")
+    if let Some(r) = QUOTE_BLOCK_THEN_TEXT.as_ref()
         && let Some(c) = r.captures(&s)
         && let Some(g) = c.get(1)
     {
         return Some((g.start(), g.end()));
     }
-    if let Some(r) = re(r"((?:se*)+|(?:me*){2,})e*")
+    if let Some(r) = QUOTE_BLOCK.as_ref()
         && let Some(c) = r.captures(&s)
         && let Some(g) = c.get(1)
     {
