@@ -203,7 +203,7 @@ async fn store_batch(app: &App, mails: &[&IncomingMail]) -> Result<Vec<i64>, App
     let now = app.now();
     // Hashed before taking the single writer slot.
     let hashes: Vec<String> = mails.iter().map(|m| fd_mail::sha256_hex(&m.raw)).collect();
-    let mut tx = app.db().write().await?;
+    let mut tx = app.db().write_urgent().await?;
     let mut ids = Vec::with_capacity(mails.len());
     for (mail, sha) in mails.iter().zip(hashes) {
         let size = mail

@@ -157,12 +157,13 @@ impl MailService {
         &self,
         tx: &mut Tx,
         loaded: Loaded,
+        pending: bool,
         now: i64,
     ) -> Result<(IngestResult, Vec<Event>), AppError> {
         let raw_id = loaded.raw.id;
-        // Counted only while pending: another worker may have finished it meanwhile (an
-        // expired lease), and then its recorded outcome stands.
-        if !tx.raw_mail_attempt(raw_id).await? {
+        // Another worker may have finished it meanwhile (an expired lease): then its
+        // recorded outcome stands.
+        if !pending {
             let r = tx.raw_mail(raw_id).await?;
             return Ok((
                 IngestResult {
@@ -213,7 +214,10 @@ impl MailService {
         let now = self.app().now();
         let mut tx = self.app().db().write().await?;
         let (result, events) = match loaded {
-            Some(l) => self.apply(&mut tx, l, now).await?,
+            Some(l) => {
+                let pending = !tx.raw_mail_attempts(&[raw_id]).await?.is_empty();
+                self.apply(&mut tx, l, pending, now).await?
+            }
             None => (
                 IngestResult {
                     outcome: "missing".into(),
@@ -245,8 +249,12 @@ impl MailService {
         let now = self.app().now();
         let mut tx = self.app().db().write().await?;
         let mut events = Vec::new();
+        let pending = tx
+            .raw_mail_attempts(&loaded.iter().map(|l| l.raw.id).collect::<Vec<_>>())
+            .await?;
         for l in loaded {
-            let (_, ev) = self.apply(&mut tx, l, now).await?;
+            let still_pending = pending.contains(&l.raw.id);
+            let (_, ev) = self.apply(&mut tx, l, still_pending, now).await?;
             events.extend(ev);
         }
         let job_ids: Vec<i64> = jobs.iter().map(|(job, _)| *job).collect();

@@ -13,13 +13,20 @@ const PROPERTY_COLUMNS: &str = "name, label, type, field_type, group_name, descr
 
 impl Tx {
     /// The configuration version (see `account_settings.config_version`).
+    /// Read once per transaction: a transaction works with one configuration throughout.
     pub async fn config_version(&mut self) -> Result<i64, StoreError> {
-        self.one(
-            "SELECT config_version FROM account_settings WHERE id = 1",
-            args![],
-        )
-        .await?
-        .i64("config_version")
+        if let Some(v) = self.config_version_seen {
+            return Ok(v);
+        }
+        let v = self
+            .one(
+                "SELECT config_version FROM account_settings WHERE id = 1",
+                args![],
+            )
+            .await?
+            .i64("config_version")?;
+        self.config_version_seen = Some(v);
+        Ok(v)
     }
 
     /// Marks pipelines/properties as changed; call in the transaction that changes them.
@@ -37,6 +44,7 @@ impl Tx {
             }
         };
         self.exec(sql, args![]).await?;
+        self.config_version_seen = None;
         Ok(())
     }
 

@@ -31,6 +31,10 @@ pub struct Db {
     /// and polling, which collapses throughput under contention. Other processes (the admin
     /// CLI) still meet the busy timeout.
     write_lock: Arc<tokio::sync::Mutex<()>>,
+    /// Ordinary writers pass this gate before queueing on `write_lock`, urgent ones do not:
+    /// an urgent writer waits for at most the transaction running and one queued ordinary
+    /// one, however many ordinary writers are waiting.
+    write_gate: Arc<tokio::sync::Mutex<()>>,
 }
 
 #[derive(Clone, Debug)]
@@ -57,6 +61,7 @@ impl Db {
             Ok(Db {
                 pool: Pool::Postgres(pool),
                 write_lock: Arc::new(tokio::sync::Mutex::new(())),
+                write_gate: Arc::new(tokio::sync::Mutex::new(())),
             })
         } else {
             let path = url
@@ -86,6 +91,7 @@ impl Db {
             Ok(Db {
                 pool: Pool::Sqlite(pool),
                 write_lock: Arc::new(tokio::sync::Mutex::new(())),
+                write_gate: Arc::new(tokio::sync::Mutex::new(())),
             })
         }
     }
@@ -109,9 +115,25 @@ impl Db {
     /// A write transaction. On SQLite it is `BEGIN IMMEDIATE`: a deferred transaction that
     /// reads and then writes fails with SQLITE_BUSY when another writer committed meanwhile.
     pub async fn write(&self) -> Result<Tx, StoreError> {
+        self.begin_write(false).await
+    }
+
+    /// A write transaction that goes ahead of ordinary ones waiting on SQLite's single
+    /// writer: for short transactions someone is waiting on, such as storing received mail
+    /// before SMTP may answer 250 (ingesting it can wait; the sending server cannot).
+    pub async fn write_urgent(&self) -> Result<Tx, StoreError> {
+        self.begin_write(true).await
+    }
+
+    async fn begin_write(&self, urgent: bool) -> Result<Tx, StoreError> {
         Ok(match &self.pool {
             Pool::Sqlite(p) => {
-                let guard = self.write_lock.clone().lock_owned().await;
+                let guard = if urgent {
+                    self.write_lock.clone().lock_owned().await
+                } else {
+                    let _gate = self.write_gate.lock().await;
+                    self.write_lock.clone().lock_owned().await
+                };
                 Tx::new(Conn::Sqlite(
                     p.begin_with("BEGIN IMMEDIATE").await?,
                     Some(guard),
@@ -286,6 +308,8 @@ pub struct Tx {
     /// commit (or before anything reads or deletes activity in this transaction), because a
     /// use case records several and each statement is a round trip to the database.
     pub(crate) pending_activity: Vec<crate::NewActivity>,
+    /// `account_settings.config_version` as this transaction read it.
+    pub(crate) config_version_seen: Option<i64>,
 }
 
 pub(crate) enum Conn {
@@ -303,6 +327,7 @@ impl Tx {
         Tx {
             conn,
             pending_activity: Vec::new(),
+            config_version_seen: None,
         }
     }
 }

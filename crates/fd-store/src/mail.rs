@@ -211,16 +211,22 @@ impl Tx {
         .i64("n")
     }
 
-    /// Counts an attempt at a raw message that is still pending; false (and nothing
-    /// changes) when it is gone or another worker already finished it.
-    pub async fn raw_mail_attempt(&mut self, id: i64) -> Result<bool, StoreError> {
-        let n = self
-            .exec(
-                "UPDATE raw_mail SET attempts = attempts + 1 WHERE id = $1 AND status = 'pending'",
-                args![id],
-            )
-            .await?;
-        Ok(n == 1)
+    /// Counts an attempt at each of `ids` that is still pending and returns those; the
+    /// others are gone or were finished by another worker meanwhile (an expired lease).
+    pub async fn raw_mail_attempts(&mut self, ids: &[i64]) -> Result<Vec<i64>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sql = crate::Sql::new(
+            "UPDATE raw_mail SET attempts = attempts + 1 WHERE status = 'pending' AND id IN (",
+        );
+        sql.bind_list(ids.iter().copied());
+        sql.push(") RETURNING id");
+        self.all_sql(sql)
+            .await?
+            .iter()
+            .map(|r| r.i64("id"))
+            .collect()
     }
 
     /// Several raw messages with their content, in one query (the ingest job's batch).
