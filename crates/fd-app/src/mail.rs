@@ -35,7 +35,8 @@ pub struct MailSettings {
     pub send_backoff_ms: i64,
     /// Lease holder name of this node's workers.
     pub worker: String,
-    /// Jobs claimed per round.
+    /// Jobs claimed per round. Small enough that several workers alternate (one parses its
+    /// batch while another writes), large enough that a commit serves many messages.
     pub batch: i64,
 }
 
@@ -52,7 +53,7 @@ impl Default for MailSettings {
                 std::process::id(),
                 fd_mail::build::random_token(6)
             ),
-            batch: 64,
+            batch: 16,
         }
     }
 }

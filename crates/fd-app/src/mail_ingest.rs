@@ -104,6 +104,9 @@ pub struct IngestResult {
     pub ticket: Option<TicketId>,
 }
 
+/// See [`MailService::ingest_batch`].
+const MIN_MESSAGES_PER_COMMIT: usize = 8;
+
 fn outcome(status: &'static str, what: &str, detail: Option<String>) -> RawMailOutcome {
     RawMailOutcome {
         status,
@@ -236,32 +239,64 @@ impl MailService {
         Ok(result)
     }
 
-    /// Several ingest jobs in one write transaction (one lock hand-over and one commit for
-    /// the batch). Any error rolls the batch back and the caller runs its jobs one by one,
-    /// so one poison message cannot hold up the others.
+    /// Several ingest jobs in as few write transactions as possible (one lock hand-over and
+    /// one commit for many messages). When mail acceptance is waiting for the writer (SMTP
+    /// answers 250 only after its commit), the work done so far commits and the writer is
+    /// handed over before the rest goes on: a sending server never waits for a whole batch.
+    /// Any error rolls back the transaction in progress and the caller runs the jobs one by
+    /// one (those already committed are then found done), so one poison message cannot hold
+    /// up the others.
     pub(crate) async fn ingest_batch(
         &self,
         jobs: &[(i64, i64)],
         worker: &str,
     ) -> Result<usize, AppError> {
         let raw_ids: Vec<i64> = jobs.iter().map(|(_, raw)| *raw).collect();
+        let job_of = |raw: i64| jobs.iter().find(|(_, r)| *r == raw).map(|(j, _)| *j);
         let loaded = self.load_and_parse(&raw_ids).await?;
-        let now = self.app().now();
-        let mut tx = self.app().db().write().await?;
-        let mut events = Vec::new();
-        let pending = tx
-            .raw_mail_attempts(&loaded.iter().map(|l| l.raw.id).collect::<Vec<_>>())
-            .await?;
-        for l in loaded {
-            let still_pending = pending.contains(&l.raw.id);
-            let (_, ev) = self.apply(&mut tx, l, still_pending, now).await?;
-            events.extend(ev);
+        let loaded_ids: Vec<i64> = loaded.iter().map(|l| l.raw.id).collect();
+        let mut loaded = loaded.into_iter().peekable();
+        // Jobs whose raw mail is gone complete with the first transaction.
+        let mut finished: Vec<i64> = jobs
+            .iter()
+            .filter(|(_, raw)| !loaded_ids.contains(raw))
+            .map(|(job, _)| *job)
+            .collect();
+        let mut pending: Option<Vec<i64>> = None;
+        loop {
+            let now = self.app().now();
+            let mut tx = self.app().db().write().await?;
+            // Checked once: the jobs' lease keeps other workers away for the rest of the batch.
+            let still = match &pending {
+                Some(p) => p.clone(),
+                None => {
+                    let p = tx.raw_mail_attempts(&loaded_ids).await?;
+                    pending = Some(p.clone());
+                    p
+                }
+            };
+            let mut events = Vec::new();
+            let mut applied = 0;
+            while let Some(l) = loaded.next() {
+                let raw = l.raw.id;
+                let (_, ev) = self.apply(&mut tx, l, still.contains(&raw), now).await?;
+                events.extend(ev);
+                finished.extend(job_of(raw));
+                applied += 1;
+                // A few messages per transaction at least, or the commits cost more than
+                // the messages and ingestion falls behind acceptance.
+                if applied >= MIN_MESSAGES_PER_COMMIT && self.app().db().writer_wanted() {
+                    break;
+                }
+            }
+            tx.complete_jobs(&finished, worker).await?;
+            tx.commit().await?;
+            finished.clear();
+            self.app().publish(events);
+            if loaded.peek().is_none() {
+                return Ok(jobs.len());
+            }
         }
-        let job_ids: Vec<i64> = jobs.iter().map(|(job, _)| *job).collect();
-        tx.complete_jobs(&job_ids, worker).await?;
-        tx.commit().await?;
-        self.app().publish(events);
-        Ok(jobs.len())
     }
 
     async fn targets(

@@ -35,6 +35,8 @@ pub struct Db {
     /// an urgent writer waits for at most the transaction running and one queued ordinary
     /// one, however many ordinary writers are waiting.
     write_gate: Arc<tokio::sync::Mutex<()>>,
+    /// Urgent writers waiting for `write_lock`.
+    urgent_waiting: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 #[derive(Clone, Debug)]
@@ -62,6 +64,7 @@ impl Db {
                 pool: Pool::Postgres(pool),
                 write_lock: Arc::new(tokio::sync::Mutex::new(())),
                 write_gate: Arc::new(tokio::sync::Mutex::new(())),
+                urgent_waiting: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
             })
         } else {
             let path = url
@@ -92,6 +95,7 @@ impl Db {
                 pool: Pool::Sqlite(pool),
                 write_lock: Arc::new(tokio::sync::Mutex::new(())),
                 write_gate: Arc::new(tokio::sync::Mutex::new(())),
+                urgent_waiting: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
             })
         }
     }
@@ -125,11 +129,23 @@ impl Db {
         self.begin_write(true).await
     }
 
+    /// Whether an urgent writer is waiting for SQLite's writer: a long series of writes
+    /// should commit what it has and let it in.
+    pub fn writer_wanted(&self) -> bool {
+        self.urgent_waiting
+            .load(std::sync::atomic::Ordering::SeqCst)
+            > 0
+    }
+
     async fn begin_write(&self, urgent: bool) -> Result<Tx, StoreError> {
         Ok(match &self.pool {
             Pool::Sqlite(p) => {
                 let guard = if urgent {
-                    self.write_lock.clone().lock_owned().await
+                    use std::sync::atomic::Ordering;
+                    self.urgent_waiting.fetch_add(1, Ordering::SeqCst);
+                    let guard = self.write_lock.clone().lock_owned().await;
+                    self.urgent_waiting.fetch_sub(1, Ordering::SeqCst);
+                    guard
                 } else {
                     let _gate = self.write_gate.lock().await;
                     self.write_lock.clone().lock_owned().await
