@@ -277,7 +277,7 @@ impl MailService {
             };
             let mut events = Vec::new();
             let mut applied = 0;
-            while let Some(l) = loaded.next() {
+            for l in loaded.by_ref() {
                 let raw = l.raw.id;
                 let (_, ev) = self.apply(&mut tx, l, still.contains(&raw), now).await?;
                 events.extend(ev);
