@@ -100,10 +100,9 @@ fn safe_headers(headers: &mut HeaderMap) {
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     );
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, max-age=3600"),
-    );
+    // Customer content: like the pages that embed it, never kept in a browser cache, where
+    // it would outlive sign-out or a lost access right.
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
 }
 
 async fn attachment(

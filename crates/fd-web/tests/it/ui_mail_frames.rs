@@ -194,6 +194,11 @@ async fn customer_html_is_framed_and_remote_images_wait(t: TestApp) {
     assert!(policy.contains("img-src 'self' data:;"), "{policy}");
     assert!(!policy.contains("https:"), "{policy}");
     assert_eq!(frame.headers.get("x-frame-options").unwrap(), "SAMEORIGIN");
+    assert_eq!(
+        frame.headers.get("cache-control").unwrap(),
+        "no-store",
+        "customer content must not outlive sign-out in a browser cache"
+    );
 
     // Asked for: the remote images are kept and the policy lets them load, nothing more.
     let shown = ann
