@@ -114,16 +114,12 @@ pub enum VisitorContact {
 /// Lock order, so concurrent use cases cannot deadlock: a ticket before its conversations.
 /// Ticket-first paths (stage moves, trash) update the ticket's conversations, so
 /// conversation-first paths lock the conversation's ticket before the conversation itself.
-async fn lock_ticket_of(tx: &mut Tx, id: ConversationId) -> Result<(), AppError> {
-    Ok(tx.lock_ticket_of_conversation(id).await?)
-}
-
 async fn lock_conversation(
     tx: &mut Tx,
     actor: &Actor,
     id: ConversationId,
 ) -> Result<Conversation, AppError> {
-    lock_ticket_of(tx, id).await?;
+    tx.lock_ticket_of_conversation(id).await?;
     match tx.conversation_for_update(&actor.scope(), id).await? {
         Some(c) if c.trashed_at.is_none() => Ok(c),
         _ => Err(AppError::not_found("conversation", id)),
@@ -781,7 +777,7 @@ impl App {
     ) -> Result<Conversation, AppError> {
         let now = self.now();
         let mut tx = self.db().write().await?;
-        lock_ticket_of(&mut tx, id).await?;
+        tx.lock_ticket_of_conversation(id).await?;
         let mut c = match tx.conversation_for_update(&actor.scope(), id).await? {
             Some(c) if c.trashed_at.is_some() => c,
             Some(_) => {

@@ -611,6 +611,7 @@ impl App {
         let Sanitized {
             html,
             blocked_remote,
+            ..
         } = fd_mail::html::sanitize(
             &html,
             &SanitizeOptions {

@@ -68,10 +68,8 @@ fn prepare(mail: &ParsedMail) -> Prepared {
     } else {
         split.reply.clone()
     };
-    let mut blocked_remote_images = 0;
-    let html = mail.html.as_ref().map(|h| {
-        blocked_remote_images =
-            fd_mail::html::sanitize(h, &SanitizeOptions::default()).blocked_remote;
+    // One pass keeps remote images and counts them: what the agent's view blocks.
+    let sanitized = mail.html.as_ref().map(|h| {
         fd_mail::html::sanitize(
             h,
             &SanitizeOptions {
@@ -80,8 +78,9 @@ fn prepare(mail: &ParsedMail) -> Prepared {
                 ..SanitizeOptions::default()
             },
         )
-        .html
     });
+    let blocked_remote_images = sanitized.as_ref().map_or(0, |s| s.remote_images);
+    let html = sanitized.map(|s| s.html);
     Prepared {
         split,
         text,
@@ -267,14 +266,10 @@ impl MailService {
             let now = self.app().now();
             let mut tx = self.app().db().write().await?;
             // Checked once: the jobs' lease keeps other workers away for the rest of the batch.
-            let still = match &pending {
-                Some(p) => p.clone(),
-                None => {
-                    let p = tx.raw_mail_attempts(&loaded_ids).await?;
-                    pending = Some(p.clone());
-                    p
-                }
-            };
+            if pending.is_none() {
+                pending = Some(tx.raw_mail_attempts(&loaded_ids).await?);
+            }
+            let still = pending.as_deref().unwrap_or_default();
             let mut events = Vec::new();
             let mut applied = 0;
             for l in loaded.by_ref() {

@@ -49,6 +49,9 @@ pub struct Sanitized {
     pub html: String,
     /// Remote images (or other loads) removed because remote content is blocked.
     pub blocked_remote: usize,
+    /// Remote images in the document, kept or removed: what blocking removes, so one pass
+    /// that allows them also tells how many a blocking pass would remove.
+    pub remote_images: usize,
 }
 
 /// The Content-Security-Policy for the iframe document that shows sanitised mail HTML:
@@ -331,6 +334,8 @@ impl<'a> ammonia::UrlRelativeEvaluate<'a> for LocalOnly {
 pub fn sanitize(html: &str, options: &SanitizeOptions) -> Sanitized {
     let blocked = Arc::new(AtomicUsize::new(0));
     let counter = blocked.clone();
+    let remote_seen = Arc::new(AtomicUsize::new(0));
+    let seen = remote_seen.clone();
     let remote = options.remote;
     let cids = options.cid_urls.clone();
     let keep_cid = options.keep_cid;
@@ -381,6 +386,7 @@ pub fn sanitize(html: &str, options: &SanitizeOptions) -> Sanitized {
                         return cids.get(id).map(|u| Cow::Owned(u.clone()));
                     }
                     if is_remote(v) {
+                        seen.fetch_add(1, Ordering::Relaxed);
                         return match remote {
                             RemoteContent::Allow => Some(Cow::Borrowed(value)),
                             RemoteContent::Block => {
@@ -410,6 +416,7 @@ pub fn sanitize(html: &str, options: &SanitizeOptions) -> Sanitized {
     Sanitized {
         html,
         blocked_remote: blocked.load(Ordering::Relaxed),
+        remote_images: remote_seen.load(Ordering::Relaxed),
     }
 }
 
@@ -455,5 +462,9 @@ mod tests {
             },
         );
         assert!(allowed.html.contains("https://t.example/pixel.gif"));
+        // Allowing keeps them and still counts what blocking would remove.
+        assert_eq!(allowed.blocked_remote, 0);
+        assert_eq!(allowed.remote_images, s.remote_images);
+        assert_eq!(s.remote_images, s.blocked_remote);
     }
 }
