@@ -9,12 +9,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
-};
-use sqlx::{AssertSqlSafe, PgPool, Row as _, SqlitePool};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
+use sqlx::{AssertSqlSafe, ConnectOptions as _, Connection as _, PgPool, Row as _};
 
 use crate::StoreError;
+use crate::sqlite::{SqlitePool, SqliteRow, SqliteTx};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -41,7 +40,7 @@ pub struct Db {
 
 #[derive(Clone, Debug)]
 enum Pool {
-    Sqlite(SqlitePool),
+    Sqlite(Arc<SqlitePool>),
     Postgres(PgPool),
 }
 
@@ -70,27 +69,7 @@ impl Db {
             let path = url
                 .strip_prefix("sqlite://")
                 .or_else(|| url.strip_prefix("sqlite:"));
-            let options = SqliteConnectOptions::new()
-                .filename(path.unwrap_or(url))
-                .create_if_missing(true)
-                .journal_mode(SqliteJournalMode::Wal)
-                // WAL + NORMAL is durable against application crashes and keeps commits cheap;
-                // a power loss may only roll back the last transactions (SQLite docs, "WAL").
-                .synchronous(SqliteSynchronous::Normal)
-                .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(30))
-                .pragma("cache_size", "-65536")
-                .pragma("temp_store", "memory");
-            let pool = SqlitePoolOptions::new()
-                .max_connections(8)
-                .min_connections(1)
-                .acquire_timeout(Duration::from_secs(60))
-                // A file database has no connection to lose; pinging it on every checkout
-                // costs a round trip to the connection's worker thread per transaction.
-                .test_before_acquire(false)
-                .connect_with(options)
-                .await
-                .map_err(StoreError::connect)?;
+            let pool = SqlitePool::open(path.unwrap_or(url).into(), 8)?;
             Ok(Db {
                 pool: Pool::Sqlite(pool),
                 write_lock: Arc::new(tokio::sync::Mutex::new(())),
@@ -110,7 +89,21 @@ impl Db {
     /// Applies pending migrations (idempotent; safe while other nodes run).
     pub async fn migrate(&self) -> Result<(), StoreError> {
         match &self.pool {
-            Pool::Sqlite(p) => SQLITE_MIGRATOR.run(p).await?,
+            Pool::Sqlite(p) => {
+                // Migrations keep sqlx's runner and its bookkeeping table, on a connection
+                // of their own.
+                let mut conn = SqliteConnectOptions::new()
+                    .filename(p.path())
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(30))
+                    .connect()
+                    .await
+                    .map_err(StoreError::connect)?;
+                SQLITE_MIGRATOR.run(&mut conn).await?;
+                conn.close().await?;
+            }
             Pool::Postgres(p) => POSTGRES_MIGRATOR.run(p).await?,
         }
         Ok(())
@@ -151,7 +144,7 @@ impl Db {
                     self.write_lock.clone().lock_owned().await
                 };
                 Tx::new(Conn::Sqlite(
-                    p.begin_with("BEGIN IMMEDIATE").await?,
+                    SqliteTx::begin(p.acquire().await?, true)?,
                     Some(guard),
                 ))
             }
@@ -162,7 +155,10 @@ impl Db {
     /// A read transaction: one consistent snapshot for a page's several queries.
     pub async fn read(&self) -> Result<Tx, StoreError> {
         Ok(match &self.pool {
-            Pool::Sqlite(p) => Tx::new(Conn::Sqlite(p.begin().await?, None)),
+            Pool::Sqlite(p) => Tx::new(Conn::Sqlite(
+                SqliteTx::begin(p.acquire().await?, false)?,
+                None,
+            )),
             Pool::Postgres(p) => Tx::new(Conn::Postgres(p.begin_with("BEGIN READ ONLY").await?)),
         })
     }
@@ -170,7 +166,9 @@ impl Db {
     /// `SELECT 1`, for `/healthz`.
     pub async fn ping(&self) -> Result<(), StoreError> {
         match &self.pool {
-            Pool::Sqlite(p) => sqlx::query("SELECT 1").execute(p).await.map(drop)?,
+            Pool::Sqlite(p) => SqliteTx::begin(p.acquire().await?, false)?
+                .query("SELECT 1", &[], Some(1))
+                .map(drop)?,
             Pool::Postgres(p) => sqlx::query("SELECT 1").execute(p).await.map(drop)?,
         }
         Ok(())
@@ -178,7 +176,7 @@ impl Db {
 
     pub async fn close(&self) {
         match &self.pool {
-            Pool::Sqlite(p) => p.close().await,
+            Pool::Sqlite(p) => p.close(),
             Pool::Postgres(p) => p.close().await,
         }
     }
@@ -190,6 +188,7 @@ pub enum Arg {
     I64(Option<i64>),
     Text(Option<String>),
     Bool(bool),
+    Bytes(Vec<u8>),
 }
 
 impl From<i64> for Arg {
@@ -331,10 +330,7 @@ pub struct Tx {
 pub(crate) enum Conn {
     /// The guard, for write transactions, holds this process's SQLite writer slot until the
     /// transaction ends.
-    Sqlite(
-        sqlx::Transaction<'static, sqlx::Sqlite>,
-        Option<tokio::sync::OwnedMutexGuard<()>>,
-    ),
+    Sqlite(SqliteTx, Option<tokio::sync::OwnedMutexGuard<()>>),
     Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
 }
 
@@ -356,6 +352,7 @@ macro_rules! bind_all {
                 Arg::I64(v) => q.bind(v),
                 Arg::Text(v) => q.bind(v),
                 Arg::Bool(v) => q.bind(v),
+                Arg::Bytes(v) => q.bind(v),
             };
         }
         q
@@ -373,7 +370,7 @@ impl Tx {
     pub async fn commit(mut self) -> Result<(), StoreError> {
         self.flush_activity().await?;
         match self.conn {
-            Conn::Sqlite(t, _guard) => t.commit().await?,
+            Conn::Sqlite(t, _guard) => t.commit()?,
             Conn::Postgres(t) => t.commit().await?,
         }
         Ok(())
@@ -390,13 +387,9 @@ impl Tx {
 
     /// Runs a statement; returns the number of rows it changed.
     pub async fn exec(&mut self, sql: &str, args: Vec<Arg>) -> Result<u64, StoreError> {
-        let sql = sql.to_string();
         Ok(match &mut self.conn {
-            Conn::Sqlite(t, _) => bind_all!(sqlx::query(AssertSqlSafe(sql)), args)
-                .execute(&mut **t)
-                .await?
-                .rows_affected(),
-            Conn::Postgres(t) => bind_all!(sqlx::query(AssertSqlSafe(sql)), args)
+            Conn::Sqlite(t, _) => t.exec(sql, &args)?,
+            Conn::Postgres(t) => bind_all!(sqlx::query(AssertSqlSafe(sql.to_string())), args)
                 .execute(&mut **t)
                 .await?
                 .rows_affected(),
@@ -404,15 +397,13 @@ impl Tx {
     }
 
     pub async fn all(&mut self, sql: &str, args: Vec<Arg>) -> Result<Vec<Row>, StoreError> {
-        let sql = sql.to_string();
         Ok(match &mut self.conn {
-            Conn::Sqlite(t, _) => bind_all!(sqlx::query(AssertSqlSafe(sql)), args)
-                .fetch_all(&mut **t)
-                .await?
+            Conn::Sqlite(t, _) => t
+                .query(sql, &args, None)?
                 .into_iter()
                 .map(Row::Sqlite)
                 .collect(),
-            Conn::Postgres(t) => bind_all!(sqlx::query(AssertSqlSafe(sql)), args)
+            Conn::Postgres(t) => bind_all!(sqlx::query(AssertSqlSafe(sql.to_string())), args)
                 .fetch_all(&mut **t)
                 .await?
                 .into_iter()
@@ -422,13 +413,9 @@ impl Tx {
     }
 
     pub async fn opt(&mut self, sql: &str, args: Vec<Arg>) -> Result<Option<Row>, StoreError> {
-        let sql = sql.to_string();
         Ok(match &mut self.conn {
-            Conn::Sqlite(t, _) => bind_all!(sqlx::query(AssertSqlSafe(sql)), args)
-                .fetch_optional(&mut **t)
-                .await?
-                .map(Row::Sqlite),
-            Conn::Postgres(t) => bind_all!(sqlx::query(AssertSqlSafe(sql)), args)
+            Conn::Sqlite(t, _) => t.query(sql, &args, Some(1))?.pop().map(Row::Sqlite),
+            Conn::Postgres(t) => bind_all!(sqlx::query(AssertSqlSafe(sql.to_string())), args)
                 .fetch_optional(&mut **t)
                 .await?
                 .map(Row::Postgres),
@@ -471,10 +458,11 @@ macro_rules! getter {
     ($name:ident, $ty:ty) => {
         pub fn $name(&self, col: &str) -> Result<$ty, StoreError> {
             match self {
-                Row::Sqlite(r) => r.try_get::<$ty, _>(col),
-                Row::Postgres(r) => r.try_get::<$ty, _>(col),
+                Row::Sqlite(r) => r.$name(col),
+                Row::Postgres(r) => r
+                    .try_get::<$ty, _>(col)
+                    .map_err(|e| StoreError::Decode(format!("column {col}: {e}"))),
             }
-            .map_err(|e| StoreError::Decode(format!("column {col}: {e}")))
         }
     };
 }
@@ -485,13 +473,15 @@ impl Row {
     getter!(string, String);
     getter!(opt_string, Option<String>);
     getter!(bool, bool);
+    getter!(bytes, Vec<u8>);
 
     pub fn i64_at(&self, idx: usize) -> Result<i64, StoreError> {
         match self {
-            Row::Sqlite(r) => r.try_get::<i64, _>(idx),
-            Row::Postgres(r) => r.try_get::<i64, _>(idx),
+            Row::Sqlite(r) => r.i64_at(idx),
+            Row::Postgres(r) => r
+                .try_get::<i64, _>(idx)
+                .map_err(|e| StoreError::Decode(format!("column {idx}: {e}"))),
         }
-        .map_err(|e| StoreError::Decode(format!("column {idx}: {e}")))
     }
 }
 

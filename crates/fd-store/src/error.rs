@@ -6,6 +6,8 @@ use std::fmt;
 pub enum StoreError {
     #[error("cannot connect to the database: {0}")]
     Connect(#[source] sqlx::Error),
+    #[error("cannot open the database: {0}")]
+    SqliteConnect(#[source] rusqlite::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("unique constraint violated: {0}")]
@@ -18,6 +20,8 @@ pub enum StoreError {
     Decode(String),
     #[error("database error: {0}")]
     Sql(#[source] sqlx::Error),
+    #[error("database error: {0}")]
+    Sqlite(#[source] rusqlite::Error),
     #[error("{0}")]
     Internal(String),
 }
@@ -25,6 +29,32 @@ pub enum StoreError {
 impl StoreError {
     pub(crate) fn connect(e: impl Into<sqlx::Error>) -> Self {
         StoreError::Connect(e.into())
+    }
+    pub(crate) fn sqlite_connect(e: rusqlite::Error) -> Self {
+        StoreError::SqliteConnect(e)
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        use rusqlite::ffi;
+        if let rusqlite::Error::SqliteFailure(err, msg) = &e {
+            let msg = msg.clone().unwrap_or_else(|| err.to_string());
+            match err.extended_code {
+                ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {
+                    return StoreError::Unique(msg);
+                }
+                ffi::SQLITE_CONSTRAINT_FOREIGNKEY => return StoreError::ForeignKey(msg),
+                _ => {}
+            }
+            if matches!(
+                err.code,
+                ffi::ErrorCode::DatabaseBusy | ffi::ErrorCode::DatabaseLocked
+            ) {
+                return StoreError::Busy(msg);
+            }
+        }
+        StoreError::Sqlite(e)
     }
 }
 

@@ -22,6 +22,7 @@ mod scope;
 mod search;
 mod seed;
 mod sessions;
+mod sqlite;
 mod tickets;
 mod tokens;
 mod ui;
@@ -40,6 +41,7 @@ pub use search::{
 };
 pub use seed::SeedSpec;
 pub use sessions::{LoginThrottle, UiSession};
+pub use sqlite::SqliteRow;
 pub use tickets::{TicketListQuery, TicketSort, TicketView};
 pub use tokens::{ApiToken, AssociationLabel, TeamAddress};
 pub use ui::{LibraryItem, SavedView};

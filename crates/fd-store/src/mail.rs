@@ -1,15 +1,10 @@
 //! Storage of the email channel: raw inbound mail (stored before parsing), inbound message
 //! keys (idempotent ingestion), per-message mail metadata, reply tokens, content-addressed
 //! attachment blobs, acknowledgement settings and rate limits, IMAP checkpoints.
-//!
-//! Raw mail and blobs are bytes; `Arg` has no bytes variant, so those few statements bind
-//! with sqlx directly (static SQL, bound values only).
 
 use fd_domain::*;
-use sqlx::Row as _;
 
-use crate::db::Conn;
-use crate::{Row, StoreError, Tx, args};
+use crate::{Arg, Row, StoreError, Tx, args};
 
 /// A message as it arrived, before parsing.
 #[derive(Debug, Clone)]
@@ -117,48 +112,29 @@ fn json<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
     serde_json::to_string(v).map_err(|e| StoreError::Internal(e.to_string()))
 }
 
-fn bytes_at(r: &Row, col: &str) -> Result<Vec<u8>, StoreError> {
-    match r {
-        Row::Sqlite(r) => r.try_get::<Vec<u8>, _>(col),
-        Row::Postgres(r) => r.try_get::<Vec<u8>, _>(col),
-    }
-    .map_err(|e| StoreError::Decode(format!("column {col}: {e}")))
-}
-
 impl Tx {
     /// Stores a raw message; returns its id.
     pub async fn insert_raw_mail(&mut self, m: &NewRawMail<'_>) -> Result<i64, StoreError> {
         const SQL: &str = "INSERT INTO raw_mail (source, source_detail, envelope_from, recipients, size, truncated, sha256, \
              content, status, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9) RETURNING id";
         let recipients = json(&m.recipients)?;
-        let id: i64 = match &mut self.conn {
-            Conn::Sqlite(t, _) => sqlx::query(SQL)
-                .bind(m.source)
-                .bind(&m.source_detail)
-                .bind(&m.envelope_from)
-                .bind(&recipients)
-                .bind(m.size)
-                .bind(m.truncated)
-                .bind(&m.sha256)
-                .bind(m.content)
-                .bind(m.received_at)
-                .fetch_one(&mut **t)
-                .await?
-                .try_get("id")?,
-            Conn::Postgres(t) => sqlx::query(SQL)
-                .bind(m.source)
-                .bind(&m.source_detail)
-                .bind(&m.envelope_from)
-                .bind(&recipients)
-                .bind(m.size)
-                .bind(m.truncated)
-                .bind(&m.sha256)
-                .bind(m.content)
-                .bind(m.received_at)
-                .fetch_one(&mut **t)
-                .await?
-                .try_get("id")?,
-        };
+        let row = self
+            .one(
+                SQL,
+                args![
+                    m.source,
+                    &m.source_detail,
+                    &m.envelope_from,
+                    recipients,
+                    m.size,
+                    m.truncated,
+                    &m.sha256,
+                    Arg::Bytes(m.content.to_vec()),
+                    m.received_at,
+                ],
+            )
+            .await?;
+        let id = row.i64("id")?;
         Ok(id)
     }
 
@@ -175,7 +151,7 @@ impl Tx {
             .opt("SELECT content FROM raw_mail WHERE id = $1", args![id])
             .await?
         {
-            Some(r) => Ok(Some(bytes_at(&r, "content")?)),
+            Some(r) => Ok(Some(r.bytes("content")?)),
             None => Ok(None),
         }
     }
@@ -244,7 +220,7 @@ impl Tx {
         sql.push(") ORDER BY id");
         let rows = self.all_sql(sql).await?;
         rows.iter()
-            .map(|r| Ok((RawMail::from_row(r)?, bytes_at(r, "content")?)))
+            .map(|r| Ok((RawMail::from_row(r)?, r.bytes("content")?)))
             .collect()
     }
 
@@ -326,26 +302,8 @@ impl Tx {
         const SQL: &str = "INSERT INTO mail_blobs (sha256, size, content, created_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (sha256) DO NOTHING";
         let size = content.len() as i64;
-        match &mut self.conn {
-            Conn::Sqlite(t, _) => {
-                sqlx::query(SQL)
-                    .bind(sha256)
-                    .bind(size)
-                    .bind(content)
-                    .bind(now)
-                    .execute(&mut **t)
-                    .await?;
-            }
-            Conn::Postgres(t) => {
-                sqlx::query(SQL)
-                    .bind(sha256)
-                    .bind(size)
-                    .bind(content)
-                    .bind(now)
-                    .execute(&mut **t)
-                    .await?;
-            }
-        }
+        self.exec(SQL, args![sha256, size, Arg::Bytes(content.to_vec()), now])
+            .await?;
         Ok(())
     }
 
@@ -357,7 +315,7 @@ impl Tx {
             )
             .await?
         {
-            Some(r) => Ok(Some(bytes_at(&r, "content")?)),
+            Some(r) => Ok(Some(r.bytes("content")?)),
             None => Ok(None),
         }
     }
