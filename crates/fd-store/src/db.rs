@@ -144,7 +144,7 @@ impl Db {
                     self.write_lock.clone().lock_owned().await
                 };
                 Tx::new(Conn::Sqlite(
-                    SqliteTx::begin(p.acquire().await?, true)?,
+                    SqliteTx::begin(p.acquire_writer()?, true)?,
                     Some(guard),
                 ))
             }
@@ -370,7 +370,12 @@ impl Tx {
     pub async fn commit(mut self) -> Result<(), StoreError> {
         self.flush_activity().await?;
         match self.conn {
-            Conn::Sqlite(t, _guard) => t.commit()?,
+            Conn::Sqlite(t, guard) => {
+                if guard.is_some() {
+                    crate::search_index::sync(&t)?;
+                }
+                t.commit()?
+            }
             Conn::Postgres(t) => t.commit().await?,
         }
         Ok(())
@@ -388,7 +393,12 @@ impl Tx {
     /// Runs a statement; returns the number of rows it changed.
     pub async fn exec(&mut self, sql: &str, args: Vec<Arg>) -> Result<u64, StoreError> {
         Ok(match &mut self.conn {
-            Conn::Sqlite(t, _) => t.exec(sql, &args)?,
+            Conn::Sqlite(t, guard) => {
+                if guard.is_some() && crate::search_index::reads_index(sql) {
+                    crate::search_index::sync(t)?;
+                }
+                t.exec(sql, &args)?
+            }
             Conn::Postgres(t) => bind_all!(sqlx::query(AssertSqlSafe(sql.to_string())), args)
                 .execute(&mut **t)
                 .await?
@@ -398,11 +408,15 @@ impl Tx {
 
     pub async fn all(&mut self, sql: &str, args: Vec<Arg>) -> Result<Vec<Row>, StoreError> {
         Ok(match &mut self.conn {
-            Conn::Sqlite(t, _) => t
-                .query(sql, &args, None)?
-                .into_iter()
-                .map(Row::Sqlite)
-                .collect(),
+            Conn::Sqlite(t, guard) => {
+                if guard.is_some() && crate::search_index::reads_index(sql) {
+                    crate::search_index::sync(t)?;
+                }
+                t.query(sql, &args, None)?
+                    .into_iter()
+                    .map(Row::Sqlite)
+                    .collect()
+            }
             Conn::Postgres(t) => bind_all!(sqlx::query(AssertSqlSafe(sql.to_string())), args)
                 .fetch_all(&mut **t)
                 .await?
@@ -414,7 +428,12 @@ impl Tx {
 
     pub async fn opt(&mut self, sql: &str, args: Vec<Arg>) -> Result<Option<Row>, StoreError> {
         Ok(match &mut self.conn {
-            Conn::Sqlite(t, _) => t.query(sql, &args, Some(1))?.pop().map(Row::Sqlite),
+            Conn::Sqlite(t, guard) => {
+                if guard.is_some() && crate::search_index::reads_index(sql) {
+                    crate::search_index::sync(t)?;
+                }
+                t.query(sql, &args, Some(1))?.pop().map(Row::Sqlite)
+            }
             Conn::Postgres(t) => bind_all!(sqlx::query(AssertSqlSafe(sql.to_string())), args)
                 .fetch_optional(&mut **t)
                 .await?

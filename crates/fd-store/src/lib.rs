@@ -20,6 +20,7 @@ mod mail;
 mod records;
 mod scope;
 mod search;
+mod search_index;
 mod seed;
 mod sessions;
 mod sqlite;

@@ -21,10 +21,16 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::{Arg, StoreError};
 
-/// Open connections kept for reuse, at most `max` in use at once.
+/// Open connections kept for reuse, at most `max` readers in use at once, plus the one
+/// connection every write transaction uses.
+///
+/// Writes share one connection because a connection that sees another one's commit throws
+/// its whole page cache away at its next transaction; spread over a pool, every write would
+/// start cold. (`Db`'s write lock already lets one write transaction run at a time.)
 pub(crate) struct SqlitePool {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
+    writer: Mutex<Option<Connection>>,
     permits: Arc<Semaphore>,
 }
 
@@ -46,10 +52,11 @@ impl SqlitePool {
         let pool = Arc::new(SqlitePool {
             path,
             idle: Mutex::new(Vec::new()),
+            writer: Mutex::new(None),
             permits: Arc::new(Semaphore::new(max)),
         });
         let first = pool.connect().map_err(StoreError::sqlite_connect)?;
-        pool.release(first);
+        pool.release(first, false);
         Ok(pool)
     }
 
@@ -92,15 +99,37 @@ impl SqlitePool {
         Ok(PooledConn {
             conn: Some(conn),
             pool: self.clone(),
-            _permit: permit,
+            permit: Some(permit),
         })
     }
 
-    fn release(&self, conn: Connection) {
+    /// The writers' connection. Only one caller at a time may hold it: `Db` calls this
+    /// under its write lock.
+    pub(crate) fn acquire_writer(self: &Arc<Self>) -> Result<PooledConn, StoreError> {
+        if self.permits.is_closed() {
+            return Err(StoreError::Internal("the database has been closed".into()));
+        }
+        let kept = self.writer.lock().ok().and_then(|mut w| w.take());
+        let conn = match kept {
+            Some(c) => c,
+            None => self.connect().map_err(StoreError::sqlite_connect)?,
+        };
+        Ok(PooledConn {
+            conn: Some(conn),
+            pool: self.clone(),
+            permit: None,
+        })
+    }
+
+    fn release(&self, conn: Connection, writer: bool) {
         if self.permits.is_closed() {
             return;
         }
-        if let Ok(mut idle) = self.idle.lock() {
+        if writer {
+            if let Ok(mut w) = self.writer.lock() {
+                *w = Some(conn);
+            }
+        } else if let Ok(mut idle) = self.idle.lock() {
             idle.push(conn);
         }
     }
@@ -110,6 +139,9 @@ impl SqlitePool {
         if let Ok(mut idle) = self.idle.lock() {
             idle.clear();
         }
+        if let Ok(mut w) = self.writer.lock() {
+            *w = None;
+        }
     }
 }
 
@@ -118,7 +150,8 @@ impl SqlitePool {
 pub(crate) struct PooledConn {
     conn: Option<Connection>,
     pool: Arc<SqlitePool>,
-    _permit: OwnedSemaphorePermit,
+    /// A reader's place in the pool; `None` for the writers' connection.
+    permit: Option<OwnedSemaphorePermit>,
 }
 
 impl Drop for PooledConn {
@@ -126,7 +159,7 @@ impl Drop for PooledConn {
         if let Some(conn) = self.conn.take()
             && conn.is_autocommit()
         {
-            self.pool.release(conn);
+            self.pool.release(conn, self.permit.is_none());
         }
     }
 }

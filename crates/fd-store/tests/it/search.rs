@@ -109,6 +109,7 @@ on_both_backends! {
     free_text_stays_within_the_viewers_scope => scoped;
     free_text_covers_contacts_and_companies => contacts_and_companies;
     free_text_treats_query_syntax_as_literal_text => hostile_syntax;
+    free_text_follows_every_change_of_one_transaction => one_transaction;
 }
 
 async fn whole_words_and_prefixes(t: TestApp) {
@@ -382,4 +383,82 @@ async fn hostile_syntax(t: TestApp) {
     assert_eq!(tickets(&t, &many).await, vec![plain]);
     assert!(find(&t, ObjectType::Contact, "\"(*").await.is_empty());
     assert!(find(&t, ObjectType::Company, "AND OR NOT").await.is_empty());
+}
+
+/// Ids matching `text` as a search inside the transaction `tx` sees it.
+async fn find_in(tx: &mut Tx, text: &str) -> Vec<i64> {
+    tx.search(
+        &ViewerScope::All,
+        &SearchQuery {
+            object: ObjectType::Ticket,
+            groups: Vec::new(),
+            text: Some(text.into()),
+            sort: None,
+            limit: 100,
+            offset: 0,
+        },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("search {text:?}: {e}"))
+    .ids
+}
+
+async fn edit(tx: &mut Tx, id: i64, subject: &str) {
+    let mut t = tx
+        .ticket_for_update(&ViewerScope::All, TicketId(id))
+        .await
+        .unwrap()
+        .unwrap();
+    t.subject = subject.into();
+    assert!(tx.save_ticket(&t).await.unwrap(), "saved {id}");
+}
+
+/// The index is brought up to date at the end of a write transaction (SQLite) or by the
+/// database (PostgreSQL); either way a search inside the transaction, and every search after
+/// it, sees each change exactly once, and a rolled-back transaction leaves nothing behind.
+async fn one_transaction(t: TestApp) {
+    let kept = ticket(&t, "Printer jammed", "").await;
+    let purged = ticket(&t, "Printer offline", "").await;
+    let edited = ticket(&t, "Toner low", "").await;
+
+    let mut tx = t.app.db().write().await.unwrap();
+    let mut template = tx
+        .ticket(&ViewerScope::All, TicketId(kept))
+        .await
+        .unwrap()
+        .unwrap();
+    template.subject = "Scanner broken".into();
+    let created = tx.insert_ticket(&template).await.unwrap().0;
+    // Created and edited in the same transaction: never indexed under its first subject.
+    edit(&mut tx, created, "Scanner fixed").await;
+    edit(&mut tx, edited, "Toner empty").await;
+    edit(&mut tx, edited, "Toner refilled").await;
+    tx.purge_ticket(TicketId(purged)).await.unwrap();
+
+    assert_eq!(find_in(&mut tx, "printer").await, vec![kept]);
+    assert!(find_in(&mut tx, "broken").await.is_empty());
+    assert_eq!(find_in(&mut tx, "fixed").await, vec![created]);
+    assert!(find_in(&mut tx, "low").await.is_empty());
+    assert!(find_in(&mut tx, "empty").await.is_empty());
+    assert_eq!(find_in(&mut tx, "refilled").await, vec![edited]);
+    // Changes after a search inside the transaction are indexed too.
+    edit(&mut tx, created, "Scanner replaced").await;
+    tx.commit().await.unwrap();
+
+    assert!(tickets(&t, "fixed").await.is_empty());
+    assert_eq!(tickets(&t, "replaced").await, vec![created]);
+    assert_eq!(tickets(&t, "refilled").await, vec![edited]);
+    assert_eq!(tickets(&t, "printer").await, vec![kept]);
+    assert_eq!(tickets(&t, "scanner toner").await, Vec::<i64>::new());
+
+    // Rolled back: neither the ticket nor its words remain, and the next write is unaffected.
+    let mut tx = t.app.db().write().await.unwrap();
+    template.subject = "Modem dead".into();
+    tx.insert_ticket(&template).await.unwrap();
+    edit(&mut tx, kept, "Modem dead too").await;
+    drop(tx);
+    assert!(tickets(&t, "modem").await.is_empty());
+    assert_eq!(tickets(&t, "printer").await, vec![kept]);
+    let later = ticket(&t, "Modem blinking", "").await;
+    assert_eq!(tickets(&t, "modem").await, vec![later]);
 }
