@@ -49,6 +49,13 @@ async fn ticket(t: &TestApp, subject: &str, content: &str) -> i64 {
 /// The ids a free-text search finds, in id order, for a viewer.
 async fn find_as(t: &TestApp, scope: &ViewerScope, object: ObjectType, text: &str) -> Vec<i64> {
     let mut tx = t.app.db().read().await.unwrap();
+    let ids = search_in(&mut tx, scope, object, text).await;
+    tx.commit().await.unwrap();
+    ids
+}
+
+/// The same inside the transaction `tx`, as it sees the data.
+async fn search_in(tx: &mut Tx, scope: &ViewerScope, object: ObjectType, text: &str) -> Vec<i64> {
     let page = tx
         .search(
             scope,
@@ -63,7 +70,6 @@ async fn find_as(t: &TestApp, scope: &ViewerScope, object: ObjectType, text: &st
         )
         .await
         .unwrap_or_else(|e| panic!("search {text:?}: {e}"));
-    tx.commit().await.unwrap();
     assert_eq!(page.total, page.ids.len() as i64, "total of {text:?}");
     page.ids
 }
@@ -385,22 +391,8 @@ async fn hostile_syntax(t: TestApp) {
     assert!(find(&t, ObjectType::Company, "AND OR NOT").await.is_empty());
 }
 
-/// Ids matching `text` as a search inside the transaction `tx` sees it.
 async fn find_in(tx: &mut Tx, text: &str) -> Vec<i64> {
-    tx.search(
-        &ViewerScope::All,
-        &SearchQuery {
-            object: ObjectType::Ticket,
-            groups: Vec::new(),
-            text: Some(text.into()),
-            sort: None,
-            limit: 100,
-            offset: 0,
-        },
-    )
-    .await
-    .unwrap_or_else(|e| panic!("search {text:?}: {e}"))
-    .ids
+    search_in(tx, &ViewerScope::All, ObjectType::Ticket, text).await
 }
 
 async fn edit(tx: &mut Tx, id: i64, subject: &str) {
