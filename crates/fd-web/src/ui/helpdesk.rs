@@ -50,6 +50,27 @@ fn ticket_view(key: &str, me: UserId) -> Option<TicketView> {
     })
 }
 
+/// Runs a use case on a task of its own. SQLite statements run on the task that issues them
+/// (fd-store's `sqlite` module), so reads joined within one task run one after another;
+/// on their own tasks the runtime spreads them over the cores.
+fn on_own_task<T, F, Fut>(
+    app: &App,
+    actor: &Actor,
+    f: F,
+) -> tokio::task::JoinHandle<Result<T, AppError>>
+where
+    T: Send + 'static,
+    F: FnOnce(App, Actor) -> Fut,
+    Fut: std::future::Future<Output = Result<T, AppError>> + Send + 'static,
+{
+    tokio::spawn(f(app.clone(), actor.clone()))
+}
+
+async fn joined<T>(h: tokio::task::JoinHandle<Result<T, AppError>>) -> Result<T, AppError> {
+    h.await
+        .map_err(|e| AppError::Internal(format!("a page query stopped: {e}")))?
+}
+
 /// The left panel with a count per view, as this agent may see them (HD-09).
 pub(crate) async fn view_links(
     app: &App,
@@ -72,21 +93,33 @@ pub(crate) async fn view_links(
     }
     let me = agent.user.id;
     let count = |view: TicketView| {
-        let q = TicketListQuery {
-            view,
-            ..TicketListQuery::default()
-        };
-        async move { app.count_tickets(&agent.actor, &q).await }
+        on_own_task(app, &agent.actor, move |app, actor| async move {
+            let q = TicketListQuery {
+                view,
+                ..TicketListQuery::default()
+            };
+            app.count_tickets(&actor, &q).await
+        })
     };
-    let (unassigned, mine, open, following, closed, trash, mentions, drafts) = tokio::join!(
+    let (unassigned, mine, open, following, closed, trash) = (
         count(TicketView::Unassigned),
         count(TicketView::AssignedTo(me)),
         count(TicketView::AllOpen),
         count(TicketView::Following(me)),
         count(TicketView::Closed),
         count(TicketView::Trash),
+    );
+    let (mentions, drafts) = tokio::join!(
         app.mentioned_tickets(&agent.actor, 0, 0),
         app.draft_entries(&agent.actor),
+    );
+    let (unassigned, mine, open, following, closed, trash) = (
+        joined(unassigned).await,
+        joined(mine).await,
+        joined(open).await,
+        joined(following).await,
+        joined(closed).await,
+        joined(trash).await,
     );
     let counts = [
         unassigned?,
@@ -284,11 +317,12 @@ pub(crate) async fn list(
             (t, if more { -1 } else { n }, Vec::new())
         }
         _ => {
-            let (t, n) = tokio::join!(
-                app.list_tickets(&agent.actor, &q),
-                app.count_tickets(&agent.actor, &q)
-            );
-            (t?, n?, Vec::new())
+            let counted = q.clone();
+            let n = on_own_task(app, &agent.actor, move |app, actor| async move {
+                app.count_tickets(&actor, &counted).await
+            });
+            let t = app.list_tickets(&agent.actor, &q).await;
+            (t?, joined(n).await?, Vec::new())
         }
     };
     let rows = ticket_rows(app, &agent, &dir, &tickets).await?;
