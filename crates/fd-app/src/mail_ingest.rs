@@ -242,13 +242,15 @@ impl MailService {
     /// one commit for many messages). When mail acceptance is waiting for the writer (SMTP
     /// answers 250 only after its commit), the work done so far commits and the writer is
     /// handed over before the rest goes on: a sending server never waits for a whole batch.
-    /// Any error rolls back the transaction in progress and the caller runs the jobs one by
-    /// one (those already committed are then found done), so one poison message cannot hold
-    /// up the others.
+    /// Any error rolls back the transaction in progress and the caller runs the remaining
+    /// jobs one by one, so one poison message cannot hold up the others; `committed`
+    /// collects the jobs each transaction completed as it commits, so the caller neither
+    /// runs nor counts those again.
     pub(crate) async fn ingest_batch(
         &self,
         jobs: &[(i64, i64)],
         worker: &str,
+        committed: &mut Vec<i64>,
     ) -> Result<usize, AppError> {
         let raw_ids: Vec<i64> = jobs.iter().map(|(_, raw)| *raw).collect();
         let job_of = |raw: i64| jobs.iter().find(|(_, r)| *r == raw).map(|(j, _)| *j);
@@ -286,7 +288,7 @@ impl MailService {
             }
             tx.complete_jobs(&finished, worker).await?;
             tx.commit().await?;
-            finished.clear();
+            committed.append(&mut finished);
             self.app().publish(events);
             if loaded.peek().is_none() {
                 return Ok(jobs.len());

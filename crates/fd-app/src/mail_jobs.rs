@@ -78,19 +78,24 @@ impl MailService {
                 .filter_map(|j| payload_id(&j.payload, "raw_mail_id").map(|r| (j.id, r)))
                 .collect();
             let mut batched = false;
+            // Jobs a batch completed in a part it committed before failing: not run again.
+            let mut committed = Vec::new();
             if ingest.len() > 1 {
-                match self.ingest_batch(&ingest, &worker).await {
+                match self.ingest_batch(&ingest, &worker, &mut committed).await {
                     Ok(n) => {
                         stats.ingested += n;
                         batched = true;
                     }
                     Err(e) => {
+                        stats.ingested += committed.len();
                         tracing::info!(error = %e, "batch ingest failed; retrying one by one")
                     }
                 }
             }
             for job in jobs {
-                if batched && ingest.iter().any(|(id, _)| *id == job.id) {
+                if (batched && ingest.iter().any(|(id, _)| *id == job.id))
+                    || committed.contains(&job.id)
+                {
                     continue;
                 }
                 let result = match job.kind.as_str() {
