@@ -421,7 +421,7 @@ impl App {
 
     /// The body of [`App::send_reply`] inside an open transaction (also the first message of
     /// HD-12's conversation, which must commit together with that conversation).
-    async fn send_reply_in(
+    pub(crate) async fn send_reply_in(
         &self,
         tx: &mut Tx,
         actor: &Actor,

@@ -430,7 +430,11 @@ impl App {
         reviewed: bool,
     ) -> Result<ReplyOutcome, AppError> {
         let user = actor.require_user()?;
-        let mut tx = self.db().read().await?;
+        actor.require_ticket_access()?;
+        let now = self.now();
+        // Checked in the transaction that sends: a customer message stored between the check
+        // and the send would otherwise go unseen.
+        let mut tx = self.db().write().await?;
         if tx
             .conversation(&actor.scope(), conversation)
             .await?
@@ -440,7 +444,6 @@ impl App {
         }
         let draft = tx.draft(user, None, Some(conversation)).await?;
         let latest = tx.latest_inbound_message_id(conversation).await?;
-        tx.commit().await?;
         let baseline = if reviewed {
             seen
         } else {
@@ -451,8 +454,11 @@ impl App {
         {
             return Ok(ReplyOutcome::NewerMessage { latest });
         }
-        self.send_reply(actor, conversation, reply)
-            .await
-            .map(|m| ReplyOutcome::Sent(Box::new(m)))
+        let (message, events) = self
+            .send_reply_in(&mut tx, actor, user, conversation, reply, now)
+            .await?;
+        tx.commit().await?;
+        self.publish(events);
+        Ok(ReplyOutcome::Sent(Box::new(message)))
     }
 }
