@@ -90,6 +90,10 @@ struct Op {
     body: Option<Value>,
     /// (status, schema) — `None` for an empty 204.
     ok: Vec<(&'static str, Option<Value>)>,
+    /// OpenAPI links of the first success response: (operationId, parameters). They say
+    /// where a created record's id goes next, so a stateful client (schemathesis's stateful
+    /// phase) can read, change and delete what it created instead of guessing ids.
+    links: Vec<(&'static str, Value)>,
 }
 
 fn op(method: &'static str, id: &'static str, tag: &'static str, summary: &'static str) -> Op {
@@ -101,6 +105,7 @@ fn op(method: &'static str, id: &'static str, tag: &'static str, summary: &'stat
         params: Vec::new(),
         body: None,
         ok: Vec::new(),
+        links: Vec::new(),
     }
 }
 
@@ -121,15 +126,43 @@ impl Op {
         self.ok.push(("204", None));
         self
     }
+    /// Links to each of `targets`, passing on the path parameters `same` and the response
+    /// body's `field` as `param`.
+    fn links_to(
+        mut self,
+        targets: &[&'static str],
+        same: &[&str],
+        (param, field): (&str, &str),
+    ) -> Self {
+        let mut params = Map::new();
+        for p in same {
+            params.insert((*p).to_string(), json!(format!("$request.path.{p}")));
+        }
+        params.insert(param.to_string(), json!(format!("$response.body#/{field}")));
+        for t in targets {
+            self.links.push((t, Value::Object(params.clone())));
+        }
+        self
+    }
 
     fn render(&self) -> Value {
         let mut responses = Map::new();
-        for (status, schema) in &self.ok {
-            let v = match schema {
+        for (i, (status, schema)) in self.ok.iter().enumerate() {
+            let mut v = match schema {
                 Some(sc) => json!({"description": "success",
                     "content": {"application/json": {"schema": sc}}}),
                 None => json!({"description": "no content"}),
             };
+            if i == 0 && !self.links.is_empty() {
+                let mut links = Map::new();
+                for (target, params) in &self.links {
+                    links.insert(
+                        (*target).to_string(),
+                        json!({"operationId": target, "parameters": params}),
+                    );
+                }
+                v["links"] = Value::Object(links);
+            }
             responses.insert((*status).to_string(), v);
         }
         responses.insert(
@@ -517,7 +550,12 @@ fn operations() -> Vec<(String, Op)> {
         op("post", "createObject", "objects", "Create a record")
             .params(vec![t()])
             .body(r("ObjectInputForCreate"))
-            .ok("201", r("SimplePublicObject")),
+            .ok("201", r("SimplePublicObject"))
+            .links_to(
+                &["getObject", "updateObject", "archiveObject"],
+                &["objectType"],
+                ("objectId", "id"),
+            ),
     );
     add(
         "/crm/v3/objects/{objectType}/{objectId}",
@@ -622,7 +660,18 @@ fn operations() -> Vec<(String, Op)> {
         op("post", "createPipeline", "pipelines", "Create a pipeline")
             .params(vec![pt()])
             .body(r("PipelineInput"))
-            .ok("201", r("Pipeline")),
+            .ok("201", r("Pipeline"))
+            .links_to(
+                &[
+                    "getPipeline",
+                    "updatePipeline",
+                    "replacePipeline",
+                    "archivePipeline",
+                    "createStage",
+                ],
+                &["objectType"],
+                ("pipelineId", "id"),
+            ),
     );
     add(
         "/crm/v3/pipelines/{objectType}/{pipelineId}",
@@ -671,7 +720,12 @@ fn operations() -> Vec<(String, Op)> {
         op("post", "createStage", "pipelines", "Add a stage")
             .params(vec![pt(), pid()])
             .body(r("PipelineStageInput"))
-            .ok("201", r("PipelineStage")),
+            .ok("201", r("PipelineStage"))
+            .links_to(
+                &["getStage", "replaceStage", "updateStage", "archiveStage"],
+                &["objectType", "pipelineId"],
+                ("stageId", "id"),
+            ),
     );
     add(
         "/crm/v3/pipelines/{objectType}/{pipelineId}/stages/{stageId}",
@@ -732,7 +786,12 @@ fn operations() -> Vec<(String, Op)> {
         )
         .params(vec![t()])
         .body(r("PropertyCreate"))
-        .ok("201", r("Property")),
+        .ok("201", r("Property"))
+        .links_to(
+            &["getProperty", "updateProperty", "archiveProperty"],
+            &["objectType"],
+            ("propertyName", "name"),
+        ),
     );
     add(
         "/crm/v3/properties/{objectType}/{propertyName}",
