@@ -1,8 +1,9 @@
 //! Connections, transactions and the one execution path for SQL on both backends.
 //!
-//! Queries are written once with `$1…$n` placeholders: PostgreSQL reads them natively and
-//! sqlx's SQLite driver maps `$N` to the N-th bound argument. Where the dialects differ
-//! (row locks, identity sequences, text search), callers branch on [`Backend`].
+//! Queries are written once with `$1…$n` placeholders: PostgreSQL (through sqlx) reads them
+//! natively, and the SQLite path (`sqlite.rs`, rusqlite) rewrites them to `?N`. Where the
+//! dialects differ (row locks, identity sequences, text search), callers branch on
+//! [`Backend`].
 
 use std::str::FromStr;
 use std::sync::Arc;
