@@ -114,7 +114,7 @@ pub enum VisitorContact {
 /// Lock order, so concurrent use cases cannot deadlock: a ticket before its conversations.
 /// Ticket-first paths (stage moves, trash) update the ticket's conversations, so
 /// conversation-first paths lock the conversation's ticket before the conversation itself.
-async fn lock_conversation(
+pub(crate) async fn lock_conversation(
     tx: &mut Tx,
     actor: &Actor,
     id: ConversationId,

@@ -432,16 +432,10 @@ impl App {
         let user = actor.require_user()?;
         actor.require_ticket_access()?;
         let now = self.now();
-        // Checked in the transaction that sends: a customer message stored between the check
-        // and the send would otherwise go unseen.
+        // Checked in the transaction that sends, with the conversation locked as inbound mail
+        // locks it: a customer message cannot slip in between the check and the send.
         let mut tx = self.db().write().await?;
-        if tx
-            .conversation(&actor.scope(), conversation)
-            .await?
-            .is_none()
-        {
-            return Err(AppError::not_found("conversation", conversation));
-        }
+        crate::conversations::lock_conversation(&mut tx, actor, conversation).await?;
         let draft = tx.draft(user, None, Some(conversation)).await?;
         let latest = tx.latest_inbound_message_id(conversation).await?;
         let baseline = if reviewed {
