@@ -315,6 +315,9 @@ impl Sql {
     pub fn text(&self) -> &str {
         &self.text
     }
+    pub(crate) fn args(&self) -> &[Arg] {
+        &self.args
+    }
 }
 
 /// A transaction on either backend. Dropped without `commit` it rolls back.
@@ -395,9 +398,7 @@ impl Tx {
     pub async fn exec(&mut self, sql: &str, args: Vec<Arg>) -> Result<u64, StoreError> {
         Ok(match &mut self.conn {
             Conn::Sqlite(t, guard) => {
-                if guard.is_some() && crate::search_index::reads_index(sql) {
-                    crate::search_index::sync(t)?;
-                }
+                crate::search_index::before_statement(t, guard.is_some(), sql)?;
                 t.exec(sql, &args)?
             }
             Conn::Postgres(t) => bind_all!(sqlx::query(AssertSqlSafe(sql.to_string())), args)
@@ -410,9 +411,7 @@ impl Tx {
     pub async fn all(&mut self, sql: &str, args: Vec<Arg>) -> Result<Vec<Row>, StoreError> {
         Ok(match &mut self.conn {
             Conn::Sqlite(t, guard) => {
-                if guard.is_some() && crate::search_index::reads_index(sql) {
-                    crate::search_index::sync(t)?;
-                }
+                crate::search_index::before_statement(t, guard.is_some(), sql)?;
                 t.query(sql, &args, None)?
                     .into_iter()
                     .map(Row::Sqlite)
@@ -430,9 +429,7 @@ impl Tx {
     pub async fn opt(&mut self, sql: &str, args: Vec<Arg>) -> Result<Option<Row>, StoreError> {
         Ok(match &mut self.conn {
             Conn::Sqlite(t, guard) => {
-                if guard.is_some() && crate::search_index::reads_index(sql) {
-                    crate::search_index::sync(t)?;
-                }
+                crate::search_index::before_statement(t, guard.is_some(), sql)?;
                 t.query(sql, &args, Some(1))?.pop().map(Row::Sqlite)
             }
             Conn::Postgres(t) => bind_all!(sqlx::query(AssertSqlSafe(sql.to_string())), args)

@@ -30,9 +30,6 @@ impl StoreError {
     pub(crate) fn connect(e: impl Into<sqlx::Error>) -> Self {
         StoreError::Connect(e.into())
     }
-    pub(crate) fn sqlite_connect(e: rusqlite::Error) -> Self {
-        StoreError::SqliteConnect(e)
-    }
 }
 
 impl From<rusqlite::Error> for StoreError {

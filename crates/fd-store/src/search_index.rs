@@ -9,8 +9,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::StoreError;
 use crate::sqlite::SqliteTx;
+use crate::{Sql, StoreError};
 
 /// Per kind noted by the triggers: the index and the text it holds for a record (the same
 /// string PostgreSQL's `search_vector` is built from).
@@ -38,10 +38,13 @@ const SOURCES: [(&str, &str, &str); 3] = [
 /// Ids per statement, well under SQLite's 32,766 bound values.
 const IDS_PER_STATEMENT: usize = 1000;
 
-/// Whether a statement reads a full-text table, so the transaction's pending changes must
-/// be indexed first.
-pub(crate) fn reads_index(sql: &str) -> bool {
-    sql.contains("_fts")
+/// Before `sql` runs in a transaction (`writing`: a write transaction): a statement that reads
+/// a full-text table first gets the transaction's pending changes indexed.
+pub(crate) fn before_statement(tx: &SqliteTx, writing: bool, sql: &str) -> Result<(), StoreError> {
+    if writing && sql.contains("_fts") {
+        sync(tx)?;
+    }
+    Ok(())
 }
 
 /// Indexes the records changed so far in this write transaction.
@@ -70,31 +73,18 @@ pub(crate) fn sync(tx: &SqliteTx) -> Result<(), StoreError> {
             .find(|(k, _, _)| *k == kind)
             .ok_or_else(|| StoreError::Internal(format!("unknown search kind {kind:?}")))?;
         for chunk in drop.chunks(IDS_PER_STATEMENT) {
-            let sql = format!(
-                "DELETE FROM {fts} WHERE rowid IN ({})",
-                placeholders(chunk.len())
-            );
-            tx.exec(&sql, &ids(chunk))?;
+            let mut sql = Sql::new(&format!("DELETE FROM {fts} WHERE rowid IN ("));
+            sql.bind_list(chunk.iter().copied()).push(")");
+            tx.exec(sql.text(), sql.args())?;
         }
         // A deleted record is no longer in its table, so it is not indexed again.
         for chunk in index.chunks(IDS_PER_STATEMENT) {
-            let sql = format!(
-                "INSERT INTO {fts} (rowid, body) {select} WHERE id IN ({})",
-                placeholders(chunk.len())
-            );
-            tx.exec(&sql, &ids(chunk))?;
+            let mut sql = Sql::new(&format!(
+                "INSERT INTO {fts} (rowid, body) {select} WHERE id IN ("
+            ));
+            sql.bind_list(chunk.iter().copied()).push(")");
+            tx.exec(sql.text(), sql.args())?;
         }
     }
     Ok(())
-}
-
-fn placeholders(n: usize) -> String {
-    (1..=n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-fn ids(chunk: &[i64]) -> Vec<crate::Arg> {
-    chunk.iter().map(|&id| crate::Arg::from(id)).collect()
 }

@@ -55,7 +55,7 @@ impl SqlitePool {
             writer: Mutex::new(None),
             permits: Arc::new(Semaphore::new(max)),
         });
-        let first = pool.connect().map_err(StoreError::sqlite_connect)?;
+        let first = pool.connect().map_err(StoreError::SqliteConnect)?;
         pool.release(first, false);
         Ok(pool)
     }
@@ -96,15 +96,7 @@ impl SqlitePool {
             .await
             .map_err(|_| StoreError::Internal("the database has been closed".into()))?;
         let idle = self.idle.lock().ok().and_then(|mut v| v.pop());
-        let conn = match idle {
-            Some(c) => c,
-            None => self.connect().map_err(StoreError::sqlite_connect)?,
-        };
-        Ok(PooledConn {
-            conn: Some(conn),
-            pool: self.clone(),
-            permit: Some(permit),
-        })
+        self.checkout(idle, Some(permit))
     }
 
     /// The writers' connection. Only one caller at a time may hold it: `Db` calls this
@@ -114,14 +106,23 @@ impl SqlitePool {
             return Err(StoreError::Internal("the database has been closed".into()));
         }
         let kept = self.writer.lock().ok().and_then(|mut w| w.take());
+        self.checkout(kept, None)
+    }
+
+    /// `kept`, or a new connection when none was kept.
+    fn checkout(
+        self: &Arc<Self>,
+        kept: Option<Connection>,
+        permit: Option<OwnedSemaphorePermit>,
+    ) -> Result<PooledConn, StoreError> {
         let conn = match kept {
             Some(c) => c,
-            None => self.connect().map_err(StoreError::sqlite_connect)?,
+            None => self.connect().map_err(StoreError::SqliteConnect)?,
         };
         Ok(PooledConn {
             conn: Some(conn),
             pool: self.clone(),
-            permit: None,
+            permit,
         })
     }
 
@@ -347,8 +348,7 @@ impl SqliteRow {
             .values
             .get(idx)
             .ok_or_else(|| StoreError::Decode(format!("no column {idx}")))?;
-        opt_i64(v, &idx.to_string())?
-            .ok_or_else(|| StoreError::Decode(format!("column {idx}: unexpected null")))
+        opt_i64(v, idx)?.ok_or_else(|| StoreError::Decode(format!("column {idx}: unexpected null")))
     }
     pub(crate) fn opt_string(&self, col: &str) -> Result<Option<String>, StoreError> {
         match self.at(col)? {
@@ -381,7 +381,7 @@ impl SqliteRow {
     }
 }
 
-fn opt_i64(v: &Value, col: &str) -> Result<Option<i64>, StoreError> {
+fn opt_i64(v: &Value, col: impl std::fmt::Display) -> Result<Option<i64>, StoreError> {
     match v {
         Value::Null => Ok(None),
         Value::Integer(i) => Ok(Some(*i)),

@@ -50,25 +50,19 @@ fn ticket_view(key: &str, me: UserId) -> Option<TicketView> {
     })
 }
 
-/// Runs a use case on a task of its own. SQLite statements run on the task that issues them
-/// (fd-store's `sqlite` module), so reads joined within one task run one after another;
+type Counting = tokio::task::JoinHandle<Result<i64, AppError>>;
+
+/// Counts tickets on a task of its own. SQLite statements run on the task that issues them
+/// (fd-store's `sqlite` module), so counts joined within one task run one after another;
 /// on their own tasks the runtime spreads them over the cores.
-fn on_own_task<T, F, Fut>(
-    app: &App,
-    actor: &Actor,
-    f: F,
-) -> tokio::task::JoinHandle<Result<T, AppError>>
-where
-    T: Send + 'static,
-    F: FnOnce(App, Actor) -> Fut,
-    Fut: std::future::Future<Output = Result<T, AppError>> + Send + 'static,
-{
-    tokio::spawn(f(app.clone(), actor.clone()))
+fn count_on_own_task(app: &App, actor: &Actor, q: TicketListQuery) -> Counting {
+    let (app, actor) = (app.clone(), actor.clone());
+    tokio::spawn(async move { app.count_tickets(&actor, &q).await })
 }
 
-async fn joined<T>(h: tokio::task::JoinHandle<Result<T, AppError>>) -> Result<T, AppError> {
+async fn counted(h: Counting) -> Result<i64, AppError> {
     h.await
-        .map_err(|e| AppError::Internal(format!("a page query stopped: {e}")))?
+        .map_err(|e| AppError::Internal(format!("a ticket count stopped: {e}")))?
 }
 
 /// The left panel with a count per view, as this agent may see them (HD-09).
@@ -92,44 +86,39 @@ pub(crate) async fn view_links(
             .collect());
     }
     let me = agent.user.id;
-    let count = |view: TicketView| {
-        on_own_task(app, &agent.actor, move |app, actor| async move {
-            let q = TicketListQuery {
-                view,
-                ..TicketListQuery::default()
-            };
-            app.count_tickets(&actor, &q).await
-        })
-    };
-    let (unassigned, mine, open, following, closed, trash) = (
-        count(TicketView::Unassigned),
-        count(TicketView::AssignedTo(me)),
-        count(TicketView::AllOpen),
-        count(TicketView::Following(me)),
-        count(TicketView::Closed),
-        count(TicketView::Trash),
-    );
+    let counting = [
+        TicketView::Unassigned,
+        TicketView::AssignedTo(me),
+        TicketView::AllOpen,
+        TicketView::Following(me),
+        TicketView::Closed,
+        TicketView::Trash,
+    ]
+    .map(|view| {
+        let q = TicketListQuery {
+            view,
+            ..TicketListQuery::default()
+        };
+        count_on_own_task(app, &agent.actor, q)
+    });
     let (mentions, drafts) = tokio::join!(
         app.mentioned_tickets(&agent.actor, 0, 0),
         app.draft_entries(&agent.actor),
     );
-    let (unassigned, mine, open, following, closed, trash) = (
-        joined(unassigned).await,
-        joined(mine).await,
-        joined(open).await,
-        joined(following).await,
-        joined(closed).await,
-        joined(trash).await,
-    );
+    let mut n = [0i64; 6];
+    for (slot, h) in n.iter_mut().zip(counting) {
+        *slot = counted(h).await?;
+    }
+    let [unassigned, mine, open, following, closed, trash] = n;
     let counts = [
-        unassigned?,
-        mine?,
-        open?,
-        following?,
+        unassigned,
+        mine,
+        open,
+        following,
         mentions?.1,
         drafts?.len() as i64,
-        closed?,
-        trash?,
+        closed,
+        trash,
     ];
     Ok(VIEWS
         .iter()
@@ -317,12 +306,9 @@ pub(crate) async fn list(
             (t, if more { -1 } else { n }, Vec::new())
         }
         _ => {
-            let counted = q.clone();
-            let n = on_own_task(app, &agent.actor, move |app, actor| async move {
-                app.count_tickets(&actor, &counted).await
-            });
+            let n = count_on_own_task(app, &agent.actor, q.clone());
             let t = app.list_tickets(&agent.actor, &q).await;
-            (t?, joined(n).await?, Vec::new())
+            (t?, counted(n).await?, Vec::new())
         }
     };
     let rows = ticket_rows(app, &agent, &dir, &tickets).await?;
