@@ -41,7 +41,7 @@ pub use fd_domain as domain;
 pub use fd_store as store;
 pub use mail::{AttachmentDownload, MailService, MailSettings, MessageHtml};
 pub use mail_ingest::IngestResult;
-pub use mail_jobs::JobStats;
+pub use mail_jobs::{JobStats, LEASE_MS};
 pub use objects::{
     CrmRecord, FilterInput, MAX_FILTER_GROUPS, SearchRequest, duplicate_ids, properties_type,
 };

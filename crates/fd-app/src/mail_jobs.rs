@@ -52,24 +52,76 @@ enum SendOutcome {
     Failed,
 }
 
+/// How long a claimed job stays with its worker without a heartbeat. A worker that dies
+/// gives its jobs up after this; one that is alive renews it every [`HEARTBEAT`].
+pub const LEASE_MS: i64 = 120_000;
+/// How often a busy worker renews its leases: a quarter of the lease, so two missed beats
+/// (a stalled database, a paused process) still do not lose it.
+const HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Stops the heartbeat task when the round of jobs it guards ends, however it ends.
+struct Heartbeat(tokio::task::JoinHandle<()>);
+
+impl Drop for Heartbeat {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 impl MailService {
+    /// Leases up to a batch of due jobs to this node's workers for [`LEASE_MS`].
+    pub async fn claim_due_jobs(&self) -> Result<Vec<fd_store::Job>, AppError> {
+        let now = self.app().now();
+        let mut tx = self.app().db().write().await?;
+        let jobs = tx
+            .claim_jobs(
+                &self.settings().worker,
+                now,
+                LEASE_MS,
+                self.settings().batch,
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(jobs)
+    }
+
+    /// Extends the leases this node still holds among `ids` to [`LEASE_MS`] from now;
+    /// returns how many it still holds (a lease already lost stays lost).
+    pub async fn renew_leases(&self, ids: &[i64]) -> Result<u64, AppError> {
+        let until = self.app().now() + LEASE_MS;
+        let mut tx = self.app().db().write().await?;
+        let n = tx.renew_leases(ids, &self.settings().worker, until).await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    fn keep_leases(&self, ids: Vec<i64>) -> Heartbeat {
+        let service = self.clone();
+        Heartbeat(tokio::spawn(async move {
+            let mut beat = tokio::time::interval(HEARTBEAT);
+            beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            beat.tick().await; // the first tick is immediate; the claim just set the lease
+            loop {
+                beat.tick().await;
+                if let Err(e) = service.renew_leases(&ids).await {
+                    tracing::warn!(error = %e, "renewing job leases failed");
+                }
+            }
+        }))
+    }
+
     /// Runs due jobs until none is left; returns what happened.
     pub async fn run_pending_jobs(&self) -> Result<JobStats, AppError> {
         let mut stats = JobStats::default();
         let worker = self.settings().worker.clone();
         loop {
-            let now = self.app().now();
-            let jobs = {
-                let mut tx = self.app().db().write().await?;
-                let jobs = tx
-                    .claim_jobs(&worker, now, 120_000, self.settings().batch)
-                    .await?;
-                tx.commit().await?;
-                jobs
-            };
+            let jobs = self.claim_due_jobs().await?;
             if jobs.is_empty() {
                 return Ok(stats);
             }
+            // Alive but slow (a large message, a slow relay): keep the lease so no other
+            // worker starts the same jobs; ends when this round does.
+            let _heartbeat = self.keep_leases(jobs.iter().map(|j| j.id).collect());
             // Ingest jobs go in one transaction when they can; on any error the batch rolls
             // back and they run one by one below, each with its own retry accounting.
             let ingest: Vec<(i64, i64)> = jobs

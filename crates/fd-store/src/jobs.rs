@@ -116,6 +116,26 @@ impl Tx {
         Ok(jobs)
     }
 
+    /// Moves the lease of the jobs `worker` still holds among `ids` to `until` (the
+    /// heartbeat of a worker that is alive but still busy), and returns how many it holds.
+    /// A job another worker took over after an expired lease is left alone.
+    pub async fn renew_leases(
+        &mut self,
+        ids: &[i64],
+        worker: &str,
+        until: Millis,
+    ) -> Result<u64, StoreError> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let mut sql = crate::Sql::new("UPDATE jobs SET locked_until = ");
+        sql.bind(until).push(" WHERE locked_by = ").bind(worker);
+        sql.push(" AND status = 'pending' AND id IN (");
+        sql.bind_list(ids.iter().copied());
+        sql.push(")");
+        self.exec_sql(sql).await
+    }
+
     /// Deletes a finished job, if `worker` still holds it. Returns false when the lease was
     /// lost (another worker re-ran it; jobs are idempotent, so that is harmless).
     pub async fn complete_job(&mut self, id: i64, worker: &str) -> Result<bool, StoreError> {

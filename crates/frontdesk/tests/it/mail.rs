@@ -1319,6 +1319,51 @@ async fn corpus_ingests(t: TestApp) {
     assert!(failed <= 1);
 }
 
+/// Hardening: a worker that is alive but slow keeps its jobs. Before the heartbeat, a job
+/// that outlived its 2-minute lease (a message that took minutes to sanitise) was claimed
+/// by a second worker, so both were busy on it while other mail waited.
+async fn busy_worker_keeps_its_lease(t: TestApp) {
+    let clock = t.clock.clone();
+    let e = env(t).await;
+    let other = MailService::new(
+        e.t.app.clone(),
+        MailSettings {
+            worker: "node-b".into(),
+            ..MailSettings::default()
+        },
+    );
+    e.receive(
+        "ann@customer.example",
+        &[SUPPORT],
+        &msg(
+            "ann@customer.example",
+            SUPPORT,
+            "Slow one",
+            Some("<slow@customer.example>"),
+            "",
+            "Hello",
+        ),
+    )
+    .await;
+    let claimed = e.mail.claim_due_jobs().await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    let ids: Vec<i64> = claimed.iter().map(|j| j.id).collect();
+    // Still working after 100 s: the heartbeat renews the lease.
+    clock.advance_ms(100_000);
+    assert_eq!(e.mail.renew_leases(&ids).await.unwrap(), 1);
+    // 200 s after the claim, past the original lease: the other worker finds nothing.
+    clock.advance_ms(100_000);
+    assert_eq!(other.run_pending_jobs().await.unwrap().total(), 0);
+    assert_eq!(e.tickets().await, 0);
+    // A worker that stopped beating (it died) loses the job to the other one.
+    clock.advance_ms(fd_app::LEASE_MS + 1);
+    let stats = other.run_pending_jobs().await.unwrap();
+    assert_eq!(stats.ingested, 1, "{stats:?}");
+    assert_eq!(e.tickets().await, 1);
+    // The first worker's lease is gone for good: renewing it holds nothing.
+    assert_eq!(e.mail.renew_leases(&ids).await.unwrap(), 0);
+}
+
 fd_testkit::on_both_backends! {
     mail_smtp_delivery_stores_first_and_makes_one_ticket => smtp_delivery_stores_first_and_makes_one_ticket;
     mail_threading_follows_hd07 => threading_follows_hd07;
@@ -1328,6 +1373,7 @@ fd_testkit::on_both_backends! {
     mail_outbox_relay_accepts_and_refuses => outbox_relay_accepts_and_refuses;
     mail_bad_input_has_clear_outcomes => bad_input_has_clear_outcomes;
     mail_corpus_ingests => corpus_ingests;
+    mail_busy_worker_keeps_its_lease => busy_worker_keeps_its_lease;
 }
 
 // --- Real peers from .ci/mail-peers -----------------------------------------------------
