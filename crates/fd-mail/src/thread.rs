@@ -108,7 +108,9 @@ pub fn normalize_subject(subject: &str) -> String {
 /// `Re: ` + the subject unless it already starts with a reply prefix (RFC 5322 §3.6.5).
 pub fn reply_subject(subject: &str) -> String {
     let t = subject.trim();
-    if t.len() >= 3 && t[..3].eq_ignore_ascii_case("re:") {
+    // `get`, not `[..3]`: the third byte may fall inside a character (`ab€`, `#订单`), and a
+    // panic here once stalled the ingestion of every message behind it.
+    if t.get(..3).is_some_and(|p| p.eq_ignore_ascii_case("re:")) {
         t.to_string()
     } else {
         format!("Re: {t}")
@@ -118,6 +120,18 @@ pub fn reply_subject(subject: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn subjects_with_multibyte_characters_never_panic() {
+        assert_eq!(reply_subject("ab€ invoice"), "Re: ab€ invoice");
+        assert_eq!(reply_subject("#订单 123"), "Re: #订单 123");
+        assert_eq!(reply_subject("RE: ab€"), "RE: ab€");
+        for s in ["ab€", "#订单 123", "[#12]€", "Re[€]: x", "[€€€€€€€€€€€€€€€] x", "İİ: x", "ΑΠ: ñ"] {
+            let _ = normalize_subject(s);
+            let _ = tags_in_subject(s);
+            let _ = subject_with_tag(s, 7);
+        }
+    }
 
     #[test]
     fn subjects_normalise() {
