@@ -10,9 +10,13 @@
 //! (5xx) and exhausted attempts mark the message failed with the relay's words; with no
 //! relay configured the message is kept as "not sent".
 
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+
 use fd_domain::*;
 use fd_mail::build::OutgoingMail;
 use fd_mail::send::SendError;
+use futures_util::FutureExt;
 
 use crate::mail::{JOB_INGEST, JOB_SEND, MailService};
 use crate::{AppError, Event};
@@ -58,6 +62,29 @@ pub const LEASE_MS: i64 = 120_000;
 /// How often a busy worker renews its leases: a quarter of the lease, so two missed beats
 /// (a stalled database, a paused process) still do not lose it.
 const HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Runs one job's work and turns a panic into an error, so the job takes the ordinary
+/// retry-then-fail road (its raw mail kept and listed as failed) and the worker goes on with
+/// the others: one malformed message used to end the worker task, and the next worker that
+/// claimed it after the lease, until none was left. A transaction open at the panic is
+/// dropped, which rolls it back.
+async fn contained<T>(
+    what: &str,
+    work: impl Future<Output = Result<T, AppError>>,
+) -> Result<T, AppError> {
+    match AssertUnwindSafe(work).catch_unwind().await {
+        Ok(result) => result,
+        Err(panic) => {
+            let why = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "no message".to_string());
+            tracing::error!(%why, "{what} panicked");
+            Err(AppError::Internal(format!("{what} panicked: {why}")))
+        }
+    }
+}
 
 /// Stops the heartbeat task when the round of jobs it guards ends, however it ends.
 struct Heartbeat(tokio::task::JoinHandle<()>);
@@ -133,7 +160,12 @@ impl MailService {
             // Jobs a batch completed in a part it committed before failing: not run again.
             let mut committed = Vec::new();
             if ingest.len() > 1 {
-                match self.ingest_batch(&ingest, &worker, &mut committed).await {
+                match contained(
+                    "ingesting a batch",
+                    self.ingest_batch(&ingest, &worker, &mut committed),
+                )
+                .await
+                {
                     Ok(n) => {
                         stats.ingested += n;
                         batched = true;
@@ -152,14 +184,20 @@ impl MailService {
                 }
                 let result = match job.kind.as_str() {
                     JOB_INGEST => match payload_id(&job.payload, "raw_mail_id") {
-                        Some(id) => self
-                            .ingest(id, Some((job.id, &worker)))
-                            .await
-                            .map(|_| stats.ingested += 1),
+                        Some(id) => contained("ingesting a message", async {
+                            self.ingest(id, Some((job.id, &worker))).await
+                        })
+                        .await
+                        .map(|_| stats.ingested += 1),
                         None => Err(AppError::Internal(format!("bad payload {}", job.payload))),
                     },
                     JOB_SEND => match payload_id(&job.payload, "message_id") {
-                        Some(id) => match self.send(MessageId(id), job.id, job.attempts).await {
+                        Some(id) => match contained(
+                            "sending a message",
+                            self.send(MessageId(id), job.id, job.attempts),
+                        )
+                        .await
+                        {
                             Ok(SendOutcome::Sent) => {
                                 stats.sent += 1;
                                 Ok(())
@@ -392,5 +430,21 @@ impl MailService {
                 Ok(SendOutcome::Failed)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_job_becomes_an_error() {
+        let r: Result<(), AppError> = contained("a job", async { panic!("bad subject") }).await;
+        match r {
+            Err(AppError::Internal(m)) => assert!(m.contains("bad subject"), "{m}"),
+            other => panic!("expected an internal error, got {other:?}"),
+        }
+        let ok = contained("a job", async { Ok::<_, AppError>(7) }).await;
+        assert!(matches!(ok, Ok(7)));
     }
 }

@@ -126,7 +126,15 @@ mod tests {
         assert_eq!(reply_subject("ab€ invoice"), "Re: ab€ invoice");
         assert_eq!(reply_subject("#订单 123"), "Re: #订单 123");
         assert_eq!(reply_subject("RE: ab€"), "RE: ab€");
-        for s in ["ab€", "#订单 123", "[#12]€", "Re[€]: x", "[€€€€€€€€€€€€€€€] x", "İİ: x", "ΑΠ: ñ"] {
+        for s in [
+            "ab€",
+            "#订单 123",
+            "[#12]€",
+            "Re[€]: x",
+            "[€€€€€€€€€€€€€€€] x",
+            "İİ: x",
+            "ΑΠ: ñ",
+        ] {
             let _ = normalize_subject(s);
             let _ = tags_in_subject(s);
             let _ = subject_with_tag(s, 7);
