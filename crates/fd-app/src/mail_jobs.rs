@@ -434,6 +434,7 @@ impl MailService {
 }
 
 #[cfg(test)]
+#[allow(clippy::panic)] // the test panics on purpose, and to fail
 mod tests {
     use super::*;
 
