@@ -6,7 +6,7 @@ use fd_domain::property::{PropertyDefinition, PropertyOption, PropertyType};
 use fd_domain::*;
 use fd_store::{NewUser, Pipeline, PropertyGroup, Stage, Team, User};
 
-use crate::{Actor, App, AppError, hash_password};
+use crate::{Actor, App, AppError, hash_password, verify_password};
 
 #[derive(Debug, Clone)]
 pub struct NewUserInput {
@@ -181,12 +181,19 @@ impl App {
         if !tx.set_user_active(id, active, now).await? {
             return Err(AppError::not_found("user", id));
         }
+        if !active {
+            // Signed-in browsers are refused while the user is inactive anyway; ending their
+            // sessions keeps them from coming back if the user is reactivated.
+            tx.delete_ui_sessions_of(id).await?;
+        }
         tx.commit().await?;
         // API tokens act as this user: their cached resolutions must not outlive the change.
         self.auth_cache.clear();
         Ok(())
     }
 
+    /// Sets a user's password (an administrator's reset, or a user's own) and ends every
+    /// session of that user: whoever knew the old password is signed out (issue 11).
     pub async fn set_user_password(
         &self,
         actor: &Actor,
@@ -196,6 +203,35 @@ impl App {
         if actor.user_id() != Some(id) {
             actor.require_admin("changing another user's password")?;
         }
+        self.store_password(id, password, None).await
+    }
+
+    /// A signed-in user changes their own password: the current one must be right. Every
+    /// other session of the user ends; the browser holding `session_token` stays signed in.
+    pub async fn change_own_password(
+        &self,
+        actor: &Actor,
+        session_token: &str,
+        current: &str,
+        password: String,
+    ) -> Result<(), AppError> {
+        let id = actor.user_id().ok_or(AppError::Unauthenticated)?;
+        let mut tx = self.db().read().await?;
+        let user = tx.user(id).await?;
+        tx.commit().await?;
+        let user = user.ok_or_else(|| AppError::not_found("user", id))?;
+        if !verify_password(current.to_string(), user.password_hash).await? {
+            return Err(AppError::invalid("current", "is not your current password"));
+        }
+        self.store_password(id, password, Some(session_token)).await
+    }
+
+    async fn store_password(
+        &self,
+        id: UserId,
+        password: String,
+        keep_session: Option<&str>,
+    ) -> Result<(), AppError> {
         if password.chars().count() < 8 {
             return Err(AppError::invalid(
                 "password",
@@ -208,6 +244,13 @@ impl App {
         if !tx.set_user_password_hash(id, &hash, now).await? {
             return Err(AppError::not_found("user", id));
         }
+        match keep_session {
+            Some(token) => {
+                tx.delete_other_ui_sessions_of(id, &crate::sessions::sha256_hex(token))
+                    .await?
+            }
+            None => tx.delete_ui_sessions_of(id).await?,
+        };
         tx.commit().await?;
         Ok(())
     }

@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
 use fd_domain::EmailAddress;
 use fd_store::ApiToken;
@@ -43,14 +42,11 @@ fn generate_token() -> String {
     format!("{TOKEN_PREFIX}{body}")
 }
 
-/// How long a node trusts its cached resolutions without re-reading the auth counter: a
-/// revocation or permission change made elsewhere (the CLI, another node) takes effect within
-/// this time; one made through this process's `App` takes effect at once.
-const AUTH_RECHECK: Duration = Duration::from_secs(1);
-
 /// Token → actor resolutions, valid while the store's auth counter is unchanged (any change
-/// to tokens, users or team membership bumps it). The counter is re-read at most every
-/// [`AUTH_RECHECK`], so a busy API does not pay a database round trip per request for it.
+/// to tokens, users or team membership bumps it, by triggers, whichever process makes it).
+/// The counter is read on every request — one single-row read by primary key — so a
+/// revocation made anywhere, the admin CLI included, takes effect on the next request
+/// (issue 11: a one-second trust window let a revoked token keep working).
 #[derive(Default)]
 pub(crate) struct AuthCache {
     state: Mutex<AuthState>,
@@ -59,30 +55,17 @@ pub(crate) struct AuthCache {
 #[derive(Default)]
 struct AuthState {
     version: i64,
-    checked_at: Option<Instant>,
     actors: HashMap<String, Actor>,
 }
 
 impl AuthCache {
-    /// A resolution still inside the trust window.
-    fn fresh(&self, hash: &str) -> Option<Actor> {
-        let guard = self.state.lock().ok()?;
-        let fresh = guard.checked_at.is_some_and(|t| t.elapsed() < AUTH_RECHECK);
-        if fresh {
-            guard.actors.get(hash).cloned()
-        } else {
-            None
-        }
-    }
-
-    /// After reading the counter: drops everything if it moved, and restarts the window.
+    /// After reading the counter: drops everything if it moved.
     fn checked(&self, version: i64, hash: &str) -> Option<Actor> {
         let mut guard = self.state.lock().ok()?;
         if guard.version != version {
             guard.version = version;
             guard.actors.clear();
         }
-        guard.checked_at = Some(Instant::now());
         guard.actors.get(hash).cloned()
     }
 
@@ -97,11 +80,10 @@ impl AuthCache {
         }
     }
 
-    /// Forgets everything (a change made through this process).
+    /// Forgets everything (a change made through this process; the counter would tell too).
     pub(crate) fn clear(&self) {
         if let Ok(mut guard) = self.state.lock() {
             guard.actors.clear();
-            guard.checked_at = None;
         }
     }
 }
@@ -150,7 +132,7 @@ impl App {
         })
     }
 
-    /// Revokes a token by id; it stops working at once on every node.
+    /// Revokes a token by id; the next request with it is refused, on every node.
     pub async fn revoke_api_token(&self, actor: &Actor, id: i64) -> Result<(), AppError> {
         actor.require_admin("revoking API tokens")?;
         let now = self.now();
@@ -179,9 +161,6 @@ impl App {
             return Err(AppError::Unauthenticated);
         }
         let hash = hash_token(token);
-        if let Some(actor) = self.auth_cache.fresh(&hash) {
-            return Ok(actor);
-        }
         let mut tx = self.db().read().await?;
         let version = tx.auth_version().await?;
         if let Some(actor) = self.auth_cache.checked(version, &hash) {

@@ -13,6 +13,7 @@ mod auth;
 mod clock;
 mod config;
 mod conversations;
+mod cpu;
 mod crm;
 mod error;
 mod events;
@@ -34,6 +35,7 @@ pub use admin::{NewPipeline, NewProperty, NewStage, NewUserInput, StagePatch};
 pub use auth::{NewApiToken, TOKEN_PREFIX};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use conversations::{InboundMessage, NewConversation, Reply, TicketCreation, VisitorContact};
+pub use cpu::run_cpu;
 pub use crm::{AssociationEnd, NewContact};
 pub use error::AppError;
 pub use events::Event;
@@ -48,7 +50,8 @@ pub use objects::{
 pub use passwords::{generate_password, hash_password, verify_password};
 pub use schema::{AssociationKind, HUBSPOT_DEFINED, THREAD_TO_TICKET, USER_DEFINED, default_type};
 pub use sessions::{
-    ActiveSession, FREE_LOGIN_ATTEMPTS, SESSION_IDLE_MS, SignInOutcome, SignedIn, lock_duration_ms,
+    ActiveSession, CLIENT_BURST, CLIENT_REFILL_MS, DEVICE_MEMORY_MS, FREE_LOGIN_ATTEMPTS,
+    SESSION_IDLE_MS, SignInAttempt, SignInOutcome, SignedIn, Throttle, lock_duration_ms,
 };
 pub use threads::{
     ChannelAccount, ThreadItem, channel_by_id, channel_id, channel_name, inbox_by_id, inbox_id,
@@ -70,6 +73,8 @@ pub struct App {
     auth_cache: Arc<auth::AuthCache>,
     /// The API's grouped ticket creates (see `objects.rs`).
     create_groups: Arc<objects::CreateGroups>,
+    /// Failed sign-ins per client address (see `sessions.rs`).
+    sign_in_clients: Arc<sessions::ClientLimiter>,
 }
 
 impl App {
@@ -82,6 +87,7 @@ impl App {
             config: config::ConfigSlot::default(),
             auth_cache: Arc::default(),
             create_groups: Arc::default(),
+            sign_in_clients: Arc::default(),
         }
     }
 

@@ -2,7 +2,7 @@ use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use rand::Rng;
 
-use crate::AppError;
+use crate::{AppError, run_cpu};
 
 /// A random password of 20 characters from an alphabet without look-alikes (~114 bits).
 pub fn generate_password() -> String {
@@ -13,9 +13,10 @@ pub fn generate_password() -> String {
         .collect()
 }
 
-/// Argon2id with the crate's defaults; runs on the blocking pool (it is deliberately slow).
+/// Argon2id with the crate's defaults; runs through [`run_cpu`] (it is deliberately slow, and
+/// a sign-in flood must not occupy the async runtime or more threads than there are cores).
 pub async fn hash_password(password: String) -> Result<String, AppError> {
-    tokio::task::spawn_blocking(move || {
+    run_cpu(move || {
         let mut salt = [0u8; 16];
         rand::rng().fill(&mut salt);
         let salt = SaltString::encode_b64(&salt).map_err(|e| AppError::Internal(e.to_string()))?;
@@ -24,12 +25,12 @@ pub async fn hash_password(password: String) -> Result<String, AppError> {
             .map(|h| h.to_string())
             .map_err(|e| AppError::Internal(e.to_string()))
     })
-    .await
-    .map_err(|e| AppError::Internal(e.to_string()))?
+    .await?
 }
 
+/// Checks a password against an argon2 hash, through [`run_cpu`] like [`hash_password`].
 pub async fn verify_password(password: String, hash: String) -> Result<bool, AppError> {
-    tokio::task::spawn_blocking(move || {
+    run_cpu(move || {
         let Ok(parsed) = PasswordHash::new(&hash) else {
             return false;
         };
@@ -38,5 +39,4 @@ pub async fn verify_password(password: String, hash: String) -> Result<bool, App
             .is_ok()
     })
     .await
-    .map_err(|e| AppError::Internal(e.to_string()))
 }

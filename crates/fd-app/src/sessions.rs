@@ -1,8 +1,27 @@
-//! Web UI sign-in: password check with a per-address slowdown after repeated failures, and
-//! server-side sessions whose random token lives only in the browser's cookie (the table keeps
-//! its SHA-256). Each session has its own CSRF token for the forms of that browser.
+//! Web UI sign-in and server-side sessions whose random token lives only in the browser's
+//! cookie (the table keeps its SHA-256). Each session has its own CSRF token for the forms of
+//! that browser.
+//!
+//! Guessing is slowed three ways without letting a stranger lock anyone out (issue 11):
+//! - per account, failures from browsers unknown to it are counted together and, after a few,
+//!   make further attempts from unknown browsers wait (30 s doubling to 15 min). The count is
+//!   forgiven only by the right password (after the wait), never by time alone, so a patient
+//!   guesser gets one try per wait;
+//! - a browser that has signed in to the account before carries a device cookie; its attempts
+//!   are counted on their own, so the account's owner signs in at once whatever strangers did
+//!   (OWASP's "device cookies" against lockout), and a stolen cookie is slowed the same way;
+//! - per client address (an IPv6 /64 counts as one), failed attempts from unknown browsers
+//!   draw on a token bucket across all accounts, which slows password spraying. It lives in
+//!   the node's memory: it is a brake on one source, not an account state.
+//!
+//! Every attempt is counted before the password is checked and forgiven on success, so
+//! concurrent guesses cannot slip past the count.
 
-use fd_store::{LoginThrottle, UiSession, User};
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+
+use fd_store::{UiSession, User};
 use rand::Rng;
 use sha2::{Digest, Sha256};
 
@@ -14,23 +33,52 @@ pub const FREE_LOGIN_ATTEMPTS: i64 = 5;
 const FIRST_LOCK_MS: i64 = 30_000;
 /// …up to this.
 const MAX_LOCK_MS: i64 = 15 * 60_000;
-/// Failures older than this are forgotten.
-const FAILURE_MEMORY_MS: i64 = 60 * 60_000;
 /// A session ends after this long without use…
 pub const SESSION_IDLE_MS: i64 = 14 * 24 * 60 * 60_000;
 /// …and its expiry is slid forward at most this often (one write per hour, not per request).
 const TOUCH_EVERY_MS: i64 = 60 * 60_000;
+/// A browser stays known to an account for this long after its last sign-in (and its cookie
+/// lives as long).
+pub const DEVICE_MEMORY_MS: i64 = 365 * 24 * 60 * 60_000;
+/// Failed attempts one client address may make at once (across all accounts)…
+pub const CLIENT_BURST: i64 = 10;
+/// …after which it regains one attempt per this many milliseconds.
+pub const CLIENT_REFILL_MS: i64 = 60_000;
+/// Addresses tracked at most; beyond this, addresses whose budget is whole are forgotten.
+const CLIENT_TABLE_MAX: usize = 65_536;
 
 /// An argon2id hash of a random password nobody knows: unknown addresses are checked against
 /// it so that a wrong address takes as long to refuse as a wrong password.
 const DECOY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$W1mZ2y0vJ9b9n2kq8N3Qe8m7Xcq9s6s2m5d7t3l0a8Y";
 
-/// A new session: `token` goes into the cookie and is never stored.
+/// A sign-in attempt as the web layer received it.
+#[derive(Debug, Clone, Copy)]
+pub struct SignInAttempt<'a> {
+    pub email: &'a str,
+    pub password: &'a str,
+    /// The client's address (the TCP peer), when known.
+    pub client: Option<IpAddr>,
+    /// The browser's device cookie, if it sent one.
+    pub device: Option<&'a str>,
+}
+
+/// A new session: `token` goes into the cookie and is never stored; `device_token` is the
+/// browser's long-lived device cookie (the one it sent, or a new one).
 #[derive(Debug, Clone)]
 pub struct SignedIn {
     pub token: String,
     pub csrf_token: String,
+    pub device_token: String,
     pub user: User,
+}
+
+/// What is holding sign-in back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Throttle {
+    /// Too many failures for this account from unknown browsers (or from this browser).
+    Account,
+    /// Too many failures from this client address, across accounts.
+    Client,
 }
 
 #[derive(Debug, Clone)]
@@ -38,9 +86,10 @@ pub enum SignInOutcome {
     SignedIn(SignedIn),
     /// Wrong address or password (never says which).
     WrongCredentials,
-    /// Too many failures: no password is checked until `retry_after_ms` has passed.
+    /// No password is checked until `retry_after_ms` has passed.
     Throttled {
         retry_after_ms: i64,
+        by: Throttle,
     },
 }
 
@@ -77,51 +126,145 @@ pub fn lock_duration_ms(failures: i64) -> i64 {
     (FIRST_LOCK_MS.saturating_mul(1 << doublings)).min(MAX_LOCK_MS)
 }
 
+/// The per-address budget of failed sign-ins: a token bucket per client, in milliseconds of
+/// refill (`CLIENT_REFILL_MS` buys one attempt).
+#[derive(Default)]
+pub(crate) struct ClientLimiter {
+    buckets: Mutex<HashMap<IpAddr, (i64, i64)>>,
+}
+
+/// IPv6 clients get a /64 each, so one client counts as one whatever address it picks in it.
+fn client_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
+    }
+}
+
+impl ClientLimiter {
+    const FULL: i64 = CLIENT_BURST * CLIENT_REFILL_MS;
+
+    /// Takes one attempt from the client's budget, or says how long until it has one.
+    fn take(&self, ip: IpAddr, now: i64) -> Result<(), i64> {
+        let Ok(mut map) = self.buckets.lock() else {
+            return Ok(());
+        };
+        if map.len() >= CLIENT_TABLE_MAX {
+            map.retain(|_, (level, at)| *level + (now - *at) < Self::FULL);
+            if map.len() >= CLIENT_TABLE_MAX {
+                map.clear();
+            }
+        }
+        let (level, at) = map.entry(client_key(ip)).or_insert((Self::FULL, now));
+        let current = (*level + (now - *at).max(0)).min(Self::FULL);
+        if current < CLIENT_REFILL_MS {
+            return Err(CLIENT_REFILL_MS - current);
+        }
+        *level = current - CLIENT_REFILL_MS;
+        *at = now;
+        Ok(())
+    }
+
+    /// Gives the attempt back (it succeeded).
+    fn refund(&self, ip: IpAddr) {
+        if let Ok(mut map) = self.buckets.lock()
+            && let Some((level, _)) = map.get_mut(&client_key(ip))
+        {
+            *level = (*level + CLIENT_REFILL_MS).min(Self::FULL);
+        }
+    }
+}
+
+/// A device cookie as issued: 64 hexadecimal digits.
+fn well_formed_device(token: &str) -> bool {
+    token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 impl App {
-    /// Checks an email and password and opens a session.
-    pub async fn sign_in(&self, email: &str, password: &str) -> Result<SignInOutcome, AppError> {
-        let email = email.trim().to_lowercase();
+    /// Checks an email and password and opens a session (see the module header for the
+    /// throttles).
+    pub async fn sign_in(&self, attempt: SignInAttempt<'_>) -> Result<SignInOutcome, AppError> {
+        let email = attempt.email.trim().to_lowercase();
+        let device = attempt.device.filter(|d| well_formed_device(d));
         let now = self.now();
         let mut tx = self.db().read().await?;
-        let throttle = tx.login_throttle(&email).await?;
         let user = tx.user_by_email(&email).await?;
+        let known_device = match (&user, device) {
+            (Some(u), Some(d)) => {
+                tx.sign_in_device_known(&sha256_hex(d), u.id, now - DEVICE_MEMORY_MS)
+                    .await?
+            }
+            _ => false,
+        };
         tx.commit().await?;
-        if let Some(t) = throttle
-            && t.locked_until > now
+        // Failures are counted per account for unknown browsers, per browser for known ones.
+        let key = match (&user, device) {
+            (Some(u), Some(d)) if known_device => format!("device:{}:{}", u.id.0, sha256_hex(d)),
+            _ => email.clone(),
+        };
+        // The per-address budget is for unknown browsers: a known one is already counted on
+        // its own, and its owner must get in even from an address someone is spraying from.
+        let client = attempt.client.filter(|_| !known_device);
+        if let Some(ip) = client
+            && let Err(wait) = self.sign_in_clients.take(ip, now)
         {
+            tracing::info!(client = %ip, "sign-in refused: too many failures from this client");
             return Ok(SignInOutcome::Throttled {
-                retry_after_ms: t.locked_until - now,
+                retry_after_ms: wait,
+                by: Throttle::Client,
             });
         }
+        let mut tx = self.db().write().await?;
+        let Some(failures) = tx.count_login_attempt(&key, now).await? else {
+            let locked_until = tx
+                .login_throttle(&key)
+                .await?
+                .map_or(now, |t| t.locked_until);
+            tx.commit().await?;
+            if let Some(ip) = client {
+                self.sign_in_clients.refund(ip);
+            }
+            return Ok(SignInOutcome::Throttled {
+                retry_after_ms: (locked_until - now).max(1),
+                by: Throttle::Account,
+            });
+        };
+        let lock = lock_duration_ms(failures);
+        if lock > 0 {
+            tx.lock_login(&key, now + lock).await?;
+        }
+        tx.commit().await?;
         let hash = match &user {
             Some(u) if u.active => u.password_hash.clone(),
             _ => DECOY_HASH.to_string(),
         };
-        let ok = verify_password(password.to_string(), hash).await?
+        let ok = verify_password(attempt.password.to_string(), hash).await?
             && user.as_ref().is_some_and(|u| u.active);
-        let now = self.now();
-        let mut tx = self.db().write().await?;
         let Some(user) = user.filter(|_| ok) else {
-            let previous = tx
-                .login_throttle(&email)
-                .await?
-                .filter(|t| now - t.last_failure_at < FAILURE_MEMORY_MS);
-            let failures = previous.map_or(0, |t| t.failures) + 1;
-            tx.set_login_throttle(
-                &email,
-                &LoginThrottle {
-                    failures,
-                    last_failure_at: now,
-                    locked_until: now + lock_duration_ms(failures),
-                },
-            )
-            .await?;
-            tx.commit().await?;
-            tracing::info!(email = %email, failures, "failed sign-in");
+            tracing::info!(email = %email, failures, known_device, "failed sign-in");
             return Ok(SignInOutcome::WrongCredentials);
         };
-        tx.clear_login_throttle(&email).await?;
+        if let Some(ip) = client {
+            self.sign_in_clients.refund(ip);
+        }
+        let now = self.now();
+        let device_token = device.map_or_else(|| random_hex(32), str::to_string);
+        let mut tx = self.db().write().await?;
+        tx.clear_login_throttle(&key).await?;
         tx.delete_expired_ui_sessions(now).await?;
+        tx.remember_sign_in_device(
+            &sha256_hex(&device_token),
+            user.id,
+            now,
+            now - DEVICE_MEMORY_MS,
+        )
+        .await?;
         let token = random_hex(32);
         let csrf_token = random_hex(16);
         tx.insert_ui_session(&UiSession {
@@ -137,6 +280,7 @@ impl App {
         Ok(SignInOutcome::SignedIn(SignedIn {
             token,
             csrf_token,
+            device_token,
             user,
         }))
     }

@@ -1,4 +1,5 @@
-//! Web UI sessions and the sign-in throttle (issue 5). Tokens are stored only as hashes.
+//! Web UI sessions, the sign-in throttle (issue 5) and the browsers known to have signed in
+//! to an account (issue 11). Tokens are stored only as hashes.
 
 use fd_domain::{Millis, UserId};
 
@@ -15,7 +16,8 @@ pub struct UiSession {
     pub expires_at: Millis,
 }
 
-/// Failed sign-ins recorded for one email address.
+/// Failed sign-ins recorded for one key: an email address (attempts from browsers unknown to
+/// that account) or one known browser of one account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LoginThrottle {
     pub failures: i64,
@@ -93,6 +95,20 @@ impl Tx {
             .await
     }
 
+    /// Ends every session of a user but the one with this token hash (the browser that
+    /// changed its own password).
+    pub async fn delete_other_ui_sessions_of(
+        &mut self,
+        user: UserId,
+        keep_hash: &str,
+    ) -> Result<u64, StoreError> {
+        self.exec(
+            "DELETE FROM ui_sessions WHERE user_id = $1 AND token_hash <> $2",
+            args![user, keep_hash],
+        )
+        .await
+    }
+
     pub async fn delete_expired_ui_sessions(&mut self, now: Millis) -> Result<u64, StoreError> {
         self.exec("DELETE FROM ui_sessions WHERE expires_at < $1", args![now])
             .await
@@ -127,6 +143,83 @@ impl Tx {
             "INSERT INTO login_throttle (email, failures, last_failure_at, locked_until) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (email) DO UPDATE SET failures = $2, last_failure_at = $3, locked_until = $4",
             args![email, t.failures, t.last_failure_at, t.locked_until],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Counts a sign-in attempt against `key` before its password is checked, unless the key
+    /// is locked at `now`: returns the failure count including this attempt, or `None` when
+    /// locked (nothing is counted then). One statement, so concurrent attempts cannot all
+    /// slip past the check (PostgreSQL re-evaluates the `WHERE` on the row it locked).
+    pub async fn count_login_attempt(
+        &mut self,
+        key: &str,
+        now: Millis,
+    ) -> Result<Option<i64>, StoreError> {
+        match self
+            .opt(
+                "INSERT INTO login_throttle (email, failures, last_failure_at, locked_until) \
+                 VALUES ($1, 1, $2, 0) \
+                 ON CONFLICT (email) DO UPDATE SET failures = login_throttle.failures + 1, \
+                 last_failure_at = $2 WHERE login_throttle.locked_until <= $2 \
+                 RETURNING failures",
+                args![key, now],
+            )
+            .await?
+        {
+            Some(r) => Ok(Some(r.i64("failures")?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Sets when attempts against `key` may resume.
+    pub async fn lock_login(&mut self, key: &str, locked_until: Millis) -> Result<(), StoreError> {
+        self.exec(
+            "UPDATE login_throttle SET locked_until = $2 WHERE email = $1",
+            args![key, locked_until],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Whether the browser with this device-token hash has signed in to this account before
+    /// (and not longer ago than `since`).
+    pub async fn sign_in_device_known(
+        &mut self,
+        token_hash: &str,
+        user: UserId,
+        since: Millis,
+    ) -> Result<bool, StoreError> {
+        Ok(self
+            .opt(
+                "SELECT 1 AS known FROM sign_in_devices \
+                 WHERE token_hash = $1 AND user_id = $2 AND last_used_at >= $3",
+                args![token_hash, user, since],
+            )
+            .await?
+            .is_some())
+    }
+
+    /// Records a successful sign-in from this browser, and forgets browsers unused since
+    /// `forget_before`.
+    pub async fn remember_sign_in_device(
+        &mut self,
+        token_hash: &str,
+        user: UserId,
+        now: Millis,
+        forget_before: Millis,
+    ) -> Result<(), StoreError> {
+        self.exec(
+            "DELETE FROM sign_in_devices WHERE last_used_at < $1",
+            args![forget_before],
+        )
+        .await?;
+        self.exec(
+            "INSERT INTO sign_in_devices (token_hash, user_id, created_at, last_used_at) \
+             VALUES ($1, $2, $3, $3) \
+             ON CONFLICT (token_hash, user_id) DO UPDATE SET last_used_at = $3",
+            args![token_hash, user, now],
         )
         .await?;
         Ok(())

@@ -109,7 +109,13 @@ pub async fn run(args: BenchUiArgs) -> anyhow::Result<()> {
         ("all", "agent0@bench.example"),
         ("team", "agent1@bench.example"),
     ] {
-        let cookie = match app.sign_in(email, PASSWORD).await? {
+        let attempt = fd_app::SignInAttempt {
+            email,
+            password: PASSWORD,
+            client: None,
+            device: None,
+        };
+        let cookie = match app.sign_in(attempt).await? {
             SignInOutcome::SignedIn(s) => format!("fd_session={}", s.token),
             other => anyhow::bail!("bench sign-in failed: {other:?}"),
         };

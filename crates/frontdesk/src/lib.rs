@@ -133,7 +133,8 @@ pub async fn launch_with_mail(
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let jobs = tokio::spawn(run_jobs(app.clone(), stop_rx.clone()));
     let mail_task = tokio::spawn(mail.run(stop_rx));
-    let router = fd_web::router(app);
+    // Each connection's peer address reaches the handlers: sign-in limits failures per client.
+    let router = fd_web::router(app).into_make_service_with_connect_info::<std::net::SocketAddr>();
     let result = axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
         .await

@@ -9,4 +9,5 @@ mod bad_input;
 mod common;
 mod concurrency;
 mod conversations;
+mod sign_in;
 mod tickets;

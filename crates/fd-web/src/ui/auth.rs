@@ -9,16 +9,22 @@
 use askama::Template;
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::ConnectInfo;
+use axum::http::{Extensions, HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Form, RequestPartsExt};
 use fd_app::store::User;
-use fd_app::{Actor, SignInOutcome};
+use fd_app::{Actor, SignInAttempt, SignInOutcome, Throttle};
 use serde::Deserialize;
 
 use super::{UiError, UiResult, UiState, page, with_security_headers};
 
 pub(crate) const COOKIE: &str = "fd_session";
+/// The browser's long-lived sign-in device cookie (see fd-app's `sessions.rs`): only the
+/// sign-in form needs it, so it is sent to `/login` alone.
+const DEVICE_COOKIE: &str = "fd_device";
 
 /// The signed-in agent of a request.
 #[derive(Clone)]
@@ -28,16 +34,20 @@ pub(crate) struct Agent {
     pub csrf: String,
 }
 
-fn cookie_token(headers: &HeaderMap) -> Option<String> {
+fn cookie_named(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == COOKIE)
+        .find(|(k, _)| *k == name)
         .map(|(_, v)| v.to_string())
         .filter(|v| !v.is_empty() && v.len() <= 128)
+}
+
+pub(crate) fn cookie_token(headers: &HeaderMap) -> Option<String> {
+    cookie_named(headers, COOKIE)
 }
 
 /// Where an unauthenticated browser goes: the sign-in page, remembering the page it wanted.
@@ -193,12 +203,51 @@ pub(crate) struct NextQuery {
     next: Option<String>,
 }
 
-/// Only local paths: an open redirect would let another site bounce agents through us.
+/// Only same-site paths (issue 11, findings 6 and 8): one leading `/` (not `//` nor `/\`,
+/// which browsers read as another host), and nothing but visible ASCII — browsers drop tab,
+/// CR and LF from URLs, so `/\t/evil.example` would become `//evil.example`, and CR/LF cannot
+/// go into a `Location` header at all. Once percent-decoded it must still start with one `/`
+/// and hold no control character, so no later decoding can turn it into either. Anything else
+/// goes to `/`: sign-in never fails after the session is created.
 fn safe_next(next: Option<&str>) -> String {
+    fn same_site_start(p: &[u8]) -> bool {
+        p.first() == Some(&b'/') && !matches!(p.get(1), Some(b'/' | b'\\'))
+    }
+    let acceptable = |n: &str| {
+        let decoded = percent_decode(n);
+        same_site_start(n.as_bytes())
+            && !n.contains('\\')
+            && n.bytes().all(|b| (0x21..=0x7e).contains(&b))
+            && same_site_start(&decoded)
+            && !decoded.iter().any(|b| b.is_ascii_control())
+    };
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.into(),
+        Some(n) if acceptable(n) => n.into(),
         _ => "/".into(),
     }
+}
+
+/// `%XX` sequences decoded to their bytes; anything else kept as it is.
+fn percent_decode(s: &str) -> Vec<u8> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        if b[i] == b'%'
+            && let (Some(h), Some(l)) = (
+                b.get(i + 1).copied().and_then(hex),
+                b.get(i + 2).copied().and_then(hex),
+            )
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    out
 }
 
 pub(crate) async fn login_page(Query(q): Query<NextQuery>) -> UiResult {
@@ -216,12 +265,22 @@ pub(crate) struct LoginForm {
     next: Option<String>,
 }
 
+/// The TCP peer's address, when the server was started with connection info (`frontdesk
+/// serve` is; a router driven directly, as in some tests, is not).
+fn peer_ip(extensions: &Extensions) -> Option<IpAddr> {
+    extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip())
+}
+
 pub(crate) async fn login(
     axum::extract::State(state): axum::extract::State<UiState>,
+    extensions: Extensions,
     headers: HeaderMap,
     Form(f): Form<LoginForm>,
 ) -> UiResult {
     same_origin(&headers)?;
+    // Checked before anything is stored: the redirect after sign-in cannot fail.
     let next = safe_next(f.next.as_deref());
     let refused = |status: StatusCode, error: String| -> UiResult {
         let mut r = page(&LoginPage {
@@ -232,16 +291,30 @@ pub(crate) async fn login(
         *r.status_mut() = status;
         Ok(r)
     };
-    match state.app.sign_in(&f.email, &f.password).await? {
+    let device = cookie_named(&headers, DEVICE_COOKIE);
+    let attempt = SignInAttempt {
+        email: &f.email,
+        password: &f.password,
+        client: peer_ip(&extensions),
+        device: device.as_deref(),
+    };
+    match state.app.sign_in(attempt).await? {
         SignInOutcome::SignedIn(s) => {
-            let cookie = format!(
+            let session = format!(
                 "{COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}",
                 s.token,
                 fd_app::SESSION_IDLE_MS / 1000
             );
+            let device = format!(
+                "{DEVICE_COOKIE}={}; Path=/login; HttpOnly; SameSite=Lax; Max-Age={}",
+                s.device_token,
+                fd_app::DEVICE_MEMORY_MS / 1000
+            );
             let mut r = Redirect::to(&next).into_response();
-            if let Ok(v) = HeaderValue::from_str(&cookie) {
-                r.headers_mut().insert(header::SET_COOKIE, v);
+            for cookie in [session, device] {
+                let v = HeaderValue::from_str(&cookie)
+                    .map_err(|e| UiError::from(fd_app::AppError::Internal(e.to_string())))?;
+                r.headers_mut().append(header::SET_COOKIE, v);
             }
             Ok(with_security_headers(r))
         }
@@ -249,13 +322,24 @@ pub(crate) async fn login(
             StatusCode::UNAUTHORIZED,
             "Wrong email address or password. Check both and try again.".into(),
         ),
-        SignInOutcome::Throttled { retry_after_ms } => refused(
-            StatusCode::TOO_MANY_REQUESTS,
-            format!(
-                "Too many failed attempts for this address. Wait {} seconds, then try again.",
-                (retry_after_ms + 999) / 1000
-            ),
-        ),
+        SignInOutcome::Throttled { retry_after_ms, by } => {
+            let seconds = (retry_after_ms + 999) / 1000;
+            let message = match by {
+                Throttle::Account => format!(
+                    "Too many failed attempts for this address. Wait {seconds} seconds, then \
+                     try again. Browsers that have signed in to this account before are \
+                     counted apart."
+                ),
+                Throttle::Client => format!(
+                    "Too many failed sign-ins from your network. Wait {seconds} seconds, then \
+                     try again."
+                ),
+            };
+            let mut r = refused(StatusCode::TOO_MANY_REQUESTS, message)?;
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            Ok(r)
+        }
     }
 }
 
@@ -273,4 +357,69 @@ pub(crate) async fn logout(
         HeaderValue::from_static("fd_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"),
     );
     Ok(r)
+}
+
+#[derive(Template)]
+#[template(path = "ui/profile_password.html")]
+struct PasswordPage {
+    chrome: super::Chrome,
+    error: Option<String>,
+}
+
+async fn password_page(state: &UiState, agent: &Agent, error: Option<String>) -> UiResult {
+    let chrome = super::Chrome::load(&state.app, agent, "profile", "Your password").await?;
+    let failed = error.is_some();
+    let mut r = page(&PasswordPage { chrome, error })?;
+    if failed {
+        *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    Ok(r)
+}
+
+/// Every signed-in user's own password form.
+pub(crate) async fn password_form(
+    axum::extract::State(state): axum::extract::State<UiState>,
+    agent: Agent,
+) -> UiResult {
+    password_page(&state, &agent, None).await
+}
+
+/// Changes the user's own password; their other sessions end (issue 11), this one stays.
+pub(crate) async fn change_password(
+    axum::extract::State(state): axum::extract::State<UiState>,
+    headers: HeaderMap,
+    post: Post,
+) -> UiResult {
+    let f = &post.fields;
+    let new = f.get("password").unwrap_or("");
+    if f.get("confirm") != Some(new) {
+        return password_page(
+            &state,
+            &post.agent,
+            Some("The two new passwords differ. Type the same one twice.".into()),
+        )
+        .await;
+    }
+    let token = cookie_token(&headers).unwrap_or_default();
+    match state
+        .app
+        .change_own_password(
+            &post.agent.actor,
+            &token,
+            f.get("current").unwrap_or(""),
+            new.to_string(),
+        )
+        .await
+    {
+        Ok(()) => super::see_other("/"),
+        Err(fd_app::AppError::Domain(e)) => {
+            let message = if e.to_string().contains("current") {
+                "That is not your current password.".to_string()
+            } else {
+                e.to_string()
+            };
+            password_page(&state, &post.agent, Some(message)).await
+        }
+        Err(e) => Err(e.into()),
+    }
 }

@@ -48,6 +48,10 @@ pub(crate) fn router<S: Clone + Send + Sync + 'static>(app: App) -> Router<S> {
         .route("/", get(home))
         .route("/login", get(auth::login_page).post(auth::login))
         .route("/logout", post(auth::logout))
+        .route(
+            "/profile/password",
+            get(auth::password_form).post(auth::change_password),
+        )
         .route("/ui/assets/{name}", get(assets::asset))
         .route("/ui/events", get(live::events))
         .route("/ui/presence", post(live::presence))

@@ -18,6 +18,23 @@ pub async fn serve(t: &TestApp) -> String {
     format!("http://{addr}")
 }
 
+/// [`serve`] as `frontdesk serve` does: each connection's peer address reaches the handlers,
+/// so per-client limits apply (every test client is 127.0.0.1).
+pub async fn serve_with_peers(t: &TestApp) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router = fd_web::router(t.app.clone());
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
+        .unwrap()
+    });
+    format!("http://{addr}")
+}
+
 pub struct Page {
     pub status: StatusCode,
     pub location: Option<String>,
@@ -29,6 +46,8 @@ pub struct Browser {
     pub base: String,
     client: reqwest::Client,
     pub cookie: Option<String>,
+    /// The browser's sign-in device cookie (`fd_device=…`), once a sign-in set one.
+    pub device: Option<String>,
     pub csrf: String,
 }
 
@@ -41,39 +60,60 @@ impl Browser {
                 .build()
                 .unwrap(),
             cookie: None,
+            device: None,
             csrf: String::new(),
         }
     }
 
     pub async fn login(base: &str, email: &str) -> Browser {
         let mut b = Browser::anonymous(base);
-        let p = b
+        b.sign_in(email, PASSWORD).await;
+        b
+    }
+
+    /// Signs this browser in (keeping its device cookie); panics unless it succeeds.
+    pub async fn sign_in(&mut self, email: &str, password: &str) {
+        let p = self
             .post_raw(
                 "/login",
                 &[
                     ("email", email),
-                    ("password", PASSWORD),
+                    ("password", password),
                     ("next", "/helpdesk"),
                 ],
                 &[],
             )
             .await;
         assert_eq!(p.status, StatusCode::SEE_OTHER, "login failed: {}", p.body);
-        let set = p
-            .headers
-            .get("set-cookie")
-            .unwrap()
-            .to_str()
-            .unwrap()
-            .to_string();
-        assert!(
-            set.contains("HttpOnly") && set.contains("SameSite=Lax"),
-            "{set}"
-        );
-        b.cookie = Some(set.split(';').next().unwrap().to_string());
-        let home = b.get("/notifications").await;
-        b.csrf = attr(&home.body, "data-csrf").unwrap();
-        b
+        self.take_cookies(&p);
+        assert!(self.cookie.is_some(), "no session cookie");
+        let home = self.get("/notifications").await;
+        self.csrf = attr(&home.body, "data-csrf").unwrap();
+    }
+
+    /// Keeps the session and device cookies a response sets.
+    pub fn take_cookies(&mut self, p: &Page) {
+        for set in p.headers.get_all("set-cookie") {
+            let set = set.to_str().unwrap();
+            assert!(
+                set.contains("HttpOnly") && set.contains("SameSite=Lax"),
+                "{set}"
+            );
+            let pair = set.split(';').next().unwrap().to_string();
+            if pair.starts_with("fd_session=") {
+                self.cookie = Some(pair);
+            } else if pair.starts_with("fd_device=") {
+                self.device = Some(pair);
+            }
+        }
+    }
+
+    fn cookie_header(&self) -> Option<String> {
+        let all: Vec<&str> = [self.cookie.as_deref(), self.device.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect();
+        (!all.is_empty()).then(|| all.join("; "))
     }
 
     async fn finish(resp: reqwest::Response) -> Page {
@@ -90,7 +130,7 @@ impl Browser {
 
     pub async fn get(&self, path: &str) -> Page {
         let mut rq = self.client.get(format!("{}{path}", self.base));
-        if let Some(c) = &self.cookie {
+        if let Some(c) = self.cookie_header() {
             rq = rq.header("cookie", c);
         }
         Self::finish(rq.send().await.unwrap()).await
@@ -121,7 +161,7 @@ impl Browser {
             .client
             .post(format!("{}{path}", self.base))
             .form(fields);
-        if let Some(c) = &self.cookie {
+        if let Some(c) = self.cookie_header() {
             rq = rq.header("cookie", c);
         }
         for (k, v) in headers {

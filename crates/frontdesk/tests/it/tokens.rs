@@ -65,6 +65,12 @@ fn create_token_prints_it_last_and_a_revoked_token_is_refused() {
     assert!(ok, "{out}");
     let token = out.lines().last().unwrap().trim().to_string();
     assert!(token.starts_with("fdpat-") && token.len() > 30, "{out}");
+    let token_id = out
+        .split("created API token ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap()
+        .to_string();
     let (ok, out) = run(frontdesk(&data).args([
         "admin",
         "create-token",
@@ -121,6 +127,17 @@ fn create_token_prints_it_last_and_a_revoked_token_is_refused() {
     let (status, body) = get(&format!("http://{addr}/crm/v3/owners"), &old);
     assert_eq!(status, 401);
     assert_eq!(body["category"], "INVALID_AUTHENTICATION");
+    // Finding 7 (issue 11): a token revoked from the CLI (another process) kept working for
+    // up to a second on the running server, which had cached it. The server re-reads the auth
+    // counter on every request, so the very next request is refused.
+    for _ in 0..3 {
+        let (status, _) = get(&format!("http://{addr}/crm/v3/owners"), &token);
+        assert_eq!(status, 200);
+    }
+    let (ok, out) = run(frontdesk(&data).args(["admin", "revoke-token", "--id", &token_id]));
+    assert!(ok, "{out}");
+    let (status, body) = get(&format!("http://{addr}/crm/v3/owners"), &token);
+    assert_eq!(status, 401, "a revoked token is refused at once: {body}");
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
