@@ -709,6 +709,19 @@ impl App {
                     ),
                 ));
             }
+            // Record ids have one spelling (Hardening finding 8): `01` or `+1` is refused
+            // rather than matched as record 1.
+            if let Some(bad) = f
+                .value
+                .iter()
+                .chain(&f.values)
+                .find(|v| fd_domain::text::parse_id(v).is_none())
+            {
+                return Err(FieldError::new(
+                    name,
+                    format!("{bad:?} is not a record id (digits only)"),
+                ));
+            }
             return Ok(SearchFilter {
                 field: SearchField::Association(other),
                 op,

@@ -275,6 +275,24 @@ async fn strict_ids_api_path(t: TestApp) {
     }
     let r = api.get(&format!("/crm/v3/objects/tickets/{id}")).await;
     assert_eq!(r.body["properties"]["subject"], "Only one spelling");
+    // Ids in query strings: an association filter and a thread listing's contact.
+    for bad in [format!("0{id}"), format!("+{id}"), format!(" {id}")] {
+        let r = api
+            .post(
+                "/crm/v3/objects/contacts/search",
+                json!({"filterGroups": [{"filters": [
+                    {"propertyName": "associations.ticket", "operator": "EQ", "value": bad}
+                ]}]}),
+            )
+            .await;
+        assert_eq!(r.status, 400, "{bad}: {}", r.body);
+        let r = api
+            .get(&format!(
+                "/conversations/v3/conversations/threads?threadStatus=OPEN&associatedContactId=0{id}"
+            ))
+            .await;
+        assert_eq!(r.status, 400, "{}", r.body);
+    }
 }
 
 async fn strict_ids_api_body(t: TestApp) {
