@@ -59,15 +59,10 @@ pub struct NewProperty {
     pub form_field: bool,
 }
 
+/// A user's or team's name, a pipeline's, stage's or property's label (Hardening finding 8:
+/// NUL and other control characters are refused in every name).
 fn label(field: &str, raw: &str) -> Result<String, AppError> {
-    let s = raw.trim();
-    if s.is_empty() {
-        return Err(AppError::invalid(field, "is required"));
-    }
-    if s.chars().count() > 255 {
-        return Err(AppError::invalid(field, "is longer than 255 characters"));
-    }
-    Ok(s.to_string())
+    Ok(fd_domain::text::name(field, raw, 255)?)
 }
 
 impl App {

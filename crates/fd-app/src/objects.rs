@@ -153,6 +153,13 @@ pub const MAX_FILTERS_PER_GROUP: usize = 6;
 pub const MAX_FILTERS: usize = 18;
 pub const MAX_SEARCH_LIMIT: i64 = 200;
 pub const MAX_SEARCH_RESULTS: i64 = 10_000;
+/// HubSpot's documented cap on `IN`/`NOT_IN`: 100 values per filter. Beyond a thousand or so
+/// SQLite refuses the statement ("Expression tree is too large"), so the cap is checked
+/// before the database sees the filter (Hardening finding 6).
+pub const MAX_FILTER_VALUES: usize = 100;
+/// HubSpot caps a whole search request at 3,000 characters, so no one value can be longer;
+/// a `CONTAINS_TOKEN` pattern near 50,000 bytes is "too complex" for SQLite's `LIKE`.
+pub const MAX_FILTER_VALUE_CHARS: usize = 3_000;
 
 fn value_kind(def: &PropertyDefinition) -> ValueKind {
     match def.kind {
@@ -574,16 +581,25 @@ impl App {
                 format!("must be between 0 and {MAX_SEARCH_LIMIT}"),
             ));
         }
-        if req.offset < 0 || req.offset + req.limit.max(0) > MAX_SEARCH_RESULTS {
+        if req.offset < 0 || req.offset.saturating_add(req.limit.max(0)) > MAX_SEARCH_RESULTS {
             errors.push(FieldError::new(
                 "after",
                 format!("paging is limited to the first {MAX_SEARCH_RESULTS} results"),
             ));
         }
-        if let Some(q) = &req.query
-            && q.chars().count() > 3000
-        {
-            errors.push(FieldError::new("query", "is longer than 3000 characters"));
+        if let Some(q) = &req.query {
+            if q.chars().count() > MAX_FILTER_VALUE_CHARS {
+                errors.push(FieldError::new(
+                    "query",
+                    format!("is longer than {MAX_FILTER_VALUE_CHARS} characters"),
+                ));
+            }
+            if let Err(DomainError::Invalid(e)) = fd_domain::text::no_nul("query", q) {
+                errors.extend(e);
+            }
+        }
+        for f in req.groups.iter().flatten() {
+            errors.extend(filter_limits(f));
         }
         if !errors.is_empty() {
             return Err(DomainError::Invalid(errors).into());
@@ -693,6 +709,19 @@ impl App {
                     ),
                 ));
             }
+            // Record ids have one spelling (Hardening finding 8): `01` or `+1` is refused
+            // rather than matched as record 1.
+            if let Some(bad) = f
+                .value
+                .iter()
+                .chain(&f.values)
+                .find(|v| fd_domain::text::parse_id(v).is_none())
+            {
+                return Err(FieldError::new(
+                    name,
+                    format!("{bad:?} is not a record id (digits only)"),
+                ));
+            }
             return Ok(SearchFilter {
                 field: SearchField::Association(other),
                 op,
@@ -725,6 +754,51 @@ impl App {
             values,
         })
     }
+}
+
+/// The limits of one filter that hold whatever its property: checked before any query runs.
+fn filter_limits(f: &FilterInput) -> Vec<FieldError> {
+    let name = f.property_name.trim();
+    let mut errors = Vec::new();
+    if f.values.len() > MAX_FILTER_VALUES {
+        errors.push(FieldError::new(
+            name,
+            format!(
+                "at most {MAX_FILTER_VALUES} values are allowed per filter, {} were given",
+                f.values.len()
+            ),
+        ));
+    }
+    if name.chars().count() > MAX_FILTER_VALUE_CHARS {
+        errors.push(FieldError::new(
+            "propertyName",
+            format!("is longer than {MAX_FILTER_VALUE_CHARS} characters"),
+        ));
+    }
+    let given = [&f.value, &f.high_value]
+        .into_iter()
+        .flatten()
+        .chain(&f.values)
+        .chain([&f.property_name, &f.operator]);
+    let mut long = false;
+    let mut nul = false;
+    for v in given {
+        long |= v.chars().count() > MAX_FILTER_VALUE_CHARS;
+        nul |= v.contains('\0');
+    }
+    if long {
+        errors.push(FieldError::new(
+            name,
+            format!("a filter value is longer than {MAX_FILTER_VALUE_CHARS} characters"),
+        ));
+    }
+    if nul {
+        errors.push(FieldError::new(
+            name,
+            "filter values must not contain NUL characters",
+        ));
+    }
+    errors
 }
 
 fn is_column(kind: ObjectType, name: &str) -> bool {

@@ -62,11 +62,7 @@ pub fn default_type(from: ObjectType, to: ObjectType) -> Option<i64> {
 }
 
 fn check_label_text(field: &str, raw: &str) -> Result<String, AppError> {
-    let s = raw.trim();
-    if s.is_empty() || s.chars().count() > 100 {
-        return Err(AppError::invalid(field, "must be 1 to 100 characters"));
-    }
-    Ok(s.to_string())
+    Ok(fd_domain::text::name(field, raw, 100)?)
 }
 
 fn check_group_name(name: &str) -> Result<String, AppError> {

@@ -11,6 +11,7 @@ pub mod error;
 pub mod model;
 pub mod property;
 pub mod rules;
+pub mod text;
 
 pub use access::{TicketAccess, Viewer, ViewerScope};
 pub use error::{DomainError, FieldError};

@@ -9,9 +9,17 @@ use crate::DomainError;
 macro_rules! id_type {
     ($($name:ident),* $(,)?) => {$(
         /// A 64-bit row id; HubSpot renders ids as digit strings, so Display/FromStr do too.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        /// Deserialises from a JSON number or a canonical digit string (HubSpot's clients
+        /// send both); [`crate::text::parse_id`] decides what a string id may look like.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
         #[serde(transparent)]
         pub struct $name(pub i64);
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                d.deserialize_any(IdVisitor(stringify!($name))).map($name)
+            }
+        }
 
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -22,12 +30,36 @@ macro_rules! id_type {
         impl FromStr for $name {
             type Err = DomainError;
             fn from_str(s: &str) -> Result<Self, Self::Err> {
-                s.trim().parse::<i64>().map($name).map_err(|_| {
+                crate::text::parse_id(s).map($name).ok_or_else(|| {
                     DomainError::field(stringify!($name), format!("{s:?} is not a numeric id"))
                 })
             }
         }
     )*};
+}
+
+/// Reads an id from a JSON integer or a canonical digit string.
+struct IdVisitor(&'static str);
+
+impl serde::de::Visitor<'_> for IdVisitor {
+    type Value = i64;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "a {} (an integer or a string of digits)", self.0)
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<i64, E> {
+        Ok(v)
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<i64, E> {
+        i64::try_from(v).map_err(|_| E::custom(format!("{v} is not a {}", self.0)))
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<i64, E> {
+        crate::text::parse_id(v)
+            .ok_or_else(|| E::custom(format!("{v:?} is not a {} (digits only)", self.0)))
+    }
 }
 
 id_type!(

@@ -16,8 +16,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{
-    Auth, Body, Params, batch_response, check_batch_size, object_type, parse_id, scalar_string,
-    type_id,
+    Auth, Body, Params, batch_response, body_id, check_batch_size, object_type, parse_id,
+    scalar_string, type_id,
 };
 use crate::{ApiError, WebState};
 
@@ -95,8 +95,7 @@ fn specs(raw: &[SpecIn]) -> Result<Vec<(String, i64)>, ApiError> {
             let t = s
                 .association_type_id
                 .as_ref()
-                .and_then(scalar_string)
-                .and_then(|v| v.trim().parse::<i64>().ok())
+                .and_then(body_id)
                 .ok_or_else(|| ApiError::validation("associationTypeId must be an integer"))?;
             Ok((
                 s.association_category
@@ -467,8 +466,7 @@ async fn update_label(
     let id = input
         .association_type_id
         .as_ref()
-        .and_then(scalar_string)
-        .and_then(|v| v.trim().parse::<i64>().ok())
+        .and_then(body_id)
         .ok_or_else(|| ApiError::validation("associationTypeId must be an integer"))?;
     let label = input
         .label

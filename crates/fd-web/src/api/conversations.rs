@@ -195,9 +195,7 @@ async fn threads(
     let offset = params.cursor("after")?;
     let mut workspaces = Vec::new();
     for i in params.list("inboxId") {
-        let w = i
-            .parse::<i64>()
-            .ok()
+        let w = fd_app::domain::text::parse_id(&i)
             .and_then(fd_app::inbox_by_id)
             .ok_or_else(|| ApiError::validation(format!("inboxId {i:?} is not an inbox")))?;
         workspaces.push(w);
@@ -214,9 +212,9 @@ async fn threads(
     };
     let contact = match params.get("associatedContactId") {
         None | Some("") => None,
-        Some(v) => Some(ContactId(v.trim().parse::<i64>().map_err(|_| {
-            ApiError::validation(format!("associatedContactId {v:?} is not an id"))
-        })?)),
+        Some(v) => Some(ContactId(fd_app::domain::text::parse_id(v).ok_or_else(
+            || ApiError::validation(format!("associatedContactId {v:?} is not an id")),
+        )?)),
     };
     let latest = match params.get("latestMessageTimestampAfter") {
         None | Some("") => None,

@@ -179,13 +179,21 @@ where
     }
 }
 
-/// An id in a path: digits only; anything else names no record.
+/// An id in a path: canonical digits only (`fd_domain::text::parse_id`); anything else,
+/// `01`, `+1` or `1%20` included, names no record (Hardening finding 8).
 pub(crate) fn parse_id(kind: &str, raw: &str) -> Result<i64, ApiError> {
-    raw.trim()
-        .parse::<i64>()
-        .ok()
-        .filter(|n| *n >= 0)
+    fd_app::domain::text::parse_id(raw)
         .ok_or_else(|| ApiError::not_found(format!("{kind} {raw:?} not found: ids are numeric")))
+}
+
+/// An id in a body (`to.id`, `inputs[].id`…): a JSON integer or a canonical digit string,
+/// as HubSpot's clients send both; `None` for anything else.
+pub(crate) fn body_id(v: &Value) -> Option<i64> {
+    match v {
+        Value::Number(n) => n.as_i64().filter(|n| *n >= 0),
+        Value::String(s) => fd_app::domain::text::parse_id(s),
+        _ => None,
+    }
 }
 
 /// An object type in a path: plural or singular name, or HubSpot's type id.

@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::{
-    Auth, Body, Params, batch_response, check_batch_size, crm_type, object_type, parse_id,
+    Auth, Body, Params, batch_response, body_id, check_batch_size, crm_type, object_type, parse_id,
     property_strings, scalar_string, singular, time,
 };
 use crate::{ApiError, WebState};
@@ -257,9 +257,7 @@ async fn resolve_id(
     id_property: Option<&str>,
 ) -> Result<Option<i64>, ApiError> {
     match id_property.map(str::trim) {
-        None | Some("") | Some("hs_object_id") => {
-            Ok(raw.trim().parse::<i64>().ok().filter(|n| *n >= 0))
-        }
+        None | Some("") | Some("hs_object_id") => Ok(fd_app::domain::text::parse_id(raw)),
         Some("email") if kind == ObjectType::Contact => Ok(app.contact_id_by_email(raw).await?),
         Some(other) => Err(ApiError::validation(format!(
             "idProperty {other:?} is not a unique property of {}",
@@ -400,8 +398,7 @@ async fn create_one(
     let mut ends = Vec::new();
     let mut typed = Vec::new();
     for a in &input.associations {
-        let id = scalar_string(&a.to.id)
-            .and_then(|s| s.trim().parse::<i64>().ok())
+        let id = body_id(&a.to.id)
             .ok_or_else(|| ApiError::validation("associations[].to.id must be a record id"))?;
         let first = a
             .types

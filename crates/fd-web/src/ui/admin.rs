@@ -10,6 +10,7 @@ use fd_app::domain::property::{PropertyOption, PropertyType};
 use fd_app::domain::*;
 use fd_app::{LIBRARY_KINDS, NewPipeline, NewProperty, NewStage, NewUserInput, StagePatch};
 
+use super::Id;
 use super::html::sanitize_reply;
 use super::view::{Directory, Opt};
 use super::{Agent, Chrome, Post, UiError, UiResult, UiState, page, see_other};
@@ -151,7 +152,7 @@ pub(crate) async fn create_user(State(state): State<UiState>, post: Post) -> UiR
 
 pub(crate) async fn update_user(
     State(state): State<UiState>,
-    Path(id): Path<i64>,
+    Path(Id(id)): Path<Id>,
     post: Post,
 ) -> UiResult {
     let f = &post.fields;
@@ -249,7 +250,7 @@ pub(crate) async fn create_team(State(state): State<UiState>, post: Post) -> UiR
 /// Members, connected addresses and the default From address (HD-03).
 pub(crate) async fn update_team(
     State(state): State<UiState>,
-    Path(id): Path<i64>,
+    Path(Id(id)): Path<Id>,
     post: Post,
 ) -> UiResult {
     let f = &post.fields;
@@ -259,14 +260,14 @@ pub(crate) async fn update_team(
     match f.get("action") {
         Some("add_member") => {
             let user = f
-                .id::<i64>("user")
+                .checked_id("user")?
                 .ok_or_else(|| UiError::bad_request("Choose a user."))?;
             app.set_team_membership(actor, team, UserId(user), true)
                 .await?
         }
         Some("remove_member") => {
             let user = f
-                .id::<i64>("user")
+                .checked_id("user")?
                 .ok_or_else(|| UiError::bad_request("Choose a user."))?;
             app.set_team_membership(actor, team, UserId(user), false)
                 .await?
@@ -398,7 +399,7 @@ pub(crate) async fn create_pipeline(State(state): State<UiState>, post: Post) ->
 
 pub(crate) async fn create_stage(
     State(state): State<UiState>,
-    Path(id): Path<i64>,
+    Path(Id(id)): Path<Id>,
     post: Post,
 ) -> UiResult {
     let f = &post.fields;
@@ -425,12 +426,12 @@ pub(crate) async fn create_stage(
 /// A stage's label, order, state and required properties (HD-19), or its archiving.
 pub(crate) async fn update_stage(
     State(state): State<UiState>,
-    Path(id): Path<i64>,
+    Path(Id(id)): Path<Id>,
     post: Post,
 ) -> UiResult {
     let f = &post.fields;
     let pipeline = PipelineId(
-        f.id("pipeline")
+        f.checked_id("pipeline")?
             .ok_or_else(|| UiError::bad_request("Missing pipeline."))?,
     );
     let app = &state.app;
@@ -672,7 +673,7 @@ pub(crate) async fn create_library_item(State(state): State<UiState>, post: Post
 
 pub(crate) async fn update_library_item(
     State(state): State<UiState>,
-    Path(id): Path<i64>,
+    Path(Id(id)): Path<Id>,
     post: Post,
 ) -> UiResult {
     let f = &post.fields;

@@ -108,17 +108,74 @@ fn same_origin(headers: &HeaderMap) -> Result<(), UiError> {
     {
         return Err(refuse());
     }
-    if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
-        let host = headers
-            .get(header::HOST)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        let origin_host = origin.split_once("://").map(|(_, rest)| rest).unwrap_or("");
-        if origin == "null" || origin_host != host {
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        // The whole origin — scheme, host and port (RFC 6454 §5) — must be ours: comparing
+        // the host alone let `http://desk.example` post to `https://desk.example`
+        // (Hardening finding 8). `null` and anything unparsable are refused.
+        let theirs = origin.to_str().ok().and_then(parse_origin);
+        if theirs.is_none() || theirs != own_origin(headers) {
             return Err(refuse());
         }
     }
     Ok(())
+}
+
+/// `(scheme, host, port)` of a serialised origin, lower-cased, with the scheme's default port
+/// made explicit so `https://a` and `https://a:443` compare equal.
+fn parse_origin(origin: &str) -> Option<(String, String, u16)> {
+    let (scheme, rest) = origin.split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    if !matches!(scheme.as_str(), "http" | "https") {
+        return None;
+    }
+    host_port(&scheme, rest)
+}
+
+/// `host[:port]` (a bracketed IPv6 literal included) with the scheme's default port.
+fn host_port(scheme: &str, authority: &str) -> Option<(String, String, u16)> {
+    if authority.is_empty() || authority.contains(['/', '?', '#', '@', ' ']) {
+        return None;
+    }
+    let default = if scheme == "https" { 443 } else { 80 };
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((h, p)) if !h.ends_with(':') && (!h.starts_with('[') || h.ends_with(']')) => {
+            (h, p.parse::<u16>().ok()?)
+        }
+        _ => (authority, default),
+    };
+    if host.is_empty() {
+        return None;
+    }
+    Some((scheme.to_string(), host.to_ascii_lowercase(), port))
+}
+
+/// This server's origin as the browser sees it: the `Host` it was asked for, over `https`
+/// when a TLS-terminating proxy says so (`X-Forwarded-Proto`, or `proto=` in RFC 7239
+/// `Forwarded`), otherwise over plain `http`, which is what `serve` listens with. A browser
+/// cannot add these headers to a cross-site form post, so trusting them cannot help one.
+fn own_origin(headers: &HeaderMap) -> Option<(String, String, u16)> {
+    let host = headers.get(header::HOST)?.to_str().ok()?.trim();
+    let forwarded = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .map(str::trim)
+        .map(str::to_ascii_lowercase)
+        .or_else(|| {
+            let f = headers.get("forwarded")?.to_str().ok()?;
+            let first = f.split(',').next()?;
+            first.split(';').find_map(|kv| {
+                let (k, v) = kv.trim().split_once('=')?;
+                k.trim()
+                    .eq_ignore_ascii_case("proto")
+                    .then(|| v.trim().trim_matches('"').to_ascii_lowercase())
+            })
+        });
+    let scheme = match forwarded.as_deref() {
+        Some("https") => "https",
+        _ => "http",
+    };
+    host_port(scheme, host)
 }
 
 /// The fields of a posted form, in order (repeated names allowed).
@@ -150,8 +207,23 @@ impl Fields {
         self.get(name)
             .is_some_and(|v| v == "1" || v == "on" || v == "true")
     }
+    /// A number such as an order or a version (not a record id: see [`Self::record_id`]).
     pub fn id<T: std::str::FromStr>(&self, name: &str) -> Option<T> {
         self.get(name).and_then(|v| v.trim().parse().ok())
+    }
+    /// A record id: absent or blank is `None`; anything but canonical digits is refused
+    /// rather than read as another id or as "none" (Hardening finding 8).
+    pub fn checked_id(&self, name: &str) -> Result<Option<i64>, UiError> {
+        match self.get(name).filter(|v| !v.is_empty()) {
+            None => Ok(None),
+            Some(v) => fd_app::domain::text::parse_id(v)
+                .map(Some)
+                .ok_or_else(|| UiError::bad_request(format!("{name}: {v:?} is not a record id"))),
+        }
+    }
+    /// [`Self::checked_id`] where a malformed id reads as absent.
+    pub fn record_id(&self, name: &str) -> Option<i64> {
+        self.checked_id(name).ok().flatten()
     }
 }
 

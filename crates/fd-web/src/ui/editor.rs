@@ -14,6 +14,7 @@ use fd_app::domain::*;
 use fd_app::store::{Comment, Contact, Conversation, Draft, Message, Recipients, Ticket};
 use fd_app::{App, AppError, LIBRARY_KINDS, Reply, ReplyOutcome};
 
+use super::Id;
 use super::helpdesk::{PropField, prop_field, render_ticket};
 use super::html::{frame_document, html_to_text, sanitize_reply, text_to_html};
 use super::view::{Directory, Opt, StatusChoice, channel_label, fmt_time, iso_time};
@@ -636,8 +637,8 @@ fn reply_of(f: &Fields) -> Reply {
             bcc: Vec::new(),
         },
         from_address: f.text("from"),
-        reply_to: f.id::<i64>("reply_to").map(MessageId),
-        set_stage: f.id::<i64>("stage").map(StageId),
+        reply_to: f.record_id("reply_to").map(MessageId),
+        set_stage: f.record_id("stage").map(StageId),
         properties,
         message_id_header: None,
     }
@@ -646,7 +647,7 @@ fn reply_of(f: &Fields) -> Reply {
 fn state_of(f: &Fields, conversation: Option<ConversationId>) -> EditorState {
     EditorState {
         conversation,
-        reply_to: f.id::<i64>("reply_to").map(MessageId),
+        reply_to: f.record_id("reply_to").map(MessageId),
         body_html: Some(body_of(f).1.unwrap_or_default()),
         to: f.get("to").map(str::to_string),
         cc: f.get("cc").map(str::to_string),
@@ -670,7 +671,7 @@ async fn rerender(
     es: EditorState,
     status: StatusCode,
 ) -> UiResult {
-    let mut r = match (f.get("surface"), f.id::<i64>("ticket"), conversation) {
+    let mut r = match (f.get("surface"), f.record_id("ticket"), conversation) {
         (Some("inbox"), _, Some(c)) | (_, None | Some(0), Some(c)) => {
             super::inbox::render_conversation(state, agent, c, es).await?
         }
@@ -691,13 +692,13 @@ fn back(f: &Fields, fallback: String) -> String {
 /// Send, or Send + status (HD-19), with the stale-reply check.
 pub(crate) async fn reply(
     State(state): State<UiState>,
-    Path(id): Path<i64>,
+    Path(Id(id)): Path<Id>,
     post: Post,
 ) -> UiResult {
     let f = &post.fields;
     let conv = ConversationId(id);
     let reply = reply_of(f);
-    let seen = f.id::<i64>("seen").map(MessageId);
+    let seen = f.record_id("seen").map(MessageId);
     let outcome = state
         .app
         .send_reply_checked(&post.agent.actor, conv, reply, seen, f.flag("reviewed"))
@@ -750,11 +751,11 @@ pub(crate) async fn reply(
 /// HD-12: the first message of a hand-made ticket starts its conversation.
 pub(crate) async fn start_conversation(
     State(state): State<UiState>,
-    Path(id): Path<i64>,
+    Path(Id(id)): Path<Id>,
     post: Post,
 ) -> UiResult {
     let f = &post.fields;
-    let Some(contact) = f.id::<i64>("contact") else {
+    let Some(contact) = f.record_id("contact") else {
         return Err(UiError::bad_request("Choose the contact to write to."));
     };
     let reply = reply_of(f);
@@ -835,7 +836,7 @@ async fn comment(
 /// HD-21: the Comment tab (internal note; @mentions notify).
 pub(crate) async fn comment_on_conversation(
     State(state): State<UiState>,
-    Path(id): Path<i64>,
+    Path(Id(id)): Path<Id>,
     post: Post,
 ) -> UiResult {
     comment(&state, &post, None, Some(ConversationId(id))).await
@@ -843,7 +844,7 @@ pub(crate) async fn comment_on_conversation(
 
 pub(crate) async fn comment_on_ticket(
     State(state): State<UiState>,
-    Path(id): Path<i64>,
+    Path(Id(id)): Path<Id>,
     post: Post,
 ) -> UiResult {
     comment(&state, &post, Some(TicketId(id)), None).await
@@ -864,9 +865,9 @@ fn draft_of(f: &Fields, ticket: Option<TicketId>, conversation: Option<Conversat
             bcc: Vec::new(),
         },
         from_address: f.text("from"),
-        reply_to_message_id: f.id::<i64>("reply_to").map(MessageId),
+        reply_to_message_id: f.record_id("reply_to").map(MessageId),
         // What the agent's page showed when the draft began (kept by later saves).
-        seen_message_id: f.id::<i64>("seen").filter(|s| *s > 0).map(MessageId),
+        seen_message_id: f.record_id("seen").filter(|s| *s > 0).map(MessageId),
         created_at: 0,
         updated_at: 0,
     }
@@ -876,7 +877,7 @@ fn draft_of(f: &Fields, ticket: Option<TicketId>, conversation: Option<Conversat
 /// button posts the same form).
 pub(crate) async fn save_draft(
     State(state): State<UiState>,
-    Path(id): Path<i64>,
+    Path(Id(id)): Path<Id>,
     post: Post,
 ) -> UiResult {
     let d = draft_of(&post.fields, None, Some(ConversationId(id)));
@@ -886,7 +887,7 @@ pub(crate) async fn save_draft(
 
 pub(crate) async fn save_ticket_draft(
     State(state): State<UiState>,
-    Path(id): Path<i64>,
+    Path(Id(id)): Path<Id>,
     post: Post,
 ) -> UiResult {
     let d = draft_of(&post.fields, Some(TicketId(id)), None);
@@ -904,7 +905,7 @@ fn draft_saved(f: &Fields, d: Draft) -> UiResult {
 
 pub(crate) async fn discard_draft(
     State(state): State<UiState>,
-    Path(id): Path<i64>,
+    Path(Id(id)): Path<Id>,
     post: Post,
 ) -> UiResult {
     state
@@ -918,7 +919,7 @@ pub(crate) async fn discard_draft(
 pub(crate) async fn suggestions(
     State(state): State<UiState>,
     agent: Agent,
-    Path(id): Path<i64>,
+    Path(Id(id)): Path<Id>,
 ) -> UiResult {
     let items = state
         .app

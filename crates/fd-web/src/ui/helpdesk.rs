@@ -13,6 +13,7 @@ use fd_app::store::{ActivityEvent, Ticket, TicketListQuery, TicketSort, TicketVi
 use fd_app::{Actor, App, AppError, AssociationEnd, NewContact, NewTicket, TicketChanges};
 use serde::Deserialize;
 
+use super::Id;
 use super::editor::{self, EditorState, EditorVm, ThreadItemVm};
 use super::view::{Directory, Opt, OptGroup, TicketRow, fmt_time, iso_time};
 use super::{Agent, Chrome, Post, UiError, UiResult, UiState, page, see_other};
@@ -435,7 +436,7 @@ pub(crate) async fn save_view(State(state): State<UiState>, post: Post) -> UiRes
 
 pub(crate) async fn delete_view(
     State(state): State<UiState>,
-    Path(id): Path<i64>,
+    Path(Id(id)): Path<Id>,
     post: Post,
 ) -> UiResult {
     state.app.delete_saved_view(&post.agent.actor, id).await?;
@@ -854,7 +855,7 @@ pub(crate) struct TicketParams {
 pub(crate) async fn ticket_page(
     State(state): State<UiState>,
     agent: Agent,
-    Path(id): Path<i64>,
+    Path(Id(id)): Path<Id>,
     Query(p): Query<TicketParams>,
 ) -> UiResult {
     let es = EditorState {
@@ -868,7 +869,7 @@ pub(crate) async fn ticket_page(
 /// INB-05 / sidebar: saves the properties the agent changed (a stale version is a conflict).
 pub(crate) async fn update_properties(
     State(state): State<UiState>,
-    Path(id): Path<i64>,
+    Path(Id(id)): Path<Id>,
     post: Post,
 ) -> UiResult {
     let dir = Directory::load(&state.app).await?;
@@ -913,7 +914,7 @@ pub(crate) async fn update_properties(
 
 pub(crate) async fn follow(
     State(state): State<UiState>,
-    Path(id): Path<i64>,
+    Path(Id(id)): Path<Id>,
     post: Post,
 ) -> UiResult {
     let on = post.fields.flag("follow");
@@ -927,7 +928,7 @@ pub(crate) async fn follow(
 /// INB-13: deleting a ticket moves it and its conversations to the trash.
 pub(crate) async fn trash(
     State(state): State<UiState>,
-    Path(id): Path<i64>,
+    Path(Id(id)): Path<Id>,
     post: Post,
 ) -> UiResult {
     state
@@ -939,7 +940,7 @@ pub(crate) async fn trash(
 
 pub(crate) async fn restore(
     State(state): State<UiState>,
-    Path(id): Path<i64>,
+    Path(Id(id)): Path<Id>,
     post: Post,
 ) -> UiResult {
     state
@@ -956,7 +957,7 @@ pub(crate) async fn contact_from_form(
     actor: &Actor,
     f: &super::Fields,
 ) -> Result<ContactId, AppError> {
-    if let Some(id) = f.id::<i64>("contact_id") {
+    if let Some(id) = f.record_id("contact_id") {
         return Ok(app.contact(ContactId(id)).await?.id);
     }
     let email = f.text("email");
@@ -989,7 +990,7 @@ pub(crate) async fn contact_from_form(
 /// HD-12: "Add contact" (new or existing); the reply editor then appears on the ticket.
 pub(crate) async fn add_contact(
     State(state): State<UiState>,
-    Path(id): Path<i64>,
+    Path(Id(id)): Path<Id>,
     post: Post,
 ) -> UiResult {
     let app = &state.app;
@@ -1024,13 +1025,13 @@ pub(crate) async fn add_contact(
 /// Associates a company (existing by id, or new by name) or a new deal with the ticket.
 pub(crate) async fn associate(
     State(state): State<UiState>,
-    Path(id): Path<i64>,
+    Path(Id(id)): Path<Id>,
     post: Post,
 ) -> UiResult {
     let app = &state.app;
     let f = &post.fields;
     let other = match f.get("kind") {
-        Some("company") => match f.id::<i64>("company_id") {
+        Some("company") => match f.record_id("company_id") {
             Some(c) => AssociationEnd::new(ObjectType::Company, c),
             None => {
                 let name = f
@@ -1134,7 +1135,7 @@ pub(crate) async fn create_ticket(State(state): State<UiState>, post: Post) -> U
     }
     if let Some(stage) = props
         .get("hs_pipeline_stage")
-        .and_then(|s| s.parse().ok())
+        .and_then(|s| fd_app::domain::text::parse_id(s))
         .and_then(|s| dir.stage(StageId(s)))
     {
         props.insert("hs_pipeline".into(), stage.pipeline_id.to_string());
@@ -1143,7 +1144,7 @@ pub(crate) async fn create_ticket(State(state): State<UiState>, post: Post) -> U
         f.get(name)
             .unwrap_or("")
             .split(',')
-            .filter_map(|s| s.trim().parse().ok())
+            .filter_map(|s| fd_app::domain::text::parse_id(s.trim()))
             .collect()
     };
     let mut associations: Vec<AssociationEnd> = ids("contact_ids")

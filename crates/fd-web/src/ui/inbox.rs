@@ -13,6 +13,7 @@ use fd_app::store::{Conversation, ConversationListQuery};
 use fd_app::{AppError, TicketChanges, VisitorContact};
 use serde::Deserialize;
 
+use super::Id;
 use super::editor::{self, EditorState, EditorVm, ThreadItemVm};
 use super::helpdesk::{NamedLink, PropField, contact_from_form, editable_fields};
 use super::view::{Directory, Opt, OptGroup, channel_label, fmt_time, iso_time, priority_label};
@@ -59,7 +60,7 @@ fn query_of(p: &InboxParams, me: UserId) -> ConversationListQuery {
         owner: match p.owner.as_deref() {
             Some("me") => Some(Some(me)),
             Some("unassigned") => Some(None),
-            Some(id) => id.parse().ok().map(|u| Some(UserId(u))),
+            Some(id) => fd_app::domain::text::parse_id(id).map(|u| Some(UserId(u))),
             None => None,
         },
         channel: p.channel.as_deref().and_then(|c| c.parse().ok()),
@@ -225,7 +226,7 @@ pub(crate) struct ConvParams {
 pub(crate) async fn conversation_page(
     State(state): State<UiState>,
     agent: Agent,
-    Path(id): Path<i64>,
+    Path(Id(id)): Path<Id>,
     Query(p): Query<ConvParams>,
 ) -> UiResult {
     let es = EditorState {
@@ -377,10 +378,10 @@ fn back_to_conversation(post: &Post, id: i64) -> String {
 /// INB-06: the conversation's owner, which its ticket's owner follows.
 pub(crate) async fn set_owner(
     State(state): State<UiState>,
-    Path(id): Path<i64>,
+    Path(Id(id)): Path<Id>,
     post: Post,
 ) -> UiResult {
-    let owner = post.fields.id::<i64>("owner").map(UserId);
+    let owner = post.fields.checked_id("owner")?.map(UserId);
     state
         .app
         .assign_conversation_owner(&post.agent.actor, ConversationId(id), owner)
@@ -391,7 +392,7 @@ pub(crate) async fn set_owner(
 /// INB-10/INB-11: the ticket status dropdown above the editor.
 pub(crate) async fn set_ticket_status(
     State(state): State<UiState>,
-    Path(id): Path<i64>,
+    Path(Id(id)): Path<Id>,
     post: Post,
 ) -> UiResult {
     let app = &state.app;
@@ -401,7 +402,7 @@ pub(crate) async fn set_ticket_status(
     let Some(ticket) = c.ticket_id else {
         return Err(UiError::bad_request("This conversation has no ticket."));
     };
-    let Some(stage) = post.fields.id::<i64>("stage") else {
+    let Some(stage) = post.fields.checked_id("stage")? else {
         return Err(UiError::bad_request("Choose a status."));
     };
     let dir = Directory::load(app).await?;
@@ -445,7 +446,7 @@ pub(crate) async fn set_ticket_status(
 /// INB-12: closes only this conversation.
 pub(crate) async fn close(
     State(state): State<UiState>,
-    Path(id): Path<i64>,
+    Path(Id(id)): Path<Id>,
     post: Post,
 ) -> UiResult {
     state
@@ -457,7 +458,7 @@ pub(crate) async fn close(
 
 pub(crate) async fn reopen(
     State(state): State<UiState>,
-    Path(id): Path<i64>,
+    Path(Id(id)): Path<Id>,
     post: Post,
 ) -> UiResult {
     state
@@ -470,7 +471,7 @@ pub(crate) async fn reopen(
 /// INB-13: the conversation and its ticket go to the trash.
 pub(crate) async fn trash(
     State(state): State<UiState>,
-    Path(id): Path<i64>,
+    Path(Id(id)): Path<Id>,
     post: Post,
 ) -> UiResult {
     state
@@ -484,7 +485,7 @@ pub(crate) async fn trash(
 /// so the agent lands on the ticket there.
 pub(crate) async fn create_ticket(
     State(state): State<UiState>,
-    Path(id): Path<i64>,
+    Path(Id(id)): Path<Id>,
     post: Post,
 ) -> UiResult {
     let mut props = BTreeMap::new();
@@ -505,7 +506,7 @@ pub(crate) async fn create_ticket(
 /// HD-18: ties the visitor to a new or an existing contact (ticket included).
 pub(crate) async fn associate_visitor(
     State(state): State<UiState>,
-    Path(id): Path<i64>,
+    Path(Id(id)): Path<Id>,
     post: Post,
 ) -> UiResult {
     let app = &state.app;

@@ -144,7 +144,7 @@ struct StreamState {
 
 fn valid_target(t: &str) -> bool {
     match t.split_once(':') {
-        Some(("ticket" | "conversation", id)) => id.parse::<i64>().is_ok(),
+        Some(("ticket" | "conversation", id)) => fd_app::domain::text::parse_id(id).is_some(),
         _ => false,
     }
 }

@@ -221,6 +221,19 @@ impl IntoResponse for UiError {
 
 pub(crate) type UiResult = Result<Response, UiError>;
 
+/// A record id in a UI path, written the one canonical way (`fd_domain::text::parse_id`):
+/// `01`, `+1` or `1%20` name no record (Hardening finding 8).
+pub(crate) struct Id(pub i64);
+
+impl<'de> serde::Deserialize<'de> for Id {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(d)?;
+        fd_app::domain::text::parse_id(&raw)
+            .map(Id)
+            .ok_or_else(|| serde::de::Error::custom(format!("{raw:?} is not a record id")))
+    }
+}
+
 /// Renders a page with the UI's security headers.
 pub(crate) fn page(t: &impl Template) -> UiResult {
     Ok(with_security_headers(Html(t.render()?).into_response()))
@@ -230,7 +243,7 @@ pub(crate) fn page(t: &impl Template) -> UiResult {
 /// others, forms only to us. Customers' mail is framed from our own `/mail/messages/{id}/html`
 /// (hence `frame-src 'self'`), which carries its own stricter policy; agents' replies are
 /// `srcdoc` frames, which inherit this one, so they cannot run script or load anything remote.
-const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+pub(crate) const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
     img-src 'self' data:; connect-src 'self'; frame-src 'self'; form-action 'self'; \
     base-uri 'none'; frame-ancestors 'none'; object-src 'none'";
 
@@ -254,6 +267,13 @@ pub(crate) fn with_security_headers(mut r: Response) -> Response {
 }
 
 /// After a successful post: back to where the agent was (see-other, so reload does not repost).
+/// The target must be a valid header value: axum's `Redirect` would panic on a CR, LF or NUL
+/// (Hardening finding 6), so such a target is a bad request instead.
 pub(crate) fn see_other(to: &str) -> UiResult {
+    if HeaderValue::from_str(to).is_err() {
+        return Err(UiError::bad_request(
+            "That address holds characters a link cannot carry.",
+        ));
+    }
     Ok(Redirect::to(to).into_response())
 }

@@ -11,6 +11,7 @@ use axum::response::IntoResponse;
 use fd_app::domain::*;
 use serde::Deserialize;
 
+use super::Id;
 use super::helpdesk::{ActivityVm, NamedLink, TicketVm, activity_vm, ticket_rows};
 use super::view::{Directory, TicketRow, channel_label, fmt_time, priority_label};
 use super::{Agent, Chrome, UiResult, UiState, page};
@@ -36,7 +37,7 @@ struct TicketRecord {
 pub(crate) async fn ticket_record(
     State(state): State<UiState>,
     agent: Agent,
-    Path(id): Path<i64>,
+    Path(Id(id)): Path<Id>,
 ) -> UiResult {
     agent.actor_can_use_tickets()?;
     let app = &state.app;
@@ -163,7 +164,7 @@ struct RecordPage {
 pub(crate) async fn contact_page(
     State(state): State<UiState>,
     agent: Agent,
-    Path(id): Path<i64>,
+    Path(Id(id)): Path<Id>,
 ) -> UiResult {
     let app = &state.app;
     let o = app.contact_overview(&agent.actor, ContactId(id)).await?;
@@ -213,7 +214,7 @@ pub(crate) async fn contact_page(
 pub(crate) async fn company_page(
     State(state): State<UiState>,
     agent: Agent,
-    Path(id): Path<i64>,
+    Path(Id(id)): Path<Id>,
 ) -> UiResult {
     let app = &state.app;
     let o = app.company_overview(&agent.actor, CompanyId(id)).await?;

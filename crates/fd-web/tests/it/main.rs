@@ -8,6 +8,7 @@ mod api_conversations;
 mod api_crm;
 mod api_rules;
 mod api_wire;
+mod hardening_input;
 mod ui_auth;
 mod ui_common;
 mod ui_helpdesk;
