@@ -887,6 +887,19 @@ async fn hd_09_association_search(t: TestApp) {
             );
         }
     }
+    // The ticket list's contact column looks up only tickets the viewer may see, whatever
+    // tickets the caller hands it.
+    let hidden = tk(&t, t3).await;
+    let theirs = t
+        .app
+        .contacts_of_tickets(&w.owned, &[hidden, tk(&t, t1).await])
+        .await
+        .unwrap();
+    assert_eq!(
+        theirs.iter().map(|(id, _)| *id).collect::<Vec<_>>(),
+        vec![t1],
+        "{theirs:?}"
+    );
     // A trashed ticket is nobody's: its contacts no longer match it.
     t.app.trash_ticket(&w.admin, t4).await.unwrap();
     assert!(
