@@ -917,13 +917,31 @@ impl App {
         id: ConversationId,
         who: VisitorContact,
     ) -> Result<Contact, AppError> {
-        let contact = match who {
-            VisitorContact::Existing(cid) => self.contact(cid).await?,
-            VisitorContact::New(n) => self.create_contact(actor, n).await?,
-        };
         let now = self.now();
         let mut tx = self.db().write().await?;
+        // The conversation (and its ticket's scope) first: one the actor may not see
+        // leaves nothing behind, not even the new contact.
         let mut c = lock_conversation(&mut tx, actor, id).await?;
+        let contact = match who {
+            VisitorContact::Existing(cid) => tx
+                .contact(cid)
+                .await?
+                .filter(|k| k.archived_at.is_none())
+                .ok_or_else(|| AppError::not_found("contact", cid))?,
+            VisitorContact::New(n) => {
+                let mut k = crate::crm::contact_row(n, now)?;
+                if let Some(e) = &k.email
+                    && let Some(existing) = tx.contact_by_email(e).await?
+                {
+                    return Err(AppError::Conflict(format!(
+                        "Contact already exists. Existing ID: {}",
+                        existing.id
+                    )));
+                }
+                k.id = tx.insert_contact(&k).await?;
+                k
+            }
+        };
         let old = c.contact_id;
         c.contact_id = Some(contact.id);
         c.updated_at = now;
@@ -1177,6 +1195,25 @@ impl App {
                 "a draft needs a ticket or a conversation",
             ));
         }
+        // The message answered must be one of the draft's own (finding 8 of the hardening
+        // review: any message id was kept, a hidden one included); a missing, foreign or
+        // hidden id is refused alike, so the answer tells nothing about other tickets.
+        if let Some(mid) = draft.reply_to_message_id
+            && !draft_may_reference(&mut tx, &draft, mid).await?
+        {
+            return Err(AppError::invalid(
+                "reply_to",
+                format!("message {mid} is not part of this conversation"),
+            ));
+        }
+        if let Some(mid) = draft.seen_message_id
+            && !draft_may_reference(&mut tx, &draft, mid).await?
+        {
+            draft.seen_message_id = match draft.conversation_id {
+                Some(cid) => tx.latest_message(cid).await?.map(|m| m.id),
+                None => None,
+            };
+        }
         draft.author_id = author;
         draft.created_at = now;
         draft.updated_at = now;
@@ -1312,5 +1349,24 @@ fn source_type(c: Channel) -> &'static str {
         Channel::Form => "FORM",
         Channel::Call => "PHONE",
         _ => "CHAT",
+    }
+}
+
+/// Whether a draft may name message `mid`: one of its conversation's messages, or for a
+/// ticket's draft, a message of one of the ticket's conversations. The draft's target was
+/// checked against the actor's scope already, so this keeps every reference inside it.
+async fn draft_may_reference(tx: &mut Tx, draft: &Draft, mid: MessageId) -> Result<bool, AppError> {
+    let Some(m) = tx.message(mid).await? else {
+        return Ok(false);
+    };
+    if let Some(cid) = draft.conversation_id {
+        return Ok(m.conversation_id == cid);
+    }
+    match draft.ticket_id {
+        Some(tid) => Ok(tx
+            .conversation(&ViewerScope::All, m.conversation_id)
+            .await?
+            .is_some_and(|c| c.ticket_id == Some(tid))),
+        None => Ok(false),
     }
 }

@@ -66,6 +66,64 @@ fn clean(v: Option<String>) -> Option<String> {
     v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
 }
 
+/// A record created from a ticket's page and associated with it in the same transaction.
+#[derive(Debug, Clone)]
+pub enum NewLinkedRecord {
+    /// A new contact; one with the same email address is reused instead.
+    Contact(NewContact),
+    Company {
+        name: String,
+        domain: Option<String>,
+    },
+    Deal {
+        name: String,
+        amount: Option<String>,
+    },
+}
+
+/// A new contact's row, checked; nothing is written.
+pub(crate) fn contact_row(input: NewContact, now: i64) -> Result<Contact, AppError> {
+    let email = match clean(input.email) {
+        Some(e) => Some(EmailAddress::parse(&e)?.as_str().to_string()),
+        None => None,
+    };
+    Ok(Contact {
+        id: ContactId(0),
+        email,
+        firstname: clean(input.firstname),
+        lastname: clean(input.lastname),
+        phone: clean(input.phone),
+        company: clean(input.company),
+        created_at: now,
+        updated_at: now,
+        archived_at: None,
+    })
+}
+
+fn company_row(name: Option<String>, domain: Option<String>, now: i64) -> Company {
+    Company {
+        id: CompanyId(0),
+        name: clean(name),
+        domain: clean(domain).map(|d| d.to_lowercase()),
+        phone: None,
+        created_at: now,
+        updated_at: now,
+        archived_at: None,
+    }
+}
+
+fn deal_row(name: Option<String>, amount: Option<String>, now: i64) -> Deal {
+    Deal {
+        id: DealId(0),
+        name: clean(name),
+        amount: clean(amount),
+        dealstage: None,
+        created_at: now,
+        updated_at: now,
+        archived_at: None,
+    }
+}
+
 impl App {
     pub async fn create_contact(
         &self,
@@ -73,22 +131,7 @@ impl App {
         input: NewContact,
     ) -> Result<Contact, AppError> {
         let _ = actor;
-        let now = self.now();
-        let email = match clean(input.email) {
-            Some(e) => Some(EmailAddress::parse(&e)?.as_str().to_string()),
-            None => None,
-        };
-        let mut c = Contact {
-            id: ContactId(0),
-            email,
-            firstname: clean(input.firstname),
-            lastname: clean(input.lastname),
-            phone: clean(input.phone),
-            company: clean(input.company),
-            created_at: now,
-            updated_at: now,
-            archived_at: None,
-        };
+        let mut c = contact_row(input, self.now())?;
         let mut tx = self.db().write().await?;
         if let Some(e) = &c.email
             && let Some(existing) = tx.contact_by_email(e).await?
@@ -101,6 +144,52 @@ impl App {
         c.id = tx.insert_contact(&c).await?;
         tx.commit().await?;
         Ok(c)
+    }
+
+    /// Creates a contact, company or deal and associates it with `ticket`, in one
+    /// transaction that checks the ticket first: a ticket the actor may not see (HD-09)
+    /// is "not found" and nothing is written (finding 8 of the hardening review: the
+    /// contact used to be created before the refusal).
+    pub async fn create_for_ticket(
+        &self,
+        actor: &Actor,
+        ticket: TicketId,
+        new: NewLinkedRecord,
+    ) -> Result<AssociationEnd, AppError> {
+        let now = self.now();
+        let ticket_end = AssociationEnd::new(ObjectType::Ticket, ticket.0);
+        let mut tx = self.db().write().await?;
+        self.check_end(&mut tx, actor, ticket_end).await?;
+        let other = match new {
+            NewLinkedRecord::Contact(input) => {
+                let mut c = contact_row(input, now)?;
+                let existing = match &c.email {
+                    Some(e) => tx.contact_by_email(e).await?,
+                    None => None,
+                };
+                c.id = match existing {
+                    Some(e) => e.id,
+                    None => tx.insert_contact(&c).await?,
+                };
+                AssociationEnd::new(ObjectType::Contact, c.id.0)
+            }
+            NewLinkedRecord::Company { name, domain } => {
+                let id = tx
+                    .insert_company(&company_row(Some(name), domain, now))
+                    .await?;
+                AssociationEnd::new(ObjectType::Company, id.0)
+            }
+            NewLinkedRecord::Deal { name, amount } => {
+                let id = tx.insert_deal(&deal_row(Some(name), amount, now)).await?;
+                AssociationEnd::new(ObjectType::Deal, id.0)
+            }
+        };
+        let events = self
+            .associate_in(&mut tx, actor, ticket_end, other, now)
+            .await?;
+        tx.commit().await?;
+        self.publish(events);
+        Ok(other)
     }
 
     pub async fn contact(&self, id: ContactId) -> Result<Contact, AppError> {
@@ -123,16 +212,7 @@ impl App {
         name: Option<String>,
         domain: Option<String>,
     ) -> Result<Company, AppError> {
-        let now = self.now();
-        let mut c = Company {
-            id: CompanyId(0),
-            name: clean(name),
-            domain: clean(domain).map(|d| d.to_lowercase()),
-            phone: None,
-            created_at: now,
-            updated_at: now,
-            archived_at: None,
-        };
+        let mut c = company_row(name, domain, self.now());
         let mut tx = self.db().write().await?;
         c.id = tx.insert_company(&c).await?;
         tx.commit().await?;
@@ -151,16 +231,7 @@ impl App {
         name: Option<String>,
         amount: Option<String>,
     ) -> Result<Deal, AppError> {
-        let now = self.now();
-        let mut d = Deal {
-            id: DealId(0),
-            name: clean(name),
-            amount: clean(amount),
-            dealstage: None,
-            created_at: now,
-            updated_at: now,
-            archived_at: None,
-        };
+        let mut d = deal_row(name, amount, self.now());
         let mut tx = self.db().write().await?;
         d.id = tx.insert_deal(&d).await?;
         tx.commit().await?;

@@ -333,7 +333,8 @@ impl App {
             .collect())
     }
 
-    /// The contacts of tickets the actor listed (the list's Contact column).
+    /// The contacts of tickets the actor listed (the list's Contact column). The tickets are
+    /// the caller's: only those the actor may see are looked up (HD-09), whatever was passed.
     pub async fn contacts_of_tickets(
         &self,
         actor: &Actor,
@@ -342,7 +343,13 @@ impl App {
         actor.require_ticket_access()?;
         let ids: Vec<TicketId> = tickets.iter().map(|t| t.id).collect();
         let mut tx = self.db().read().await?;
-        let out = tx.contacts_of_tickets(&ids).await?;
+        let visible: Vec<TicketId> = tx
+            .tickets_by_ids(&actor.scope(), &ids)
+            .await?
+            .into_iter()
+            .map(|t| t.id)
+            .collect();
+        let out = tx.contacts_of_tickets(&visible).await?;
         tx.commit().await?;
         Ok(out)
     }

@@ -326,6 +326,7 @@ fn push_comparison(sql: &mut Sql, o: &Operand<'_>, cmp: &str, v: &str) {
 
 fn push_filter(
     sql: &mut Sql,
+    scope: &ViewerScope,
     object: ObjectType,
     values_type: &'static str,
     f: &SearchFilter,
@@ -338,6 +339,17 @@ fn push_filter(
                     .bind(object.as_str())
                     .push(" AND a.to_type = ")
                     .bind(other.as_str());
+                // HD-09: a contact or company found through its tickets must not reveal
+                // tickets the viewer cannot read, so only live tickets in the viewer's scope
+                // count as associated (as in the association reads); "has no ticket" then
+                // means "has none the viewer may see".
+                if *other == ObjectType::Ticket {
+                    sql.push(
+                        " AND a.to_id IN (SELECT tk.id FROM tickets tk WHERE tk.trashed_at IS NULL",
+                    );
+                    push_ticket_scope(sql, scope, "tk");
+                    sql.push(")");
+                }
             };
             let ids: Vec<i64> = f
                 .value
@@ -466,7 +478,7 @@ fn push_where(
             sql.push("(1 = 1");
             for f in group {
                 sql.push(" AND ");
-                push_filter(sql, q.object, t.values_type, f)?;
+                push_filter(sql, scope, q.object, t.values_type, f)?;
             }
             sql.push(")");
         }

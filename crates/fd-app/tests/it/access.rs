@@ -20,6 +20,8 @@ fd_testkit::on_both_backends! {
     hd_09_randomized_access_matches_policy => hd_09_randomized;
     hd_09_team_agent_keeps_sight_of_tickets_they_create => hd_09_team_creator;
     hd_09_owned_agent_owns_tickets_they_create => hd_09_owned_creator;
+    hardening_3_search_by_ticket_association_obeys_access => hd_09_association_search;
+    hardening_8_hidden_ticket_writes_nothing_and_drafts_stay_inside => hidden_ticket_writes_nothing;
 }
 
 async fn hd_09_owned_creator(t: TestApp) {
@@ -560,6 +562,92 @@ async fn check_access_matches_policy(t: &TestApp, f: &Fixture) {
             );
         }
     }
+    check_associations_and_events_match_policy(t, f, &users, &tickets).await;
+}
+
+/// Findings 3 and 4 of the hardening review, held to the same predicate: each ticket gets a
+/// contact and a conversation; for every user (and one without Service access), a contact
+/// search by `associations.ticket` finds exactly the contacts of the tickets `allows`
+/// accepts, and an event about a ticket or its conversation reaches them iff `allows`.
+async fn check_associations_and_events_match_policy(
+    t: &TestApp,
+    f: &Fixture,
+    users: &[(UserId, Actor)],
+    tickets: &[(TicketId, TicketAccessFacts)],
+) {
+    let sys = Actor::system();
+    let mut linked = Vec::new();
+    for (i, (id, _)) in tickets.iter().enumerate() {
+        let k = contact(t, &format!("linked{i}@customer.example")).await;
+        t.app
+            .associate(
+                &sys,
+                AssociationEnd::new(ObjectType::Contact, k.id.0),
+                AssociationEnd::new(ObjectType::Ticket, id.0),
+            )
+            .await
+            .unwrap();
+        let c = attach_new_conversation(t, &sys, *id, &k).await;
+        linked.push((k.id.0, c.id));
+    }
+    let (_, nobody) = t
+        .user_with(
+            "no-service@example.com",
+            Role::Agent,
+            TicketAccessLevel::All,
+            &[],
+            false,
+        )
+        .await;
+    let viewers = users.iter().map(|(_, a)| a).chain([&nobody]).enumerate();
+    let ticket_ids: Vec<TicketId> = tickets.iter().map(|(id, _)| *id).collect();
+    for (i, actor) in viewers {
+        let scope = actor.scope();
+        let expected: BTreeSet<i64> = tickets
+            .iter()
+            .zip(&linked)
+            .filter(|((_, facts), _)| scope.allows(facts))
+            .map(|(_, (k, _))| *k)
+            .collect();
+        // IN needs values: a fixture without tickets has none.
+        let ops: &[&str] = if ticket_ids.is_empty() {
+            &["HAS_PROPERTY"]
+        } else {
+            &["HAS_PROPERTY", "IN"]
+        };
+        for op in ops {
+            let found = search_by_ticket(t, actor, ObjectType::Contact, op, &ticket_ids).await;
+            assert_eq!(found, expected, "viewer {i}: contacts by {op} ({f:?})");
+        }
+        for ((id, facts), (k, c)) in tickets.iter().zip(&linked) {
+            let allowed = scope.allows(facts);
+            let found = search_by_ticket(t, actor, ObjectType::Contact, "EQ", &[*id]).await;
+            let want: BTreeSet<i64> = allowed.then_some(*k).into_iter().collect();
+            assert_eq!(found, want, "viewer {i}: contacts of {id} ({f:?})");
+            for e in [
+                fd_app::Event::TicketChanged(*id),
+                fd_app::Event::ConversationChanged(*c),
+                fd_app::Event::MessageAdded {
+                    conversation: *c,
+                    ticket: Some(*id),
+                },
+            ] {
+                assert_eq!(
+                    t.app.may_see_event(actor, &e).await.unwrap(),
+                    allowed,
+                    "viewer {i}: {e:?} ({f:?})"
+                );
+            }
+            assert_eq!(
+                t.app
+                    .may_watch(actor, fd_app::WatchTarget::Ticket(*id))
+                    .await
+                    .unwrap(),
+                allowed,
+                "viewer {i}: watch {id} ({f:?})"
+            );
+        }
+    }
 }
 
 fn level(n: u8) -> TicketAccessLevel {
@@ -650,4 +738,307 @@ async fn hd_09_randomized(t: TestApp) {
         );
     }
     check_access_matches_policy(&t, &f).await;
+}
+
+/// One search of `kind` with a single `associations.ticket` filter; the matching ids.
+async fn search_by_ticket(
+    t: &TestApp,
+    actor: &Actor,
+    kind: ObjectType,
+    operator: &str,
+    tickets: &[TicketId],
+) -> BTreeSet<i64> {
+    let filter = fd_app::FilterInput {
+        property_name: "associations.ticket".into(),
+        operator: operator.into(),
+        value: (operator == "EQ" || operator == "NEQ")
+            .then(|| tickets.first().map(|id| id.to_string()))
+            .flatten(),
+        high_value: None,
+        values: if matches!(operator, "IN" | "NOT_IN") {
+            tickets.iter().map(|id| id.to_string()).collect()
+        } else {
+            Vec::new()
+        },
+    };
+    let req = fd_app::SearchRequest {
+        groups: vec![vec![filter]],
+        limit: 200,
+        ..fd_app::SearchRequest::default()
+    };
+    let (total, records) = t.app.search_records(actor, kind, &req).await.unwrap();
+    let found: BTreeSet<i64> = records.iter().map(|r| r.id).collect();
+    assert_eq!(total as usize, found.len(), "{kind} {operator}: total");
+    found
+}
+
+/// Finding 3 of the hardening review: contacts and companies searched by
+/// `associations.ticket` (EQ, NEQ, IN, NOT_IN, HAS_PROPERTY, NOT_HAS_PROPERTY) only consider
+/// the tickets the viewer may see, for team, owned and all access and for a user without
+/// Service access; trashed tickets are no one's.
+async fn hd_09_association_search(t: TestApp) {
+    let w = world(&t).await;
+    let sys = Actor::system();
+    let (_, nobody) = t
+        .user_with(
+            "nobody@example.com",
+            Role::Agent,
+            TicketAccessLevel::All,
+            &[],
+            false,
+        )
+        .await;
+    // Contact and company i are linked to ticket i; one of each is linked to none.
+    let mut contacts = Vec::new();
+    let mut companies = Vec::new();
+    for (i, id) in w.tickets.iter().enumerate() {
+        let link = vec![AssociationEnd::new(ObjectType::Ticket, id.0)];
+        let k = t
+            .app
+            .create_record(
+                &sys,
+                ObjectType::Contact,
+                props(&[("email", &format!("k{i}@customer.example"))]),
+                link.clone(),
+            )
+            .await
+            .unwrap();
+        let c = t
+            .app
+            .create_record(
+                &sys,
+                ObjectType::Company,
+                props(&[("name", &format!("Company {i}"))]),
+                link,
+            )
+            .await
+            .unwrap();
+        contacts.push(k.id);
+        companies.push(c.id);
+    }
+    let lone_contact = contact(&t, "lone@customer.example").await.id.0;
+    let lone_company = t
+        .app
+        .create_record(
+            &sys,
+            ObjectType::Company,
+            props(&[("name", "Lone")]),
+            Vec::new(),
+        )
+        .await
+        .unwrap()
+        .id;
+    let [t1, t2, t3, t4, t5] = w.tickets;
+    let cases: Vec<(&str, &Actor, Vec<TicketId>)> = vec![
+        ("all", &w.all, vec![t1, t2, t3, t4, t5]),
+        ("blue team", &w.blue, vec![t2, t5]),
+        ("owned", &w.owned, vec![t1]),
+        ("red team", &w.red, vec![t3]),
+        ("no service access", &nobody, vec![]),
+    ];
+    for (kind, records, lone) in [
+        (ObjectType::Contact, &contacts, lone_contact),
+        (ObjectType::Company, &companies, lone_company),
+    ] {
+        let all: BTreeSet<i64> = records.iter().copied().chain([lone]).collect();
+        for (who, actor, visible) in &cases {
+            let of = |ids: &[TicketId]| -> BTreeSet<i64> {
+                w.tickets
+                    .iter()
+                    .zip(records.iter())
+                    .filter(|(id, _)| ids.contains(id) && visible.contains(id))
+                    .map(|(_, r)| *r)
+                    .collect()
+            };
+            let linked = of(&w.tickets);
+            let unlinked: BTreeSet<i64> = all.difference(&linked).copied().collect();
+            for id in w.tickets {
+                assert_eq!(
+                    search_by_ticket(&t, actor, kind, "EQ", &[id]).await,
+                    of(&[id]),
+                    "{who}: {kind} EQ {id}"
+                );
+                let others: BTreeSet<i64> = all.difference(&of(&[id])).copied().collect();
+                assert_eq!(
+                    search_by_ticket(&t, actor, kind, "NEQ", &[id]).await,
+                    others,
+                    "{who}: {kind} NEQ {id}"
+                );
+            }
+            assert_eq!(
+                search_by_ticket(&t, actor, kind, "IN", &w.tickets).await,
+                linked,
+                "{who}: {kind} IN"
+            );
+            assert_eq!(
+                search_by_ticket(&t, actor, kind, "NOT_IN", &w.tickets).await,
+                unlinked,
+                "{who}: {kind} NOT_IN"
+            );
+            assert_eq!(
+                search_by_ticket(&t, actor, kind, "HAS_PROPERTY", &[]).await,
+                linked,
+                "{who}: {kind} HAS_PROPERTY"
+            );
+            assert_eq!(
+                search_by_ticket(&t, actor, kind, "NOT_HAS_PROPERTY", &[]).await,
+                unlinked,
+                "{who}: {kind} NOT_HAS_PROPERTY"
+            );
+        }
+    }
+    // The ticket list's contact column looks up only tickets the viewer may see, whatever
+    // tickets the caller hands it.
+    let hidden = tk(&t, t3).await;
+    let theirs = t
+        .app
+        .contacts_of_tickets(&w.owned, &[hidden, tk(&t, t1).await])
+        .await
+        .unwrap();
+    assert_eq!(
+        theirs.iter().map(|(id, _)| *id).collect::<Vec<_>>(),
+        vec![t1],
+        "{theirs:?}"
+    );
+    // A trashed ticket is nobody's: its contacts no longer match it.
+    t.app.trash_ticket(&w.admin, t4).await.unwrap();
+    assert!(
+        search_by_ticket(&t, &w.all, ObjectType::Contact, "EQ", &[t4])
+            .await
+            .is_empty()
+    );
+    // Tickets searched by their contacts are scoped as tickets.
+    let filter = fd_app::FilterInput {
+        property_name: "associations.contact".into(),
+        operator: "IN".into(),
+        value: None,
+        high_value: None,
+        values: contacts.iter().map(|k| k.to_string()).collect(),
+    };
+    let req = fd_app::SearchRequest {
+        groups: vec![vec![filter]],
+        limit: 200,
+        ..fd_app::SearchRequest::default()
+    };
+    let (_, found) = t
+        .app
+        .search_records(&w.blue, ObjectType::Ticket, &req)
+        .await
+        .unwrap();
+    assert_eq!(
+        found.iter().map(|r| r.id).collect::<BTreeSet<_>>(),
+        [t2.0, t5.0].into_iter().collect()
+    );
+}
+
+/// Finding 8 of the hardening review: creating a contact, company or deal for a ticket the
+/// actor may not see is "not found" and writes nothing; a draft naming a message it does
+/// not hold (hidden, foreign or missing) is refused alike.
+async fn hidden_ticket_writes_nothing(t: TestApp) {
+    let w = world(&t).await;
+    let [t1, _, t3, _, _] = w.tickets;
+    let sys = Actor::system();
+    let refused = [
+        fd_app::NewLinkedRecord::Contact(fd_app::NewContact {
+            email: Some("sneaky@customer.example".into()),
+            ..fd_app::NewContact::default()
+        }),
+        fd_app::NewLinkedRecord::Company {
+            name: "Sneaky Ltd".into(),
+            domain: None,
+        },
+        fd_app::NewLinkedRecord::Deal {
+            name: "Sneaky deal".into(),
+            amount: None,
+        },
+    ];
+    for new in refused.clone() {
+        assert_not_found(t.app.create_for_ticket(&w.owned, t3, new).await);
+    }
+    assert!(
+        t.app
+            .contact_id_by_email("sneaky@customer.example")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        t.app
+            .search_companies("Sneaky", 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let mut tx = t.app.db().read().await.unwrap();
+    let links = tx
+        .associations_from(ObjectType::Ticket, t3.0, None)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert!(links.is_empty(), "{links:?}");
+    // On a ticket they see, the same request works, and reuses a known address.
+    for new in refused {
+        t.app.create_for_ticket(&w.owned, t1, new).await.unwrap();
+    }
+    let again = fd_app::NewLinkedRecord::Contact(fd_app::NewContact {
+        email: Some("sneaky@customer.example".into()),
+        ..fd_app::NewContact::default()
+    });
+    let end = t.app.create_for_ticket(&w.all, t3, again).await.unwrap();
+    assert_eq!(
+        Some(end.id),
+        t.app
+            .contact_id_by_email("sneaky@customer.example")
+            .await
+            .unwrap()
+    );
+
+    // Drafts: a message of a hidden ticket's conversation, of another visible conversation,
+    // or no message at all is refused like a missing one.
+    let k = contact(&t, "carl@customer.example").await;
+    let mine = attach_new_conversation(&t, &sys, t1, &k).await;
+    let hidden = attach_new_conversation(&t, &sys, t3, &k).await;
+    let mine_msg = t.app.messages(&sys, mine.id).await.unwrap()[0].id;
+    let hidden_msg = t.app.messages(&sys, hidden.id).await.unwrap()[0].id;
+    let draft = |conversation: Option<ConversationId>, ticket, reply_to| Draft {
+        id: DraftId(0),
+        author_id: UserId(0),
+        ticket_id: ticket,
+        conversation_id: conversation,
+        body_text: "Working on it".into(),
+        body_html: None,
+        recipients: Recipients::default(),
+        from_address: None,
+        reply_to_message_id: reply_to,
+        seen_message_id: None,
+        created_at: 0,
+        updated_at: 0,
+    };
+    for bad in [hidden_msg, MessageId(hidden_msg.0 + 1000)] {
+        assert_invalid(
+            t.app
+                .save_draft(&w.owned, draft(Some(mine.id), None, Some(bad)))
+                .await,
+            "reply_to",
+        );
+        assert_invalid(
+            t.app
+                .save_draft(&w.owned, draft(None, Some(t1), Some(bad)))
+                .await,
+            "reply_to",
+        );
+    }
+    assert!(t.app.drafts(&w.owned).await.unwrap().is_empty());
+    let saved = t
+        .app
+        .save_draft(&w.owned, draft(Some(mine.id), None, Some(mine_msg)))
+        .await
+        .unwrap();
+    assert_eq!(saved.reply_to_message_id, Some(mine_msg));
+    let saved = t
+        .app
+        .save_draft(&w.owned, draft(None, Some(t1), Some(mine_msg)))
+        .await
+        .unwrap();
+    assert_eq!(saved.reply_to_message_id, Some(mine_msg));
 }

@@ -10,7 +10,10 @@ use axum::extract::{Path, Query, State};
 use fd_app::domain::property::{PropertyDefinition, PropertyType};
 use fd_app::domain::*;
 use fd_app::store::{ActivityEvent, Ticket, TicketListQuery, TicketSort, TicketView};
-use fd_app::{Actor, App, AppError, AssociationEnd, NewContact, NewTicket, TicketChanges};
+use fd_app::{
+    Actor, App, AppError, AssociationEnd, NewContact, NewLinkedRecord, NewTicket, TicketChanges,
+    VisitorContact,
+};
 use serde::Deserialize;
 
 use super::Id;
@@ -954,17 +957,16 @@ pub(crate) async fn restore(
 /// existing contact with that address is reused), or a new contact without email.
 pub(crate) async fn contact_from_form(
     app: &App,
-    actor: &Actor,
     f: &super::Fields,
-) -> Result<ContactId, AppError> {
+) -> Result<VisitorContact, AppError> {
     if let Some(id) = f.record_id("contact_id") {
-        return Ok(app.contact(ContactId(id)).await?.id);
+        return Ok(VisitorContact::Existing(ContactId(id)));
     }
     let email = f.text("email");
     if let Some(e) = &email
         && let Some(existing) = app.contact_id_by_email(e).await?
     {
-        return Ok(ContactId(existing));
+        return Ok(VisitorContact::Existing(ContactId(existing)));
     }
     if email.is_none() && f.text("firstname").is_none() && f.text("lastname").is_none() {
         return Err(AppError::Domain(DomainError::field(
@@ -972,19 +974,14 @@ pub(crate) async fn contact_from_form(
             "give an email address or a name, or pick an existing contact",
         )));
     }
-    let c = app
-        .create_contact(
-            actor,
-            NewContact {
-                email,
-                firstname: f.text("firstname"),
-                lastname: f.text("lastname"),
-                phone: f.text("phone"),
-                company: None,
-            },
-        )
-        .await?;
-    Ok(c.id)
+    // Created by the use case, after it has checked the record it is for.
+    Ok(VisitorContact::New(NewContact {
+        email,
+        firstname: f.text("firstname"),
+        lastname: f.text("lastname"),
+        phone: f.text("phone"),
+        company: None,
+    }))
 }
 
 /// HD-12: "Add contact" (new or existing); the reply editor then appears on the ticket.
@@ -995,13 +992,24 @@ pub(crate) async fn add_contact(
 ) -> UiResult {
     let app = &state.app;
     let result = async {
-        let contact = contact_from_form(app, &post.agent.actor, &post.fields).await?;
-        app.associate(
-            &post.agent.actor,
-            AssociationEnd::new(ObjectType::Ticket, id),
-            AssociationEnd::new(ObjectType::Contact, contact.0),
-        )
-        .await
+        match contact_from_form(app, &post.fields).await? {
+            VisitorContact::Existing(contact) => {
+                app.associate(
+                    &post.agent.actor,
+                    AssociationEnd::new(ObjectType::Ticket, id),
+                    AssociationEnd::new(ObjectType::Contact, contact.0),
+                )
+                .await
+            }
+            VisitorContact::New(contact) => app
+                .create_for_ticket(
+                    &post.agent.actor,
+                    TicketId(id),
+                    NewLinkedRecord::Contact(contact),
+                )
+                .await
+                .map(|_| ()),
+        }
     }
     .await;
     match result {
@@ -1030,32 +1038,36 @@ pub(crate) async fn associate(
 ) -> UiResult {
     let app = &state.app;
     let f = &post.fields;
-    let other = match f.get("kind") {
+    // A new company or deal is created by the use case after it has checked the ticket,
+    // so a ticket the agent may not see leaves nothing behind.
+    let new = match f.get("kind") {
         Some("company") => match f.record_id("company_id") {
-            Some(c) => AssociationEnd::new(ObjectType::Company, c),
-            None => {
-                let name = f
-                    .text("name")
-                    .ok_or_else(|| UiError::bad_request("Give the company a name."))?;
-                let c = app.create_company(Some(name), f.text("domain")).await?;
-                AssociationEnd::new(ObjectType::Company, c.id.0)
+            Some(c) => {
+                app.associate(
+                    &post.agent.actor,
+                    AssociationEnd::new(ObjectType::Ticket, id),
+                    AssociationEnd::new(ObjectType::Company, c),
+                )
+                .await?;
+                return see_other(&format!("/helpdesk/tickets/{id}"));
             }
+            None => NewLinkedRecord::Company {
+                name: f
+                    .text("name")
+                    .ok_or_else(|| UiError::bad_request("Give the company a name."))?,
+                domain: f.text("domain"),
+            },
         },
-        Some("deal") => {
-            let name = f
+        Some("deal") => NewLinkedRecord::Deal {
+            name: f
                 .text("name")
-                .ok_or_else(|| UiError::bad_request("Give the deal a name."))?;
-            let d = app.create_deal(Some(name), f.text("amount")).await?;
-            AssociationEnd::new(ObjectType::Deal, d.id.0)
-        }
+                .ok_or_else(|| UiError::bad_request("Give the deal a name."))?,
+            amount: f.text("amount"),
+        },
         _ => return Err(UiError::bad_request("Unknown kind of record.")),
     };
-    app.associate(
-        &post.agent.actor,
-        AssociationEnd::new(ObjectType::Ticket, id),
-        other,
-    )
-    .await?;
+    app.create_for_ticket(&post.agent.actor, TicketId(id), new)
+        .await?;
     see_other(&format!("/helpdesk/tickets/{id}"))
 }
 

@@ -10,7 +10,7 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use fd_app::domain::*;
 use fd_app::store::{Conversation, ConversationListQuery};
-use fd_app::{AppError, TicketChanges, VisitorContact};
+use fd_app::{AppError, TicketChanges};
 use serde::Deserialize;
 
 use super::Id;
@@ -512,7 +512,7 @@ pub(crate) async fn associate_visitor(
     let app = &state.app;
     let f = &post.fields;
     // A picked contact, an existing one with the typed address, or a new one.
-    let who = VisitorContact::Existing(contact_from_form(app, &post.agent.actor, f).await?);
+    let who = contact_from_form(app, f).await?;
     app.associate_visitor_with_contact(&post.agent.actor, ConversationId(id), who)
         .await?;
     see_other(&back_to_conversation(&post, id))

@@ -3,6 +3,12 @@
 //! itself again and swaps the changed regions) and who else is viewing or replying on the
 //! same ticket or conversation. Presence lives in this node's memory: it is ephemeral by
 //! nature, and a page's stream and its presence entry end together.
+//!
+//! Every event and every presence update is checked against the agent's current access
+//! (HD-09, through `App::may_see_event` / `App::may_watch`, which read through the store's
+//! scope): the agent is loaded again for each, so losing access or being deactivated stops
+//! what the stream tells at once, and watching a record one may not read is refused before
+//! anyone is told of the watcher.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -11,15 +17,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::extract::{Query, State};
+use axum::response::IntoResponse;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
-use axum::response::{IntoResponse, Response};
-use fd_app::Event;
 use fd_app::domain::{ConversationId, TicketId, UserId};
+use fd_app::{Actor, Event, WatchTarget};
 use futures_util::stream::{self, Stream};
 use serde::Deserialize;
 use tokio::sync::broadcast;
 
-use super::{Agent, Post, UiResult, UiState};
+use super::{Agent, Post, UiError, UiResult, UiState};
 
 /// How long "is replying" lasts after the last keystroke report.
 const REPLYING_FOR_MS: u128 = 20_000;
@@ -79,14 +85,20 @@ impl Live {
     }
 
     fn set_replying(&self, target: &str, user: UserId, replying: bool) {
+        let mut changed = false;
         if let Ok(mut pages) = self.pages.lock()
             && let Some(page) = pages.get_mut(target)
         {
             for v in page.values_mut().filter(|v| v.user == user) {
                 v.replying_since = replying.then(std::time::Instant::now);
+                changed = true;
             }
         }
-        let _ = self.changed.send(target.to_string());
+        // Only a watcher's own entries change: a report about a page one does not have open
+        // tells nobody anything.
+        if changed {
+            let _ = self.changed.send(target.to_string());
+        }
     }
 
     /// Others on `target`, as JSON: `[{"name": "Ann", "replying": true}]`.
@@ -135,33 +147,59 @@ impl Drop for Membership {
 }
 
 struct StreamState {
+    /// Who the stream is for, as loaded when it began; `actor` is refreshed per event.
     agent: Agent,
+    actor: Actor,
     events: broadcast::Receiver<Event>,
     presence: broadcast::Receiver<String>,
     membership: Membership,
     first: bool,
 }
 
-fn valid_target(t: &str) -> bool {
+/// `ticket:12` or `conversation:3`.
+fn parse_target(t: &str) -> Option<WatchTarget> {
     match t.split_once(':') {
-        Some(("ticket" | "conversation", id)) => fd_app::domain::text::parse_id(id).is_some(),
-        _ => false,
+        Some(("ticket", id)) => {
+            fd_app::domain::text::parse_id(id).map(|i| WatchTarget::Ticket(TicketId(i)))
+        }
+        Some(("conversation", id)) => {
+            fd_app::domain::text::parse_id(id).map(|i| WatchTarget::Conversation(ConversationId(i)))
+        }
+        _ => None,
     }
 }
 
+/// The stream; watching a record the agent may not read is "not found" (finding 4 of the
+/// hardening review), and the watcher is announced to nobody.
 pub(crate) async fn events(
     State(state): State<UiState>,
     agent: Agent,
     Query(w): Query<Watch>,
-) -> Response {
-    let target = w.watch.filter(|t| valid_target(t));
+) -> UiResult {
+    let target = match w
+        .watch
+        .as_deref()
+        .and_then(|t| parse_target(t).map(|p| (t, p)))
+    {
+        Some((name, parsed)) => {
+            if !state.app.may_watch(&agent.actor, parsed).await? {
+                return Err(UiError::not_found());
+            }
+            Some(name.to_string())
+        }
+        None => None,
+    };
     let id = match &target {
         Some(t) => state.live.join(t, agent.user.id, &agent.user.name),
         None => 0,
     };
+    // Subscribed after joining: the page's first event already lists the others.
+    let events = state.app.subscribe();
+    let presence = state.live.changed.subscribe();
     let st = StreamState {
-        events: state.app.subscribe(),
-        presence: state.live.changed.subscribe(),
+        actor: agent.actor.clone(),
+        events,
+        presence,
         membership: Membership {
             state: state.clone(),
             target,
@@ -170,9 +208,37 @@ pub(crate) async fn events(
         agent,
         first: true,
     };
-    Sse::new(stream_of(st))
+    Ok(Sse::new(stream_of(st))
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(20)))
-        .into_response()
+        .into_response())
+}
+
+/// Loads the agent again (access may have changed since the stream began); `false` when
+/// they are gone or deactivated, which ends the stream.
+async fn refresh(st: &mut StreamState) -> bool {
+    match st.membership.state.app.actor_for(st.agent.user.id).await {
+        Ok(actor) => {
+            st.actor = actor;
+            true
+        }
+        Err(_) => false,
+    }
+}
+
+/// Whether the agent may still watch the presence target; if not, their page leaves it.
+async fn still_watching(st: &mut StreamState, target: &str) -> bool {
+    let allowed = match parse_target(target) {
+        Some(t) => matches!(
+            st.membership.state.app.may_watch(&st.actor, t).await,
+            Ok(true)
+        ),
+        None => false,
+    };
+    if !allowed && st.membership.target.is_some() {
+        st.membership.state.live.leave(target, st.membership.id);
+        st.membership.target = None;
+    }
+    allowed
 }
 
 fn stream_of(st: StreamState) -> impl Stream<Item = Result<SseEvent, Infallible>> {
@@ -188,6 +254,9 @@ fn stream_of(st: StreamState) -> impl Stream<Item = Result<SseEvent, Infallible>
             tokio::select! {
                 ev = st.events.recv() => match ev {
                     Ok(e) => {
+                        if !refresh(&mut st).await {
+                            return None;
+                        }
                         if let Some(out) = forward(&st, e).await {
                             return Some((Ok(out), st));
                         }
@@ -200,6 +269,12 @@ fn stream_of(st: StreamState) -> impl Stream<Item = Result<SseEvent, Infallible>
                 },
                 p = st.presence.recv() => match p {
                     Ok(target) if Some(&target) == st.membership.target.as_ref() => {
+                        if !refresh(&mut st).await {
+                            return None;
+                        }
+                        if !still_watching(&mut st, &target).await {
+                            continue;
+                        }
                         let data = st.membership.state.live.others(&target, st.agent.user.id);
                         return Some((Ok(SseEvent::default().event("presence").data(data)), st));
                     }
@@ -214,39 +289,33 @@ fn stream_of(st: StreamState) -> impl Stream<Item = Result<SseEvent, Infallible>
 /// The event as the page sees it, or `None` when the agent may not see what changed (HD-09).
 async fn forward(st: &StreamState, e: Event) -> Option<SseEvent> {
     let app = &st.membership.state.app;
-    let actor = &st.agent.actor;
-    let visible_ticket = |t: TicketId| async move { app.ticket(actor, t).await.is_ok() };
-    let visible_conv = |c: ConversationId| async move { app.conversation(actor, c).await.is_ok() };
-    match e {
-        Event::TicketChanged(t) => visible_ticket(t)
-            .await
-            .then(|| SseEvent::default().event("ticket").data(t.to_string())),
-        Event::ConversationChanged(c) => visible_conv(c).await.then(|| {
-            SseEvent::default()
-                .event("conversation")
-                .data(c.to_string())
-        }),
+    if !matches!(app.may_see_event(&st.actor, &e).await, Ok(true)) {
+        return None;
+    }
+    Some(match e {
+        Event::TicketChanged(t) => SseEvent::default().event("ticket").data(t.to_string()),
+        Event::ConversationChanged(c) => SseEvent::default()
+            .event("conversation")
+            .data(c.to_string()),
         Event::MessageAdded {
             conversation,
             ticket,
-        } => visible_conv(conversation).await.then(|| {
-            SseEvent::default().event("message").data(format!(
-                "{conversation},{}",
-                ticket.map(|t| t.to_string()).unwrap_or_default()
-            ))
-        }),
-        Event::NotificationsChanged(u) => (u == st.agent.user.id).then(|| {
-            SseEvent::default()
-                .event("notifications")
-                .data(u.to_string())
-        }),
-    }
+        } => SseEvent::default().event("message").data(format!(
+            "{conversation},{}",
+            ticket.map(|t| t.to_string()).unwrap_or_default()
+        )),
+        Event::NotificationsChanged(u) => SseEvent::default()
+            .event("notifications")
+            .data(u.to_string()),
+    })
 }
 
 /// The editor reports typing (`replying=1`) and its end, so others see "… is replying".
 pub(crate) async fn presence(State(state): State<UiState>, post: Post) -> UiResult {
     let target = post.fields.get("watch").unwrap_or("").to_string();
-    if valid_target(&target) {
+    if let Some(parsed) = parse_target(&target)
+        && state.app.may_watch(&post.agent.actor, parsed).await?
+    {
         state
             .live
             .set_replying(&target, post.agent.user.id, post.fields.flag("replying"));

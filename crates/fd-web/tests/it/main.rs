@@ -14,3 +14,4 @@ mod ui_common;
 mod ui_helpdesk;
 mod ui_inbox;
 mod ui_mail_frames;
+mod ui_scope;
