@@ -13,6 +13,7 @@ mod auth;
 mod clock;
 mod config;
 mod conversations;
+pub mod cpu;
 mod crm;
 mod error;
 mod events;
@@ -39,7 +40,9 @@ pub use error::AppError;
 pub use events::Event;
 pub use fd_domain as domain;
 pub use fd_store as store;
-pub use mail::{AttachmentDownload, MailService, MailSettings, MessageHtml};
+pub use mail::{
+    AttachmentDownload, MailService, MailSettings, MessageHtml, flatten_unbounded_html,
+};
 pub use mail_ingest::IngestResult;
 pub use mail_jobs::JobStats;
 pub use objects::{
