@@ -68,6 +68,15 @@ pub fn serve(stored: &str, options: &ServeOptions<'_>) -> Served {
             Some((tag, end)) => {
                 w.write_tag(&tag);
                 i = end;
+                // Content the sanitiser drops with its tag (and that a browser would read
+                // as raw text): HTML stored by paths that did not sanitise it goes too.
+                if !tag.end
+                    && DROPPED_WITH_CONTENT
+                        .iter()
+                        .any(|n| n.eq_ignore_ascii_case(tag.name))
+                {
+                    i = skip_past_end_tag(stored, i, tag.name);
+                }
             }
             None => {
                 w.out.push_str("&lt;");
@@ -81,6 +90,37 @@ pub fn serve(stored: &str, options: &ServeOptions<'_>) -> Served {
         html: w.out,
         blocked_remote: w.blocked_remote,
     }
+}
+
+const DROPPED_WITH_CONTENT: &[&str] = &[
+    "script",
+    "style",
+    "title",
+    "head",
+    "template",
+    "noscript",
+    "xmp",
+    "iframe",
+    "noembed",
+    "noframes",
+    "textarea",
+    "plaintext",
+];
+
+/// The index after `</name…>` at or after `from` (case-insensitive), or the end.
+fn skip_past_end_tag(s: &str, from: usize, name: &str) -> usize {
+    let b = s.as_bytes();
+    let mut i = from;
+    while let Some(at) = s.get(i..).and_then(|r| r.find("</")) {
+        let start = i + at + 2;
+        if b.get(start..start + name.len())
+            .is_some_and(|n| n.eq_ignore_ascii_case(name.as_bytes()))
+        {
+            return s[start..].find('>').map_or(s.len(), |e| start + e + 1);
+        }
+        i = start;
+    }
+    s.len()
 }
 
 struct Tag<'a> {
