@@ -41,7 +41,9 @@ pub use error::AppError;
 pub use events::{Event, WatchTarget};
 pub use fd_domain as domain;
 pub use fd_store as store;
-pub use mail::{AttachmentDownload, MailService, MailSettings, MessageHtml};
+pub use mail::{
+    AttachmentDownload, MailService, MailSettings, MessageHtml, flatten_unbounded_html,
+};
 pub use mail_ingest::IngestResult;
 pub use mail_jobs::{JobStats, LEASE_MS};
 pub use objects::{

@@ -10,7 +10,7 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use fd_domain::*;
-use fd_mail::html::{RemoteContent, SanitizeOptions, Sanitized};
+use fd_mail::html::RemoteContent;
 use fd_mail::{DeliveryError, IncomingMail, MailSink, MailSource, RecipientVerdict};
 use fd_store::{AttachmentMeta, Conversation, MessageMailMeta, NewRawMail, RawMail, Tx};
 
@@ -588,43 +588,38 @@ impl App {
         let mut tx = self.db().read().await?;
         let m = self.visible_message(&mut tx, actor, id).await?;
         tx.commit().await?;
-        let html = match &m.html {
-            Some(h) => h.clone(),
-            None => fd_mail::build::text_to_html(&m.text),
-        };
-        let cid_urls = m
+        let stored = m.html.clone();
+        let text = m.text.clone();
+        let cid_urls: HashMap<String, String> = m
             .attachments
             .iter()
             .enumerate()
             .filter_map(|(i, a)| a.content_id.clone().map(|c| (c, attachment_url(i))))
             .collect();
-        let prefix = attachment_url(0);
-        let prefix = prefix
-            .rsplit_once('/')
-            .map(|(p, _)| format!("{p}/"))
-            .unwrap_or_default();
         let remote = if allow_remote {
             RemoteContent::Allow
         } else {
             RemoteContent::Block
         };
-        let Sanitized {
+        // Served from what ingestion stored (sanitised once, there): a linear rewrite of its
+        // URLs, never a second parse. Still off the runtime: a large message is megabytes.
+        let fd_mail::html_serve::Served {
             html,
             blocked_remote,
-            ..
-        } = fd_mail::html::sanitize(
-            &html,
-            &SanitizeOptions {
-                remote,
-                cid_urls,
-                keep_cid: false,
-                local_prefix: if prefix.is_empty() {
-                    "/mail/".into()
-                } else {
-                    prefix
+        } = crate::cpu::run_cpu(move || {
+            let html = match stored {
+                Some(h) => h,
+                None => fd_mail::build::text_to_html(&text),
+            };
+            fd_mail::html_serve::serve(
+                &html,
+                &fd_mail::html_serve::ServeOptions {
+                    remote,
+                    cid_urls: &cid_urls,
                 },
-            },
-        );
+            )
+        })
+        .await?;
         Ok(MessageHtml {
             html,
             blocked_remote,
@@ -641,4 +636,13 @@ pub struct MessageHtml {
     pub blocked_remote: usize,
     /// The Content-Security-Policy header to serve it with.
     pub csp: String,
+}
+
+/// HTML from outside the desk's own code (an agent's editor, an API client) beyond
+/// `fd_mail::html_bound`'s bounds, as the escaped text that stands in for it; `None` when it
+/// is within them and may be parsed. Linear in the input.
+pub fn flatten_unbounded_html(html: &str) -> Option<String> {
+    fd_mail::html_bound::check(html, &fd_mail::html_bound::HtmlBounds::default())
+        .err()
+        .map(|_| fd_mail::build::text_to_html(&fd_mail::html::to_text(html)))
 }

@@ -54,7 +54,9 @@ struct Prepared {
     /// The text as stored: the new part of a reply, or everything when nothing is new.
     text: String,
     /// Stored sanitised (remote images and `cid:` kept) so that no reader of the messages
-    /// table can ever get script; rendering sanitises again for the iframe.
+    /// table can ever get script. This is the only parse of the HTML: views serve it through
+    /// the linear rewrite of `fd_mail::html_serve`. HTML beyond `fd_mail::html_bound`'s
+    /// bounds never gets here (parsing flattened it to text, with a notice).
     html: Option<String>,
     blocked_remote_images: usize,
     /// SHA-256 of each attachment, in order.

@@ -310,12 +310,13 @@ impl App {
     }
 
     /// A conversation's messages for the thread view, each with the number of remote images
-    /// its mail had blocked (0 when none), so the page can offer to load them.
+    /// its mail had blocked (0 when none), so the page can offer to load them, and the notices
+    /// parsing left for agents (a flattened HTML body, dropped attachments…).
     pub async fn thread_messages(
         &self,
         actor: &Actor,
         id: ConversationId,
-    ) -> Result<Vec<(Message, i64)>, AppError> {
+    ) -> Result<Vec<(Message, i64, Vec<String>)>, AppError> {
         let mut tx = self.db().read().await?;
         if tx.conversation(&actor.scope(), id).await?.is_none() {
             return Err(AppError::not_found("conversation", id));
@@ -323,12 +324,15 @@ impl App {
         let messages = tx.messages(id).await?;
         let blocked: HashMap<MessageId, i64> =
             tx.blocked_remote_images(id).await?.into_iter().collect();
+        let mut notices: HashMap<MessageId, Vec<String>> =
+            tx.message_notices(id).await?.into_iter().collect();
         tx.commit().await?;
         Ok(messages
             .into_iter()
             .map(|m| {
                 let n = blocked.get(&m.id).copied().unwrap_or(0);
-                (m, n)
+                let notes = notices.remove(&m.id).unwrap_or_default();
+                (m, n, notes)
             })
             .collect())
     }

@@ -12,6 +12,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use ammonia::{Builder, UrlRelative};
 
+pub use crate::html_bound::{HtmlBounds, HtmlTooComplex};
+
 /// Whether remote images (and other remote loads) are kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RemoteContent {
@@ -27,10 +29,9 @@ pub struct SanitizeOptions {
     pub remote: RemoteContent,
     /// `cid:` content ids → the URL that serves that attachment. Unknown ids are dropped.
     pub cid_urls: HashMap<String, String>,
-    /// Keep `cid:` URLs as they are (for storage; rewritten when rendered).
+    /// Keep `cid:` URLs as they are (for storage; rewritten when served, see
+    /// [`crate::html_serve`]).
     pub keep_cid: bool,
-    /// Relative URLs starting with this prefix are Frontdesk's own (rewritten cid images).
-    pub local_prefix: String,
 }
 
 impl Default for SanitizeOptions {
@@ -39,7 +40,6 @@ impl Default for SanitizeOptions {
             remote: RemoteContent::Block,
             cid_urls: HashMap::new(),
             keep_cid: false,
-            local_prefix: "/mail/".to_string(),
         }
     }
 }
@@ -77,7 +77,7 @@ pub fn csp(remote: RemoteContent) -> String {
     )
 }
 
-const TAGS: &[&str] = &[
+pub(crate) const TAGS: &[&str] = &[
     "a",
     "abbr",
     "acronym",
@@ -145,9 +145,10 @@ const TAGS: &[&str] = &[
     "wbr",
 ];
 
-const GENERIC_ATTRIBUTES: &[&str] = &["style", "title", "lang", "dir", "align", "valign"];
+pub(crate) const GENERIC_ATTRIBUTES: &[&str] =
+    &["style", "title", "lang", "dir", "align", "valign"];
 
-fn tag_attributes() -> HashMap<&'static str, HashSet<&'static str>> {
+pub(crate) fn tag_attributes() -> HashMap<&'static str, HashSet<&'static str>> {
     let mut m: HashMap<&'static str, HashSet<&'static str>> = HashMap::new();
     m.insert("a", ["href", "hreflang"].into_iter().collect());
     m.insert(
@@ -320,18 +321,30 @@ fn is_remote(url: &str) -> bool {
         || l.starts_with("ftp:")
 }
 
-/// Relative URLs in mail point nowhere meaningful (and at Frontdesk itself when clicked);
-/// only Frontdesk's own rewritten attachment URLs survive.
-struct LocalOnly(String);
+/// Relative URLs in mail point nowhere meaningful, and at Frontdesk itself when loaded:
+/// only the exact attachment URLs this pass wrote for `cid:` images survive. (A prefix check
+/// let `/mail/messages/1/attachments/../../../../notifications` through: finding 5 of the
+/// hardening issue.)
+struct LocalOnly(HashSet<String>);
 
 impl<'a> ammonia::UrlRelativeEvaluate<'a> for LocalOnly {
     fn evaluate<'url>(&self, url: &'url str) -> Option<Cow<'url, str>> {
-        url.starts_with(&self.0).then_some(Cow::Borrowed(url))
+        self.0.contains(url).then_some(Cow::Borrowed(url))
     }
 }
 
-/// Sanitises mail HTML.
+/// Sanitises mail HTML. A document beyond [`HtmlBounds::default`] is not parsed at all: its
+/// text (by a linear converter) comes back as escaped paragraphs, so no input can make this
+/// cost more than a bounded tree (callers that can tell the agent check
+/// [`crate::html_bound::check`] first and say so).
 pub fn sanitize(html: &str, options: &SanitizeOptions) -> Sanitized {
+    if crate::html_bound::check(html, &HtmlBounds::default()).is_err() {
+        return Sanitized {
+            html: crate::build::text_to_html(&to_text(html)),
+            blocked_remote: 0,
+            remote_images: 0,
+        };
+    }
     let blocked = Arc::new(AtomicUsize::new(0));
     let counter = blocked.clone();
     let remote_seen = Arc::new(AtomicUsize::new(0));
@@ -339,8 +352,8 @@ pub fn sanitize(html: &str, options: &SanitizeOptions) -> Sanitized {
     let remote = options.remote;
     let cids = options.cid_urls.clone();
     let keep_cid = options.keep_cid;
-    let prefix = options.local_prefix.clone();
-    let prefix_for_relative = options.local_prefix.clone();
+    let own_urls: HashSet<String> = options.cid_urls.values().cloned().collect();
+    let own_urls_for_relative = own_urls.clone();
 
     let mut b = Builder::empty();
     b.tags(TAGS.iter().copied().collect())
@@ -361,7 +374,7 @@ pub fn sanitize(html: &str, options: &SanitizeOptions) -> Sanitized {
             .collect(),
         )
         .url_relative(UrlRelative::Custom(Box::new(LocalOnly(
-            prefix_for_relative,
+            own_urls_for_relative,
         ))))
         .attribute_filter(move |element, attribute, value| {
             match (element, attribute) {
@@ -395,7 +408,7 @@ pub fn sanitize(html: &str, options: &SanitizeOptions) -> Sanitized {
                             }
                         };
                     }
-                    if v.starts_with(&prefix) {
+                    if own_urls.contains(v) {
                         return Some(Cow::Borrowed(value));
                     }
                     // data:, javascript:, relative paths…

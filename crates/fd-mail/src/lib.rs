@@ -4,6 +4,8 @@
 //!   noise classification of [`classify`] (RFC 3834 auto-replies, RFC 3464 DSNs, bulk mail);
 //! - [`split`]: the new text of a reply apart from its quoted history and signature;
 //! - [`html`]: HTML sanitising (ammonia) for a sandboxed iframe, remote content blocked on demand;
+//!   [`html_bound`]: the bounds checked before any HTML is parsed; [`html_serve`]: the linear
+//!   rewrite that serves stored (sanitised) HTML;
 //! - [`thread`]: threading signals (Message-ID lists, subject normalisation, ticket tags);
 //! - [`build`]: outgoing messages (mail-builder);
 //! - [`smtp`]: the receiving SMTP session as a sans-IO state machine plus its tokio listener;
@@ -16,6 +18,8 @@ pub mod address;
 pub mod build;
 pub mod classify;
 pub mod html;
+pub mod html_bound;
+pub mod html_serve;
 pub mod imap;
 pub mod parse;
 pub mod send;

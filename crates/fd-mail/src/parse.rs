@@ -239,8 +239,10 @@ fn parse_at(raw: &[u8], options: &ParseOptions, depth: u8) -> Result<ParsedMail,
         // Attachments: the parser's list plus non-text parts that sit in the body lists
         // (inline images of multipart/related).
         let mut ids: Vec<u32> = msg.attachments.clone();
+        // A set, not `ids.contains`: a message of many parts must not cost their square.
+        let mut listed: HashSet<u32> = ids.iter().copied().collect();
         for id in msg.text_body.iter().chain(msg.html_body.iter()) {
-            if !body_parts.contains(id) && !ids.contains(id) {
+            if !body_parts.contains(id) && listed.insert(*id) {
                 ids.push(*id);
             }
         }
@@ -335,6 +337,19 @@ fn parse_at(raw: &[u8], options: &ParseOptions, depth: u8) -> Result<ParsedMail,
             }
             i += 1;
         }
+    }
+    // Finding 1 of the hardening issue: HTML beyond the bounds is never parsed into a tree
+    // (the sanitiser's cost grows with the square of its depth); the agent gets its text.
+    if let Some(h) = &html
+        && let Err(why) = crate::html_bound::check(h, &crate::html_bound::HtmlBounds::default())
+    {
+        if text.trim().is_empty() {
+            text = crate::html::to_text(h);
+        }
+        html = None;
+        notices.push(format!(
+            "The formatted (HTML) version of this message is not shown because {why}; its plain text is shown instead."
+        ));
     }
     let text = clean_text(&text);
     let automation = classify::classify(

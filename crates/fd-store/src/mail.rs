@@ -399,6 +399,29 @@ impl Tx {
             .collect()
     }
 
+    /// The notices for agents of a conversation's messages (those that have any).
+    pub async fn message_notices(
+        &mut self,
+        conversation: ConversationId,
+    ) -> Result<Vec<(MessageId, Vec<String>)>, StoreError> {
+        let rows = self
+            .all(
+                "SELECT k.message_id, k.notices FROM mail_message_meta k \
+                 JOIN messages m ON m.id = k.message_id \
+                 WHERE m.conversation_id = $1 AND k.notices <> '[]'",
+                args![conversation],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    MessageId(r.i64("message_id")?),
+                    crate::error::decode(serde_json::from_str(&r.string("notices")?))?,
+                ))
+            })
+            .collect()
+    }
+
     /// The conversation's reply token, if one was issued.
     pub async fn reply_token_of(
         &mut self,

@@ -86,6 +86,9 @@ enum Command {
     BenchApi(frontdesk::bench_api::BenchApiArgs),
     /// Measure the web UI's page server times on a fresh database (BENCHMARKS.md, "Web UI").
     BenchUi(frontdesk::bench_ui::BenchUiArgs),
+    /// Time the worst mail HTML against the sanitiser's bounds and measure HTTP latency while
+    /// it is ingested (BENCHMARKS.md, "Hostile mail").
+    BenchHostileMail(frontdesk::bench_hostile::BenchHostileArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -228,6 +231,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(args) => bench::run(args).await,
         Command::BenchApi(args) => frontdesk::bench_api::run(args).await,
         Command::BenchUi(args) => frontdesk::bench_ui::run(args).await,
+        Command::BenchHostileMail(args) => frontdesk::bench_hostile::run(args).await,
     }
 }
 

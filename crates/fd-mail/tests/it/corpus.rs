@@ -459,3 +459,52 @@ fn httpleaks_makes_no_request_when_remote_content_is_blocked() {
     );
     assert_eq!(not_inert(&allowed.html, false), None);
 }
+
+/// The HTML bounds (finding 1 of the hardening issue) leave real mail alone: no message of the
+/// corpus is flattened, and the largest measures are printed so the margins in
+/// `fd_mail::html_bound::HtmlBounds` can be checked.
+#[test]
+fn html_bounds_leave_real_mail_alone() {
+    use fd_mail::html_bound::{HtmlBounds, measure_tree, scan};
+    let Some(root) = corpus_dir() else {
+        eprintln!("corpus not found: skipped");
+        return;
+    };
+    let dir = root.join("mime");
+    let unbounded = HtmlBounds {
+        max_bytes: usize::MAX,
+        max_elements: usize::MAX,
+        max_depth: usize::MAX,
+        max_attributes_per_tag: usize::MAX,
+        max_attributes: usize::MAX,
+        tree_check_above: 0,
+    };
+    let (mut bytes, mut tags, mut per_tag, mut attrs, mut elements, mut depth) = (0, 0, 0, 0, 0, 0);
+    let mut flattened = Vec::new();
+    let mut with_html = 0;
+    for (file, _, _) in index(&dir) {
+        let raw = std::fs::read(dir.join(&file)).unwrap();
+        let Ok(parsed) = parse(&raw, &ParseOptions::default()) else {
+            continue;
+        };
+        if parsed.notices.iter().any(|n| n.contains("(HTML)")) {
+            flattened.push(file.clone());
+        }
+        let Some(html) = parsed.html else { continue };
+        with_html += 1;
+        let s = scan(&html, &unbounded).unwrap();
+        let t = measure_tree(&html, &unbounded).unwrap();
+        bytes = bytes.max(html.len());
+        tags = tags.max(s.start_tags);
+        per_tag = per_tag.max(s.max_attributes_per_tag);
+        attrs = attrs.max(s.attributes);
+        elements = elements.max(t.elements);
+        depth = depth.max(t.max_depth);
+    }
+    eprintln!(
+        "{with_html} HTML bodies; largest: {bytes} bytes, {tags} start tags, {per_tag} attributes on a tag, {attrs} attributes, {elements} elements, depth {depth}"
+    );
+    assert!(flattened.is_empty(), "flattened: {flattened:?}");
+    let b = HtmlBounds::default();
+    assert!(bytes < b.max_bytes && tags < b.max_elements && depth < b.max_depth);
+}

@@ -59,6 +59,8 @@ pub(crate) struct ThreadItemVm {
     pub frame_src: Option<String>,
     /// Remote images the customer's mail had blocked ("Load remote images" when non-zero).
     pub blocked_images: i64,
+    /// What parsing the mail left for agents to know (a flattened HTML body…).
+    pub notices: Vec<String>,
     pub status: String,
     pub channel: &'static str,
     /// HD-18: this inbound message comes from a visitor not yet tied to a contact.
@@ -110,6 +112,7 @@ fn message_item(m: &Message, blocked: i64, c: &Conversation, dir: &Directory) ->
         frame,
         frame_src,
         blocked_images: if inbound { blocked } else { 0 },
+        notices: Vec::new(),
         status: match m.status {
             DeliveryStatus::Received | DeliveryStatus::Sent => String::new(),
             s => s.to_string(),
@@ -165,7 +168,11 @@ pub(crate) async fn thread_items(
         });
         let mut items: Vec<(i64, i64, ThreadItemVm)> = messages
             .iter()
-            .map(|(m, blocked)| (m.created_at, m.id.0, message_item(m, *blocked, c, dir)))
+            .map(|(m, blocked, notices)| {
+                let mut item = message_item(m, *blocked, c, dir);
+                item.notices = notices.clone();
+                (m.created_at, m.id.0, item)
+            })
             .chain(
                 comments
                     .iter()

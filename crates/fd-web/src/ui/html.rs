@@ -11,6 +11,12 @@ use ammonia::{Builder, UrlRelative};
 /// An agent's reply or a library item: the editor's formatting only (bold, italic,
 /// underline, lists, links, quotes, line breaks) and pasted images as `data:image/*` URLs.
 pub(crate) fn sanitize_reply(html: &str) -> String {
+    // Bounded before it is parsed, as customers' mail is (finding 1 of the hardening issue:
+    // html5ever's cost grows with the square of the nesting depth): beyond the bounds the
+    // text is kept, as escaped paragraphs, and no tree is built.
+    if let Some(text) = fd_app::flatten_unbounded_html(html) {
+        return text;
+    }
     let tags: HashSet<&str> = [
         "p",
         "br",
@@ -192,5 +198,18 @@ mod tests {
             html_to_text("<p>Hello <b>Ann</b></p><p>Line&amp;two<br>three</p><ul><li>a</li></ul>"),
             "Hello Ann\nLine&two\nthree\n\n- a"
         );
+    }
+
+    /// Finding 1 of the hardening issue, for agents' HTML: a deep document is not parsed.
+    #[test]
+    fn deep_reply_html_is_flattened_to_its_text() {
+        let deep = format!(
+            "{}deep text{}",
+            "<div>".repeat(100_000),
+            "</div>".repeat(100_000)
+        );
+        let out = sanitize_reply(&deep);
+        assert!(out.contains("deep text"), "{out}");
+        assert!(out.len() < 100, "{out}");
     }
 }

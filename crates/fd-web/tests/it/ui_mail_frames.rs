@@ -242,6 +242,128 @@ async fn customer_html_is_framed_and_remote_images_wait(t: TestApp) {
     }
 }
 
+/// Finding 1 of the hardening issue: hostile HTML bodies (200,000 nested `<div>`s or
+/// `<blockquote>`s, a tag with 500,000 attributes) are stored as their text with a notice,
+/// never parsed into a tree, and the ticket page shows that text without a frame.
+async fn hostile_html_is_flattened_at_ingestion(t: TestApp) {
+    let system = Actor::system();
+    t.team("Support").await;
+    t.app
+        .connect_email(&system, SUPPORT, "Support", Workspace::HelpDesk, false)
+        .await
+        .unwrap();
+    let mail = MailService::new(t.app.clone(), MailSettings::default());
+    t.agent("ann@example.com", TicketAccessLevel::Team, &["Support"])
+        .await;
+    let nest = |tag: &str, inner: &str| {
+        format!(
+            "{}{inner}{}",
+            format!("<{tag}>").repeat(200_000),
+            format!("</{tag}>").repeat(200_000)
+        )
+    };
+    let attrs: String = (0..500_000).map(|i| format!(" a{i}=\"\"")).collect();
+    let bodies = [
+        ("Deep divs", nest("div", "words inside divs")),
+        ("Deep quotes", nest("blockquote", "words inside quotes")),
+        (
+            "Attributes",
+            format!("<p{attrs}>words after attributes</p>"),
+        ),
+    ];
+    let base = serve(&t).await;
+    let ann = Browser::login(&base, "ann@example.com").await;
+    for (subject, html) in bodies {
+        let words = html.split('>').find(|s| s.starts_with("words")).unwrap();
+        let words = words.split('<').next().unwrap().to_string();
+        let (ticket, message) = deliver(
+            &mail,
+            subject,
+            &format!("Content-Type: text/html; charset=utf-8\r\n\r\n{html}\r\n"),
+        )
+        .await;
+        // Stored as text: what is served is that text, not 200,000 tags.
+        let served = mail
+            .app()
+            .message_html(&system, message, false, |i| format!("/a/{i}"))
+            .await
+            .unwrap();
+        assert!(served.html.contains(&words), "{subject}");
+        assert!(
+            served.html.len() < 1_000,
+            "{subject}: {}",
+            served.html.len()
+        );
+        let meta = mail
+            .app()
+            .message_mail_meta(&system, message)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            meta.notices
+                .iter()
+                .any(|n| n.contains("formatted (HTML) version")),
+            "{subject}: {:?}",
+            meta.notices
+        );
+        let page = ann.get(&format!("/helpdesk/tickets/{ticket}")).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.body.contains(&words), "{subject}");
+        assert!(!page.body.contains(&format!("msg-frame-{message}")));
+        assert!(page.body.contains("formatted (HTML) version"), "{subject}");
+    }
+}
+
+/// Finding 5 of the hardening issue: relative, `..` and same-origin URLs never reach the
+/// frame, while the message's own `cid:` image still resolves to its attachment.
+async fn frame_html_references_only_its_own_message(t: TestApp) {
+    let system = Actor::system();
+    t.team("Support").await;
+    t.app
+        .connect_email(&system, SUPPORT, "Support", Workspace::HelpDesk, false)
+        .await
+        .unwrap();
+    let mail = MailService::new(t.app.clone(), MailSettings::default());
+    t.agent("ann@example.com", TicketAccessLevel::Team, &["Support"])
+        .await;
+    let html = r#"<p>Logo <img src="cid:logo@customer.example"></p><img src="/mail/messages/1/attachments/../../../../notifications"><img src="/mail/messages/1/attachments/%2e%2e/%2e%2e/%2e%2e/ui/events"><img src="../../../notifications"><img src="/notifications"><img src="https:/notifications"><a href="/notifications">n</a><a href="../ui/events">e</a><a href="https://customer.example/ok">ok</a>"#;
+    let content = format!(
+        "Content-Type: multipart/related; boundary=\"R\"\r\n\r\n--R\r\n\
+         Content-Type: text/html; charset=utf-8\r\n\r\n{html}\r\n--R\r\n\
+         Content-Type: image/png\r\nContent-ID: <logo@customer.example>\r\n\
+         Content-Disposition: inline; filename=\"logo.png\"\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\niVBORw0KGgo=\r\n--R--\r\n"
+    );
+    let (_, message) = deliver(&mail, "Climbing paths", &content).await;
+    let base = serve(&t).await;
+    let ann = Browser::login(&base, "ann@example.com").await;
+    for path in [
+        format!("/mail/messages/{message}/html"),
+        format!("/mail/messages/{message}/html?remote=1"),
+    ] {
+        let frame = ann.get(&path).await;
+        assert_eq!(frame.status, StatusCode::OK, "{}", frame.body);
+        let body = &frame.body;
+        assert!(!body.contains("notifications"), "{body}");
+        assert!(!body.contains("ui/events"), "{body}");
+        assert!(!body.contains(".."), "{body}");
+        assert!(!body.contains("%2e"), "{body}");
+        assert!(
+            body.contains(&format!(
+                "<img src=\"/mail/messages/{message}/attachments/0\">"
+            )),
+            "{body}"
+        );
+        assert!(
+            body.contains("href=\"https://customer.example/ok\""),
+            "{body}"
+        );
+    }
+}
+
 fd_testkit::on_both_backends! {
     ui_mail_html_framed_remote_images_on_request => customer_html_is_framed_and_remote_images_wait;
+    ui_mail_hostile_html_flattened_finding_1 => hostile_html_is_flattened_at_ingestion;
+    ui_mail_frame_only_own_message_finding_5 => frame_html_references_only_its_own_message;
 }
