@@ -72,11 +72,19 @@ pub async fn run(args: BenchMailArgs) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     let mut runtime = crate::mail::MailRuntime::basic(app.clone());
     runtime.service = service.clone();
+    // The listener's default limits, widened only where this run's clients (all from
+    // 127.0.0.1) would exceed them: one connection per client per pass, two passes a run.
+    let mut mail_args = crate::mail::MailArgs::default_for_bench();
+    let most = args.clients.iter().copied().max().unwrap_or(1);
+    let attempts: usize = args.clients.iter().map(|c| 2 * c.max(&1)).sum();
+    mail_args.smtp_max_connections_per_address =
+        mail_args.smtp_max_connections_per_address.max(most);
+    mail_args.smtp_max_connections = mail_args.smtp_max_connections.max(2 * most);
+    mail_args.smtp_connection_burst = mail_args
+        .smtp_connection_burst
+        .max(u32::try_from(attempts).unwrap_or(u32::MAX));
     let runtime = runtime
-        .with_smtp(
-            listener,
-            crate::mail::MailArgs::default_for_bench().smtp_config()?,
-        )
+        .with_smtp(listener, mail_args.smtp_config()?)
         .workers(args.workers);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let running = tokio::spawn(runtime.run(stop_rx));

@@ -11,7 +11,7 @@ use clap::{Args, Subcommand};
 use fd_app::domain::Workspace;
 use fd_app::{Actor, App, MailService, MailSettings};
 use fd_mail::imap::ImapConfig;
-use fd_mail::smtp::{SessionConfig, SmtpServerConfig};
+use fd_mail::smtp::{ConnectionLimits, SessionConfig, SmtpServerConfig};
 use fd_mail::{IncomingMail, MailSource};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -50,16 +50,44 @@ pub struct MailArgs {
     /// Background job workers on this node (ingestion, sending).
     #[arg(long, env = "FRONTDESK_MAIL_WORKERS", default_value_t = 2)]
     pub mail_workers: usize,
+    /// SMTP connections open at once; the last quarter is kept for addresses that hold none.
+    #[arg(long, env = "FRONTDESK_SMTP_MAX_CONNECTIONS", default_value_t = ConnectionLimits::default().max_total)]
+    pub smtp_max_connections: usize,
+    /// SMTP connections open at once from one client address (IPv6: one /64). Raise it when
+    /// an MTA on one address relays all mail to Frontdesk.
+    #[arg(long, env = "FRONTDESK_SMTP_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = ConnectionLimits::default().max_per_address)]
+    pub smtp_max_connections_per_address: usize,
+    /// New SMTP connections per minute from one client address (0: no limit).
+    #[arg(long, env = "FRONTDESK_SMTP_CONNECTIONS_PER_MINUTE", default_value_t = ConnectionLimits::default().per_address_per_minute)]
+    pub smtp_connections_per_minute: u32,
+    /// New SMTP connections one address may open at once before the per-minute rate applies.
+    #[arg(long, env = "FRONTDESK_SMTP_CONNECTION_BURST", default_value_t = ConnectionLimits::default().per_address_burst)]
+    pub smtp_connection_burst: u32,
+    /// Seconds an SMTP client has for each command line (30 for the first one, and while the
+    /// listener is more than half full).
+    #[arg(long, env = "FRONTDESK_SMTP_COMMAND_TIMEOUT", default_value_t = SmtpServerConfig::default().command_timeout.as_secs())]
+    pub smtp_command_timeout: u64,
+    /// Seconds an SMTP connection may last in all.
+    #[arg(long, env = "FRONTDESK_SMTP_MAX_SESSION", default_value_t = SmtpServerConfig::default().max_session.as_secs())]
+    pub smtp_max_session: u64,
 }
 
 impl MailArgs {
     /// No listener address, no relay, default limits (benchmarks, `admin run-jobs`).
     pub fn default_for_bench() -> MailArgs {
+        let server = SmtpServerConfig::default();
+        let limits = &server.limits;
         MailArgs {
             smtp_hostname: "localhost".into(),
             mail_max_size: fd_mail::DEFAULT_MAX_MESSAGE_BYTES,
             imap_interval: 60,
             mail_workers: 2,
+            smtp_max_connections: limits.max_total,
+            smtp_max_connections_per_address: limits.max_per_address,
+            smtp_connections_per_minute: limits.per_address_per_minute,
+            smtp_connection_burst: limits.per_address_burst,
+            smtp_command_timeout: server.command_timeout.as_secs(),
+            smtp_max_session: server.max_session.as_secs(),
             ..MailArgs::default()
         }
     }
@@ -93,6 +121,14 @@ impl MailArgs {
                 max_message_size: self.mail_max_size,
                 ..SessionConfig::default()
             },
+            limits: ConnectionLimits {
+                max_total: self.smtp_max_connections.max(1),
+                max_per_address: self.smtp_max_connections_per_address.max(1),
+                per_address_per_minute: self.smtp_connections_per_minute,
+                per_address_burst: self.smtp_connection_burst.max(1),
+            },
+            command_timeout: Duration::from_secs(self.smtp_command_timeout.max(1)),
+            max_session: Duration::from_secs(self.smtp_max_session.max(1)),
             tls,
             ..SmtpServerConfig::default()
         })

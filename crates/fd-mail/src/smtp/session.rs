@@ -150,6 +150,14 @@ impl Session {
         )
     }
 
+    /// The 421 a driver sends when a connection has reached its maximum lifetime.
+    pub fn lifetime_reply(&self) -> String {
+        format!(
+            "421 4.4.2 {} Connection time limit reached; closing connection\r\n",
+            self.config.hostname
+        )
+    }
+
     /// The 421 sent when the server shuts down.
     pub fn shutdown_reply(&self) -> String {
         format!(
@@ -198,7 +206,11 @@ impl Session {
                     return None;
                 }
                 State::SkipLine => {
-                    let pos = self.input.iter().position(|&b| b == b'\n')?;
+                    let Some(pos) = self.input.iter().position(|&b| b == b'\n') else {
+                        // Nothing of an over-long line is kept, however long it goes on.
+                        self.input.clear();
+                        return None;
+                    };
                     self.input.drain(..=pos);
                     self.state = State::Command;
                 }

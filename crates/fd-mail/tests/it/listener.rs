@@ -6,7 +6,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use fd_mail::smtp::{SessionConfig, SmtpServerConfig, serve};
+use fd_mail::smtp::{ConnectionLimits, SessionConfig, SmtpServerConfig, serve};
 use fd_mail::{DeliveryError, IncomingMail, MailSink, RecipientVerdict};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
@@ -77,7 +77,7 @@ struct Client<S> {
     reader: BufReader<S>,
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
+impl<S: AsyncRead + Unpin> Client<S> {
     /// One reply, multi-line replies joined.
     async fn reply(&mut self) -> String {
         let mut all = String::new();
@@ -92,6 +92,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
             }
         }
     }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
     async fn send(&mut self, s: &str) {
         self.reader.get_mut().write_all(s.as_bytes()).await.unwrap();
     }
@@ -102,8 +105,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
 }
 
 async fn connect(addr: std::net::SocketAddr) -> Client<TcpStream> {
+    let stream = TcpStream::connect(addr).await.unwrap();
+    // Tests on tokio's paused clock: Nagle would hold a small write back until a delayed
+    // ACK arrives in real time, while virtual time has already jumped ahead.
+    stream.set_nodelay(true).unwrap();
     let mut c = Client {
-        reader: BufReader::new(TcpStream::connect(addr).await.unwrap()),
+        reader: BufReader::new(stream),
     };
     let greeting = c.reply().await;
     assert!(greeting.starts_with("220 mx.help.example"), "{greeting}");
@@ -360,4 +367,216 @@ async fn starttls_upgrades_and_discards_pipelined_plaintext() {
     );
     let mails = s.sink.mails.lock().unwrap();
     assert!(String::from_utf8_lossy(&mails[0].raw).contains("with ESMTPS"));
+}
+
+// Hardening finding 2: one address could hold every connection slot (and keep each for ever
+// by sending a byte now and then), locking legitimate senders out.
+
+/// A client connected from another loopback address (127.0.0.0/8 is all local on Linux).
+async fn connect_from(from: [u8; 4], addr: std::net::SocketAddr) -> Client<TcpStream> {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(std::net::SocketAddr::from((from, 0))).unwrap();
+    socket.set_nodelay(true).unwrap();
+    Client {
+        reader: BufReader::new(socket.connect(addr).await.unwrap()),
+    }
+}
+
+/// Delivers one message over a fresh connection from `from`; returns the reply to the data.
+async fn deliver_from(from: [u8; 4], addr: std::net::SocketAddr) -> String {
+    let mut c = connect_from(from, addr).await;
+    let greeting = c.reply().await;
+    assert!(greeting.starts_with("220"), "{greeting}");
+    assert!(c.cmd("EHLO other.example").await.starts_with("250"));
+    assert!(
+        c.cmd("MAIL FROM:<b@other.example>")
+            .await
+            .starts_with("250")
+    );
+    assert!(
+        c.cmd("RCPT TO:<support@help.example>")
+            .await
+            .starts_with("250")
+    );
+    assert!(c.cmd("DATA").await.starts_with("354"));
+    let r = c.cmd("Subject: still served\r\n\r\nhello\r\n.").await;
+    quit(c).await;
+    r
+}
+
+/// QUIT, then wait for the server to close: its slot is free once we see the end.
+async fn quit<S: AsyncRead + AsyncWrite + Unpin>(mut c: Client<S>) {
+    assert!(c.cmd("QUIT").await.starts_with("221"));
+    assert_eq!(c.reply().await, "");
+}
+
+#[tokio::test]
+async fn finding_2_one_address_is_capped_while_another_still_delivers() {
+    let s = start(small_config()).await;
+    // The default per-address cap is 10: ten idle connections are accepted...
+    let mut idle = Vec::new();
+    for _ in 0..10 {
+        idle.push(connect(s.addr).await);
+    }
+    // ...the eleventh from the same address is refused with a reason, then closed.
+    let mut c = connect_from([127, 0, 0, 1], s.addr).await;
+    let r = c.reply().await;
+    assert!(
+        r.starts_with("421 4.7.0") && r.contains("from your address"),
+        "{r}"
+    );
+    assert_eq!(c.reply().await, "", "closed after the 421");
+    // A sender from another address is served.
+    let r = deliver_from([127, 0, 0, 2], s.addr).await;
+    assert!(r.starts_with("250 2.0.0"), "{r}");
+    assert_eq!(s.sink.mails.lock().unwrap().len(), 1);
+    // Once one of the idle connections goes, the first address may connect again.
+    quit(idle.pop().unwrap()).await;
+    quit(connect(s.addr).await).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn finding_2_a_client_silent_after_the_greeting_is_dropped_soon() {
+    let s = start(small_config()).await;
+    let mut c = connect(s.addr).await;
+    // Well under the old 300 s per-read timeout (virtual time: the clock is paused).
+    let r = tokio::time::timeout(Duration::from_secs(60), c.reply())
+        .await
+        .expect("the idle client is not dropped within 60 s");
+    assert!(r.starts_with("421 4.4.2"), "{r}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn finding_2_a_command_dripped_one_byte_at_a_time_hits_the_deadline() {
+    let s = start(small_config()).await;
+    let mut c = connect(s.addr).await;
+    assert!(c.cmd("EHLO x").await.starts_with("250"));
+    let (read, mut write) = c.reader.into_inner().into_split();
+    // One byte every 20 s: each read comes well within any per-read timeout, but the line
+    // never ends; the command deadline (120 s by default) must end the connection.
+    let drip = tokio::spawn(async move {
+        for _ in 0..1000 {
+            if write.write_all(b"x").await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_secs(20)).await;
+        }
+    });
+    let mut c = Client {
+        reader: BufReader::new(read),
+    };
+    let r = tokio::time::timeout(Duration::from_secs(150), c.reply())
+        .await
+        .expect("a dripping client is still connected after 150 s");
+    assert!(r.starts_with("421 4.4.2"), "{r}");
+    drip.abort();
+}
+
+#[tokio::test(start_paused = true)]
+async fn finding_2_data_dripped_slowly_ends_at_the_data_deadline() {
+    let s = start(small_config()).await;
+    let mut c = connect(s.addr).await;
+    c.cmd("EHLO x").await;
+    c.cmd("MAIL FROM:<a@b.example>").await;
+    c.cmd("RCPT TO:<support@help.example>").await;
+    assert!(c.cmd("DATA").await.starts_with("354"));
+    let (read, mut write) = c.reader.into_inner().into_split();
+    // A line every 170 s stays inside RFC 5321's 3-minute data-block wait, for ever.
+    let drip = tokio::spawn(async move {
+        for _ in 0..1000 {
+            if write.write_all(b"x\r\n").await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_secs(170)).await;
+        }
+    });
+    let mut c = Client {
+        reader: BufReader::new(read),
+    };
+    // The DATA phase has an overall deadline of 10 minutes (§4.5.3.2.6).
+    let r = tokio::time::timeout(Duration::from_secs(11 * 60), c.reply())
+        .await
+        .expect("a dripping DATA phase is still open after 11 minutes");
+    assert!(r.starts_with("421 4.4.2"), "{r}");
+    assert!(s.sink.mails.lock().unwrap().is_empty());
+    drip.abort();
+}
+
+#[tokio::test(start_paused = true)]
+async fn finding_2_new_connections_per_address_are_rate_limited() {
+    let mut config = small_config();
+    config.limits = ConnectionLimits {
+        per_address_per_minute: 1,
+        per_address_burst: 3,
+        ..ConnectionLimits::default()
+    };
+    // No other timer may fire while the paused clock waits on sockets: time moves only by
+    // `advance` below.
+    config.first_command_timeout = Duration::from_secs(24 * 3600);
+    config.command_timeout = Duration::from_secs(24 * 3600);
+    config.max_session = Duration::from_secs(48 * 3600);
+    let s = start(config).await;
+    // The burst: three connections one after another (each closed again).
+    for _ in 0..3 {
+        quit(connect(s.addr).await).await;
+    }
+    let mut c = connect_from([127, 0, 0, 1], s.addr).await;
+    let r = c.reply().await;
+    assert!(
+        r.starts_with("421 4.7.0") && r.contains("Too many new connections"),
+        "{r}"
+    );
+    assert_eq!(c.reply().await, "", "closed after the 421");
+    // Another address has its own bucket.
+    assert!(
+        deliver_from([127, 0, 0, 2], s.addr)
+            .await
+            .starts_with("250 2.0.0")
+    );
+    // At 1 a minute, one more connection is allowed a minute later (virtual time).
+    tokio::time::advance(Duration::from_secs(60)).await;
+    quit(connect(s.addr).await).await;
+}
+
+#[tokio::test]
+async fn finding_2_the_last_quarter_of_the_listener_is_kept_for_new_addresses() {
+    let mut config = small_config();
+    config.limits = ConnectionLimits {
+        max_total: 8,
+        max_per_address: 8,
+        ..ConnectionLimits::default()
+    };
+    let s = start(config).await;
+    // One address takes 3/4 of the listener (6 of 8)...
+    let mut flood = Vec::new();
+    for _ in 0..6 {
+        flood.push(connect(s.addr).await);
+    }
+    // ...and gets no more, although it is under its own cap.
+    let mut c = connect_from([127, 0, 0, 1], s.addr).await;
+    let r = c.reply().await;
+    assert!(
+        r.starts_with("421 4.7.0") && r.contains("Server busy"),
+        "{r}"
+    );
+    // An address with no connection yet is served.
+    assert!(
+        deliver_from([127, 0, 0, 2], s.addr)
+            .await
+            .starts_with("250 2.0.0")
+    );
+    // Up to the global cap; past it everyone is refused.
+    let mut held = Vec::new();
+    for last in [3u8, 4] {
+        let mut c = connect_from([127, 0, 0, last], s.addr).await;
+        assert!(c.reply().await.starts_with("220"));
+        held.push(c);
+    }
+    let mut c = connect_from([127, 0, 0, 5], s.addr).await;
+    let r = c.reply().await;
+    assert!(
+        r.starts_with("421 4.7.0") && r.contains("Too many connections"),
+        "{r}"
+    );
+    assert_eq!(s.sink.mails.lock().unwrap().len(), 1);
 }
