@@ -59,15 +59,20 @@ fn world() -> &'static World {
                     .token;
                 tokens.push(token);
             }
-            for (path, body) in [
-                ("/crm/v3/objects/companies", r#"{"properties":{"name":"Acme","domain":"acme.example"}}"#),
-                ("/crm/v3/objects/contacts", r#"{"properties":{"email":"bo@acme.example","firstname":"Bo"}}"#),
-                ("/crm/v3/objects/tickets", r#"{"properties":{"subject":"Printer on fire","content":"Help","hs_pipeline":"0","hs_pipeline_stage":"1","hs_ticket_priority":"HIGH"}}"#),
-                ("/crm/v3/objects/tickets", r#"{"properties":{"subject":"Café crème","hs_pipeline":"0","hs_pipeline_stage":"4"},"associations":[{"to":{"id":"2"},"types":[{"associationCategory":"HUBSPOT_DEFINED","associationTypeId":16}]}]}"#),
-            ] {
-                let (status, out) = send(&router, &tokens[0], path, body.as_bytes().to_vec()).await;
+            let mut create = async |path: &str, body: String| -> String {
+                let (status, out) = send(&router, &tokens[0], path, body.into_bytes()).await;
                 assert!(status.is_success(), "seeding {path}: {status} {}", String::from_utf8_lossy(&out));
-            }
+                let v: serde_json::Value = serde_json::from_slice(&out).unwrap_or_default();
+                v["id"].as_str().unwrap_or_default().to_string()
+            };
+            create("/crm/v3/objects/companies", r#"{"properties":{"name":"Acme","domain":"acme.example"}}"#.into()).await;
+            let contact = create("/crm/v3/objects/contacts", r#"{"properties":{"email":"bo@acme.example","firstname":"Bo"}}"#.into()).await;
+            create("/crm/v3/objects/tickets", r#"{"properties":{"subject":"Printer on fire","content":"Help","hs_pipeline":"0","hs_pipeline_stage":"1","hs_ticket_priority":"HIGH"}}"#.into()).await;
+            create(
+                "/crm/v3/objects/tickets",
+                format!(r#"{{"properties":{{"subject":"Café crème","hs_pipeline":"0","hs_pipeline_stage":"4"}},"associations":[{{"to":{{"id":"{contact}"}},"types":[{{"associationCategory":"HUBSPOT_DEFINED","associationTypeId":16}}]}}]}}"#),
+            )
+            .await;
             (t, router, [tokens[0].clone(), tokens[1].clone()])
         });
         World { rt, router, tokens, _t: t }

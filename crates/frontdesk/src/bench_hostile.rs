@@ -10,14 +10,9 @@
 //! document that passes the bounds (so is really sanitised). Growth close to 2× per row means
 //! linear.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::Context as _;
 use clap::Args;
-use fd_app::domain::*;
-use fd_app::store::Db;
-use fd_app::{Actor, App, SystemClock};
 use fd_mail::{IncomingMail, MailSource};
 
 #[derive(Args, Debug, Clone)]
@@ -165,21 +160,7 @@ pub async fn run(args: BenchHostileArgs) -> anyhow::Result<()> {
     // A real server on a fresh database, hostile mail arriving, a client watching.
     let tmp = std::env::temp_dir().join(format!("frontdesk-bench-hostile-{}", std::process::id()));
     std::fs::create_dir_all(&tmp)?;
-    let db = Db::connect(&tmp.join("bench.db").display().to_string())
-        .await
-        .context("open bench database")?;
-    db.migrate().await?;
-    let app = App::new(db, Arc::new(SystemClock));
-    let system = Actor::system();
-    app.create_team(&system, "Support").await?;
-    app.connect_email(
-        &system,
-        "support@bench.example",
-        "Support",
-        Workspace::HelpDesk,
-        false,
-    )
-    .await?;
+    let app = crate::bench_mail::bench_app(&tmp.join("bench.db").display().to_string()).await?;
     let runtime = crate::mail::MailRuntime::basic(app.clone()).workers(args.workers);
     let service = runtime.service.clone();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);

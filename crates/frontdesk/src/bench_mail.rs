@@ -54,19 +54,7 @@ pub async fn run(args: BenchMailArgs) -> anyhow::Result<()> {
             (dir.join("bench.db").display().to_string(), "sqlite")
         }
     };
-    let db = Db::connect(&url).await.context("open bench database")?;
-    db.migrate().await?;
-    let app = App::new(db, Arc::new(SystemClock));
-    let system = Actor::system();
-    app.create_team(&system, "Support").await?;
-    app.connect_email(
-        &system,
-        "support@bench.example",
-        "Support",
-        Workspace::HelpDesk,
-        false,
-    )
-    .await?;
+    let app = bench_app(&url).await?;
     let service = MailService::new(app.clone(), MailSettings::default());
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
@@ -269,4 +257,23 @@ async fn deliver(
         all.extend(t.await??);
     }
     Ok(all)
+}
+
+/// A migrated database at `url` with the "Support" team and its address
+/// `support@bench.example` connected to the help desk: what the mail benchmarks deliver to.
+pub(crate) async fn bench_app(url: &str) -> anyhow::Result<App> {
+    let db = Db::connect(url).await.context("open bench database")?;
+    db.migrate().await?;
+    let app = App::new(db, Arc::new(SystemClock));
+    let system = Actor::system();
+    app.create_team(&system, "Support").await?;
+    app.connect_email(
+        &system,
+        "support@bench.example",
+        "Support",
+        Workspace::HelpDesk,
+        false,
+    )
+    .await?;
+    Ok(app)
 }
