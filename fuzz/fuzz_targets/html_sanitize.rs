@@ -69,7 +69,10 @@ fuzz_target!(|data: &[u8]| {
     );
     let cids: HashMap<String, String> = [("x".to_string(), ATTACHMENT.to_string())].into();
     for remote in [RemoteContent::Block, RemoteContent::Allow] {
-        let served = serve(&stored.html, &ServeOptions { remote, cid_urls: &cids });
+        let served = serve(
+            &stored.html,
+            &ServeOptions { remote, cid_urls: &cids, own_host: Some("help.example") },
+        );
         let lower = served.html.to_ascii_lowercase();
         assert!(!lower.contains("<script"), "script served: {}", served.html);
         for src in values(&served.html, "src") {

@@ -583,8 +583,10 @@ impl App {
         actor: &Actor,
         id: MessageId,
         allow_remote: bool,
+        own_host: Option<&str>,
         attachment_url: impl Fn(usize) -> String,
     ) -> Result<MessageHtml, AppError> {
+        let own_host = own_host.map(str::to_string);
         let mut tx = self.db().read().await?;
         let m = self.visible_message(&mut tx, actor, id).await?;
         tx.commit().await?;
@@ -616,6 +618,7 @@ impl App {
                 &fd_mail::html_serve::ServeOptions {
                     remote,
                     cid_urls: &cid_urls,
+                    own_host: own_host.as_deref(),
                 },
             )
         })

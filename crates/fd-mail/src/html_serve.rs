@@ -34,6 +34,11 @@ pub struct ServeOptions<'a> {
     /// `cid:` content ids (without angle brackets) → the URL that serves that attachment of
     /// this message.
     pub cid_urls: &'a HashMap<String, String>,
+    /// The host the agent reached Frontdesk by (the request's `Host`, port ignored): a
+    /// "remote" image on that host is dropped even when remote images are allowed, since
+    /// it would make the agent's browser request Frontdesk's own pages with the session
+    /// cookie (the same attack as a relative path, finding 5 of the hardening issue).
+    pub own_host: Option<&'a str>,
 }
 
 /// The frame's HTML.
@@ -248,6 +253,11 @@ impl Writer<'_> {
             return self.options.cid_urls.get(id).map(|u| escape(u));
         }
         if is_remote(url) {
+            if let Some(own) = self.options.own_host
+                && points_at(url, own)
+            {
+                return None;
+            }
             return match self.options.remote {
                 RemoteContent::Allow => Some(value.to_string()),
                 RemoteContent::Block => {
@@ -272,6 +282,30 @@ fn is_remote(url: &str) -> bool {
     url.starts_with("//")
         || starts_with_ignore_case(url, "http://")
         || starts_with_ignore_case(url, "https://")
+}
+
+/// Whether a remote URL's host is `own` (a `Host` header value, its port ignored), as a
+/// browser would read it: the WHATWG parser decodes percent-escapes, numeric IPv4 forms and
+/// case, and a trailing dot names the same host.
+fn points_at(url: &str, own: &str) -> bool {
+    fn canonical(host: &str) -> String {
+        host.trim_end_matches('.').to_ascii_lowercase()
+    }
+    let Ok(base) = url::Url::parse("https://base.invalid/") else {
+        return false;
+    };
+    let Ok(parsed) = url::Url::options().base_url(Some(&base)).parse(url) else {
+        // A browser could not load it either.
+        return false;
+    };
+    let own = match url::Url::parse(&format!("https://{own}/")) {
+        Ok(u) => u.host_str().map(canonical),
+        Err(_) => None,
+    };
+    match (parsed.host_str(), own) {
+        (Some(h), Some(own)) => canonical(h) == own,
+        _ => false,
+    }
 }
 
 fn link(value: &str) -> bool {
@@ -371,8 +405,30 @@ mod tests {
             &ServeOptions {
                 remote,
                 cid_urls: &cids,
+                own_host: Some("help.example:8080"),
             },
         )
+    }
+
+    /// Remote images are allowed, but one on Frontdesk's own host is a request to its pages.
+    #[test]
+    fn images_on_our_own_host_are_dropped_even_when_remote_is_allowed() {
+        for own in [
+            "https://help.example/notifications",
+            "//HELP.example./logout",
+            "http://help.example:9999/ui/events",
+            "https://u@help%2Eexample/x",
+        ] {
+            let html = stored(&format!(r#"<p><img src="{own}"></p>"#));
+            let out = view(&html, RemoteContent::Allow).html;
+            assert!(!out.contains("src="), "{own}: {out}");
+        }
+        let html = stored(r#"<img src="https://cdn.example/logo.png">"#);
+        assert!(
+            view(&html, RemoteContent::Allow)
+                .html
+                .contains("cdn.example")
+        );
     }
 
     /// Finding 5 of the hardening issue: a relative path that climbs out of the message.

@@ -147,15 +147,17 @@ struct HtmlQuery {
 
 async fn html(
     State(state): State<WebState>,
+    headers: axum::http::HeaderMap,
     Viewer(actor): Viewer,
     Path(id): Path<String>,
     Query(q): Query<HtmlQuery>,
 ) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
     let allow_remote = matches!(q.remote.as_deref(), Some("1" | "true" | "yes"));
+    let own_host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
     let page = state
         .app
-        .message_html(&actor, id, allow_remote, |i| {
+        .message_html(&actor, id, allow_remote, own_host, |i| {
             format!("/mail/messages/{id}/attachments/{i}")
         })
         .await?;

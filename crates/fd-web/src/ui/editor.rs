@@ -79,16 +79,32 @@ fn recipients_text(r: &Recipients) -> String {
     parts.join(" · ")
 }
 
-fn message_item(m: &Message, blocked: i64, c: &Conversation, dir: &Directory) -> ThreadItemVm {
+/// The HTML of a message that is not framed from its own route: an agent's reply.
+fn reply_html(m: &Message) -> Option<&str> {
+    (m.direction != Direction::Inbound)
+        .then_some(m.html.as_deref())
+        .flatten()
+        .filter(|h| !h.trim().is_empty())
+}
+
+/// `reply_frame`: the `srcdoc` document of an agent's reply, sanitised beforehand off the
+/// async runtime (see [`thread_items`]).
+fn message_item(
+    m: &Message,
+    blocked: i64,
+    reply_frame: Option<String>,
+    c: &Conversation,
+    dir: &Directory,
+) -> ThreadItemVm {
     let inbound = m.direction == Direction::Inbound;
     let html = m.html.as_deref().filter(|h| !h.trim().is_empty());
-    // Customer HTML is framed from its own route, which sanitises it with the mail sanitiser
-    // and serves it under a CSP that forbids script and (unless asked) remote loads. Agents'
-    // replies stay inline `srcdoc` documents: the mail sanitiser would drop the `data:` images
-    // pasted into the editor, and the page's own CSP already governs `srcdoc` frames.
+    // Customer HTML is framed from its own route, which serves what ingestion sanitised under
+    // a CSP that forbids script and (unless asked) remote loads. Agents' replies stay inline
+    // `srcdoc` documents: the mail sanitiser would drop the `data:` images pasted into the
+    // editor, and the page's own CSP already governs `srcdoc` frames.
     let (frame, frame_src) = match html {
         Some(_) if inbound => (None, Some(format!("/mail/messages/{}/html", m.id.0))),
-        Some(h) => (Some(frame_document(&sanitize_reply(h))), None),
+        Some(_) => (reply_frame, None),
         None => (None, None),
     };
     ThreadItemVm {
@@ -166,10 +182,24 @@ pub(crate) async fn thread_items(
             channel: channel_label(c.channel),
             ..ThreadItemVm::default()
         });
+        // Sanitising agents' replies parses HTML: done for the whole thread at once on a
+        // bounded blocking thread, never on the async runtime (hardening, finding 1).
+        let replies: Vec<Option<String>> = messages
+            .iter()
+            .map(|(m, _, _)| reply_html(m).map(str::to_string))
+            .collect();
+        let frames = fd_app::run_cpu(move || {
+            replies
+                .into_iter()
+                .map(|h| h.map(|h| frame_document(&sanitize_reply(&h))))
+                .collect::<Vec<_>>()
+        })
+        .await?;
         let mut items: Vec<(i64, i64, ThreadItemVm)> = messages
             .iter()
-            .map(|(m, blocked, notices)| {
-                let mut item = message_item(m, *blocked, c, dir);
+            .zip(frames)
+            .map(|((m, blocked, notices), frame)| {
+                let mut item = message_item(m, *blocked, frame, c, dir);
                 item.notices = notices.clone();
                 (m.created_at, m.id.0, item)
             })

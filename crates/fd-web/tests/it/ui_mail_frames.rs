@@ -285,7 +285,7 @@ async fn hostile_html_is_flattened_at_ingestion(t: TestApp) {
         // Stored as text: what is served is that text, not 200,000 tags.
         let served = mail
             .app()
-            .message_html(&system, message, false, |i| format!("/a/{i}"))
+            .message_html(&system, message, false, None, |i| format!("/a/{i}"))
             .await
             .unwrap();
         assert!(served.html.contains(&words), "{subject}");

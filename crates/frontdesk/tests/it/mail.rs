@@ -789,7 +789,7 @@ async fn content_attachments_and_charsets(t: TestApp) {
             .await;
     let page =
         e.t.app
-            .message_html(&agent, m.id, false, |i| {
+            .message_html(&agent, m.id, false, None, |i| {
                 format!("/mail/messages/{}/attachments/{i}", m.id)
             })
             .await
@@ -805,7 +805,7 @@ async fn content_attachments_and_charsets(t: TestApp) {
     assert!(page.csp.contains("default-src 'none'") && page.csp.contains("sandbox"));
     let shown =
         e.t.app
-            .message_html(&agent, m.id, true, |i| {
+            .message_html(&agent, m.id, true, None, |i| {
                 format!("/mail/messages/{}/attachments/{i}", m.id)
             })
             .await
