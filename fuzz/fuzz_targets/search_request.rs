@@ -59,7 +59,7 @@ fn world() -> &'static World {
                     .token;
                 tokens.push(token);
             }
-            let mut create = async |path: &str, body: String| -> String {
+            let create = async |path: &str, body: String| -> String {
                 let (status, out) = send(&router, &tokens[0], path, body.into_bytes()).await;
                 assert!(status.is_success(), "seeding {path}: {status} {}", String::from_utf8_lossy(&out));
                 let v: serde_json::Value = serde_json::from_slice(&out).unwrap_or_default();
