@@ -34,10 +34,11 @@ pub struct ServeOptions<'a> {
     /// `cid:` content ids (without angle brackets) → the URL that serves that attachment of
     /// this message.
     pub cid_urls: &'a HashMap<String, String>,
-    /// The host the agent reached Frontdesk by (the request's `Host`, port ignored): a
-    /// "remote" image on that host is dropped even when remote images are allowed, since
-    /// it would make the agent's browser request Frontdesk's own pages with the session
-    /// cookie (the same attack as a relative path, finding 5 of the hardening issue).
+    /// The origin the agent reached Frontdesk by (the request's `Host`): a "remote" image
+    /// there is dropped even when remote images are allowed, since it would make the
+    /// agent's browser request Frontdesk's own pages with the session cookie (the same
+    /// attack as a relative path, finding 5 of the hardening issue). Without a port in
+    /// `Host` (the usual case behind a proxy) both default ports count as ours.
     pub own_host: Option<&'a str>,
 }
 
@@ -284,9 +285,10 @@ fn is_remote(url: &str) -> bool {
         || starts_with_ignore_case(url, "https://")
 }
 
-/// Whether a remote URL's host is `own` (a `Host` header value, its port ignored), as a
-/// browser would read it: the WHATWG parser decodes percent-escapes, numeric IPv4 forms and
-/// case, and a trailing dot names the same host.
+/// Whether a remote URL points at `own` (a `Host` header value), as a browser would read it:
+/// the WHATWG parser decodes percent-escapes, numeric IPv4 forms and case, and a trailing dot
+/// names the same host. With a port in `own` the URL's port must match it; without one, a
+/// URL on its scheme's default port matches.
 fn points_at(url: &str, own: &str) -> bool {
     fn canonical(host: &str) -> String {
         host.trim_end_matches('.').to_ascii_lowercase()
@@ -298,14 +300,19 @@ fn points_at(url: &str, own: &str) -> bool {
         // A browser could not load it either.
         return false;
     };
-    let own = match url::Url::parse(&format!("https://{own}/")) {
-        Ok(u) => u.host_str().map(canonical),
-        Err(_) => None,
+    let Ok(own) = url::Url::parse(&format!("https://{own}/")) else {
+        return false;
     };
-    match (parsed.host_str(), own) {
-        (Some(h), Some(own)) => canonical(h) == own,
+    let same_host = match (parsed.host_str(), own.host_str()) {
+        (Some(h), Some(o)) => canonical(h) == canonical(o),
         _ => false,
-    }
+    };
+    // `port()` is `None` for a scheme's default port (and for `own`, for none given or 443).
+    let same_port = match own.port() {
+        Some(p) => parsed.port_or_known_default() == Some(p),
+        None => parsed.port().is_none(),
+    };
+    same_host && same_port
 }
 
 fn link(value: &str) -> bool {
@@ -414,21 +421,39 @@ mod tests {
     #[test]
     fn images_on_our_own_host_are_dropped_even_when_remote_is_allowed() {
         for own in [
-            "https://help.example/notifications",
-            "//HELP.example./logout",
-            "http://help.example:9999/ui/events",
-            "https://u@help%2Eexample/x",
+            "https://help.example:8080/notifications",
+            "//HELP.example.:8080/logout",
+            "http://help.example:8080/ui/events",
+            "https://u@help%2Eexample:8080/x",
         ] {
             let html = stored(&format!(r#"<p><img src="{own}"></p>"#));
             let out = view(&html, RemoteContent::Allow).html;
             assert!(!out.contains("src="), "{own}: {out}");
         }
-        let html = stored(r#"<img src="https://cdn.example/logo.png">"#);
-        assert!(
-            view(&html, RemoteContent::Allow)
-                .html
-                .contains("cdn.example")
-        );
+        for other in [
+            "https://cdn.example/logo.png",
+            "http://help.example:9999/logo.png",
+        ] {
+            let html = stored(&format!(r#"<img src="{other}">"#));
+            assert!(
+                view(&html, RemoteContent::Allow).html.contains(other),
+                "{other}"
+            );
+        }
+        // Behind a proxy `Host` has no port: both default ports are ours.
+        let cids = cids();
+        for own in ["https://help.example/x", "http://help.example/x"] {
+            let html = stored(&format!(r#"<img src="{own}">"#));
+            let out = serve(
+                &html,
+                &ServeOptions {
+                    remote: RemoteContent::Allow,
+                    cid_urls: &cids,
+                    own_host: Some("help.example"),
+                },
+            );
+            assert!(!out.html.contains("src="), "{own}: {}", out.html);
+        }
     }
 
     /// Finding 5 of the hardening issue: a relative path that climbs out of the message.
