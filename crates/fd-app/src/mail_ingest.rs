@@ -72,7 +72,8 @@ fn prepare(mail: &ParsedMail) -> Prepared {
     };
     // One pass keeps remote images and counts them: what the agent's view blocks.
     let sanitized = mail.html.as_ref().map(|h| {
-        fd_mail::html::sanitize(
+        // Parsing kept the HTML only if it was within the bounds: not measured again.
+        fd_mail::html::sanitize_within_bounds(
             h,
             &SanitizeOptions {
                 remote: RemoteContent::Allow,

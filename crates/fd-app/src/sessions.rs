@@ -21,6 +21,8 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
 
+// One client is one IPv4 address or one IPv6 /64, as for SMTP connections.
+use fd_mail::smtp::limits::PeerKey;
 use fd_store::{UiSession, User};
 use rand::Rng;
 use sha2::{Digest, Sha256};
@@ -130,21 +132,7 @@ pub fn lock_duration_ms(failures: i64) -> i64 {
 /// refill (`CLIENT_REFILL_MS` buys one attempt).
 #[derive(Default)]
 pub(crate) struct ClientLimiter {
-    buckets: Mutex<HashMap<IpAddr, (i64, i64)>>,
-}
-
-/// IPv6 clients get a /64 each, so one client counts as one whatever address it picks in it.
-fn client_key(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V4(_) => ip,
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => {
-                let s = v6.segments();
-                IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
-            }
-        },
-    }
+    buckets: Mutex<HashMap<PeerKey, (i64, i64)>>,
 }
 
 impl ClientLimiter {
@@ -161,7 +149,7 @@ impl ClientLimiter {
                 map.clear();
             }
         }
-        let (level, at) = map.entry(client_key(ip)).or_insert((Self::FULL, now));
+        let (level, at) = map.entry(PeerKey::of(ip)).or_insert((Self::FULL, now));
         let current = (*level + (now - *at).max(0)).min(Self::FULL);
         if current < CLIENT_REFILL_MS {
             return Err(CLIENT_REFILL_MS - current);
@@ -174,7 +162,7 @@ impl ClientLimiter {
     /// Gives the attempt back (it succeeded).
     fn refund(&self, ip: IpAddr) {
         if let Ok(mut map) = self.buckets.lock()
-            && let Some((level, _)) = map.get_mut(&client_key(ip))
+            && let Some((level, _)) = map.get_mut(&PeerKey::of(ip))
         {
             *level = (*level + CLIENT_REFILL_MS).min(Self::FULL);
         }

@@ -322,17 +322,18 @@ impl App {
             return Err(AppError::not_found("conversation", id));
         }
         let messages = tx.messages(id).await?;
-        let blocked: HashMap<MessageId, i64> =
-            tx.blocked_remote_images(id).await?.into_iter().collect();
-        let mut notices: HashMap<MessageId, Vec<String>> =
-            tx.message_notices(id).await?.into_iter().collect();
+        let mut meta: HashMap<MessageId, (i64, Vec<String>)> = tx
+            .thread_mail_meta(id)
+            .await?
+            .into_iter()
+            .map(|(m, blocked, notices)| (m, (blocked, notices)))
+            .collect();
         tx.commit().await?;
         Ok(messages
             .into_iter()
             .map(|m| {
-                let n = blocked.get(&m.id).copied().unwrap_or(0);
-                let notes = notices.remove(&m.id).unwrap_or_default();
-                (m, n, notes)
+                let (blocked, notices) = meta.remove(&m.id).unwrap_or_default();
+                (m, blocked, notices)
             })
             .collect())
     }

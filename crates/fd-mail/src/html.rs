@@ -345,6 +345,13 @@ pub fn sanitize(html: &str, options: &SanitizeOptions) -> Sanitized {
             remote_images: 0,
         };
     }
+    sanitize_within_bounds(html, options)
+}
+
+/// [`sanitize`] for HTML already found within [`HtmlBounds::default`] — such as
+/// [`crate::ParsedMail::html`], which parsing keeps only then — so ingestion does not measure
+/// each document twice (the depth measure is a tree build of its own).
+pub fn sanitize_within_bounds(html: &str, options: &SanitizeOptions) -> Sanitized {
     let blocked = Arc::new(AtomicUsize::new(0));
     let counter = blocked.clone();
     let remote_seen = Arc::new(AtomicUsize::new(0));

@@ -80,6 +80,8 @@ pub struct ParsedMail {
     /// The plain-text body (HTML-only mail converted to text).
     pub text: String,
     /// The HTML body as sent — unsanitised; render only through [`crate::html::sanitize`].
+    /// Present only within [`crate::html_bound::HtmlBounds::default`] (beyond them parsing
+    /// keeps the text and adds a notice).
     pub html: Option<String>,
     pub attachments: Vec<Attachment>,
     pub automation: Automation,

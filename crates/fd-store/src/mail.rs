@@ -375,17 +375,19 @@ impl Tx {
         }))
     }
 
-    /// Remote images blocked at ingestion, per message of a conversation that had any: one
-    /// query for a whole thread's "load remote images" notices.
-    pub async fn blocked_remote_images(
+    /// What the agent's view needs from the mail metadata of a conversation's messages, for
+    /// those that have any: remote images blocked ("Load remote images") and the notices
+    /// parsing left for agents. One query per thread render.
+    pub async fn thread_mail_meta(
         &mut self,
         conversation: ConversationId,
-    ) -> Result<Vec<(MessageId, i64)>, StoreError> {
+    ) -> Result<Vec<(MessageId, i64, Vec<String>)>, StoreError> {
         let rows = self
             .all(
-                "SELECT k.message_id, k.blocked_remote_images FROM mail_message_meta k \
+                "SELECT k.message_id, k.blocked_remote_images, k.notices FROM mail_message_meta k \
                  JOIN messages m ON m.id = k.message_id \
-                 WHERE m.conversation_id = $1 AND k.blocked_remote_images > 0",
+                 WHERE m.conversation_id = $1 \
+                 AND (k.blocked_remote_images > 0 OR k.notices <> '[]')",
                 args![conversation],
             )
             .await?;
@@ -394,28 +396,6 @@ impl Tx {
                 Ok((
                     MessageId(r.i64("message_id")?),
                     r.i64("blocked_remote_images")?,
-                ))
-            })
-            .collect()
-    }
-
-    /// The notices for agents of a conversation's messages (those that have any).
-    pub async fn message_notices(
-        &mut self,
-        conversation: ConversationId,
-    ) -> Result<Vec<(MessageId, Vec<String>)>, StoreError> {
-        let rows = self
-            .all(
-                "SELECT k.message_id, k.notices FROM mail_message_meta k \
-                 JOIN messages m ON m.id = k.message_id \
-                 WHERE m.conversation_id = $1 AND k.notices <> '[]'",
-                args![conversation],
-            )
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok((
-                    MessageId(r.i64("message_id")?),
                     crate::error::decode(serde_json::from_str(&r.string("notices")?))?,
                 ))
             })

@@ -134,20 +134,6 @@ impl Tx {
         }))
     }
 
-    pub async fn set_login_throttle(
-        &mut self,
-        email: &str,
-        t: &LoginThrottle,
-    ) -> Result<(), StoreError> {
-        self.exec(
-            "INSERT INTO login_throttle (email, failures, last_failure_at, locked_until) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (email) DO UPDATE SET failures = $2, last_failure_at = $3, locked_until = $4",
-            args![email, t.failures, t.last_failure_at, t.locked_until],
-        )
-        .await?;
-        Ok(())
-    }
-
     /// Counts a sign-in attempt against `key` before its password is checked, unless the key
     /// is locked at `now`: returns the failure count including this attempt, or `None` when
     /// locked (nothing is counted then). One statement, so concurrent attempts cannot all
