@@ -23,6 +23,7 @@ mod mail_jobs;
 mod objects;
 mod passwords;
 mod schema;
+mod seeding;
 mod sessions;
 mod threads;
 mod tickets;
@@ -50,6 +51,7 @@ pub use objects::{
     CrmRecord, FilterInput, MAX_FILTER_GROUPS, SearchRequest, duplicate_ids, properties_type,
 };
 pub use passwords::{generate_password, hash_password, verify_password};
+pub use seeding::TicketSeed;
 pub use schema::{AssociationKind, HUBSPOT_DEFINED, THREAD_TO_TICKET, USER_DEFINED, default_type};
 pub use sessions::{
     ActiveSession, CLIENT_BURST, CLIENT_REFILL_MS, DEVICE_MEMORY_MS, FREE_LOGIN_ATTEMPTS,

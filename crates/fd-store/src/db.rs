@@ -395,7 +395,7 @@ impl Tx {
     }
 
     /// Runs a statement; returns the number of rows it changed.
-    pub async fn exec(&mut self, sql: &str, args: Vec<Arg>) -> Result<u64, StoreError> {
+    pub(crate) async fn exec(&mut self, sql: &str, args: Vec<Arg>) -> Result<u64, StoreError> {
         Ok(match &mut self.conn {
             Conn::Sqlite(t, guard) => {
                 crate::search_index::before_statement(t, guard.is_some(), sql)?;
@@ -408,7 +408,7 @@ impl Tx {
         })
     }
 
-    pub async fn all(&mut self, sql: &str, args: Vec<Arg>) -> Result<Vec<Row>, StoreError> {
+    pub(crate) async fn all(&mut self, sql: &str, args: Vec<Arg>) -> Result<Vec<Row>, StoreError> {
         Ok(match &mut self.conn {
             Conn::Sqlite(t, guard) => {
                 crate::search_index::before_statement(t, guard.is_some(), sql)?;
@@ -426,7 +426,7 @@ impl Tx {
         })
     }
 
-    pub async fn opt(&mut self, sql: &str, args: Vec<Arg>) -> Result<Option<Row>, StoreError> {
+    pub(crate) async fn opt(&mut self, sql: &str, args: Vec<Arg>) -> Result<Option<Row>, StoreError> {
         Ok(match &mut self.conn {
             Conn::Sqlite(t, guard) => {
                 crate::search_index::before_statement(t, guard.is_some(), sql)?;
@@ -439,24 +439,24 @@ impl Tx {
         })
     }
 
-    pub async fn one(&mut self, sql: &str, args: Vec<Arg>) -> Result<Row, StoreError> {
+    pub(crate) async fn one(&mut self, sql: &str, args: Vec<Arg>) -> Result<Row, StoreError> {
         self.opt(sql, args)
             .await?
             .ok_or_else(|| StoreError::Internal(format!("query returned no row: {sql}")))
     }
 
-    pub async fn exec_sql(&mut self, sql: Sql) -> Result<u64, StoreError> {
+    pub(crate) async fn exec_sql(&mut self, sql: Sql) -> Result<u64, StoreError> {
         self.exec(&sql.text, sql.args).await
     }
-    pub async fn all_sql(&mut self, sql: Sql) -> Result<Vec<Row>, StoreError> {
+    pub(crate) async fn all_sql(&mut self, sql: Sql) -> Result<Vec<Row>, StoreError> {
         self.all(&sql.text, sql.args).await
     }
-    pub async fn opt_sql(&mut self, sql: Sql) -> Result<Option<Row>, StoreError> {
+    pub(crate) async fn opt_sql(&mut self, sql: Sql) -> Result<Option<Row>, StoreError> {
         self.opt(&sql.text, sql.args).await
     }
 
     /// `SELECT COUNT(*) …` convenience.
-    pub async fn count_sql(&mut self, sql: Sql) -> Result<i64, StoreError> {
+    pub(crate) async fn count_sql(&mut self, sql: Sql) -> Result<i64, StoreError> {
         let row = self
             .opt_sql(sql)
             .await?

@@ -29,20 +29,20 @@ mod tokens;
 mod ui;
 
 pub use conversations::{ConversationListQuery, NewMessage};
-pub use db::{Arg, Backend, Db, Row, Sql, Tx, create_postgres_database};
+pub use db::{Backend, Db, Tx, create_postgres_database};
+pub(crate) use db::{Arg, Row, Sql};
 pub use directory::NewUser;
 pub use error::StoreError;
 pub use jobs::{FailedJob, Job};
 pub use mail::{HeaderMatch, MessageMailMeta, NewRawMail, RawMail, RawMailOutcome};
 pub use records::*;
-pub use scope::push_ticket_scope;
+pub(crate) use scope::push_ticket_scope;
 pub use search::{
     SearchField, SearchFilter, SearchOperator, SearchPage, SearchQuery, SearchSort, ThreadQuery,
     ThreadSort, ValueKind,
 };
 pub use seed::SeedSpec;
 pub use sessions::{LoginThrottle, UiSession};
-pub use sqlite::SqliteRow;
 pub use tickets::{TicketListQuery, TicketSort, TicketView};
 pub use tokens::{ApiToken, AssociationLabel, TeamAddress};
 pub use ui::{LibraryItem, SavedView};

@@ -131,7 +131,7 @@ async fn openapi() -> impl IntoResponse {
 
 /// 200 once the database answers, 503 otherwise (load balancers and `serve` scripts poll it).
 async fn healthz(State(state): State<WebState>) -> impl IntoResponse {
-    match state.app.db().ping().await {
+    match state.app.ping_database().await {
         Ok(()) => (StatusCode::OK, "ok\n"),
         Err(e) => {
             tracing::error!(error = %e, "health check: database unreachable");

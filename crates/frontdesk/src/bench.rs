@@ -116,7 +116,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             ms(team.1)
         );
     }
-    app.db().close().await;
+    app.close().await;
     if args.dir.is_none() && args.postgres_admin_url.is_none() {
         let _ = std::fs::remove_dir_all(
             std::path::Path::new(&url)
@@ -234,23 +234,15 @@ async fn write_tickets(
     Ok(())
 }
 
-/// Bulk-inserts tickets `from..to` in transactions of 5,000.
+/// Bulk-inserts tickets `from..to` through the seeding use case.
 async fn seed(app: &App, fx: &Fixture, from: u64, to: u64) -> anyhow::Result<()> {
-    let spec = fd_app::store::SeedSpec {
+    let seed = fd_app::TicketSeed {
         teams: &fx.teams,
         agents: &fx.agents,
         unassigned_every: 5,
         closed_every: 3,
-        now: app.now(),
     };
-    let mut start = from;
-    while start < to {
-        let end = (start + 5_000).min(to);
-        let mut tx = app.db().write().await?;
-        tx.seed_tickets(&spec, start, end).await?;
-        tx.commit().await?;
-        start = end;
-    }
+    app.seed_tickets(&Actor::system(), &seed, from, to).await?;
     Ok(())
 }
 

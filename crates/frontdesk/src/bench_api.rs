@@ -203,7 +203,7 @@ pub async fn run(args: BenchApiArgs) -> anyhow::Result<()> {
     }
     let _ = stop_tx.send(());
     server.await??;
-    app.db().close().await;
+    app.close().await;
     if args.dir.is_none() && args.postgres_admin_url.is_none() {
         let _ = std::fs::remove_dir_all(
             std::path::Path::new(&url)

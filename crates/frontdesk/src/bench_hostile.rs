@@ -259,7 +259,7 @@ pub async fn run(args: BenchHostileArgs) -> anyhow::Result<()> {
     let _ = stop_tx.send(true);
     let _ = mail_task.await;
     server.abort();
-    app.db().close().await;
+    app.close().await;
     let _ = std::fs::remove_dir_all(&tmp);
     Ok(())
 }

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use clap::Args;
 use fd_app::domain::*;
-use fd_app::store::{Db, TicketListQuery};
+use fd_app::store::Db;
 use fd_app::{Actor, App, MailService, MailSettings, SystemClock};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
@@ -116,7 +116,7 @@ pub async fn run(args: BenchMailArgs) -> anyhow::Result<()> {
     }
     let _ = stop_tx.send(true);
     let _ = running.await;
-    app.db().close().await;
+    app.close().await;
     if args.dir.is_none() && args.postgres_admin_url.is_none() {
         let _ = std::fs::remove_dir_all(&tmp);
     }
@@ -150,19 +150,11 @@ fn report(
 }
 
 async fn open_tickets(app: &App) -> anyhow::Result<i64> {
-    let mut tx = app.db().read().await?;
-    let n = tx
-        .count_tickets(&ViewerScope::All, &TicketListQuery::default())
-        .await?;
-    tx.commit().await?;
-    Ok(n)
+    Ok(app.count_all_open_tickets().await?)
 }
 
 async fn threaded(app: &App) -> anyhow::Result<i64> {
-    let mut tx = app.db().read().await?;
-    let n = tx.count_raw_mail_outcome("threaded").await?;
-    tx.commit().await?;
-    Ok(n)
+    Ok(app.count_ingested_mail("threaded").await?)
 }
 
 async fn wait_until<F, Fut>(mut done: F) -> anyhow::Result<()>

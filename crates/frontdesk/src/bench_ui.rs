@@ -14,7 +14,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use clap::Args;
 use fd_app::domain::*;
-use fd_app::store::{Db, SeedSpec};
+use fd_app::store::Db;
 use fd_app::{Actor, App, NewUserInput, SignInOutcome, SystemClock};
 use tower::ServiceExt as _;
 
@@ -79,21 +79,14 @@ pub async fn run(args: BenchUiArgs) -> anyhow::Result<()> {
         agents.push(u.id);
     }
     let started = Instant::now();
-    let spec = SeedSpec {
+    let seed = fd_app::TicketSeed {
         teams: &teams.iter().map(|t| t.id).collect::<Vec<_>>(),
         agents: &agents,
         unassigned_every: 5,
         closed_every: 3,
-        now: app.now(),
     };
-    let mut from = 0;
-    while from < args.tickets {
-        let to = (from + 5_000).min(args.tickets);
-        let mut tx = app.db().write().await?;
-        tx.seed_tickets(&spec, from, to).await?;
-        tx.commit().await?;
-        from = to;
-    }
+    app.seed_tickets(&Actor::system(), &seed, 0, args.tickets)
+        .await?;
     println!(
         "seeded {} tickets in {:.1} s",
         args.tickets,
@@ -164,7 +157,7 @@ pub async fn run(args: BenchUiArgs) -> anyhow::Result<()> {
         }
     }
     println!("worst page p95: {:.2} ms", ms(worst));
-    app.db().close().await;
+    app.close().await;
     if args.postgres_admin_url.is_none() {
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -205,7 +205,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let code = match frontdesk::open(&db.config()).await {
                 Ok(app) => {
                     let code = frontdesk::mail::mailgate(app.clone(), args).await;
-                    app.db().close().await;
+                    app.close().await;
                     code
                 }
                 Err(e) => {
@@ -220,7 +220,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate { db } => {
             let config = db.config();
             let app = frontdesk::open(&config).await?;
-            app.db().close().await;
+            app.close().await;
             println!(
                 "database is up to date: {}",
                 frontdesk::redact(&config.url())
@@ -264,7 +264,7 @@ async fn serve(
         println!("Receiving mail over SMTP at {smtp}");
     }
     frontdesk::launch_with_mail(app.clone(), listener, mail, shutdown).await?;
-    app.db().close().await;
+    app.close().await;
     println!("Frontdesk stopped.");
     Ok(())
 }
@@ -394,6 +394,6 @@ async fn admin(db: DbArgs, command: AdminCommand) -> anyhow::Result<()> {
             }
         }
     }
-    app.db().close().await;
+    app.close().await;
     Ok(())
 }
