@@ -247,6 +247,10 @@ async fn store_batch(app: &App, mails: &[&IncomingMail]) -> Result<Vec<i64>, App
 }
 
 impl MailSink for MailService {
+    fn now_unix(&self) -> i64 {
+        self.app.now().div_euclid(1_000)
+    }
+
     async fn check_recipient(&self, address: &str) -> RecipientVerdict {
         match self.is_connected_address(address).await {
             Ok(true) => RecipientVerdict::Accept,

@@ -90,6 +90,11 @@ pub trait MailSink: Send + Sync + 'static {
     fn deliver(&self, mail: IncomingMail)
     -> impl Future<Output = Result<(), DeliveryError>> + Send;
 
+    /// Seconds since the Unix epoch, from the application's clock: the date of the
+    /// `Received` trace field (transports never read the system clock themselves, so tests
+    /// that inject a clock see it in stored mail too).
+    fn now_unix(&self) -> i64;
+
     /// The IMAP checkpoint of a mailbox: (UIDVALIDITY, highest UID stored).
     fn imap_checkpoint(
         &self,

@@ -246,11 +246,13 @@ async fn connection<S: MailSink>(
 }
 
 /// The received message with the trace fields a final delivery adds (RFC 5321 §4.4).
-fn with_trace(env: &Envelope, peer: SocketAddr, hostname: &str, tls: bool) -> Vec<u8> {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
+fn with_trace(
+    env: &Envelope,
+    peer: SocketAddr,
+    hostname: &str,
+    tls: bool,
+    now: i64,
+) -> Vec<u8> {
     let date = mail_parser::DateTime::from_timestamp(now).to_rfc822();
     let helo: String = env
         .helo
@@ -315,8 +317,13 @@ where
                         }
                         out.clear();
                     }
-                    let raw =
-                        with_trace(&env, peer, &config.session.hostname, session.tls_active());
+                    let raw = with_trace(
+                        &env,
+                        peer,
+                        &config.session.hostname,
+                        session.tls_active(),
+                        sink.now_unix(),
+                    );
                     let mail = IncomingMail {
                         source: MailSource::Smtp {
                             peer: peer.to_string(),

@@ -34,6 +34,10 @@ impl MailSink for Recorder {
         self.mails.lock().unwrap().push(mail);
         Ok(())
     }
+    fn now_unix(&self) -> i64 {
+        // 2027-01-15T08:00:00Z: the Received date must come from here, not the system clock.
+        1_800_000_000
+    }
     async fn imap_checkpoint(&self, _: &str) -> Result<Option<(u32, u32)>, DeliveryError> {
         Ok(None)
     }
@@ -168,6 +172,10 @@ async fn pipelined_delivery_with_an_unknown_recipient_and_trace_headers() {
     assert!(
         raw.starts_with("Return-Path: <alice@customer.example>\r\nReceived: from client.example"),
         "{raw}"
+    );
+    assert!(
+        raw.contains("\r\n\tFri, 15 Jan 2027 08:00:00 +0000\r\n"),
+        "the Received date comes from the sink's clock: {raw}"
     );
     assert!(
         raw.ends_with("\r\n\r\n.leading dot\r\nbody\r\n"),
