@@ -506,22 +506,13 @@ impl App {
                 "an email reply needs at least one recipient",
             ));
         }
-        let subject = c.subject.clone().map(|s| {
-            if s.to_ascii_lowercase().starts_with("re:") {
-                s
-            } else {
-                format!("Re: {s}")
-            }
-        });
-        let references = target.as_ref().map(|m| {
-            let mut r = m.references_header.clone().unwrap_or_default();
-            if let Some(mid) = &m.message_id_header {
-                if !r.is_empty() {
-                    r.push(' ');
-                }
-                r.push_str(mid);
-            }
-            r
+        let subject = c.subject.as_deref().map(fd_mail::thread::reply_subject);
+        let references = target.as_ref().and_then(|m| {
+            fd_mail::thread::reply_references(
+                m.references_header.as_deref(),
+                m.in_reply_to.as_deref(),
+                m.message_id_header.as_deref(),
+            )
         });
         let new = NewMessage {
             conversation_id: id,
@@ -537,7 +528,7 @@ impl App {
             attachments: Vec::new(),
             message_id_header: reply.message_id_header.clone(),
             in_reply_to: target.as_ref().and_then(|m| m.message_id_header.clone()),
-            references_header: references.filter(|r| !r.is_empty()),
+            references_header: references,
             reply_to_message_id: target.as_ref().map(|m| m.id),
             status: if c.channel == Channel::Email {
                 DeliveryStatus::Queued

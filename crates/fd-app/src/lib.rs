@@ -51,8 +51,8 @@ pub use objects::{
     CrmRecord, FilterInput, MAX_FILTER_GROUPS, SearchRequest, duplicate_ids, properties_type,
 };
 pub use passwords::{generate_password, hash_password, verify_password};
-pub use seeding::TicketSeed;
 pub use schema::{AssociationKind, HUBSPOT_DEFINED, THREAD_TO_TICKET, USER_DEFINED, default_type};
+pub use seeding::TicketSeed;
 pub use sessions::{
     ActiveSession, CLIENT_BURST, CLIENT_REFILL_MS, DEVICE_MEMORY_MS, FREE_LOGIN_ATTEMPTS,
     SESSION_IDLE_MS, SignInAttempt, SignInOutcome, SignedIn, Throttle, lock_duration_ms,

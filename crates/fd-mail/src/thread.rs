@@ -117,9 +117,49 @@ pub fn reply_subject(subject: &str) -> String {
     }
 }
 
+/// The `References` of a reply (RFC 5322 §3.6.4): the parent's `References` (or, when it has
+/// none, its `In-Reply-To` if that names a single message) followed by the parent's
+/// `Message-ID`. `None` when the result would be empty.
+pub fn reply_references(
+    parent_references: Option<&str>,
+    parent_in_reply_to: Option<&str>,
+    parent_message_id: Option<&str>,
+) -> Option<String> {
+    let single_in_reply_to =
+        parent_in_reply_to.filter(|v| v.trim().starts_with('<') && v.matches('<').count() == 1);
+    let mut ids: Vec<&str> = parent_references
+        .filter(|r| !r.trim().is_empty())
+        .or(single_in_reply_to)
+        .map(|r| r.split_whitespace().collect())
+        .unwrap_or_default();
+    if let Some(mid) = parent_message_id.map(str::trim).filter(|m| !m.is_empty()) {
+        ids.push(mid);
+    }
+    (!ids.is_empty()).then(|| ids.join(" "))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reply_references_follow_rfc_5322_3_6_4() {
+        assert_eq!(
+            reply_references(Some("<a@x> <b@x>"), Some("<b@x>"), Some("<c@x>")).as_deref(),
+            Some("<a@x> <b@x> <c@x>")
+        );
+        // No References: a single In-Reply-To stands in for them.
+        assert_eq!(
+            reply_references(None, Some("<b@x>"), Some("<c@x>")).as_deref(),
+            Some("<b@x> <c@x>")
+        );
+        // Several ids in In-Reply-To are ambiguous: only the parent's own id.
+        assert_eq!(
+            reply_references(None, Some("<a@x> <b@x>"), Some("<c@x>")).as_deref(),
+            Some("<c@x>")
+        );
+        assert_eq!(reply_references(Some("  "), None, None), None);
+    }
 
     #[test]
     fn subjects_with_multibyte_characters_never_panic() {

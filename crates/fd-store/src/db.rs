@@ -426,7 +426,11 @@ impl Tx {
         })
     }
 
-    pub(crate) async fn opt(&mut self, sql: &str, args: Vec<Arg>) -> Result<Option<Row>, StoreError> {
+    pub(crate) async fn opt(
+        &mut self,
+        sql: &str,
+        args: Vec<Arg>,
+    ) -> Result<Option<Row>, StoreError> {
         Ok(match &mut self.conn {
             Conn::Sqlite(t, guard) => {
                 crate::search_index::before_statement(t, guard.is_some(), sql)?;

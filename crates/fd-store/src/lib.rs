@@ -29,8 +29,8 @@ mod tokens;
 mod ui;
 
 pub use conversations::{ConversationListQuery, NewMessage};
-pub use db::{Backend, Db, Tx, create_postgres_database};
 pub(crate) use db::{Arg, Row, Sql};
+pub use db::{Backend, Db, Tx, create_postgres_database};
 pub use directory::NewUser;
 pub use error::StoreError;
 pub use jobs::{FailedJob, Job};

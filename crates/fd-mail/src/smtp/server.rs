@@ -246,13 +246,7 @@ async fn connection<S: MailSink>(
 }
 
 /// The received message with the trace fields a final delivery adds (RFC 5321 §4.4).
-fn with_trace(
-    env: &Envelope,
-    peer: SocketAddr,
-    hostname: &str,
-    tls: bool,
-    now: i64,
-) -> Vec<u8> {
+fn with_trace(env: &Envelope, peer: SocketAddr, hostname: &str, tls: bool, now: i64) -> Vec<u8> {
     let date = mail_parser::DateTime::from_timestamp(now).to_rfc822();
     let helo: String = env
         .helo

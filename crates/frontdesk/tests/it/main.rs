@@ -2,6 +2,7 @@
 //! server, graceful shutdown — on SQLite and, when configured, PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod boundaries;
 mod cli;
 mod mail;
 mod server;
