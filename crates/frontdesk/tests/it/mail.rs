@@ -20,9 +20,9 @@ use tokio::net::TcpListener;
 const SUPPORT: &str = "support@help.example";
 const BILLING: &str = "billing@help.example";
 
-struct Env {
-    t: TestApp,
-    mail: MailService,
+pub(crate) struct Env {
+    pub(crate) t: TestApp,
+    pub(crate) mail: MailService,
     smtp: std::net::SocketAddr,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
@@ -79,7 +79,7 @@ fn settings_max(m: &MailService) -> usize {
     m.settings().max_message_bytes
 }
 
-async fn env(t: TestApp) -> Env {
+pub(crate) async fn env(t: TestApp) -> Env {
     env_with(t, MailSettings::default()).await
 }
 
@@ -132,7 +132,14 @@ async fn smtplib_send(
 }
 
 /// A plain RFC 5322 message.
-fn msg(from: &str, to: &str, subject: &str, id: Option<&str>, extra: &str, body: &str) -> String {
+pub(crate) fn msg(
+    from: &str,
+    to: &str,
+    subject: &str,
+    id: Option<&str>,
+    extra: &str,
+    body: &str,
+) -> String {
     let mut m = format!(
         "From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nDate: Thu, 01 Jan 2026 10:00:00 +0000\r\n"
     );
@@ -147,7 +154,7 @@ fn msg(from: &str, to: &str, subject: &str, id: Option<&str>, extra: &str, body:
 
 impl Env {
     /// Stores a message as the SMTP listener would (same sink, no socket).
-    async fn receive(&self, envelope_from: &str, to: &[&str], raw: &str) -> i64 {
+    pub(crate) async fn receive(&self, envelope_from: &str, to: &[&str], raw: &str) -> i64 {
         self.mail
             .accept(IncomingMail {
                 source: MailSource::Smtp {
@@ -164,7 +171,7 @@ impl Env {
             .unwrap()
     }
 
-    async fn run_jobs(&self) -> fd_app::JobStats {
+    pub(crate) async fn run_jobs(&self) -> fd_app::JobStats {
         self.mail.run_pending_jobs().await.unwrap()
     }
 
@@ -183,7 +190,7 @@ impl Env {
         n
     }
 
-    async fn conversations(&self) -> Vec<fd_app::store::Conversation> {
+    pub(crate) async fn conversations(&self) -> Vec<fd_app::store::Conversation> {
         self.t
             .app
             .list_conversations(
@@ -197,11 +204,11 @@ impl Env {
             .unwrap()
     }
 
-    async fn messages(&self, c: ConversationId) -> Vec<fd_app::store::Message> {
+    pub(crate) async fn messages(&self, c: ConversationId) -> Vec<fd_app::store::Message> {
         self.t.app.messages(&Actor::system(), c).await.unwrap()
     }
 
-    async fn meta(&self, m: MessageId) -> fd_app::store::MessageMailMeta {
+    pub(crate) async fn meta(&self, m: MessageId) -> fd_app::store::MessageMailMeta {
         self.t
             .app
             .message_mail_meta(&Actor::system(), m)

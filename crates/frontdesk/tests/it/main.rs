@@ -4,5 +4,6 @@
 
 mod cli;
 mod mail;
+mod notmuch;
 mod server;
 mod tokens;
