@@ -1804,6 +1804,102 @@ async fn threading_walks_every_reference_and_keeps_new_participants(t: TestApp) 
     );
 }
 
+/// Raw mail first, whatever goes wrong: an error while processing one message (here the
+/// database refuses its row, through a trigger the test installs) leaves the others going
+/// on, keeps the message raw, retries it with backoff, then marks it failed and lists it;
+/// after the fault is gone an admin's retry ingests it. (A panic takes the same road: the
+/// worker's `contained` turns it into this error, see its unit test in fd-app.)
+async fn one_failing_message_is_kept_and_the_others_go_on(t: TestApp) {
+    let e = env(t).await;
+    let system = Actor::system();
+    let (install, remove): (&[&str], &[&str]) = match e.t.app.db().backend() {
+        fd_app::store::Backend::Sqlite => (
+            &[
+                "CREATE TRIGGER poison BEFORE INSERT ON messages WHEN NEW.subject = 'Poison pill' \
+               BEGIN SELECT RAISE(ABORT, 'poisoned by the test'); END",
+            ],
+            &["DROP TRIGGER poison"],
+        ),
+        fd_app::store::Backend::Postgres => (
+            &[
+                "CREATE FUNCTION poison() RETURNS trigger AS $$ BEGIN \
+                 IF NEW.subject = 'Poison pill' THEN RAISE EXCEPTION 'poisoned by the test'; END IF; \
+                 RETURN NEW; END $$ LANGUAGE plpgsql",
+                "CREATE TRIGGER poison BEFORE INSERT ON messages FOR EACH ROW EXECUTE FUNCTION poison()",
+            ],
+            &["DROP TRIGGER poison ON messages", "DROP FUNCTION poison()"],
+        ),
+    };
+    let exec = |sqls: &'static [&'static str]| {
+        let app = e.t.app.clone();
+        async move {
+            let mut tx = app.db().write().await.unwrap();
+            for sql in sqls {
+                tx.exec(sql, Vec::new()).await.unwrap();
+            }
+            tx.commit().await.unwrap();
+        }
+    };
+    exec(install).await;
+    let mut ids = Vec::new();
+    for (i, subject) in ["First", "Poison pill", "Third"].iter().enumerate() {
+        let raw = msg(
+            "Pat <pat@customer.example>",
+            SUPPORT,
+            subject,
+            Some(&format!("<p{i}@customer.example>")),
+            "",
+            "Hello.\r\n",
+        );
+        ids.push((
+            e.receive("pat@customer.example", &[SUPPORT], &raw).await,
+            raw,
+        ));
+    }
+    let stats = e.run_jobs().await;
+    assert_eq!(stats.ingested, 2, "{stats:?}");
+    assert_eq!(stats.errors, 1, "{stats:?}");
+    assert_eq!(e.tickets().await, 2, "the others went on");
+    let poison = ids[1].0;
+    assert_eq!(e.raw(poison).await.status, "pending", "retried later");
+    // Each retry after its backoff, until the attempts run out.
+    for _ in 0..10 {
+        e.t.clock.advance_ms(3_600_000);
+        if e.run_jobs().await.total() == 0 {
+            break;
+        }
+    }
+    let failed = e.raw(poison).await;
+    assert_eq!(failed.status, "failed");
+    assert_eq!(failed.outcome.as_deref(), Some("error"));
+    assert!(
+        failed.detail.as_deref().unwrap_or("").contains("poisoned"),
+        "{failed:?}"
+    );
+    let listed =
+        e.t.app
+            .raw_mail_list(&system, Some("failed"), 10)
+            .await
+            .unwrap();
+    assert_eq!(
+        listed.iter().map(|r| r.id).collect::<Vec<_>>(),
+        vec![poison]
+    );
+    let (_, kept) = e.t.app.raw_mail(&system, poison).await.unwrap();
+    assert_eq!(kept, ids[1].1.as_bytes(), "kept raw, byte for byte");
+    // Fixed: the admin's retry ingests it.
+    exec(remove).await;
+    e.t.app.retry_raw_mail(&system, poison).await.unwrap();
+    let stats = e.run_jobs().await;
+    assert_eq!((stats.ingested, stats.errors), (1, 0), "{stats:?}");
+    assert_eq!(e.raw(poison).await.status, "done");
+    assert_eq!(e.tickets().await, 3);
+    // Mail that became a message is not run again (it would be a second copy).
+    assert!(e.t.app.retry_raw_mail(&system, ids[0].0).await.is_err());
+    assert_eq!(e.run_jobs().await.total(), 0);
+    assert_eq!(e.tickets().await, 3);
+}
+
 fd_testkit::on_both_backends! {
     mail_smtp_delivery_stores_first_and_makes_one_ticket => smtp_delivery_stores_first_and_makes_one_ticket;
     mail_threading_follows_hd07 => threading_follows_hd07;
@@ -1815,6 +1911,7 @@ fd_testkit::on_both_backends! {
     mail_corpus_ingests => corpus_ingests;
     mail_busy_worker_keeps_its_lease => busy_worker_keeps_its_lease;
     mail_smtp_redelivery_lenient_ids_and_delay_warnings => smtp_redelivery_lenient_ids_and_delay_warnings;
+    mail_one_failing_message_is_kept_and_the_others_go_on => one_failing_message_is_kept_and_the_others_go_on;
     mail_hd07_threading_walks_every_reference_and_keeps_new_participants => threading_walks_every_reference_and_keeps_new_participants;
 }
 
