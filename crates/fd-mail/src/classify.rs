@@ -10,7 +10,7 @@
 
 use mail_parser::{Message, MessageParser, MimeHeaders, PartType};
 
-use crate::parse::{Mailbox, ParseOptions, clean_id, header_texts};
+use crate::parse::{Mailbox, ParseOptions, clean_id, header_texts, raw_ids};
 use crate::{clean_text, truncate_chars};
 
 /// What kind of sender produced a message.
@@ -432,8 +432,12 @@ fn original_part<'a>(msg: &'a Message<'a>) -> Option<&'a mail_parser::MessagePar
 
 fn original_message_id(msg: &Message<'_>, text: &str) -> Option<String> {
     for part in original_parts(msg) {
+        // Read leniently, as the message's own id is (an id without its `>` is still one).
         if let Some(inner) = part.message()
-            && let Some(id) = inner.message_id().and_then(clean_id)
+            && let Some(id) = raw_ids(inner, "message-id")
+                .into_iter()
+                .next()
+                .or_else(|| inner.message_id().and_then(clean_id))
         {
             return Some(id);
         }
@@ -442,7 +446,10 @@ fn original_message_id(msg: &Message<'_>, text: &str) -> Option<String> {
         let mut headers = part.contents().to_vec();
         headers.extend_from_slice(b"\r\n\r\n");
         if let Some(inner) = MessageParser::default().parse_headers(&headers)
-            && let Some(id) = inner.message_id().and_then(clean_id)
+            && let Some(id) = raw_ids(&inner, "message-id")
+                .into_iter()
+                .next()
+                .or_else(|| inner.message_id().and_then(clean_id))
         {
             return Some(id);
         }

@@ -453,7 +453,7 @@ fn ids_of(msg: &mail_parser::Message<'_>, name: &str, parsed: &HeaderValue<'_>) 
 }
 
 /// The ids of every top-level `name` field (several `References` fields are joined).
-fn raw_ids(msg: &mail_parser::Message<'_>, name: &str) -> Vec<String> {
+pub(crate) fn raw_ids(msg: &mail_parser::Message<'_>, name: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for (n, value) in msg.headers_raw() {
         if n.eq_ignore_ascii_case(name) {

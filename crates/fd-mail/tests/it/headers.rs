@@ -52,6 +52,19 @@ fn message_ids_are_read_leniently() {
         let _ = ids(v);
     }
 
+    // The returned message's id inside a bounce, read the same way.
+    let dsn = "From: MAILER-DAEMON@mx.example\r\nTo: support@help.example\r\nSubject: Undelivered Mail Returned to Sender\r\nMessage-ID: <dsn@mx.example>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n--B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example\r\n\r\nFinal-Recipient: rfc822; bob@customer.example\r\nAction: failed\r\nStatus: 5.1.1\r\n--B\r\nContent-Type: message/rfc822\r\n\r\nFrom: support@help.example\r\nTo: bob@customer.example\r\nSubject: Re: x\r\nMessage-ID: <fd.abc@help.example\r\n\r\nHello\r\n--B--\r\n";
+    let Automation::Bounce(info) = parse(dsn.as_bytes(), &ParseOptions::default())
+        .unwrap()
+        .automation
+    else {
+        panic!("a DSN is a bounce");
+    };
+    assert_eq!(
+        info.original_message_id.as_deref(),
+        Some("<fd.abc@help.example>")
+    );
+
     let raw = "From: Ann <ann@customer.example>\r\nTo: support@help.example\r\nSubject: Hi\r\nMessage-ID: <abc@example.com\r\nIn-Reply-To: <p1@help.example\r\nReferences: <p0@help.example> <p1@help.example\r\n\r\nHello\r\n";
     let mail = parse(raw.as_bytes(), &ParseOptions::default()).unwrap();
     assert_eq!(mail.message_id.as_deref(), Some("<abc@example.com>"));
