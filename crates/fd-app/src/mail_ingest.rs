@@ -525,6 +525,8 @@ impl MailService {
         }
         let header_matches = tx.messages_by_header(&refs).await?;
         let ghosts = tx.inbound_key_conversations(&ghost_keys).await?;
+        // Whether the sender is on the matched conversation, when threading found out.
+        let mut sender_on_thread: Option<bool> = None;
         if thread.is_none() {
             // Every entry, In-Reply-To first, then References newest to oldest: the first
             // that names a live conversation of which the sender is a participant wins. Only
@@ -566,6 +568,7 @@ impl MailService {
                 let participants = tx.conversation_participants(c.id).await?;
                 if sender_addresses.iter().any(|s| participants.contains(s)) {
                     thread = Some((c, "references"));
+                    sender_on_thread = Some(true);
                     break;
                 }
                 if first_live.is_none() {
@@ -576,6 +579,7 @@ impl MailService {
                 && let Some(c) = first_live
             {
                 thread = Some((c, "references"));
+                sender_on_thread = Some(false);
             }
         }
         // The `[#id]` tag needs a participant: ticket ids are sequential, so anybody can
@@ -590,6 +594,7 @@ impl MailService {
                     let participants = tx.conversation_participants(c.id).await?;
                     if sender_addresses.iter().any(|s| participants.contains(s)) {
                         thread = Some((c, "subject_tag"));
+                        sender_on_thread = Some(true);
                         break;
                     }
                 }
@@ -610,8 +615,13 @@ impl MailService {
         // mail its sender received.
         let new_participant = match &thread {
             Some((c, _)) if mail.automation.opens_ticket() => {
-                let participants = tx.conversation_participants(c.id).await?;
-                let on = sender_addresses.iter().any(|s| participants.contains(s));
+                let on = match sender_on_thread {
+                    Some(on) => on,
+                    None => {
+                        let participants = tx.conversation_participants(c.id).await?;
+                        sender_addresses.iter().any(|s| participants.contains(s))
+                    }
+                };
                 sender.as_ref().filter(|_| !on).map(|s| s.address.clone())
             }
             _ => None,
