@@ -176,8 +176,9 @@ fn identity_leaves_out_what_delivery_added() {
 
 /// Every file of the corpus (MIME messages and replies), and each returned message inside
 /// them, through everything of fd-mail that reads subjects or headers: parsing (with
-/// classification), the identity, the id lists of every raw header value, subject
-/// normalisation, tags, reply subjects, reply splitting. A panic fails the test.
+/// classification), the identity, the id lists and address readings of every raw header
+/// value, subject normalisation, tags, reply subjects, reply splitting. A panic fails the
+/// test.
 #[test]
 fn no_panic_on_any_corpus_subject_or_header() {
     let Some(root) = corpus_dir() else {
@@ -199,6 +200,9 @@ fn no_panic_on_any_corpus_subject_or_header() {
                 for (_, value) in m.headers_raw() {
                     let _ = message_ids(value);
                     exercise_subject(value);
+                    let _ = fd_mail::address::normalize(value);
+                    let _ = fd_mail::address::is_machine_sender(value);
+                    let _ = fd_mail::address::split_detail(value);
                 }
             }
             let Ok(mail) = parse(&raw, &ParseOptions::default()) else {
