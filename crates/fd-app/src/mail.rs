@@ -482,13 +482,34 @@ impl App {
     }
 
     /// Processes a failed raw message again (after a fix): back to pending, job enqueued.
+    /// Mail that was ignored (noise) may be run again too, after a change of classification;
+    /// mail that became a message, or is still pending, may not (it would be a second copy,
+    /// or is queued already).
     pub async fn retry_raw_mail(&self, actor: &Actor, id: i64) -> Result<(), AppError> {
         actor.require_admin("reprocessing raw mail")?;
         let now = self.now();
         let mut tx = self.db().write().await?;
-        if tx.raw_mail(id).await?.is_none() {
+        let Some(raw) = tx.raw_mail(id).await? else {
             return Err(AppError::not_found("raw mail", id));
+        };
+        if !matches!(raw.status.as_str(), "failed" | "ignored") {
+            return Err(AppError::invalid(
+                "id",
+                format!(
+                    "raw mail {id} is {}: only failed or ignored mail is processed again",
+                    raw.status
+                ),
+            ));
         }
+        // The job is what processes it: without one the message stayed pending for ever.
+        tx.enqueue_job(
+            JOB_INGEST,
+            &format!("{{\"raw_mail_id\":{id}}}"),
+            now,
+            5,
+            now,
+        )
+        .await?;
         tx.finish_raw_mail(
             id,
             &fd_store::RawMailOutcome {

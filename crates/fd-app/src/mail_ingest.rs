@@ -5,16 +5,21 @@
 //!
 //! Threading, in order (the first that holds wins, and the message records which):
 //! 1. `reply_address`: a recipient is `address+<token>@…` of one of our conversations;
-//! 2. `references`: In-Reply-To/References name a message of a conversation, and the sender
-//!    took part in it (an outsider replying to mail they were forwarded, or to bulk mail,
-//!    starts a ticket of their own);
+//! 2. `references`: In-Reply-To/References (every entry, In-Reply-To first, then newest to
+//!    oldest) name a message of a conversation — or an id that an earlier message of it
+//!    also referred to and we never received (a ghost parent); a conversation the sender
+//!    takes part in is preferred, else the first one named;
 //! 3. `subject_tag`: the subject carries `[#<ticket>]` and the sender took part in it.
 //!
-//! A matched thread whose (normalised) subject differs from the new mail's starts a new
-//! ticket instead: a new subject on an old thread is a new topic. A reply to a closed ticket
+//! Only mail that none of them matches opens a new ticket: a changed subject on a reply does
+//! not, and a reply from someone not yet on the conversation joins it with a notice naming
+//! the new participant. A reply to a closed ticket
 //! reopens it: the ticket moves to its pipeline's first open stage (INB-11 then reopens its
 //! conversation). Auto-replies and bulk mail only ever join an existing thread, silently
 //! (nothing reopens); bounces never become messages.
+//!
+//! A message's identity is its Message-ID, else a hash of what its sender sent
+//! (`fd_mail::identity`: without the trace and delivery fields each delivery adds).
 
 use std::collections::BTreeMap;
 
@@ -27,6 +32,7 @@ use fd_store::{
 };
 
 use crate::conversations::record_inbound_in;
+use crate::crm::AssociationEnd;
 use crate::mail::{MailService, prepare_outbound_email};
 use crate::{Actor, AppError, Event, InboundMessage, NewConversation, TicketCreation};
 
@@ -104,6 +110,14 @@ pub struct IngestResult {
     pub conversation: Option<ConversationId>,
     pub message: Option<MessageId>,
     pub ticket: Option<TicketId>,
+}
+
+/// How many never-received ids one message may record (the newest of its references).
+const MAX_GHOSTS_PER_MESSAGE: usize = 20;
+
+/// The `mail_inbound_keys` key under which a referenced, never-received id is recorded.
+fn ghost_key(id: &str) -> String {
+    format!("ref:{id}")
 }
 
 /// See [`MailService::ingest_batch`].
@@ -358,9 +372,12 @@ impl MailService {
     ) -> Result<(IngestResult, Vec<Event>), AppError> {
         let system = Actor::system();
         let targets = self.targets(tx, raw, &mail).await?;
+        // Without a Message-ID the identity is what the sender sent: the bytes as stored
+        // carry the Return-Path/Received lines of this delivery, so hashing them made every
+        // redelivery a new message (and a new ticket). See `fd_mail::identity`.
         let key = match &mail.message_id {
             Some(id) => format!("mid:{id}"),
-            None => format!("sha256:{}", fd_mail::sha256_hex(content)),
+            None => fd_mail::identity::content_key(content),
         };
         let mut result = IngestResult {
             outcome: String::new(),
@@ -498,25 +515,76 @@ impl MailService {
                 break;
             }
         }
+        // The ids this message refers to, and the ghosts among them (ids of messages we
+        // never received, recorded when an earlier message referred to them too).
+        let refs = mail.referenced_ids();
+        let mut ghost_keys: Vec<String> = refs.iter().map(|r| ghost_key(r)).collect();
+        if let Some(own) = &mail.message_id {
+            // Replies that arrived before this message (out of order) point at it.
+            ghost_keys.push(ghost_key(own));
+        }
+        let header_matches = tx.messages_by_header(&refs).await?;
+        let ghosts = tx.inbound_key_conversations(&ghost_keys).await?;
+        // Whether the sender is on the matched conversation, when threading found out.
+        let mut sender_on_thread: Option<bool> = None;
         if thread.is_none() {
-            let refs = mail.referenced_ids();
-            let matches = tx.messages_by_header(&refs).await?;
-            // In-Reply-To first, then the newest reference.
+            // Every entry, In-Reply-To first, then References newest to oldest: the first
+            // that names a live conversation of which the sender is a participant wins. Only
+            // when none does, the first live one is taken, from a new participant (a colleague
+            // in Cc, a list member): stopping at the first known entry sent a participant's
+            // reply away from their own conversation whenever a newer entry named another.
+            let mut candidates: Vec<ConversationId> = Vec::new();
             for r in &refs {
-                if let Some(m) = matches.iter().find(|m| &m.header == r)
-                    && let Some(c) = tx
-                        .conversation(&ViewerScope::All, m.conversation_id)
-                        .await?
-                    && c.trashed_at.is_none()
+                let found = header_matches
+                    .iter()
+                    .find(|m| &m.header == r)
+                    .map(|m| m.conversation_id)
+                    .or_else(|| {
+                        let k = ghost_key(r);
+                        ghosts.iter().find(|(g, _)| *g == k).map(|(_, c)| *c)
+                    });
+                if let Some(cid) = found
+                    && !candidates.contains(&cid)
                 {
-                    let participants = tx.conversation_participants(c.id).await?;
-                    if sender_addresses.iter().any(|s| participants.contains(s)) {
-                        thread = Some((c, "references"));
-                    }
-                    break;
+                    candidates.push(cid);
                 }
             }
+            if let Some(own) = &mail.message_id {
+                let k = ghost_key(own);
+                if let Some((_, cid)) = ghosts.iter().find(|(g, _)| *g == k)
+                    && !candidates.contains(cid)
+                {
+                    candidates.push(*cid);
+                }
+            }
+            let mut first_live: Option<Conversation> = None;
+            for cid in candidates {
+                let Some(c) = tx.conversation(&ViewerScope::All, cid).await? else {
+                    continue;
+                };
+                if c.trashed_at.is_some() {
+                    continue;
+                }
+                let participants = tx.conversation_participants(c.id).await?;
+                if sender_addresses.iter().any(|s| participants.contains(s)) {
+                    thread = Some((c, "references"));
+                    sender_on_thread = Some(true);
+                    break;
+                }
+                if first_live.is_none() {
+                    first_live = Some(c);
+                }
+            }
+            if thread.is_none()
+                && let Some(c) = first_live
+            {
+                thread = Some((c, "references"));
+                sender_on_thread = Some(false);
+            }
         }
+        // The `[#id]` tag needs a participant: ticket ids are sequential, so anybody can
+        // write one, while a reference or a reply token is only known to whoever got the
+        // mail (ours are random).
         if thread.is_none()
             && let Some(subject) = &mail.subject
         {
@@ -526,29 +594,38 @@ impl MailService {
                     let participants = tx.conversation_participants(c.id).await?;
                     if sender_addresses.iter().any(|s| participants.contains(s)) {
                         thread = Some((c, "subject_tag"));
+                        sender_on_thread = Some(true);
                         break;
                     }
                 }
             }
         }
-        // Auto-replies prefix subjects their own way ("Automatic reply:"), so only a
-        // person's changed subject means a new topic.
-        let mut new_topic = false;
-        if mail.automation.opens_ticket()
-            && let Some((c, _)) = &thread
-            && let (Some(new), Some(old)) = (&mail.subject, &c.subject)
-        {
-            let (n, o) = (
-                fd_mail::thread::normalize_subject(new),
-                fd_mail::thread::normalize_subject(old),
-            );
-            if !n.is_empty() && !o.is_empty() && n != o {
-                new_topic = true;
+        // A reply that references the ticket stays on it whatever its subject says (people
+        // edit subjects of replies; notmuch, RT and Zendesk keep them on their thread):
+        // only mail with no matching reference, reply token or tag opens a new ticket.
+        //
+        // A reply from someone not yet on the conversation stays on it too, flagged (as
+        // Zendesk flags a comment from a user who is not the requester or a CC): the agent
+        // sees who joined, and from then on the sender is among the conversation's
+        // participants (they are derived from its messages' senders and recipients). This
+        // leaks nothing: threading a message in sends no mail (only a new ticket may get an
+        // acknowledgement), an agent's reply goes to whom the agent picks, and a reply token
+        // routes to its own conversation only — mail carrying the token of one ticket and
+        // references into another joins the token's, because only the token proves which
+        // mail its sender received.
+        let new_participant = match &thread {
+            Some((c, _)) if mail.automation.opens_ticket() => {
+                let on = match sender_on_thread {
+                    Some(on) => on,
+                    None => {
+                        let participants = tx.conversation_participants(c.id).await?;
+                        sender_addresses.iter().any(|s| participants.contains(s))
+                    }
+                };
+                sender.as_ref().filter(|_| !on).map(|s| s.address.clone())
             }
-        }
-        if new_topic {
-            thread = None;
-        }
+            _ => None,
+        };
 
         // The message as stored.
         let Prepared {
@@ -696,11 +773,47 @@ impl MailService {
                     now,
                 )
                 .await?;
-                (c.id, mid, if new_topic { "new_subject" } else { "new" })
+                (c.id, mid, "new")
             }
         };
         tx.set_inbound_key_message(&key, msg_id, conv_id).await?;
+        // Ids referred to that name no message we have (the root of a thread we were copied
+        // into later, a list post we never got): recorded for this conversation, so that
+        // other replies to the same missing message join it, as notmuch and JWZ threading
+        // join siblings under a missing parent. The first conversation to record one keeps it.
+        for r in refs
+            .iter()
+            .filter(|r| !header_matches.iter().any(|m| &m.header == *r))
+            .take(MAX_GHOSTS_PER_MESSAGE)
+        {
+            let k = ghost_key(r);
+            if tx.claim_inbound_key(&k, raw.id, now).await?.is_none() {
+                tx.set_inbound_key_message(&k, msg_id, conv_id).await?;
+            }
+        }
         let mut notices = mail.notices.clone();
+        if let Some(who) = &new_participant {
+            notices.push(format!(
+                "New participant: {who} was not on this conversation before this message, which replies to it; they are now one of its participants."
+            ));
+            if let Some(ticket) = result.ticket
+                && let Some(contact) = tx.contact_by_email(who).await?
+            {
+                // Recorded on the ticket as well, as Zendesk adds a CC: their contact is
+                // associated with it.
+                events.extend(
+                    self.app()
+                        .associate_in(
+                            tx,
+                            &system,
+                            AssociationEnd::new(ObjectType::Ticket, ticket.0),
+                            AssociationEnd::new(ObjectType::Contact, contact.id.0),
+                            now,
+                        )
+                        .await?,
+                );
+            }
+        }
         if let Automation::AutoReply(r) | Automation::Bulk(r) = &mail.automation {
             notices.push(format!(
                 "Automatic message ({r}); it did not reopen anything."
@@ -718,7 +831,7 @@ impl MailService {
             blocked_remote_images: blocked as i64,
         })
         .await?;
-        let what = if signal == "new" || signal == "new_subject" {
+        let what = if signal == "new" {
             "conversation_created"
         } else {
             "threaded"

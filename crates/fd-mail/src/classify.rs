@@ -10,7 +10,7 @@
 
 use mail_parser::{Message, MessageParser, MimeHeaders, PartType};
 
-use crate::parse::{Mailbox, ParseOptions, clean_id, header_texts};
+use crate::parse::{Mailbox, ParseOptions, clean_id, header_texts, raw_ids};
 use crate::{clean_text, truncate_chars};
 
 /// What kind of sender produced a message.
@@ -154,13 +154,20 @@ pub(crate) fn classify(
     let auto_submitted = header_text(msg, "auto-submitted")
         .map(|v| v.trim().to_ascii_lowercase())
         .filter(|v| !v.is_empty() && !v.starts_with("no"));
-    let looks_bounce = (from_daemon && (subject_bounce || body_bounce || has_original))
-        || (null_sender && subject_bounce && (body_bounce || has_original))
+    // Mail from a mailer daemon or a postmaster is a bounce unless it plainly is not (RT and
+    // Zendesk treat it so): delay warnings ("Warning: message has not yet been delivered")
+    // use wording no list can hold, and a daemon's notice must never open a ticket. Reports
+    // of another kind were recognised above; `Auto-Submitted: no` is a person writing from
+    // the postmaster address, which RFC 3834 §5 lets them say.
+    let person_says_so =
+        header_text(msg, "auto-submitted").is_some_and(|v| v.trim().eq_ignore_ascii_case("no"));
+    let machine = machine_from || null_sender;
+    let looks_bounce = (from_daemon && !person_says_so)
         || (subject_bounce && body_bounce)
-        || (subject_bounce && has_original && (machine_from || null_sender))
-        || (body_bounce && has_original && (machine_from || null_sender));
+        || (subject_bounce && has_original && machine)
+        || (body_bounce && has_original && machine);
     if looks_bounce {
-        return Automation::Bounce(heuristic_bounce_info(msg, text));
+        return Automation::Bounce(heuristic_bounce_info(msg, text, &subject_l));
     }
 
     // 3. Auto-responses (RFC 3834 §5 Auto-Submitted; vendor headers; wording).
@@ -246,6 +253,10 @@ const BOUNCE_SUBJECTS: &[&str] = &[
     "warning: could not send",
     "mail failure",
     "permanent error",
+    "not yet been delivered",
+    "delivery delayed",
+    "delayed mail",
+    "delivery status notification (delay)",
     "メールエラー",
     "エラー通知",
     "配信不能",
@@ -297,6 +308,28 @@ const BOUNCE_PHRASES: &[&str] = &[
     "invalid user address",
     "requested action not taken",
     "送信できませんでした",
+];
+
+/// Wording of delay warnings (lower case): the message is still queued and will be tried
+/// again, so the report is temporary (RFC 3464 `Action: delayed`) unless a 5.x.x status says
+/// otherwise.
+const DELAY_PHRASES: &[&str] = &[
+    "not yet been delivered",
+    "has been delayed",
+    "delivery delayed",
+    "delivery is delayed",
+    "delayed mail",
+    "message delayed",
+    "(delay)",
+    "will continue trying",
+    "will keep trying",
+    "will retry",
+    "still trying",
+    "warning only",
+    "do not need to resend",
+    "could not send message for past",
+    "is still in the queue",
+    "no action is required",
 ];
 
 /// Out-of-office subject prefixes in the languages help desks meet most.
@@ -399,8 +432,12 @@ fn original_part<'a>(msg: &'a Message<'a>) -> Option<&'a mail_parser::MessagePar
 
 fn original_message_id(msg: &Message<'_>, text: &str) -> Option<String> {
     for part in original_parts(msg) {
+        // Read leniently, as the message's own id is (an id without its `>` is still one).
         if let Some(inner) = part.message()
-            && let Some(id) = inner.message_id().and_then(clean_id)
+            && let Some(id) = raw_ids(inner, "message-id")
+                .into_iter()
+                .next()
+                .or_else(|| inner.message_id().and_then(clean_id))
         {
             return Some(id);
         }
@@ -409,7 +446,10 @@ fn original_message_id(msg: &Message<'_>, text: &str) -> Option<String> {
         let mut headers = part.contents().to_vec();
         headers.extend_from_slice(b"\r\n\r\n");
         if let Some(inner) = MessageParser::default().parse_headers(&headers)
-            && let Some(id) = inner.message_id().and_then(clean_id)
+            && let Some(id) = raw_ids(&inner, "message-id")
+                .into_iter()
+                .next()
+                .or_else(|| inner.message_id().and_then(clean_id))
         {
             return Some(id);
         }
@@ -500,7 +540,7 @@ fn dsn_info(msg: &Message<'_>, text: &str) -> BounceInfo {
     info
 }
 
-fn heuristic_bounce_info(msg: &Message<'_>, text: &str) -> BounceInfo {
+fn heuristic_bounce_info(msg: &Message<'_>, text: &str, subject_l: &str) -> BounceInfo {
     let mut info = BounceInfo {
         original_message_id: original_message_id(msg, text),
         permanent: true,
@@ -520,6 +560,17 @@ fn heuristic_bounce_info(msg: &Message<'_>, text: &str) -> BounceInfo {
             info.status = Some(w.to_string());
             info.permanent = parts[0] == "5";
             break;
+        }
+    }
+    // Without a status code, a delay warning's wording makes it temporary.
+    if info.status.is_none() {
+        let text_l = text.to_lowercase();
+        if DELAY_PHRASES
+            .iter()
+            .any(|p| subject_l.contains(p) || text_l.contains(p))
+        {
+            info.permanent = false;
+            info.action = Some("delayed".into());
         }
     }
     info

@@ -292,7 +292,9 @@ pub fn filter_style(style: &str) -> String {
         let mut ok = true;
         let mut rest = lower.as_str();
         while let Some(i) = rest.find('(') {
-            let name: String = rest[..i]
+            let name: String = rest
+                .get(..i)
+                .unwrap_or_default()
                 .chars()
                 .rev()
                 .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
@@ -304,7 +306,7 @@ pub fn filter_style(style: &str) -> String {
                 ok = false;
                 break;
             }
-            rest = &rest[i + 1..];
+            rest = rest.get(i + 1..).unwrap_or_default();
         }
         if ok {
             out.push(format!("{prop}: {value}"));
@@ -402,7 +404,11 @@ pub fn sanitize_within_bounds(html: &str, options: &SanitizeOptions) -> Sanitize
                         if keep_cid {
                             return Some(Cow::Borrowed(value));
                         }
-                        let id = v[4..].trim_start_matches('<').trim_end_matches('>');
+                        let id = v
+                            .get(4..)
+                            .unwrap_or_default()
+                            .trim_start_matches('<')
+                            .trim_end_matches('>');
                         return cids.get(id).map(|u| Cow::Owned(u.clone()));
                     }
                     if is_remote(v) {

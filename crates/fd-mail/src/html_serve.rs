@@ -69,7 +69,8 @@ pub fn serve(stored: &str, options: &ServeOptions<'_>) -> Served {
             i += 1;
             continue;
         }
-        w.out.push_str(&stored[text_start..i]);
+        w.out
+            .push_str(stored.get(text_start..i).unwrap_or_default());
         match read_tag(stored, i) {
             Some((tag, end)) => {
                 w.write_tag(&tag);
@@ -91,7 +92,7 @@ pub fn serve(stored: &str, options: &ServeOptions<'_>) -> Served {
         }
         text_start = i;
     }
-    w.out.push_str(&stored[text_start..]);
+    w.out.push_str(stored.get(text_start..).unwrap_or_default());
     Served {
         html: w.out,
         blocked_remote: w.blocked_remote,
@@ -122,7 +123,10 @@ fn skip_past_end_tag(s: &str, from: usize, name: &str) -> usize {
         if b.get(start..start + name.len())
             .is_some_and(|n| n.eq_ignore_ascii_case(name.as_bytes()))
         {
-            return s[start..].find('>').map_or(s.len(), |e| start + e + 1);
+            return s
+                .get(start..)
+                .and_then(|r| r.find('>'))
+                .map_or(s.len(), |e| start + e + 1);
         }
         i = start;
     }
@@ -155,7 +159,7 @@ fn read_tag(s: &str, start: usize) -> Option<(Tag<'_>, usize)> {
     while b.get(i).is_some_and(|c| c.is_ascii_alphanumeric()) {
         i += 1;
     }
-    let name = &s[name_start..i];
+    let name = s.get(name_start..i)?;
     let mut attributes = Vec::new();
     loop {
         match b.get(i)? {
@@ -178,10 +182,10 @@ fn read_tag(s: &str, start: usize) -> Option<(Tag<'_>, usize)> {
                 if i == a || b.get(i) != Some(&b'=') || b.get(i + 1) != Some(&b'"') {
                     return None;
                 }
-                let attr = &s[a..i];
+                let attr = s.get(a..i)?;
                 let v = i + 2;
                 let close = v + s.get(v..)?.find('"')?;
-                attributes.push((attr, &s[v..close]));
+                attributes.push((attr, s.get(v..close)?));
                 i = close + 1;
             }
             _ => return None,
@@ -250,7 +254,11 @@ impl Writer<'_> {
         let url = decode(value)?;
         let url = url.trim_matches(|c: char| c.is_ascii_whitespace());
         if url.len() > 4 && url.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("cid:")) {
-            let id = url[4..].trim_start_matches('<').trim_end_matches('>');
+            let id = url
+                .get(4..)
+                .unwrap_or_default()
+                .trim_start_matches('<')
+                .trim_end_matches('>');
             return self.options.cid_urls.get(id).map(|u| escape(u));
         }
         if is_remote(url) {
@@ -354,8 +362,9 @@ fn decode(value: &str) -> Option<String> {
     let mut out = String::with_capacity(value.len());
     let mut rest = value;
     while let Some(i) = rest.find('&') {
-        out.push_str(&rest[..i]);
-        rest = &rest[i..];
+        let (before, from) = rest.split_at_checked(i)?;
+        out.push_str(before);
+        rest = from;
         let (entity, c) = [
             ("&amp;", '&'),
             ("&quot;", '"'),
@@ -366,7 +375,7 @@ fn decode(value: &str) -> Option<String> {
         .into_iter()
         .find(|(e, _)| rest.starts_with(e))?;
         out.push(c);
-        rest = &rest[entity.len()..];
+        rest = rest.get(entity.len()..)?;
     }
     out.push_str(rest);
     Some(out)
@@ -507,7 +516,10 @@ mod tests {
                 assert!(!out.contains(tag), "{out}");
             }
             for (i, _) in out.match_indices("<img") {
-                let tag = &out[i..i + out[i..].find('>').unwrap_or(out.len() - i)];
+                let tail = out.get(i..).unwrap_or_default();
+                let tag = tail
+                    .get(..tail.find('>').unwrap_or(tail.len()))
+                    .unwrap_or_default();
                 assert_eq!(tag, "<img", "{out}");
             }
         }

@@ -172,8 +172,8 @@ impl ImapConfig {
                         config.after = match v.as_str() {
                             "seen" => AfterFetch::Seen,
                             "delete" => AfterFetch::Delete,
-                            m if m.starts_with("move:") && m.len() > 5 => {
-                                AfterFetch::Move(m[5..].to_string())
+                            m if m.strip_prefix("move:").is_some_and(|f| !f.is_empty()) => {
+                                AfterFetch::Move(m.strip_prefix("move:").unwrap_or(m).to_string())
                             }
                             _ => return Err(bad("after must be seen, delete or move:FOLDER")),
                         }

@@ -6,6 +6,7 @@
 //! - [`html`]: HTML sanitising (ammonia) for a sandboxed iframe, remote content blocked on demand;
 //!   [`html_bound`]: the bounds checked before any HTML is parsed; [`html_serve`]: the linear
 //!   rewrite that serves stored (sanitised) HTML;
+//! - [`identity`]: the identity of a message without a Message-ID (delivery fields left out);
 //! - [`thread`]: threading signals (Message-ID lists, subject normalisation, ticket tags);
 //! - [`build`]: outgoing messages (mail-builder);
 //! - [`smtp`]: the receiving SMTP session as a sans-IO state machine plus its tokio listener;
@@ -14,12 +15,17 @@
 //! This crate never calls the application: received mail is handed to a [`MailSink`], which
 //! must store it durably before answering (the SMTP listener says 250 only after that).
 
+// Slicing a `str` by byte offsets panics inside a character; mail subjects and headers are
+// any language, so every cut goes through `get`, `strip_prefix`, `split_at_checked`…
+#![warn(clippy::string_slice)]
+
 pub mod address;
 pub mod build;
 pub mod classify;
 pub mod html;
 pub mod html_bound;
 pub mod html_serve;
+pub mod identity;
 pub mod imap;
 pub mod parse;
 pub mod send;
@@ -69,7 +75,7 @@ pub fn clean_text(s: &str) -> String {
 /// Cuts `s` to at most `max` characters.
 pub fn truncate_chars(s: &str, max: usize) -> String {
     match s.char_indices().nth(max) {
-        Some((i, _)) => s[..i].to_string(),
+        Some((i, _)) => s.get(..i).unwrap_or(s).to_string(),
         None => s.to_string(),
     }
 }

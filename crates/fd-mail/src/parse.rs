@@ -139,15 +139,20 @@ fn parse_at(raw: &[u8], options: &ParseOptions, depth: u8) -> Result<ParsedMail,
     }
 
     let mut notices = Vec::new();
-    let message_id = msg.message_id().and_then(clean_id);
+    // Read from the raw fields, leniently (`<abc@example.com` without its `>` is still an
+    // id): mail-parser drops an unclosed id, which made such mail look id-less.
+    let message_id = raw_ids(&msg, "message-id")
+        .into_iter()
+        .next()
+        .or_else(|| msg.message_id().and_then(clean_id));
     if message_id.is_none() {
         notices.push(
             "The message has no Message-ID header; it was identified by its content instead."
                 .to_string(),
         );
     }
-    let in_reply_to = id_list(msg.in_reply_to());
-    let references = id_list(msg.references());
+    let in_reply_to = ids_of(&msg, "in-reply-to", msg.in_reply_to());
+    let references = ids_of(&msg, "references", msg.references());
     let subject = msg
         .subject()
         .map(|s| truncate_chars(clean_text(s).trim(), MAX_SUBJECT))
@@ -438,6 +443,112 @@ pub(crate) fn clean_id(id: &str) -> Option<String> {
         return None;
     }
     Some(format!("<{id}>"))
+}
+
+/// The ids of an identification field, from its raw text when there is one (lenient, see
+/// [`message_ids`]), else from mail-parser's reading.
+fn ids_of(msg: &mail_parser::Message<'_>, name: &str, parsed: &HeaderValue<'_>) -> Vec<String> {
+    let raw = raw_ids(msg, name);
+    if raw.is_empty() { id_list(parsed) } else { raw }
+}
+
+/// The ids of every top-level `name` field (several `References` fields are joined).
+pub(crate) fn raw_ids(msg: &mail_parser::Message<'_>, name: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for (n, value) in msg.headers_raw() {
+        if n.eq_ignore_ascii_case(name) {
+            for id in message_ids(value) {
+                if !out.contains(&id) {
+                    out.push(id);
+                }
+            }
+        }
+    }
+    keep_newest(out)
+}
+
+/// Keep the newest ones: References grows at its end (RFC 5322 §3.6.4).
+fn keep_newest(mut out: Vec<String>) -> Vec<String> {
+    if out.len() > MAX_IDS {
+        out.drain(..out.len() - MAX_IDS);
+    }
+    out
+}
+
+/// The message ids in the raw value of a Message-ID, In-Reply-To or References field
+/// (RFC 5322 §3.6.4 `msg-id = "<" id-left "@" id-right ">"`), read as leniently as real
+/// mail needs, each as `<id>`:
+/// - `<a@b>` as the RFC writes it (also without `@`, which old clients send);
+/// - `<a@b` with its `>` lost (cut by a client or a gateway): up to the next white space
+///   or `<`, and only with an `@`, so that a stray `<` in a phrase is not an id;
+/// - a bare `a@b` when it is the whole value (`Message-ID: abc@example.com`). Bare words in
+///   a phrase (`In-Reply-To: your message of … from bob@example.com`) are not ids: they
+///   would tie unrelated mail together.
+///
+/// Comments in parentheses are skipped. Never panics, whatever the input.
+pub fn message_ids(value: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut push = |id: &str, need_at: bool| {
+        if need_at && !id.contains('@') {
+            return;
+        }
+        if let Some(id) = clean_id(id)
+            && !out.contains(&id)
+        {
+            out.push(id);
+        }
+    };
+    let trimmed = value.trim();
+    if !trimmed.contains(['<', '(']) {
+        if !trimmed.contains(char::is_whitespace) {
+            push(trimmed.trim_end_matches('>'), true);
+        }
+        return keep_newest(out);
+    }
+    let mut chars = value.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '(' => {
+                // A comment (nested ones counted), outside any id.
+                let mut depth = 1usize;
+                for (_, c) in chars.by_ref() {
+                    match c {
+                        '(' => depth += 1,
+                        ')' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                break;
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            '<' => {
+                let start = i + c.len_utf8();
+                let mut end = value.len();
+                let mut closed = false;
+                while let Some(&(j, d)) = chars.peek() {
+                    if d == '>' {
+                        end = j;
+                        closed = true;
+                        chars.next();
+                        break;
+                    }
+                    if d == '<' || d.is_whitespace() {
+                        end = j;
+                        break;
+                    }
+                    chars.next();
+                }
+                if let Some(id) = value.get(start..end) {
+                    push(id, !closed);
+                }
+            }
+            _ => {}
+        }
+    }
+    keep_newest(out)
 }
 
 fn id_list(v: &HeaderValue<'_>) -> Vec<String> {

@@ -269,9 +269,10 @@ fn preprocess(text: &str) -> String {
             let (Some(all), Some(url)) = (c.get(0), c.get(1)) else {
                 continue;
             };
-            let line_start = out[..all.start()].rfind('\n').map(|i| i + 1).unwrap_or(0);
-            result.push_str(&out[last..all.start()]);
-            if out[line_start..].starts_with('>') {
+            let before = out.get(..all.start()).unwrap_or_default();
+            let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
+            result.push_str(out.get(last..all.start()).unwrap_or_default());
+            if out.get(line_start..).is_some_and(|l| l.starts_with('>')) {
                 result.push_str(all.as_str());
             } else {
                 result.push_str("@@");
@@ -280,21 +281,21 @@ fn preprocess(text: &str) -> String {
             }
             last = all.end();
         }
-        result.push_str(&out[last..]);
+        result.push_str(out.get(last..).unwrap_or_default());
         out = result;
     }
     if let Some(r) = ON_DATE_SMB_WROTE.as_ref() {
         let mut result = String::with_capacity(out.len() + 8);
         let mut last = 0;
         for m in r.find_iter(&out) {
-            result.push_str(&out[last..m.start()]);
-            if m.start() > 0 && !out[..m.start()].ends_with('\n') {
+            result.push_str(out.get(last..m.start()).unwrap_or_default());
+            if m.start() > 0 && !out.get(..m.start()).is_some_and(|b| b.ends_with('\n')) {
                 result.push('\n');
             }
             result.push_str(m.as_str());
             last = m.end();
         }
-        result.push_str(&out[last..]);
+        result.push_str(out.get(last..).unwrap_or_default());
         out = result;
     }
     out

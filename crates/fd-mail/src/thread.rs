@@ -29,10 +29,14 @@ pub fn tags_in_subject(subject: &str) -> Vec<i64> {
     let mut out = Vec::new();
     let mut rest = subject;
     while let Some(i) = rest.find("[#") {
-        let after = &rest[i + 2..];
+        let Some(after) = rest.get(i + 2..) else {
+            break;
+        };
         let digits: String = after.chars().take_while(|c| c.is_ascii_digit()).collect();
         if !digits.is_empty()
-            && after[digits.len()..].starts_with(']')
+            && after
+                .get(digits.len()..)
+                .is_some_and(|r| r.starts_with(']'))
             && let Ok(n) = digits.parse::<i64>()
             && !out.contains(&n)
         {
@@ -49,10 +53,11 @@ pub fn tags_in_subject(subject: &str) -> Vec<i64> {
 pub fn normalize_subject(subject: &str) -> String {
     let mut s = subject.trim().to_string();
     // Remove ticket tags anywhere.
+    // (Digits are ASCII: their count is their length in bytes.)
     while let Some(i) = s.find("[#") {
-        let after = &s[i + 2..];
+        let after = s.get(i + 2..).unwrap_or_default();
         let n = after.chars().take_while(|c| c.is_ascii_digit()).count();
-        if n > 0 && after[n..].starts_with(']') {
+        if n > 0 && after.get(n..).is_some_and(|r| r.starts_with(']')) {
             s.replace_range(i..i + 3 + n, "");
         } else {
             break;
@@ -66,29 +71,29 @@ pub fn normalize_subject(subject: &str) -> String {
             && let Some(end) = rest.find(']')
             && end < 40
         {
-            stripped = Some(rest[end + 1..].to_string());
+            stripped = rest.get(end + 1..).map(str::to_string);
         }
         if stripped.is_none() {
-            let lower = t.to_lowercase();
             for p in PREFIXES {
-                if let Some(rest) = lower.strip_prefix(p) {
+                if let Some(rest) = strip_prefix_ignoring_case(t, p) {
                     // Optional counter: Re[2]: / Re(2): / Re^2:
                     let rest_trim = rest.trim_start();
                     let mut after = rest_trim;
                     if let Some(r) = after.strip_prefix(['[', '(']) {
                         let n = r.chars().take_while(|c| c.is_ascii_digit()).count();
-                        if n > 0 && r[n..].starts_with([']', ')']) {
-                            after = &r[n + 1..];
+                        if n > 0
+                            && let Some(r) = r.get(n..)
+                            && let Some(r) = r.strip_prefix([']', ')'])
+                        {
+                            after = r;
                         }
                     } else if let Some(r) = after.strip_prefix('^') {
                         let n = r.chars().take_while(|c| c.is_ascii_digit()).count();
-                        after = &r[n..];
+                        after = r.get(n..).unwrap_or(r);
                     }
                     let after = after.trim_start();
                     if let Some(r) = after.strip_prefix([':', '：']) {
-                        // Map back onto the original (case-preserving) string.
-                        let consumed = lower.len() - r.len();
-                        stripped = t.get(consumed..).map(str::to_string);
+                        stripped = Some(r.to_string());
                         break;
                     }
                 }
@@ -103,6 +108,23 @@ pub fn normalize_subject(subject: &str) -> String {
         .collect::<Vec<_>>()
         .join(" ")
         .to_lowercase()
+}
+
+/// `s` without a leading `prefix` (lower case) compared case-insensitively, cut in `s`
+/// itself: lower-casing the whole subject first and cutting it at the prefix's length in
+/// the lowered copy cut the original in the wrong place when lowering changed a
+/// character's length (`İ` is 2 bytes, its lower case 3).
+fn strip_prefix_ignoring_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+    let mut rest = prefix;
+    for (i, c) in s.char_indices() {
+        if rest.is_empty() {
+            return s.get(i..);
+        }
+        for l in c.to_lowercase() {
+            rest = rest.strip_prefix(l)?;
+        }
+    }
+    rest.is_empty().then_some("")
 }
 
 /// `Re: ` + the subject unless it already starts with a reply prefix (RFC 5322 §3.6.5).

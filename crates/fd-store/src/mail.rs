@@ -292,6 +292,31 @@ impl Tx {
         Ok(())
     }
 
+    /// The conversations that keys of `mail_inbound_keys` were recorded for (keys without a
+    /// conversation yet are left out): `(key, conversation)`.
+    pub async fn inbound_key_conversations(
+        &mut self,
+        keys: &[String],
+    ) -> Result<Vec<(String, ConversationId)>, StoreError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sql = crate::Sql::new(
+            "SELECT message_key, conversation_id FROM mail_inbound_keys WHERE message_key IN (",
+        );
+        sql.bind_list(keys.iter().map(String::as_str));
+        sql.push(") AND conversation_id IS NOT NULL");
+        let rows = self.all_sql(sql).await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.string("message_key")?,
+                    ConversationId(r.i64("conversation_id")?),
+                ))
+            })
+            .collect()
+    }
+
     /// Stores bytes under their SHA-256 unless already there.
     pub async fn put_blob(
         &mut self,

@@ -20,9 +20,9 @@ use tokio::net::TcpListener;
 const SUPPORT: &str = "support@help.example";
 const BILLING: &str = "billing@help.example";
 
-struct Env {
-    t: TestApp,
-    mail: MailService,
+pub(crate) struct Env {
+    pub(crate) t: TestApp,
+    pub(crate) mail: MailService,
     smtp: std::net::SocketAddr,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
@@ -79,7 +79,7 @@ fn settings_max(m: &MailService) -> usize {
     m.settings().max_message_bytes
 }
 
-async fn env(t: TestApp) -> Env {
+pub(crate) async fn env(t: TestApp) -> Env {
     env_with(t, MailSettings::default()).await
 }
 
@@ -132,7 +132,14 @@ async fn smtplib_send(
 }
 
 /// A plain RFC 5322 message.
-fn msg(from: &str, to: &str, subject: &str, id: Option<&str>, extra: &str, body: &str) -> String {
+pub(crate) fn msg(
+    from: &str,
+    to: &str,
+    subject: &str,
+    id: Option<&str>,
+    extra: &str,
+    body: &str,
+) -> String {
     let mut m = format!(
         "From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nDate: Thu, 01 Jan 2026 10:00:00 +0000\r\n"
     );
@@ -147,7 +154,7 @@ fn msg(from: &str, to: &str, subject: &str, id: Option<&str>, extra: &str, body:
 
 impl Env {
     /// Stores a message as the SMTP listener would (same sink, no socket).
-    async fn receive(&self, envelope_from: &str, to: &[&str], raw: &str) -> i64 {
+    pub(crate) async fn receive(&self, envelope_from: &str, to: &[&str], raw: &str) -> i64 {
         self.mail
             .accept(IncomingMail {
                 source: MailSource::Smtp {
@@ -164,7 +171,7 @@ impl Env {
             .unwrap()
     }
 
-    async fn run_jobs(&self) -> fd_app::JobStats {
+    pub(crate) async fn run_jobs(&self) -> fd_app::JobStats {
         self.mail.run_pending_jobs().await.unwrap()
     }
 
@@ -183,7 +190,7 @@ impl Env {
         n
     }
 
-    async fn conversations(&self) -> Vec<fd_app::store::Conversation> {
+    pub(crate) async fn conversations(&self) -> Vec<fd_app::store::Conversation> {
         self.t
             .app
             .list_conversations(
@@ -197,11 +204,11 @@ impl Env {
             .unwrap()
     }
 
-    async fn messages(&self, c: ConversationId) -> Vec<fd_app::store::Message> {
+    pub(crate) async fn messages(&self, c: ConversationId) -> Vec<fd_app::store::Message> {
         self.t.app.messages(&Actor::system(), c).await.unwrap()
     }
 
-    async fn meta(&self, m: MessageId) -> fd_app::store::MessageMailMeta {
+    pub(crate) async fn meta(&self, m: MessageId) -> fd_app::store::MessageMailMeta {
         self.t
             .app
             .message_mail_meta(&Actor::system(), m)
@@ -421,7 +428,8 @@ async fn threading_follows_hd07(t: TestApp) {
             .contains("> Let me check.")
     );
 
-    // An outsider replying with our References (forwarded/bulk mail): a ticket of their own.
+    // Someone not yet on the conversation replying with our References (a colleague the
+    // customer forwarded our answer to): kept on the ticket, flagged as a new participant.
     e.receive(
         "eve@other.example",
         &[SUPPORT],
@@ -435,7 +443,7 @@ async fn threading_follows_hd07(t: TestApp) {
         ),
     )
     .await;
-    // A new subject on the old thread: a new ticket too.
+    // A new subject on a reply that references the ticket: still the ticket.
     e.receive(
         "bob@customer.example",
         &[SUPPORT],
@@ -449,7 +457,7 @@ async fn threading_follows_hd07(t: TestApp) {
         ),
     )
     .await;
-    // The tag from a stranger is not enough.
+    // The tag from a stranger is not enough: ticket ids can be guessed.
     e.receive(
         "mallory@other.example",
         &[SUPPORT],
@@ -464,16 +472,35 @@ async fn threading_follows_hd07(t: TestApp) {
     )
     .await;
     e.run_jobs().await;
-    assert_eq!(e.tickets().await, 4);
-    let convs = e.conversations().await;
-    let new_subject = convs
+    assert_eq!(e.tickets().await, 2, "only the stranger's tag opened one");
+    let msgs = e.messages(conv.id).await;
+    let eve = msgs
         .iter()
-        .find(|c| c.subject.as_deref() == Some("Password reset"))
-        .unwrap();
-    let first = e.messages(new_subject.id).await.remove(0);
-    assert_eq!(
-        e.meta(first.id).await.thread_signal.as_deref(),
-        Some("new_subject")
+        .find(|m| m.message_id_header.as_deref() == Some("<x1@other.example>"))
+        .expect("the new participant's reply is on the ticket");
+    let eve_meta = e.meta(eve.id).await;
+    assert_eq!(eve_meta.thread_signal.as_deref(), Some("references"));
+    assert!(
+        eve_meta
+            .notices
+            .iter()
+            .any(|n| n.starts_with("New participant: eve@other.example")),
+        "{:?}",
+        eve_meta.notices
+    );
+    let reset = msgs
+        .iter()
+        .find(|m| m.message_id_header.as_deref() == Some("<q5@customer.example>"))
+        .expect("a changed subject does not split the ticket");
+    let reset_meta = e.meta(reset.id).await;
+    assert_eq!(reset_meta.thread_signal.as_deref(), Some("references"));
+    assert!(
+        reset_meta
+            .notices
+            .iter()
+            .all(|n| !n.starts_with("New participant")),
+        "Bob is a participant: {:?}",
+        reset_meta.notices
     );
 
     // A reply to a closed ticket reopens it.
@@ -524,7 +551,7 @@ async fn threading_follows_hd07(t: TestApp) {
         e.t.app.conversation(&agent, conv.id).await.unwrap().status,
         ConversationStatus::Open
     );
-    assert_eq!(e.tickets().await, 4);
+    assert_eq!(e.tickets().await, 2);
 }
 
 async fn loops_and_noise_never_open_tickets(t: TestApp) {
@@ -1364,6 +1391,515 @@ async fn busy_worker_keeps_its_lease(t: TestApp) {
     assert_eq!(e.mail.renew_leases(&ids).await.unwrap(), 0);
 }
 
+/// Defects of the issue "Domain core" found by sending real mail over SMTP: an id-less
+/// message delivered twice (each delivery with its own Return-Path and Received lines) opened
+/// two tickets; `Message-ID: <abc@example.com` (no `>`) was read as no id; a delay warning
+/// from MAILER-DAEMON opened a ticket.
+async fn smtp_redelivery_lenient_ids_and_delay_warnings(t: TestApp) {
+    let e = env(t).await;
+    let (_, agent) =
+        e.t.agent("agent@help.example", TicketAccessLevel::All, &["Support"])
+            .await;
+    let system = Actor::system();
+    // 1. No Message-ID, delivered twice over SMTP by two routes. Our listener adds its own
+    //    Return-Path and Received lines to each, on top of the upstream ones.
+    let sent = msg(
+        "Dora <dora@customer.example>",
+        SUPPORT,
+        "Parcel never came",
+        None,
+        "",
+        "My order 1234 never arrived.\r\n",
+    );
+    let first = format!(
+        "Received: from laptop.customer.example by mx1.customer.example; Thu, 01 Jan 2026 10:00:01 +0000\r\n{sent}"
+    );
+    let second = format!(
+        "Received: from mx2.customer.example by relay.customer.example; Thu, 01 Jan 2026 12:00:09 +0000\r\nReceived: from laptop.customer.example by mx2.customer.example; Thu, 01 Jan 2026 10:00:02 +0000\r\n{sent}"
+    );
+    let r = smtplib_send(e.smtp, "dora@customer.example", &[SUPPORT], &first).await;
+    assert_eq!(r["error"], serde_json::Value::Null, "{r}");
+    let r = smtplib_send(e.smtp, "bounces-dora@customer.example", &[SUPPORT], &second).await;
+    assert_eq!(r["error"], serde_json::Value::Null, "{r}");
+    let stored = e.t.app.raw_mail_list(&system, None, 10).await.unwrap();
+    assert_eq!(stored.len(), 2);
+    let (_, a) = e.t.app.raw_mail(&system, stored[0].id).await.unwrap();
+    let (_, b) = e.t.app.raw_mail(&system, stored[1].id).await.unwrap();
+    assert_ne!(a, b, "the bytes as stored differ in their trace lines");
+    e.run_jobs().await;
+    assert_eq!(e.tickets().await, 1, "one message, one ticket");
+    let outcomes: Vec<String> =
+        e.t.app
+            .raw_mail_list(&system, None, 10)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.outcome.clone().unwrap_or_default())
+            .collect();
+    assert!(outcomes.contains(&"duplicate".to_string()), "{outcomes:?}");
+    let dora = e.conversations().await.remove(0);
+    assert_eq!(e.messages(dora.id).await.len(), 1);
+
+    // 2. A Message-ID without its `>`: read as the id, so a redelivery is a duplicate and
+    //    a reply to it threads.
+    let unclosed = msg(
+        "Ed <ed@customer.example>",
+        SUPPORT,
+        "Broken id",
+        Some("<abc-unclosed@customer.example"),
+        "",
+        "Hello.\r\n",
+    );
+    for from in ["ed@customer.example", "ed@customer.example"] {
+        let r = smtplib_send(e.smtp, from, &[SUPPORT], &unclosed).await;
+        assert_eq!(r["error"], serde_json::Value::Null, "{r}");
+    }
+    e.run_jobs().await;
+    assert_eq!(e.tickets().await, 2);
+    let ed = e
+        .conversations()
+        .await
+        .into_iter()
+        .find(|c| c.subject.as_deref() == Some("Broken id"))
+        .unwrap();
+    let first_ed = e.messages(ed.id).await.remove(0);
+    assert_eq!(
+        first_ed.message_id_header.as_deref(),
+        Some("<abc-unclosed@customer.example>")
+    );
+    assert!(
+        e.meta(first_ed.id)
+            .await
+            .notices
+            .iter()
+            .all(|n| !n.contains("no Message-ID")),
+        "read as an id"
+    );
+    let reply = msg(
+        "Ed <ed@customer.example>",
+        SUPPORT,
+        "Re: Broken id",
+        Some("<abc-2@customer.example>"),
+        "In-Reply-To: <abc-unclosed@customer.example\r\n",
+        "And more.\r\n",
+    );
+    smtplib_send(e.smtp, "ed@customer.example", &[SUPPORT], &reply).await;
+    e.run_jobs().await;
+    assert_eq!(
+        e.messages(ed.id).await.len(),
+        2,
+        "In-Reply-To without `>` threads"
+    );
+
+    // 3. A delay warning from MAILER-DAEMON (plain text, no report part, no failure words):
+    //    a temporary bounce, no ticket; sent back to our reply address it names our message
+    //    without marking it failed.
+    let sent_reply =
+        e.t.app
+            .send_reply(
+                &agent,
+                dora.id,
+                Reply {
+                    text: "We are looking.".into(),
+                    ..Reply::default()
+                },
+            )
+            .await
+            .unwrap();
+    e.run_jobs().await;
+    let token = {
+        let mut tx = e.t.app.db().read().await.unwrap();
+        let tok = tx.reply_token_of(dora.id).await.unwrap().unwrap();
+        tx.commit().await.unwrap();
+        tok
+    };
+    let verp = format!("support+{token}@help.example");
+    let warning = "From: Mail Delivery System <MAILER-DAEMON@mx.customer.example>\r\nTo: support@help.example\r\nSubject: Warning: message has not yet been delivered\r\nDate: Fri, 02 Jan 2026 10:00:00 +0000\r\nMessage-ID: <warn-1@mx.customer.example>\r\n\r\nThis message was created automatically by mail delivery software.\r\n\r\nA message that you sent has not yet reached one or more of its recipients after\r\nmore than 24 hours on the queue on mx.customer.example.\r\n\r\nNo action is required on your part. Delivery attempts will continue for some time.\r\n";
+    for (id, to) in [
+        ("<warn-1@mx.customer.example>", SUPPORT),
+        ("<warn-2@mx.customer.example>", verp.as_str()),
+    ] {
+        let raw = warning.replace("<warn-1@mx.customer.example>", id);
+        let r = smtplib_send(e.smtp, "", &[to], &raw).await;
+        assert_eq!(r["error"], serde_json::Value::Null, "{r}");
+    }
+    e.run_jobs().await;
+    assert_eq!(e.tickets().await, 2, "a delay warning opens no ticket");
+    let outcomes: Vec<String> =
+        e.t.app
+            .raw_mail_list(&system, None, 20)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.outcome.clone().unwrap_or_default())
+            .collect();
+    assert!(outcomes.contains(&"bounce".to_string()), "{outcomes:?}");
+    assert!(
+        outcomes.contains(&"bounce_delay".to_string()),
+        "{outcomes:?}"
+    );
+    let ours = e
+        .messages(dora.id)
+        .await
+        .into_iter()
+        .find(|m| m.id == sent_reply.id)
+        .unwrap();
+    assert_ne!(
+        ours.status,
+        DeliveryStatus::Failed,
+        "a delay is not a failure"
+    );
+}
+
+/// HD-07 threading over every reference, and new participants kept on the ticket.
+async fn threading_walks_every_reference_and_keeps_new_participants(t: TestApp) {
+    let e = env(t).await;
+    let (_, agent) =
+        e.t.agent("agent@help.example", TicketAccessLevel::All, &["Support"])
+            .await;
+    let system = Actor::system();
+    let first = |from: &str, subject: &str, id: &str| {
+        msg(from, SUPPORT, subject, Some(id), "", "Hello.\r\n")
+    };
+    e.receive(
+        "alice@customer.example",
+        &[SUPPORT],
+        &first(
+            "Alice <alice@customer.example>",
+            "Delivery late",
+            "<a1@customer.example>",
+        ),
+    )
+    .await;
+    e.receive(
+        "bob@customer.example",
+        &[SUPPORT],
+        &first(
+            "Bob <bob@customer.example>",
+            "Refund",
+            "<b1@customer.example>",
+        ),
+    )
+    .await;
+    e.receive(
+        "cy@customer.example",
+        &[SUPPORT],
+        &first("Cy <cy@customer.example>", "Spam", "<c1@customer.example>"),
+    )
+    .await;
+    e.run_jobs().await;
+    let convs = e.conversations().await;
+    let by_subject = |s: &str| {
+        convs
+            .iter()
+            .find(|c| c.subject.as_deref() == Some(s))
+            .unwrap()
+            .clone()
+    };
+    let (a, b, c) = (
+        by_subject("Delivery late"),
+        by_subject("Refund"),
+        by_subject("Spam"),
+    );
+    e.t.app.trash_conversation(&agent, c.id).await.unwrap();
+    let signal_of = |conv: ConversationId, id: &'static str| {
+        let e = &e;
+        async move {
+            let m = e
+                .messages(conv)
+                .await
+                .into_iter()
+                .find(|m| m.message_id_header.as_deref() == Some(id))
+                .unwrap_or_else(|| panic!("{id} is not in conversation {conv}"));
+            e.meta(m.id).await
+        }
+    };
+
+    // Bob's reply whose In-Reply-To names Alice's conversation (he is not on it) and whose
+    // older reference is his own: his own conversation, without stopping at the first.
+    e.receive("bob@customer.example", &[SUPPORT], &msg("Bob <bob@customer.example>", SUPPORT, "Re: Refund", Some("<b2@customer.example>"), "In-Reply-To: <a1@customer.example>\r\nReferences: <b1@customer.example> <a1@customer.example>\r\n", "Any news?\r\n")).await;
+    // Alice's reply whose newest reference is in a trashed conversation: the older one.
+    e.receive("alice@customer.example", &[SUPPORT], &msg("Alice <alice@customer.example>", SUPPORT, "Re: Delivery late", Some("<a2@customer.example>"), "In-Reply-To: <c1@customer.example>\r\nReferences: <a1@customer.example> <c1@customer.example>\r\n", "Still late.\r\n")).await;
+    e.run_jobs().await;
+    let m = signal_of(b.id, "<b2@customer.example>").await;
+    assert_eq!(m.thread_signal.as_deref(), Some("references"));
+    assert!(
+        m.notices.iter().all(|n| !n.starts_with("New participant")),
+        "{:?}",
+        m.notices
+    );
+    assert_eq!(
+        signal_of(a.id, "<a2@customer.example>")
+            .await
+            .thread_signal
+            .as_deref(),
+        Some("references")
+    );
+
+    // Carol, a colleague of Alice's who was not on the conversation, replies to it with
+    // another subject: the ticket keeps it, flags her and associates her contact.
+    let carol =
+        e.t.app
+            .create_contact(
+                &system,
+                fd_app::NewContact {
+                    email: Some("carol@customer.example".into()),
+                    firstname: Some("Carol".into()),
+                    lastname: None,
+                    phone: None,
+                    company: None,
+                },
+            )
+            .await
+            .unwrap();
+    e.receive("carol@customer.example", &[SUPPORT], &msg("Carol <carol@customer.example>", SUPPORT, "Our delivery address changed", Some("<k1@customer.example>"), "In-Reply-To: <a2@customer.example>\r\nReferences: <a1@customer.example> <a2@customer.example>\r\nCc: alice@customer.example\r\n", "Please use the new address.\r\n")).await;
+    e.run_jobs().await;
+    let m = signal_of(a.id, "<k1@customer.example>").await;
+    assert_eq!(m.thread_signal.as_deref(), Some("references"));
+    assert!(
+        m.notices
+            .iter()
+            .any(|n| n.starts_with("New participant: carol@customer.example")),
+        "{:?}",
+        m.notices
+    );
+    let ticket_a = a.ticket_id.unwrap();
+    let linked =
+        e.t.app
+            .associations(
+                &system,
+                fd_app::AssociationEnd::new(ObjectType::Ticket, ticket_a.0),
+                ObjectType::Contact,
+            )
+            .await
+            .unwrap();
+    assert!(linked.iter().any(|r| r.to_id == carol.id.0), "{linked:?}");
+    // From now on she is a participant: the ticket tag alone threads her mail.
+    e.receive(
+        "carol@customer.example",
+        &[SUPPORT],
+        &msg(
+            "Carol <carol@customer.example>",
+            SUPPORT,
+            &format!("Update [#{ticket_a}]"),
+            Some("<k2@customer.example>"),
+            "",
+            "One more thing.\r\n",
+        ),
+    )
+    .await;
+    e.run_jobs().await;
+    let m = signal_of(a.id, "<k2@customer.example>").await;
+    assert_eq!(m.thread_signal.as_deref(), Some("subject_tag"));
+    assert!(m.notices.iter().all(|n| !n.starts_with("New participant")));
+
+    // A reply token decides alone: a stranger's mail to Alice's reply address that also
+    // references Bob's conversation joins Alice's (the token proves what they received)
+    // and nothing of Bob's is touched or sent.
+    e.t.app
+        .send_reply(
+            &agent,
+            a.id,
+            Reply {
+                text: "Noted.".into(),
+                ..Reply::default()
+            },
+        )
+        .await
+        .unwrap();
+    e.run_jobs().await;
+    let token = {
+        let mut tx = e.t.app.db().read().await.unwrap();
+        let tok = tx.reply_token_of(a.id).await.unwrap().unwrap();
+        tx.commit().await.unwrap();
+        tok
+    };
+    let bob_before = e.messages(b.id).await.len();
+    let reply_addr = format!("support+{token}@help.example");
+    e.receive("mallory@other.example", &[&reply_addr], &msg("Mallory <mallory@other.example>", &reply_addr, "Re: Refund", Some("<m1@other.example>"), "In-Reply-To: <b2@customer.example>\r\nReferences: <b1@customer.example> <b2@customer.example>\r\n", "Hi.\r\n")).await;
+    e.run_jobs().await;
+    let m = signal_of(a.id, "<m1@other.example>").await;
+    assert_eq!(m.thread_signal.as_deref(), Some("reply_address"));
+    assert!(
+        m.notices
+            .iter()
+            .any(|n| n.starts_with("New participant: mallory@other.example"))
+    );
+    assert_eq!(
+        e.messages(b.id).await.len(),
+        bob_before,
+        "Bob's conversation untouched"
+    );
+    let queued =
+        e.t.app
+            .raw_mail_list(&system, Some("pending"), 10)
+            .await
+            .unwrap();
+    assert!(queued.is_empty());
+
+    // A thread whose root we never received (a list post): two replies to it are one
+    // conversation, and the root arriving late joins them.
+    let tickets_before = e.tickets().await;
+    e.receive(
+        "erin@customer.example",
+        &[SUPPORT],
+        &msg(
+            "Erin <erin@customer.example>",
+            SUPPORT,
+            "Re: [users] Release 2.0",
+            Some("<e1@customer.example>"),
+            "In-Reply-To: <root@lists.example>\r\nReferences: <root@lists.example>\r\n",
+            "Broken for me.\r\n",
+        ),
+    )
+    .await;
+    e.run_jobs().await;
+    e.receive(
+        "frank@customer.example",
+        &[SUPPORT],
+        &msg(
+            "Frank <frank@customer.example>",
+            SUPPORT,
+            "Re: [users] Release 2.0",
+            Some("<f1@customer.example>"),
+            "In-Reply-To: <root@lists.example>\r\nReferences: <root@lists.example>\r\n",
+            "Me too.\r\n",
+        ),
+    )
+    .await;
+    e.receive(
+        "gina@lists.example",
+        &[SUPPORT],
+        &msg(
+            "Gina <gina@lists.example>",
+            SUPPORT,
+            "[users] Release 2.0",
+            Some("<root@lists.example>"),
+            "",
+            "Released.\r\n",
+        ),
+    )
+    .await;
+    e.run_jobs().await;
+    assert_eq!(e.tickets().await, tickets_before + 1);
+    let erin = e
+        .conversations()
+        .await
+        .into_iter()
+        .find(|c| c.subject.as_deref() == Some("Re: [users] Release 2.0"))
+        .unwrap();
+    let ids: Vec<String> = e
+        .messages(erin.id)
+        .await
+        .into_iter()
+        .filter_map(|m| m.message_id_header)
+        .collect();
+    assert_eq!(
+        ids,
+        vec![
+            "<e1@customer.example>",
+            "<f1@customer.example>",
+            "<root@lists.example>"
+        ]
+    );
+}
+
+/// Raw mail first, whatever goes wrong: an error while processing one message (here the
+/// database refuses its row, through a trigger the test installs) leaves the others going
+/// on, keeps the message raw, retries it with backoff, then marks it failed and lists it;
+/// after the fault is gone an admin's retry ingests it. (A panic takes the same road: the
+/// worker's `contained` turns it into this error, see its unit test in fd-app.)
+async fn one_failing_message_is_kept_and_the_others_go_on(t: TestApp) {
+    let e = env(t).await;
+    let system = Actor::system();
+    let (install, remove): (&[&str], &[&str]) = match e.t.app.db().backend() {
+        fd_app::store::Backend::Sqlite => (
+            &[
+                "CREATE TRIGGER poison BEFORE INSERT ON messages WHEN NEW.subject = 'Poison pill' \
+               BEGIN SELECT RAISE(ABORT, 'poisoned by the test'); END",
+            ],
+            &["DROP TRIGGER poison"],
+        ),
+        fd_app::store::Backend::Postgres => (
+            &[
+                "CREATE FUNCTION poison() RETURNS trigger AS $$ BEGIN \
+                 IF NEW.subject = 'Poison pill' THEN RAISE EXCEPTION 'poisoned by the test'; END IF; \
+                 RETURN NEW; END $$ LANGUAGE plpgsql",
+                "CREATE TRIGGER poison BEFORE INSERT ON messages FOR EACH ROW EXECUTE FUNCTION poison()",
+            ],
+            &["DROP TRIGGER poison ON messages", "DROP FUNCTION poison()"],
+        ),
+    };
+    let exec = |sqls: &'static [&'static str]| {
+        let app = e.t.app.clone();
+        async move {
+            let mut tx = app.db().write().await.unwrap();
+            for sql in sqls {
+                tx.exec(sql, Vec::new()).await.unwrap();
+            }
+            tx.commit().await.unwrap();
+        }
+    };
+    exec(install).await;
+    let mut ids = Vec::new();
+    for (i, subject) in ["First", "Poison pill", "Third"].iter().enumerate() {
+        let raw = msg(
+            "Pat <pat@customer.example>",
+            SUPPORT,
+            subject,
+            Some(&format!("<p{i}@customer.example>")),
+            "",
+            "Hello.\r\n",
+        );
+        ids.push((
+            e.receive("pat@customer.example", &[SUPPORT], &raw).await,
+            raw,
+        ));
+    }
+    let stats = e.run_jobs().await;
+    assert_eq!(stats.ingested, 2, "{stats:?}");
+    assert_eq!(stats.errors, 1, "{stats:?}");
+    assert_eq!(e.tickets().await, 2, "the others went on");
+    let poison = ids[1].0;
+    assert_eq!(e.raw(poison).await.status, "pending", "retried later");
+    // Each retry after its backoff, until the attempts run out.
+    for _ in 0..10 {
+        e.t.clock.advance_ms(3_600_000);
+        if e.run_jobs().await.total() == 0 {
+            break;
+        }
+    }
+    let failed = e.raw(poison).await;
+    assert_eq!(failed.status, "failed");
+    assert_eq!(failed.outcome.as_deref(), Some("error"));
+    assert!(
+        failed.detail.as_deref().unwrap_or("").contains("poisoned"),
+        "{failed:?}"
+    );
+    let listed =
+        e.t.app
+            .raw_mail_list(&system, Some("failed"), 10)
+            .await
+            .unwrap();
+    assert_eq!(
+        listed.iter().map(|r| r.id).collect::<Vec<_>>(),
+        vec![poison]
+    );
+    let (_, kept) = e.t.app.raw_mail(&system, poison).await.unwrap();
+    assert_eq!(kept, ids[1].1.as_bytes(), "kept raw, byte for byte");
+    // Fixed: the admin's retry ingests it.
+    exec(remove).await;
+    e.t.app.retry_raw_mail(&system, poison).await.unwrap();
+    let stats = e.run_jobs().await;
+    assert_eq!((stats.ingested, stats.errors), (1, 0), "{stats:?}");
+    assert_eq!(e.raw(poison).await.status, "done");
+    assert_eq!(e.tickets().await, 3);
+    // Mail that became a message is not run again (it would be a second copy).
+    assert!(e.t.app.retry_raw_mail(&system, ids[0].0).await.is_err());
+    assert_eq!(e.run_jobs().await.total(), 0);
+    assert_eq!(e.tickets().await, 3);
+}
+
 fd_testkit::on_both_backends! {
     mail_smtp_delivery_stores_first_and_makes_one_ticket => smtp_delivery_stores_first_and_makes_one_ticket;
     mail_threading_follows_hd07 => threading_follows_hd07;
@@ -1374,6 +1910,9 @@ fd_testkit::on_both_backends! {
     mail_bad_input_has_clear_outcomes => bad_input_has_clear_outcomes;
     mail_corpus_ingests => corpus_ingests;
     mail_busy_worker_keeps_its_lease => busy_worker_keeps_its_lease;
+    mail_smtp_redelivery_lenient_ids_and_delay_warnings => smtp_redelivery_lenient_ids_and_delay_warnings;
+    mail_one_failing_message_is_kept_and_the_others_go_on => one_failing_message_is_kept_and_the_others_go_on;
+    mail_hd07_threading_walks_every_reference_and_keeps_new_participants => threading_walks_every_reference_and_keeps_new_participants;
 }
 
 // --- Real peers from .ci/mail-peers -----------------------------------------------------

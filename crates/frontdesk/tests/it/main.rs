@@ -5,5 +5,6 @@
 mod boundaries;
 mod cli;
 mod mail;
+mod notmuch;
 mod server;
 mod tokens;
