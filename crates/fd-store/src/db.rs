@@ -395,6 +395,13 @@ impl Tx {
     }
 
     /// Runs a statement; returns the number of rows it changed.
+    /// Runs SQL text a test wrote (fault injection). Compiled only with the `test-sql`
+    /// feature, which only `fd-testkit` turns on.
+    #[cfg(feature = "test-sql")]
+    pub async fn exec_test_sql(&mut self, sql: &str) -> Result<u64, StoreError> {
+        self.exec(sql, Vec::new()).await
+    }
+
     pub(crate) async fn exec(&mut self, sql: &str, args: Vec<Arg>) -> Result<u64, StoreError> {
         Ok(match &mut self.conn {
             Conn::Sqlite(t, guard) => {

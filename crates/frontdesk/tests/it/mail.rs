@@ -1835,7 +1835,7 @@ async fn one_failing_message_is_kept_and_the_others_go_on(t: TestApp) {
         async move {
             let mut tx = app.db().write().await.unwrap();
             for sql in sqls {
-                tx.exec(sql, Vec::new()).await.unwrap();
+                tx.exec_test_sql(sql).await.unwrap();
             }
             tx.commit().await.unwrap();
         }
