@@ -204,7 +204,8 @@ async fn store_batch(app: &App, mails: &[&IncomingMail]) -> Result<Vec<i64>, App
     let now = app.now();
     // Hashed before taking the single writer slot.
     let hashes: Vec<String> = mails.iter().map(|m| fd_mail::sha256_hex(&m.raw)).collect();
-    let mut tx = app.db().write_urgent().await?;
+    // Durable: SMTP answers 250 (and IMAP marks the message) once this returns.
+    let mut tx = app.db().write_durable().await?;
     let mut ids = Vec::with_capacity(mails.len());
     for (mail, sha) in mails.iter().zip(hashes) {
         let size = mail
@@ -359,7 +360,10 @@ pub(crate) async fn prepare_outbound_email(
         .await?;
         return Ok(());
     };
-    let existing = tx.message(message).await?.and_then(|m| m.message_id_header);
+    let existing = tx
+        .message(&ViewerScope::All, message)
+        .await?
+        .and_then(|m| m.message_id_header);
     let mid = match existing {
         Some(m) if !m.trim().is_empty() => m,
         _ => fd_mail::build::new_message_id(fd_mail::address::domain(&from).unwrap_or("")),
@@ -530,12 +534,18 @@ impl App {
         actor: &Actor,
         id: MessageId,
     ) -> Result<fd_store::Message, AppError> {
+        let scope = actor.scope();
         let m = tx
-            .message(id)
+            .message(&scope, id)
             .await?
             .ok_or_else(|| AppError::not_found("message", id))?;
-        match tx.conversation(&actor.scope(), m.conversation_id).await? {
-            Some(c) if c.trashed_at.is_none() || actor.viewer.is_account_admin() => Ok(m),
+        // Scope is in the query above; what is left is the trash rule: a trashed
+        // conversation's messages are for account admins only.
+        if actor.viewer.is_account_admin() {
+            return Ok(m);
+        }
+        match tx.conversation(&scope, m.conversation_id).await? {
+            Some(c) if c.trashed_at.is_none() => Ok(m),
             _ => Err(AppError::not_found("message", id)),
         }
     }
@@ -548,7 +558,7 @@ impl App {
     ) -> Result<Option<MessageMailMeta>, AppError> {
         let mut tx = self.db().read().await?;
         self.visible_message(&mut tx, actor, id).await?;
-        let meta = tx.message_meta(id).await?;
+        let meta = tx.message_meta(&actor.scope(), id).await?;
         tx.commit().await?;
         Ok(meta)
     }
