@@ -75,7 +75,9 @@ impl SqlitePool {
         // journal_mode answers with a row, so it is read rather than executed.
         let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
         // WAL + NORMAL is durable against application crashes and keeps commits cheap; a
-        // power loss may only roll back the last transactions (SQLite docs, "WAL").
+        // power loss may only roll back the last transactions (SQLite docs, "WAL"). Storing
+        // accepted mail cannot accept that (RFC 5321 §6.1): `Db::write_durable` switches the
+        // writers' connection to FULL for that transaction's commit.
         conn.execute_batch(
             "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
              PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;",
