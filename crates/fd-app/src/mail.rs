@@ -252,7 +252,7 @@ impl MailSink for MailService {
         match self.is_connected_address(address).await {
             Ok(true) => RecipientVerdict::Accept,
             Ok(false) => RecipientVerdict::Unknown,
-            Err(e) => RecipientVerdict::TempFail(e.to_string()),
+            Err(e) => RecipientVerdict::TempFail(temporary_failure(&e, "recipient check failed")),
         }
     }
 
@@ -260,7 +260,7 @@ impl MailSink for MailService {
         self.accept(mail)
             .await
             .map(|_| ())
-            .map_err(|e| DeliveryError::Temporary(e.to_string()))
+            .map_err(|e| DeliveryError::Temporary(temporary_failure(&e, "storing mail failed")))
     }
 
     async fn imap_checkpoint(&self, account: &str) -> Result<Option<(u32, u32)>, DeliveryError> {
@@ -279,6 +279,21 @@ impl MailSink for MailService {
             Err(e) => Err(DeliveryError::Temporary(e.to_string())),
         }
     }
+}
+
+/// What a sending server is told when we cannot take its mail now (it will retry): our
+/// words only — the SMTP reply quotes this text, and a database's message (tables, values,
+/// paths) is not for other servers. The whole cause chain goes to the log.
+fn temporary_failure(e: &AppError, what: &str) -> String {
+    let mut chain = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        chain.push_str(": ");
+        chain.push_str(&s.to_string());
+        source = s.source();
+    }
+    tracing::error!(error = %chain, "{what}");
+    "local storage problem".into()
 }
 
 /// Where outgoing mail of a conversation comes from (HD-15): the requested address when it

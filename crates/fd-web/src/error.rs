@@ -303,6 +303,24 @@ pub(crate) fn new_uuid() -> String {
 mod tests {
     use super::*;
 
+    #[derive(Debug, thiserror::Error)]
+    #[error("outer: {0}")]
+    struct Outer(#[source] Middle);
+    #[derive(Debug, thiserror::Error)]
+    #[error("middle")]
+    struct Middle(#[source] std::io::Error);
+
+    /// A 5xx logs every cause, each once (thiserror's `{0}` often repeats its source).
+    #[test]
+    fn cause_chain_names_every_source_once() {
+        let e = Outer(Middle(std::io::Error::other("disk on fire")));
+        assert_eq!(cause_chain(&e), "outer: middle: disk on fire");
+        let api = ApiError::from(AppError::Internal("boom".into()));
+        assert_eq!(api.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(api.message, "internal error");
+        assert_eq!(api.cause.as_deref(), Some("internal error: boom"));
+    }
+
     #[test]
     fn correlation_ids_are_uuids() {
         let id = new_uuid();
