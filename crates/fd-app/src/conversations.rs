@@ -436,7 +436,7 @@ impl App {
             ticket: c.ticket_id,
         }];
         let target = match reply.reply_to {
-            Some(mid) => match tx.message(mid).await? {
+            Some(mid) => match tx.message(&actor.scope(), mid).await? {
                 Some(m) if m.conversation_id == id => Some(m),
                 _ => {
                     return Err(AppError::invalid(
@@ -559,7 +559,7 @@ impl App {
         }
         tx.delete_draft(user, c.ticket_id, Some(id)).await?;
         let message = tx
-            .message(mid)
+            .message(&ViewerScope::All, mid)
             .await?
             .ok_or_else(|| AppError::Internal("the sent message vanished".into()))?;
         Ok((message, events))
@@ -1004,7 +1004,7 @@ impl App {
         // HD-21: on a call's conversation, commenting opens once an email is drafted or sent.
         let call_convs: Vec<Conversation> = match (&conv, ticket_id) {
             (Some(c), _) => vec![c.clone()],
-            (None, Some(t)) => tx.conversations_of_ticket(t, false).await?,
+            (None, Some(t)) => tx.conversations_of_ticket(&actor.scope(), t, false).await?,
             (None, None) => Vec::new(),
         };
         if !call_convs.is_empty() && call_convs.iter().all(|c| c.channel == Channel::Call) {
@@ -1130,12 +1130,9 @@ impl App {
         id: ConversationId,
     ) -> Result<Vec<Message>, AppError> {
         let mut tx = self.db().read().await?;
-        if tx.conversation(&actor.scope(), id).await?.is_none() {
-            return Err(AppError::not_found("conversation", id));
-        }
-        let out = tx.messages(id).await?;
+        let out = tx.messages(&actor.scope(), id).await?;
         tx.commit().await?;
-        Ok(out)
+        out.ok_or_else(|| AppError::not_found("conversation", id))
     }
 
     pub async fn list_conversations(
@@ -1347,7 +1344,7 @@ fn source_type(c: Channel) -> &'static str {
 /// ticket's draft, a message of one of the ticket's conversations. The draft's target was
 /// checked against the actor's scope already, so this keeps every reference inside it.
 async fn draft_may_reference(tx: &mut Tx, draft: &Draft, mid: MessageId) -> Result<bool, AppError> {
-    let Some(m) = tx.message(mid).await? else {
+    let Some(m) = tx.message(&ViewerScope::All, mid).await? else {
         return Ok(false);
     };
     if let Some(cid) = draft.conversation_id {

@@ -373,7 +373,7 @@ impl App {
         let mut tx = self.db().read().await?;
         self.check_end(&mut tx, actor, from).await?;
         let mut rows = if from.kind == ObjectType::Ticket && kind == ObjectType::Conversation {
-            tx.conversations_of_ticket(TicketId(from.id), false)
+            tx.conversations_of_ticket(&actor.scope(), TicketId(from.id), false)
                 .await?
                 .into_iter()
                 .map(|c| Association {

@@ -1,4 +1,7 @@
-use fd_domain::DomainError;
+//! Why a use case failed, as one enum the web layer maps to HTTP: store conflicts arrive
+//! here already described in our words, never with the database's message.
+
+use fd_domain::{DomainError, ErrorCode};
 use fd_store::StoreError;
 
 /// Why a use case did not happen. The web layer maps each variant to one HTTP status.
@@ -25,7 +28,11 @@ pub enum AppError {
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Unique(m) => AppError::Conflict(format!("already exists ({m})")),
+            // Our description only: the database's message names tables and columns.
+            StoreError::Conflict { what, detail } => {
+                tracing::debug!(%detail, "unique constraint refused a write");
+                AppError::Conflict(format!("{what} already exists"))
+            }
             other => AppError::Store(other),
         }
     }
@@ -38,7 +45,12 @@ impl AppError {
             id: id.to_string(),
         }
     }
+    /// An invalid input that no more specific HubSpot code describes.
     pub(crate) fn invalid(field: &str, message: impl Into<String>) -> Self {
-        AppError::Domain(DomainError::field(field, message))
+        Self::invalid_as(field, ErrorCode::InvalidValue, message)
+    }
+
+    pub(crate) fn invalid_as(field: &str, code: ErrorCode, message: impl Into<String>) -> Self {
+        AppError::Domain(DomainError::field(field, code, message))
     }
 }

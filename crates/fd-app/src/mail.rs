@@ -204,7 +204,8 @@ async fn store_batch(app: &App, mails: &[&IncomingMail]) -> Result<Vec<i64>, App
     let now = app.now();
     // Hashed before taking the single writer slot.
     let hashes: Vec<String> = mails.iter().map(|m| fd_mail::sha256_hex(&m.raw)).collect();
-    let mut tx = app.db().write_urgent().await?;
+    // Durable: SMTP answers 250 (and IMAP marks the message) once this returns.
+    let mut tx = app.db().write_durable().await?;
     let mut ids = Vec::with_capacity(mails.len());
     for (mail, sha) in mails.iter().zip(hashes) {
         let size = mail
@@ -255,7 +256,7 @@ impl MailSink for MailService {
         match self.is_connected_address(address).await {
             Ok(true) => RecipientVerdict::Accept,
             Ok(false) => RecipientVerdict::Unknown,
-            Err(e) => RecipientVerdict::TempFail(e.to_string()),
+            Err(e) => RecipientVerdict::TempFail(temporary_failure(&e, "recipient check failed")),
         }
     }
 
@@ -263,7 +264,7 @@ impl MailSink for MailService {
         self.accept(mail)
             .await
             .map(|_| ())
-            .map_err(|e| DeliveryError::Temporary(e.to_string()))
+            .map_err(|e| DeliveryError::Temporary(temporary_failure(&e, "storing mail failed")))
     }
 
     async fn imap_checkpoint(&self, account: &str) -> Result<Option<(u32, u32)>, DeliveryError> {
@@ -282,6 +283,21 @@ impl MailSink for MailService {
             Err(e) => Err(DeliveryError::Temporary(e.to_string())),
         }
     }
+}
+
+/// What a sending server is told when we cannot take its mail now (it will retry): our
+/// words only — the SMTP reply quotes this text, and a database's message (tables, values,
+/// paths) is not for other servers. The whole cause chain goes to the log.
+fn temporary_failure(e: &AppError, what: &str) -> String {
+    let mut chain = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        chain.push_str(": ");
+        chain.push_str(&s.to_string());
+        source = s.source();
+    }
+    tracing::error!(error = %chain, "{what}");
+    "local storage problem".into()
 }
 
 /// Where outgoing mail of a conversation comes from (HD-15): the requested address when it
@@ -363,7 +379,10 @@ pub(crate) async fn prepare_outbound_email(
         .await?;
         return Ok(());
     };
-    let existing = tx.message(message).await?.and_then(|m| m.message_id_header);
+    let existing = tx
+        .message(&ViewerScope::All, message)
+        .await?
+        .and_then(|m| m.message_id_header);
     let mid = match existing {
         Some(m) if !m.trim().is_empty() => m,
         _ => fd_mail::build::new_message_id(fd_mail::address::domain(&from).unwrap_or("")),
@@ -555,12 +574,18 @@ impl App {
         actor: &Actor,
         id: MessageId,
     ) -> Result<fd_store::Message, AppError> {
+        let scope = actor.scope();
         let m = tx
-            .message(id)
+            .message(&scope, id)
             .await?
             .ok_or_else(|| AppError::not_found("message", id))?;
-        match tx.conversation(&actor.scope(), m.conversation_id).await? {
-            Some(c) if c.trashed_at.is_none() || actor.viewer.is_account_admin() => Ok(m),
+        // Scope is in the query above; what is left is the trash rule: a trashed
+        // conversation's messages are for account admins only.
+        if actor.viewer.is_account_admin() {
+            return Ok(m);
+        }
+        match tx.conversation(&scope, m.conversation_id).await? {
+            Some(c) if c.trashed_at.is_none() => Ok(m),
             _ => Err(AppError::not_found("message", id)),
         }
     }
@@ -573,7 +598,7 @@ impl App {
     ) -> Result<Option<MessageMailMeta>, AppError> {
         let mut tx = self.db().read().await?;
         self.visible_message(&mut tx, actor, id).await?;
-        let meta = tx.message_meta(id).await?;
+        let meta = tx.message_meta(&actor.scope(), id).await?;
         tx.commit().await?;
         Ok(meta)
     }

@@ -403,8 +403,9 @@ impl MailService {
                         && let Some(conv) = tx.conversation_by_reply_token(tok).await?
                     {
                         found = tx
-                            .messages(conv)
+                            .messages(&ViewerScope::All, conv)
                             .await?
+                            .unwrap_or_default()
                             .into_iter()
                             .rev()
                             .find(|m| m.direction == Direction::Outbound)
@@ -589,7 +590,9 @@ impl MailService {
             && let Some(subject) = &mail.subject
         {
             for ticket in fd_mail::thread::tags_in_subject(subject) {
-                let convs = tx.conversations_of_ticket(TicketId(ticket), false).await?;
+                let convs = tx
+                    .conversations_of_ticket(&ViewerScope::All, TicketId(ticket), false)
+                    .await?;
                 if let Some(c) = convs.into_iter().find(|c| c.channel == Channel::Email) {
                     let participants = tx.conversation_participants(c.id).await?;
                     if sender_addresses.iter().any(|s| participants.contains(s)) {

@@ -265,7 +265,7 @@ impl MailService {
         let worker = self.settings().worker.clone();
         let (message, conversation, token, auto_submitted) = {
             let mut tx = app.db().read().await?;
-            let m = tx.message(id).await?;
+            let m = tx.message(&ViewerScope::All, id).await?;
             let c = match &m {
                 Some(m) => {
                     tx.conversation(&ViewerScope::All, m.conversation_id)
@@ -277,13 +277,19 @@ impl MailService {
                 Some(c) => tx.reply_token_of(c.id).await?,
                 None => None,
             };
-            let auto = tx.message_meta(id).await?.is_some_and(|m| m.auto_submitted);
+            let auto = tx
+                .message_meta(&ViewerScope::All, id)
+                .await?
+                .is_some_and(|m| m.auto_submitted);
             tx.commit().await?;
             (m, c, token, auto)
         };
         let finish = |status: DeliveryStatus, detail: String| async move {
             let mut tx = app.db().write().await?;
-            let conversation = tx.message(id).await?.map(|m| m.conversation_id);
+            let conversation = tx
+                .message(&ViewerScope::All, id)
+                .await?
+                .map(|m| m.conversation_id);
             if status != DeliveryStatus::Queued {
                 tx.set_message_status(id, status, Some(&detail)).await?;
             }

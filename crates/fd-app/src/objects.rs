@@ -177,6 +177,7 @@ fn filter_value(def: &PropertyDefinition, raw: &str) -> Result<String, FieldErro
             parse_time(raw).map(|ms| ms.to_string()).ok_or_else(|| {
                 FieldError::new(
                     def.name.clone(),
+                    ErrorCode::InvalidDate,
                     format!("{raw:?} is not a date (epoch milliseconds or ISO-8601)"),
                 )
             })
@@ -213,12 +214,17 @@ fn normalize(
         let Some(def) = defs.iter().find(|d| &d.name == name) else {
             errors.push(FieldError::new(
                 name,
+                ErrorCode::PropertyDoesntExist,
                 format!("is not a {} property", name_of(kind)),
             ));
             continue;
         };
         if def.read_only {
-            errors.push(FieldError::new(name, "is read-only"));
+            errors.push(FieldError::new(
+                name,
+                ErrorCode::ReadOnlyValue,
+                "is read-only",
+            ));
             continue;
         }
         match def.normalize(value) {
@@ -554,6 +560,7 @@ impl App {
         if req.groups.len() > MAX_FILTER_GROUPS {
             errors.push(FieldError::new(
                 "filterGroups",
+                ErrorCode::TooLarge,
                 format!(
                     "at most {MAX_FILTER_GROUPS} filter groups are allowed, {} were given",
                     req.groups.len()
@@ -564,6 +571,7 @@ impl App {
         if total_filters > MAX_FILTERS {
             errors.push(FieldError::new(
                 "filters",
+                ErrorCode::TooLarge,
                 format!(
                     "at most {MAX_FILTERS} filters are allowed in all, {total_filters} were given"
                 ),
@@ -572,18 +580,21 @@ impl App {
         if req.groups.iter().any(|g| g.len() > MAX_FILTERS_PER_GROUP) {
             errors.push(FieldError::new(
                 "filters",
+                ErrorCode::TooLarge,
                 format!("at most {MAX_FILTERS_PER_GROUP} filters are allowed per group"),
             ));
         }
         if !(0..=MAX_SEARCH_LIMIT).contains(&req.limit) {
             errors.push(FieldError::new(
                 "limit",
+                ErrorCode::InvalidInteger,
                 format!("must be between 0 and {MAX_SEARCH_LIMIT}"),
             ));
         }
         if req.offset < 0 || req.offset.saturating_add(req.limit.max(0)) > MAX_SEARCH_RESULTS {
             errors.push(FieldError::new(
                 "after",
+                ErrorCode::TooLarge,
                 format!("paging is limited to the first {MAX_SEARCH_RESULTS} results"),
             ));
         }
@@ -591,6 +602,7 @@ impl App {
             if q.chars().count() > MAX_FILTER_VALUE_CHARS {
                 errors.push(FieldError::new(
                     "query",
+                    ErrorCode::TooLarge,
                     format!("is longer than {MAX_FILTER_VALUE_CHARS} characters"),
                 ));
             }
@@ -628,6 +640,7 @@ impl App {
                 None => {
                     errors.push(FieldError::new(
                         "sorts",
+                        ErrorCode::PropertyDoesntExist,
                         format!("{name:?} is not a {} property", name_of(kind)),
                     ));
                     None
@@ -668,6 +681,7 @@ impl App {
         let op = SearchOperator::parse(f.operator.trim()).ok_or_else(|| {
             FieldError::new(
                 name,
+                ErrorCode::InvalidOption,
                 format!(
                     "{:?} is not an operator (EQ, NEQ, LT, LTE, GT, GTE, BETWEEN, IN, NOT_IN, \
                      HAS_PROPERTY, NOT_HAS_PROPERTY, CONTAINS_TOKEN, NOT_CONTAINS_TOKEN)",
@@ -680,29 +694,45 @@ impl App {
             Eq | Neq | Lt | Lte | Gt | Gte | Between | ContainsToken | NotContainsToken
         );
         if needs_value && f.value.is_none() {
-            return Err(FieldError::new(name, format!("{op:?} needs a value")));
+            return Err(FieldError::new(
+                name,
+                ErrorCode::Required,
+                format!("{op:?} needs a value"),
+            ));
         }
         if op == Between && f.high_value.is_none() {
             return Err(FieldError::new(
                 name,
+                ErrorCode::Required,
                 "BETWEEN needs a value and a highValue",
             ));
         }
         if matches!(op, In | NotIn) && f.values.is_empty() {
-            return Err(FieldError::new(name, format!("{op:?} needs values")));
+            return Err(FieldError::new(
+                name,
+                ErrorCode::Required,
+                format!("{op:?} needs values"),
+            ));
         }
         if let Some(rest) = name.strip_prefix("associations.") {
-            let other = association_kind(rest)
-                .ok_or_else(|| FieldError::new(name, format!("{rest:?} is not an object type")))?;
+            let other = association_kind(rest).ok_or_else(|| {
+                FieldError::new(
+                    name,
+                    ErrorCode::InvalidOption,
+                    format!("{rest:?} is not an object type"),
+                )
+            })?;
             if !matches!(op, Eq | Neq | In | NotIn | HasProperty | NotHasProperty) {
                 return Err(FieldError::new(
                     name,
+                    ErrorCode::InvalidValue,
                     format!("{op:?} does not apply to associations"),
                 ));
             }
             if other == kind {
                 return Err(FieldError::new(
                     name,
+                    ErrorCode::InvalidValue,
                     format!(
                         "{} records are not associated with each other",
                         kind.plural()
@@ -719,6 +749,7 @@ impl App {
             {
                 return Err(FieldError::new(
                     name,
+                    ErrorCode::InvalidInteger,
                     format!("{bad:?} is not a record id (digits only)"),
                 ));
             }
@@ -730,8 +761,13 @@ impl App {
                 values: f.values.clone(),
             });
         }
-        let d = def(name)
-            .ok_or_else(|| FieldError::new(name, format!("is not a {} property", name_of(kind))))?;
+        let d = def(name).ok_or_else(|| {
+            FieldError::new(
+                name,
+                ErrorCode::PropertyDoesntExist,
+                format!("is not a {} property", name_of(kind)),
+            )
+        })?;
         let value = f.value.as_deref().map(|v| filter_value(d, v)).transpose()?;
         let high_value = f
             .high_value
@@ -763,6 +799,7 @@ fn filter_limits(f: &FilterInput) -> Vec<FieldError> {
     if f.values.len() > MAX_FILTER_VALUES {
         errors.push(FieldError::new(
             name,
+            ErrorCode::TooLarge,
             format!(
                 "at most {MAX_FILTER_VALUES} values are allowed per filter, {} were given",
                 f.values.len()
@@ -772,6 +809,7 @@ fn filter_limits(f: &FilterInput) -> Vec<FieldError> {
     if name.chars().count() > MAX_FILTER_VALUE_CHARS {
         errors.push(FieldError::new(
             "propertyName",
+            ErrorCode::TooLarge,
             format!("is longer than {MAX_FILTER_VALUE_CHARS} characters"),
         ));
     }
@@ -789,12 +827,14 @@ fn filter_limits(f: &FilterInput) -> Vec<FieldError> {
     if long {
         errors.push(FieldError::new(
             name,
+            ErrorCode::TooLarge,
             format!("a filter value is longer than {MAX_FILTER_VALUE_CHARS} characters"),
         ));
     }
     if nul {
         errors.push(FieldError::new(
             name,
+            ErrorCode::InvalidValue,
             "filter values must not contain NUL characters",
         ));
     }

@@ -574,8 +574,9 @@ impl App {
         for s in &stages {
             for n in &s.required_properties {
                 if tx.property("tickets", n).await?.is_none_or(|p| p.archived) {
-                    return Err(AppError::invalid(
+                    return Err(AppError::invalid_as(
                         "required_properties",
+                        ErrorCode::PropertyDoesntExist,
                         format!("{n:?} is not a ticket property"),
                     ));
                 }

@@ -179,17 +179,16 @@ impl App {
         id: ConversationId,
     ) -> Result<Vec<ThreadItem>, AppError> {
         let mut tx = self.db().read().await?;
-        if tx.conversation(&actor.scope(), id).await?.is_none() {
-            return Err(AppError::not_found("thread", id));
-        }
+        let scope = actor.scope();
         let mut items: Vec<ThreadItem> = tx
-            .messages(id)
+            .messages(&scope, id)
             .await?
+            .ok_or_else(|| AppError::not_found("thread", id))?
             .into_iter()
             .map(|m| ThreadItem::Message(Box::new(m)))
             .collect();
         items.extend(
-            tx.comments_of_conversation(id)
+            tx.comments_of_conversation(&scope, id)
                 .await?
                 .into_iter()
                 .map(ThreadItem::Comment),

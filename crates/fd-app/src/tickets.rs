@@ -88,11 +88,19 @@ pub(crate) fn normalize_properties(
     let mut out = BTreeMap::new();
     for (name, value) in raw {
         let Some(def) = defs.get(name) else {
-            errors.push(FieldError::new(name, "is not a ticket property"));
+            errors.push(FieldError::new(
+                name,
+                ErrorCode::PropertyDoesntExist,
+                "is not a ticket property",
+            ));
             continue;
         };
         if def.read_only {
-            errors.push(FieldError::new(name, "is read-only"));
+            errors.push(FieldError::new(
+                name,
+                ErrorCode::ReadOnlyValue,
+                "is read-only",
+            ));
             continue;
         }
         let normalized = match name.as_str() {
@@ -106,6 +114,7 @@ pub(crate) fn normalize_properties(
                 } else {
                     Err(FieldError::new(
                         name,
+                        ErrorCode::InvalidInteger,
                         format!("{value:?} is not a numeric id"),
                     ))
                 }
@@ -147,7 +156,11 @@ async fn apply_properties(
                 Some(Ok(s)) => t.subject = s,
                 Some(Err(DomainError::Invalid(mut e))) => errors.append(&mut e),
                 Some(Err(other)) => return Err(other.into()),
-                None => errors.push(FieldError::new("subject", "the ticket name is required")),
+                None => errors.push(FieldError::new(
+                    "subject",
+                    ErrorCode::Required,
+                    "the ticket name is required",
+                )),
             },
             "content" => t.content = value.clone(),
             "hs_ticket_priority" => t.priority = value.clone(),
@@ -155,12 +168,17 @@ async fn apply_properties(
             "source_type" => t.source_type = value.clone(),
             "hs_pipeline" => match id_of(value) {
                 Some(p) => t.pipeline_id = PipelineId(p),
-                None => errors.push(FieldError::new("hs_pipeline", "the pipeline is required")),
+                None => errors.push(FieldError::new(
+                    "hs_pipeline",
+                    ErrorCode::Required,
+                    "the pipeline is required",
+                )),
             },
             "hs_pipeline_stage" => match id_of(value) {
                 Some(s) => t.stage_id = StageId(s),
                 None => errors.push(FieldError::new(
                     "hs_pipeline_stage",
+                    ErrorCode::Required,
                     "the status is required",
                 )),
             },
@@ -170,6 +188,7 @@ async fn apply_properties(
                     Some(true) => t.owner_id = Some(UserId(u)),
                     _ => errors.push(FieldError::new(
                         "hubspot_owner_id",
+                        ErrorCode::InvalidOption,
                         format!("{u} is not an active user"),
                     )),
                 },
@@ -180,6 +199,7 @@ async fn apply_properties(
                     true => t.team_id = Some(TeamId(team)),
                     false => errors.push(FieldError::new(
                         "hubspot_team_id",
+                        ErrorCode::InvalidOption,
                         format!("{team} is not a team"),
                     )),
                 },
@@ -199,20 +219,24 @@ async fn apply_properties(
         match cfg.pipeline(t.pipeline_id) {
             None => errors.push(FieldError::new(
                 "hs_pipeline",
+                ErrorCode::InvalidOption,
                 format!("{} is not a ticket pipeline", t.pipeline_id),
             )),
             Some(p) if p.archived => errors.push(FieldError::new(
                 "hs_pipeline",
+                ErrorCode::InvalidOption,
                 format!("pipeline {} is archived", t.pipeline_id),
             )),
             Some(p) => match p.stages.iter().find(|s| s.id == t.stage_id) {
                 Some(s) if !s.archived => {}
                 Some(_) => errors.push(FieldError::new(
                     "hs_pipeline_stage",
+                    ErrorCode::InvalidOption,
                     format!("stage {} is archived", t.stage_id),
                 )),
                 None => errors.push(FieldError::new(
                     "hs_pipeline_stage",
+                    ErrorCode::InvalidOption,
                     format!(
                         "{} is not a stage of pipeline {}",
                         t.stage_id, t.pipeline_id
@@ -262,7 +286,10 @@ async fn apply_stage_effects(
     if !(effects.close_all_conversations || effects.reopen_single_conversation) {
         return Ok(());
     }
-    let convs = tx.conversations_of_ticket(t.id, false).await?;
+    // The rule concerns every conversation of the ticket, whoever moves it.
+    let convs = tx
+        .conversations_of_ticket(&ViewerScope::All, t.id, false)
+        .await?;
     let targets: Vec<Conversation> = if effects.close_all_conversations {
         convs
             .into_iter()
@@ -331,7 +358,10 @@ pub(crate) async fn apply_ticket_changes(
         .ok_or_else(|| AppError::Internal(format!("stage {} vanished", before.stage_id)))?;
     let new_stage = check_stage_requirements(cfg, t)?;
     if old_stage.id != new_stage.id {
-        let live = tx.conversations_of_ticket(t.id, false).await?.len();
+        let live = tx
+            .conversations_of_ticket(&ViewerScope::All, t.id, false)
+            .await?
+            .len();
         let effects = rules::stage_move_effects(old_stage.state, new_stage.state, live, now);
         t.is_open = new_stage.state == StageState::Open;
         apply_stage_effects(tx, actor, t, &effects, now, &mut events).await?;
@@ -378,7 +408,11 @@ pub(crate) async fn insert_ticket(
     raw.entry("hs_pipeline".into())
         .or_insert_with(|| "0".into());
     if raw.get("subject").is_none_or(|s| s.trim().is_empty()) {
-        errors.push(FieldError::new("subject", "the ticket name is required"));
+        errors.push(FieldError::new(
+            "subject",
+            ErrorCode::Required,
+            "the ticket name is required",
+        ));
     }
     if raw
         .get("hs_pipeline_stage")
@@ -386,6 +420,7 @@ pub(crate) async fn insert_ticket(
     {
         errors.push(FieldError::new(
             "hs_pipeline_stage",
+            ErrorCode::Required,
             "the status is required",
         ));
     }
@@ -394,6 +429,7 @@ pub(crate) async fn insert_ticket(
             if required && raw.get(&name).is_none_or(|v| v.trim().is_empty()) {
                 errors.push(FieldError::new(
                     name,
+                    ErrorCode::Required,
                     "is required by the create-ticket form",
                 ));
             }
@@ -616,8 +652,9 @@ impl App {
             .ticket(&actor.scope(), id)
             .await?
             .ok_or_else(|| AppError::not_found("ticket", id))?;
+        let scope = actor.scope();
         let conversations = tx
-            .conversations_of_ticket(id, ticket.trashed_at.is_some())
+            .conversations_of_ticket(&scope, id, ticket.trashed_at.is_some())
             .await?;
         let assoc = tx.associations_from(ObjectType::Ticket, id.0, None).await?;
         let mut contacts = Vec::new();
@@ -635,7 +672,7 @@ impl App {
                 _ => {}
             }
         }
-        let comments = tx.comments_of_ticket(id).await?;
+        let comments = tx.comments_of_ticket(&scope, id).await?;
         let activity = tx.activity(ObjectType::Ticket, id.0).await?;
         let followers = tx.followers(id).await?;
         tx.commit().await?;
@@ -742,7 +779,10 @@ pub(crate) async fn trash_ticket_in(
     t.version += 1;
     tx.record_activity(&activity(t.id, actor, "trashed", now))
         .await?;
-    for mut c in tx.conversations_of_ticket(t.id, false).await? {
+    for mut c in tx
+        .conversations_of_ticket(&ViewerScope::All, t.id, false)
+        .await?
+    {
         c.trashed_at = Some(now);
         c.updated_at = now;
         if !tx.save_conversation(&c).await? {
@@ -778,7 +818,10 @@ pub(crate) async fn restore_ticket_in(
     t.version += 1;
     tx.record_activity(&activity(t.id, actor, "restored", now))
         .await?;
-    for mut c in tx.conversations_of_ticket(t.id, true).await? {
+    for mut c in tx
+        .conversations_of_ticket(&ViewerScope::All, t.id, true)
+        .await?
+    {
         if c.trashed_at.is_none() {
             continue;
         }

@@ -318,12 +318,13 @@ impl App {
         id: ConversationId,
     ) -> Result<Vec<(Message, i64, Vec<String>)>, AppError> {
         let mut tx = self.db().read().await?;
-        if tx.conversation(&actor.scope(), id).await?.is_none() {
-            return Err(AppError::not_found("conversation", id));
-        }
-        let messages = tx.messages(id).await?;
+        let scope = actor.scope();
+        let messages = tx
+            .messages(&scope, id)
+            .await?
+            .ok_or_else(|| AppError::not_found("conversation", id))?;
         let mut meta: HashMap<MessageId, (i64, Vec<String>)> = tx
-            .thread_mail_meta(id)
+            .thread_mail_meta(&scope, id)
             .await?
             .into_iter()
             .map(|(m, blocked, notices)| (m, (blocked, notices)))

@@ -14,5 +14,5 @@ pub mod rules;
 pub mod text;
 
 pub use access::{TicketAccess, Viewer, ViewerScope};
-pub use error::{DomainError, FieldError};
+pub use error::{DomainError, ErrorCode, FieldError};
 pub use model::*;

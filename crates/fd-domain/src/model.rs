@@ -31,7 +31,11 @@ macro_rules! id_type {
             type Err = DomainError;
             fn from_str(s: &str) -> Result<Self, Self::Err> {
                 crate::text::parse_id(s).map($name).ok_or_else(|| {
-                    DomainError::field(stringify!($name), format!("{s:?} is not a numeric id"))
+                    DomainError::field(
+                        stringify!($name),
+                        crate::ErrorCode::InvalidInteger,
+                        format!("{s:?} is not a numeric id"),
+                    )
                 })
             }
         }
@@ -91,7 +95,13 @@ impl EmailAddress {
     /// characters and anything longer than RFC 5321 §4.5.3.1.3's 254-character path limit.
     pub fn parse(input: &str) -> Result<Self, DomainError> {
         let s = input.trim();
-        let bad = |why: &str| DomainError::field("email", format!("{input:?} {why}"));
+        let bad = |why: &str| {
+            DomainError::field(
+                "email",
+                crate::ErrorCode::InvalidEmail,
+                format!("{input:?} {why}"),
+            )
+        };
         if s.is_empty() {
             return Err(bad("is empty"));
         }
@@ -155,6 +165,7 @@ macro_rules! string_enum {
                     $($text => Ok($name::$variant),)*
                     other => Err(DomainError::field(
                         stringify!($name),
+                        crate::ErrorCode::InvalidOption,
                         format!("{other:?} is not one of: {}", [$($text),*].join(", ")),
                     )),
                 }

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::FieldError;
+use crate::error::{ErrorCode, FieldError};
 use crate::model::Millis;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -40,6 +40,7 @@ impl PropertyType {
             other => {
                 return Err(FieldError::new(
                     "type",
+                    ErrorCode::InvalidOption,
                     format!(
                         "{other:?} is not a property type (string, number, date, datetime, enumeration, bool)"
                     ),
@@ -92,49 +93,62 @@ pub struct PropertyDefinition {
 impl PropertyDefinition {
     /// Turns a raw client value into the canonical stored text; `Ok(None)` clears the value.
     pub fn normalize(&self, raw: &str) -> Result<Option<String>, FieldError> {
-        let err = |m: String| FieldError::new(self.name.clone(), m);
+        let err = |code: ErrorCode, m: String| FieldError::new(self.name.clone(), code, m);
         if raw.is_empty() {
             return Ok(None);
         }
         match self.kind {
             PropertyType::String => {
                 if raw.chars().count() > MAX_STRING_VALUE {
-                    return Err(err(format!("is longer than {MAX_STRING_VALUE} characters")));
+                    return Err(err(
+                        ErrorCode::TooLarge,
+                        format!("is longer than {MAX_STRING_VALUE} characters"),
+                    ));
                 }
                 if raw.contains('\0') {
-                    return Err(err("contains a NUL character".into()));
+                    return Err(err(
+                        ErrorCode::InvalidValue,
+                        "contains a NUL character".into(),
+                    ));
                 }
                 Ok(Some(raw.to_string()))
             }
             PropertyType::Number => {
-                let v: f64 = raw
-                    .trim()
-                    .parse()
-                    .map_err(|_| err(format!("{raw:?} is not a number")))?;
+                let v: f64 = raw.trim().parse().map_err(|_| {
+                    err(ErrorCode::InvalidNumber, format!("{raw:?} is not a number"))
+                })?;
                 if !v.is_finite() {
-                    return Err(err(format!("{raw:?} is not a finite number")));
+                    return Err(err(
+                        ErrorCode::InvalidNumber,
+                        format!("{raw:?} is not a finite number"),
+                    ));
                 }
                 Ok(Some(canonical_number(v)))
             }
             PropertyType::Bool => match raw.trim().to_ascii_lowercase().as_str() {
                 "true" => Ok(Some("true".into())),
                 "false" => Ok(Some("false".into())),
-                _ => Err(err(format!("{raw:?} is not true or false"))),
+                _ => Err(err(
+                    ErrorCode::InvalidValue,
+                    format!("{raw:?} is not true or false"),
+                )),
             },
             PropertyType::Date => {
                 let ms = parse_time(raw).ok_or_else(|| {
-                    err(format!(
-                        "{raw:?} is not a date (YYYY-MM-DD or epoch milliseconds)"
-                    ))
+                    err(
+                        ErrorCode::InvalidDate,
+                        format!("{raw:?} is not a date (YYYY-MM-DD or epoch milliseconds)"),
+                    )
                 })?;
                 let day = ms.div_euclid(86_400_000) * 86_400_000;
                 Ok(Some(day.to_string()))
             }
             PropertyType::Datetime => {
                 let ms = parse_time(raw).ok_or_else(|| {
-                    err(format!(
-                        "{raw:?} is not a datetime (ISO-8601 or epoch milliseconds)"
-                    ))
+                    err(
+                        ErrorCode::InvalidDate,
+                        format!("{raw:?} is not a datetime (ISO-8601 or epoch milliseconds)"),
+                    )
                 })?;
                 Ok(Some(ms.to_string()))
             }
@@ -152,10 +166,13 @@ impl PropertyDefinition {
                     if !self.options.iter().any(|o| o.value == *part) {
                         let allowed: Vec<&str> =
                             self.options.iter().map(|o| o.value.as_str()).collect();
-                        return Err(err(format!(
-                            "{part:?} is not an allowed option (allowed: {})",
-                            allowed.join(", ")
-                        )));
+                        return Err(err(
+                            ErrorCode::InvalidOption,
+                            format!(
+                                "{part:?} is not an allowed option (allowed: {})",
+                                allowed.join(", ")
+                            ),
+                        ));
                     }
                 }
                 Ok(Some(parts.join(";")))

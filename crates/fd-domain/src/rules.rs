@@ -2,7 +2,7 @@
 //! The application layer asks these functions what must happen and then does it, in one
 //! transaction, so every road (UI, API, mail, automation) gets the same answer.
 
-use crate::error::DomainError;
+use crate::error::{DomainError, ErrorCode};
 use crate::model::{StageState, UserId};
 
 /// What a ticket's move between stages implies for the ticket and its conversations.
@@ -141,11 +141,16 @@ fn mention_at(text: &str, name: &str) -> bool {
 pub fn ticket_subject(raw: &str) -> Result<String, DomainError> {
     let s = raw.trim();
     if s.is_empty() {
-        return Err(DomainError::field("subject", "the ticket name is required"));
+        return Err(DomainError::field(
+            "subject",
+            ErrorCode::Required,
+            "the ticket name is required",
+        ));
     }
     if s.chars().count() > 1000 {
         return Err(DomainError::field(
             "subject",
+            ErrorCode::TooLarge,
             "the ticket name is longer than 1000 characters",
         ));
     }

@@ -3,7 +3,7 @@
 //!
 //! Pure string checks: must not depend on storage, HTTP or anything of the app.
 
-use crate::DomainError;
+use crate::{DomainError, ErrorCode};
 
 /// A record id written the one canonical way: ASCII digits, no sign, no spaces, no leading
 /// zero (`0` alone is allowed), within `i64`. `1%20`, `+1`, `01` and `1.0` are not ids, so one
@@ -30,11 +30,16 @@ pub fn parse_id(raw: &str) -> Option<i64> {
 pub fn name(field: &str, raw: &str, max: usize) -> Result<String, DomainError> {
     let s = raw.trim();
     if s.is_empty() {
-        return Err(DomainError::field(field, "is required"));
+        return Err(DomainError::field(
+            field,
+            ErrorCode::Required,
+            "is required",
+        ));
     }
     if s.chars().count() > max {
         return Err(DomainError::field(
             field,
+            ErrorCode::TooLarge,
             format!("is longer than {max} characters"),
         ));
     }
@@ -50,6 +55,7 @@ pub fn no_controls(field: &str, s: &str) -> Result<(), DomainError> {
     {
         return Err(DomainError::field(
             field,
+            ErrorCode::InvalidValue,
             "must not contain control characters (NUL, line breaks, tabs…)",
         ));
     }
@@ -60,7 +66,11 @@ pub fn no_controls(field: &str, s: &str) -> Result<(), DomainError> {
 /// SQLite would keep a value that PostgreSQL refuses, so both backends refuse it alike.
 pub fn no_nul(field: &str, s: &str) -> Result<(), DomainError> {
     if s.contains('\0') {
-        return Err(DomainError::field(field, "must not contain NUL characters"));
+        return Err(DomainError::field(
+            field,
+            ErrorCode::InvalidValue,
+            "must not contain NUL characters",
+        ));
     }
     Ok(())
 }

@@ -3,23 +3,9 @@
 use fd_domain::*;
 
 use crate::records::CONVERSATION_COLUMNS;
-use crate::scope::push_ticket_scope;
+pub(crate) use crate::scope::push_conversation_scope;
+use crate::scope::{push_conversation_child_scope, push_ticket_scope};
 use crate::{Comment, Conversation, Draft, Message, Recipients, Sql, StoreError, Tx, args};
-
-/// Restricts conversations aliased `c`: one without a ticket is visible to every agent of the
-/// inbox; one with a ticket is visible when its ticket is (HD-09).
-pub(crate) fn push_conversation_scope(sql: &mut Sql, scope: &ViewerScope) {
-    if matches!(scope, ViewerScope::All) {
-        return;
-    }
-    // EXISTS with the ticket's primary key: a scoped `IN (SELECT …)` made SQLite list every
-    // ticket the viewer may see (a scan of the whole table) for each conversation read.
-    sql.push(
-        " AND (c.ticket_id IS NULL OR EXISTS (SELECT 1 FROM tickets t WHERE t.id = c.ticket_id",
-    );
-    push_ticket_scope(sql, scope, "t");
-    sql.push("))");
-}
 
 #[derive(Debug, Clone, Default)]
 pub struct ConversationListQuery {
@@ -192,21 +178,25 @@ impl Tx {
             .is_some())
     }
 
-    /// The conversations of a ticket (trashed ones too when `include_trashed`).
+    /// The conversations of a ticket (trashed ones too when `include_trashed`) that `scope`
+    /// sees: none when it may not see the ticket. Use cases acting for the system pass
+    /// `ViewerScope::All`.
     pub async fn conversations_of_ticket(
         &mut self,
+        scope: &ViewerScope,
         id: TicketId,
         include_trashed: bool,
     ) -> Result<Vec<Conversation>, StoreError> {
-        let filter = if include_trashed {
-            ""
-        } else {
-            " AND c.trashed_at IS NULL"
-        };
-        let sql = format!(
-            "SELECT {CONVERSATION_COLUMNS} FROM conversations c WHERE c.ticket_id = $1{filter} ORDER BY c.id"
-        );
-        let rows = self.all(&sql, args![id]).await?;
+        let mut sql = Sql::new(&format!(
+            "SELECT {CONVERSATION_COLUMNS} FROM conversations c WHERE c.ticket_id = "
+        ));
+        sql.bind(id);
+        if !include_trashed {
+            sql.push(" AND c.trashed_at IS NULL");
+        }
+        push_conversation_scope(&mut sql, scope);
+        sql.push(" ORDER BY c.id");
+        let rows = self.all_sql(sql).await?;
         rows.iter().map(Conversation::from_row).collect()
     }
 
@@ -307,20 +297,52 @@ impl Tx {
         Ok(n == 1)
     }
 
+    /// A conversation's messages, oldest first, or `None` when `scope` may not see the
+    /// conversation (or it does not exist). One query: the conversation row, scoped, left
+    /// joined to its messages, so no caller can read them without the scope.
     pub async fn messages(
         &mut self,
+        scope: &ViewerScope,
         conversation: ConversationId,
-    ) -> Result<Vec<Message>, StoreError> {
-        let sql = format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 ORDER BY created_at, id"
-        );
-        let rows = self.all(&sql, args![conversation]).await?;
-        rows.iter().map(Message::from_row).collect()
+    ) -> Result<Option<Vec<Message>>, StoreError> {
+        let columns: Vec<String> = MESSAGE_COLUMNS
+            .split(',')
+            .map(|c| format!("m.{}", c.trim()))
+            .collect();
+        let mut sql = Sql::new(&format!(
+            "SELECT c.id AS visible_conversation, {} FROM conversations c \
+             LEFT JOIN messages m ON m.conversation_id = c.id WHERE c.id = ",
+            columns.join(", ")
+        ));
+        sql.bind(conversation);
+        push_conversation_scope(&mut sql, scope);
+        sql.push(" ORDER BY m.created_at, m.id");
+        let rows = self.all_sql(sql).await?;
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            // The one row of a conversation without messages has NULL message columns.
+            if r.opt_i64("id")?.is_some() {
+                out.push(Message::from_row(r)?);
+            }
+        }
+        Ok(Some(out))
     }
 
-    pub async fn message(&mut self, id: MessageId) -> Result<Option<Message>, StoreError> {
-        let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = $1");
-        match self.opt(&sql, args![id]).await? {
+    /// One message, when `scope` may see its conversation.
+    pub async fn message(
+        &mut self,
+        scope: &ViewerScope,
+        id: MessageId,
+    ) -> Result<Option<Message>, StoreError> {
+        let mut sql = Sql::new(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = "
+        ));
+        sql.bind(id);
+        push_conversation_child_scope(&mut sql, scope, "messages.conversation_id");
+        match self.opt_sql(sql).await? {
             Some(r) => Ok(Some(Message::from_row(&r)?)),
             None => Ok(None),
         }
@@ -380,33 +402,46 @@ impl Tx {
         Ok(id)
     }
 
-    /// Comments on a ticket or any of its conversations, oldest first.
+    /// Comments on a ticket or any of its conversations, oldest first; none when `scope`
+    /// may not see the ticket.
     pub async fn comments_of_ticket(
         &mut self,
+        scope: &ViewerScope,
         ticket: TicketId,
     ) -> Result<Vec<Comment>, StoreError> {
-        let rows = self
-            .all(
-                "SELECT id, ticket_id, conversation_id, author_id, body, created_at FROM comments \
-                 WHERE ticket_id = $1 OR conversation_id IN (SELECT id FROM conversations WHERE ticket_id = $1) \
-                 ORDER BY created_at, id",
-                args![ticket],
-            )
-            .await?;
+        let mut sql = Sql::new(
+            "SELECT k.id, k.ticket_id, k.conversation_id, k.author_id, k.body, k.created_at \
+             FROM comments k WHERE (k.ticket_id = ",
+        );
+        sql.bind(ticket)
+            .push(" OR k.conversation_id IN (SELECT id FROM conversations WHERE ticket_id = ")
+            .bind(ticket)
+            .push("))");
+        if !matches!(scope, ViewerScope::All) {
+            sql.push(" AND EXISTS (SELECT 1 FROM tickets t WHERE t.id = ")
+                .bind(ticket);
+            push_ticket_scope(&mut sql, scope, "t");
+            sql.push(")");
+        }
+        sql.push(" ORDER BY k.created_at, k.id");
+        let rows = self.all_sql(sql).await?;
         self.comments_from_rows(rows).await
     }
 
+    /// A conversation's comments, oldest first; none when `scope` may not see it.
     pub async fn comments_of_conversation(
         &mut self,
+        scope: &ViewerScope,
         conversation: ConversationId,
     ) -> Result<Vec<Comment>, StoreError> {
-        let rows = self
-            .all(
-                "SELECT id, ticket_id, conversation_id, author_id, body, created_at FROM comments \
-                 WHERE conversation_id = $1 ORDER BY created_at, id",
-                args![conversation],
-            )
-            .await?;
+        let mut sql = Sql::new(
+            "SELECT id, ticket_id, conversation_id, author_id, body, created_at FROM comments \
+             WHERE conversation_id = ",
+        );
+        sql.bind(conversation);
+        push_conversation_child_scope(&mut sql, scope, "comments.conversation_id");
+        sql.push(" ORDER BY created_at, id");
+        let rows = self.all_sql(sql).await?;
         self.comments_from_rows(rows).await
     }
 

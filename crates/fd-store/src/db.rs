@@ -123,6 +123,27 @@ impl Db {
         self.begin_write(true).await
     }
 
+    /// An urgent write transaction whose commit is on disk when `commit` returns, for
+    /// storing accepted mail. RFC 5321 §6.1: once a server has answered 250 to the end of
+    /// DATA it is responsible for the message, so the commit that stores it must survive a
+    /// power failure before that answer goes out (the same holds for an IMAP message marked
+    /// or `mailgate` exiting 0). The rest of the database runs with SQLite's
+    /// `synchronous=NORMAL`, whose WAL commits survive a crash of the process but may be
+    /// rolled back by a power loss: this transaction switches the writers' connection to
+    /// `FULL` (in WAL mode, an fsync of the WAL at each commit) for its own commit only. On
+    /// PostgreSQL it sets `synchronous_commit = on` for itself, whatever the server, database
+    /// or role default says. Callers group several messages into one such commit, so the
+    /// sync is paid once per batch.
+    pub async fn write_durable(&self) -> Result<Tx, StoreError> {
+        let mut tx = self.begin_write_with(true, true).await?;
+        if let Conn::Postgres(t) = &mut tx.conn {
+            sqlx::query("SET LOCAL synchronous_commit = on")
+                .execute(&mut **t)
+                .await?;
+        }
+        Ok(tx)
+    }
+
     /// Whether an urgent writer is waiting for SQLite's writer: a long series of writes
     /// should commit what it has and let it in.
     pub fn writer_wanted(&self) -> bool {
@@ -132,6 +153,10 @@ impl Db {
     }
 
     async fn begin_write(&self, urgent: bool) -> Result<Tx, StoreError> {
+        self.begin_write_with(urgent, false).await
+    }
+
+    async fn begin_write_with(&self, urgent: bool, durable: bool) -> Result<Tx, StoreError> {
         Ok(match &self.pool {
             Pool::Sqlite(p) => {
                 let guard = if urgent {
@@ -145,7 +170,11 @@ impl Db {
                     self.write_lock.clone().lock_owned().await
                 };
                 Tx::new(Conn::Sqlite(
-                    SqliteTx::begin(p.acquire_writer()?, true)?,
+                    if durable {
+                        SqliteTx::begin_durable(p.acquire_writer()?)?
+                    } else {
+                        SqliteTx::begin(p.acquire_writer()?, true)?
+                    },
                     Some(guard),
                 ))
             }

@@ -1,3 +1,7 @@
+//! The store's errors. Constraint failures become typed variants described in our own words
+//! (their database messages are kept for logs only); everything else stays a database error
+//! that the web layer answers with a generic 500.
+
 use std::fmt;
 
 /// Everything the store can fail with. Constraint violations are told apart so the
@@ -10,8 +14,11 @@ pub enum StoreError {
     SqliteConnect(#[source] rusqlite::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
-    #[error("unique constraint violated: {0}")]
-    Unique(String),
+    /// A unique constraint refused a write. `what` is our own description of the value that
+    /// is taken, fit to show a client; the database's message (which names tables and
+    /// columns) stays in `detail`, for the log only.
+    #[error("{what} already exists")]
+    Conflict { what: &'static str, detail: String },
     #[error("foreign key constraint violated: {0}")]
     ForeignKey(String),
     #[error("the database is busy: {0}")]
@@ -27,6 +34,14 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// A unique-constraint failure on `table`, described in our words.
+    pub(crate) fn conflict(table: &str, detail: String) -> Self {
+        StoreError::Conflict {
+            what: taken_value(table),
+            detail,
+        }
+    }
+
     pub(crate) fn connect(e: impl Into<sqlx::Error>) -> Self {
         StoreError::Connect(e.into())
     }
@@ -39,7 +54,12 @@ impl From<rusqlite::Error> for StoreError {
             let msg = msg.clone().unwrap_or_else(|| err.to_string());
             match err.extended_code {
                 ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {
-                    return StoreError::Unique(msg);
+                    // "UNIQUE constraint failed: pipelines.object_type, pipelines.label"
+                    let table = msg
+                        .split_once(": ")
+                        .and_then(|(_, cols)| cols.split_once('.'))
+                        .map_or("", |(t, _)| t);
+                    return StoreError::conflict(table, msg.clone());
                 }
                 ffi::SQLITE_CONSTRAINT_FOREIGNKEY => return StoreError::ForeignKey(msg),
                 _ => {}
@@ -60,7 +80,9 @@ impl From<sqlx::Error> for StoreError {
         if let sqlx::Error::Database(db) = &e {
             let msg = db.message().to_string();
             match db.kind() {
-                sqlx::error::ErrorKind::UniqueViolation => return StoreError::Unique(msg),
+                sqlx::error::ErrorKind::UniqueViolation => {
+                    return StoreError::conflict(db.table().unwrap_or(""), msg);
+                }
                 sqlx::error::ErrorKind::ForeignKeyViolation => return StoreError::ForeignKey(msg),
                 _ => {}
             }
@@ -71,6 +93,27 @@ impl From<sqlx::Error> for StoreError {
             }
         }
         StoreError::Sql(e)
+    }
+}
+
+/// What a unique constraint of `table` protects, as a client should read it. Every table
+/// with a UNIQUE constraint or index beyond its generated id is named here.
+fn taken_value(table: &str) -> &'static str {
+    match table {
+        "users" => "A user with this email address",
+        "teams" => "A team with this name",
+        "team_addresses" => "This team email address",
+        "contacts" => "A contact with this email address",
+        "pipelines" => "A pipeline with this label",
+        "pipeline_stages" => "A stage with this label in the pipeline",
+        "property_groups" => "A property group with this name",
+        "property_definitions" => "A property with this name",
+        "association_labels" => "An association label with this type id",
+        "associations" => "This association",
+        "drafts" => "A draft for this conversation",
+        "api_tokens" => "A token with this value",
+        "mail_inbound_keys" => "This message",
+        _ => "A record with this value",
     }
 }
 

@@ -4,7 +4,8 @@
 
 use fd_domain::*;
 
-use crate::{Arg, Row, StoreError, Tx, args};
+use crate::scope::push_conversation_child_scope;
+use crate::{Arg, Row, Sql, StoreError, Tx, args};
 
 /// A message as it arrived, before parsing.
 #[derive(Debug, Clone)]
@@ -373,18 +374,20 @@ impl Tx {
         Ok(())
     }
 
+    /// A message's mail metadata, when `scope` may see its conversation.
     pub async fn message_meta(
         &mut self,
+        scope: &ViewerScope,
         id: MessageId,
     ) -> Result<Option<MessageMailMeta>, StoreError> {
-        let Some(r) = self
-            .opt(
-                "SELECT message_id, raw_mail_id, thread_signal, quoted_text, signature, notices, automation, \
-                 auto_submitted, blocked_remote_images FROM mail_message_meta WHERE message_id = $1",
-                args![id],
-            )
-            .await?
-        else {
+        let mut sql = Sql::new(
+            "SELECT k.message_id, k.raw_mail_id, k.thread_signal, k.quoted_text, k.signature, k.notices, \
+             k.automation, k.auto_submitted, k.blocked_remote_images FROM mail_message_meta k \
+             JOIN messages m ON m.id = k.message_id WHERE k.message_id = ",
+        );
+        sql.bind(id);
+        push_conversation_child_scope(&mut sql, scope, "m.conversation_id");
+        let Some(r) = self.opt_sql(sql).await? else {
             return Ok(None);
         };
         Ok(Some(MessageMailMeta {
@@ -405,17 +408,17 @@ impl Tx {
     /// parsing left for agents. One query per thread render.
     pub async fn thread_mail_meta(
         &mut self,
+        scope: &ViewerScope,
         conversation: ConversationId,
     ) -> Result<Vec<(MessageId, i64, Vec<String>)>, StoreError> {
-        let rows = self
-            .all(
-                "SELECT k.message_id, k.blocked_remote_images, k.notices FROM mail_message_meta k \
-                 JOIN messages m ON m.id = k.message_id \
-                 WHERE m.conversation_id = $1 \
-                 AND (k.blocked_remote_images > 0 OR k.notices <> '[]')",
-                args![conversation],
-            )
-            .await?;
+        let mut sql = Sql::new(
+            "SELECT k.message_id, k.blocked_remote_images, k.notices FROM mail_message_meta k \
+             JOIN messages m ON m.id = k.message_id \
+             WHERE (k.blocked_remote_images > 0 OR k.notices <> '[]') AND m.conversation_id = ",
+        );
+        sql.bind(conversation);
+        push_conversation_child_scope(&mut sql, scope, "m.conversation_id");
+        let rows = self.all_sql(sql).await?;
         rows.iter()
             .map(|r| {
                 Ok((

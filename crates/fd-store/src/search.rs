@@ -8,9 +8,9 @@ use std::collections::BTreeMap;
 
 use fd_domain::*;
 
-use crate::conversations::push_conversation_scope;
 use crate::crm::{COMPANY_COLUMNS, CONTACT_COLUMNS, company_from_row, contact_from_row};
 use crate::records::CONVERSATION_COLUMNS;
+use crate::scope::push_conversation_scope;
 use crate::scope::push_ticket_scope;
 use crate::{Backend, Company, Contact, Conversation, Sql, StoreError, Tx};
 

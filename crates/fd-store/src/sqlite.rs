@@ -75,7 +75,9 @@ impl SqlitePool {
         // journal_mode answers with a row, so it is read rather than executed.
         let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
         // WAL + NORMAL is durable against application crashes and keeps commits cheap; a
-        // power loss may only roll back the last transactions (SQLite docs, "WAL").
+        // power loss may only roll back the last transactions (SQLite docs, "WAL"). Storing
+        // accepted mail cannot accept that (RFC 5321 §6.1): `Db::write_durable` switches the
+        // writers' connection to FULL for that transaction's commit.
         conn.execute_batch(
             "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
              PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;",
@@ -181,6 +183,9 @@ impl PooledConn {
 pub(crate) struct SqliteTx {
     conn: PooledConn,
     open: bool,
+    /// Began with `synchronous = FULL` (see `Db::write_durable`): back to `NORMAL` once
+    /// the transaction has ended, as SQLite refuses to change it inside one.
+    durable: bool,
 }
 
 impl SqliteTx {
@@ -193,7 +198,25 @@ impl SqliteTx {
                 "BEGIN"
             },
         )?;
-        Ok(SqliteTx { conn, open: true })
+        Ok(SqliteTx {
+            conn,
+            open: true,
+            durable: false,
+        })
+    }
+
+    /// `BEGIN IMMEDIATE` on a connection switched to `synchronous = FULL`, whose `COMMIT`
+    /// therefore syncs the WAL to disk before it returns.
+    pub(crate) fn begin_durable(conn: PooledConn) -> Result<SqliteTx, StoreError> {
+        run(conn.conn()?, "PRAGMA synchronous = FULL")?;
+        let mut tx = SqliteTx {
+            conn,
+            open: false,
+            durable: true,
+        };
+        run(tx.conn.conn()?, "BEGIN IMMEDIATE")?;
+        tx.open = true;
+        Ok(tx)
     }
 
     pub(crate) fn commit(mut self) -> Result<(), StoreError> {
@@ -251,6 +274,15 @@ impl Drop for SqliteTx {
             && let Err(e) = run(conn, "ROLLBACK")
         {
             tracing::warn!(error = %e, "rollback failed; the connection is discarded");
+        }
+        // After the commit (or rollback): the connection's other transactions keep NORMAL.
+        // Should this fail, the connection only stays slower, never less safe.
+        if self.durable
+            && let Ok(conn) = self.conn.conn()
+            && conn.is_autocommit()
+            && let Err(e) = run(conn, "PRAGMA synchronous = NORMAL")
+        {
+            tracing::warn!(error = %e, "cannot restore synchronous = NORMAL");
         }
     }
 }

@@ -15,6 +15,34 @@ use fd_app::{Actor, App, ManualClock, NewUserInput};
 /// `postgres://postgres@127.0.0.1:5432/postgres`) on which tests may create databases.
 pub const POSTGRES_ENV: &str = "FRONTDESK_TEST_POSTGRES_URL";
 
+/// Set to `1` (CI does, where it starts a cluster) to make a PostgreSQL variant fail rather
+/// than skip when [`POSTGRES_ENV`] is missing: a run that was meant to cover PostgreSQL then
+/// cannot pass without having done so.
+pub const REQUIRE_POSTGRES_ENV: &str = "FRONTDESK_REQUIRE_POSTGRES";
+
+/// The PostgreSQL maintenance URL tests may use: `None` means skip the PostgreSQL run,
+/// which is refused (a panic, so the test fails) when PostgreSQL is required.
+pub fn postgres_url() -> Option<String> {
+    choose_postgres(
+        std::env::var(POSTGRES_ENV).ok().as_deref(),
+        std::env::var(REQUIRE_POSTGRES_ENV).ok().as_deref(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The decision of [`postgres_url`] from the two variables' values: a URL to use, `None`
+/// to skip, or why skipping is not allowed.
+fn choose_postgres(url: Option<&str>, require: Option<&str>) -> Result<Option<String>, String> {
+    match url.filter(|s| !s.trim().is_empty()) {
+        Some(u) => Ok(Some(u.to_string())),
+        None if require.is_some_and(|r| r.trim() == "1") => Err(format!(
+            "{REQUIRE_POSTGRES_ENV}=1 but {POSTGRES_ENV} is not set: this PostgreSQL run \
+             cannot be skipped (run the tests under .ci/with-postgres)"
+        )),
+        None => Ok(None),
+    }
+}
+
 /// A fresh database and an app on it. Dropping it removes the SQLite file.
 pub struct TestApp {
     pub app: App,
@@ -38,9 +66,10 @@ impl TestApp {
     }
 
     /// A migrated database of its own on the PostgreSQL server of `FRONTDESK_TEST_POSTGRES_URL`,
-    /// or `None` when the variable is not set.
+    /// or `None` when the variable is not set — a panic instead when PostgreSQL runs are
+    /// required (`FRONTDESK_REQUIRE_POSTGRES=1`), and always when the server cannot be used.
     pub async fn postgres() -> Option<TestApp> {
-        let admin = std::env::var(POSTGRES_ENV).ok().filter(|s| !s.is_empty())?;
+        let admin = postgres_url()?;
         let name = format!(
             "fd_test_{}_{}_{}",
             std::process::id(),
@@ -145,7 +174,8 @@ impl TestApp {
 }
 
 /// Defines `mod $name { sqlite, postgres }`: the same scenario on both backends. The
-/// PostgreSQL run returns early (and says so) when `FRONTDESK_TEST_POSTGRES_URL` is unset.
+/// PostgreSQL run returns early (and says so) when `FRONTDESK_TEST_POSTGRES_URL` is unset,
+/// and fails instead when `FRONTDESK_REQUIRE_POSTGRES=1`.
 #[macro_export]
 macro_rules! on_both_backends {
     ($($name:ident => $scenario:path;)*) => {$(
@@ -168,4 +198,20 @@ macro_rules! on_both_backends {
             }
         }
     )*};
+}
+
+#[cfg(test)]
+mod tests {
+    use super::choose_postgres;
+
+    #[test]
+    fn postgres_runs_skip_only_when_not_required() {
+        let url = "postgres://postgres@127.0.0.1:5432/postgres";
+        assert_eq!(choose_postgres(Some(url), None), Ok(Some(url.into())));
+        assert_eq!(choose_postgres(Some(url), Some("1")), Ok(Some(url.into())));
+        assert_eq!(choose_postgres(None, None), Ok(None));
+        assert_eq!(choose_postgres(Some(""), Some("0")), Ok(None));
+        assert!(choose_postgres(None, Some("1")).is_err());
+        assert!(choose_postgres(Some("  "), Some("1")).is_err());
+    }
 }

@@ -50,7 +50,59 @@ pub fn router(app: App) -> Router {
     let outer = Router::new()
         .fallback_service(inner)
         .layer(middleware::map_request(normalize_path));
-    security_headers(outer)
+    security_headers(outer).layer(middleware::from_fn(request_span))
+}
+
+tokio::task_local! {
+    /// The id of the request this task is answering (set by [`request_span`]).
+    static REQUEST_ID: String;
+}
+
+/// The id of the request being answered: the `correlationId` of its error body, the
+/// `request_id` of its log lines and its `X-Request-Id` header. Outside a request (a
+/// background task, a unit test) a fresh id, so an error body always has one.
+pub(crate) fn request_id() -> String {
+    REQUEST_ID
+        .try_with(Clone::clone)
+        .unwrap_or_else(|_| error::new_uuid())
+}
+
+/// Runs each request in a tracing span named by a new id (a UUID, like HubSpot's correlation
+/// ids), so every log line of a request — the error line with its correlation id included —
+/// can be found together, and returns the id as `X-Request-Id`. An `X-Request-Id` from a
+/// proxy in front of us is kept in the span as `upstream_id` (when it is a short token), so
+/// its logs and ours can be joined; it is not reused as our id, which a client could forge.
+async fn request_span(req: Request, next: middleware::Next) -> axum::response::Response {
+    use axum::http::HeaderValue;
+    use tracing::Instrument as _;
+    let id = error::new_uuid();
+    let upstream = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            (1..=128).contains(&v.len())
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+        });
+    let span = tracing::info_span!(
+        "request",
+        request_id = %id,
+        method = %req.method(),
+        path = %req.uri().path(),
+        upstream_id = tracing::field::Empty,
+    );
+    if let Some(u) = upstream {
+        span.record("upstream_id", u);
+    }
+    let mut response = REQUEST_ID
+        .scope(id.clone(), next.run(req))
+        .instrument(span)
+        .await;
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-request-id", v);
+    }
+    response
 }
 
 /// The headers every response carries — API, UI, errors, 404s and assets alike (Hardening

@@ -1,13 +1,15 @@
 //! Ticket access: HD-05 (Service or Sales access) and HD-09 (all / team / owned) on every
-//! read — lists, counts, records, associations, notifications, a contact's conversations —
-//! plus a property test holding the store's SQL to `ViewerScope::allows`.
+//! read — lists, counts, records, associations, notifications, a contact's conversations,
+//! and the child records (a ticket's conversations, messages, comments, attachments, mail
+//! metadata) — plus a property test, on both backends, holding the store's SQL to
+//! `ViewerScope::allows`.
 
 use std::collections::BTreeSet;
 
 use fd_app::domain::access::TicketAccessFacts;
 use fd_app::domain::*;
 use fd_app::store::*;
-use fd_app::{Actor, AssociationEnd, NewConversation, NewTicket, TicketCreation};
+use fd_app::{Actor, AssociationEnd, InboundMessage, NewConversation, NewTicket, TicketCreation};
 use fd_testkit::TestApp;
 use proptest::prelude::*;
 
@@ -590,6 +592,7 @@ async fn check_associations_and_events_match_policy(
         let c = attach_new_conversation(t, &sys, *id, &k).await;
         linked.push((k.id.0, c.id));
     }
+    check_child_reads_match_policy(t, f, users, tickets, &linked).await;
     let (_, nobody) = t
         .user_with(
             "no-service@example.com",
@@ -650,6 +653,148 @@ async fn check_associations_and_events_match_policy(
     }
 }
 
+/// HD-09 on child records: for each ticket (its conversation from `linked`), a message with
+/// an attachment, a comment on the ticket and one on the conversation. Every viewer reads
+/// them exactly when `allows` accepts the ticket — through the use cases and through the
+/// store's scoped queries themselves, which must hide them without any check in front.
+async fn check_child_reads_match_policy(
+    t: &TestApp,
+    f: &Fixture,
+    users: &[(UserId, Actor)],
+    tickets: &[(TicketId, TicketAccessFacts)],
+    linked: &[(i64, ConversationId)],
+) {
+    let sys = Actor::system();
+    let (_, commenter) = t.admin("commenter@example.com").await;
+    let content = b"attached bytes";
+    let sha = fd_mail::sha256_hex(content);
+    let mut tx = t.app.db().write().await.unwrap();
+    tx.put_blob(&sha, content, fd_testkit::START_MS)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let mut children = Vec::new();
+    for ((id, _), (_, c)) in tickets.iter().zip(linked) {
+        let mid = t
+            .app
+            .record_inbound_message(
+                &sys,
+                *c,
+                InboundMessage {
+                    attachments: vec![AttachmentMeta {
+                        filename: "a.txt".into(),
+                        content_type: "text/plain".into(),
+                        size: content.len() as i64,
+                        sha256: sha.clone(),
+                        content_id: None,
+                    }],
+                    ..inbound(
+                        "with attachment",
+                        "linked@customer.example",
+                        &unique_message_id(),
+                    )
+                },
+            )
+            .await
+            .unwrap();
+        t.app
+            .comment(&commenter, Some(*id), None, "on the ticket")
+            .await
+            .unwrap();
+        t.app
+            .comment(&commenter, None, Some(*c), "on the conversation")
+            .await
+            .unwrap();
+        children.push(mid);
+    }
+    for (i, (_, actor)) in users.iter().enumerate() {
+        let scope = actor.scope();
+        for (((id, facts), (_, c)), mid) in tickets.iter().zip(linked).zip(&children) {
+            let allowed = scope.allows(facts);
+            let why = format!("user {i}, ticket {id} ({f:?})");
+            // Use cases.
+            assert_eq!(
+                t.app.messages(actor, *c).await.is_ok(),
+                allowed,
+                "messages: {why}"
+            );
+            assert_eq!(
+                t.app.thread_items(actor, *c).await.is_ok(),
+                allowed,
+                "thread items: {why}"
+            );
+            assert_eq!(
+                t.app.message_attachment(actor, *mid, 0).await.is_ok(),
+                allowed,
+                "attachment: {why}"
+            );
+            assert_eq!(
+                t.app.message_mail_meta(actor, *mid).await.is_ok(),
+                allowed,
+                "mail meta: {why}"
+            );
+            assert_eq!(
+                t.app
+                    .message_html(actor, *mid, false, None, |i| format!("/a/{i}"))
+                    .await
+                    .is_ok(),
+                allowed,
+                "message html: {why}"
+            );
+            assert_eq!(
+                t.app.thread_messages(actor, *c).await.is_ok(),
+                allowed,
+                "thread with mail meta: {why}"
+            );
+            // The store's queries, with no use case in front.
+            let mut tx = t.app.db().read().await.unwrap();
+            let messages = tx.messages(&scope, *c).await.unwrap();
+            assert_eq!(messages.is_some(), allowed, "store messages: {why}");
+            if let Some(m) = messages {
+                assert_eq!(m.len(), 2, "both messages of a visible conversation: {why}");
+            }
+            assert_eq!(
+                tx.message(&scope, *mid).await.unwrap().is_some(),
+                allowed,
+                "store message: {why}"
+            );
+            assert_eq!(
+                tx.comments_of_conversation(&scope, *c).await.unwrap().len(),
+                usize::from(allowed),
+                "store conversation comments: {why}"
+            );
+            assert_eq!(
+                tx.comments_of_ticket(&scope, *id).await.unwrap().len(),
+                2 * usize::from(allowed),
+                "store ticket comments: {why}"
+            );
+            assert_eq!(
+                tx.conversations_of_ticket(&scope, *id, false)
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|x| x.id)
+                    .collect::<Vec<_>>(),
+                allowed.then_some(*c).into_iter().collect::<Vec<_>>(),
+                "store ticket conversations: {why}"
+            );
+            assert_eq!(
+                tx.thread_mail_meta(&scope, *c).await.unwrap(),
+                Vec::new(),
+                "no notices in these messages: {why}"
+            );
+            tx.commit().await.unwrap();
+            if allowed {
+                let d = t.app.ticket_details(actor, *id).await.unwrap();
+                assert_eq!(d.comments.len(), 2, "details comments: {why}");
+                assert_eq!(d.conversations.len(), 1, "details conversations: {why}");
+            } else {
+                assert_not_found(t.app.ticket_details(actor, *id).await);
+            }
+        }
+    }
+}
+
 fn level(n: u8) -> TicketAccessLevel {
     match n % 3 {
         0 => TicketAccessLevel::All,
@@ -692,6 +837,19 @@ proptest! {
         rt.block_on(async {
             let t = TestApp::sqlite().await;
             check_access_matches_policy(&t, &f).await;
+        });
+    }
+
+    /// The same property on PostgreSQL (skipped without a cluster, failing instead when
+    /// `FRONTDESK_REQUIRE_POSTGRES=1`).
+    #[test]
+    fn hd_09_access_scoping_matches_policy_property_postgres(f in fixture_strategy()) {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async {
+            match TestApp::postgres().await {
+                Some(t) => check_access_matches_policy(&t, &f).await,
+                None => eprintln!("{} is not set: PostgreSQL run skipped", fd_testkit::POSTGRES_ENV),
+            }
         });
     }
 }

@@ -16,6 +16,30 @@ fd_testkit::on_both_backends! {
     bad_input_every_problem_is_reported_at_once => all_problems;
     bad_input_hostile_strings_are_stored_verbatim => hostile_strings;
     bad_input_unknown_or_inactive_owner_is_refused_everywhere => bad_owner;
+    storage_failure_is_not_quoted_to_sending_servers => storage_failure_to_smtp;
+}
+
+/// A sending server told to retry hears our words, never the database's (the SMTP reply
+/// quotes the text); the cause goes to the log.
+async fn storage_failure_to_smtp(t: TestApp) {
+    use fd_mail::{DeliveryError, IncomingMail, MailSink, MailSource, RecipientVerdict};
+    let service = fd_app::MailService::new(t.app.clone(), fd_app::MailSettings::default());
+    t.app.db().close().await;
+    let mail = IncomingMail {
+        source: MailSource::Mailgate,
+        envelope_from: Some("a@example.com".into()),
+        recipients: vec!["support@example.com".into()],
+        raw: b"Subject: hi\r\n\r\nhello\r\n".to_vec(),
+        truncated_from: None,
+    };
+    match service.deliver(mail).await {
+        Err(DeliveryError::Temporary(why)) => assert_eq!(why, "local storage problem"),
+        other => panic!("expected a temporary failure, got {other:?}"),
+    }
+    match service.check_recipient("support@example.com").await {
+        RecipientVerdict::TempFail(why) => assert_eq!(why, "local storage problem"),
+        other => panic!("expected a temporary failure, got {other:?}"),
+    }
 }
 
 async fn number_property(t: &TestApp, admin: &Actor) {

@@ -971,6 +971,7 @@ pub(crate) async fn contact_from_form(
     if email.is_none() && f.text("firstname").is_none() && f.text("lastname").is_none() {
         return Err(AppError::Domain(DomainError::field(
             "contact",
+            fd_app::domain::ErrorCode::Required,
             "give an email address or a name, or pick an existing contact",
         )));
     }

@@ -152,10 +152,14 @@ async fn home(agent: Agent) -> Response {
 }
 
 /// A page failed: an HTML error page with the right status (the API has its JSON errors).
+/// Like the API's, every error page is logged with the request's id, which a server error's
+/// page shows as its reference.
 #[derive(Debug)]
 pub(crate) struct UiError {
     status: StatusCode,
     message: String,
+    category: &'static str,
+    cause: Option<Box<str>>,
 }
 
 impl UiError {
@@ -163,6 +167,8 @@ impl UiError {
         UiError {
             status,
             message: message.into(),
+            category: "UI",
+            cause: None,
         }
     }
     pub fn bad_request(message: impl Into<String>) -> Self {
@@ -186,14 +192,18 @@ impl From<AppError> for UiError {
         UiError {
             status: api.status,
             message,
+            category: api.category,
+            cause: api.cause,
         }
     }
 }
 
 impl From<askama::Error> for UiError {
     fn from(e: askama::Error) -> Self {
-        tracing::error!(error = %e, "template failed");
-        UiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+        UiError {
+            cause: Some(format!("template failed: {}", crate::error::cause_chain(&e)).into()),
+            ..UiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+        }
     }
 }
 
@@ -203,14 +213,24 @@ struct ErrorPage<'a> {
     status: u16,
     reason: &'a str,
     message: &'a str,
+    reference: Option<&'a str>,
 }
 
 impl IntoResponse for UiError {
     fn into_response(self) -> Response {
+        let id = crate::request_id();
+        crate::error::log_error(
+            self.status,
+            self.category,
+            &self.message,
+            &id,
+            self.cause.as_deref(),
+        );
         let page = ErrorPage {
             status: self.status.as_u16(),
             reason: self.status.canonical_reason().unwrap_or("Error"),
             message: &self.message,
+            reference: self.status.is_server_error().then_some(id.as_str()),
         };
         let body = page
             .render()
