@@ -424,6 +424,22 @@ impl Tx {
     }
 
     /// Runs a statement; returns the number of rows it changed.
+    /// How durably this transaction's commit reaches the disk, as the database names it:
+    /// SQLite's `synchronous` level (`"1"` NORMAL, `"2"` FULL), PostgreSQL's
+    /// `synchronous_commit` (`"on"`, `"off"`…). Lets tests and diagnostics check RFC 5321 §6.1.
+    pub async fn commit_durability(&mut self) -> Result<String, StoreError> {
+        match self.backend() {
+            Backend::Sqlite => {
+                let row = self.one("PRAGMA synchronous", Vec::new()).await?;
+                Ok(row.i64("synchronous")?.to_string())
+            }
+            Backend::Postgres => {
+                let row = self.one("SHOW synchronous_commit", Vec::new()).await?;
+                row.string("synchronous_commit")
+            }
+        }
+    }
+
     /// Runs SQL text a test wrote (fault injection). Compiled only with the `test-sql`
     /// feature, which only `fd-testkit` turns on.
     #[cfg(feature = "test-sql")]

@@ -41,21 +41,12 @@ async fn unique_conflict(t: TestApp) {
 /// the throwaway test cluster).
 async fn durable_write(t: TestApp) {
     let db = t.app.db();
-    let setting = |backend| match backend {
-        Backend::Sqlite => ("PRAGMA synchronous", "synchronous"),
-        Backend::Postgres => ("SHOW synchronous_commit", "synchronous_commit"),
-    };
-    let (sql, column) = setting(t.backend);
-    let read = |row: &fd_app::store::Row| match t.backend {
-        Backend::Sqlite => row.i64(column).unwrap().to_string(),
-        Backend::Postgres => row.string(column).unwrap(),
-    };
     for _ in 0..2 {
         let mut tx = db.write_durable().await.unwrap();
-        let during = read(&tx.all(sql, vec![]).await.unwrap()[0]);
+        let during = tx.commit_durability().await.unwrap();
         tx.commit().await.unwrap();
         let mut tx = db.write().await.unwrap();
-        let after = read(&tx.all(sql, vec![]).await.unwrap()[0]);
+        let after = tx.commit_durability().await.unwrap();
         tx.commit().await.unwrap();
         match t.backend {
             Backend::Sqlite => {
@@ -70,7 +61,7 @@ async fn durable_write(t: TestApp) {
         let tx = db.write_durable().await.unwrap();
         drop(tx);
         let mut tx = db.write().await.unwrap();
-        assert_eq!(read(&tx.all(sql, vec![]).await.unwrap()[0]), "1");
+        assert_eq!(tx.commit_durability().await.unwrap(), "1");
         tx.commit().await.unwrap();
     }
 }
