@@ -212,10 +212,10 @@ impl App {
     ) -> Result<(), AppError> {
         let id = actor.user_id().ok_or(AppError::Unauthenticated)?;
         let mut tx = self.db().read().await?;
-        let user = tx.user(id).await?;
+        let hash = tx.user_password_hash(id).await?;
         tx.commit().await?;
-        let user = user.ok_or_else(|| AppError::not_found("user", id))?;
-        if !verify_password(current.to_string(), user.password_hash).await? {
+        let hash = hash.ok_or_else(|| AppError::not_found("user", id))?;
+        if !verify_password(current.to_string(), hash).await? {
             return Err(AppError::invalid("current", "is not your current password"));
         }
         self.store_password(id, password, Some(session_token)).await
@@ -255,6 +255,19 @@ impl App {
         let u = tx.users().await?;
         tx.commit().await?;
         Ok(u)
+    }
+
+    /// Whether `password` is the user's password (the user must exist).
+    pub async fn check_user_password(
+        &self,
+        id: UserId,
+        password: String,
+    ) -> Result<bool, AppError> {
+        let mut tx = self.db().read().await?;
+        let hash = tx.user_password_hash(id).await?;
+        tx.commit().await?;
+        let hash = hash.ok_or_else(|| AppError::not_found("user", id))?;
+        verify_password(password, hash).await
     }
 
     pub async fn user_by_email(&self, email: &str) -> Result<Option<User>, AppError> {

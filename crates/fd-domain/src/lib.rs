@@ -7,6 +7,7 @@
 //! no randomness. Time and ids are passed in by the caller so tests control them.
 
 pub mod access;
+pub mod entities;
 pub mod error;
 pub mod model;
 pub mod property;

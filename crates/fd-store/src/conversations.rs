@@ -3,6 +3,7 @@
 use fd_domain::*;
 
 use crate::records::CONVERSATION_COLUMNS;
+use crate::records::{conversation_from_row, message_from_row};
 use crate::scope::push_ticket_scope;
 use crate::{Comment, Conversation, Draft, Message, Recipients, Sql, StoreError, Tx, args};
 
@@ -177,7 +178,7 @@ impl Tx {
             sql.push(self.lock_rows());
         }
         match self.opt_sql(sql).await? {
-            Some(r) => Ok(Some(Conversation::from_row(&r)?)),
+            Some(r) => Ok(Some(conversation_from_row(&r)?)),
             None => Ok(None),
         }
     }
@@ -207,7 +208,7 @@ impl Tx {
             "SELECT {CONVERSATION_COLUMNS} FROM conversations c WHERE c.ticket_id = $1{filter} ORDER BY c.id"
         );
         let rows = self.all(&sql, args![id]).await?;
-        rows.iter().map(Conversation::from_row).collect()
+        rows.iter().map(conversation_from_row).collect()
     }
 
     /// INB-03: a contact's other conversations, scoped by the viewer's ticket access.
@@ -229,7 +230,7 @@ impl Tx {
         sql.push(" ORDER BY c.last_message_at DESC, c.id DESC LIMIT ")
             .bind(limit);
         let rows = self.all_sql(sql).await?;
-        rows.iter().map(Conversation::from_row).collect()
+        rows.iter().map(conversation_from_row).collect()
     }
 
     pub async fn list_conversations(
@@ -247,7 +248,7 @@ impl Tx {
             .push(" OFFSET ")
             .bind(q.offset.max(0));
         let rows = self.all_sql(sql).await?;
-        rows.iter().map(Conversation::from_row).collect()
+        rows.iter().map(conversation_from_row).collect()
     }
 
     pub async fn count_conversations(
@@ -315,13 +316,13 @@ impl Tx {
             "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 ORDER BY created_at, id"
         );
         let rows = self.all(&sql, args![conversation]).await?;
-        rows.iter().map(Message::from_row).collect()
+        rows.iter().map(message_from_row).collect()
     }
 
     pub async fn message(&mut self, id: MessageId) -> Result<Option<Message>, StoreError> {
         let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = $1");
         match self.opt(&sql, args![id]).await? {
-            Some(r) => Ok(Some(Message::from_row(&r)?)),
+            Some(r) => Ok(Some(message_from_row(&r)?)),
             None => Ok(None),
         }
     }
@@ -335,7 +336,7 @@ impl Tx {
             "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1"
         );
         match self.opt(&sql, args![conversation]).await? {
-            Some(r) => Ok(Some(Message::from_row(&r)?)),
+            Some(r) => Ok(Some(message_from_row(&r)?)),
             None => Ok(None),
         }
     }

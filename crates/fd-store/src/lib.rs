@@ -30,7 +30,7 @@ mod ui;
 
 pub use conversations::{ConversationListQuery, NewMessage};
 pub use db::{Arg, Backend, Db, Row, Sql, Tx, create_postgres_database};
-pub use directory::NewUser;
+pub use directory::{NewUser, UserCredential};
 pub use error::StoreError;
 pub use jobs::{FailedJob, Job};
 pub use mail::{HeaderMatch, MessageMailMeta, NewRawMail, RawMail, RawMailOutcome};
