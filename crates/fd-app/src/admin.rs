@@ -3,6 +3,7 @@
 //! (INB-14) and per-user preferences (INB-07).
 
 use fd_domain::property::{PropertyDefinition, PropertyOption, PropertyType};
+use fd_domain::rules;
 use fd_domain::*;
 use fd_store::{NewUser, Pipeline, PropertyGroup, Stage, Team, User};
 
@@ -448,6 +449,19 @@ impl App {
             .ok_or_else(|| AppError::not_found("pipeline", id))
     }
 
+    /// HD-06/INB-11: a pipeline edit, already written in `tx`, is refused when it would stop
+    /// inbound work — automatic ticket creation or reopening on a customer's message
+    /// ([`rules::hd_06_check_pipeline_edit`]). Dropping `tx` undoes it.
+    pub(crate) async fn check_pipeline_edit(
+        &self,
+        tx: &mut fd_store::Tx,
+        before: &[Pipeline],
+    ) -> Result<(), AppError> {
+        let after = tx.all_pipelines().await?;
+        rules::hd_06_check_pipeline_edit(before, &after)?;
+        Ok(())
+    }
+
     async fn check_required(
         &self,
         tx: &mut fd_store::Tx,
@@ -479,6 +493,7 @@ impl App {
         }
         let now = self.now();
         let mut tx = self.db().write().await?;
+        let before = tx.all_pipelines().await?;
         let id = tx
             .insert_pipeline(&label_text, input.display_order, now)
             .await?;
@@ -502,6 +517,7 @@ impl App {
             .pipeline(id)
             .await?
             .ok_or_else(|| AppError::Internal("new pipeline vanished".into()))?;
+        self.check_pipeline_edit(&mut tx, &before).await?;
         tx.commit().await?;
         Ok(p)
     }
@@ -517,6 +533,7 @@ impl App {
         actor.require_admin("managing pipelines")?;
         let now = self.now();
         let mut tx = self.db().write().await?;
+        let before = tx.all_pipelines().await?;
         let p = tx
             .pipeline(id)
             .await?
@@ -537,6 +554,7 @@ impl App {
             .pipeline(id)
             .await?
             .ok_or_else(|| AppError::not_found("pipeline", id))?;
+        self.check_pipeline_edit(&mut tx, &before).await?;
         tx.commit().await?;
         Ok(p)
     }
@@ -546,6 +564,7 @@ impl App {
         actor.require_admin("managing pipelines")?;
         let now = self.now();
         let mut tx = self.db().write().await?;
+        let before = tx.all_pipelines().await?;
         let p = tx
             .pipeline(id)
             .await?
@@ -560,6 +579,7 @@ impl App {
         }
         tx.update_pipeline(id, &p.label, p.display_order, true, now)
             .await?;
+        self.check_pipeline_edit(&mut tx, &before).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -574,6 +594,7 @@ impl App {
         let l = label("label", &s.label)?;
         let now = self.now();
         let mut tx = self.db().write().await?;
+        let before = tx.all_pipelines().await?;
         tx.pipeline(pipeline)
             .await?
             .filter(|p| !p.archived)
@@ -588,6 +609,7 @@ impl App {
             .stage(id)
             .await?
             .ok_or_else(|| AppError::Internal("new stage vanished".into()))?;
+        self.check_pipeline_edit(&mut tx, &before).await?;
         tx.commit().await?;
         Ok(stage)
     }
@@ -602,6 +624,7 @@ impl App {
         actor.require_admin("managing pipelines")?;
         let now = self.now();
         let mut tx = self.db().write().await?;
+        let before = tx.all_pipelines().await?;
         let s = tx
             .stage(id)
             .await?
@@ -636,6 +659,7 @@ impl App {
             .stage(id)
             .await?
             .ok_or_else(|| AppError::not_found("stage", id))?;
+        self.check_pipeline_edit(&mut tx, &before).await?;
         tx.commit().await?;
         Ok(s)
     }
@@ -650,6 +674,7 @@ impl App {
         actor.require_admin("managing pipelines")?;
         let now = self.now();
         let mut tx = self.db().write().await?;
+        let before = tx.all_pipelines().await?;
         let s = tx
             .stage(id)
             .await?
@@ -662,6 +687,7 @@ impl App {
         }
         tx.update_stage(id, &s.label, s.display_order, s.state, true, now)
             .await?;
+        self.check_pipeline_edit(&mut tx, &before).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -326,16 +326,7 @@ impl App {
             // holds trivially for a conversation that did not exist): no second write of the
             // conversation and no lock of a row nobody else can see yet.
             let cfg = self.ticket_config(tx).await?;
-            let pipeline = cfg
-                .default_pipeline()
-                .ok_or_else(|| AppError::Internal("no ticket pipeline is configured".into()))?;
-            let stage = pipeline
-                .stages
-                .iter()
-                .find(|s| s.state == StageState::Open)
-                .ok_or_else(|| {
-                    AppError::Internal("the default pipeline has no open stage".into())
-                })?;
+            let (pipeline, stage) = rules::hd_06_intake_stage(&cfg.pipelines)?;
             let subject = input
                 .subject
                 .clone()
@@ -381,7 +372,8 @@ impl App {
         Ok((c, ticket, first_id))
     }
 
-    /// Adds a customer's message to a conversation; a closed conversation reopens.
+    /// Adds a customer's message to a conversation, on any channel: a closed conversation
+    /// reopens, and so does a closed ticket (INB-11, [`rules::inb_11_reopen_on_customer_message`]).
     pub async fn record_inbound_message(
         &self,
         actor: &Actor,
@@ -390,12 +382,15 @@ impl App {
     ) -> Result<MessageId, AppError> {
         let now = self.now();
         let mut tx = self.db().write().await?;
-        let (mid, c) = record_inbound_in(&mut tx, actor, id, m, true, now).await?;
+        let (mid, c, mut events) = self
+            .record_inbound_in(&mut tx, actor, id, m, true, now)
+            .await?;
         tx.commit().await?;
-        self.publish(vec![Event::MessageAdded {
+        events.push(Event::MessageAdded {
             conversation: id,
             ticket: c.ticket_id,
-        }]);
+        });
+        self.publish(events);
         Ok(mid)
     }
 
@@ -855,12 +850,15 @@ impl App {
                 .map(PipelineId)
                 .unwrap_or(PipelineId(0));
             let cfg = self.ticket_config(&mut tx).await?;
-            if let Some(p) = cfg.pipeline(pipeline_id).filter(|p| !p.archived)
-                && let Some(s) = p
-                    .stages
-                    .iter()
-                    .find(|s| !s.archived && s.state == StageState::Open)
-            {
+            // No status chosen: the one automatic creation would use (HD-06) — in the chosen
+            // pipeline, or the default one when none was chosen either.
+            let start = match props.contains_key("hs_pipeline") {
+                true => cfg
+                    .pipeline(pipeline_id)
+                    .and_then(|p| rules::inb_11_reopen_stage(p).map(|s| (p, s))),
+                false => rules::hd_06_intake_stage(&cfg.pipelines).ok(),
+            };
+            if let Some((p, s)) = start {
                 props.insert("hs_pipeline".into(), p.id.to_string());
                 props.insert("hs_pipeline_stage".into(), s.id.to_string());
             }
@@ -1271,25 +1269,69 @@ impl App {
     }
 }
 
-/// The body of [`App::record_inbound_message`] inside an open transaction. `reopen: false`
-/// adds the message without reopening a closed conversation (automatic replies).
-pub(crate) async fn record_inbound_in(
-    tx: &mut Tx,
-    actor: &Actor,
-    id: ConversationId,
-    m: InboundMessage,
-    reopen: bool,
-    now: i64,
-) -> Result<(MessageId, Conversation), AppError> {
-    let mut c = lock_conversation(tx, actor, id).await?;
-    if reopen && c.status == ConversationStatus::Closed {
-        set_conv_status(tx, actor, &mut c, ConversationStatus::Open, now).await?;
+impl App {
+    /// The body of [`App::record_inbound_message`] inside an open transaction. `customer:
+    /// false` adds the message without reopening anything (automatic replies, bulk mail).
+    /// Returns the events of the ticket's reopening, if any; the caller adds `MessageAdded`.
+    pub(crate) async fn record_inbound_in(
+        &self,
+        tx: &mut Tx,
+        actor: &Actor,
+        id: ConversationId,
+        m: InboundMessage,
+        customer: bool,
+        now: i64,
+    ) -> Result<(MessageId, Conversation, Vec<Event>), AppError> {
+        let mut events = Vec::new();
+        if customer {
+            // The ticket first (lock order: a ticket before its conversations); its move to
+            // an OPEN stage reopens its conversation when it has only one (INB-11).
+            events = self.reopen_ticket_for_customer(tx, actor, id, now).await?;
+        }
+        let mut c = lock_conversation(tx, actor, id).await?;
+        if customer && c.status == ConversationStatus::Closed {
+            set_conv_status(tx, actor, &mut c, ConversationStatus::Open, now).await?;
+        }
+        let mid = insert_inbound(tx, &c, m, true, now).await?;
+        c.last_message_at = now;
+        c.updated_at = now;
+        save_conv(tx, &mut c).await?;
+        Ok((mid, c, events))
     }
-    let mid = insert_inbound(tx, &c, m, true, now).await?;
-    c.last_message_at = now;
-    c.updated_at = now;
-    save_conv(tx, &mut c).await?;
-    Ok((mid, c))
+
+    /// INB-11 on a customer's message: load the conversation's ticket, ask the rule where a
+    /// closed one reopens, and move it there (as the system: nobody chose the move).
+    async fn reopen_ticket_for_customer(
+        &self,
+        tx: &mut Tx,
+        actor: &Actor,
+        id: ConversationId,
+        now: i64,
+    ) -> Result<Vec<Event>, AppError> {
+        let Some(ticket_id) = tx
+            .conversation(&actor.scope(), id)
+            .await?
+            .and_then(|c| c.ticket_id)
+        else {
+            return Ok(Vec::new());
+        };
+        // One light read first: most messages arrive on open tickets.
+        if tx.ticket_open_state(ticket_id).await? != Some((false, false)) {
+            return Ok(Vec::new());
+        }
+        let Some(mut t) = tx.ticket_for_update(&ViewerScope::All, ticket_id).await? else {
+            return Ok(Vec::new());
+        };
+        let cfg = self.ticket_config(tx).await?;
+        let Some(stage) = rules::inb_11_reopen_on_customer_message(&t, cfg.pipeline(t.pipeline_id))
+        else {
+            return Ok(Vec::new());
+        };
+        let mut props = BTreeMap::new();
+        props.insert("hs_pipeline_stage".to_string(), stage.to_string());
+        let applied = apply_ticket_changes(tx, &cfg, &Actor::system(), &mut t, &props, now).await?;
+        Ok(applied.events)
+    }
 }
 
 async fn insert_inbound(

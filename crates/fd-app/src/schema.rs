@@ -566,6 +566,7 @@ impl App {
         }
         let now = self.now();
         let mut tx = self.db().write().await?;
+        let before = tx.all_pipelines().await?;
         let p = tx
             .pipeline(id)
             .await?
@@ -626,6 +627,7 @@ impl App {
             .pipeline(id)
             .await?
             .ok_or_else(|| AppError::not_found("pipeline", id))?;
+        self.check_pipeline_edit(&mut tx, &before).await?;
         tx.commit().await?;
         Ok(p)
     }

@@ -9,6 +9,7 @@ mod api_crm;
 mod api_rules;
 mod api_wire;
 mod hardening_input;
+mod rules_intake;
 mod ui_auth;
 mod ui_common;
 mod ui_helpdesk;
