@@ -49,15 +49,7 @@ pub(crate) fn conv_change(
     }
 }
 
-/// Whether a new conversation gets a ticket automatically (HD-06/HD-07 vs HD-08).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub enum TicketCreation {
-    /// Inbox channels and rule-based bots (HD-08): no ticket.
-    #[default]
-    None,
-    /// Help-desk channels: a ticket in the default pipeline's first stage.
-    Automatic,
-}
+pub use fd_domain::rules::TicketCreation;
 
 #[derive(Debug, Clone)]
 pub struct NewConversation {
@@ -213,16 +205,8 @@ pub(crate) async fn attach_conversation(
     now: i64,
 ) -> Result<(), AppError> {
     let mut c = lock_conversation(tx, actor, conversation).await?;
-    match c.ticket_id {
-        Some(t) if t == ticket => return Ok(()),
-        Some(t) => {
-            return Err(DomainError::RuleViolation {
-                rule: "INB-04",
-                message: format!("conversation {conversation} already has ticket {t}; a conversation has at most one ticket"),
-            }
-            .into());
-        }
-        None => {}
+    if !rules::inb_04_check_attach(&c, Some(ticket))? {
+        return Ok(());
     }
     c.ticket_id = Some(ticket);
     c.updated_at = now;
@@ -319,8 +303,7 @@ impl App {
             version: 1,
         };
         let mut ticket = None;
-        let auto_ticket =
-            input.ticket == TicketCreation::Automatic && input.channel != Channel::Bot;
+        let auto_ticket = rules::hd_06_08_creates_ticket(input.ticket, input.channel);
         if auto_ticket {
             // The ticket first, so the conversation is inserted already attached (INB-04
             // holds trivially for a conversation that did not exist): no second write of the
@@ -471,17 +454,28 @@ impl App {
         c = lock_conversation(tx, actor, id).await?;
         let sender = tx.user(user).await?;
         let recipients = if reply.recipients.to.is_empty() && c.channel == Channel::Email {
-            let to = target
-                .as_ref()
-                .filter(|m| m.direction == Direction::Inbound)
-                .and_then(|m| m.sender_address.clone())
-                .or_else(|| c.visitor_email.clone());
+            // The customer's newest message matters only when the answered one is not theirs.
+            let newest_inbound = match &target {
+                Some(m) if m.direction == Direction::Inbound => None,
+                _ => tx
+                    .messages(id)
+                    .await?
+                    .into_iter()
+                    .rev()
+                    .find(|m| m.direction == Direction::Inbound),
+            };
             let contact_email = match c.contact_id {
                 Some(cid) => tx.contact(cid).await?.and_then(|k| k.email),
                 None => None,
             };
+            let to = rules::hd_14_default_to(
+                target.as_ref(),
+                newest_inbound.as_ref(),
+                &c,
+                contact_email.as_deref(),
+            );
             Recipients {
-                to: to.or(contact_email).into_iter().collect(),
+                to: to.into_iter().collect(),
                 ..reply.recipients.clone()
             }
         } else {
@@ -683,12 +677,12 @@ impl App {
         }
         if let Some(ticket_id) = c.ticket_id
             && let Some(mut t) = tx.ticket_for_update(&ViewerScope::All, ticket_id).await?
-            && t.owner_id != owner
+            && let Some(new_owner) = rules::inb_06_ticket_owner_after_conversation_owner(owner, &t)
         {
             let mut props = BTreeMap::new();
             props.insert(
                 "hubspot_owner_id".to_string(),
-                owner.map(|o| o.to_string()).unwrap_or_default(),
+                new_owner.map(|o| o.to_string()).unwrap_or_default(),
             );
             let cfg = self.ticket_config(&mut tx).await?;
             events.extend(
@@ -745,12 +739,12 @@ impl App {
         let now = self.now();
         let mut tx = self.db().write().await?;
         let mut c = lock_conversation(&mut tx, actor, id).await?;
-        let events = match c.ticket_id {
-            Some(ticket_id) => {
+        let events = match rules::inb_13_trash_conversation(&c) {
+            rules::TrashCascade::Ticket(ticket_id) => {
                 let mut t = self.locked_ticket(&mut tx, actor, ticket_id).await?;
                 crate::tickets::trash_ticket_in(&mut tx, actor, &mut t, now).await?
             }
-            None => {
+            rules::TrashCascade::ConversationOnly => {
                 c.trashed_at = Some(now);
                 c.updated_at = now;
                 save_conv(&mut tx, &mut c).await?;
@@ -822,13 +816,7 @@ impl App {
         let now = self.now();
         let mut tx = self.db().write().await?;
         let mut c = lock_conversation(&mut tx, actor, id).await?;
-        if let Some(t) = c.ticket_id {
-            return Err(DomainError::RuleViolation {
-                rule: "INB-04",
-                message: format!("conversation {id} already has ticket {t}"),
-            }
-            .into());
-        }
+        rules::inb_04_check_attach(&c, None)?;
         let mode = tx.account_settings().await?.mode;
         let workspace = match mode {
             AccountMode::HelpDesk => Workspace::HelpDesk,
@@ -1014,19 +1002,14 @@ impl App {
             (None, Some(t)) => tx.conversations_of_ticket(t, false).await?,
             (None, None) => Vec::new(),
         };
-        if !call_convs.is_empty() && call_convs.iter().all(|c| c.channel == Channel::Call) {
+        let channels: Vec<Channel> = call_convs.iter().map(|c| c.channel).collect();
+        if !rules::hd_21_comments_open(&channels, false) {
             let mut email_started = tx.draft(author, ticket_id, None).await?.is_some();
             for c in &call_convs {
                 email_started |= tx.draft(author, ticket_id, Some(c.id)).await?.is_some()
                     || tx.message_count(c.id, Some(Direction::Outbound)).await? > 0;
             }
-            if !email_started {
-                return Err(DomainError::RuleViolation {
-                    rule: "HD-21",
-                    message: "on a call ticket, comments open once an outgoing email has been drafted or sent".into(),
-                }
-                .into());
-            }
+            rules::hd_21_check_comment(&channels, email_started)?;
         }
         let users: Vec<Mentionable> = tx
             .users()
@@ -1039,7 +1022,7 @@ impl App {
                 email: u.email,
             })
             .collect();
-        let mentions = rules::find_mentions(body, &users);
+        let mentions = rules::hd_21_find_mentions(body, &users);
         let conv_id = conv.as_ref().map(|c| c.id);
         let id = tx
             .insert_comment(ticket_id, conv_id, Some(author), body, &mentions, now)

@@ -333,7 +333,7 @@ impl App {
             (ObjectType::Ticket, ObjectType::Conversation)
                 | (ObjectType::Conversation, ObjectType::Ticket)
         ) {
-            return Err(fd_domain::rules::refuse_ticket_conversation_dissociation().into());
+            return Err(fd_domain::rules::inb_04_refuse_dissociation().into());
         }
         let mut tx = self.db().write().await?;
         for end in [a, b] {

@@ -241,7 +241,7 @@ fn check_stage_requirements<'c>(
             format!("{} is not a stage", t.stage_id),
         )
     })?;
-    rules::check_conditional_stage(&stage.label, &stage.required_properties, |name| {
+    rules::hd_19_check_conditional_stage(&stage.label, &stage.required_properties, |name| {
         t.property(name).is_some_and(|v| !v.trim().is_empty())
     })?;
     Ok(stage)
@@ -332,7 +332,8 @@ pub(crate) async fn apply_ticket_changes(
     let new_stage = check_stage_requirements(cfg, t)?;
     if old_stage.id != new_stage.id {
         let live = tx.conversations_of_ticket(t.id, false).await?.len();
-        let effects = rules::stage_move_effects(old_stage.state, new_stage.state, live, now);
+        let effects =
+            rules::inb_10_11_stage_move_effects(old_stage.state, new_stage.state, live, now);
         t.is_open = new_stage.state == StageState::Open;
         apply_stage_effects(tx, actor, t, &effects, now, &mut events).await?;
     }
@@ -452,7 +453,7 @@ pub(crate) async fn insert_ticket(
     }
     let stage = check_stage_requirements(cfg, &t)?;
     t.is_open = stage.state == StageState::Open;
-    let effects = rules::initial_stage_effects(stage.state, now);
+    let effects = rules::inb_10_initial_stage_effects(stage.state, now);
     if let Some(closed) = effects.closed_date {
         t.closed_at = closed;
     }
@@ -731,8 +732,8 @@ pub(crate) async fn trash_ticket_in(
     now: i64,
 ) -> Result<Vec<Event>, AppError> {
     let mut events = vec![Event::TicketChanged(t.id)];
-    t.trashed_at = Some(now);
-    t.updated_at = now;
+    let mut conversations = tx.conversations_of_ticket(t.id, false).await?;
+    rules::inb_13_trash_ticket(t, &mut conversations, now);
     if !tx.save_ticket(t).await? {
         return Err(AppError::Conflict(format!(
             "ticket {} changed meanwhile",
@@ -742,9 +743,7 @@ pub(crate) async fn trash_ticket_in(
     t.version += 1;
     tx.record_activity(&activity(t.id, actor, "trashed", now))
         .await?;
-    for mut c in tx.conversations_of_ticket(t.id, false).await? {
-        c.trashed_at = Some(now);
-        c.updated_at = now;
+    for c in conversations {
         if !tx.save_conversation(&c).await? {
             return Err(AppError::Conflict(format!(
                 "conversation {} changed meanwhile",

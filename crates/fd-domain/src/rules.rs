@@ -2,9 +2,9 @@
 //! The application layer asks these functions what must happen and then does it, in one
 //! transaction, so every road (UI, API, mail, automation) gets the same answer.
 
-use crate::entities::{Pipeline, Stage, Ticket};
+use crate::entities::{Conversation, Message, Pipeline, Stage, Ticket};
 use crate::error::DomainError;
-use crate::model::{StageId, StageState, UserId};
+use crate::model::{Channel, Direction, MessageId, Millis, StageId, StageState, TicketId, UserId};
 
 /// What a ticket's move between stages implies for the ticket and its conversations.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,7 +18,7 @@ pub struct StageMoveEffects {
 }
 
 /// INB-10 / INB-11 and HubSpot's `closed_date` semantics.
-pub fn stage_move_effects(
+pub fn inb_10_11_stage_move_effects(
     from: StageState,
     to: StageState,
     live_conversations: usize,
@@ -44,12 +44,12 @@ pub fn stage_move_effects(
 }
 
 /// Effects of a ticket created directly in a stage (a CLOSED one closes its conversations too).
-pub fn initial_stage_effects(state: StageState, now: i64) -> StageMoveEffects {
-    stage_move_effects(StageState::Open, state, 0, now)
+pub fn inb_10_initial_stage_effects(state: StageState, now: i64) -> StageMoveEffects {
+    inb_10_11_stage_move_effects(StageState::Open, state, 0, now)
 }
 
 /// HD-19: the conditional stage's required properties that are still empty.
-pub fn missing_required_properties(
+pub fn hd_19_missing_required_properties(
     required: &[String],
     has_value: impl Fn(&str) -> bool,
 ) -> Vec<&str> {
@@ -61,12 +61,12 @@ pub fn missing_required_properties(
 }
 
 /// HD-19 as a refusal.
-pub fn check_conditional_stage(
+pub fn hd_19_check_conditional_stage(
     stage_label: &str,
     required: &[String],
     has_value: impl Fn(&str) -> bool,
 ) -> Result<(), DomainError> {
-    let missing = missing_required_properties(required, has_value);
+    let missing = hd_19_missing_required_properties(required, has_value);
     if missing.is_empty() {
         Ok(())
     } else {
@@ -78,7 +78,7 @@ pub fn check_conditional_stage(
 }
 
 /// INB-04: a ticket–conversation association can never be removed.
-pub fn refuse_ticket_conversation_dissociation() -> DomainError {
+pub fn inb_04_refuse_dissociation() -> DomainError {
     DomainError::RuleViolation {
         rule: "INB-04",
         message: "a ticket's association with its conversation cannot be removed".into(),
@@ -229,6 +229,152 @@ pub fn hd_06_check_pipeline_edit(
     Ok(())
 }
 
+/// INB-04: a conversation has at most one ticket. `ticket` is the one it is to be attached to
+/// (`None`: a ticket about to be created for it). Returns whether anything needs attaching:
+/// `false` when it is attached to that very ticket already; refused when it has another.
+pub fn inb_04_check_attach(
+    c: &Conversation,
+    ticket: Option<TicketId>,
+) -> Result<bool, DomainError> {
+    match (c.ticket_id, ticket) {
+        (None, _) => Ok(true),
+        (Some(t), Some(new)) if t == new => Ok(false),
+        (Some(t), _) => Err(DomainError::RuleViolation {
+            rule: "INB-04",
+            message: format!(
+                "conversation {} already has ticket {t}; a conversation has at most one ticket",
+                c.id
+            ),
+        }),
+    }
+}
+
+/// INB-06: a conversation's owner becomes its ticket's owner. Returns the ticket's new owner
+/// when it must change (`Some(None)`: unassigned). A ticket's owner never flows back.
+pub fn inb_06_ticket_owner_after_conversation_owner(
+    conversation_owner: Option<UserId>,
+    ticket: &Ticket,
+) -> Option<Option<UserId>> {
+    (ticket.owner_id != conversation_owner).then_some(conversation_owner)
+}
+
+/// What trashing a conversation trashes (INB-13).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrashCascade {
+    /// The conversation's ticket, and with it all the ticket's conversations.
+    Ticket(TicketId),
+    /// The conversation alone: it has no ticket.
+    ConversationOnly,
+}
+
+/// INB-13: moving a conversation to the trash also trashes its ticket.
+pub fn inb_13_trash_conversation(c: &Conversation) -> TrashCascade {
+    match c.ticket_id {
+        Some(t) => TrashCascade::Ticket(t),
+        None => TrashCascade::ConversationOnly,
+    }
+}
+
+/// INB-13: deleting a ticket trashes it and every one of its conversations (already loaded,
+/// live ones); the caller saves what this marks.
+pub fn inb_13_trash_ticket(t: &mut Ticket, conversations: &mut [Conversation], now: Millis) {
+    t.trashed_at = Some(now);
+    t.updated_at = now;
+    for c in conversations
+        .iter_mut()
+        .filter(|c| c.ticket_id == Some(t.id))
+    {
+        c.trashed_at = Some(now);
+        c.updated_at = now;
+    }
+}
+
+/// Whether a new conversation asks for a ticket automatically (HD-06/HD-07 vs HD-08).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum TicketCreation {
+    /// Inbox channels: no ticket.
+    #[default]
+    None,
+    /// Help-desk channels: a ticket in the intake stage ([`hd_06_intake_stage`]).
+    Automatic,
+}
+
+/// HD-06/HD-07/HD-08: does this new conversation get a ticket? Help-desk channels create one
+/// automatically; rule-based chatbots never do (a bot may create one explicitly).
+pub fn hd_06_08_creates_ticket(creation: TicketCreation, channel: Channel) -> bool {
+    creation == TicketCreation::Automatic && channel != Channel::Bot
+}
+
+/// HD-21: whether the Comment tab is open. On a ticket whose conversations are all calls,
+/// commenting becomes available once an outgoing email has been drafted or sent.
+pub fn hd_21_comments_open(channels: &[Channel], email_drafted_or_sent: bool) -> bool {
+    let all_calls = !channels.is_empty() && channels.iter().all(|c| *c == Channel::Call);
+    !all_calls || email_drafted_or_sent
+}
+
+/// HD-21 as a refusal.
+pub fn hd_21_check_comment(
+    channels: &[Channel],
+    email_drafted_or_sent: bool,
+) -> Result<(), DomainError> {
+    if hd_21_comments_open(channels, email_drafted_or_sent) {
+        Ok(())
+    } else {
+        Err(DomainError::RuleViolation {
+            rule: "HD-21",
+            message: "on a call ticket, comments open once an outgoing email has been drafted \
+                      or sent"
+                .into(),
+        })
+    }
+}
+
+/// HD-14: the message a reply answers — the chosen one when it belongs to the thread, else
+/// the newest. `messages` are the thread's, oldest first.
+pub fn hd_14_reply_target(messages: &[Message], chosen: Option<MessageId>) -> Option<&Message> {
+    chosen
+        .and_then(|id| messages.iter().find(|m| m.id == id))
+        .or_else(|| messages.last())
+}
+
+/// HD-14/HD-15: the default To of an email reply — the sender of the answered message when
+/// the customer wrote it, else the sender of the customer's newest message, else the
+/// visitor's address, else the contact's.
+pub fn hd_14_default_to(
+    target: Option<&Message>,
+    newest_inbound: Option<&Message>,
+    c: &Conversation,
+    contact_email: Option<&str>,
+) -> Option<String> {
+    let from_customer = |m: &Message| {
+        (m.direction == Direction::Inbound)
+            .then(|| m.sender_address.clone())
+            .flatten()
+            .filter(|a| !a.trim().is_empty())
+    };
+    target
+        .and_then(from_customer)
+        .or_else(|| newest_inbound.and_then(from_customer))
+        .or_else(|| c.visitor_email.clone())
+        .or_else(|| contact_email.map(str::to_string))
+}
+
+/// HD-15: the From of a reply nobody chose one for — the team's default From address, else
+/// the team's first connected address, else the connected address the conversation arrived
+/// on, else any connected address.
+pub fn hd_15_default_from(
+    team_default: Option<&str>,
+    team_addresses: &[String],
+    arrived_on: Option<&str>,
+    any_connected: Option<&str>,
+) -> Option<String> {
+    team_default
+        .or_else(|| team_addresses.first().map(String::as_str))
+        .or(arrived_on)
+        .or(any_connected)
+        .map(str::to_string)
+}
+
 /// A user that a comment can mention.
 #[derive(Debug, Clone)]
 pub struct Mentionable {
@@ -240,7 +386,7 @@ pub struct Mentionable {
 /// HD-21: the users an `@mention` in a comment names. A mention is `@` followed by the user's
 /// full name, their email address, or the local part of it, compared case-insensitively and
 /// ending at a non-word character so `@ann` does not mention `anna`.
-pub fn find_mentions(body: &str, users: &[Mentionable]) -> Vec<UserId> {
+pub fn hd_21_find_mentions(body: &str, users: &[Mentionable]) -> Vec<UserId> {
     let lower = body.to_lowercase();
     let mut found = Vec::new();
     for user in users {
@@ -478,6 +624,205 @@ mod tests {
         assert_eq!(inb_11_reopen_on_customer_message(&t, None), None);
     }
 
+    fn conversation(ticket: Option<i64>, channel: Channel) -> Conversation {
+        Conversation {
+            id: crate::model::ConversationId(3),
+            channel,
+            channel_account: None,
+            workspace: crate::model::Workspace::HelpDesk,
+            status: crate::model::ConversationStatus::Open,
+            owner_id: None,
+            team_id: None,
+            contact_id: None,
+            visitor_name: None,
+            visitor_email: Some("visitor@example.com".into()),
+            subject: None,
+            ticket_id: ticket.map(TicketId),
+            created_at: 0,
+            updated_at: 0,
+            last_message_at: 0,
+            closed_at: None,
+            trashed_at: None,
+            version: 1,
+        }
+    }
+
+    fn message(id: i64, direction: Direction, sender: Option<&str>) -> Message {
+        Message {
+            id: MessageId(id),
+            conversation_id: crate::model::ConversationId(3),
+            direction,
+            channel: Channel::Email,
+            sender_user_id: None,
+            sender_name: None,
+            sender_address: sender.map(str::to_string),
+            recipients: Default::default(),
+            subject: None,
+            text: String::new(),
+            html: None,
+            attachments: Vec::new(),
+            message_id_header: None,
+            in_reply_to: None,
+            references_header: None,
+            reply_to_message_id: None,
+            status: crate::model::DeliveryStatus::Received,
+            status_detail: None,
+            created_at: id,
+        }
+    }
+
+    #[test]
+    fn inb_04_a_conversation_has_at_most_one_ticket() {
+        let free = conversation(None, Channel::Email);
+        assert!(inb_04_check_attach(&free, None).unwrap());
+        assert!(inb_04_check_attach(&free, Some(TicketId(5))).unwrap());
+        let taken = conversation(Some(5), Channel::Email);
+        assert!(!inb_04_check_attach(&taken, Some(TicketId(5))).unwrap());
+        let err = inb_04_check_attach(&taken, Some(TicketId(6))).unwrap_err();
+        assert!(err.to_string().starts_with("INB-04"), "{err}");
+        assert!(inb_04_check_attach(&taken, None).is_err());
+        assert!(inb_04_refuse_dissociation().to_string().contains("INB-04"));
+    }
+
+    #[test]
+    fn inb_06_the_ticket_follows_the_conversations_owner() {
+        let mut t = closed_ticket(1);
+        assert_eq!(
+            inb_06_ticket_owner_after_conversation_owner(Some(UserId(4)), &t),
+            Some(Some(UserId(4)))
+        );
+        assert_eq!(inb_06_ticket_owner_after_conversation_owner(None, &t), None);
+        t.owner_id = Some(UserId(4));
+        assert_eq!(
+            inb_06_ticket_owner_after_conversation_owner(Some(UserId(4)), &t),
+            None
+        );
+        assert_eq!(
+            inb_06_ticket_owner_after_conversation_owner(None, &t),
+            Some(None)
+        );
+    }
+
+    #[test]
+    fn inb_13_trash_cascades_both_ways() {
+        assert_eq!(
+            inb_13_trash_conversation(&conversation(Some(7), Channel::Chat)),
+            TrashCascade::Ticket(TicketId(7))
+        );
+        assert_eq!(
+            inb_13_trash_conversation(&conversation(None, Channel::Chat)),
+            TrashCascade::ConversationOnly
+        );
+        let mut t = closed_ticket(1);
+        let mut convs = vec![
+            conversation(Some(7), Channel::Email),
+            conversation(Some(7), Channel::Chat),
+            conversation(Some(8), Channel::Chat),
+        ];
+        inb_13_trash_ticket(&mut t, &mut convs, 42);
+        assert_eq!(t.trashed_at, Some(42));
+        assert_eq!(convs[0].trashed_at, Some(42));
+        assert_eq!(convs[1].trashed_at, Some(42));
+        assert_eq!(
+            convs[2].trashed_at, None,
+            "another ticket's conversation stays"
+        );
+    }
+
+    #[test]
+    fn hd_06_08_help_desk_channels_create_tickets_bots_do_not() {
+        assert!(hd_06_08_creates_ticket(
+            TicketCreation::Automatic,
+            Channel::Email
+        ));
+        assert!(hd_06_08_creates_ticket(
+            TicketCreation::Automatic,
+            Channel::Form
+        ));
+        assert!(!hd_06_08_creates_ticket(
+            TicketCreation::Automatic,
+            Channel::Bot
+        ));
+        assert!(!hd_06_08_creates_ticket(
+            TicketCreation::None,
+            Channel::Email
+        ));
+    }
+
+    #[test]
+    fn hd_19_names_the_missing_required_properties() {
+        let required = vec!["a".to_string(), "b".to_string()];
+        assert_eq!(
+            hd_19_missing_required_properties(&required, |n| n == "a"),
+            vec!["b"]
+        );
+        let err = hd_19_check_conditional_stage("Resolved", &required, |n| n == "a").unwrap_err();
+        assert!(err.to_string().ends_with("requires properties: b"), "{err}");
+        assert!(hd_19_check_conditional_stage("Resolved", &required, |_| true).is_ok());
+    }
+
+    #[test]
+    fn hd_21_comments_on_call_tickets_open_once_an_email_is_started() {
+        assert!(hd_21_comments_open(&[], false));
+        assert!(hd_21_comments_open(&[Channel::Email], false));
+        assert!(hd_21_comments_open(&[Channel::Call, Channel::Email], false));
+        assert!(!hd_21_comments_open(&[Channel::Call], false));
+        assert!(hd_21_comments_open(&[Channel::Call], true));
+        let err = hd_21_check_comment(&[Channel::Call, Channel::Call], false).unwrap_err();
+        assert!(err.to_string().starts_with("HD-21"), "{err}");
+    }
+
+    #[test]
+    fn hd_14_replies_answer_the_newest_message_and_go_to_the_customer() {
+        let msgs = vec![
+            message(1, Direction::Inbound, Some("cora@customer.example")),
+            message(2, Direction::Outbound, Some("support@us.example")),
+        ];
+        let c = conversation(None, Channel::Email);
+        assert_eq!(hd_14_reply_target(&msgs, None).unwrap().id, MessageId(2));
+        assert_eq!(
+            hd_14_reply_target(&msgs, Some(MessageId(1))).unwrap().id,
+            MessageId(1)
+        );
+        assert_eq!(
+            hd_14_reply_target(&msgs, Some(MessageId(9))).unwrap().id,
+            MessageId(2)
+        );
+        // Answering our own message still goes to the customer's newest address.
+        let to = hd_14_default_to(Some(&msgs[1]), Some(&msgs[0]), &c, Some("k@example.com"));
+        assert_eq!(to.as_deref(), Some("cora@customer.example"));
+        let to = hd_14_default_to(Some(&msgs[1]), None, &c, Some("k@example.com"));
+        assert_eq!(to.as_deref(), Some("visitor@example.com"));
+        let anonymous = Conversation {
+            visitor_email: None,
+            ..c
+        };
+        let to = hd_14_default_to(None, None, &anonymous, Some("k@example.com"));
+        assert_eq!(to.as_deref(), Some("k@example.com"));
+    }
+
+    #[test]
+    fn hd_15_the_teams_default_from_comes_first() {
+        let team = vec!["a@us.example".to_string(), "b@us.example".to_string()];
+        assert_eq!(
+            hd_15_default_from(Some("b@us.example"), &team, Some("c@us.example"), None).as_deref(),
+            Some("b@us.example")
+        );
+        assert_eq!(
+            hd_15_default_from(None, &team, Some("c@us.example"), None).as_deref(),
+            Some("a@us.example")
+        );
+        assert_eq!(
+            hd_15_default_from(None, &[], Some("c@us.example"), Some("d@us.example")).as_deref(),
+            Some("c@us.example")
+        );
+        assert_eq!(
+            hd_15_default_from(None, &[], None, Some("d@us.example")).as_deref(),
+            Some("d@us.example")
+        );
+        assert_eq!(hd_15_default_from(None, &[], None, None), None);
+    }
+
     #[test]
     fn mentions_match_names_emails_and_word_boundaries() {
         let users = vec![
@@ -493,20 +838,20 @@ mod tests {
             },
         ];
         assert_eq!(
-            find_mentions("ping @Ann Lee please", &users),
+            hd_21_find_mentions("ping @Ann Lee please", &users),
             vec![UserId(1)]
         );
-        assert_eq!(find_mentions("@anna look", &users), vec![UserId(2)]);
-        assert_eq!(find_mentions("cc @ann.", &users), vec![UserId(1)]);
-        assert!(find_mentions("no mention here: ann@example.com", &users).is_empty());
+        assert_eq!(hd_21_find_mentions("@anna look", &users), vec![UserId(2)]);
+        assert_eq!(hd_21_find_mentions("cc @ann.", &users), vec![UserId(1)]);
+        assert!(hd_21_find_mentions("no mention here: ann@example.com", &users).is_empty());
     }
 
     #[test]
     fn inb_11_reopens_only_a_single_conversation() {
-        let one = stage_move_effects(StageState::Closed, StageState::Open, 1, 5);
+        let one = inb_10_11_stage_move_effects(StageState::Closed, StageState::Open, 1, 5);
         assert!(one.reopen_single_conversation);
         assert_eq!(one.closed_date, Some(None));
-        let two = stage_move_effects(StageState::Closed, StageState::Open, 2, 5);
+        let two = inb_10_11_stage_move_effects(StageState::Closed, StageState::Open, 2, 5);
         assert!(!two.reopen_single_conversation);
     }
 }
