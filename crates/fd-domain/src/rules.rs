@@ -406,26 +406,17 @@ pub fn hd_21_find_mentions(body: &str, users: &[Mentionable]) -> Vec<UserId> {
 
 fn mention_at(text: &str, name: &str) -> bool {
     let needle = format!("@{name}");
-    let mut start = 0;
-    while let Some(pos) = text[start..].find(&needle) {
-        let end = start + pos + needle.len();
-        let next = text[end..].chars().next();
+    text.match_indices(&needle).any(|(pos, _)| {
+        let mut rest = text.get(pos + needle.len()..).unwrap_or_default().chars();
+        let next = rest.next();
         let boundary = match next {
             None => true,
             Some(c) => !(c.is_alphanumeric() || c == '_' || c == '-' || c == '@'),
         };
         // A trailing '.' ends a sentence, not an address, unless more address follows.
-        let dot_boundary = next == Some('.')
-            && text[end + 1..]
-                .chars()
-                .next()
-                .is_none_or(|c| !c.is_alphanumeric());
-        if boundary || dot_boundary {
-            return true;
-        }
-        start = end;
-    }
-    false
+        let dot_boundary = next == Some('.') && rest.next().is_none_or(|c| !c.is_alphanumeric());
+        boundary || dot_boundary
+    })
 }
 
 /// Normalises the ticket name: trimmed, non-empty, at most 1,000 characters.
@@ -844,6 +835,9 @@ mod tests {
         assert_eq!(hd_21_find_mentions("@anna look", &users), vec![UserId(2)]);
         assert_eq!(hd_21_find_mentions("cc @ann.", &users), vec![UserId(1)]);
         assert!(hd_21_find_mentions("no mention here: ann@example.com", &users).is_empty());
+        // Multi-byte text around a mention never splits a character.
+        assert_eq!(hd_21_find_mentions("é@ann🙂 ünd", &users), vec![UserId(1)]);
+        assert!(hd_21_find_mentions("@annä", &users).is_empty());
     }
 
     #[test]
