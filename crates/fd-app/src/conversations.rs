@@ -387,6 +387,7 @@ impl App {
     ) -> Result<Message, AppError> {
         let user = actor.require_user()?;
         actor.require_ticket_access()?;
+        let reply = crate::agent_html::clean_reply(reply).await?;
         let now = self.now();
         let mut tx = self.db().write().await?;
         let (message, events) = self
@@ -397,7 +398,8 @@ impl App {
         Ok(message)
     }
 
-    /// The body of [`App::send_reply`] inside an open transaction (also the first message of
+    /// The body of [`App::send_reply`] inside an open transaction; `reply.html` has been
+    /// through [`crate::agent_html::clean_reply`] (also the first message of
     /// HD-12's conversation, which must commit together with that conversation).
     pub(crate) async fn send_reply_in(
         &self,
@@ -574,6 +576,7 @@ impl App {
     ) -> Result<(Conversation, Message), AppError> {
         let user = actor.require_user()?;
         actor.require_ticket_access()?;
+        let reply = crate::agent_html::clean_reply(reply).await?;
         let now = self.now();
         let (conv_id, message) = {
             let mut tx = self.db().write().await?;
@@ -916,15 +919,7 @@ impl App {
                 .ok_or_else(|| AppError::not_found("contact", cid))?,
             VisitorContact::New(n) => {
                 let mut k = crate::crm::contact_row(n, now)?;
-                if let Some(e) = &k.email
-                    && let Some(existing) = tx.contact_by_email(e).await?
-                {
-                    return Err(AppError::Conflict(format!(
-                        "Contact already exists. Existing ID: {}",
-                        existing.id
-                    )));
-                }
-                k.id = tx.insert_contact(&k).await?;
+                crate::crm::insert_contact_in(&mut tx, actor, &mut k, now).await?;
                 k
             }
         };

@@ -2,7 +2,7 @@
 
 use fd_domain::association_type as at;
 use fd_domain::*;
-use fd_store::{Association, Company, Contact, Deal, NewActivity};
+use fd_store::{Association, Company, Contact, Deal, NewActivity, Tx};
 
 use crate::{Actor, App, AppError, Event};
 
@@ -124,24 +124,124 @@ fn deal_row(name: Option<String>, amount: Option<String>, now: i64) -> Deal {
     }
 }
 
+/// A CRM record's activity row.
+fn crm_activity(
+    kind: ObjectType,
+    id: i64,
+    actor: &Actor,
+    action: &'static str,
+    at: i64,
+) -> NewActivity {
+    NewActivity {
+        object_type: kind,
+        object_id: id,
+        actor: actor.actor_ref(),
+        action,
+        field: None,
+        old_value: None,
+        new_value: None,
+        at,
+    }
+}
+
+/// A contact's email address is unique among contacts.
+pub(crate) async fn check_unique_email(tx: &mut Tx, c: &Contact) -> Result<(), AppError> {
+    if let Some(e) = &c.email
+        && let Some(existing) = tx.contact_by_email(e).await?
+        && existing.id != c.id
+    {
+        return Err(AppError::Conflict(format!(
+            "Contact already exists. Existing ID: {}",
+            existing.id
+        )));
+    }
+    Ok(())
+}
+
+/// The one way a new contact is written — from the UI, the API, a visitor becoming a contact
+/// or a ticket created with a new contact: its email must be free, and its creation is
+/// recorded with the actor in the activity history.
+pub(crate) async fn insert_contact_in(
+    tx: &mut Tx,
+    actor: &Actor,
+    c: &mut Contact,
+    now: i64,
+) -> Result<(), AppError> {
+    check_unique_email(tx, c).await?;
+    c.id = tx.insert_contact(c).await?;
+    tx.record_activity(&crm_activity(
+        ObjectType::Contact,
+        c.id.0,
+        actor,
+        "created",
+        now,
+    ))
+    .await?;
+    Ok(())
+}
+
+/// The one way a new company is written, with its activity row.
+pub(crate) async fn insert_company_in(
+    tx: &mut Tx,
+    actor: &Actor,
+    c: &mut Company,
+    now: i64,
+) -> Result<(), AppError> {
+    c.id = tx.insert_company(c).await?;
+    tx.record_activity(&crm_activity(
+        ObjectType::Company,
+        c.id.0,
+        actor,
+        "created",
+        now,
+    ))
+    .await?;
+    Ok(())
+}
+
+/// Records a CRM record's changed fields (`(name, old, new)`) or its archiving.
+pub(crate) async fn record_crm_change(
+    tx: &mut Tx,
+    actor: &Actor,
+    kind: ObjectType,
+    id: i64,
+    changed: Vec<(String, Option<String>, Option<String>)>,
+    now: i64,
+) -> Result<(), AppError> {
+    for (field, old, new) in changed {
+        tx.record_activity(&NewActivity {
+            field: Some(field),
+            old_value: old,
+            new_value: new,
+            ..crm_activity(kind, id, actor, "property_changed", now)
+        })
+        .await?;
+    }
+    Ok(())
+}
+
+pub(crate) async fn record_crm_archived(
+    tx: &mut Tx,
+    actor: &Actor,
+    kind: ObjectType,
+    id: i64,
+    now: i64,
+) -> Result<(), AppError> {
+    tx.record_activity(&crm_activity(kind, id, actor, "archived", now))
+        .await?;
+    Ok(())
+}
+
 impl App {
     pub async fn create_contact(
         &self,
         actor: &Actor,
         input: NewContact,
     ) -> Result<Contact, AppError> {
-        let _ = actor;
-        let mut c = contact_row(input, self.now())?;
+        let now = self.now();
+        let mut c = contact_row(input, now)?;
         let mut tx = self.db().write().await?;
-        if let Some(e) = &c.email
-            && let Some(existing) = tx.contact_by_email(e).await?
-        {
-            return Err(AppError::Conflict(format!(
-                "Contact already exists. Existing ID: {}",
-                existing.id
-            )));
-        }
-        c.id = tx.insert_contact(&c).await?;
+        insert_contact_in(&mut tx, actor, &mut c, now).await?;
         tx.commit().await?;
         Ok(c)
     }
@@ -167,17 +267,16 @@ impl App {
                     Some(e) => tx.contact_by_email(e).await?,
                     None => None,
                 };
-                c.id = match existing {
-                    Some(e) => e.id,
-                    None => tx.insert_contact(&c).await?,
-                };
+                match existing {
+                    Some(e) => c.id = e.id,
+                    None => insert_contact_in(&mut tx, actor, &mut c, now).await?,
+                }
                 AssociationEnd::new(ObjectType::Contact, c.id.0)
             }
             NewLinkedRecord::Company { name, domain } => {
-                let id = tx
-                    .insert_company(&company_row(Some(name), domain, now))
-                    .await?;
-                AssociationEnd::new(ObjectType::Company, id.0)
+                let mut c = company_row(Some(name), domain, now);
+                insert_company_in(&mut tx, actor, &mut c, now).await?;
+                AssociationEnd::new(ObjectType::Company, c.id.0)
             }
             NewLinkedRecord::Deal { name, amount } => {
                 let id = tx.insert_deal(&deal_row(Some(name), amount, now)).await?;
@@ -209,12 +308,14 @@ impl App {
 
     pub async fn create_company(
         &self,
+        actor: &Actor,
         name: Option<String>,
         domain: Option<String>,
     ) -> Result<Company, AppError> {
-        let mut c = company_row(name, domain, self.now());
+        let now = self.now();
+        let mut c = company_row(name, domain, now);
         let mut tx = self.db().write().await?;
-        c.id = tx.insert_company(&c).await?;
+        insert_company_in(&mut tx, actor, &mut c, now).await?;
         tx.commit().await?;
         Ok(c)
     }

@@ -499,6 +499,49 @@ impl App {
         Ok(t)
     }
 
+    /// HD-01/HD-02: creates a ticket for the contact with this email address — the existing
+    /// one, or a new contact — as one action in one transaction: a refused ticket leaves no
+    /// contact behind.
+    pub async fn create_ticket_with_contact(
+        &self,
+        actor: &Actor,
+        mut input: NewTicket,
+        contact_email: &str,
+    ) -> Result<Ticket, AppError> {
+        actor.require_ticket_access()?;
+        let now = self.now();
+        let mut contact = crate::crm::contact_row(
+            crate::NewContact {
+                email: Some(contact_email.to_string()),
+                ..crate::NewContact::default()
+            },
+            now,
+        )?;
+        let mut tx = self.db().write().await?;
+        let existing = match &contact.email {
+            Some(e) => tx.contact_by_email(e).await?,
+            None => None,
+        };
+        match existing {
+            Some(k) => contact.id = k.id,
+            None => crate::crm::insert_contact_in(&mut tx, actor, &mut contact, now).await?,
+        }
+        input.associations.push(crate::AssociationEnd::new(
+            ObjectType::Contact,
+            contact.id.0,
+        ));
+        let mode = tx.account_settings().await?.mode;
+        let workspace = match mode {
+            AccountMode::HelpDesk => Workspace::HelpDesk,
+            AccountMode::Inbox => Workspace::Inbox,
+        };
+        let cfg = self.ticket_config(&mut tx).await?;
+        let t = insert_ticket(&mut tx, &cfg, actor, &input, workspace, now).await?;
+        tx.commit().await?;
+        self.publish(vec![Event::TicketChanged(t.id)]);
+        Ok(t)
+    }
+
     /// Loads a live ticket the actor may see, locked for update.
     pub(crate) async fn locked_ticket(
         &self,

@@ -1155,7 +1155,7 @@ pub(crate) async fn create_ticket(State(state): State<UiState>, post: Post) -> U
             .filter_map(|s| fd_app::domain::text::parse_id(s.trim()))
             .collect()
     };
-    let mut associations: Vec<AssociationEnd> = ids("contact_ids")
+    let associations: Vec<AssociationEnd> = ids("contact_ids")
         .into_iter()
         .map(|c| AssociationEnd::new(ObjectType::Contact, c))
         .chain(
@@ -1164,35 +1164,21 @@ pub(crate) async fn create_ticket(State(state): State<UiState>, post: Post) -> U
                 .map(|c| AssociationEnd::new(ObjectType::Company, c)),
         )
         .collect();
-    // Without the search script, a contact can be named by email.
-    if let Some(email) = f.text("contact_email") {
-        match app.contact_id_by_email(&email).await? {
-            Some(c) => associations.push(AssociationEnd::new(ObjectType::Contact, c)),
-            None => {
-                let c = app
-                    .create_contact(
-                        &post.agent.actor,
-                        NewContact {
-                            email: Some(email),
-                            ..NewContact::default()
-                        },
-                    )
-                    .await?;
-                associations.push(AssociationEnd::new(ObjectType::Contact, c.id.0));
-            }
+    // Without the search script, a contact can be named by email: the existing contact or a
+    // new one, created in the ticket's own transaction (a refused ticket leaves none behind).
+    let input = NewTicket {
+        properties: props.clone(),
+        associations,
+        via_form: true,
+    };
+    let created = match f.text("contact_email") {
+        Some(email) => {
+            app.create_ticket_with_contact(&post.agent.actor, input, &email)
+                .await
         }
-    }
-    match app
-        .create_ticket(
-            &post.agent.actor,
-            NewTicket {
-                properties: props.clone(),
-                associations,
-                via_form: true,
-            },
-        )
-        .await
-    {
+        None => app.create_ticket(&post.agent.actor, input).await,
+    };
+    match created {
         Ok(t) => see_other(&format!("/helpdesk/tickets/{}", t.id)),
         Err(e @ AppError::Domain(_)) => {
             let mut r = page(&NewTicketPage {

@@ -10,6 +10,7 @@ mod api_rules;
 mod api_wire;
 mod hardening_input;
 mod rules_intake;
+mod rules_one_action;
 mod ui_auth;
 mod ui_common;
 mod ui_helpdesk;
