@@ -2,6 +2,7 @@
 //! conditional stages), property definitions, the create-ticket form (HD-10), account mode
 //! (INB-14) and per-user preferences (INB-07).
 
+use fd_domain::entities::{AdminChange, AdminChangeRecord, AdminObject};
 use fd_domain::property::{PropertyDefinition, PropertyOption, PropertyType};
 use fd_domain::rules;
 use fd_domain::*;
@@ -58,6 +59,19 @@ pub struct NewProperty {
     pub options: Vec<PropertyOption>,
     pub display_order: i32,
     pub form_field: bool,
+}
+
+/// A user's access, as the audit records it.
+fn access_summary(u: &User) -> String {
+    format!(
+        "role={} account={} service={} sales={} seat={} tickets={}",
+        u.role.as_str(),
+        u.account_access,
+        u.service_access,
+        u.sales_access,
+        u.seat.as_str(),
+        u.ticket_access.as_str()
+    )
 }
 
 /// A user's or team's name, a pipeline's, stage's or property's label (Hardening finding 8:
@@ -121,6 +135,16 @@ impl App {
             .user(id)
             .await?
             .ok_or_else(|| AppError::Internal("new user vanished".into()))?;
+        self.audit(
+            &mut tx,
+            actor,
+            AdminObject::User,
+            id.0,
+            "created",
+            Some("email"),
+            Some(user.email.clone()),
+        )
+        .await?;
         tx.commit().await?;
         Ok(user)
     }
@@ -159,6 +183,16 @@ impl App {
             .user(id)
             .await?
             .ok_or_else(|| AppError::not_found("user", id))?;
+        self.audit(
+            &mut tx,
+            actor,
+            AdminObject::User,
+            id.0,
+            "access_changed",
+            Some("access"),
+            Some(access_summary(&u)),
+        )
+        .await?;
         tx.commit().await?;
         // API tokens act as this user: their cached resolutions must not outlive the change.
         self.auth_cache.clear();
@@ -182,6 +216,16 @@ impl App {
             // sessions keeps them from coming back if the user is reactivated.
             tx.delete_ui_sessions_of(id).await?;
         }
+        self.audit(
+            &mut tx,
+            actor,
+            AdminObject::User,
+            id.0,
+            if active { "activated" } else { "deactivated" },
+            None,
+            None,
+        )
+        .await?;
         tx.commit().await?;
         // API tokens act as this user: their cached resolutions must not outlive the change.
         self.auth_cache.clear();
@@ -199,7 +243,7 @@ impl App {
         if actor.user_id() != Some(id) {
             actor.require_admin("changing another user's password")?;
         }
-        self.store_password(id, password, None).await
+        self.store_password(actor, id, password, None).await
     }
 
     /// A signed-in user changes their own password: the current one must be right. Every
@@ -219,11 +263,13 @@ impl App {
         if !verify_password(current.to_string(), hash).await? {
             return Err(AppError::invalid("current", "is not your current password"));
         }
-        self.store_password(id, password, Some(session_token)).await
+        self.store_password(actor, id, password, Some(session_token))
+            .await
     }
 
     async fn store_password(
         &self,
+        actor: &Actor,
         id: UserId,
         password: String,
         keep_session: Option<&str>,
@@ -247,6 +293,16 @@ impl App {
             }
             None => tx.delete_ui_sessions_of(id).await?,
         };
+        self.audit(
+            &mut tx,
+            actor,
+            AdminObject::User,
+            id.0,
+            "password_set",
+            None,
+            None,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -300,6 +356,16 @@ impl App {
             .team(id)
             .await?
             .ok_or_else(|| AppError::Internal("new team vanished".into()))?;
+        self.audit(
+            &mut tx,
+            actor,
+            AdminObject::Team,
+            id.0,
+            "created",
+            Some("name"),
+            Some(name.clone()),
+        )
+        .await?;
         tx.commit().await?;
         Ok(t)
     }
@@ -324,6 +390,20 @@ impl App {
         } else {
             tx.remove_team_member(team, user).await?;
         }
+        self.audit(
+            &mut tx,
+            actor,
+            AdminObject::Team,
+            team.0,
+            if member {
+                "member_added"
+            } else {
+                "member_removed"
+            },
+            Some("user"),
+            Some(user.to_string()),
+        )
+        .await?;
         tx.commit().await?;
         // API tokens act as this user: their cached resolutions must not outlive the change.
         self.auth_cache.clear();
@@ -359,6 +439,16 @@ impl App {
             tx.set_team_default_from(team, Some(address.as_str()), now)
                 .await?;
         }
+        self.audit(
+            &mut tx,
+            actor,
+            AdminObject::Team,
+            team.0,
+            "address_connected",
+            Some("address"),
+            Some(address.as_str().to_string()),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -391,6 +481,16 @@ impl App {
             .team(team)
             .await?
             .ok_or_else(|| AppError::not_found("team", team))?;
+        self.audit(
+            &mut tx,
+            actor,
+            AdminObject::Team,
+            team.0,
+            "changed",
+            Some("default_from_address"),
+            Some(address.as_str().to_string()),
+        )
+        .await?;
         tx.commit().await?;
         Ok(t)
     }
@@ -408,6 +508,16 @@ impl App {
         let now = self.now();
         let mut tx = self.db().write().await?;
         tx.set_account_mode(mode, now).await?;
+        self.audit(
+            &mut tx,
+            actor,
+            AdminObject::Settings,
+            1,
+            "changed",
+            Some("mode"),
+            Some(mode.as_str().to_string()),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -423,6 +533,16 @@ impl App {
         let now = self.now();
         let mut tx = self.db().write().await?;
         tx.set_trash_retention_days(days, now).await?;
+        self.audit(
+            &mut tx,
+            actor,
+            AdminObject::Settings,
+            1,
+            "changed",
+            Some("trash_retention_days"),
+            Some(days.to_string()),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -447,6 +567,45 @@ impl App {
         tx.commit().await?;
         p.filter(|p| !p.archived)
             .ok_or_else(|| AppError::not_found("pipeline", id))
+    }
+
+    /// Records an administrative change in `tx` with its actor and time (the audit of
+    /// users, teams, pipelines, properties and settings).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn audit(
+        &self,
+        tx: &mut fd_store::Tx,
+        actor: &Actor,
+        object: AdminObject,
+        id: i64,
+        action: &'static str,
+        field: Option<&str>,
+        value: Option<String>,
+    ) -> Result<(), AppError> {
+        tx.record_admin_change(&AdminChange {
+            object,
+            object_id: id,
+            actor: actor.actor_ref(),
+            action,
+            field: field.map(str::to_string),
+            new_value: value,
+            at: self.now(),
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// The recorded administrative changes to one kind of object, oldest first.
+    pub async fn admin_changes(
+        &self,
+        actor: &Actor,
+        object: AdminObject,
+    ) -> Result<Vec<AdminChangeRecord>, AppError> {
+        actor.require_admin("reading the administration history")?;
+        let mut tx = self.db().read().await?;
+        let out = tx.admin_changes(object).await?;
+        tx.commit().await?;
+        Ok(out)
     }
 
     /// HD-06/INB-11: a pipeline edit, already written in `tx`, is refused when it would stop
@@ -518,6 +677,16 @@ impl App {
             .await?
             .ok_or_else(|| AppError::Internal("new pipeline vanished".into()))?;
         self.check_pipeline_edit(&mut tx, &before).await?;
+        self.audit(
+            &mut tx,
+            actor,
+            AdminObject::Pipeline,
+            id.0,
+            "created",
+            Some("label"),
+            Some(p.label.clone()),
+        )
+        .await?;
         tx.commit().await?;
         Ok(p)
     }
@@ -555,6 +724,16 @@ impl App {
             .await?
             .ok_or_else(|| AppError::not_found("pipeline", id))?;
         self.check_pipeline_edit(&mut tx, &before).await?;
+        self.audit(
+            &mut tx,
+            actor,
+            AdminObject::Pipeline,
+            id.0,
+            "changed",
+            Some("label"),
+            Some(p.label.clone()),
+        )
+        .await?;
         tx.commit().await?;
         Ok(p)
     }
@@ -580,6 +759,16 @@ impl App {
         tx.update_pipeline(id, &p.label, p.display_order, true, now)
             .await?;
         self.check_pipeline_edit(&mut tx, &before).await?;
+        self.audit(
+            &mut tx,
+            actor,
+            AdminObject::Pipeline,
+            id.0,
+            "archived",
+            None,
+            None,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -610,6 +799,16 @@ impl App {
             .await?
             .ok_or_else(|| AppError::Internal("new stage vanished".into()))?;
         self.check_pipeline_edit(&mut tx, &before).await?;
+        self.audit(
+            &mut tx,
+            actor,
+            AdminObject::Stage,
+            id.0,
+            "created",
+            Some("label"),
+            Some(stage.label.clone()),
+        )
+        .await?;
         tx.commit().await?;
         Ok(stage)
     }
@@ -660,6 +859,16 @@ impl App {
             .await?
             .ok_or_else(|| AppError::not_found("stage", id))?;
         self.check_pipeline_edit(&mut tx, &before).await?;
+        self.audit(
+            &mut tx,
+            actor,
+            AdminObject::Stage,
+            id.0,
+            "changed",
+            Some("label"),
+            Some(s.label.clone()),
+        )
+        .await?;
         tx.commit().await?;
         Ok(s)
     }
@@ -688,6 +897,16 @@ impl App {
         tx.update_stage(id, &s.label, s.display_order, s.state, true, now)
             .await?;
         self.check_pipeline_edit(&mut tx, &before).await?;
+        self.audit(
+            &mut tx,
+            actor,
+            AdminObject::Stage,
+            id.0,
+            "archived",
+            None,
+            None,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -765,6 +984,16 @@ impl App {
             )));
         }
         tx.upsert_property(object_type, &def, now).await?;
+        self.audit(
+            &mut tx,
+            actor,
+            AdminObject::Property,
+            0,
+            "created",
+            Some(&name),
+            Some(object_type.to_string()),
+        )
+        .await?;
         tx.commit().await?;
         Ok(def)
     }
@@ -798,6 +1027,16 @@ impl App {
             ..def
         };
         tx.upsert_property(object_type, &merged, now).await?;
+        self.audit(
+            &mut tx,
+            actor,
+            AdminObject::Property,
+            0,
+            "changed",
+            Some(&merged.name),
+            Some(object_type.to_string()),
+        )
+        .await?;
         tx.commit().await?;
         Ok(merged)
     }
@@ -824,6 +1063,16 @@ impl App {
         }
         p.archived = true;
         tx.upsert_property(object_type, &p, now).await?;
+        self.audit(
+            &mut tx,
+            actor,
+            AdminObject::Property,
+            0,
+            "archived",
+            Some(name),
+            Some(object_type.to_string()),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -849,6 +1098,22 @@ impl App {
             }
         }
         tx.set_ticket_form_fields(&fields).await?;
+        self.audit(
+            &mut tx,
+            actor,
+            AdminObject::Settings,
+            1,
+            "changed",
+            Some("ticket_form_fields"),
+            Some(
+                fields
+                    .iter()
+                    .map(|(n, _)| n.as_str())
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }

@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 
 use fd_domain::association_type as at;
+use fd_domain::entities::AdminObject;
 use fd_domain::*;
 use fd_store::{Association, AssociationLabel, Pipeline, PropertyGroup};
 
@@ -628,6 +629,16 @@ impl App {
             .await?
             .ok_or_else(|| AppError::not_found("pipeline", id))?;
         self.check_pipeline_edit(&mut tx, &before).await?;
+        self.audit(
+            &mut tx,
+            actor,
+            AdminObject::Pipeline,
+            id.0,
+            "replaced",
+            Some("label"),
+            Some(p.label.clone()),
+        )
+        .await?;
         tx.commit().await?;
         Ok(p)
     }

@@ -353,3 +353,54 @@ impl Ticket {
         }
     }
 }
+
+/// What an administrator's change was made to: account configuration rather than a CRM
+/// record, so it has its own kinds (stored in the activity history under these names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdminObject {
+    User,
+    Team,
+    Pipeline,
+    Stage,
+    /// A property definition; its name is the change's `field` (properties have no id).
+    Property,
+    /// Account settings (mode, trash retention, the create-ticket form).
+    Settings,
+}
+
+impl AdminObject {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AdminObject::User => "admin.user",
+            AdminObject::Team => "admin.team",
+            AdminObject::Pipeline => "admin.pipeline",
+            AdminObject::Stage => "admin.stage",
+            AdminObject::Property => "admin.property",
+            AdminObject::Settings => "admin.settings",
+        }
+    }
+}
+
+/// One administrative change to record: who, when, what (audit of users, teams, pipelines,
+/// properties and settings).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminChange {
+    pub object: AdminObject,
+    pub object_id: i64,
+    pub actor: ActorRef,
+    pub action: &'static str,
+    pub field: Option<String>,
+    pub new_value: Option<String>,
+    pub at: Millis,
+}
+
+/// A recorded administrative change, as read back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminChangeRecord {
+    pub object_id: i64,
+    pub actor_user_id: Option<UserId>,
+    pub action: String,
+    pub field: Option<String>,
+    pub new_value: Option<String>,
+    pub at: Millis,
+}
