@@ -375,6 +375,19 @@ pub fn hd_15_default_from(
         .map(str::to_string)
 }
 
+/// HD-10: the pipeline a status (stage) belongs to. The screens' status pickers span
+/// pipelines, so they send a chosen status with its pipeline; the use cases then check the
+/// pair (the API, like HubSpot, refuses a status of another pipeline given alone).
+pub fn hd_10_pipeline_of_stage(
+    pipelines: &[Pipeline],
+    stage: StageId,
+) -> Option<crate::model::PipelineId> {
+    pipelines
+        .iter()
+        .find(|p| p.stages.iter().any(|s| s.id == stage))
+        .map(|p| p.id)
+}
+
 /// A user that a comment can mention.
 #[derive(Debug, Clone)]
 pub struct Mentionable {
@@ -812,6 +825,20 @@ mod tests {
             Some("d@us.example")
         );
         assert_eq!(hd_15_default_from(None, &[], None, None), None);
+    }
+
+    #[test]
+    fn hd_10_a_status_names_its_pipeline() {
+        let p = support();
+        assert_eq!(
+            hd_10_pipeline_of_stage(&p, StageId(21)).map(|p| p.0),
+            Some(2)
+        );
+        assert_eq!(
+            hd_10_pipeline_of_stage(&p, StageId(11)).map(|p| p.0),
+            Some(1)
+        );
+        assert_eq!(hd_10_pipeline_of_stage(&p, StageId(99)), None);
     }
 
     #[test]

@@ -10,9 +10,11 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
+use fd_app::domain::entities::{
+    Comment, Contact, Conversation, Draft, Message, Recipients, Ticket,
+};
 use fd_app::domain::rules;
 use fd_app::domain::*;
-use fd_app::store::{Comment, Contact, Conversation, Draft, Message, Recipients, Ticket};
 use fd_app::{App, AppError, LIBRARY_KINDS, Reply, ReplyOutcome};
 
 use super::Id;

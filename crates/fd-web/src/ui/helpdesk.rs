@@ -7,9 +7,11 @@ use std::collections::BTreeMap;
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
+use fd_app::domain::entities::{ActivityEvent, Contact, Ticket};
 use fd_app::domain::property::{PropertyDefinition, PropertyType};
+use fd_app::domain::rules;
 use fd_app::domain::*;
-use fd_app::store::{ActivityEvent, Ticket, TicketListQuery, TicketSort, TicketView};
+use fd_app::store::{TicketListQuery, TicketSort, TicketView};
 use fd_app::{
     Actor, App, AppError, AssociationEnd, NewContact, NewLinkedRecord, NewTicket, TicketChanges,
     VisitorContact,
@@ -604,10 +606,14 @@ pub(crate) fn changed_properties(
         let new = fields.all(&format!("p.{name}")).join(";");
         let old = fields.get(&format!("o.{name}")).unwrap_or("");
         if new != old {
+            // The status pickers span pipelines: a status brings its pipeline (HD-10).
             if name == "hs_pipeline_stage"
-                && let Some(stage) = new.parse().ok().and_then(|s| dir.stage(StageId(s)))
+                && let Some(p) = new
+                    .parse()
+                    .ok()
+                    .and_then(|s| rules::hd_10_pipeline_of_stage(&dir.pipelines, StageId(s)))
             {
-                out.insert("hs_pipeline".into(), stage.pipeline_id.to_string());
+                out.insert("hs_pipeline".into(), p.to_string());
             }
             out.insert(name.to_string(), new);
         }
@@ -623,7 +629,7 @@ pub(crate) struct NamedLink {
 
 impl NamedLink {
     /// A contact as every sidebar and record page lists it: name, then email.
-    pub(crate) fn contact(c: &fd_app::store::Contact) -> NamedLink {
+    pub(crate) fn contact(c: &Contact) -> NamedLink {
         NamedLink {
             href: format!("/contacts/{}", c.id),
             name: c.display_name(),
@@ -1141,12 +1147,12 @@ pub(crate) async fn create_ticket(State(state): State<UiState>, post: Post) -> U
             }
         }
     }
-    if let Some(stage) = props
+    if let Some(p) = props
         .get("hs_pipeline_stage")
         .and_then(|s| fd_app::domain::text::parse_id(s))
-        .and_then(|s| dir.stage(StageId(s)))
+        .and_then(|s| rules::hd_10_pipeline_of_stage(&dir.pipelines, StageId(s)))
     {
-        props.insert("hs_pipeline".into(), stage.pipeline_id.to_string());
+        props.insert("hs_pipeline".into(), p.to_string());
     }
     let ids = |name: &str| -> Vec<i64> {
         f.get(name)
