@@ -83,33 +83,42 @@ pub enum NewLinkedRecord {
 
 /// A new contact's row, checked; nothing is written.
 pub(crate) fn contact_row(input: NewContact, now: i64) -> Result<Contact, AppError> {
-    let email = match clean(input.email) {
-        Some(e) => Some(EmailAddress::parse(&e)?.as_str().to_string()),
-        None => None,
-    };
-    Ok(Contact {
+    let mut c = Contact {
         id: ContactId(0),
-        email,
-        firstname: clean(input.firstname),
-        lastname: clean(input.lastname),
-        phone: clean(input.phone),
-        company: clean(input.company),
+        email: None,
+        firstname: None,
+        lastname: None,
+        phone: None,
+        company: None,
         created_at: now,
         updated_at: now,
         archived_at: None,
-    })
+    };
+    for (name, v) in [
+        ("email", input.email),
+        ("firstname", input.firstname),
+        ("lastname", input.lastname),
+        ("phone", input.phone),
+        ("company", input.company),
+    ] {
+        c.set_standard(name, v.as_deref())?;
+    }
+    Ok(c)
 }
 
 fn company_row(name: Option<String>, domain: Option<String>, now: i64) -> Company {
-    Company {
+    let mut c = Company {
         id: CompanyId(0),
-        name: clean(name),
-        domain: clean(domain).map(|d| d.to_lowercase()),
+        name: None,
+        domain: None,
         phone: None,
         created_at: now,
         updated_at: now,
         archived_at: None,
-    }
+    };
+    c.set_standard("name", name.as_deref());
+    c.set_standard("domain", domain.as_deref());
+    c
 }
 
 fn deal_row(name: Option<String>, amount: Option<String>, now: i64) -> Deal {

@@ -196,10 +196,6 @@ fn association_kind(name: &str) -> Option<ObjectType> {
     })
 }
 
-fn clean(v: Option<&String>) -> Option<String> {
-    v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
-}
-
 /// Checks raw values against the kind's definitions: unknown and read-only properties and
 /// malformed values are all reported together.
 fn normalize(
@@ -839,42 +835,24 @@ fn is_column(kind: ObjectType, name: &str) -> bool {
     }
 }
 
+/// The contact's own properties from normalised values (the rule is `Contact::set_standard`,
+/// shared with the screens' contact forms).
 fn apply_contact(
     c: &mut Contact,
     values: &BTreeMap<String, Option<String>>,
 ) -> Result<(), AppError> {
     for (name, v) in values {
-        let v = clean(v.as_ref());
-        match name.as_str() {
-            "email" => {
-                c.email = match v {
-                    Some(e) => Some(EmailAddress::parse(&e)?.as_str().to_string()),
-                    None => None,
-                }
-            }
-            "firstname" => c.firstname = v,
-            "lastname" => c.lastname = v,
-            "phone" => c.phone = v,
-            "company" => c.company = v,
-            _ => {}
-        }
+        c.set_standard(name, v.as_deref())?;
     }
     Ok(())
 }
 
 fn apply_company(c: &mut Company, values: &BTreeMap<String, Option<String>>) {
     for (name, v) in values {
-        let v = clean(v.as_ref());
-        match name.as_str() {
-            "name" => c.name = v,
-            "domain" => c.domain = v.map(|d| d.to_lowercase()),
-            "phone" => c.phone = v,
-            _ => {}
-        }
+        c.set_standard(name, v.as_deref());
     }
 }
 
-/// Live contacts have distinct email addresses; HubSpot answers a duplicate with 409.
 /// Ids that appear more than once in a batch (HubSpot refuses duplicate inputs).
 pub fn duplicate_ids(ids: &[i64]) -> Vec<i64> {
     let mut seen = BTreeSet::new();

@@ -256,7 +256,40 @@ pub struct Contact {
     pub archived_at: Option<Millis>,
 }
 
+/// A CRM text value as stored: trimmed; empty means none.
+fn clean(value: Option<&str>) -> Option<String> {
+    value
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_string)
+}
+
 impl Contact {
+    /// Sets one of the contact's own (column) properties from text, the same for every road:
+    /// trimmed, empty clears it, an email must be an address (stored in its normal form).
+    /// Returns `false` for a name that is not one of them (a custom property).
+    pub fn set_standard(
+        &mut self,
+        name: &str,
+        value: Option<&str>,
+    ) -> Result<bool, crate::DomainError> {
+        let v = clean(value);
+        match name {
+            "email" => {
+                self.email = match v {
+                    Some(e) => Some(EmailAddress::parse(&e)?.as_str().to_string()),
+                    None => None,
+                }
+            }
+            "firstname" => self.firstname = v,
+            "lastname" => self.lastname = v,
+            "phone" => self.phone = v,
+            "company" => self.company = v,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
     pub fn display_name(&self) -> String {
         let name = [self.firstname.as_deref(), self.lastname.as_deref()]
             .into_iter()
@@ -282,6 +315,21 @@ pub struct Company {
     pub created_at: Millis,
     pub updated_at: Millis,
     pub archived_at: Option<Millis>,
+}
+
+impl Company {
+    /// Sets one of the company's own (column) properties from text: trimmed, empty clears
+    /// it, the domain in lower case. Returns `false` for any other name.
+    pub fn set_standard(&mut self, name: &str, value: Option<&str>) -> bool {
+        let v = clean(value);
+        match name {
+            "name" => self.name = v,
+            "domain" => self.domain = v.map(|d| d.to_lowercase()),
+            "phone" => self.phone = v,
+            _ => return false,
+        }
+        true
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -403,4 +451,43 @@ pub struct AdminChangeRecord {
     pub field: Option<String>,
     pub new_value: Option<String>,
     pub at: Millis,
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contact_and_company_values_are_normalised_the_same_on_every_road() {
+        let mut c = Contact {
+            id: ContactId(0),
+            email: None,
+            firstname: None,
+            lastname: None,
+            phone: None,
+            company: None,
+            created_at: 0,
+            updated_at: 0,
+            archived_at: None,
+        };
+        assert!(c.set_standard("email", Some("  Kim@Example.COM ")).unwrap());
+        assert_eq!(c.email.as_deref(), Some("kim@example.com"));
+        assert!(c.set_standard("firstname", Some("  ")).unwrap());
+        assert_eq!(c.firstname, None);
+        assert!(!c.set_standard("favourite_colour", Some("red")).unwrap());
+        assert!(c.set_standard("email", Some("not an address")).is_err());
+        let mut k = Company {
+            id: CompanyId(0),
+            name: None,
+            domain: None,
+            phone: None,
+            created_at: 0,
+            updated_at: 0,
+            archived_at: None,
+        };
+        assert!(k.set_standard("domain", Some(" ACME.example ")));
+        assert_eq!(k.domain.as_deref(), Some("acme.example"));
+        assert!(!k.set_standard("industry", Some("x")));
+    }
 }
