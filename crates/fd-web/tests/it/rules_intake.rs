@@ -166,6 +166,10 @@ async fn api_road(t: TestApp) {
             ]})),
         )
         .await,
+        // Archiving the only pipeline.
+        api.delete("/crm/v3/pipelines/tickets/0").await,
+        api.patch("/crm/v3/pipelines/tickets/0", json!({"archived": true}))
+            .await,
         // A new pipeline in front of the default one, with nowhere for tickets to start.
         api.post(
             "/crm/v3/pipelines/tickets",
