@@ -2,7 +2,9 @@
 //! conditional stages), property definitions, the create-ticket form (HD-10), account mode
 //! (INB-14) and per-user preferences (INB-07).
 
+use fd_domain::entities::{AdminChange, AdminChangeRecord, AdminObject};
 use fd_domain::property::{PropertyDefinition, PropertyOption, PropertyType};
+use fd_domain::rules;
 use fd_domain::*;
 use fd_store::{NewUser, Pipeline, PropertyGroup, Stage, Team, User};
 
@@ -57,6 +59,19 @@ pub struct NewProperty {
     pub options: Vec<PropertyOption>,
     pub display_order: i32,
     pub form_field: bool,
+}
+
+/// A user's access, as the audit records it.
+fn access_summary(u: &User) -> String {
+    format!(
+        "role={} account={} service={} sales={} seat={} tickets={}",
+        u.role.as_str(),
+        u.account_access,
+        u.service_access,
+        u.sales_access,
+        u.seat.as_str(),
+        u.ticket_access.as_str()
+    )
 }
 
 /// A user's or team's name, a pipeline's, stage's or property's label (Hardening finding 8:
@@ -120,6 +135,16 @@ impl App {
             .user(id)
             .await?
             .ok_or_else(|| AppError::Internal("new user vanished".into()))?;
+        self.audit(
+            &mut tx,
+            actor,
+            AdminObject::User,
+            id.0,
+            "created",
+            Some("email"),
+            Some(user.email.clone()),
+        )
+        .await?;
         tx.commit().await?;
         Ok(user)
     }
@@ -158,6 +183,16 @@ impl App {
             .user(id)
             .await?
             .ok_or_else(|| AppError::not_found("user", id))?;
+        self.audit(
+            &mut tx,
+            actor,
+            AdminObject::User,
+            id.0,
+            "access_changed",
+            Some("access"),
+            Some(access_summary(&u)),
+        )
+        .await?;
         tx.commit().await?;
         // API tokens act as this user: their cached resolutions must not outlive the change.
         self.auth_cache.clear();
@@ -181,6 +216,16 @@ impl App {
             // sessions keeps them from coming back if the user is reactivated.
             tx.delete_ui_sessions_of(id).await?;
         }
+        self.audit(
+            &mut tx,
+            actor,
+            AdminObject::User,
+            id.0,
+            if active { "activated" } else { "deactivated" },
+            None,
+            None,
+        )
+        .await?;
         tx.commit().await?;
         // API tokens act as this user: their cached resolutions must not outlive the change.
         self.auth_cache.clear();
@@ -198,7 +243,7 @@ impl App {
         if actor.user_id() != Some(id) {
             actor.require_admin("changing another user's password")?;
         }
-        self.store_password(id, password, None).await
+        self.store_password(actor, id, password, None).await
     }
 
     /// A signed-in user changes their own password: the current one must be right. Every
@@ -212,17 +257,19 @@ impl App {
     ) -> Result<(), AppError> {
         let id = actor.user_id().ok_or(AppError::Unauthenticated)?;
         let mut tx = self.db().read().await?;
-        let user = tx.user(id).await?;
+        let hash = tx.user_password_hash(id).await?;
         tx.commit().await?;
-        let user = user.ok_or_else(|| AppError::not_found("user", id))?;
-        if !verify_password(current.to_string(), user.password_hash).await? {
+        let hash = hash.ok_or_else(|| AppError::not_found("user", id))?;
+        if !verify_password(current.to_string(), hash).await? {
             return Err(AppError::invalid("current", "is not your current password"));
         }
-        self.store_password(id, password, Some(session_token)).await
+        self.store_password(actor, id, password, Some(session_token))
+            .await
     }
 
     async fn store_password(
         &self,
+        actor: &Actor,
         id: UserId,
         password: String,
         keep_session: Option<&str>,
@@ -246,6 +293,16 @@ impl App {
             }
             None => tx.delete_ui_sessions_of(id).await?,
         };
+        self.audit(
+            &mut tx,
+            actor,
+            AdminObject::User,
+            id.0,
+            "password_set",
+            None,
+            None,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -255,6 +312,19 @@ impl App {
         let u = tx.users().await?;
         tx.commit().await?;
         Ok(u)
+    }
+
+    /// Whether `password` is the user's password (the user must exist).
+    pub async fn check_user_password(
+        &self,
+        id: UserId,
+        password: String,
+    ) -> Result<bool, AppError> {
+        let mut tx = self.db().read().await?;
+        let hash = tx.user_password_hash(id).await?;
+        tx.commit().await?;
+        let hash = hash.ok_or_else(|| AppError::not_found("user", id))?;
+        verify_password(password, hash).await
     }
 
     pub async fn user_by_email(&self, email: &str) -> Result<Option<User>, AppError> {
@@ -286,6 +356,16 @@ impl App {
             .team(id)
             .await?
             .ok_or_else(|| AppError::Internal("new team vanished".into()))?;
+        self.audit(
+            &mut tx,
+            actor,
+            AdminObject::Team,
+            id.0,
+            "created",
+            Some("name"),
+            Some(name.clone()),
+        )
+        .await?;
         tx.commit().await?;
         Ok(t)
     }
@@ -310,6 +390,20 @@ impl App {
         } else {
             tx.remove_team_member(team, user).await?;
         }
+        self.audit(
+            &mut tx,
+            actor,
+            AdminObject::Team,
+            team.0,
+            if member {
+                "member_added"
+            } else {
+                "member_removed"
+            },
+            Some("user"),
+            Some(user.to_string()),
+        )
+        .await?;
         tx.commit().await?;
         // API tokens act as this user: their cached resolutions must not outlive the change.
         self.auth_cache.clear();
@@ -345,6 +439,16 @@ impl App {
             tx.set_team_default_from(team, Some(address.as_str()), now)
                 .await?;
         }
+        self.audit(
+            &mut tx,
+            actor,
+            AdminObject::Team,
+            team.0,
+            "address_connected",
+            Some("address"),
+            Some(address.as_str().to_string()),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -377,6 +481,16 @@ impl App {
             .team(team)
             .await?
             .ok_or_else(|| AppError::not_found("team", team))?;
+        self.audit(
+            &mut tx,
+            actor,
+            AdminObject::Team,
+            team.0,
+            "changed",
+            Some("default_from_address"),
+            Some(address.as_str().to_string()),
+        )
+        .await?;
         tx.commit().await?;
         Ok(t)
     }
@@ -394,6 +508,16 @@ impl App {
         let now = self.now();
         let mut tx = self.db().write().await?;
         tx.set_account_mode(mode, now).await?;
+        self.audit(
+            &mut tx,
+            actor,
+            AdminObject::Settings,
+            1,
+            "changed",
+            Some("mode"),
+            Some(mode.as_str().to_string()),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -409,6 +533,16 @@ impl App {
         let now = self.now();
         let mut tx = self.db().write().await?;
         tx.set_trash_retention_days(days, now).await?;
+        self.audit(
+            &mut tx,
+            actor,
+            AdminObject::Settings,
+            1,
+            "changed",
+            Some("trash_retention_days"),
+            Some(days.to_string()),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -433,6 +567,58 @@ impl App {
         tx.commit().await?;
         p.filter(|p| !p.archived)
             .ok_or_else(|| AppError::not_found("pipeline", id))
+    }
+
+    /// Records an administrative change in `tx` with its actor and time (the audit of
+    /// users, teams, pipelines, properties and settings).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn audit(
+        &self,
+        tx: &mut fd_store::Tx,
+        actor: &Actor,
+        object: AdminObject,
+        id: i64,
+        action: &'static str,
+        field: Option<&str>,
+        value: Option<String>,
+    ) -> Result<(), AppError> {
+        tx.record_admin_change(&AdminChange {
+            object,
+            object_id: id,
+            actor: actor.actor_ref(),
+            action,
+            field: field.map(str::to_string),
+            new_value: value,
+            at: self.now(),
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// The recorded administrative changes to one kind of object, oldest first.
+    pub async fn admin_changes(
+        &self,
+        actor: &Actor,
+        object: AdminObject,
+    ) -> Result<Vec<AdminChangeRecord>, AppError> {
+        actor.require_admin("reading the administration history")?;
+        let mut tx = self.db().read().await?;
+        let out = tx.admin_changes(object).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// HD-06/INB-11: a pipeline edit, already written in `tx`, is refused when it would stop
+    /// inbound work — automatic ticket creation or reopening on a customer's message
+    /// ([`rules::hd_06_check_pipeline_edit`]). Dropping `tx` undoes it.
+    pub(crate) async fn check_pipeline_edit(
+        &self,
+        tx: &mut fd_store::Tx,
+        before: &[Pipeline],
+    ) -> Result<(), AppError> {
+        let after = tx.all_pipelines().await?;
+        rules::hd_06_check_pipeline_edit(before, &after)?;
+        Ok(())
     }
 
     async fn check_required(
@@ -466,6 +652,7 @@ impl App {
         }
         let now = self.now();
         let mut tx = self.db().write().await?;
+        let before = tx.all_pipelines().await?;
         let id = tx
             .insert_pipeline(&label_text, input.display_order, now)
             .await?;
@@ -489,6 +676,17 @@ impl App {
             .pipeline(id)
             .await?
             .ok_or_else(|| AppError::Internal("new pipeline vanished".into()))?;
+        self.check_pipeline_edit(&mut tx, &before).await?;
+        self.audit(
+            &mut tx,
+            actor,
+            AdminObject::Pipeline,
+            id.0,
+            "created",
+            Some("label"),
+            Some(p.label.clone()),
+        )
+        .await?;
         tx.commit().await?;
         Ok(p)
     }
@@ -504,6 +702,7 @@ impl App {
         actor.require_admin("managing pipelines")?;
         let now = self.now();
         let mut tx = self.db().write().await?;
+        let before = tx.all_pipelines().await?;
         let p = tx
             .pipeline(id)
             .await?
@@ -524,6 +723,17 @@ impl App {
             .pipeline(id)
             .await?
             .ok_or_else(|| AppError::not_found("pipeline", id))?;
+        self.check_pipeline_edit(&mut tx, &before).await?;
+        self.audit(
+            &mut tx,
+            actor,
+            AdminObject::Pipeline,
+            id.0,
+            "changed",
+            Some("label"),
+            Some(p.label.clone()),
+        )
+        .await?;
         tx.commit().await?;
         Ok(p)
     }
@@ -533,6 +743,7 @@ impl App {
         actor.require_admin("managing pipelines")?;
         let now = self.now();
         let mut tx = self.db().write().await?;
+        let before = tx.all_pipelines().await?;
         let p = tx
             .pipeline(id)
             .await?
@@ -547,6 +758,17 @@ impl App {
         }
         tx.update_pipeline(id, &p.label, p.display_order, true, now)
             .await?;
+        self.check_pipeline_edit(&mut tx, &before).await?;
+        self.audit(
+            &mut tx,
+            actor,
+            AdminObject::Pipeline,
+            id.0,
+            "archived",
+            None,
+            None,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -561,6 +783,7 @@ impl App {
         let l = label("label", &s.label)?;
         let now = self.now();
         let mut tx = self.db().write().await?;
+        let before = tx.all_pipelines().await?;
         tx.pipeline(pipeline)
             .await?
             .filter(|p| !p.archived)
@@ -575,6 +798,17 @@ impl App {
             .stage(id)
             .await?
             .ok_or_else(|| AppError::Internal("new stage vanished".into()))?;
+        self.check_pipeline_edit(&mut tx, &before).await?;
+        self.audit(
+            &mut tx,
+            actor,
+            AdminObject::Stage,
+            id.0,
+            "created",
+            Some("label"),
+            Some(stage.label.clone()),
+        )
+        .await?;
         tx.commit().await?;
         Ok(stage)
     }
@@ -589,6 +823,7 @@ impl App {
         actor.require_admin("managing pipelines")?;
         let now = self.now();
         let mut tx = self.db().write().await?;
+        let before = tx.all_pipelines().await?;
         let s = tx
             .stage(id)
             .await?
@@ -623,6 +858,17 @@ impl App {
             .stage(id)
             .await?
             .ok_or_else(|| AppError::not_found("stage", id))?;
+        self.check_pipeline_edit(&mut tx, &before).await?;
+        self.audit(
+            &mut tx,
+            actor,
+            AdminObject::Stage,
+            id.0,
+            "changed",
+            Some("label"),
+            Some(s.label.clone()),
+        )
+        .await?;
         tx.commit().await?;
         Ok(s)
     }
@@ -637,6 +883,7 @@ impl App {
         actor.require_admin("managing pipelines")?;
         let now = self.now();
         let mut tx = self.db().write().await?;
+        let before = tx.all_pipelines().await?;
         let s = tx
             .stage(id)
             .await?
@@ -649,6 +896,17 @@ impl App {
         }
         tx.update_stage(id, &s.label, s.display_order, s.state, true, now)
             .await?;
+        self.check_pipeline_edit(&mut tx, &before).await?;
+        self.audit(
+            &mut tx,
+            actor,
+            AdminObject::Stage,
+            id.0,
+            "archived",
+            None,
+            None,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -726,6 +984,16 @@ impl App {
             )));
         }
         tx.upsert_property(object_type, &def, now).await?;
+        self.audit(
+            &mut tx,
+            actor,
+            AdminObject::Property,
+            0,
+            "created",
+            Some(&name),
+            Some(object_type.to_string()),
+        )
+        .await?;
         tx.commit().await?;
         Ok(def)
     }
@@ -759,6 +1027,16 @@ impl App {
             ..def
         };
         tx.upsert_property(object_type, &merged, now).await?;
+        self.audit(
+            &mut tx,
+            actor,
+            AdminObject::Property,
+            0,
+            "changed",
+            Some(&merged.name),
+            Some(object_type.to_string()),
+        )
+        .await?;
         tx.commit().await?;
         Ok(merged)
     }
@@ -785,6 +1063,16 @@ impl App {
         }
         p.archived = true;
         tx.upsert_property(object_type, &p, now).await?;
+        self.audit(
+            &mut tx,
+            actor,
+            AdminObject::Property,
+            0,
+            "archived",
+            Some(name),
+            Some(object_type.to_string()),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -810,6 +1098,22 @@ impl App {
             }
         }
         tx.set_ticket_form_fields(&fields).await?;
+        self.audit(
+            &mut tx,
+            actor,
+            AdminObject::Settings,
+            1,
+            "changed",
+            Some("ticket_form_fields"),
+            Some(
+                fields
+                    .iter()
+                    .map(|(n, _)| n.as_str())
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }

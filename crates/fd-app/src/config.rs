@@ -31,11 +31,6 @@ impl TicketConfig {
             .flat_map(|p| p.stages.iter())
             .find(|s| s.id == id)
     }
-
-    /// The first live pipeline in display order (HubSpot: a missing pipeline means the default).
-    pub fn default_pipeline(&self) -> Option<&Pipeline> {
-        self.pipelines.iter().find(|p| !p.archived)
-    }
 }
 
 pub(crate) type ConfigSlot = Arc<RwLock<Option<Arc<TicketConfig>>>>;

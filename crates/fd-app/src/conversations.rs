@@ -49,15 +49,7 @@ pub(crate) fn conv_change(
     }
 }
 
-/// Whether a new conversation gets a ticket automatically (HD-06/HD-07 vs HD-08).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub enum TicketCreation {
-    /// Inbox channels and rule-based bots (HD-08): no ticket.
-    #[default]
-    None,
-    /// Help-desk channels: a ticket in the default pipeline's first stage.
-    Automatic,
-}
+pub use fd_domain::rules::TicketCreation;
 
 #[derive(Debug, Clone)]
 pub struct NewConversation {
@@ -213,16 +205,8 @@ pub(crate) async fn attach_conversation(
     now: i64,
 ) -> Result<(), AppError> {
     let mut c = lock_conversation(tx, actor, conversation).await?;
-    match c.ticket_id {
-        Some(t) if t == ticket => return Ok(()),
-        Some(t) => {
-            return Err(DomainError::RuleViolation {
-                rule: "INB-04",
-                message: format!("conversation {conversation} already has ticket {t}; a conversation has at most one ticket"),
-            }
-            .into());
-        }
-        None => {}
+    if !rules::inb_04_check_attach(&c, Some(ticket))? {
+        return Ok(());
     }
     c.ticket_id = Some(ticket);
     c.updated_at = now;
@@ -319,23 +303,13 @@ impl App {
             version: 1,
         };
         let mut ticket = None;
-        let auto_ticket =
-            input.ticket == TicketCreation::Automatic && input.channel != Channel::Bot;
+        let auto_ticket = rules::hd_06_08_creates_ticket(input.ticket, input.channel);
         if auto_ticket {
             // The ticket first, so the conversation is inserted already attached (INB-04
             // holds trivially for a conversation that did not exist): no second write of the
             // conversation and no lock of a row nobody else can see yet.
             let cfg = self.ticket_config(tx).await?;
-            let pipeline = cfg
-                .default_pipeline()
-                .ok_or_else(|| AppError::Internal("no ticket pipeline is configured".into()))?;
-            let stage = pipeline
-                .stages
-                .iter()
-                .find(|s| s.state == StageState::Open)
-                .ok_or_else(|| {
-                    AppError::Internal("the default pipeline has no open stage".into())
-                })?;
+            let (pipeline, stage) = rules::hd_06_intake_stage(&cfg.pipelines)?;
             let subject = input
                 .subject
                 .clone()
@@ -381,7 +355,8 @@ impl App {
         Ok((c, ticket, first_id))
     }
 
-    /// Adds a customer's message to a conversation; a closed conversation reopens.
+    /// Adds a customer's message to a conversation, on any channel: a closed conversation
+    /// reopens, and so does a closed ticket (INB-11, [`rules::inb_11_reopen_on_customer_message`]).
     pub async fn record_inbound_message(
         &self,
         actor: &Actor,
@@ -390,12 +365,15 @@ impl App {
     ) -> Result<MessageId, AppError> {
         let now = self.now();
         let mut tx = self.db().write().await?;
-        let (mid, c) = record_inbound_in(&mut tx, actor, id, m, true, now).await?;
+        let (mid, c, mut events) = self
+            .record_inbound_in(&mut tx, actor, id, m, true, now)
+            .await?;
         tx.commit().await?;
-        self.publish(vec![Event::MessageAdded {
+        events.push(Event::MessageAdded {
             conversation: id,
             ticket: c.ticket_id,
-        }]);
+        });
+        self.publish(events);
         Ok(mid)
     }
 
@@ -409,6 +387,7 @@ impl App {
     ) -> Result<Message, AppError> {
         let user = actor.require_user()?;
         actor.require_ticket_access()?;
+        let reply = crate::agent_html::clean_reply(reply).await?;
         let now = self.now();
         let mut tx = self.db().write().await?;
         let (message, events) = self
@@ -419,7 +398,8 @@ impl App {
         Ok(message)
     }
 
-    /// The body of [`App::send_reply`] inside an open transaction (also the first message of
+    /// The body of [`App::send_reply`] inside an open transaction; `reply.html` has been
+    /// through [`crate::agent_html::clean_reply`] (also the first message of
     /// HD-12's conversation, which must commit together with that conversation).
     pub(crate) async fn send_reply_in(
         &self,
@@ -476,17 +456,30 @@ impl App {
         c = lock_conversation(tx, actor, id).await?;
         let sender = tx.user(user).await?;
         let recipients = if reply.recipients.to.is_empty() && c.channel == Channel::Email {
-            let to = target
-                .as_ref()
-                .filter(|m| m.direction == Direction::Inbound)
-                .and_then(|m| m.sender_address.clone())
-                .or_else(|| c.visitor_email.clone());
+            // The customer's newest message matters only when the answered one is not theirs.
+            let newest_inbound = match &target {
+                Some(m) if m.direction == Direction::Inbound => None,
+                // The conversation is locked and in the actor's scope already.
+                _ => tx
+                    .messages(&ViewerScope::All, id)
+                    .await?
+                    .unwrap_or_default()
+                    .into_iter()
+                    .rev()
+                    .find(|m| m.direction == Direction::Inbound),
+            };
             let contact_email = match c.contact_id {
                 Some(cid) => tx.contact(cid).await?.and_then(|k| k.email),
                 None => None,
             };
+            let to = rules::hd_14_default_to(
+                target.as_ref(),
+                newest_inbound.as_ref(),
+                &c,
+                contact_email.as_deref(),
+            );
             Recipients {
-                to: to.or(contact_email).into_iter().collect(),
+                to: to.into_iter().collect(),
                 ..reply.recipients.clone()
             }
         } else {
@@ -576,6 +569,7 @@ impl App {
     ) -> Result<(Conversation, Message), AppError> {
         let user = actor.require_user()?;
         actor.require_ticket_access()?;
+        let reply = crate::agent_html::clean_reply(reply).await?;
         let now = self.now();
         let (conv_id, message) = {
             let mut tx = self.db().write().await?;
@@ -679,12 +673,12 @@ impl App {
         }
         if let Some(ticket_id) = c.ticket_id
             && let Some(mut t) = tx.ticket_for_update(&ViewerScope::All, ticket_id).await?
-            && t.owner_id != owner
+            && let Some(new_owner) = rules::inb_06_ticket_owner_after_conversation_owner(owner, &t)
         {
             let mut props = BTreeMap::new();
             props.insert(
                 "hubspot_owner_id".to_string(),
-                owner.map(|o| o.to_string()).unwrap_or_default(),
+                new_owner.map(|o| o.to_string()).unwrap_or_default(),
             );
             let cfg = self.ticket_config(&mut tx).await?;
             events.extend(
@@ -741,12 +735,12 @@ impl App {
         let now = self.now();
         let mut tx = self.db().write().await?;
         let mut c = lock_conversation(&mut tx, actor, id).await?;
-        let events = match c.ticket_id {
-            Some(ticket_id) => {
+        let events = match rules::inb_13_trash_conversation(&c) {
+            rules::TrashCascade::Ticket(ticket_id) => {
                 let mut t = self.locked_ticket(&mut tx, actor, ticket_id).await?;
                 crate::tickets::trash_ticket_in(&mut tx, actor, &mut t, now).await?
             }
-            None => {
+            rules::TrashCascade::ConversationOnly => {
                 c.trashed_at = Some(now);
                 c.updated_at = now;
                 save_conv(&mut tx, &mut c).await?;
@@ -818,13 +812,7 @@ impl App {
         let now = self.now();
         let mut tx = self.db().write().await?;
         let mut c = lock_conversation(&mut tx, actor, id).await?;
-        if let Some(t) = c.ticket_id {
-            return Err(DomainError::RuleViolation {
-                rule: "INB-04",
-                message: format!("conversation {id} already has ticket {t}"),
-            }
-            .into());
-        }
+        rules::inb_04_check_attach(&c, None)?;
         let mode = tx.account_settings().await?.mode;
         let workspace = match mode {
             AccountMode::HelpDesk => Workspace::HelpDesk,
@@ -846,12 +834,15 @@ impl App {
                 .map(PipelineId)
                 .unwrap_or(PipelineId(0));
             let cfg = self.ticket_config(&mut tx).await?;
-            if let Some(p) = cfg.pipeline(pipeline_id).filter(|p| !p.archived)
-                && let Some(s) = p
-                    .stages
-                    .iter()
-                    .find(|s| !s.archived && s.state == StageState::Open)
-            {
+            // No status chosen: the one automatic creation would use (HD-06) — in the chosen
+            // pipeline, or the default one when none was chosen either.
+            let start = match props.contains_key("hs_pipeline") {
+                true => cfg
+                    .pipeline(pipeline_id)
+                    .and_then(|p| rules::inb_11_reopen_stage(p).map(|s| (p, s))),
+                false => rules::hd_06_intake_stage(&cfg.pipelines).ok(),
+            };
+            if let Some((p, s)) = start {
                 props.insert("hs_pipeline".into(), p.id.to_string());
                 props.insert("hs_pipeline_stage".into(), s.id.to_string());
             }
@@ -921,15 +912,7 @@ impl App {
                 .ok_or_else(|| AppError::not_found("contact", cid))?,
             VisitorContact::New(n) => {
                 let mut k = crate::crm::contact_row(n, now)?;
-                if let Some(e) = &k.email
-                    && let Some(existing) = tx.contact_by_email(e).await?
-                {
-                    return Err(AppError::Conflict(format!(
-                        "Contact already exists. Existing ID: {}",
-                        existing.id
-                    )));
-                }
-                k.id = tx.insert_contact(&k).await?;
+                crate::crm::insert_contact_in(&mut tx, actor, &mut k, now).await?;
                 k
             }
         };
@@ -1007,19 +990,14 @@ impl App {
             (None, Some(t)) => tx.conversations_of_ticket(&actor.scope(), t, false).await?,
             (None, None) => Vec::new(),
         };
-        if !call_convs.is_empty() && call_convs.iter().all(|c| c.channel == Channel::Call) {
+        let channels: Vec<Channel> = call_convs.iter().map(|c| c.channel).collect();
+        if !rules::hd_21_comments_open(&channels, false) {
             let mut email_started = tx.draft(author, ticket_id, None).await?.is_some();
             for c in &call_convs {
                 email_started |= tx.draft(author, ticket_id, Some(c.id)).await?.is_some()
                     || tx.message_count(c.id, Some(Direction::Outbound)).await? > 0;
             }
-            if !email_started {
-                return Err(DomainError::RuleViolation {
-                    rule: "HD-21",
-                    message: "on a call ticket, comments open once an outgoing email has been drafted or sent".into(),
-                }
-                .into());
-            }
+            rules::hd_21_check_comment(&channels, email_started)?;
         }
         let users: Vec<Mentionable> = tx
             .users()
@@ -1032,7 +1010,7 @@ impl App {
                 email: u.email,
             })
             .collect();
-        let mentions = rules::find_mentions(body, &users);
+        let mentions = rules::hd_21_find_mentions(body, &users);
         let conv_id = conv.as_ref().map(|c| c.id);
         let id = tx
             .insert_comment(ticket_id, conv_id, Some(author), body, &mentions, now)
@@ -1259,25 +1237,69 @@ impl App {
     }
 }
 
-/// The body of [`App::record_inbound_message`] inside an open transaction. `reopen: false`
-/// adds the message without reopening a closed conversation (automatic replies).
-pub(crate) async fn record_inbound_in(
-    tx: &mut Tx,
-    actor: &Actor,
-    id: ConversationId,
-    m: InboundMessage,
-    reopen: bool,
-    now: i64,
-) -> Result<(MessageId, Conversation), AppError> {
-    let mut c = lock_conversation(tx, actor, id).await?;
-    if reopen && c.status == ConversationStatus::Closed {
-        set_conv_status(tx, actor, &mut c, ConversationStatus::Open, now).await?;
+impl App {
+    /// The body of [`App::record_inbound_message`] inside an open transaction. `customer:
+    /// false` adds the message without reopening anything (automatic replies, bulk mail).
+    /// Returns the events of the ticket's reopening, if any; the caller adds `MessageAdded`.
+    pub(crate) async fn record_inbound_in(
+        &self,
+        tx: &mut Tx,
+        actor: &Actor,
+        id: ConversationId,
+        m: InboundMessage,
+        customer: bool,
+        now: i64,
+    ) -> Result<(MessageId, Conversation, Vec<Event>), AppError> {
+        let mut events = Vec::new();
+        if customer {
+            // The ticket first (lock order: a ticket before its conversations); its move to
+            // an OPEN stage reopens its conversation when it has only one (INB-11).
+            events = self.reopen_ticket_for_customer(tx, actor, id, now).await?;
+        }
+        let mut c = lock_conversation(tx, actor, id).await?;
+        if customer && c.status == ConversationStatus::Closed {
+            set_conv_status(tx, actor, &mut c, ConversationStatus::Open, now).await?;
+        }
+        let mid = insert_inbound(tx, &c, m, true, now).await?;
+        c.last_message_at = now;
+        c.updated_at = now;
+        save_conv(tx, &mut c).await?;
+        Ok((mid, c, events))
     }
-    let mid = insert_inbound(tx, &c, m, true, now).await?;
-    c.last_message_at = now;
-    c.updated_at = now;
-    save_conv(tx, &mut c).await?;
-    Ok((mid, c))
+
+    /// INB-11 on a customer's message: load the conversation's ticket, ask the rule where a
+    /// closed one reopens, and move it there (as the system: nobody chose the move).
+    async fn reopen_ticket_for_customer(
+        &self,
+        tx: &mut Tx,
+        actor: &Actor,
+        id: ConversationId,
+        now: i64,
+    ) -> Result<Vec<Event>, AppError> {
+        let Some(ticket_id) = tx
+            .conversation(&actor.scope(), id)
+            .await?
+            .and_then(|c| c.ticket_id)
+        else {
+            return Ok(Vec::new());
+        };
+        // One light read first: most messages arrive on open tickets.
+        if tx.ticket_open_state(ticket_id).await? != Some((false, false)) {
+            return Ok(Vec::new());
+        }
+        let Some(mut t) = tx.ticket_for_update(&ViewerScope::All, ticket_id).await? else {
+            return Ok(Vec::new());
+        };
+        let cfg = self.ticket_config(tx).await?;
+        let Some(stage) = rules::inb_11_reopen_on_customer_message(&t, cfg.pipeline(t.pipeline_id))
+        else {
+            return Ok(Vec::new());
+        };
+        let mut props = BTreeMap::new();
+        props.insert("hs_pipeline_stage".to_string(), stage.to_string());
+        let applied = apply_ticket_changes(tx, &cfg, &Actor::system(), &mut t, &props, now).await?;
+        Ok(applied.events)
+    }
 }
 
 async fn insert_inbound(

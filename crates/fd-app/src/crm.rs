@@ -2,7 +2,7 @@
 
 use fd_domain::association_type as at;
 use fd_domain::*;
-use fd_store::{Association, Company, Contact, Deal, NewActivity};
+use fd_store::{Association, Company, Contact, Deal, NewActivity, Tx};
 
 use crate::{Actor, App, AppError, Event};
 
@@ -83,33 +83,42 @@ pub enum NewLinkedRecord {
 
 /// A new contact's row, checked; nothing is written.
 pub(crate) fn contact_row(input: NewContact, now: i64) -> Result<Contact, AppError> {
-    let email = match clean(input.email) {
-        Some(e) => Some(EmailAddress::parse(&e)?.as_str().to_string()),
-        None => None,
-    };
-    Ok(Contact {
+    let mut c = Contact {
         id: ContactId(0),
-        email,
-        firstname: clean(input.firstname),
-        lastname: clean(input.lastname),
-        phone: clean(input.phone),
-        company: clean(input.company),
+        email: None,
+        firstname: None,
+        lastname: None,
+        phone: None,
+        company: None,
         created_at: now,
         updated_at: now,
         archived_at: None,
-    })
+    };
+    for (name, v) in [
+        ("email", input.email),
+        ("firstname", input.firstname),
+        ("lastname", input.lastname),
+        ("phone", input.phone),
+        ("company", input.company),
+    ] {
+        c.set_standard(name, v.as_deref())?;
+    }
+    Ok(c)
 }
 
 fn company_row(name: Option<String>, domain: Option<String>, now: i64) -> Company {
-    Company {
+    let mut c = Company {
         id: CompanyId(0),
-        name: clean(name),
-        domain: clean(domain).map(|d| d.to_lowercase()),
+        name: None,
+        domain: None,
         phone: None,
         created_at: now,
         updated_at: now,
         archived_at: None,
-    }
+    };
+    c.set_standard("name", name.as_deref());
+    c.set_standard("domain", domain.as_deref());
+    c
 }
 
 fn deal_row(name: Option<String>, amount: Option<String>, now: i64) -> Deal {
@@ -124,24 +133,124 @@ fn deal_row(name: Option<String>, amount: Option<String>, now: i64) -> Deal {
     }
 }
 
+/// A CRM record's activity row.
+fn crm_activity(
+    kind: ObjectType,
+    id: i64,
+    actor: &Actor,
+    action: &'static str,
+    at: i64,
+) -> NewActivity {
+    NewActivity {
+        object_type: kind,
+        object_id: id,
+        actor: actor.actor_ref(),
+        action,
+        field: None,
+        old_value: None,
+        new_value: None,
+        at,
+    }
+}
+
+/// A contact's email address is unique among contacts.
+pub(crate) async fn check_unique_email(tx: &mut Tx, c: &Contact) -> Result<(), AppError> {
+    if let Some(e) = &c.email
+        && let Some(existing) = tx.contact_by_email(e).await?
+        && existing.id != c.id
+    {
+        return Err(AppError::Conflict(format!(
+            "Contact already exists. Existing ID: {}",
+            existing.id
+        )));
+    }
+    Ok(())
+}
+
+/// The one way a new contact is written — from the UI, the API, a visitor becoming a contact
+/// or a ticket created with a new contact: its email must be free, and its creation is
+/// recorded with the actor in the activity history.
+pub(crate) async fn insert_contact_in(
+    tx: &mut Tx,
+    actor: &Actor,
+    c: &mut Contact,
+    now: i64,
+) -> Result<(), AppError> {
+    check_unique_email(tx, c).await?;
+    c.id = tx.insert_contact(c).await?;
+    tx.record_activity(&crm_activity(
+        ObjectType::Contact,
+        c.id.0,
+        actor,
+        "created",
+        now,
+    ))
+    .await?;
+    Ok(())
+}
+
+/// The one way a new company is written, with its activity row.
+pub(crate) async fn insert_company_in(
+    tx: &mut Tx,
+    actor: &Actor,
+    c: &mut Company,
+    now: i64,
+) -> Result<(), AppError> {
+    c.id = tx.insert_company(c).await?;
+    tx.record_activity(&crm_activity(
+        ObjectType::Company,
+        c.id.0,
+        actor,
+        "created",
+        now,
+    ))
+    .await?;
+    Ok(())
+}
+
+/// Records a CRM record's changed fields (`(name, old, new)`) or its archiving.
+pub(crate) async fn record_crm_change(
+    tx: &mut Tx,
+    actor: &Actor,
+    kind: ObjectType,
+    id: i64,
+    changed: Vec<(String, Option<String>, Option<String>)>,
+    now: i64,
+) -> Result<(), AppError> {
+    for (field, old, new) in changed {
+        tx.record_activity(&NewActivity {
+            field: Some(field),
+            old_value: old,
+            new_value: new,
+            ..crm_activity(kind, id, actor, "property_changed", now)
+        })
+        .await?;
+    }
+    Ok(())
+}
+
+pub(crate) async fn record_crm_archived(
+    tx: &mut Tx,
+    actor: &Actor,
+    kind: ObjectType,
+    id: i64,
+    now: i64,
+) -> Result<(), AppError> {
+    tx.record_activity(&crm_activity(kind, id, actor, "archived", now))
+        .await?;
+    Ok(())
+}
+
 impl App {
     pub async fn create_contact(
         &self,
         actor: &Actor,
         input: NewContact,
     ) -> Result<Contact, AppError> {
-        let _ = actor;
-        let mut c = contact_row(input, self.now())?;
+        let now = self.now();
+        let mut c = contact_row(input, now)?;
         let mut tx = self.db().write().await?;
-        if let Some(e) = &c.email
-            && let Some(existing) = tx.contact_by_email(e).await?
-        {
-            return Err(AppError::Conflict(format!(
-                "Contact already exists. Existing ID: {}",
-                existing.id
-            )));
-        }
-        c.id = tx.insert_contact(&c).await?;
+        insert_contact_in(&mut tx, actor, &mut c, now).await?;
         tx.commit().await?;
         Ok(c)
     }
@@ -167,17 +276,16 @@ impl App {
                     Some(e) => tx.contact_by_email(e).await?,
                     None => None,
                 };
-                c.id = match existing {
-                    Some(e) => e.id,
-                    None => tx.insert_contact(&c).await?,
-                };
+                match existing {
+                    Some(e) => c.id = e.id,
+                    None => insert_contact_in(&mut tx, actor, &mut c, now).await?,
+                }
                 AssociationEnd::new(ObjectType::Contact, c.id.0)
             }
             NewLinkedRecord::Company { name, domain } => {
-                let id = tx
-                    .insert_company(&company_row(Some(name), domain, now))
-                    .await?;
-                AssociationEnd::new(ObjectType::Company, id.0)
+                let mut c = company_row(Some(name), domain, now);
+                insert_company_in(&mut tx, actor, &mut c, now).await?;
+                AssociationEnd::new(ObjectType::Company, c.id.0)
             }
             NewLinkedRecord::Deal { name, amount } => {
                 let id = tx.insert_deal(&deal_row(Some(name), amount, now)).await?;
@@ -209,12 +317,14 @@ impl App {
 
     pub async fn create_company(
         &self,
+        actor: &Actor,
         name: Option<String>,
         domain: Option<String>,
     ) -> Result<Company, AppError> {
-        let mut c = company_row(name, domain, self.now());
+        let now = self.now();
+        let mut c = company_row(name, domain, now);
         let mut tx = self.db().write().await?;
-        c.id = tx.insert_company(&c).await?;
+        insert_company_in(&mut tx, actor, &mut c, now).await?;
         tx.commit().await?;
         Ok(c)
     }
@@ -333,7 +443,7 @@ impl App {
             (ObjectType::Ticket, ObjectType::Conversation)
                 | (ObjectType::Conversation, ObjectType::Ticket)
         ) {
-            return Err(fd_domain::rules::refuse_ticket_conversation_dissociation().into());
+            return Err(fd_domain::rules::inb_04_refuse_dissociation().into());
         }
         let mut tx = self.db().write().await?;
         for end in [a, b] {

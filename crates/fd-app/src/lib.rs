@@ -9,6 +9,7 @@
 
 mod actor;
 mod admin;
+mod agent_html;
 mod auth;
 mod clock;
 mod config;
@@ -33,6 +34,7 @@ use std::sync::Arc;
 
 pub use actor::Actor;
 pub use admin::{NewPipeline, NewProperty, NewStage, NewUserInput, StagePatch};
+pub use agent_html::sanitize_agent_html;
 pub use auth::{NewApiToken, TOKEN_PREFIX};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use conversations::{InboundMessage, NewConversation, Reply, TicketCreation, VisitorContact};

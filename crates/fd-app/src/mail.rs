@@ -320,27 +320,37 @@ pub(crate) async fn resolve_from(
             )),
         };
     }
+    // Load what the rule weighs, then let it decide.
+    let (mut team_default, mut team_addresses) = (None, Vec::new());
     if let Some(team) = c.team_id
         && let Some(t) = tx.team(team).await?
     {
-        if let Some(d) = t.default_from_address {
-            return Ok(Some(d));
-        }
-        if let Some((a, _)) = tx.team_addresses(team).await?.into_iter().next() {
-            return Ok(Some(a));
-        }
+        team_default = t.default_from_address;
+        team_addresses = tx
+            .team_addresses(team)
+            .await?
+            .into_iter()
+            .map(|(a, _)| a)
+            .collect();
     }
+    let mut arrived_on = None;
     if let Some(acc) = &c.channel_account
         && tx.team_address(&acc.to_lowercase()).await?.is_some()
     {
-        return Ok(Some(acc.to_lowercase()));
+        arrived_on = Some(acc.to_lowercase());
     }
-    Ok(tx
+    let any = tx
         .all_team_addresses()
         .await?
         .into_iter()
         .next()
-        .map(|a| a.address))
+        .map(|a| a.address);
+    Ok(fd_domain::rules::hd_15_default_from(
+        team_default.as_deref(),
+        &team_addresses,
+        arrived_on.as_deref(),
+        any.as_deref(),
+    ))
 }
 
 /// The conversation's unguessable reply token, created on first use.

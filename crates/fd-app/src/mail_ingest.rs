@@ -21,8 +21,6 @@
 //! A message's identity is its Message-ID, else a hash of what its sender sent
 //! (`fd_mail::identity`: without the trace and delivery fields each delivery adds).
 
-use std::collections::BTreeMap;
-
 use fd_domain::*;
 use fd_mail::html::{RemoteContent, SanitizeOptions};
 use fd_mail::{Automation, ParseOptions, ParsedMail};
@@ -31,7 +29,6 @@ use fd_store::{
     Tx,
 };
 
-use crate::conversations::record_inbound_in;
 use crate::crm::AssociationEnd;
 use crate::mail::{MailService, prepare_outbound_email};
 use crate::{Actor, AppError, Event, InboundMessage, NewConversation, TicketCreation};
@@ -669,36 +666,12 @@ impl MailService {
         let mut events = Vec::new();
         let (conv_id, msg_id, signal) = match thread {
             Some((c, signal)) => {
-                // A reply to a closed ticket reopens it (the pipeline's first open stage).
-                if !automated
-                    && let Some(ticket_id) = c.ticket_id
-                    && tx.ticket_open_state(ticket_id).await? == Some((false, false))
-                    && let Some(mut t) = tx.ticket_for_update(&ViewerScope::All, ticket_id).await?
-                    && !t.is_open
-                    && t.trashed_at.is_none()
-                {
-                    let cfg = self.app().ticket_config(tx).await?;
-                    if let Some(stage) = cfg
-                        .pipelines
-                        .iter()
-                        .find(|p| p.id == t.pipeline_id)
-                        .and_then(|p| {
-                            p.stages
-                                .iter()
-                                .find(|s| !s.archived && s.state == StageState::Open)
-                        })
-                    {
-                        let mut props = BTreeMap::new();
-                        props.insert("hs_pipeline_stage".to_string(), stage.id.to_string());
-                        let applied = crate::tickets::apply_ticket_changes(
-                            tx, &cfg, &system, &mut t, &props, now,
-                        )
-                        .await?;
-                        events.extend(applied.events);
-                    }
-                }
-                let (mid, c2) =
-                    record_inbound_in(tx, &system, c.id, inbound, !automated, now).await?;
+                // A customer's reply reopens a closed ticket: the use case decides (INB-11).
+                let (mid, c2, reopened) = self
+                    .app()
+                    .record_inbound_in(tx, &system, c.id, inbound, !automated, now)
+                    .await?;
+                events.extend(reopened);
                 events.push(Event::MessageAdded {
                     conversation: c2.id,
                     ticket: c2.ticket_id,

@@ -12,7 +12,7 @@ use fd_store::{
     Tx, ValueKind,
 };
 
-use crate::crm::AssociationEnd;
+use crate::crm::{AssociationEnd, check_unique_email};
 use crate::tickets::{NewTicket, TicketChanges};
 use crate::{Actor, App, AppError};
 
@@ -195,10 +195,6 @@ fn association_kind(name: &str) -> Option<ObjectType> {
         "deal" => ObjectType::Deal,
         _ => return None,
     })
-}
-
-fn clean(v: Option<&String>) -> Option<String> {
-    v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
 }
 
 /// Checks raw values against the kind's definitions: unknown and read-only properties and
@@ -392,8 +388,8 @@ impl App {
                         archived_at: None,
                     };
                     apply_contact(&mut c, &values)?;
-                    check_unique_email(&mut tx, &c).await?;
-                    tx.insert_contact(&c).await?.0
+                    crate::crm::insert_contact_in(&mut tx, actor, &mut c, now).await?;
+                    c.id.0
                 } else {
                     let mut c = Company {
                         id: CompanyId(0),
@@ -405,7 +401,8 @@ impl App {
                         archived_at: None,
                     };
                     apply_company(&mut c, &values);
-                    tx.insert_company(&c).await?.0
+                    crate::crm::insert_company_in(&mut tx, actor, &mut c, now).await?;
+                    c.id.0
                 };
                 let pt = properties_type(kind)?;
                 for (name, v) in &values {
@@ -461,31 +458,56 @@ impl App {
                 let mut tx = self.db().write().await?;
                 let defs = tx.properties(pt, false).await?;
                 let values = normalize(&defs, kind, &properties)?;
+                let mut changed = Vec::new();
                 if kind == ObjectType::Contact {
                     let mut c = tx
                         .contact(ContactId(id))
                         .await?
                         .filter(|c| c.archived_at.is_none())
                         .ok_or_else(|| AppError::not_found("contact", id))?;
+                    let before = c.clone();
                     apply_contact(&mut c, &values)?;
                     check_unique_email(&mut tx, &c).await?;
                     c.updated_at = now;
                     tx.save_contact(&c).await?;
+                    for (name, old, new) in [
+                        ("email", &before.email, &c.email),
+                        ("firstname", &before.firstname, &c.firstname),
+                        ("lastname", &before.lastname, &c.lastname),
+                        ("phone", &before.phone, &c.phone),
+                        ("company", &before.company, &c.company),
+                    ] {
+                        if old != new {
+                            changed.push((name.to_string(), old.clone(), new.clone()));
+                        }
+                    }
                 } else {
                     let mut c = tx
                         .company(CompanyId(id))
                         .await?
                         .filter(|c| c.archived_at.is_none())
                         .ok_or_else(|| AppError::not_found("company", id))?;
+                    let before = c.clone();
                     apply_company(&mut c, &values);
                     c.updated_at = now;
                     tx.save_company(&c).await?;
+                    for (name, old, new) in [
+                        ("name", &before.name, &c.name),
+                        ("domain", &before.domain, &c.domain),
+                        ("phone", &before.phone, &c.phone),
+                    ] {
+                        if old != new {
+                            changed.push((name.to_string(), old.clone(), new.clone()));
+                        }
+                    }
                 }
                 for (name, v) in &values {
                     if !is_column(kind, name) {
                         tx.set_property_value(pt, id, name, v.as_deref()).await?;
+                        changed.push((name.clone(), None, v.clone()));
                     }
                 }
+                crate::crm::record_crm_change(&mut tx, actor, kind, id, changed, now).await?;
                 let record = self
                     .load_records(&mut tx, actor, kind, &[id])
                     .await?
@@ -521,6 +543,7 @@ impl App {
                 c.archived_at = Some(now);
                 c.updated_at = now;
                 tx.save_contact(&c).await?;
+                crate::crm::record_crm_archived(&mut tx, actor, kind, id, now).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -535,6 +558,7 @@ impl App {
                 c.archived_at = Some(now);
                 c.updated_at = now;
                 tx.save_company(&c).await?;
+                crate::crm::record_crm_archived(&mut tx, actor, kind, id, now).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -851,53 +875,22 @@ fn is_column(kind: ObjectType, name: &str) -> bool {
     }
 }
 
+/// The contact's own properties from normalised values (the rule is `Contact::set_standard`,
+/// shared with the screens' contact forms).
 fn apply_contact(
     c: &mut Contact,
     values: &BTreeMap<String, Option<String>>,
 ) -> Result<(), AppError> {
     for (name, v) in values {
-        let v = clean(v.as_ref());
-        match name.as_str() {
-            "email" => {
-                c.email = match v {
-                    Some(e) => Some(EmailAddress::parse(&e)?.as_str().to_string()),
-                    None => None,
-                }
-            }
-            "firstname" => c.firstname = v,
-            "lastname" => c.lastname = v,
-            "phone" => c.phone = v,
-            "company" => c.company = v,
-            _ => {}
-        }
+        c.set_standard(name, v.as_deref())?;
     }
     Ok(())
 }
 
 fn apply_company(c: &mut Company, values: &BTreeMap<String, Option<String>>) {
     for (name, v) in values {
-        let v = clean(v.as_ref());
-        match name.as_str() {
-            "name" => c.name = v,
-            "domain" => c.domain = v.map(|d| d.to_lowercase()),
-            "phone" => c.phone = v,
-            _ => {}
-        }
+        c.set_standard(name, v.as_deref());
     }
-}
-
-/// Live contacts have distinct email addresses; HubSpot answers a duplicate with 409.
-async fn check_unique_email(tx: &mut Tx, c: &Contact) -> Result<(), AppError> {
-    if let Some(e) = &c.email
-        && let Some(existing) = tx.contact_by_email(e).await?
-        && existing.id != c.id
-    {
-        return Err(AppError::Conflict(format!(
-            "Contact already exists. Existing ID: {}",
-            existing.id
-        )));
-    }
-    Ok(())
 }
 
 /// Ids that appear more than once in a batch (HubSpot refuses duplicate inputs).

@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 
 use fd_domain::association_type as at;
+use fd_domain::entities::AdminObject;
 use fd_domain::*;
 use fd_store::{Association, AssociationLabel, Pipeline, PropertyGroup};
 
@@ -566,6 +567,7 @@ impl App {
         }
         let now = self.now();
         let mut tx = self.db().write().await?;
+        let before = tx.all_pipelines().await?;
         let p = tx
             .pipeline(id)
             .await?
@@ -627,6 +629,17 @@ impl App {
             .pipeline(id)
             .await?
             .ok_or_else(|| AppError::not_found("pipeline", id))?;
+        self.check_pipeline_edit(&mut tx, &before).await?;
+        self.audit(
+            &mut tx,
+            actor,
+            AdminObject::Pipeline,
+            id.0,
+            "replaced",
+            Some("label"),
+            Some(p.label.clone()),
+        )
+        .await?;
         tx.commit().await?;
         Ok(p)
     }

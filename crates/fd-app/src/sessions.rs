@@ -182,7 +182,11 @@ impl App {
         let device = attempt.device.filter(|d| well_formed_device(d));
         let now = self.now();
         let mut tx = self.db().read().await?;
-        let user = tx.user_by_email(&email).await?;
+        let credential = tx.user_credential_by_email(&email).await?;
+        let (user, stored_hash) = match credential {
+            Some(c) => (Some(c.user), Some(c.password_hash)),
+            None => (None, None),
+        };
         let known_device = match (&user, device) {
             (Some(u), Some(d)) => {
                 tx.sign_in_device_known(&sha256_hex(d), u.id, now - DEVICE_MEMORY_MS)
@@ -228,8 +232,8 @@ impl App {
             tx.lock_login(&key, now + lock).await?;
         }
         tx.commit().await?;
-        let hash = match &user {
-            Some(u) if u.active => u.password_hash.clone(),
+        let hash = match (&user, stored_hash) {
+            (Some(u), Some(h)) if u.active => h,
             _ => DECOY_HASH.to_string(),
         };
         let ok = verify_password(attempt.password.to_string(), hash).await?

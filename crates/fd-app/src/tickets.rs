@@ -265,7 +265,7 @@ fn check_stage_requirements<'c>(
             format!("{} is not a stage", t.stage_id),
         )
     })?;
-    rules::check_conditional_stage(&stage.label, &stage.required_properties, |name| {
+    rules::hd_19_check_conditional_stage(&stage.label, &stage.required_properties, |name| {
         t.property(name).is_some_and(|v| !v.trim().is_empty())
     })?;
     Ok(stage)
@@ -362,7 +362,8 @@ pub(crate) async fn apply_ticket_changes(
             .conversations_of_ticket(&ViewerScope::All, t.id, false)
             .await?
             .len();
-        let effects = rules::stage_move_effects(old_stage.state, new_stage.state, live, now);
+        let effects =
+            rules::inb_10_11_stage_move_effects(old_stage.state, new_stage.state, live, now);
         t.is_open = new_stage.state == StageState::Open;
         apply_stage_effects(tx, actor, t, &effects, now, &mut events).await?;
     }
@@ -488,7 +489,7 @@ pub(crate) async fn insert_ticket(
     }
     let stage = check_stage_requirements(cfg, &t)?;
     t.is_open = stage.state == StageState::Open;
-    let effects = rules::initial_stage_effects(stage.state, now);
+    let effects = rules::inb_10_initial_stage_effects(stage.state, now);
     if let Some(closed) = effects.closed_date {
         t.closed_at = closed;
     }
@@ -522,6 +523,49 @@ impl App {
         actor.require_ticket_access()?;
         let now = self.now();
         let mut tx = self.db().write().await?;
+        let mode = tx.account_settings().await?.mode;
+        let workspace = match mode {
+            AccountMode::HelpDesk => Workspace::HelpDesk,
+            AccountMode::Inbox => Workspace::Inbox,
+        };
+        let cfg = self.ticket_config(&mut tx).await?;
+        let t = insert_ticket(&mut tx, &cfg, actor, &input, workspace, now).await?;
+        tx.commit().await?;
+        self.publish(vec![Event::TicketChanged(t.id)]);
+        Ok(t)
+    }
+
+    /// HD-01/HD-02: creates a ticket for the contact with this email address — the existing
+    /// one, or a new contact — as one action in one transaction: a refused ticket leaves no
+    /// contact behind.
+    pub async fn create_ticket_with_contact(
+        &self,
+        actor: &Actor,
+        mut input: NewTicket,
+        contact_email: &str,
+    ) -> Result<Ticket, AppError> {
+        actor.require_ticket_access()?;
+        let now = self.now();
+        let mut contact = crate::crm::contact_row(
+            crate::NewContact {
+                email: Some(contact_email.to_string()),
+                ..crate::NewContact::default()
+            },
+            now,
+        )?;
+        let mut tx = self.db().write().await?;
+        let existing = match &contact.email {
+            Some(e) => tx.contact_by_email(e).await?,
+            None => None,
+        };
+        match existing {
+            Some(k) => contact.id = k.id,
+            None => crate::crm::insert_contact_in(&mut tx, actor, &mut contact, now).await?,
+        }
+        input.associations.push(crate::AssociationEnd::new(
+            ObjectType::Contact,
+            contact.id.0,
+        ));
         let mode = tx.account_settings().await?.mode;
         let workspace = match mode {
             AccountMode::HelpDesk => Workspace::HelpDesk,
@@ -768,8 +812,10 @@ pub(crate) async fn trash_ticket_in(
     now: i64,
 ) -> Result<Vec<Event>, AppError> {
     let mut events = vec![Event::TicketChanged(t.id)];
-    t.trashed_at = Some(now);
-    t.updated_at = now;
+    let mut conversations = tx
+        .conversations_of_ticket(&ViewerScope::All, t.id, false)
+        .await?;
+    rules::inb_13_trash_ticket(t, &mut conversations, now);
     if !tx.save_ticket(t).await? {
         return Err(AppError::Conflict(format!(
             "ticket {} changed meanwhile",
@@ -779,12 +825,7 @@ pub(crate) async fn trash_ticket_in(
     t.version += 1;
     tx.record_activity(&activity(t.id, actor, "trashed", now))
         .await?;
-    for mut c in tx
-        .conversations_of_ticket(&ViewerScope::All, t.id, false)
-        .await?
-    {
-        c.trashed_at = Some(now);
-        c.updated_at = now;
+    for c in conversations {
         if !tx.save_conversation(&c).await? {
             return Err(AppError::Conflict(format!(
                 "conversation {} changed meanwhile",

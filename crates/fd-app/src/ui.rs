@@ -443,6 +443,7 @@ impl App {
     ) -> Result<ReplyOutcome, AppError> {
         let user = actor.require_user()?;
         actor.require_ticket_access()?;
+        let reply = crate::agent_html::clean_reply(reply).await?;
         let now = self.now();
         // Checked in the transaction that sends, with the conversation locked as inbound mail
         // locks it: a customer message cannot slip in between the check and the send.

@@ -6,7 +6,12 @@
 //! Must not depend on any I/O: no database, no HTTP, no mail, no clock reads, no async,
 //! no randomness. Time and ids are passed in by the caller so tests control them.
 
+// Byte-index slicing of text panics on a char boundary; the domain reads user text, so it
+// uses `get`, `split_at_checked` or char iterators instead.
+#![deny(clippy::string_slice)]
+
 pub mod access;
+pub mod entities;
 pub mod error;
 pub mod model;
 pub mod property;

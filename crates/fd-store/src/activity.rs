@@ -1,5 +1,6 @@
 //! Activity history, notifications and follows.
 
+use fd_domain::entities::{AdminChange, AdminChangeRecord, AdminObject};
 use fd_domain::*;
 
 use crate::error::decode;
@@ -40,6 +41,52 @@ impl Tx {
             self.exec_sql(sql).await?;
         }
         Ok(())
+    }
+
+    /// Records an administrative change (users, teams, pipelines, properties, settings) with
+    /// its actor and time, in this transaction.
+    pub async fn record_admin_change(&mut self, c: &AdminChange) -> Result<(), StoreError> {
+        self.exec(
+            "INSERT INTO activity (object_type, object_id, actor_user_id, action, field, old_value, new_value, at) \
+             VALUES ($1, $2, $3, $4, $5, NULL, $6, $7)",
+            args![
+                c.object.as_str(),
+                c.object_id,
+                c.actor.user_id(),
+                c.action,
+                c.field.clone(),
+                c.new_value.clone(),
+                c.at
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// The administrative changes made to one kind of object, oldest first.
+    pub async fn admin_changes(
+        &mut self,
+        object: AdminObject,
+    ) -> Result<Vec<AdminChangeRecord>, StoreError> {
+        let rows = self
+            .all(
+                "SELECT object_id, actor_user_id, action, field, new_value, at FROM activity \
+                 WHERE object_type = $1 ORDER BY at, id",
+                args![object.as_str()],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AdminChangeRecord {
+                    object_id: r.i64("object_id")?,
+                    actor_user_id: r.opt_i64("actor_user_id")?.map(UserId),
+                    action: r.string("action")?,
+                    field: r.opt_string("field")?,
+                    new_value: r.opt_string("new_value")?,
+                    at: r.i64("at")?,
+                })
+            })
+            .collect()
     }
 
     /// The history of one record, oldest first.

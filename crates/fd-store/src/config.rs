@@ -4,6 +4,7 @@ use fd_domain::property::PropertyDefinition;
 use fd_domain::*;
 
 use crate::records::property_from_row;
+use crate::records::stage_from_row;
 use crate::{Pipeline, PropertyGroup, Stage, StoreError, Tx, args};
 
 const STAGE_COLUMNS: &str =
@@ -77,7 +78,7 @@ impl Tx {
             .all(&sql, args![])
             .await?
             .iter()
-            .map(Stage::from_row)
+            .map(stage_from_row)
             .collect::<Result<Vec<_>, _>>()?;
         for r in self
             .all(
@@ -179,7 +180,7 @@ impl Tx {
         let rows = self.all(&sql, args![pipeline]).await?;
         let mut stages = rows
             .iter()
-            .map(Stage::from_row)
+            .map(stage_from_row)
             .collect::<Result<Vec<_>, _>>()?;
         self.stage_requirements(&mut stages).await?;
         Ok(stages)
@@ -190,7 +191,7 @@ impl Tx {
         let Some(r) = self.opt(&sql, args![id]).await? else {
             return Ok(None);
         };
-        let mut stages = vec![Stage::from_row(&r)?];
+        let mut stages = vec![stage_from_row(&r)?];
         self.stage_requirements(&mut stages).await?;
         Ok(stages.pop())
     }

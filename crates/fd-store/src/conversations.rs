@@ -3,6 +3,7 @@
 use fd_domain::*;
 
 use crate::records::CONVERSATION_COLUMNS;
+use crate::records::{conversation_from_row, message_from_row};
 pub(crate) use crate::scope::push_conversation_scope;
 use crate::scope::{push_conversation_child_scope, push_ticket_scope};
 use crate::{Comment, Conversation, Draft, Message, Recipients, Sql, StoreError, Tx, args};
@@ -163,7 +164,7 @@ impl Tx {
             sql.push(self.lock_rows());
         }
         match self.opt_sql(sql).await? {
-            Some(r) => Ok(Some(Conversation::from_row(&r)?)),
+            Some(r) => Ok(Some(conversation_from_row(&r)?)),
             None => Ok(None),
         }
     }
@@ -197,7 +198,7 @@ impl Tx {
         push_conversation_scope(&mut sql, scope);
         sql.push(" ORDER BY c.id");
         let rows = self.all_sql(sql).await?;
-        rows.iter().map(Conversation::from_row).collect()
+        rows.iter().map(conversation_from_row).collect()
     }
 
     /// INB-03: a contact's other conversations, scoped by the viewer's ticket access.
@@ -219,7 +220,7 @@ impl Tx {
         sql.push(" ORDER BY c.last_message_at DESC, c.id DESC LIMIT ")
             .bind(limit);
         let rows = self.all_sql(sql).await?;
-        rows.iter().map(Conversation::from_row).collect()
+        rows.iter().map(conversation_from_row).collect()
     }
 
     pub async fn list_conversations(
@@ -237,7 +238,7 @@ impl Tx {
             .push(" OFFSET ")
             .bind(q.offset.max(0));
         let rows = self.all_sql(sql).await?;
-        rows.iter().map(Conversation::from_row).collect()
+        rows.iter().map(conversation_from_row).collect()
     }
 
     pub async fn count_conversations(
@@ -325,7 +326,7 @@ impl Tx {
         for r in &rows {
             // The one row of a conversation without messages has NULL message columns.
             if r.opt_i64("id")?.is_some() {
-                out.push(Message::from_row(r)?);
+                out.push(message_from_row(r)?);
             }
         }
         Ok(Some(out))
@@ -343,7 +344,7 @@ impl Tx {
         sql.bind(id);
         push_conversation_child_scope(&mut sql, scope, "messages.conversation_id");
         match self.opt_sql(sql).await? {
-            Some(r) => Ok(Some(Message::from_row(&r)?)),
+            Some(r) => Ok(Some(message_from_row(&r)?)),
             None => Ok(None),
         }
     }
@@ -357,7 +358,7 @@ impl Tx {
             "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1"
         );
         match self.opt(&sql, args![conversation]).await? {
-            Some(r) => Ok(Some(Message::from_row(&r)?)),
+            Some(r) => Ok(Some(message_from_row(&r)?)),
             None => Ok(None),
         }
     }

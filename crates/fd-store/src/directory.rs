@@ -3,10 +3,19 @@
 use fd_domain::*;
 
 use crate::error::decode;
+use crate::records::user_from_row;
 use crate::{AccountSettings, StoreError, Team, Tx, User, args};
 
 const USER_COLUMNS: &str = "id, email, name, password_hash, role, account_access, service_access, \
     sales_access, seat, ticket_access, active, created_at";
+
+/// A user with the password hash the store keeps for them. Only sign-in and password changes
+/// read it; `User` itself has no hash, so nothing that lists or renders users can leak one.
+#[derive(Debug, Clone)]
+pub struct UserCredential {
+    pub user: User,
+    pub password_hash: String,
+}
 
 /// Fields of a new user.
 #[derive(Debug, Clone)]
@@ -161,9 +170,37 @@ impl Tx {
         let Some(r) = self.opt(&sql, args![id]).await? else {
             return Ok(None);
         };
-        let mut u = User::from_row(&r)?;
+        let mut u = user_from_row(&r)?;
         u.teams = self.user_teams(u.id).await?;
         Ok(Some(u))
+    }
+
+    /// The user with this email address and their password hash (sign-in).
+    pub async fn user_credential_by_email(
+        &mut self,
+        email: &str,
+    ) -> Result<Option<UserCredential>, StoreError> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1");
+        let Some(r) = self.opt(&sql, args![email.to_lowercase()]).await? else {
+            return Ok(None);
+        };
+        let mut user = user_from_row(&r)?;
+        user.teams = self.user_teams(user.id).await?;
+        Ok(Some(UserCredential {
+            user,
+            password_hash: r.string("password_hash")?,
+        }))
+    }
+
+    /// A user's password hash (password changes check the current one).
+    pub async fn user_password_hash(&mut self, id: UserId) -> Result<Option<String>, StoreError> {
+        match self
+            .opt("SELECT password_hash FROM users WHERE id = $1", args![id])
+            .await?
+        {
+            Some(r) => Ok(Some(r.string("password_hash")?)),
+            None => Ok(None),
+        }
     }
 
     pub async fn user_by_email(&mut self, email: &str) -> Result<Option<User>, StoreError> {
@@ -171,7 +208,7 @@ impl Tx {
         let Some(r) = self.opt(&sql, args![email.to_lowercase()]).await? else {
             return Ok(None);
         };
-        let mut u = User::from_row(&r)?;
+        let mut u = user_from_row(&r)?;
         u.teams = self.user_teams(u.id).await?;
         Ok(Some(u))
     }
@@ -187,7 +224,7 @@ impl Tx {
             .await?;
         let mut users = rows
             .iter()
-            .map(User::from_row)
+            .map(user_from_row)
             .collect::<Result<Vec<_>, _>>()?;
         for m in &members {
             let uid = UserId(m.i64("user_id")?);

@@ -31,7 +31,7 @@ mod ui;
 pub use conversations::{ConversationListQuery, NewMessage};
 pub(crate) use db::{Arg, Row, Sql};
 pub use db::{Backend, Db, Tx, create_postgres_database};
-pub use directory::NewUser;
+pub use directory::{NewUser, UserCredential};
 pub use error::StoreError;
 pub use jobs::{FailedJob, Job};
 pub use mail::{HeaderMatch, MessageMailMeta, NewRawMail, RawMail, RawMailOutcome};

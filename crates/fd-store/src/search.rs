@@ -10,6 +10,7 @@ use fd_domain::*;
 
 use crate::crm::{COMPANY_COLUMNS, CONTACT_COLUMNS, company_from_row, contact_from_row};
 use crate::records::CONVERSATION_COLUMNS;
+use crate::records::conversation_from_row;
 use crate::scope::push_conversation_scope;
 use crate::scope::push_ticket_scope;
 use crate::{Backend, Company, Contact, Conversation, Sql, StoreError, Tx};
@@ -847,7 +848,7 @@ impl Tx {
         self.all_sql(sql)
             .await?
             .iter()
-            .map(Conversation::from_row)
+            .map(conversation_from_row)
             .collect()
     }
 }

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use fd_domain::*;
 
 use crate::records::TICKET_COLUMNS;
+use crate::records::ticket_from_row;
 use crate::scope::push_ticket_scope;
 use crate::search::push_text_search;
 use crate::{Backend, Sql, StoreError, Ticket, Tx, args};
@@ -282,7 +283,7 @@ impl Tx {
         let Some(r) = self.opt_sql(sql).await? else {
             return Ok(None);
         };
-        let mut t = vec![Ticket::from_row(&r)?];
+        let mut t = vec![ticket_from_row(&r)?];
         self.fill_custom(&mut t).await?;
         Ok(t.pop())
     }
@@ -314,7 +315,7 @@ impl Tx {
         let rows = self.all_sql(sql).await?;
         let mut out = rows
             .iter()
-            .map(Ticket::from_row)
+            .map(ticket_from_row)
             .collect::<Result<Vec<_>, _>>()?;
         self.fill_custom(&mut out).await?;
         Ok(out)
@@ -352,7 +353,7 @@ impl Tx {
         let rows = self.all_sql(sql).await?;
         let mut out = rows
             .iter()
-            .map(Ticket::from_row)
+            .map(ticket_from_row)
             .collect::<Result<Vec<_>, _>>()?;
         self.fill_custom(&mut out).await?;
         Ok(out)
@@ -390,7 +391,7 @@ impl Tx {
         let rows = self.all_sql(sql).await?;
         let mut out = rows
             .iter()
-            .map(Ticket::from_row)
+            .map(ticket_from_row)
             .collect::<Result<Vec<_>, _>>()?;
         self.fill_custom(&mut out).await?;
         Ok(out)

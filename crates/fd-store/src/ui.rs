@@ -5,6 +5,7 @@ use fd_domain::*;
 
 use crate::crm::CONTACT_COLUMNS;
 use crate::records::TICKET_COLUMNS;
+use crate::records::ticket_from_row;
 use crate::scope::push_ticket_scope;
 use crate::{Contact, Sql, StoreError, Ticket, Tx, args};
 
@@ -179,7 +180,7 @@ impl Tx {
             .push(" OFFSET ")
             .bind(offset.max(0));
         let rows = self.all_sql(sql).await?;
-        rows.iter().map(Ticket::from_row).collect()
+        rows.iter().map(ticket_from_row).collect()
     }
 
     pub async fn count_mentioned_tickets(

@@ -15,6 +15,7 @@ fd_testkit::on_both_backends! {
     admin_custom_property_is_usable_at_once => custom_property;
     hd_03_team_default_from_is_one_of_its_addresses => hd_03;
     admin_trash_retention_is_bounded_and_drives_purge => retention;
+    admin_changes_are_recorded_with_actor_and_time => audit;
 }
 
 async fn inb_07(t: TestApp) {
@@ -401,4 +402,88 @@ async fn retention(t: TestApp) {
     t.clock.advance_ms(2 * DAY);
     assert_eq!(t.app.purge_trash().await.unwrap(), (1, 0));
     assert_not_found(t.app.ticket(&admin, created.id).await);
+}
+
+/// Users, teams, pipelines, properties and settings: every administrative change leaves a
+/// row with who made it and when; a refused change leaves none; agents cannot read them.
+async fn audit(t: TestApp) {
+    use fd_app::domain::entities::AdminObject;
+    let (root, admin) = t.admin("root@example.com").await;
+    let (_, agent) = t
+        .agent("ann@example.com", TicketAccessLevel::All, &[])
+        .await;
+    t.clock.advance_ms(1_000);
+    let at = fd_app::Clock::now_ms(t.clock.as_ref());
+    let team = t.app.create_team(&admin, "Billing").await.unwrap();
+    t.app
+        .set_account_mode(&admin, AccountMode::Inbox)
+        .await
+        .unwrap();
+    t.app
+        .update_stage(
+            &admin,
+            PipelineId(0),
+            StageId(2),
+            StagePatch {
+                label: Some("Waiting on customer".into()),
+                ..StagePatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    // Refused (HD-06): nothing is recorded for it.
+    assert!(
+        t.app
+            .delete_stage(&admin, PipelineId(0), StageId(1))
+            .await
+            .is_err()
+    );
+    let teams = t
+        .app
+        .admin_changes(&admin, AdminObject::Team)
+        .await
+        .unwrap();
+    let last = teams.last().unwrap();
+    assert_eq!(
+        (
+            last.object_id,
+            last.action.as_str(),
+            last.new_value.as_deref()
+        ),
+        (team.id.0, "created", Some("Billing"))
+    );
+    assert_eq!(last.actor_user_id, Some(root.id));
+    // The manual clock moves a millisecond per reading: the row has the time of the change.
+    assert!((at..at + 100).contains(&last.at), "{} vs {at}", last.at);
+    let settings = t
+        .app
+        .admin_changes(&admin, AdminObject::Settings)
+        .await
+        .unwrap();
+    assert_eq!(settings.len(), 1);
+    assert_eq!(settings[0].field.as_deref(), Some("mode"));
+    assert_eq!(settings[0].new_value.as_deref(), Some("inbox"));
+    let stages = t
+        .app
+        .admin_changes(&admin, AdminObject::Stage)
+        .await
+        .unwrap();
+    assert_eq!(stages.len(), 1, "{stages:?}");
+    assert_eq!(stages[0].object_id, 2);
+    assert_eq!(stages[0].new_value.as_deref(), Some("Waiting on customer"));
+    // The test's own users were created by the system actor: no user id, still recorded.
+    let users = t
+        .app
+        .admin_changes(&admin, AdminObject::User)
+        .await
+        .unwrap();
+    assert!(
+        users
+            .iter()
+            .any(|u| u.object_id == root.id.0 && u.actor_user_id.is_none())
+    );
+    assert!(matches!(
+        t.app.admin_changes(&agent, AdminObject::Team).await,
+        Err(AppError::Forbidden(_))
+    ));
 }

@@ -471,7 +471,7 @@ async fn bad_owner(t: TestApp) {
                     &Actor::system(),
                     NewConversation {
                         owner: Some(owner),
-                        ticket: ticket.clone(),
+                        ticket,
                         ..new_conversation(Channel::Chat, None)
                     },
                     None,

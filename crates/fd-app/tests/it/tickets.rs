@@ -337,7 +337,11 @@ async fn hd_11_associations(t: TestApp) {
     let k2 = contact(&t, "dora@customer.example").await;
     let co = t
         .app
-        .create_company(Some("Acme".into()), Some("acme.example".into()))
+        .create_company(
+            &Actor::system(),
+            Some("Acme".into()),
+            Some("acme.example".into()),
+        )
         .await
         .unwrap();
     let created = t

@@ -10,8 +10,11 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
+use fd_app::domain::entities::{
+    Comment, Contact, Conversation, Draft, Message, Recipients, Ticket,
+};
+use fd_app::domain::rules;
 use fd_app::domain::*;
-use fd_app::store::{Comment, Contact, Conversation, Draft, Message, Recipients, Ticket};
 use fd_app::{App, AppError, LIBRARY_KINDS, Reply, ReplyOutcome};
 
 use super::Id;
@@ -314,10 +317,11 @@ async fn from_options(
                 .and_then(|x| x.default_from_address.clone());
         }
     }
+    // HD-15: the chosen address, else what the reply would be sent from by default.
     let selected = chosen
         .filter(|c| addresses.iter().any(|a| a == c))
         .map(str::to_string)
-        .or(default);
+        .or_else(|| rules::hd_15_default_from(default.as_deref(), &addresses, None, None));
     Ok(addresses
         .iter()
         .map(|a| {
@@ -530,25 +534,18 @@ pub(crate) async fn build_for(
             Some(m.id) == reply_to,
         )
     }));
-    let target = reply_to
-        .and_then(|r| messages.iter().find(|m| m.id == r))
-        .or_else(|| {
-            messages
-                .iter()
-                .rev()
-                .find(|m| m.direction == Direction::Inbound)
-        })
-        .or(latest);
-    let default_to = target
-        .filter(|m| m.direction == Direction::Inbound)
-        .and_then(|m| m.sender_address.clone())
-        .or_else(|| conv.visitor_email.clone())
-        .or_else(|| {
-            conv.contact_id
-                .and_then(|cid| contacts.iter().find(|c| c.id == cid))
-                .and_then(|c| c.email.clone())
-        })
-        .unwrap_or_default();
+    // HD-14: the same defaults the reply use case applies when To is left empty.
+    let target = rules::hd_14_reply_target(&messages, reply_to);
+    let newest_inbound = messages
+        .iter()
+        .rev()
+        .find(|m| m.direction == Direction::Inbound);
+    let contact_email = conv
+        .contact_id
+        .and_then(|cid| contacts.iter().find(|c| c.id == cid))
+        .and_then(|c| c.email.as_deref());
+    let default_to =
+        rules::hd_14_default_to(target, newest_inbound, conv, contact_email).unwrap_or_default();
     let from = from_options(
         app,
         agent,
@@ -560,11 +557,11 @@ pub(crate) async fn build_for(
     )
     .await?;
     // HD-21: on call tickets, comments open once an outgoing email is drafted or sent.
-    let all_calls =
-        !conversations.is_empty() && conversations.iter().all(|c| c.channel == Channel::Call);
-    let comment_allowed = !all_calls
-        || draft.is_some()
-        || messages.iter().any(|m| m.direction == Direction::Outbound);
+    let channels: Vec<Channel> = conversations.iter().map(|c| c.channel).collect();
+    let comment_allowed = rules::hd_21_comments_open(
+        &channels,
+        draft.is_some() || messages.iter().any(|m| m.direction == Direction::Outbound),
+    );
     // The page shows every message up to the newest: that is what the agent has seen.
     let seen_id = latest.map_or(0, |m| m.id.0);
     let tid = ticket.map_or(0, |t| t.id.0);

@@ -7,9 +7,11 @@ use std::collections::BTreeMap;
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
+use fd_app::domain::entities::{ActivityEvent, Contact, Ticket};
 use fd_app::domain::property::{PropertyDefinition, PropertyType};
+use fd_app::domain::rules;
 use fd_app::domain::*;
-use fd_app::store::{ActivityEvent, Ticket, TicketListQuery, TicketSort, TicketView};
+use fd_app::store::{TicketListQuery, TicketSort, TicketView};
 use fd_app::{
     Actor, App, AppError, AssociationEnd, NewContact, NewLinkedRecord, NewTicket, TicketChanges,
     VisitorContact,
@@ -604,10 +606,14 @@ pub(crate) fn changed_properties(
         let new = fields.all(&format!("p.{name}")).join(";");
         let old = fields.get(&format!("o.{name}")).unwrap_or("");
         if new != old {
+            // The status pickers span pipelines: a status brings its pipeline (HD-10).
             if name == "hs_pipeline_stage"
-                && let Some(stage) = new.parse().ok().and_then(|s| dir.stage(StageId(s)))
+                && let Some(p) = new
+                    .parse()
+                    .ok()
+                    .and_then(|s| rules::hd_10_pipeline_of_stage(&dir.pipelines, StageId(s)))
             {
-                out.insert("hs_pipeline".into(), stage.pipeline_id.to_string());
+                out.insert("hs_pipeline".into(), p.to_string());
             }
             out.insert(name.to_string(), new);
         }
@@ -623,7 +629,7 @@ pub(crate) struct NamedLink {
 
 impl NamedLink {
     /// A contact as every sidebar and record page lists it: name, then email.
-    pub(crate) fn contact(c: &fd_app::store::Contact) -> NamedLink {
+    pub(crate) fn contact(c: &Contact) -> NamedLink {
         NamedLink {
             href: format!("/contacts/{}", c.id),
             name: c.display_name(),
@@ -1103,12 +1109,8 @@ async fn create_form_fields(
         if let Some(def) = defs.iter().find(|d| d.name == name && !d.archived) {
             let mut f = prop_field(def, values.get(&name).map(String::as_str), dir, required);
             if name == "hs_pipeline_stage" && values.get(&name).is_none() {
-                // Preselect the default pipeline's first stage.
-                if let Some(s) = dir
-                    .pipelines
-                    .first()
-                    .and_then(|p| p.stages.iter().find(|s| !s.archived))
-                {
+                // Preselect the stage automatic creation uses (HD-06): one rule for both.
+                if let Ok((_, s)) = fd_app::domain::rules::hd_06_intake_stage(&dir.pipelines) {
                     f.groups = dir.stage_groups(Some(s.id));
                 }
             }
@@ -1146,12 +1148,12 @@ pub(crate) async fn create_ticket(State(state): State<UiState>, post: Post) -> U
             }
         }
     }
-    if let Some(stage) = props
+    if let Some(p) = props
         .get("hs_pipeline_stage")
         .and_then(|s| fd_app::domain::text::parse_id(s))
-        .and_then(|s| dir.stage(StageId(s)))
+        .and_then(|s| rules::hd_10_pipeline_of_stage(&dir.pipelines, StageId(s)))
     {
-        props.insert("hs_pipeline".into(), stage.pipeline_id.to_string());
+        props.insert("hs_pipeline".into(), p.to_string());
     }
     let ids = |name: &str| -> Vec<i64> {
         f.get(name)
@@ -1160,7 +1162,7 @@ pub(crate) async fn create_ticket(State(state): State<UiState>, post: Post) -> U
             .filter_map(|s| fd_app::domain::text::parse_id(s.trim()))
             .collect()
     };
-    let mut associations: Vec<AssociationEnd> = ids("contact_ids")
+    let associations: Vec<AssociationEnd> = ids("contact_ids")
         .into_iter()
         .map(|c| AssociationEnd::new(ObjectType::Contact, c))
         .chain(
@@ -1169,35 +1171,21 @@ pub(crate) async fn create_ticket(State(state): State<UiState>, post: Post) -> U
                 .map(|c| AssociationEnd::new(ObjectType::Company, c)),
         )
         .collect();
-    // Without the search script, a contact can be named by email.
-    if let Some(email) = f.text("contact_email") {
-        match app.contact_id_by_email(&email).await? {
-            Some(c) => associations.push(AssociationEnd::new(ObjectType::Contact, c)),
-            None => {
-                let c = app
-                    .create_contact(
-                        &post.agent.actor,
-                        NewContact {
-                            email: Some(email),
-                            ..NewContact::default()
-                        },
-                    )
-                    .await?;
-                associations.push(AssociationEnd::new(ObjectType::Contact, c.id.0));
-            }
+    // Without the search script, a contact can be named by email: the existing contact or a
+    // new one, created in the ticket's own transaction (a refused ticket leaves none behind).
+    let input = NewTicket {
+        properties: props.clone(),
+        associations,
+        via_form: true,
+    };
+    let created = match f.text("contact_email") {
+        Some(email) => {
+            app.create_ticket_with_contact(&post.agent.actor, input, &email)
+                .await
         }
-    }
-    match app
-        .create_ticket(
-            &post.agent.actor,
-            NewTicket {
-                properties: props.clone(),
-                associations,
-                via_form: true,
-            },
-        )
-        .await
-    {
+        None => app.create_ticket(&post.agent.actor, input).await,
+    };
+    match created {
         Ok(t) => see_other(&format!("/helpdesk/tickets/{}", t.id)),
         Err(e @ AppError::Domain(_)) => {
             let mut r = page(&NewTicketPage {

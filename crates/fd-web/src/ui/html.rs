@@ -1,86 +1,13 @@
-//! Agents' rich-text replies cross the trust boundary here: they are sanitised (ammonia: no
-//! script, no event handler, no `javascript:` URL, no style) and get their plain-text twin for
-//! the `text/plain` part and for search. Customers' mail is not rendered into pages at all: it
-//! is shown in a sandboxed frame served by `/mail/messages/{id}/html` (`attachments.rs`).
+//! Agents' rich-text replies get their plain-text twin here, for the `text/plain` part and
+//! for search; they are sanitised by fd-app's one sanitiser (`fd_app::sanitize_agent_html`,
+//! which the reply use cases apply on every road). Customers' mail is not rendered into
+//! pages at all: it is shown in a sandboxed frame served by `/mail/messages/{id}/html`
+//! (`attachments.rs`).
 
-use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
-
-use ammonia::{Builder, UrlRelative};
-
-/// An agent's reply or a library item: the editor's formatting only (bold, italic,
-/// underline, lists, links, quotes, line breaks) and pasted images as `data:image/*` URLs.
+/// An agent's reply or a library item, sanitised by the application's one sanitiser (the
+/// same the API's `richText` goes through).
 pub(crate) fn sanitize_reply(html: &str) -> String {
-    // Bounded before it is parsed, as customers' mail is (finding 1 of the hardening issue:
-    // html5ever's cost grows with the square of the nesting depth): beyond the bounds the
-    // text is kept, as escaped paragraphs, and no tree is built.
-    if let Some(text) = fd_app::flatten_unbounded_html(html) {
-        return text;
-    }
-    let tags: HashSet<&str> = [
-        "p",
-        "br",
-        "b",
-        "strong",
-        "i",
-        "em",
-        "u",
-        "s",
-        "ul",
-        "ol",
-        "li",
-        "a",
-        "blockquote",
-        "img",
-        "div",
-        "span",
-        "h3",
-        "h4",
-        "pre",
-        "code",
-    ]
-    .into_iter()
-    .collect();
-    let mut attrs: HashMap<&str, HashSet<&str>> = HashMap::new();
-    attrs.insert("a", ["href", "title"].into_iter().collect());
-    attrs.insert(
-        "img",
-        ["src", "alt", "width", "height"].into_iter().collect(),
-    );
-    let schemes: HashSet<&str> = ["http", "https", "mailto", "tel", "data"]
-        .into_iter()
-        .collect();
-    Builder::default()
-        .tags(tags)
-        .tag_attributes(attrs)
-        .generic_attributes(HashSet::new())
-        .url_schemes(schemes)
-        .url_relative(UrlRelative::Deny)
-        .link_rel(Some("noopener noreferrer"))
-        .attribute_filter(|element, attribute, value| {
-            let is_data = value.trim_start().to_ascii_lowercase().starts_with("data:");
-            match (element, attribute) {
-                // Pasted images only: data URLs of raster image types, nothing else.
-                ("img", "src") => {
-                    let v = value.trim_start().to_ascii_lowercase();
-                    let ok = [
-                        "data:image/png;",
-                        "data:image/jpeg;",
-                        "data:image/gif;",
-                        "data:image/webp;",
-                    ]
-                    .iter()
-                    .any(|p| v.starts_with(p))
-                        || v.starts_with("https://")
-                        || v.starts_with("http://");
-                    ok.then_some(Cow::Borrowed(value))
-                }
-                (_, "href") if is_data => None,
-                _ => Some(Cow::Borrowed(value)),
-            }
-        })
-        .clean(html)
-        .to_string()
+    fd_app::sanitize_agent_html(html)
 }
 
 /// The plain text of sanitised HTML: block ends become line breaks, tags go, the few

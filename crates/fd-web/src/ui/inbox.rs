@@ -8,8 +8,9 @@ use std::collections::BTreeMap;
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
+use fd_app::domain::entities::Conversation;
 use fd_app::domain::*;
-use fd_app::store::{Conversation, ConversationListQuery};
+use fd_app::store::ConversationListQuery;
 use fd_app::{AppError, TicketChanges};
 use serde::Deserialize;
 
@@ -408,8 +409,9 @@ pub(crate) async fn set_ticket_status(
     let dir = Directory::load(app).await?;
     let mut props = BTreeMap::new();
     props.insert("hs_pipeline_stage".to_string(), stage.to_string());
-    if let Some(s) = dir.stage(StageId(stage)) {
-        props.insert("hs_pipeline".to_string(), s.pipeline_id.to_string());
+    if let Some(p) = fd_app::domain::rules::hd_10_pipeline_of_stage(&dir.pipelines, StageId(stage))
+    {
+        props.insert("hs_pipeline".to_string(), p.to_string());
     }
     match app
         .update_ticket(

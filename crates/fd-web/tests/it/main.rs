@@ -10,6 +10,8 @@ mod api_errors;
 mod api_rules;
 mod api_wire;
 mod hardening_input;
+mod rules_intake;
+mod rules_one_action;
 mod ui_auth;
 mod ui_common;
 mod ui_helpdesk;

@@ -35,11 +35,7 @@ async fn first_admin_is_created_once(t: TestApp) {
         .unwrap()
         .unwrap();
     assert_eq!(user.role, fd_app::domain::Role::SuperAdmin);
-    assert!(
-        fd_app::verify_password(password, user.password_hash)
-            .await
-            .unwrap()
-    );
+    assert!(t.app.check_user_password(user.id, password).await.unwrap());
     assert!(
         frontdesk::ensure_first_admin(&t.app)
             .await
