@@ -43,7 +43,10 @@ pub use crm::{AssociationEnd, NewContact, NewLinkedRecord};
 pub use error::AppError;
 pub use events::{Event, WatchTarget};
 pub use fd_domain as domain;
-pub use fd_store as store;
+// The query inputs of the list use cases; the store itself is not part of fd-app's API.
+pub use fd_store::{
+    ConversationListQuery, ThreadQuery, ThreadSort, TicketListQuery, TicketSort, TicketView,
+};
 pub use mail::{
     AttachmentDownload, MailService, MailSettings, MessageHtml, flatten_unbounded_html,
 };

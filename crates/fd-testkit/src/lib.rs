@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use fd_app::domain::*;
-use fd_app::store::{Backend, Db, User};
 use fd_app::{Actor, App, ManualClock, NewUserInput};
+use fd_store::{Backend, Db, User};
 
 /// The environment variable naming a PostgreSQL server (a maintenance database URL such as
 /// `postgres://postgres@127.0.0.1:5432/postgres`) on which tests may create databases.
@@ -80,7 +80,7 @@ impl TestApp {
                     .map(|d| d.subsec_nanos() as i64)
                     .unwrap_or(0))
         );
-        let url = fd_app::store::create_postgres_database(&admin, &name)
+        let url = fd_store::create_postgres_database(&admin, &name)
             .await
             .unwrap_or_else(|e| panic!("create test database on {admin}: {e}"));
         Some(Self::open(url, Backend::Postgres, None).await)

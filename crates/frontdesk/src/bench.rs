@@ -13,10 +13,10 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use clap::Args;
 use fd_app::domain::*;
-use fd_app::store::{Db, TicketListQuery, TicketSort, TicketView};
 use fd_app::{
     Actor, App, InboundMessage, NewConversation, NewUserInput, SystemClock, TicketCreation,
 };
+use fd_store::{Db, TicketListQuery, TicketSort, TicketView};
 
 #[derive(Args, Debug, Clone)]
 pub struct BenchArgs {
@@ -54,7 +54,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         Some(admin) => {
             let name = format!("frontdesk_bench_{}", std::process::id());
             (
-                fd_app::store::create_postgres_database(admin, &name).await?,
+                fd_store::create_postgres_database(admin, &name).await?,
                 "postgresql",
             )
         }

@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use clap::Args;
 use fd_app::domain::{Role, Seat, TicketAccessLevel};
-use fd_app::store::Db;
 use fd_app::{Actor, App, NewUserInput, SystemClock};
+use fd_store::Db;
 use serde_json::{Value, json};
 
 #[derive(Args, Debug, Clone)]
@@ -59,7 +59,7 @@ pub async fn run(args: BenchApiArgs) -> anyhow::Result<()> {
         Some(admin) => {
             let name = format!("frontdesk_bench_api_{}", std::process::id());
             (
-                fd_app::store::create_postgres_database(admin, &name).await?,
+                fd_store::create_postgres_database(admin, &name).await?,
                 "postgresql",
             )
         }

@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use clap::Args;
 use fd_app::domain::*;
-use fd_app::store::Db;
 use fd_app::{Actor, App, MailService, MailSettings, SystemClock};
+use fd_store::Db;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -41,7 +41,7 @@ pub async fn run(args: BenchMailArgs) -> anyhow::Result<()> {
     let tmp = std::env::temp_dir().join(format!("frontdesk-bench-mail-{}", std::process::id()));
     let (url, backend) = match &args.postgres_admin_url {
         Some(admin) => (
-            fd_app::store::create_postgres_database(
+            fd_store::create_postgres_database(
                 admin,
                 &format!("frontdesk_bench_mail_{}", std::process::id()),
             )

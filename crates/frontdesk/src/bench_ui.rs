@@ -14,8 +14,8 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use clap::Args;
 use fd_app::domain::*;
-use fd_app::store::Db;
 use fd_app::{Actor, App, NewUserInput, SignInOutcome, SystemClock};
+use fd_store::Db;
 use tower::ServiceExt as _;
 
 #[derive(Args, Debug, Clone)]
@@ -38,7 +38,7 @@ pub async fn run(args: BenchUiArgs) -> anyhow::Result<()> {
     let url = match &args.postgres_admin_url {
         Some(admin) => {
             let name = format!("frontdesk_bench_ui_{}", std::process::id());
-            fd_app::store::create_postgres_database(admin, &name).await?
+            fd_store::create_postgres_database(admin, &name).await?
         }
         None => {
             std::fs::create_dir_all(&dir)?;
@@ -118,7 +118,7 @@ pub async fn run(args: BenchUiArgs) -> anyhow::Result<()> {
         let open = app
             .list_tickets(
                 &actor,
-                &fd_app::store::TicketListQuery {
+                &fd_store::TicketListQuery {
                     limit: 1,
                     ..Default::default()
                 },

@@ -17,8 +17,8 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use fd_app::domain::{Role, Seat, TicketAccessLevel};
-use fd_app::store::Db;
 use fd_app::{Actor, App, NewUserInput, SystemClock};
+use fd_store::Db;
 use tokio::net::TcpListener;
 
 /// Where the data lives.

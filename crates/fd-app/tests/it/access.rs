@@ -8,8 +8,8 @@ use std::collections::BTreeSet;
 
 use fd_app::domain::access::TicketAccessFacts;
 use fd_app::domain::*;
-use fd_app::store::*;
 use fd_app::{Actor, AssociationEnd, InboundMessage, NewConversation, NewTicket, TicketCreation};
+use fd_store::*;
 use fd_testkit::TestApp;
 use proptest::prelude::*;
 

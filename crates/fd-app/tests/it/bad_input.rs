@@ -2,9 +2,9 @@
 
 use fd_app::domain::property::PropertyType;
 use fd_app::domain::*;
-use fd_app::store::*;
 use fd_app::{Actor, AppError, NewConversation, NewProperty, NewTicket, TicketChanges};
 use fd_app::{AssociationEnd, TicketCreation};
+use fd_store::*;
 use fd_testkit::TestApp;
 
 use crate::common::*;

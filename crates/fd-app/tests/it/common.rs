@@ -4,9 +4,9 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use fd_app::domain::*;
-use fd_app::store::*;
 use fd_app::{Actor, AppError, InboundMessage, NewContact, NewConversation, NewTicket, Reply};
 use fd_app::{TicketChanges, TicketCreation};
+use fd_store::*;
 use fd_testkit::TestApp;
 
 /// The default pipeline and its seeded stages ("1" New … "4" Closed).

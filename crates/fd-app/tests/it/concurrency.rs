@@ -255,7 +255,7 @@ async fn concurrent_comments(t: TestApp) {
         .filter(|a| a.action == "commented")
         .count();
     assert_eq!(commented, N);
-    let content_changes: Vec<&fd_app::store::ActivityEvent> = d
+    let content_changes: Vec<&fd_store::ActivityEvent> = d
         .activity
         .iter()
         .filter(|a| a.field.as_deref() == Some("content"))

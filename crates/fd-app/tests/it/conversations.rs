@@ -3,9 +3,9 @@
 //! and mentions (HD-21), follows (HD-22).
 
 use fd_app::domain::*;
-use fd_app::store::*;
 use fd_app::{Actor, AppError, AssociationEnd, NewContact, NewStage, Reply, TicketCreation};
 use fd_app::{NewConversation, VisitorContact};
+use fd_store::*;
 use fd_testkit::TestApp;
 
 use crate::common::*;

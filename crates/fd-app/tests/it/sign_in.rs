@@ -6,8 +6,8 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use fd_app::domain::*;
-use fd_app::store::Db;
 use fd_app::{Actor, App, ManualClock, SignInAttempt, SignInOutcome, Throttle};
+use fd_store::Db;
 use fd_testkit::TestApp;
 
 const PASSWORD: &str = "correct horse battery";
@@ -26,7 +26,7 @@ fn attempt<'a>(
     }
 }
 
-async fn agent(t: &TestApp, email: &str) -> (fd_app::store::User, Actor) {
+async fn agent(t: &TestApp, email: &str) -> (fd_store::User, Actor) {
     t.agent(email, TicketAccessLevel::All, &[]).await
 }
 

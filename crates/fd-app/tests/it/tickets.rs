@@ -2,8 +2,8 @@
 //! creation rules (HD-10, HD-11, HD-12), trash, restore and purge (INB-13).
 
 use fd_app::domain::*;
-use fd_app::store::*;
 use fd_app::{Actor, AppError, AssociationEnd, NewPipeline, NewStage, NewTicket, TicketCreation};
+use fd_store::*;
 use fd_testkit::TestApp;
 
 use crate::common::*;

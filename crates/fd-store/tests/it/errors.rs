@@ -1,6 +1,6 @@
 //! What the store reports when a write is refused, and how durable a mail acceptance is.
 
-use fd_app::store::{Backend, StoreError};
+use fd_store::{Backend, StoreError};
 use fd_testkit::TestApp;
 
 fd_testkit::on_both_backends! {

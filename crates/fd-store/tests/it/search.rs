@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use fd_app::Actor;
 use fd_app::domain::*;
-use fd_app::store::*;
+use fd_store::*;
 use fd_testkit::{TestApp, on_both_backends};
 
 fn props(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {

@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use fd_app::store::Db;
+use fd_store::Db;
 
 /// Lets every spawned task run until it waits (the test runtime has one thread).
 async fn settle() {

@@ -9,10 +9,11 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use fd_app::domain::entities::{Comment, Conversation, Message, Recipients};
 use fd_app::domain::property::parse_time;
 use fd_app::domain::*;
-use fd_app::store::{Comment, Conversation, Message, Recipients, ThreadQuery, ThreadSort};
 use fd_app::{App, ChannelAccount, Reply, ThreadItem, channel_by_id, channel_id, channel_name};
+use fd_app::{ThreadQuery, ThreadSort};
 use serde::Deserialize;
 use serde_json::{Value, json};
 

@@ -5,7 +5,7 @@ use axum::Json;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::routing::get;
-use fd_app::store::{Team, User};
+use fd_app::domain::entities::{Team, User};
 use serde_json::{Value, json};
 
 use super::{Auth, Params, parse_id, time};

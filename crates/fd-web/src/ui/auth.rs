@@ -15,7 +15,7 @@ use axum::extract::ConnectInfo;
 use axum::http::{Extensions, HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Form, RequestPartsExt};
-use fd_app::store::User;
+use fd_app::domain::entities::User;
 use fd_app::{Actor, SignInAttempt, SignInOutcome, Throttle};
 use serde::Deserialize;
 

@@ -11,11 +11,11 @@ use fd_app::domain::entities::{ActivityEvent, Contact, Ticket};
 use fd_app::domain::property::{PropertyDefinition, PropertyType};
 use fd_app::domain::rules;
 use fd_app::domain::*;
-use fd_app::store::{TicketListQuery, TicketSort, TicketView};
 use fd_app::{
     Actor, App, AppError, AssociationEnd, NewContact, NewLinkedRecord, NewTicket, TicketChanges,
     VisitorContact,
 };
+use fd_app::{TicketListQuery, TicketSort, TicketView};
 use serde::Deserialize;
 
 use super::Id;

@@ -8,9 +8,9 @@ use std::collections::BTreeMap;
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
+use fd_app::ConversationListQuery;
 use fd_app::domain::entities::Conversation;
 use fd_app::domain::*;
-use fd_app::store::ConversationListQuery;
 use fd_app::{AppError, TicketChanges};
 use serde::Deserialize;
 

@@ -1,8 +1,8 @@
 //! What every page shares: the top bar (`Chrome`), the directory of users and pipelines that
 //! turns ids into names, and formatting of times and labels.
 
+use fd_app::domain::entities::{Pipeline, Stage, Team, Ticket, User};
 use fd_app::domain::*;
-use fd_app::store::{Pipeline, Stage, Team, Ticket, User};
 use fd_app::{App, AppError};
 
 use super::Agent;

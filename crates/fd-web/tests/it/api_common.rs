@@ -1,8 +1,8 @@
 //! The API scenarios' harness: the real router on 127.0.0.1:0 over a fresh database, a
 //! bearer token per user, and a small JSON client.
 
+use fd_app::domain::entities::{Conversation, Ticket};
 use fd_app::domain::*;
-use fd_app::store::{Conversation, Ticket};
 use fd_app::{Actor, InboundMessage, NewConversation, TicketCreation};
 use fd_testkit::TestApp;
 use reqwest::Method;

@@ -179,7 +179,7 @@ pub fn attr(html: &str, name: &str) -> Option<String> {
 }
 
 /// Creates an agent whose password is [`PASSWORD`].
-pub async fn agent(t: &TestApp, email: &str) -> (fd_app::store::User, Actor) {
+pub async fn agent(t: &TestApp, email: &str) -> (fd_app::domain::entities::User, Actor) {
     t.agent(email, TicketAccessLevel::All, &[]).await
 }
 

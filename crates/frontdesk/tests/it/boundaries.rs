@@ -1,5 +1,6 @@
 //! The boundaries between crates that the compiler alone does not keep (ARCHITECTURE.md,
-//! "Invariants"): SQL text only in `fd-store`, `fd-web` sees `fd-app` and `fd-domain` only,
+//! "Invariants"): SQL text only in `fd-store` (whose raw-SQL methods are private to it),
+//! `fd-web` sees `fd-app` and `fd-domain` only,
 //! mail header syntax only in `fd-mail`, wall-clock reads only through the injected clock,
 //! and the crate graph pointing one way. Each check reads the workspace's own sources, so a
 //! change that crosses a boundary fails here with the file and line that crossed it.
@@ -195,6 +196,33 @@ fn sql_text_runs_only_inside_fd_store() {
         }
     }
     report("SQL text outside fd-store", &found);
+}
+
+#[test]
+fn fd_web_sees_only_fd_app_and_fd_domain() {
+    // fd-web must not reach the store around the use cases: not by name, and not through a
+    // re-export of the whole store by fd-app.
+    let mut found = Vec::new();
+    for (path, text) in sources("fd-web") {
+        for (n, line) in text.lines().enumerate() {
+            if line.contains("fd_store") || line.contains("fd_app::store") {
+                found.push(format!("{path}:{}: {}", n + 1, line.trim()));
+            }
+        }
+    }
+    for (path, text) in sources("fd-app") {
+        for (n, line) in text.lines().enumerate() {
+            let l = line.trim();
+            if l.starts_with("pub use fd_store as") || l.starts_with("pub use fd_store::*") {
+                found.push(format!("{path}:{}: {l}", n + 1));
+            }
+        }
+    }
+    assert!(
+        !dependencies("fd-web").contains(&"fd-store".to_string()),
+        "fd-web depends on fd-store"
+    );
+    report("fd-web reaching the store", &found);
 }
 
 /// `[dependencies]` of a crate's manifest (not dev-dependencies), by name.

@@ -9,10 +9,10 @@ use std::process::Stdio;
 use std::sync::Arc;
 
 use fd_app::domain::*;
-use fd_app::store::{ConversationListQuery, TicketListQuery};
 use fd_app::{Actor, MailService, MailSettings, Reply};
 use fd_mail::smtp::{SessionConfig, SmtpServerConfig};
 use fd_mail::{IncomingMail, MailSource};
+use fd_store::{ConversationListQuery, TicketListQuery};
 use fd_testkit::TestApp;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
@@ -175,14 +175,14 @@ impl Env {
         self.mail.run_pending_jobs().await.unwrap()
     }
 
-    async fn raw(&self, id: i64) -> fd_app::store::RawMail {
+    async fn raw(&self, id: i64) -> fd_store::RawMail {
         self.t.app.raw_mail(&Actor::system(), id).await.unwrap().0
     }
 
     async fn tickets(&self) -> i64 {
         let mut tx = self.t.app.db().read().await.unwrap();
         let q = TicketListQuery {
-            view: fd_app::store::TicketView::All,
+            view: fd_store::TicketView::All,
             ..TicketListQuery::default()
         };
         let n = tx.count_tickets(&ViewerScope::All, &q).await.unwrap();
@@ -190,7 +190,7 @@ impl Env {
         n
     }
 
-    pub(crate) async fn conversations(&self) -> Vec<fd_app::store::Conversation> {
+    pub(crate) async fn conversations(&self) -> Vec<fd_store::Conversation> {
         self.t
             .app
             .list_conversations(
@@ -204,11 +204,11 @@ impl Env {
             .unwrap()
     }
 
-    pub(crate) async fn messages(&self, c: ConversationId) -> Vec<fd_app::store::Message> {
+    pub(crate) async fn messages(&self, c: ConversationId) -> Vec<fd_store::Message> {
         self.t.app.messages(&Actor::system(), c).await.unwrap()
     }
 
-    pub(crate) async fn meta(&self, m: MessageId) -> fd_app::store::MessageMailMeta {
+    pub(crate) async fn meta(&self, m: MessageId) -> fd_store::MessageMailMeta {
         self.t
             .app
             .message_mail_meta(&Actor::system(), m)
@@ -1074,7 +1074,7 @@ async fn outbox_relay_accepts_and_refuses(t: TestApp) {
                 conv.id,
                 Reply {
                     text: "Forwarding to billing".into(),
-                    recipients: fd_app::store::Recipients {
+                    recipients: fd_store::Recipients {
                         to: vec![BILLING.into()],
                         ..Default::default()
                     },
@@ -1813,14 +1813,14 @@ async fn one_failing_message_is_kept_and_the_others_go_on(t: TestApp) {
     let e = env(t).await;
     let system = Actor::system();
     let (install, remove): (&[&str], &[&str]) = match e.t.app.db().backend() {
-        fd_app::store::Backend::Sqlite => (
+        fd_store::Backend::Sqlite => (
             &[
                 "CREATE TRIGGER poison BEFORE INSERT ON messages WHEN NEW.subject = 'Poison pill' \
                BEGIN SELECT RAISE(ABORT, 'poisoned by the test'); END",
             ],
             &["DROP TRIGGER poison"],
         ),
-        fd_app::store::Backend::Postgres => (
+        fd_store::Backend::Postgres => (
             &[
                 "CREATE FUNCTION poison() RETURNS trigger AS $$ BEGIN \
                  IF NEW.subject = 'Poison pill' THEN RAISE EXCEPTION 'poisoned by the test'; END IF; \
@@ -2006,7 +2006,7 @@ async fn aiosmtpd_captures_outgoing_mail(t: TestApp) {
                 Reply {
                     text: "We are on it.".into(),
                     html: Some("<p>We are <b>on it</b>.</p>".into()),
-                    recipients: fd_app::store::Recipients {
+                    recipients: fd_store::Recipients {
                         to: vec!["hana@customer.example".into()],
                         cc: vec!["boss@customer.example".into()],
                         bcc: vec!["audit@help.example".into()],
