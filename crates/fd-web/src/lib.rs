@@ -22,7 +22,8 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use fd_app::App;
 
-pub use api::openapi::{document as openapi_document, operation_list as openapi_operations};
+pub use api::openapi::document as openapi_document;
+pub use api::route_list as api_routes;
 pub use error::ApiError;
 
 /// The largest request body accepted (HubSpot's batch limits keep real requests far below).
