@@ -151,7 +151,7 @@ async fn create_default(
     State(s): State<WebState>,
     Auth(actor): Auth,
     Path((from_type, from_id, to_type, to_id)): Path<(String, String, String, String)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<super::BatchResponse<Value>>, ApiError> {
     let (fa, fb) = pair(&from_type, &to_type)?;
     let a = AssociationEnd::new(fa, parse_id(fa.as_str(), &from_id)?);
     let b = AssociationEnd::new(fb, parse_id(fb.as_str(), &to_id)?);

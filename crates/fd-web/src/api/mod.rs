@@ -40,14 +40,15 @@ use crate::{ApiError, WebState};
 /// handler at the path and methods of its `#[utoipa::path]`, and the same annotation is its
 /// operation in the OpenAPI document, so what is served and what is documented are one list.
 fn typed() -> OpenApiRouter<WebState> {
-    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi()).merge(owners::routes())
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .merge(objects::routes())
+        .merge(search::routes())
+        .merge(owners::routes())
 }
 
 pub(crate) fn routes() -> Router<WebState> {
     let (typed, _) = typed().split_for_parts();
     typed
-        .merge(objects::routes())
-        .merge(search::routes())
         .merge(pipelines::routes())
         .merge(properties::routes())
         .merge(associations::routes())
@@ -385,27 +386,64 @@ pub(crate) fn scalar_string(v: &Value) -> Option<String> {
     }
 }
 
-/// `{"status":"COMPLETE","results":…,"startedAt":…,"completedAt":…}` plus the errors of a
-/// partial failure; the status code is 207 when there are errors.
-pub(crate) fn batch_response(
+/// A batch answer: `{"status":"COMPLETE","results":…,"startedAt":…,"completedAt":…}` plus
+/// the errors of a partial failure.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct BatchResponse<T> {
+    pub status: BatchStatus,
+    pub results: Vec<T>,
+    pub started_at: Time,
+    pub completed_at: Time,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub num_errors: Option<usize>,
+    /// `ApiError::standard_error` of each failed input.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, value_type = Option<Vec<openapi::StandardError>>)]
+    pub errors: Option<Vec<Value>>,
+}
+
+/// Batches here run to completion within the request.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "UPPERCASE")]
+pub(crate) enum BatchStatus {
+    Complete,
+}
+
+/// The batch answer for `results` and `errors`; the status code is 207 when there are errors.
+pub(crate) fn batch_response<T: Serialize>(
     started: i64,
     finished: i64,
-    results: Vec<Value>,
+    results: Vec<T>,
     errors: Vec<ApiError>,
     ok: StatusCode,
-) -> (StatusCode, axum::Json<Value>) {
-    let mut body = serde_json::json!({
-        "status": "COMPLETE",
-        "results": results,
-        "startedAt": format_time(started),
-        "completedAt": format_time(finished),
-    });
+) -> (StatusCode, axum::Json<BatchResponse<T>>) {
+    let mut body = BatchResponse {
+        status: BatchStatus::Complete,
+        results,
+        started_at: Time::at(started),
+        completed_at: Time::at(finished),
+        num_errors: None,
+        errors: None,
+    };
     if errors.is_empty() {
         return (ok, axum::Json(body));
     }
-    body["numErrors"] = Value::from(errors.len());
-    body["errors"] = Value::Array(errors.iter().map(ApiError::standard_error).collect());
+    body.num_errors = Some(errors.len());
+    body.errors = Some(errors.iter().map(ApiError::standard_error).collect());
     (StatusCode::MULTI_STATUS, axum::Json(body))
+}
+
+/// The object types of the CRM object, search and properties paths, as documented
+/// (`crm_type` also takes singular names and type ids).
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)] // a parameter's description: handlers read the path with `crm_type`
+pub(crate) enum CrmObjectType {
+    Tickets,
+    Contacts,
+    Companies,
 }
 
 /// HubSpot's limit on batch inputs.

@@ -125,6 +125,7 @@ fn build() -> Value {
         }
     };
     to_openapi_30(&mut doc);
+    fix_links(&mut doc);
     doc["openapi"] = json!("3.0.3");
     add_error_responses(&mut doc);
     merge_legacy(&mut doc, openapi_legacy::document());
@@ -150,6 +151,31 @@ fn add_error_responses(doc: &mut Value) {
                 );
             }
         }
+    }
+}
+
+/// utoipa 5 writes a response link's fields in snake case (`operation_id`); OpenAPI (and
+/// schemathesis's stateful phase, which follows the links) reads `operationId`.
+fn fix_links(v: &mut Value) {
+    match v {
+        Value::Array(items) => items.iter_mut().for_each(fix_links),
+        Value::Object(o) => {
+            if let Some(Value::Object(links)) = o.get_mut("links") {
+                for link in links.values_mut().filter_map(Value::as_object_mut) {
+                    for (from, to) in [
+                        ("operation_id", "operationId"),
+                        ("operation_ref", "operationRef"),
+                        ("request_body", "requestBody"),
+                    ] {
+                        if let Some(x) = link.remove(from) {
+                            link.insert(to.into(), x);
+                        }
+                    }
+                }
+            }
+            o.values_mut().for_each(fix_links);
+        }
+        _ => {}
     }
 }
 
@@ -279,5 +305,15 @@ mod tests {
             json!({"type": "object", "additionalProperties": {"type": "string"}})
         );
         assert_eq!(v["p"]["schema"], json!({"type": "integer"}));
+    }
+
+    #[test]
+    fn links_name_their_operation_in_camel_case() {
+        let doc = document();
+        let link = &doc["paths"]["/crm/v3/objects/{objectType}"]["post"]["responses"]["201"]["links"]
+            ["getObject"];
+        assert_eq!(link["operationId"], "getObject");
+        assert_eq!(link["parameters"]["objectId"], "$response.body#/id");
+        assert!(link.get("operation_id").is_none());
     }
 }
