@@ -43,13 +43,13 @@ fn typed() -> OpenApiRouter<WebState> {
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(objects::routes())
         .merge(search::routes())
+        .merge(pipelines::routes())
         .merge(owners::routes())
 }
 
 pub(crate) fn routes() -> Router<WebState> {
     let (typed, _) = typed().split_for_parts();
     typed
-        .merge(pipelines::routes())
         .merge(properties::routes())
         .merge(associations::routes())
         .merge(conversations::routes())
