@@ -44,13 +44,13 @@ fn typed() -> OpenApiRouter<WebState> {
         .merge(objects::routes())
         .merge(search::routes())
         .merge(pipelines::routes())
+        .merge(properties::routes())
         .merge(owners::routes())
 }
 
 pub(crate) fn routes() -> Router<WebState> {
     let (typed, _) = typed().split_for_parts();
     typed
-        .merge(properties::routes())
         .merge(associations::routes())
         .merge(conversations::routes())
 }

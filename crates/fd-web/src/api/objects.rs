@@ -641,6 +641,7 @@ async fn archive(
 /// Records to read: at most 100 inputs.
 #[derive(Deserialize, Default, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = BatchReadObjects)]
 pub(crate) struct BatchReadIn {
     /// at most 100 inputs
     #[schema(required = true, inline)]
@@ -742,6 +743,7 @@ async fn batch_read(
 }
 
 #[derive(Deserialize, Default, ToSchema)]
+#[schema(as = BatchCreateObjects)]
 pub(crate) struct BatchCreateIn {
     /// at most 100 inputs
     #[schema(required = true)]
@@ -818,6 +820,7 @@ pub(crate) struct BatchUpdateOne {
 }
 
 #[derive(Deserialize, Default, ToSchema)]
+#[schema(as = BatchUpdateObjects)]
 pub(crate) struct BatchUpdateIn {
     /// at most 100 inputs
     #[schema(required = true, inline)]
@@ -903,6 +906,7 @@ async fn batch_update(
 }
 
 #[derive(Deserialize, Default, ToSchema)]
+#[schema(as = BatchArchiveObjects)]
 pub(crate) struct BatchIdsIn {
     /// at most 100 inputs
     #[schema(required = true, inline)]

@@ -62,10 +62,6 @@ fn query_list(name: &str) -> Value {
            "schema": {"type": "array", "items": {"type": "string"}}})
 }
 
-fn crm_type() -> Value {
-    json!({"type": "string", "enum": ["tickets", "contacts", "companies"]})
-}
-
 fn assoc_type() -> Value {
     json!({"type": "string", "enum": ["tickets", "contacts", "companies", "deals", "threads"]})
 }
@@ -123,25 +119,6 @@ impl Op {
         self.ok.push(("204", None));
         self
     }
-    /// Links to each of `targets`, passing on the path parameters `same` and the response
-    /// body's `field` as `param`.
-    fn links_to(
-        mut self,
-        targets: &[&'static str],
-        same: &[&str],
-        (param, field): (&str, &str),
-    ) -> Self {
-        let mut params = Map::new();
-        for p in same {
-            params.insert((*p).to_string(), json!(format!("$request.path.{p}")));
-        }
-        params.insert(param.to_string(), json!(format!("$response.body#/{field}")));
-        for t in targets {
-            self.links.push((t, Value::Object(params.clone())));
-        }
-        self
-    }
-
     fn render(&self) -> Value {
         let mut responses = Map::new();
         for (i, (status, schema)) in self.ok.iter().enumerate() {
@@ -483,149 +460,12 @@ fn schemas() -> Value {
 }
 
 fn operations() -> Vec<(String, Op)> {
-    let t = || path_param("objectType", crm_type());
     let from = || path_param("fromObjectType", assoc_type());
     let to = || path_param("toObjectType", assoc_type());
     let conv = |p: &str| format!("/conversations/v3/conversations{p}");
     let th = || path_param("threadId", id());
     let mut v: Vec<(String, Op)> = Vec::new();
     let mut add = |p: &str, o: Op| v.push((p.to_string(), o));
-
-    let pname = || path_param("propertyName", s());
-    let gname = || path_param("groupName", s());
-    add(
-        "/crm/v3/properties/{objectType}",
-        op(
-            "get",
-            "listProperties",
-            "properties",
-            "Property definitions",
-        )
-        .params(vec![
-            t(),
-            query("archived", boolean()),
-            query_list("properties"),
-        ])
-        .ok("200", r("Properties")),
-    );
-    add(
-        "/crm/v3/properties/{objectType}",
-        op(
-            "post",
-            "createProperty",
-            "properties",
-            "Create a custom property",
-        )
-        .params(vec![t()])
-        .body(r("PropertyCreate"))
-        .ok("201", r("Property"))
-        .links_to(
-            &["getProperty", "updateProperty", "archiveProperty"],
-            &["objectType"],
-            ("propertyName", "name"),
-        ),
-    );
-    add(
-        "/crm/v3/properties/{objectType}/{propertyName}",
-        op("get", "getProperty", "properties", "Read a property")
-            .params(vec![t(), pname(), query("archived", boolean())])
-            .ok("200", r("Property")),
-    );
-    add(
-        "/crm/v3/properties/{objectType}/{propertyName}",
-        op("patch", "updateProperty", "properties", "Update a property")
-            .params(vec![t(), pname()])
-            .body(r("PropertyUpdate"))
-            .ok("200", r("Property")),
-    );
-    add(
-        "/crm/v3/properties/{objectType}/{propertyName}",
-        op(
-            "delete",
-            "archiveProperty",
-            "properties",
-            "Archive a custom property",
-        )
-        .params(vec![t(), pname()])
-        .empty(),
-    );
-    add(
-        "/crm/v3/properties/{objectType}/groups",
-        op("get", "listPropertyGroups", "properties", "Property groups")
-            .params(vec![t()])
-            .ok("200", r("PropertyGroups")),
-    );
-    add(
-        "/crm/v3/properties/{objectType}/groups",
-        op(
-            "post",
-            "createPropertyGroup",
-            "properties",
-            "Create a property group",
-        )
-        .params(vec![t()])
-        .body(r("PropertyGroupInput"))
-        .ok("201", r("PropertyGroup")),
-    );
-    add(
-        "/crm/v3/properties/{objectType}/groups/{groupName}",
-        op(
-            "get",
-            "getPropertyGroup",
-            "properties",
-            "Read a property group",
-        )
-        .params(vec![t(), gname()])
-        .ok("200", r("PropertyGroup")),
-    );
-    add(
-        "/crm/v3/properties/{objectType}/groups/{groupName}",
-        op(
-            "patch",
-            "updatePropertyGroup",
-            "properties",
-            "Update a property group",
-        )
-        .params(vec![t(), gname()])
-        .body(r("PropertyGroupPatch"))
-        .ok("200", r("PropertyGroup")),
-    );
-    add(
-        "/crm/v3/properties/{objectType}/groups/{groupName}",
-        op(
-            "delete",
-            "archivePropertyGroup",
-            "properties",
-            "Archive an empty property group",
-        )
-        .params(vec![t(), gname()])
-        .empty(),
-    );
-    add(
-        "/crm/v3/properties/{objectType}/batch/create",
-        op(
-            "post",
-            "batchCreateProperties",
-            "properties",
-            "Create up to 100 properties",
-        )
-        .params(vec![t()])
-        .body(obj(
-            &["inputs"],
-            &[(
-                "inputs",
-                json!({"type": "array", "description": "at most 100 inputs", "items": r("PropertyCreate")}),
-            )],
-        ))
-        .ok("201", r("Batch"))
-        .ok("207", r("Batch")),
-    );
-    add("/crm/v3/properties/{objectType}/batch/read", op("post", "batchReadProperties", "properties", "Read up to 100 properties")
-        .params(vec![t()]).body(obj(&["inputs"], &[("inputs", json!({"type": "array", "description": "at most 100 inputs", "items": obj(&["name"], &[("name", s())])})), ("archived", boolean())]))
-        .ok("200", r("Batch")).ok("207", r("Batch")));
-    add("/crm/v3/properties/{objectType}/batch/archive", op("post", "batchArchiveProperties", "properties", "Archive up to 100 properties")
-        .params(vec![t()]).body(obj(&["inputs"], &[("inputs", json!({"type": "array", "description": "at most 100 inputs", "items": obj(&["name"], &[("name", s())])}))]))
-        .empty());
 
     let fid = || path_param("fromObjectId", id());
     let tid = || path_param("toObjectId", id());
