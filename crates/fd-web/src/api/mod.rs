@@ -46,13 +46,12 @@ fn typed() -> OpenApiRouter<WebState> {
         .merge(pipelines::routes())
         .merge(properties::routes())
         .merge(owners::routes())
+        .merge(associations::routes())
 }
 
 pub(crate) fn routes() -> Router<WebState> {
     let (typed, _) = typed().split_for_parts();
-    typed
-        .merge(associations::routes())
-        .merge(conversations::routes())
+    typed.merge(conversations::routes())
 }
 
 /// Every API route as a (method, path) pair in OpenAPI's spelling: the typed routes as

@@ -397,7 +397,7 @@ pub(crate) struct AssociationTypeIn {
 #[schema(rename_all = "SCREAMING_SNAKE_CASE")]
 #[allow(dead_code)] // a request field's description: handlers compare the text
 #[allow(clippy::enum_variant_names)] // HubSpot's names
-pub(crate) enum AssociationCategory {
+pub(super) enum AssociationCategory {
     HubspotDefined,
     UserDefined,
     IntegratorDefined,
