@@ -5,9 +5,6 @@
 //! Must not contain SQL or mail syntax and must not bypass `fd-app`: every handler calls a
 //! use case of [`fd_app::App`].
 
-// The OpenAPI document is one large `json!` literal.
-#![recursion_limit = "1024"]
-
 mod api;
 mod attachments;
 mod error;

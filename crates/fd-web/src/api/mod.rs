@@ -10,7 +10,6 @@ mod associations;
 mod conversations;
 mod objects;
 pub(crate) mod openapi;
-mod openapi_legacy;
 mod owners;
 mod pipelines;
 mod properties;
@@ -36,10 +35,11 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::{ApiError, WebState};
 
-/// The routes whose handlers are typed and annotated: utoipa-axum's `routes!` registers each
-/// handler at the path and methods of its `#[utoipa::path]`, and the same annotation is its
-/// operation in the OpenAPI document, so what is served and what is documented are one list.
-fn typed() -> OpenApiRouter<WebState> {
+/// Every API route with its OpenAPI operation: utoipa-axum's `routes!` registers each handler
+/// at the path and methods of its `#[utoipa::path]`, and the same annotation is its operation
+/// in the document, so what is served and what is documented are one list. Add routes here
+/// only through `routes!`; a plain `.route()` would be served but not documented.
+fn api() -> OpenApiRouter<WebState> {
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(objects::routes())
         .merge(search::routes())
@@ -47,19 +47,18 @@ fn typed() -> OpenApiRouter<WebState> {
         .merge(properties::routes())
         .merge(owners::routes())
         .merge(associations::routes())
+        .merge(conversations::routes())
 }
 
 pub(crate) fn routes() -> Router<WebState> {
-    let (typed, _) = typed().split_for_parts();
-    typed.merge(conversations::routes())
+    api().split_for_parts().0
 }
 
-/// Every API route as a (method, path) pair in OpenAPI's spelling: the typed routes as
-/// `routes!` registered them, and the routes of the files not yet typed as their hand-written
-/// operations list them. The served document must list exactly these (fd-web's tests).
+/// Every API route as a (method, path) pair in OpenAPI's spelling, as `routes!` registered
+/// it. The served document must list exactly these (fd-web's tests).
 pub fn route_list() -> Vec<(String, String)> {
     let mut out = Vec::new();
-    for (path, item) in typed().into_openapi().paths.paths {
+    for (path, item) in api().into_openapi().paths.paths {
         let methods = [
             ("get", item.get.is_some()),
             ("put", item.put.is_some()),
@@ -76,13 +75,12 @@ pub fn route_list() -> Vec<(String, String)> {
             }
         }
     }
-    out.extend(openapi_legacy::operation_list());
     out
 }
 
-/// The document derived from the typed routes (OpenAPI 3.1 as utoipa writes it).
+/// The document derived from the routes (OpenAPI 3.1 as utoipa writes it).
 pub(crate) fn derived_openapi() -> utoipa::openapi::OpenApi {
-    typed().into_openapi()
+    api().into_openapi()
 }
 
 /// The actor a request's bearer token stands for (HD-05 and HD-09 apply to it).
@@ -285,10 +283,6 @@ pub(crate) fn singular(kind: ObjectType) -> &'static str {
         ObjectType::Deal => "deal",
         ObjectType::Conversation => "thread",
     }
-}
-
-pub(crate) fn time(ms: i64) -> Value {
-    Value::String(format_time(ms))
 }
 
 /// A timestamp on the wire: `format_time`'s ISO 8601 in UTC with milliseconds

@@ -11,7 +11,7 @@
 //! * Every operation has a `default` response with HubSpot's error body (`Error` below).
 //! * The document is OpenAPI 3.0.3. utoipa 5 writes 3.1 (`"type": ["string", "null"]`,
 //!   `oneOf` with `{"type": "null"}`, `propertyNames` on maps); [`to_openapi_30`] rewrites
-//!   those into 3.0's `nullable` and drops `propertyNames`. We stay on 3.0 because it is the
+//!   those into 3.0's `nullable` and drops `propertyNames` and the licence `identifier`. We stay on 3.0 because it is the
 //!   version HubSpot's own specifications use and the one this API's acceptance run
 //!   (schemathesis, the official clients' expectations) was established against; 3.1 would
 //!   change how nullability is read without any gain for the clients.
@@ -23,8 +23,6 @@ use std::sync::OnceLock;
 use serde_json::{Map, Value, json};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
-
-use super::openapi_legacy;
 
 /// The root of the derived document: what is not an operation.
 #[derive(OpenApi)]
@@ -127,8 +125,11 @@ fn build() -> Value {
     to_openapi_30(&mut doc);
     fix_links(&mut doc);
     doc["openapi"] = json!("3.0.3");
+    // The licence's SPDX `identifier` (from Cargo.toml) is 3.1 only; 3.0 has `name` and `url`.
+    if let Some(license) = doc["info"]["license"].as_object_mut() {
+        license.remove("identifier");
+    }
     add_error_responses(&mut doc);
-    merge_legacy(&mut doc, openapi_legacy::document());
     doc
 }
 
@@ -176,35 +177,6 @@ fn fix_links(v: &mut Value) {
             o.values_mut().for_each(fix_links);
         }
         _ => {}
-    }
-}
-
-/// Adds the hand-written operations and schemas of the route files not yet typed; a derived
-/// operation or schema of the same name wins.
-fn merge_legacy(doc: &mut Value, legacy: Value) {
-    if let Some(paths) = legacy.get("paths").and_then(Value::as_object) {
-        for (path, item) in paths {
-            let entry = &mut doc["paths"][path];
-            if entry.is_null() {
-                *entry = json!({});
-            }
-            if let (Some(entry), Some(item)) = (entry.as_object_mut(), item.as_object()) {
-                for (method, op) in item {
-                    entry.entry(method.clone()).or_insert_with(|| op.clone());
-                }
-            }
-        }
-    }
-    if let Some(schemas) = legacy["components"]["schemas"].as_object() {
-        let target = &mut doc["components"]["schemas"];
-        if target.is_null() {
-            *target = json!({});
-        }
-        if let Some(target) = target.as_object_mut() {
-            for (name, schema) in schemas {
-                target.entry(name.clone()).or_insert_with(|| schema.clone());
-            }
-        }
     }
 }
 
@@ -305,6 +277,36 @@ mod tests {
             json!({"type": "object", "additionalProperties": {"type": "string"}})
         );
         assert_eq!(v["p"]["schema"], json!({"type": "integer"}));
+    }
+
+    /// Nothing of OpenAPI 3.1 is left in the served 3.0.3 document.
+    #[test]
+    fn the_document_is_openapi_30() {
+        fn walk(v: &Value, at: &str) {
+            match v {
+                Value::Object(o) => {
+                    for (k, x) in o {
+                        assert!(k != "propertyNames" && k != "identifier", "{at}/{k}");
+                        if k == "type" {
+                            assert!(
+                                x.is_string() || at.contains("/properties"),
+                                "{at}/type: {x}"
+                            );
+                        }
+                        if k == "oneOf" || k == "anyOf" {
+                            let null = json!({"type": "null"});
+                            assert!(!x.as_array().unwrap().contains(&null), "{at}/{k}");
+                        }
+                        walk(x, &format!("{at}/{k}"));
+                    }
+                }
+                Value::Array(items) => items.iter().for_each(|x| walk(x, at)),
+                _ => {}
+            }
+        }
+        let doc = document();
+        assert_eq!(doc["openapi"], "3.0.3");
+        walk(&doc, "");
     }
 
     #[test]
