@@ -40,14 +40,26 @@ use crate::{ApiError, WebState};
 /// in the document, so what is served and what is documented are one list. Add routes here
 /// only through `routes!`; a plain `.route()` would be served but not documented.
 fn api() -> OpenApiRouter<WebState> {
-    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
-        .merge(objects::routes())
-        .merge(search::routes())
-        .merge(pipelines::routes())
-        .merge(properties::routes())
-        .merge(owners::routes())
-        .merge(associations::routes())
-        .merge(conversations::routes())
+    route_files()
+        .into_iter()
+        .fold(OpenApiRouter::new(), |api, (_, file)| api.merge(file))
+}
+
+/// The document's root and each route file's routes, by name.
+fn route_files() -> [(&'static str, OpenApiRouter<WebState>); 8] {
+    [
+        (
+            "openapi",
+            OpenApiRouter::with_openapi(openapi::ApiDoc::openapi()),
+        ),
+        ("objects", objects::routes()),
+        ("search", search::routes()),
+        ("pipelines", pipelines::routes()),
+        ("properties", properties::routes()),
+        ("owners", owners::routes()),
+        ("associations", associations::routes()),
+        ("conversations", conversations::routes()),
+    ]
 }
 
 pub(crate) fn routes() -> Router<WebState> {
@@ -450,4 +462,32 @@ pub(crate) fn check_batch_size(n: usize) -> Result<(), ApiError> {
         .with_context(serde_json::json!({"inputs": [n.to_string()]})));
     }
     Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// Merging route files keeps one schema per component name, so two types with the same
+    /// name in different files would silently document one file's body with the other's.
+    #[test]
+    fn component_names_mean_one_schema_across_route_files() {
+        let mut seen: BTreeMap<String, (&str, Value)> = BTreeMap::new();
+        for (file, router) in route_files() {
+            let components = router.get_openapi().components.clone().unwrap_or_default();
+            for (name, schema) in components.schemas {
+                let schema = serde_json::to_value(schema).unwrap();
+                match seen.get(&name) {
+                    Some((other, known)) => {
+                        assert_eq!(known, &schema, "{name} differs in {file} and {other}")
+                    }
+                    None => {
+                        seen.insert(name, (file, schema));
+                    }
+                }
+            }
+        }
+        assert!(seen.contains_key("SimplePublicObject") && seen.contains_key("Error"));
+    }
 }
