@@ -40,18 +40,16 @@ use crate::{ApiError, WebState};
 /// in the document, so what is served and what is documented are one list. Add routes here
 /// only through `routes!`; a plain `.route()` would be served but not documented.
 fn api() -> OpenApiRouter<WebState> {
-    route_files()
-        .into_iter()
-        .fold(OpenApiRouter::new(), |api, (_, file)| api.merge(file))
+    // The root first: merging keeps the receiving document's `info` and `security`.
+    route_files().into_iter().fold(
+        OpenApiRouter::with_openapi(openapi::ApiDoc::openapi()),
+        |api, (_, file)| api.merge(file),
+    )
 }
 
-/// The document's root and each route file's routes, by name.
-fn route_files() -> [(&'static str, OpenApiRouter<WebState>); 8] {
+/// Each route file's routes, by name.
+fn route_files() -> [(&'static str, OpenApiRouter<WebState>); 7] {
     [
-        (
-            "openapi",
-            OpenApiRouter::with_openapi(openapi::ApiDoc::openapi()),
-        ),
         ("objects", objects::routes()),
         ("search", search::routes()),
         ("pipelines", pipelines::routes()),
@@ -474,7 +472,8 @@ mod tests {
     #[test]
     fn component_names_mean_one_schema_across_route_files() {
         let mut seen: BTreeMap<String, (&str, Value)> = BTreeMap::new();
-        for (file, router) in route_files() {
+        let root = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi());
+        for (file, router) in [("openapi", root)].into_iter().chain(route_files()) {
             let components = router.get_openapi().components.clone().unwrap_or_default();
             for (name, schema) in components.schemas {
                 let schema = serde_json::to_value(schema).unwrap();

@@ -11,10 +11,10 @@
 //! * Every operation has a `default` response with HubSpot's error body (`Error` below).
 //! * The document is OpenAPI 3.0.3. utoipa 5 writes 3.1 (`"type": ["string", "null"]`,
 //!   `oneOf` with `{"type": "null"}`, `propertyNames` on maps); [`to_openapi_30`] rewrites
-//!   those into 3.0's `nullable` and drops `propertyNames` and the licence `identifier`. We stay on 3.0 because it is the
-//!   version HubSpot's own specifications use and the one this API's acceptance run
-//!   (schemathesis, the official clients' expectations) was established against; 3.1 would
-//!   change how nullability is read without any gain for the clients.
+//!   those into 3.0's `nullable` and drops `propertyNames` and the licence `identifier`.
+//!   The API has always served 3.0.3 and its acceptance run (schemathesis's response checks
+//!   and stateful links) was established against it; 3.1 would change how nullability is
+//!   read without any gain for the clients.
 //!
 //! Must not decide anything about requests: it only describes the handlers of `api/`.
 
@@ -306,6 +306,9 @@ mod tests {
         }
         let doc = document();
         assert_eq!(doc["openapi"], "3.0.3");
+        assert_eq!(doc["info"]["title"], "Frontdesk HubSpot-compatible API");
+        assert_eq!(doc["info"]["version"], env!("CARGO_PKG_VERSION"));
+        assert_eq!(doc["security"], json!([{"bearer": []}]));
         walk(&doc, "");
     }
 
