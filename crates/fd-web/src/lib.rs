@@ -5,9 +5,6 @@
 //! Must not contain SQL or mail syntax and must not bypass `fd-app`: every handler calls a
 //! use case of [`fd_app::App`].
 
-// The OpenAPI document is one large `json!` literal.
-#![recursion_limit = "1024"]
-
 mod api;
 mod attachments;
 mod error;
@@ -22,7 +19,8 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use fd_app::App;
 
-pub use api::openapi::{document as openapi_document, operation_list as openapi_operations};
+pub use api::openapi::document as openapi_document;
+pub use api::route_list as api_routes;
 pub use error::ApiError;
 
 /// The largest request body accepted (HubSpot's batch limits keep real requests far below).

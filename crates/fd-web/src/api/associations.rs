@@ -5,64 +5,123 @@
 use std::collections::BTreeMap;
 
 use axum::Json;
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post, put};
 use fd_app::domain::ObjectType;
 use fd_app::{Actor, App, AssociationEnd, AssociationKind, HUBSPOT_DEFINED, default_type};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use super::objects::AssociationCategory;
 use super::{
-    Auth, Body, Params, batch_response, body_id, check_batch_size, object_type, parse_id,
-    scalar_string, type_id,
+    Auth, BatchResponse, Body, Paging, Params, batch_response, body_id, check_batch_size,
+    object_type, parse_id, scalar_string, type_id,
 };
 use crate::{ApiError, WebState};
 
-pub(super) fn routes() -> Router<WebState> {
-    Router::new()
-        .route(
-            "/crm/v4/objects/{from_type}/{from_id}/associations/default/{to_type}/{to_id}",
-            put(create_default),
-        )
-        .route(
-            "/crm/v4/objects/{from_type}/{from_id}/associations/{to_type}/{to_id}",
-            put(create_labelled).delete(remove),
-        )
-        .route(
-            "/crm/v4/objects/{from_type}/{from_id}/associations/{to_type}",
-            get(list),
-        )
-        .route(
-            "/crm/v4/associations/{from_type}/{to_type}/batch/create",
-            post(batch_create),
-        )
-        .route(
-            "/crm/v4/associations/{from_type}/{to_type}/batch/associate/default",
-            post(batch_default),
-        )
-        .route(
-            "/crm/v4/associations/{from_type}/{to_type}/batch/read",
-            post(batch_read),
-        )
-        .route(
-            "/crm/v4/associations/{from_type}/{to_type}/batch/archive",
-            post(batch_archive),
-        )
-        .route(
-            "/crm/v4/associations/{from_type}/{to_type}/batch/labels/archive",
-            post(batch_archive_labels),
-        )
-        .route(
-            "/crm/v4/associations/{from_type}/{to_type}/labels",
-            get(labels).post(create_label).put(update_label),
-        )
-        .route(
-            "/crm/v4/associations/{from_type}/{to_type}/labels/{type_id}",
-            delete(delete_label),
-        )
+pub(super) fn routes() -> OpenApiRouter<WebState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_default))
+        .routes(routes!(create_labelled, remove))
+        .routes(routes!(list))
+        .routes(routes!(batch_create))
+        .routes(routes!(batch_default))
+        .routes(routes!(batch_read))
+        .routes(routes!(batch_archive))
+        .routes(routes!(batch_archive_labels))
+        .routes(routes!(labels, create_label, update_label))
+        .routes(routes!(delete_label))
+}
+
+/// The object types of association paths, as documented (`object_type` also takes singular
+/// names and type ids).
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)] // a parameter's description: handlers read the path with `object_type`
+enum AssociationObjectType {
+    Tickets,
+    Contacts,
+    Companies,
+    Deals,
+    Threads,
+}
+
+/// The labels between two records after a change.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct LabelsBetweenObjectPair {
+    from_object_type_id: String,
+    from_object_id: i64,
+    to_object_type_id: String,
+    to_object_id: i64,
+    labels: Vec<String>,
+}
+
+/// An association type: HubSpot's unlabelled default or a label.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct AssociationType {
+    category: String,
+    type_id: i64,
+    /// `null` for an unlabelled type
+    label: Option<String>,
+}
+
+/// One associated record with every type between the two.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct AssociatedObject {
+    to_object_id: i64,
+    association_types: Vec<AssociationType>,
+}
+
+#[derive(Serialize, ToSchema)]
+struct AssociationList {
+    results: Vec<AssociatedObject>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    paging: Option<Paging>,
+}
+
+#[derive(Serialize, ToSchema)]
+struct AssociationLabels {
+    results: Vec<AssociationType>,
+}
+
+/// A record id in an answer.
+#[derive(Serialize, ToSchema)]
+struct IdOut {
+    id: String,
+}
+
+/// A default association made, one per direction.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct DefaultAssociation {
+    #[schema(inline)]
+    from: IdOut,
+    #[schema(inline)]
+    to: IdOut,
+    association_spec: AssociationSpecOut,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct AssociationSpecOut {
+    association_category: String,
+    association_type_id: i64,
+}
+
+/// The records associated with one input of a batch read.
+#[derive(Serialize, ToSchema)]
+struct AssociationsOf {
+    #[schema(inline)]
+    from: IdOut,
+    to: Vec<AssociatedObject>,
 }
 
 /// The two object types of a pair, refused when they cannot be associated.
@@ -78,14 +137,16 @@ fn pair(from: &str, to: &str) -> Result<(ObjectType, ObjectType), ApiError> {
     Ok((a, b))
 }
 
-fn numeric(id: i64) -> Value {
-    Value::from(id)
-}
-
-#[derive(Deserialize, Default, Clone)]
-#[serde(default, rename_all = "camelCase")]
+/// An association type as a request names it.
+#[derive(Deserialize, Default, Clone, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = AssociationTypeSpec)]
 struct SpecIn {
+    #[schema(value_type = Option<AssociationCategory>, nullable = false)]
+    #[serde(default)]
     association_category: Option<String>,
+    #[schema(value_type = Option<i32>, nullable = false)]
+    #[serde(default)]
     association_type_id: Option<Value>,
 }
 
@@ -107,36 +168,57 @@ fn specs(raw: &[SpecIn]) -> Result<Vec<(String, i64)>, ApiError> {
         .collect()
 }
 
-fn labels_between(a: AssociationEnd, b: AssociationEnd, labels: Vec<String>) -> Value {
-    json!({
-        "fromObjectTypeId": type_id(a.kind),
-        "fromObjectId": numeric(a.id),
-        "toObjectTypeId": type_id(b.kind),
-        "toObjectId": numeric(b.id),
-        "labels": labels,
-    })
+fn labels_between(
+    a: AssociationEnd,
+    b: AssociationEnd,
+    labels: Vec<String>,
+) -> LabelsBetweenObjectPair {
+    LabelsBetweenObjectPair {
+        from_object_type_id: type_id(a.kind).to_string(),
+        from_object_id: a.id,
+        to_object_type_id: type_id(b.kind).to_string(),
+        to_object_id: b.id,
+        labels,
+    }
 }
 
-fn default_results(a: AssociationEnd, b: AssociationEnd) -> Vec<Value> {
+fn default_results(a: AssociationEnd, b: AssociationEnd) -> Vec<DefaultAssociation> {
     let mut out = Vec::new();
     for (x, y) in [(a, b), (b, a)] {
         if let Some(t) = default_type(x.kind, y.kind) {
-            out.push(json!({
-                "from": {"id": x.id.to_string()},
-                "to": {"id": y.id.to_string()},
-                "associationSpec": {"associationCategory": HUBSPOT_DEFINED, "associationTypeId": t},
-            }));
+            out.push(DefaultAssociation {
+                from: IdOut {
+                    id: x.id.to_string(),
+                },
+                to: IdOut {
+                    id: y.id.to_string(),
+                },
+                association_spec: AssociationSpecOut {
+                    association_category: HUBSPOT_DEFINED.to_string(),
+                    association_type_id: t,
+                },
+            });
         }
     }
     out
 }
 
+#[utoipa::path(
+    put,
+    path = "/crm/v4/objects/{fromObjectType}/{fromObjectId}/associations/{toObjectType}/{toObjectId}",
+    operation_id = "createAssociation",
+    tag = "associations",
+    summary = "Associate two records with types",
+    params(("fromObjectType" = inline(AssociationObjectType), Path), ("fromObjectId" = String, Path, pattern = "^[0-9]{1,12}$"), ("toObjectType" = inline(AssociationObjectType), Path), ("toObjectId" = String, Path, pattern = "^[0-9]{1,12}$")),
+    request_body = Vec<SpecIn>,
+    responses((status = 201, description = "success", body = LabelsBetweenObjectPair)),
+)]
 async fn create_labelled(
     State(s): State<WebState>,
     Auth(actor): Auth,
     Path((from_type, from_id, to_type, to_id)): Path<(String, String, String, String)>,
     Body(input): Body<Vec<SpecIn>>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<LabelsBetweenObjectPair>), ApiError> {
     let (fa, fb) = pair(&from_type, &to_type)?;
     let a = AssociationEnd::new(fa, parse_id(fa.as_str(), &from_id)?);
     let b = AssociationEnd::new(fb, parse_id(fb.as_str(), &to_id)?);
@@ -147,11 +229,20 @@ async fn create_labelled(
     Ok((StatusCode::CREATED, Json(labels_between(a, b, labels))))
 }
 
+#[utoipa::path(
+    put,
+    path = "/crm/v4/objects/{fromObjectType}/{fromObjectId}/associations/default/{toObjectType}/{toObjectId}",
+    operation_id = "createDefaultAssociation",
+    tag = "associations",
+    summary = "Associate two records with the default type",
+    params(("fromObjectType" = inline(AssociationObjectType), Path), ("fromObjectId" = String, Path, pattern = "^[0-9]{1,12}$"), ("toObjectType" = inline(AssociationObjectType), Path), ("toObjectId" = String, Path, pattern = "^[0-9]{1,12}$")),
+    responses((status = 200, description = "success", body = BatchResponse<DefaultAssociation>)),
+)]
 async fn create_default(
     State(s): State<WebState>,
     Auth(actor): Auth,
     Path((from_type, from_id, to_type, to_id)): Path<(String, String, String, String)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<BatchResponse<DefaultAssociation>>, ApiError> {
     let (fa, fb) = pair(&from_type, &to_type)?;
     let a = AssociationEnd::new(fa, parse_id(fa.as_str(), &from_id)?);
     let b = AssociationEnd::new(fb, parse_id(fb.as_str(), &to_id)?);
@@ -167,6 +258,15 @@ async fn create_default(
     Ok(Json(body))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/crm/v4/objects/{fromObjectType}/{fromObjectId}/associations/{toObjectType}/{toObjectId}",
+    operation_id = "removeAssociation",
+    tag = "associations",
+    summary = "Remove every type between two records",
+    params(("fromObjectType" = inline(AssociationObjectType), Path), ("fromObjectId" = String, Path, pattern = "^[0-9]{1,12}$"), ("toObjectType" = inline(AssociationObjectType), Path), ("toObjectId" = String, Path, pattern = "^[0-9]{1,12}$")),
+    responses((status = 204, description = "no content")),
+)]
 async fn remove(
     State(s): State<WebState>,
     Auth(actor): Auth,
@@ -185,52 +285,67 @@ async fn associated(
     actor: &Actor,
     from: AssociationEnd,
     to: ObjectType,
-) -> Result<Vec<Value>, ApiError> {
+) -> Result<Vec<AssociatedObject>, ApiError> {
     let kinds: Vec<AssociationKind> = app.association_kinds(from.kind, to).await?;
     let rows = app.association_rows(actor, from, to).await?;
-    let mut grouped: BTreeMap<i64, Vec<Value>> = BTreeMap::new();
+    let mut grouped: BTreeMap<i64, Vec<AssociationType>> = BTreeMap::new();
     for r in rows {
         let kind = kinds.iter().find(|k| k.type_id == r.type_id);
-        grouped.entry(r.to_id).or_default().push(json!({
-            "category": kind.map(|k| k.category.clone()).unwrap_or(r.category),
-            "typeId": r.type_id,
-            "label": kind.and_then(|k| k.label.clone()),
-        }));
+        grouped.entry(r.to_id).or_default().push(AssociationType {
+            category: kind.map(|k| k.category.clone()).unwrap_or(r.category),
+            type_id: r.type_id,
+            label: kind.and_then(|k| k.label.clone()),
+        });
     }
     Ok(grouped
         .into_iter()
-        .map(|(id, types)| json!({"toObjectId": numeric(id), "associationTypes": types}))
+        .map(|(id, types)| AssociatedObject {
+            to_object_id: id,
+            association_types: types,
+        })
         .collect())
 }
 
+#[utoipa::path(
+    get,
+    path = "/crm/v4/objects/{fromObjectType}/{fromObjectId}/associations/{toObjectType}",
+    operation_id = "listAssociations",
+    tag = "associations",
+    summary = "Records associated with one record",
+    params(("fromObjectType" = inline(AssociationObjectType), Path), ("fromObjectId" = String, Path, pattern = "^[0-9]{1,12}$"), ("toObjectType" = inline(AssociationObjectType), Path), ("after" = Option<String>, Query), ("limit" = Option<i64>, Query, minimum = 1, maximum = 500)),
+    responses((status = 200, description = "success", body = AssociationList)),
+)]
 async fn list(
     State(s): State<WebState>,
     Auth(actor): Auth,
     Path((from_type, from_id, to_type)): Path<(String, String, String)>,
     params: Params,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AssociationList>, ApiError> {
     let (fa, fb) = pair(&from_type, &to_type)?;
     let from = AssociationEnd::new(fa, parse_id(fa.as_str(), &from_id)?);
     let limit = params.int("limit", 500, 1, 500)?;
     let after = params.cursor("after")?;
     let all = associated(&s.app, &actor, from, fb).await?;
-    let rest: Vec<Value> = all
-        .into_iter()
-        .filter(|v| v["toObjectId"].as_i64().is_some_and(|id| id > after))
-        .collect();
-    let page: Vec<Value> = rest.iter().take(limit as usize).cloned().collect();
-    let mut body = json!({ "results": page });
-    if rest.len() > page.len()
-        && let Some(last) = page.last().and_then(|v| v["toObjectId"].as_i64())
-    {
-        body["paging"] = json!({"next": {"after": last.to_string()}});
-    }
-    Ok(Json(body))
+    let mut rest: Vec<AssociatedObject> =
+        all.into_iter().filter(|v| v.to_object_id > after).collect();
+    let more = rest.len() > limit as usize;
+    rest.truncate(limit as usize);
+    let paging = rest
+        .last()
+        .filter(|_| more)
+        .map(|last| Paging::after(last.to_object_id));
+    Ok(Json(AssociationList {
+        results: rest,
+        paging,
+    }))
 }
 
-#[derive(Deserialize, Default, Clone)]
+/// A record id in a body: a digit string (or a number).
+#[derive(Deserialize, Default, Clone, ToSchema)]
+#[schema(as = AssociationRecordId)]
 struct IdIn {
     #[serde(default)]
+    #[schema(value_type = String, required = true)]
     id: Value,
 }
 
@@ -239,20 +354,38 @@ fn id_of(kind: ObjectType, v: &Value) -> Result<AssociationEnd, ApiError> {
     Ok(AssociationEnd::new(kind, parse_id(kind.as_str(), &raw)?))
 }
 
-#[derive(Deserialize, Default, Clone)]
-#[serde(default)]
+#[derive(Deserialize, Default, Clone, ToSchema)]
 struct PairIn {
+    #[schema(required = true, inline)]
+    #[serde(default)]
     from: IdIn,
+    #[schema(required = true, inline)]
+    #[serde(default)]
     to: IdIn,
+    #[serde(default)]
     types: Vec<SpecIn>,
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
+/// Pairs of records, with the types to add or remove between them.
+#[derive(Deserialize, Default, ToSchema)]
+#[schema(as = AssociationBatchInput)]
 struct PairsIn {
+    /// at most 100 inputs
+    #[schema(required = true, inline)]
+    #[serde(default)]
     inputs: Vec<PairIn>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/crm/v4/associations/{fromObjectType}/{toObjectType}/batch/create",
+    operation_id = "batchCreateAssociations",
+    tag = "associations",
+    summary = "Associate up to 100 pairs",
+    params(("fromObjectType" = inline(AssociationObjectType), Path), ("toObjectType" = inline(AssociationObjectType), Path)),
+    request_body = PairsIn,
+    responses((status = 201, description = "success", body = BatchResponse<LabelsBetweenObjectPair>), (status = 207, description = "some inputs failed", body = BatchResponse<LabelsBetweenObjectPair>)),
+)]
 async fn batch_create(
     State(s): State<WebState>,
     Auth(actor): Auth,
@@ -283,6 +416,16 @@ async fn batch_create(
     Ok(batch_response(started, s.app.now(), results, errors, StatusCode::CREATED).into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/crm/v4/associations/{fromObjectType}/{toObjectType}/batch/associate/default",
+    operation_id = "batchDefaultAssociations",
+    tag = "associations",
+    summary = "Default-associate up to 100 pairs",
+    params(("fromObjectType" = inline(AssociationObjectType), Path), ("toObjectType" = inline(AssociationObjectType), Path)),
+    request_body = PairsIn,
+    responses((status = 200, description = "success", body = BatchResponse<DefaultAssociation>), (status = 207, description = "some inputs failed", body = BatchResponse<DefaultAssociation>)),
+)]
 async fn batch_default(
     State(s): State<WebState>,
     Auth(actor): Auth,
@@ -310,12 +453,26 @@ async fn batch_default(
     Ok(batch_response(started, s.app.now(), results, errors, StatusCode::OK).into_response())
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
+/// Records whose associations to read.
+#[derive(Deserialize, Default, ToSchema)]
+#[schema(as = AssociationBatchRead)]
 struct ReadIn {
+    /// at most 100 inputs
+    #[schema(required = true, inline)]
+    #[serde(default)]
     inputs: Vec<IdIn>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/crm/v4/associations/{fromObjectType}/{toObjectType}/batch/read",
+    operation_id = "batchReadAssociations",
+    tag = "associations",
+    summary = "Associations of up to 100 records",
+    params(("fromObjectType" = inline(AssociationObjectType), Path), ("toObjectType" = inline(AssociationObjectType), Path)),
+    request_body = ReadIn,
+    responses((status = 200, description = "success", body = BatchResponse<AssociationsOf>), (status = 207, description = "some inputs failed", body = BatchResponse<AssociationsOf>)),
+)]
 async fn batch_read(
     State(s): State<WebState>,
     Auth(actor): Auth,
@@ -331,7 +488,12 @@ async fn batch_read(
         let outcome = async {
             let a = id_of(fa, &one.id)?;
             let to = associated(&s.app, &actor, a, fb).await?;
-            Ok::<_, ApiError>(json!({"from": {"id": a.id.to_string()}, "to": to}))
+            Ok::<_, ApiError>(AssociationsOf {
+                from: IdOut {
+                    id: a.id.to_string(),
+                },
+                to,
+            })
         }
         .await;
         match outcome {
@@ -348,19 +510,36 @@ async fn batch_read(
     Ok(batch_response(started, s.app.now(), results, errors, StatusCode::OK).into_response())
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
+#[derive(Deserialize, Default, ToSchema)]
 struct ArchiveOne {
+    #[schema(required = true, inline)]
+    #[serde(default)]
     from: IdIn,
+    #[schema(required = true, inline)]
+    #[serde(default)]
     to: Vec<IdIn>,
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
+/// Records and the records to dissociate from each.
+#[derive(Deserialize, Default, ToSchema)]
+#[schema(as = AssociationBatchArchive)]
 struct ArchiveIn {
+    /// at most 100 inputs
+    #[schema(required = true, inline)]
+    #[serde(default)]
     inputs: Vec<ArchiveOne>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/crm/v4/associations/{fromObjectType}/{toObjectType}/batch/archive",
+    operation_id = "batchArchiveAssociations",
+    tag = "associations",
+    summary = "Remove associations of up to 100 records",
+    params(("fromObjectType" = inline(AssociationObjectType), Path), ("toObjectType" = inline(AssociationObjectType), Path)),
+    request_body = ArchiveIn,
+    responses((status = 204, description = "no content")),
+)]
 async fn batch_archive(
     State(s): State<WebState>,
     Auth(actor): Auth,
@@ -379,6 +558,16 @@ async fn batch_archive(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    post,
+    path = "/crm/v4/associations/{fromObjectType}/{toObjectType}/batch/labels/archive",
+    operation_id = "batchArchiveAssociationLabels",
+    tag = "associations",
+    summary = "Remove some types between up to 100 pairs",
+    params(("fromObjectType" = inline(AssociationObjectType), Path), ("toObjectType" = inline(AssociationObjectType), Path)),
+    request_body = PairsIn,
+    responses((status = 204, description = "no content")),
+)]
 async fn batch_archive_labels(
     State(s): State<WebState>,
     Auth(actor): Auth,
@@ -396,41 +585,87 @@ async fn batch_archive_labels(
     Ok(StatusCode::NO_CONTENT)
 }
 
-fn kind_json(k: &AssociationKind) -> Value {
-    json!({"category": k.category, "typeId": k.type_id, "label": k.label})
+fn kind_out(k: &AssociationKind) -> AssociationType {
+    AssociationType {
+        category: k.category.clone(),
+        type_id: k.type_id,
+        label: k.label.clone(),
+    }
 }
 
+#[utoipa::path(
+    get,
+    path = "/crm/v4/associations/{fromObjectType}/{toObjectType}/labels",
+    operation_id = "listAssociationLabels",
+    tag = "associations",
+    summary = "Association types between two object types",
+    params(("fromObjectType" = inline(AssociationObjectType), Path), ("toObjectType" = inline(AssociationObjectType), Path)),
+    responses((status = 200, description = "success", body = AssociationLabels)),
+)]
 async fn labels(
     State(s): State<WebState>,
     Auth(_actor): Auth,
     Path((from_type, to_type)): Path<(String, String)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AssociationLabels>, ApiError> {
     let (fa, fb) = pair(&from_type, &to_type)?;
-    let results: Vec<Value> = s
+    let results = s
         .app
         .association_kinds(fa, fb)
         .await?
         .iter()
-        .map(kind_json)
+        .map(kind_out)
         .collect();
-    Ok(Json(json!({ "results": results })))
+    Ok(Json(AssociationLabels { results }))
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default, rename_all = "camelCase")]
+/// A label to create (both directions; `inverseLabel` names the way back).
+#[derive(Deserialize, Default, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = AssociationLabelInput)]
 struct LabelIn {
+    #[schema(required = true, nullable = false)]
+    #[serde(default)]
     label: Option<String>,
+    #[schema(required = true, nullable = false)]
+    #[serde(default)]
     name: Option<String>,
+    #[schema(nullable = false)]
+    #[serde(default)]
     inverse_label: Option<String>,
-    association_type_id: Option<Value>,
 }
 
+/// A label to rename.
+#[derive(Deserialize, Default, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = AssociationLabelUpdate)]
+struct LabelUpdateIn {
+    #[schema(value_type = Option<i64>, required = true, nullable = false)]
+    #[serde(default)]
+    association_type_id: Option<Value>,
+    #[schema(required = true, nullable = false)]
+    #[serde(default)]
+    label: Option<String>,
+    #[schema(nullable = false)]
+    #[serde(default)]
+    inverse_label: Option<String>,
+}
+
+#[utoipa::path(
+    post,
+    path = "/crm/v4/associations/{fromObjectType}/{toObjectType}/labels",
+    operation_id = "createAssociationLabel",
+    tag = "associations",
+    summary = "Create a label (both directions)",
+    params(("fromObjectType" = inline(AssociationObjectType), Path), ("toObjectType" = inline(AssociationObjectType), Path)),
+    request_body = LabelIn,
+    responses((status = 200, description = "success", body = AssociationLabels)),
+)]
 async fn create_label(
     State(s): State<WebState>,
     Auth(actor): Auth,
     Path((from_type, to_type)): Path<(String, String)>,
     Body(input): Body<LabelIn>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AssociationLabels>, ApiError> {
     let (fa, fb) = pair(&from_type, &to_type)?;
     let label = input
         .label
@@ -450,17 +685,31 @@ async fn create_label(
         )
         .await?;
     let inverse = input.inverse_label.unwrap_or_else(|| label.clone());
-    Ok(Json(json!({"results": [
-        {"category": fd_app::USER_DEFINED, "typeId": ab, "label": label},
-        {"category": fd_app::USER_DEFINED, "typeId": ba, "label": inverse},
-    ]})))
+    let kind = |type_id, label| AssociationType {
+        category: fd_app::USER_DEFINED.to_string(),
+        type_id,
+        label: Some(label),
+    };
+    Ok(Json(AssociationLabels {
+        results: vec![kind(ab, label), kind(ba, inverse)],
+    }))
 }
 
+#[utoipa::path(
+    put,
+    path = "/crm/v4/associations/{fromObjectType}/{toObjectType}/labels",
+    operation_id = "updateAssociationLabel",
+    tag = "associations",
+    summary = "Rename a label",
+    params(("fromObjectType" = inline(AssociationObjectType), Path), ("toObjectType" = inline(AssociationObjectType), Path)),
+    request_body = LabelUpdateIn,
+    responses((status = 204, description = "no content")),
+)]
 async fn update_label(
     State(s): State<WebState>,
     Auth(actor): Auth,
     Path((from_type, to_type)): Path<(String, String)>,
-    Body(input): Body<LabelIn>,
+    Body(input): Body<LabelUpdateIn>,
 ) -> Result<StatusCode, ApiError> {
     let (fa, fb) = pair(&from_type, &to_type)?;
     let id = input
@@ -477,6 +726,15 @@ async fn update_label(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    delete,
+    path = "/crm/v4/associations/{fromObjectType}/{toObjectType}/labels/{associationTypeId}",
+    operation_id = "deleteAssociationLabel",
+    tag = "associations",
+    summary = "Delete a label and its associations",
+    params(("fromObjectType" = inline(AssociationObjectType), Path), ("toObjectType" = inline(AssociationObjectType), Path), ("associationTypeId" = String, Path, pattern = "^[0-9]{1,12}$")),
+    responses((status = 204, description = "no content")),
+)]
 async fn delete_label(
     State(s): State<WebState>,
     Auth(actor): Auth,

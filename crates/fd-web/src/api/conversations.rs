@@ -4,130 +4,476 @@
 //! (INB-12); trashing one trashes its ticket (INB-13) — the use cases decide.
 
 use axum::Json;
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use fd_app::domain::entities::{Comment, Conversation, Message, Recipients};
 use fd_app::domain::property::parse_time;
 use fd_app::domain::*;
 use fd_app::{App, ChannelAccount, Reply, ThreadItem, channel_by_id, channel_id, channel_name};
 use fd_app::{ThreadQuery, ThreadSort};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::{Auth, Body, Params, batch_response, check_batch_size, parse_id, scalar_string, time};
+use super::{
+    Auth, BatchResponse, Body, Paging, Params, Time, batch_response, check_batch_size, parse_id,
+    scalar_string,
+};
 use crate::{ApiError, WebState};
 
-const BASE: &str = "/conversations/v3/conversations";
-
-pub(super) fn routes() -> Router<WebState> {
-    Router::new()
-        .route(&format!("{BASE}/inboxes"), get(inboxes))
-        .route(&format!("{BASE}/inboxes/{{inbox_id}}"), get(inbox))
-        .route(&format!("{BASE}/channels"), get(channels))
-        .route(&format!("{BASE}/channels/{{channel_id}}"), get(channel))
-        .route(&format!("{BASE}/channel-accounts"), get(accounts))
-        .route(
-            &format!("{BASE}/channel-accounts/{{account_id}}"),
-            get(account),
-        )
-        .route(&format!("{BASE}/threads"), get(threads))
-        .route(
-            &format!("{BASE}/threads/{{thread_id}}"),
-            get(thread).patch(update_thread).delete(trash_thread),
-        )
-        .route(
-            &format!("{BASE}/threads/{{thread_id}}/messages"),
-            get(messages).post(send),
-        )
-        .route(
-            &format!("{BASE}/threads/{{thread_id}}/messages/{{message_id}}"),
-            get(message),
-        )
-        .route(
-            &format!("{BASE}/threads/{{thread_id}}/messages/{{message_id}}/original-content"),
-            get(original_content),
-        )
-        .route(&format!("{BASE}/actors/{{actor_id}}"), get(actor))
-        .route(&format!("{BASE}/actors/batch/read"), post(actors_batch))
+pub(super) fn routes() -> OpenApiRouter<WebState> {
+    OpenApiRouter::new()
+        .routes(routes!(inboxes))
+        .routes(routes!(inbox))
+        .routes(routes!(channels))
+        .routes(routes!(channel))
+        .routes(routes!(accounts))
+        .routes(routes!(account))
+        .routes(routes!(threads))
+        .routes(routes!(thread, update_thread, trash_thread))
+        .routes(routes!(messages, send))
+        .routes(routes!(message))
+        .routes(routes!(original_content))
+        .routes(routes!(actor))
+        .routes(routes!(actors_batch))
 }
 
-fn inbox_json(w: Workspace, installed: i64) -> Value {
+/// The two workspaces as inboxes.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct Inbox {
+    id: String,
+    name: String,
+    #[serde(rename = "type")]
+    kind: InboxType,
+    created_at: Time,
+    updated_at: Time,
+    archived: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+enum InboxType {
+    Inbox,
+    HelpDesk,
+}
+
+#[derive(Serialize, ToSchema)]
+struct Inboxes {
+    total: usize,
+    results: Vec<Inbox>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[schema(as = Channel)]
+struct ChannelOut {
+    id: String,
+    name: String,
+}
+
+#[derive(Serialize, ToSchema)]
+struct Channels {
+    total: usize,
+    results: Vec<ChannelOut>,
+}
+
+/// An email address as HubSpot identifies a mailbox.
+#[derive(Serialize, ToSchema)]
+struct DeliveryIdentifier {
+    /// always `HS_EMAIL_ADDRESS`
+    #[serde(rename = "type")]
+    kind: &'static str,
+    value: String,
+}
+
+fn identifier(addr: &str) -> DeliveryIdentifier {
+    DeliveryIdentifier {
+        kind: "HS_EMAIL_ADDRESS",
+        value: addr.to_string(),
+    }
+}
+
+/// A channel account: a team address, or a non-email channel of a workspace.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = ChannelAccount)]
+struct AccountOut {
+    id: String,
+    channel_id: String,
+    inbox_id: String,
+    name: String,
+    active: bool,
+    authorized: bool,
+    archived: bool,
+    created_at: Time,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    delivery_identifier: Option<DeliveryIdentifier>,
+}
+
+#[derive(Serialize, ToSchema)]
+struct ChannelAccounts {
+    total: usize,
+    results: Vec<AccountOut>,
+}
+
+/// A conversation as a thread.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct Thread {
+    id: String,
+    inbox_id: String,
+    status: ThreadStatus,
+    spam: bool,
+    archived: bool,
+    created_at: Time,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    closed_at: Option<Time>,
+    /// `0` while the visitor is not identified
+    associated_contact_id: String,
+    /// `A-{userId}` of the owner
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    assigned_to: Option<String>,
+    original_channel_id: String,
+    original_channel_account_id: String,
+    latest_message_timestamp: Time,
+    /// With `association=TICKET`, when the thread has a ticket.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    thread_associations: Option<ThreadAssociations>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "UPPERCASE")]
+enum ThreadStatus {
+    Open,
+    Closed,
+}
+
+impl From<ConversationStatus> for ThreadStatus {
+    fn from(s: ConversationStatus) -> Self {
+        match s {
+            ConversationStatus::Open => ThreadStatus::Open,
+            ConversationStatus::Closed => ThreadStatus::Closed,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct ThreadAssociations {
+    associated_ticket_id: String,
+}
+
+#[derive(Serialize, ToSchema)]
+struct Threads {
+    results: Vec<Thread>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    paging: Option<Paging>,
+}
+
+/// A message, or an agent's comment (`type` `COMMENT`, id `comment-{id}`).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = Message)]
+struct MessageOut {
+    #[serde(rename = "type")]
+    kind: MessageType,
+    id: String,
+    conversations_thread_id: String,
+    created_at: Time,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    updated_at: Option<Time>,
+    /// `A-{userId}`, `V-{contactId}` or `S-frontdesk`
+    created_by: String,
+    client: Client,
+    senders: Vec<Sender>,
+    recipients: Vec<Recipient>,
+    text: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    rich_text: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    subject: Option<String>,
+    attachments: Vec<Attachment>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    direction: Option<MessageDirection>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    truncation_status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    channel_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    channel_account_id: Option<String>,
+    archived: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    in_reply_to_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    status: Option<MessageStatus>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "UPPERCASE")]
+enum MessageType {
+    Message,
+    Comment,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "UPPERCASE")]
+enum MessageDirection {
+    Incoming,
+    Outgoing,
+}
+
+impl From<Direction> for MessageDirection {
+    fn from(d: Direction) -> Self {
+        match d {
+            Direction::Inbound => MessageDirection::Incoming,
+            Direction::Outbound => MessageDirection::Outgoing,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct Client {
+    /// `HUBSPOT` (an agent) or `SYSTEM`
+    client_type: &'static str,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct Sender {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    actor_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    name: Option<String>,
+    /// `FROM` on messages
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    sender_field: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    delivery_identifier: Option<DeliveryIdentifier>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct Recipient {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    actor_id: Option<String>,
+    /// `TO`, `CC` or `BCC`
+    recipient_field: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    delivery_identifier: Option<DeliveryIdentifier>,
+}
+
+/// A file attached to a received message.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct Attachment {
+    /// always `FILE`
+    #[serde(rename = "type")]
+    kind: &'static str,
+    name: String,
+    content_type: String,
+    size: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct MessageStatus {
+    /// `RECEIVED`, `QUEUED`, `SENT`, `FAILED` or `NOT_SENT`
+    status_type: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    failure_details: Option<FailureDetails>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct FailureDetails {
+    error_message: String,
+}
+
+#[derive(Serialize, ToSchema)]
+struct Messages {
+    results: Vec<MessageOut>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    paging: Option<Paging>,
+}
+
+/// A message's whole text.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct OriginalContent {
+    text: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    rich_text: Option<String>,
+}
+
+/// An agent (`A-{userId}`) or a visitor (`V-{contactId}`).
+#[derive(Serialize, ToSchema)]
+struct Actor {
+    #[serde(rename = "type")]
+    kind: ActorType,
+    id: String,
+    name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    email: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "UPPERCASE")]
+enum ActorType {
+    Agent,
+    Visitor,
+}
+
+fn inbox_out(w: Workspace, installed: i64) -> Inbox {
     let (name, kind) = match w {
-        Workspace::Inbox => ("Inbox", "INBOX"),
-        Workspace::HelpDesk => ("Help Desk", "HELP_DESK"),
+        Workspace::Inbox => ("Inbox", InboxType::Inbox),
+        Workspace::HelpDesk => ("Help Desk", InboxType::HelpDesk),
     };
-    json!({
-        "id": fd_app::inbox_id(w).to_string(),
-        "name": name,
-        "type": kind,
-        "createdAt": time(installed),
-        "updatedAt": time(installed),
-        "archived": false,
-    })
+    Inbox {
+        id: fd_app::inbox_id(w).to_string(),
+        name: name.to_string(),
+        kind,
+        created_at: Time::at(installed),
+        updated_at: Time::at(installed),
+        archived: false,
+    }
 }
 
-async fn inboxes(State(s): State<WebState>, Auth(_a): Auth) -> Result<Json<Value>, ApiError> {
+#[utoipa::path(
+    get,
+    path = "/conversations/v3/conversations/inboxes",
+    operation_id = "listInboxes",
+    tag = "conversations",
+    summary = "Inboxes (the inbox and the help desk)",
+    responses((status = 200, description = "success", body = Inboxes)),
+)]
+async fn inboxes(State(s): State<WebState>, Auth(_a): Auth) -> Result<Json<Inboxes>, ApiError> {
     let installed = s.app.installed_at().await?;
-    let results: Vec<Value> = [Workspace::Inbox, Workspace::HelpDesk]
+    let results: Vec<Inbox> = [Workspace::Inbox, Workspace::HelpDesk]
         .into_iter()
-        .map(|w| inbox_json(w, installed))
+        .map(|w| inbox_out(w, installed))
         .collect();
-    Ok(Json(json!({"total": results.len(), "results": results})))
+    Ok(Json(Inboxes {
+        total: results.len(),
+        results,
+    }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/conversations/v3/conversations/inboxes/{inboxId}",
+    operation_id = "getInbox",
+    tag = "conversations",
+    summary = "An inbox",
+    params(("inboxId" = String, Path, pattern = "^[0-9]{1,12}$")),
+    responses((status = 200, description = "success", body = Inbox)),
+)]
 async fn inbox(
     State(s): State<WebState>,
     Auth(_a): Auth,
     Path(inbox_id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Inbox>, ApiError> {
     let w = fd_app::inbox_by_id(parse_id("inbox", &inbox_id)?)
         .ok_or_else(|| ApiError::not_found(format!("inbox {inbox_id} not found")))?;
-    Ok(Json(inbox_json(w, s.app.installed_at().await?)))
+    Ok(Json(inbox_out(w, s.app.installed_at().await?)))
 }
 
-fn channel_json(c: Channel) -> Value {
-    json!({"id": channel_id(c).to_string(), "name": channel_name(c)})
+fn channel_out(c: Channel) -> ChannelOut {
+    ChannelOut {
+        id: channel_id(c).to_string(),
+        name: channel_name(c).to_string(),
+    }
 }
 
-async fn channels(Auth(_a): Auth) -> Json<Value> {
-    let results: Vec<Value> = Channel::ALL.iter().map(|c| channel_json(*c)).collect();
-    Json(json!({"total": results.len(), "results": results}))
+#[utoipa::path(
+    get,
+    path = "/conversations/v3/conversations/channels",
+    operation_id = "listChannels",
+    tag = "conversations",
+    summary = "Channels",
+    responses((status = 200, description = "success", body = Channels)),
+)]
+async fn channels(Auth(_a): Auth) -> Json<Channels> {
+    let results: Vec<ChannelOut> = Channel::ALL.iter().map(|c| channel_out(*c)).collect();
+    Json(Channels {
+        total: results.len(),
+        results,
+    })
 }
 
-async fn channel(Auth(_a): Auth, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+#[utoipa::path(
+    get,
+    path = "/conversations/v3/conversations/channels/{channelId}",
+    operation_id = "getChannel",
+    tag = "conversations",
+    summary = "A channel",
+    params(("channelId" = String, Path, pattern = "^[0-9]{1,12}$")),
+    responses((status = 200, description = "success", body = ChannelOut)),
+)]
+async fn channel(Auth(_a): Auth, Path(id): Path<String>) -> Result<Json<ChannelOut>, ApiError> {
     let c = channel_by_id(parse_id("channel", &id)?)
         .ok_or_else(|| ApiError::not_found(format!("channel {id} not found")))?;
-    Ok(Json(channel_json(c)))
+    Ok(Json(channel_out(c)))
 }
 
-fn account_json(a: &ChannelAccount) -> Value {
-    let mut v = json!({
-        "id": a.id,
-        "channelId": channel_id(a.channel).to_string(),
-        "inboxId": fd_app::inbox_id(a.workspace).to_string(),
-        "name": a.name,
-        "active": true,
-        "authorized": true,
-        "archived": false,
-        "createdAt": time(a.created_at),
-    });
-    if let Some(addr) = &a.address {
-        v["deliveryIdentifier"] = json!({"type": "HS_EMAIL_ADDRESS", "value": addr});
+fn account_out(a: &ChannelAccount) -> AccountOut {
+    AccountOut {
+        id: a.id.clone(),
+        channel_id: channel_id(a.channel).to_string(),
+        inbox_id: fd_app::inbox_id(a.workspace).to_string(),
+        name: a.name.clone(),
+        active: true,
+        authorized: true,
+        archived: false,
+        created_at: Time::at(a.created_at),
+        delivery_identifier: a.address.as_deref().map(identifier),
     }
-    v
 }
 
+#[utoipa::path(
+    get,
+    path = "/conversations/v3/conversations/channel-accounts",
+    operation_id = "listChannelAccounts",
+    tag = "conversations",
+    summary = "Channel accounts",
+    params(("channelId" = Option<Vec<String>>, Query, style = Form, explode), ("inboxId" = Option<Vec<String>>, Query, style = Form, explode)),
+    responses((status = 200, description = "success", body = ChannelAccounts)),
+)]
 async fn accounts(
     State(s): State<WebState>,
     Auth(_a): Auth,
     params: Params,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ChannelAccounts>, ApiError> {
     let channels = params.list("channelId");
     let inboxes = params.list("inboxId");
-    let results: Vec<Value> = s
+    let results: Vec<AccountOut> = s
         .app
         .channel_accounts()
         .await?
@@ -136,48 +482,61 @@ async fn accounts(
         .filter(|a| {
             inboxes.is_empty() || inboxes.contains(&fd_app::inbox_id(a.workspace).to_string())
         })
-        .map(account_json)
+        .map(account_out)
         .collect();
-    Ok(Json(json!({"total": results.len(), "results": results})))
+    Ok(Json(ChannelAccounts {
+        total: results.len(),
+        results,
+    }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/conversations/v3/conversations/channel-accounts/{channelAccountId}",
+    operation_id = "getChannelAccount",
+    tag = "conversations",
+    summary = "A channel account",
+    params(("channelAccountId" = String, Path, pattern = "^[0-9]{1,12}$")),
+    responses((status = 200, description = "success", body = AccountOut)),
+)]
 async fn account(
     State(s): State<WebState>,
     Auth(_a): Auth,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AccountOut>, ApiError> {
     let accounts = s.app.channel_accounts().await?;
     let a = accounts
         .iter()
         .find(|a| a.id == id)
         .ok_or_else(|| ApiError::not_found(format!("channel account {id} not found")))?;
-    Ok(Json(account_json(a)))
+    Ok(Json(account_out(a)))
 }
 
-fn thread_json(c: &Conversation, accounts: &[ChannelAccount], with_ticket: bool) -> Value {
-    let mut v = json!({
-        "id": c.id.to_string(),
-        "inboxId": fd_app::inbox_id(c.workspace).to_string(),
-        "status": c.status.as_str(),
-        "spam": false,
-        "archived": c.trashed_at.is_some(),
-        "createdAt": time(c.created_at),
+fn thread_out(c: &Conversation, accounts: &[ChannelAccount], with_ticket: bool) -> Thread {
+    Thread {
+        id: c.id.to_string(),
+        inbox_id: fd_app::inbox_id(c.workspace).to_string(),
+        status: c.status.into(),
+        spam: false,
+        archived: c.trashed_at.is_some(),
+        created_at: Time::at(c.created_at),
+        closed_at: c.closed_at.map(Time::at),
         // A thread with an unidentified visitor has no contact yet: "0".
-        "associatedContactId": c.contact_id.map(|x| x.to_string()).unwrap_or_else(|| "0".into()),
-        "originalChannelId": channel_id(c.channel).to_string(),
-        "originalChannelAccountId": App::channel_account_of(accounts, c),
-        "latestMessageTimestamp": time(c.last_message_at),
-    });
-    if let Some(closed) = c.closed_at {
-        v["closedAt"] = time(closed);
+        associated_contact_id: c
+            .contact_id
+            .map(|x| x.to_string())
+            .unwrap_or_else(|| "0".into()),
+        assigned_to: c.owner_id.map(|o| format!("A-{o}")),
+        original_channel_id: channel_id(c.channel).to_string(),
+        original_channel_account_id: App::channel_account_of(accounts, c),
+        latest_message_timestamp: Time::at(c.last_message_at),
+        thread_associations: c
+            .ticket_id
+            .filter(|_| with_ticket)
+            .map(|t| ThreadAssociations {
+                associated_ticket_id: t.to_string(),
+            }),
     }
-    if let Some(o) = c.owner_id {
-        v["assignedTo"] = json!(format!("A-{o}"));
-    }
-    if with_ticket && let Some(t) = c.ticket_id {
-        v["threadAssociations"] = json!({"associatedTicketId": t.to_string()});
-    }
-    v
 }
 
 fn wants_ticket(params: &Params) -> bool {
@@ -187,11 +546,20 @@ fn wants_ticket(params: &Params) -> bool {
         .any(|a| a.eq_ignore_ascii_case("TICKET"))
 }
 
+#[utoipa::path(
+    get,
+    path = "/conversations/v3/conversations/threads",
+    operation_id = "listThreads",
+    tag = "conversations",
+    summary = "Threads",
+    params(("inboxId" = Option<Vec<String>>, Query, style = Form, explode), ("associatedContactId" = Option<String>, Query, pattern = "^[0-9]{1,12}$"), ("threadStatus" = inline(Option<ThreadStatus>), Query), ("association" = Option<Vec<String>>, Query, style = Form, explode), ("latestMessageTimestampAfter" = Option<String>, Query), ("sort" = inline(Option<ThreadSortParam>), Query), ("after" = Option<String>, Query), ("limit" = Option<i64>, Query, minimum = 1, maximum = 500), ("archived" = Option<bool>, Query)),
+    responses((status = 200, description = "success", body = Threads)),
+)]
 async fn threads(
     State(s): State<WebState>,
     Auth(actor): Auth,
     params: Params,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Threads>, ApiError> {
     let limit = params.int("limit", 20, 1, 500)?;
     let offset = params.cursor("after")?;
     let mut workspaces = Vec::new();
@@ -248,43 +616,63 @@ async fn threads(
     list.truncate(limit as usize);
     let accounts = s.app.channel_accounts().await?;
     let with_ticket = wants_ticket(&params);
-    let results: Vec<Value> = list
+    let results = list
         .iter()
-        .map(|c| thread_json(c, &accounts, with_ticket))
+        .map(|c| thread_out(c, &accounts, with_ticket))
         .collect();
-    let mut body = json!({ "results": results });
-    if more {
-        body["paging"] = json!({"next": {"after": (offset + limit).to_string()}});
-    }
-    Ok(Json(body))
+    let paging = more.then(|| Paging::after(offset + limit));
+    Ok(Json(Threads { results, paging }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/conversations/v3/conversations/threads/{threadId}",
+    operation_id = "getThread",
+    tag = "conversations",
+    summary = "A thread",
+    params(("threadId" = String, Path, pattern = "^[0-9]{1,12}$"), ("archived" = Option<bool>, Query), ("association" = Option<Vec<String>>, Query, style = Form, explode)),
+    responses((status = 200, description = "success", body = Thread)),
+)]
 async fn thread(
     State(s): State<WebState>,
     Auth(actor): Auth,
     Path(thread_id): Path<String>,
     params: Params,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Thread>, ApiError> {
     let id = ConversationId(parse_id("thread", &thread_id)?);
     let archived = params.bool("archived", false)?;
     let c = s.app.thread(&actor, id, archived).await?;
     let accounts = s.app.channel_accounts().await?;
-    Ok(Json(thread_json(&c, &accounts, wants_ticket(&params))))
+    Ok(Json(thread_out(&c, &accounts, wants_ticket(&params))))
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
+/// Close or reopen a thread (`status`), or move it to the trash and back (`archived`).
+#[derive(Deserialize, Default, ToSchema)]
 struct ThreadPatch {
+    #[schema(value_type = Option<ThreadStatus>, nullable = false)]
+    #[serde(default)]
     status: Option<String>,
+    #[schema(nullable = false)]
+    #[serde(default)]
     archived: Option<bool>,
 }
 
+#[utoipa::path(
+    patch,
+    path = "/conversations/v3/conversations/threads/{threadId}",
+    operation_id = "updateThread",
+    tag = "conversations",
+    summary = "Close, reopen or restore a thread",
+    params(("threadId" = String, Path, pattern = "^[0-9]{1,12}$")),
+    request_body = ThreadPatch,
+    responses((status = 200, description = "success", body = Thread)),
+)]
 async fn update_thread(
     State(s): State<WebState>,
     Auth(actor): Auth,
     Path(thread_id): Path<String>,
     Body(input): Body<ThreadPatch>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Thread>, ApiError> {
     let id = ConversationId(parse_id("thread", &thread_id)?);
     let status = match input.status.as_deref() {
         None => None,
@@ -327,9 +715,18 @@ async fn update_thread(
     }
     let c = s.app.conversation(&actor, id).await?;
     let accounts = s.app.channel_accounts().await?;
-    Ok(Json(thread_json(&c, &accounts, true)))
+    Ok(Json(thread_out(&c, &accounts, true)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/conversations/v3/conversations/threads/{threadId}",
+    operation_id = "archiveThread",
+    tag = "conversations",
+    summary = "Move a thread (and its ticket) to the trash",
+    params(("threadId" = String, Path, pattern = "^[0-9]{1,12}$")),
+    responses((status = 204, description = "no content")),
+)]
 async fn trash_thread(
     State(s): State<WebState>,
     Auth(actor): Auth,
@@ -347,11 +744,7 @@ fn html_escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-fn identifier(addr: &str) -> Value {
-    json!({"type": "HS_EMAIL_ADDRESS", "value": addr})
-}
-
-fn status_json(m: &Message) -> Value {
+fn status_out(m: &Message) -> MessageStatus {
     use fd_app::domain::DeliveryStatus as D;
     let t = match m.status {
         D::Received => "RECEIVED",
@@ -360,30 +753,27 @@ fn status_json(m: &Message) -> Value {
         D::Failed => "FAILED",
         D::NotSent => "NOT_SENT",
     };
-    let mut v = json!({ "statusType": t });
-    if let Some(d) = &m.status_detail {
-        v["failureDetails"] = json!({"errorMessage": d});
+    MessageStatus {
+        status_type: t,
+        failure_details: m.status_detail.as_ref().map(|d| FailureDetails {
+            error_message: d.clone(),
+        }),
     }
-    v
 }
 
-fn message_json(m: &Message, c: &Conversation, accounts: &[ChannelAccount]) -> Value {
+fn message_out(m: &Message, c: &Conversation, accounts: &[ChannelAccount]) -> MessageOut {
     let visitor = c.contact_id.map(|id| format!("V-{id}"));
     let created_by = match (m.direction, m.sender_user_id) {
         (Direction::Outbound, Some(u)) => format!("A-{u}"),
         (Direction::Inbound, _) => visitor.clone().unwrap_or_else(|| "S-frontdesk".into()),
         _ => "S-frontdesk".into(),
     };
-    let mut sender = json!({"senderField": "FROM"});
-    if !created_by.starts_with("S-") {
-        sender["actorId"] = json!(created_by);
-    }
-    if let Some(n) = &m.sender_name {
-        sender["name"] = json!(n);
-    }
-    if let Some(a) = &m.sender_address {
-        sender["deliveryIdentifier"] = identifier(a);
-    }
+    let sender = Sender {
+        actor_id: (!created_by.starts_with("S-")).then(|| created_by.clone()),
+        name: m.sender_name.clone(),
+        sender_field: Some("FROM"),
+        delivery_identifier: m.sender_address.as_deref().map(identifier),
+    };
     let mut recipients = Vec::new();
     for (field, list) in [
         ("TO", &m.recipients.to),
@@ -391,103 +781,135 @@ fn message_json(m: &Message, c: &Conversation, accounts: &[ChannelAccount]) -> V
         ("BCC", &m.recipients.bcc),
     ] {
         for addr in list {
-            recipients
-                .push(json!({"recipientField": field, "deliveryIdentifier": identifier(addr)}));
+            recipients.push(Recipient {
+                actor_id: None,
+                recipient_field: field,
+                delivery_identifier: Some(identifier(addr)),
+            });
         }
     }
     if recipients.is_empty()
         && m.direction == Direction::Outbound
         && let Some(v) = &visitor
     {
-        recipients.push(json!({"actorId": v, "recipientField": "TO"}));
+        recipients.push(Recipient {
+            actor_id: Some(v.clone()),
+            recipient_field: "TO",
+            delivery_identifier: None,
+        });
     }
-    let attachments: Vec<Value> = m
+    let attachments = m
         .attachments
         .iter()
-        .map(|a| json!({"type": "FILE", "name": a.filename, "contentType": a.content_type, "size": a.size}))
+        .map(|a| Attachment {
+            kind: "FILE",
+            name: a.filename.clone(),
+            content_type: a.content_type.clone(),
+            size: a.size,
+        })
         .collect();
-    let mut v = json!({
-        "type": "MESSAGE",
-        "id": m.id.to_string(),
-        "conversationsThreadId": c.id.to_string(),
-        "createdAt": time(m.created_at),
-        "updatedAt": time(m.created_at),
-        "createdBy": created_by,
-        "client": {"clientType": if m.sender_user_id.is_some() { "HUBSPOT" } else { "SYSTEM" }},
-        "senders": [sender],
-        "recipients": recipients,
-        "text": m.text,
-        "attachments": attachments,
-        "direction": m.direction.as_str(),
-        "truncationStatus": "NOT_TRUNCATED",
-        "channelId": channel_id(c.channel).to_string(),
-        "channelAccountId": App::channel_account_of(accounts, c),
-        "archived": false,
-        "status": status_json(m),
-    });
-    if let Some(h) = &m.html {
-        v["richText"] = json!(h);
+    MessageOut {
+        kind: MessageType::Message,
+        id: m.id.to_string(),
+        conversations_thread_id: c.id.to_string(),
+        created_at: Time::at(m.created_at),
+        updated_at: Some(Time::at(m.created_at)),
+        created_by,
+        client: Client {
+            client_type: if m.sender_user_id.is_some() {
+                "HUBSPOT"
+            } else {
+                "SYSTEM"
+            },
+        },
+        senders: vec![sender],
+        recipients,
+        text: m.text.clone(),
+        rich_text: m.html.clone(),
+        subject: m.subject.clone(),
+        attachments,
+        direction: Some(m.direction.into()),
+        truncation_status: Some("NOT_TRUNCATED".into()),
+        channel_id: Some(channel_id(c.channel).to_string()),
+        channel_account_id: Some(App::channel_account_of(accounts, c)),
+        archived: false,
+        in_reply_to_id: m.reply_to_message_id.map(|r| r.to_string()),
+        status: Some(status_out(m)),
     }
-    if let Some(sub) = &m.subject {
-        v["subject"] = json!(sub);
-    }
-    if let Some(r) = m.reply_to_message_id {
-        v["inReplyToId"] = json!(r.to_string());
-    }
-    v
 }
 
 const COMMENT_PREFIX: &str = "comment-";
 
-fn comment_json(cm: &Comment, c: &Conversation, author_name: Option<&str>) -> Value {
+fn comment_out(cm: &Comment, c: &Conversation, author_name: Option<&str>) -> MessageOut {
     let by = cm
         .author_id
         .map(|a| format!("A-{a}"))
         .unwrap_or_else(|| "S-frontdesk".into());
-    let mut sender = json!({"actorId": by});
-    if let Some(n) = author_name {
-        sender["name"] = json!(n);
+    let sender = Sender {
+        actor_id: Some(by.clone()),
+        name: author_name.map(str::to_string),
+        sender_field: None,
+        delivery_identifier: None,
+    };
+    MessageOut {
+        kind: MessageType::Comment,
+        id: format!("{COMMENT_PREFIX}{}", cm.id),
+        conversations_thread_id: c.id.to_string(),
+        created_at: Time::at(cm.created_at),
+        updated_at: None,
+        created_by: by,
+        client: Client {
+            client_type: "HUBSPOT",
+        },
+        senders: vec![sender],
+        recipients: Vec::new(),
+        text: cm.body.clone(),
+        rich_text: Some(format!("<p>{}</p>", html_escape(&cm.body))),
+        subject: None,
+        attachments: Vec::new(),
+        direction: None,
+        truncation_status: None,
+        channel_id: None,
+        channel_account_id: None,
+        archived: false,
+        in_reply_to_id: None,
+        status: None,
     }
-    json!({
-        "type": "COMMENT",
-        "id": format!("{COMMENT_PREFIX}{}", cm.id),
-        "conversationsThreadId": c.id.to_string(),
-        "createdAt": time(cm.created_at),
-        "createdBy": by,
-        "client": {"clientType": "HUBSPOT"},
-        "senders": [sender],
-        "recipients": [],
-        "text": cm.body,
-        "richText": format!("<p>{}</p>", html_escape(&cm.body)),
-        "attachments": [],
-        "archived": false,
-    })
 }
 
-async fn item_json(
+async fn item_out(
     app: &App,
     item: &ThreadItem,
     c: &Conversation,
     accounts: &[ChannelAccount],
-) -> Result<Value, ApiError> {
+) -> Result<MessageOut, ApiError> {
     Ok(match item {
-        ThreadItem::Message(m) => message_json(m, c, accounts),
+        ThreadItem::Message(m) => message_out(m, c, accounts),
         ThreadItem::Comment(cm) => {
             let name = match cm.author_id {
                 Some(a) => app.user_actor(a).await.ok().map(|u| u.name),
                 None => None,
             };
-            comment_json(cm, c, name.as_deref())
+            comment_out(cm, c, name.as_deref())
         }
     })
 }
 
+#[utoipa::path(
+    get,
+    path = "/conversations/v3/conversations/threads/{threadId}/messages",
+    operation_id = "listMessages",
+    tag = "conversations",
+    summary = "A thread's messages and comments",
+    params(("threadId" = String, Path, pattern = "^[0-9]{1,12}$"), ("after" = Option<String>, Query), ("limit" = Option<i64>, Query, minimum = 1, maximum = 500), ("sort" = inline(Option<MessageSortParam>), Query), ("archived" = Option<bool>, Query)),
+    responses((status = 200, description = "success", body = Messages)),
+)]
 async fn messages(
     State(s): State<WebState>,
     Auth(actor): Auth,
     Path(thread_id): Path<String>,
     params: Params,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Messages>, ApiError> {
     let id = ConversationId(parse_id("thread", &thread_id)?);
     let limit = params.int("limit", 20, 1, 500)?;
     let offset = params.cursor("after")?;
@@ -509,13 +931,10 @@ async fn messages(
     let total = items.len() as i64;
     let mut results = Vec::new();
     for item in items.iter().skip(offset as usize).take(limit as usize) {
-        results.push(item_json(&s.app, item, &c, &accounts).await?);
+        results.push(item_out(&s.app, item, &c, &accounts).await?);
     }
-    let mut body = json!({ "results": results });
-    if offset + limit < total {
-        body["paging"] = json!({"next": {"after": (offset + limit).to_string()}});
-    }
-    Ok(Json(body))
+    let paging = (offset + limit < total).then(|| Paging::after(offset + limit));
+    Ok(Json(Messages { results, paging }))
 }
 
 async fn find_item(
@@ -539,78 +958,142 @@ async fn find_item(
     Ok((c, item))
 }
 
+#[utoipa::path(
+    get,
+    path = "/conversations/v3/conversations/threads/{threadId}/messages/{messageId}",
+    operation_id = "getMessage",
+    tag = "conversations",
+    summary = "One message or comment",
+    params(("threadId" = String, Path, pattern = "^[0-9]{1,12}$"), ("messageId" = String, Path)),
+    responses((status = 200, description = "success", body = MessageOut)),
+)]
 async fn message(
     State(s): State<WebState>,
     Auth(actor): Auth,
     Path((thread_id, message_id)): Path<(String, String)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<MessageOut>, ApiError> {
     let (c, item) = find_item(&s, &actor, &thread_id, &message_id).await?;
     let accounts = s.app.channel_accounts().await?;
-    Ok(Json(item_json(&s.app, &item, &c, &accounts).await?))
+    Ok(Json(item_out(&s.app, &item, &c, &accounts).await?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/conversations/v3/conversations/threads/{threadId}/messages/{messageId}/original-content",
+    operation_id = "getOriginalContent",
+    tag = "conversations",
+    summary = "A message's full text",
+    params(("threadId" = String, Path, pattern = "^[0-9]{1,12}$"), ("messageId" = String, Path)),
+    responses((status = 200, description = "success", body = OriginalContent)),
+)]
 async fn original_content(
     State(s): State<WebState>,
     Auth(actor): Auth,
     Path((thread_id, message_id)): Path<(String, String)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<OriginalContent>, ApiError> {
     let (_, item) = find_item(&s, &actor, &thread_id, &message_id).await?;
     Ok(Json(match item {
-        ThreadItem::Message(m) => {
-            let mut v = json!({"text": m.text});
-            if let Some(h) = &m.html {
-                v["richText"] = json!(h);
-            }
-            v
-        }
-        ThreadItem::Comment(cm) => json!({
-            "text": cm.body,
-            "richText": format!("<p>{}</p>", html_escape(&cm.body)),
-        }),
+        ThreadItem::Message(m) => OriginalContent {
+            text: m.text,
+            rich_text: m.html,
+        },
+        ThreadItem::Comment(cm) => OriginalContent {
+            rich_text: Some(format!("<p>{}</p>", html_escape(&cm.body))),
+            text: cm.body,
+        },
     }))
 }
 
-#[derive(Deserialize, Default, Clone)]
-#[serde(default, rename_all = "camelCase")]
+/// An address as a request gives it (`type` `HS_EMAIL_ADDRESS`).
+#[derive(Deserialize, Default, Clone, ToSchema)]
+#[serde(rename_all = "camelCase")]
 struct DeliveryIn {
     #[serde(rename = "type")]
+    #[schema(required = true, nullable = false)]
+    #[serde(default)]
     kind: Option<String>,
+    #[schema(required = true, nullable = false)]
+    #[serde(default)]
     value: Option<String>,
 }
 
-#[derive(Deserialize, Default, Clone)]
-#[serde(default, rename_all = "camelCase")]
+/// A recipient: a visitor actor (`V-{contactId}`) or addresses.
+#[derive(Deserialize, Default, Clone, ToSchema)]
+#[serde(rename_all = "camelCase")]
 struct RecipientIn {
+    #[schema(nullable = false)]
+    #[serde(default)]
     actor_id: Option<String>,
+    #[schema(inline)]
+    #[serde(default)]
     delivery_identifiers: Vec<DeliveryIn>,
+    #[schema(nullable = false, inline)]
+    #[serde(default)]
     delivery_identifier: Option<DeliveryIn>,
     #[allow(dead_code)]
+    #[schema(nullable = false)]
+    #[serde(default)]
     name: Option<String>,
+    /// `TO`, `CC` or `BCC`
+    #[schema(nullable = false)]
+    #[serde(default)]
     recipient_field: Option<String>,
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default, rename_all = "camelCase")]
+/// A MESSAGE to send from the token's own agent (`senderActorId` `A-{userId}`), or a
+/// COMMENT to post.
+#[derive(Deserialize, Default, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = SendMessage)]
 struct SendIn {
     #[serde(rename = "type")]
+    #[schema(value_type = Option<MessageType>, required = true, nullable = false)]
+    #[serde(default)]
     kind: Option<String>,
+    #[schema(required = true, nullable = false)]
+    #[serde(default)]
     text: Option<String>,
+    #[schema(nullable = false)]
+    #[serde(default)]
     rich_text: Option<String>,
     #[allow(dead_code)]
+    #[schema(nullable = false)]
+    #[serde(default)]
     subject: Option<String>,
+    #[schema(nullable = false)]
+    #[serde(default)]
     sender_actor_id: Option<String>,
+    #[schema(value_type = Option<String>, nullable = false)]
+    #[serde(default)]
     channel_id: Option<Value>,
+    #[schema(value_type = Option<String>, nullable = false)]
+    #[serde(default)]
     channel_account_id: Option<Value>,
+    #[schema(inline)]
+    #[serde(default)]
     recipients: Vec<RecipientIn>,
+    /// not supported: must be empty
+    #[schema(value_type = Vec<Object>)]
+    #[serde(default)]
     attachments: Vec<Value>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/conversations/v3/conversations/threads/{threadId}/messages",
+    operation_id = "sendMessage",
+    tag = "conversations",
+    summary = "Send a MESSAGE or post a COMMENT",
+    params(("threadId" = String, Path, pattern = "^[0-9]{1,12}$")),
+    request_body = SendIn,
+    responses((status = 201, description = "success", body = MessageOut)),
+)]
 async fn send(
     State(s): State<WebState>,
     Auth(actor): Auth,
     Path(thread_id): Path<String>,
     Body(input): Body<SendIn>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<MessageOut>), ApiError> {
     let id = ConversationId(parse_id("thread", &thread_id)?);
     let text = input
         .text
@@ -638,7 +1121,7 @@ async fn send(
         };
         return Ok((
             StatusCode::CREATED,
-            Json(comment_json(&cm, &c, name.as_deref())),
+            Json(comment_out(&cm, &c, name.as_deref())),
         ));
     }
     if kind != "MESSAGE" {
@@ -746,46 +1229,74 @@ async fn send(
         )
         .await?;
     let c = s.app.conversation(&actor, id).await?;
-    Ok((StatusCode::CREATED, Json(message_json(&m, &c, &accounts))))
+    Ok((StatusCode::CREATED, Json(message_out(&m, &c, &accounts))))
 }
 
-async fn actor_json(app: &App, raw: &str) -> Result<Value, ApiError> {
+async fn actor_out(app: &App, raw: &str) -> Result<Actor, ApiError> {
     let not_found = || ApiError::not_found(format!("actor {raw} not found"));
     if let Some(id) = raw.strip_prefix("A-") {
         let u = app
             .user_actor(UserId(parse_id("actor", id)?))
             .await
             .map_err(|_| not_found())?;
-        return Ok(json!({"type": "AGENT", "id": raw, "name": u.name, "email": u.email}));
+        return Ok(Actor {
+            kind: ActorType::Agent,
+            id: raw.to_string(),
+            name: u.name,
+            email: Some(u.email),
+        });
     }
     if let Some(id) = raw.strip_prefix("V-") {
         let c = app
             .contact_actor(ContactId(parse_id("actor", id)?))
             .await
             .map_err(|_| not_found())?;
-        let mut v = json!({"type": "VISITOR", "id": raw, "name": c.display_name()});
-        if let Some(e) = &c.email {
-            v["email"] = json!(e);
-        }
-        return Ok(v);
+        return Ok(Actor {
+            kind: ActorType::Visitor,
+            id: raw.to_string(),
+            name: c.display_name(),
+            email: c.email.clone(),
+        });
     }
     Err(not_found())
 }
 
+#[utoipa::path(
+    get,
+    path = "/conversations/v3/conversations/actors/{actorId}",
+    operation_id = "getActor",
+    tag = "conversations",
+    summary = "An agent (A-id) or visitor (V-id)",
+    params(("actorId" = String, Path)),
+    responses((status = 200, description = "success", body = Actor)),
+)]
 async fn actor(
     State(s): State<WebState>,
     Auth(_a): Auth,
     Path(actor_id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    Ok(Json(actor_json(&s.app, actor_id.trim()).await?))
+) -> Result<Json<Actor>, ApiError> {
+    Ok(Json(actor_out(&s.app, actor_id.trim()).await?))
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
+/// Actor ids to read.
+#[derive(Deserialize, Default, ToSchema)]
+#[schema(as = ActorsRead)]
 struct ActorsIn {
+    /// at most 100 inputs
+    #[schema(required = true)]
+    #[serde(default)]
     inputs: Vec<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/conversations/v3/conversations/actors/batch/read",
+    operation_id = "batchReadActors",
+    tag = "conversations",
+    summary = "Several actors",
+    request_body = ActorsIn,
+    responses((status = 200, description = "success", body = BatchResponse<Actor>), (status = 207, description = "some inputs failed", body = BatchResponse<Actor>)),
+)]
 async fn actors_batch(
     State(s): State<WebState>,
     Auth(_a): Auth,
@@ -796,7 +1307,7 @@ async fn actors_batch(
     let mut results = Vec::new();
     let mut missing = Vec::new();
     for a in &input.inputs {
-        match actor_json(&s.app, a.trim()).await {
+        match actor_out(&s.app, a.trim()).await {
             Ok(v) => results.push(v),
             Err(_) => missing.push(a.clone()),
         }
@@ -809,4 +1320,26 @@ async fn actors_batch(
         ]
     };
     Ok(batch_response(started, s.app.now(), results, errors, StatusCode::OK).into_response())
+}
+
+/// The `sort` values of `listThreads`.
+#[derive(ToSchema)]
+#[allow(dead_code)] // a parameter's description: `threads` matches the text
+enum ThreadSortParam {
+    #[schema(rename = "id")]
+    Id,
+    #[schema(rename = "latestMessageTimestamp")]
+    LatestAscending,
+    #[schema(rename = "-latestMessageTimestamp")]
+    LatestDescending,
+}
+
+/// The `sort` values of `listMessages`.
+#[derive(ToSchema)]
+#[allow(dead_code)] // a parameter's description: `messages` matches the text
+enum MessageSortParam {
+    #[schema(rename = "createdAt")]
+    Oldest,
+    #[schema(rename = "-createdAt")]
+    Newest,
 }

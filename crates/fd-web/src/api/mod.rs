@@ -25,20 +25,72 @@ use axum::http::{StatusCode, header};
 use fd_app::Actor;
 use fd_app::domain::ObjectType;
 use fd_app::domain::property::format_time;
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
+use utoipa::{OpenApi, PartialSchema, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::{ApiError, WebState};
 
+/// Every API route with its OpenAPI operation: utoipa-axum's `routes!` registers each handler
+/// at the path and methods of its `#[utoipa::path]`, and the same annotation is its operation
+/// in the document, so what is served and what is documented are one list. Add routes here
+/// only through `routes!`; a plain `.route()` would be served but not documented.
+fn api() -> OpenApiRouter<WebState> {
+    // The root first: merging keeps the receiving document's `info` and `security`.
+    route_files().into_iter().fold(
+        OpenApiRouter::with_openapi(openapi::ApiDoc::openapi()),
+        |api, (_, file)| api.merge(file),
+    )
+}
+
+/// Each route file's routes, by name.
+fn route_files() -> [(&'static str, OpenApiRouter<WebState>); 7] {
+    [
+        ("objects", objects::routes()),
+        ("search", search::routes()),
+        ("pipelines", pipelines::routes()),
+        ("properties", properties::routes()),
+        ("owners", owners::routes()),
+        ("associations", associations::routes()),
+        ("conversations", conversations::routes()),
+    ]
+}
+
 pub(crate) fn routes() -> Router<WebState> {
-    Router::new()
-        .merge(objects::routes())
-        .merge(search::routes())
-        .merge(pipelines::routes())
-        .merge(properties::routes())
-        .merge(owners::routes())
-        .merge(associations::routes())
-        .merge(conversations::routes())
+    api().split_for_parts().0
+}
+
+/// Every API route as a (method, path) pair in OpenAPI's spelling, as `routes!` registered
+/// it. The served document must list exactly these (fd-web's tests).
+pub fn route_list() -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (path, item) in api().into_openapi().paths.paths {
+        let methods = [
+            ("get", item.get.is_some()),
+            ("put", item.put.is_some()),
+            ("post", item.post.is_some()),
+            ("delete", item.delete.is_some()),
+            ("options", item.options.is_some()),
+            ("head", item.head.is_some()),
+            ("patch", item.patch.is_some()),
+            ("trace", item.trace.is_some()),
+        ];
+        for (method, present) in methods {
+            if present {
+                out.push((method.to_string(), path.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// The document derived from the routes (OpenAPI 3.1 as utoipa writes it).
+pub(crate) fn derived_openapi() -> utoipa::openapi::OpenApi {
+    api().into_openapi()
 }
 
 /// The actor a request's bearer token stands for (HD-05 and HD-09 apply to it).
@@ -243,8 +295,53 @@ pub(crate) fn singular(kind: ObjectType) -> &'static str {
     }
 }
 
-pub(crate) fn time(ms: i64) -> Value {
-    Value::String(format_time(ms))
+/// A timestamp on the wire: `format_time`'s ISO 8601 in UTC with milliseconds
+/// (`2026-01-05T10:00:00.000Z`), a `date-time` string in the document.
+#[derive(Serialize, Clone, Debug, PartialEq, Eq)]
+#[serde(transparent)]
+pub(crate) struct Time(String);
+
+impl Time {
+    pub fn at(ms: i64) -> Self {
+        Time(format_time(ms))
+    }
+}
+
+impl PartialSchema for Time {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)))
+            .into()
+    }
+}
+
+impl ToSchema for Time {}
+
+/// `paging.next.after`: where the next page starts, present only when there is one.
+#[derive(Serialize, ToSchema, Debug)]
+pub(crate) struct Paging {
+    pub next: PagingNext,
+}
+
+#[derive(Serialize, ToSchema, Debug)]
+pub(crate) struct PagingNext {
+    pub after: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub link: Option<String>,
+}
+
+impl Paging {
+    /// A `paging` member for a page that has more after it.
+    pub fn after(after: impl ToString) -> Self {
+        Paging {
+            next: PagingNext {
+                after: after.to_string(),
+                link: None,
+            },
+        }
+    }
 }
 
 /// Property values as the clients send them: strings, or numbers and booleans to stringify;
@@ -292,27 +389,64 @@ pub(crate) fn scalar_string(v: &Value) -> Option<String> {
     }
 }
 
-/// `{"status":"COMPLETE","results":…,"startedAt":…,"completedAt":…}` plus the errors of a
-/// partial failure; the status code is 207 when there are errors.
-pub(crate) fn batch_response(
+/// A batch answer: `{"status":"COMPLETE","results":…,"startedAt":…,"completedAt":…}` plus
+/// the errors of a partial failure.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct BatchResponse<T> {
+    pub status: BatchStatus,
+    pub results: Vec<T>,
+    pub started_at: Time,
+    pub completed_at: Time,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub num_errors: Option<usize>,
+    /// `ApiError::standard_error` of each failed input.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, value_type = Option<Vec<openapi::StandardError>>)]
+    pub errors: Option<Vec<Value>>,
+}
+
+/// Batches here run to completion within the request.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "UPPERCASE")]
+pub(crate) enum BatchStatus {
+    Complete,
+}
+
+/// The batch answer for `results` and `errors`; the status code is 207 when there are errors.
+pub(crate) fn batch_response<T: Serialize>(
     started: i64,
     finished: i64,
-    results: Vec<Value>,
+    results: Vec<T>,
     errors: Vec<ApiError>,
     ok: StatusCode,
-) -> (StatusCode, axum::Json<Value>) {
-    let mut body = serde_json::json!({
-        "status": "COMPLETE",
-        "results": results,
-        "startedAt": format_time(started),
-        "completedAt": format_time(finished),
-    });
+) -> (StatusCode, axum::Json<BatchResponse<T>>) {
+    let mut body = BatchResponse {
+        status: BatchStatus::Complete,
+        results,
+        started_at: Time::at(started),
+        completed_at: Time::at(finished),
+        num_errors: None,
+        errors: None,
+    };
     if errors.is_empty() {
         return (ok, axum::Json(body));
     }
-    body["numErrors"] = Value::from(errors.len());
-    body["errors"] = Value::Array(errors.iter().map(ApiError::standard_error).collect());
+    body.num_errors = Some(errors.len());
+    body.errors = Some(errors.iter().map(ApiError::standard_error).collect());
     (StatusCode::MULTI_STATUS, axum::Json(body))
+}
+
+/// The object types of the CRM object, search and properties paths, as documented
+/// (`crm_type` also takes singular names and type ids).
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)] // a parameter's description: handlers read the path with `crm_type`
+pub(crate) enum CrmObjectType {
+    Tickets,
+    Contacts,
+    Companies,
 }
 
 /// HubSpot's limit on batch inputs.
@@ -326,4 +460,33 @@ pub(crate) fn check_batch_size(n: usize) -> Result<(), ApiError> {
         .with_context(serde_json::json!({"inputs": [n.to_string()]})));
     }
     Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// Merging route files keeps one schema per component name, so two types with the same
+    /// name in different files would silently document one file's body with the other's.
+    #[test]
+    fn component_names_mean_one_schema_across_route_files() {
+        let mut seen: BTreeMap<String, (&str, Value)> = BTreeMap::new();
+        let root = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi());
+        for (file, router) in [("openapi", root)].into_iter().chain(route_files()) {
+            let components = router.get_openapi().components.clone().unwrap_or_default();
+            for (name, schema) in components.schemas {
+                let schema = serde_json::to_value(schema).unwrap();
+                match seen.get(&name) {
+                    Some((other, known)) => {
+                        assert_eq!(known, &schema, "{name} differs in {file} and {other}")
+                    }
+                    None => {
+                        seen.insert(name, (file, schema));
+                    }
+                }
+            }
+        }
+        assert!(seen.contains_key("SimplePublicObject") && seen.contains_key("Error"));
+    }
 }

@@ -4,43 +4,74 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use axum::Json;
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use fd_app::domain::ObjectType;
 use fd_app::domain::property::{PropertyDefinition, PropertyType, format_time};
 use fd_app::{Actor, App, AssociationEnd, CrmRecord, default_type, properties_type};
-use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::{
-    Auth, Body, Params, batch_response, body_id, check_batch_size, crm_type, object_type, parse_id,
-    property_strings, scalar_string, singular, time,
+    Auth, BatchResponse, Body, CrmObjectType, Paging, Params, Time, batch_response, body_id,
+    check_batch_size, crm_type, object_type, parse_id, property_strings, scalar_string, singular,
 };
 use crate::{ApiError, WebState};
 
-pub(super) fn routes() -> Router<WebState> {
-    Router::new()
-        .route("/crm/v3/objects/{object_type}", get(list).post(create))
-        .route(
-            "/crm/v3/objects/{object_type}/{object_id}",
-            get(read).patch(update).delete(archive),
-        )
-        .route("/crm/v3/objects/{object_type}/batch/read", post(batch_read))
-        .route(
-            "/crm/v3/objects/{object_type}/batch/create",
-            post(batch_create),
-        )
-        .route(
-            "/crm/v3/objects/{object_type}/batch/update",
-            post(batch_update),
-        )
-        .route(
-            "/crm/v3/objects/{object_type}/batch/archive",
-            post(batch_archive),
-        )
+pub(super) fn routes() -> OpenApiRouter<WebState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(read, update, archive))
+        .routes(routes!(batch_read))
+        .routes(routes!(batch_create))
+        .routes(routes!(batch_update))
+        .routes(routes!(batch_archive))
+}
+
+/// A CRM record (HubSpot's `SimplePublicObject`): its requested properties as strings (`null`
+/// when unset), and the ids associated with it when `associations` were asked for.
+#[derive(Serialize, ToSchema, Debug)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct SimplePublicObject {
+    pub id: String,
+    pub properties: BTreeMap<String, Option<String>>,
+    pub created_at: Time,
+    pub updated_at: Time,
+    pub archived: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub archived_at: Option<Time>,
+    /// Per requested object type (its name as asked), when any are associated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub associations: Option<BTreeMap<String, AssociatedIds>>,
+}
+
+/// The records of one object type associated with a record.
+#[derive(Serialize, ToSchema, Debug)]
+pub(crate) struct AssociatedIds {
+    pub results: Vec<AssociatedId>,
+}
+
+#[derive(Serialize, ToSchema, Debug)]
+pub(crate) struct AssociatedId {
+    pub id: String,
+    /// `ticket_to_contact`, or `ticket_to_contact_{typeId}` for a labelled type.
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+/// A page of records in id order.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct ObjectPage {
+    results: Vec<SimplePublicObject>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    paging: Option<Paging>,
 }
 
 /// Properties returned when the request names none (HubSpot's defaults per object type).
@@ -164,27 +195,25 @@ impl Shape {
         Ok(Shape { kind, names })
     }
 
-    pub(crate) fn render(&self, r: &CrmRecord) -> Value {
-        let mut props = Map::new();
-        for (name, kind) in &self.names {
-            let v = match r.values.get(name) {
-                None => Value::Null,
-                Some(raw) => Value::String(render_value(*kind, raw)),
-            };
-            props.insert(name.clone(), v);
-        }
-        let mut out = json!({
-            "id": r.id.to_string(),
-            "properties": props,
-            "createdAt": time(r.created_at),
-            "updatedAt": time(r.updated_at),
-            "archived": r.archived_at.is_some(),
-        });
-        if let Some(a) = r.archived_at {
-            out["archivedAt"] = time(a);
-        }
+    pub(crate) fn render(&self, r: &CrmRecord) -> SimplePublicObject {
+        let properties = self
+            .names
+            .iter()
+            .map(|(name, kind)| {
+                let v = r.values.get(name).map(|raw| render_value(*kind, raw));
+                (name.clone(), v)
+            })
+            .collect();
         let _ = self.kind;
-        out
+        SimplePublicObject {
+            id: r.id.to_string(),
+            properties,
+            created_at: Time::at(r.created_at),
+            updated_at: Time::at(r.updated_at),
+            archived: r.archived_at.is_some(),
+            archived_at: r.archived_at.map(Time::at),
+            associations: None,
+        }
     }
 }
 
@@ -210,11 +239,11 @@ pub(crate) async fn associations_block(
     kind: ObjectType,
     id: i64,
     requested: &[String],
-) -> Result<Option<Value>, ApiError> {
+) -> Result<Option<BTreeMap<String, AssociatedIds>>, ApiError> {
     if requested.is_empty() {
         return Ok(None);
     }
-    let mut block = Map::new();
+    let mut block = BTreeMap::new();
     for name in requested {
         let Ok(other) = object_type(name) else {
             continue;
@@ -228,7 +257,7 @@ pub(crate) async fn associations_block(
         if rows.is_empty() {
             continue;
         }
-        let results: Vec<Value> = rows
+        let results = rows
             .iter()
             .map(|r| {
                 let base = format!("{}_to_{}", singular(kind), singular(other));
@@ -237,16 +266,15 @@ pub(crate) async fn associations_block(
                 } else {
                     format!("{base}_{}", r.type_id)
                 };
-                json!({"id": r.to_id.to_string(), "type": t})
+                AssociatedId {
+                    id: r.to_id.to_string(),
+                    kind: t,
+                }
             })
             .collect();
-        block.insert(name.clone(), json!({ "results": results }));
+        block.insert(name.clone(), AssociatedIds { results });
     }
-    Ok(if block.is_empty() {
-        None
-    } else {
-        Some(Value::Object(block))
-    })
+    Ok(if block.is_empty() { None } else { Some(block) })
 }
 
 /// Resolves `idProperty` (only `hs_object_id`, and `email` for contacts, are unique here).
@@ -266,12 +294,29 @@ async fn resolve_id(
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/crm/v3/objects/{objectType}",
+    operation_id = "listObjects",
+    tag = "objects",
+    summary = "A page of records in id order",
+    params(
+        ("objectType" = inline(CrmObjectType), Path),
+        ("limit" = Option<i64>, Query, minimum = 1, maximum = 100),
+        ("after" = Option<String>, Query),
+        ("properties" = Option<Vec<String>>, Query, style = Form, explode),
+        ("propertiesWithHistory" = Option<Vec<String>>, Query, style = Form, explode),
+        ("associations" = Option<Vec<String>>, Query, style = Form, explode),
+        ("archived" = Option<bool>, Query),
+    ),
+    responses((status = 200, description = "success", body = ObjectPage)),
+)]
 async fn list(
     State(s): State<WebState>,
     Auth(actor): Auth,
     Path(object_type): Path<String>,
     params: Params,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ObjectPage>, ApiError> {
     let kind = crm_type(&object_type)?;
     let limit = params.int("limit", 10, 1, 100)?;
     let after = params.cursor("after")?;
@@ -287,24 +332,39 @@ async fn list(
     let mut results = Vec::with_capacity(records.len());
     for r in &records {
         let mut v = shape.render(r);
-        if let Some(a) = associations_block(&s.app, &actor, kind, r.id, &assoc).await? {
-            v["associations"] = a;
-        }
+        v.associations = associations_block(&s.app, &actor, kind, r.id, &assoc).await?;
         results.push(v);
     }
-    let mut body = json!({ "results": results });
-    if more && let Some(last) = records.last() {
-        body["paging"] = json!({"next": {"after": last.id.to_string()}});
-    }
-    Ok(Json(body))
+    let paging = records
+        .last()
+        .filter(|_| more)
+        .map(|last| Paging::after(last.id));
+    Ok(Json(ObjectPage { results, paging }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/crm/v3/objects/{objectType}/{objectId}",
+    operation_id = "getObject",
+    tag = "objects",
+    summary = "Read a record",
+    params(
+        ("objectType" = inline(CrmObjectType), Path),
+        ("objectId" = String, Path, pattern = "^[0-9]{1,12}$"),
+        ("idProperty" = Option<String>, Query),
+        ("properties" = Option<Vec<String>>, Query, style = Form, explode),
+        ("propertiesWithHistory" = Option<Vec<String>>, Query, style = Form, explode),
+        ("associations" = Option<Vec<String>>, Query, style = Form, explode),
+        ("archived" = Option<bool>, Query),
+    ),
+    responses((status = 200, description = "success", body = SimplePublicObject)),
+)]
 async fn read(
     State(s): State<WebState>,
     Auth(actor): Auth,
     Path((object_type, object_id)): Path<(String, String)>,
     params: Params,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SimplePublicObject>, ApiError> {
     let kind = crm_type(&object_type)?;
     let archived = params.bool("archived", false)?;
     let id = resolve_id(&s.app, kind, &object_id, params.get("idProperty"))
@@ -313,42 +373,68 @@ async fn read(
     let shape = Shape::new(&s.app, kind, &params.list("properties")).await?;
     let r = s.app.record(&actor, kind, id, archived).await?;
     let mut v = shape.render(&r);
-    if let Some(a) =
-        associations_block(&s.app, &actor, kind, r.id, &params.list("associations")).await?
-    {
-        v["associations"] = a;
-    }
+    v.associations =
+        associations_block(&s.app, &actor, kind, r.id, &params.list("associations")).await?;
     Ok(Json(v))
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
+/// An association type as a request names it.
+#[derive(Deserialize, Default, ToSchema)]
+#[schema(as = AssociationSpec)]
 pub(crate) struct AssociationTypeIn {
     #[serde(rename = "associationCategory")]
+    #[schema(value_type = Option<AssociationCategory>, nullable = false)]
+    #[serde(default)]
     category: Option<String>,
     #[serde(rename = "associationTypeId")]
+    #[schema(value_type = Option<i32>, nullable = false)]
+    #[serde(default)]
     type_id: Option<i64>,
 }
 
-#[derive(Deserialize, Default)]
+/// Who defined an association type.
+#[derive(ToSchema)]
+#[schema(rename_all = "SCREAMING_SNAKE_CASE")]
+#[allow(dead_code)] // a request field's description: handlers compare the text
+#[allow(clippy::enum_variant_names)] // HubSpot's names
+pub(super) enum AssociationCategory {
+    HubspotDefined,
+    UserDefined,
+    IntegratorDefined,
+}
+
+/// A record id in a body: clients send a digit string (or a number, which `body_id` reads).
+#[derive(Deserialize, Default, ToSchema)]
 pub(crate) struct IdIn {
     #[serde(default)]
+    #[schema(value_type = String, required = true)]
     id: Value,
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
+#[derive(Deserialize, Default, ToSchema)]
 pub(crate) struct AssociationIn {
+    #[schema(required = true, inline)]
+    #[serde(default)]
     to: IdIn,
+    #[schema(required = true)]
+    #[serde(default)]
     types: Vec<AssociationTypeIn>,
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default, rename_all = "camelCase")]
+/// A record to create, with associations to existing records.
+#[derive(Deserialize, Default, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = ObjectInputForCreate)]
 pub(crate) struct CreateIn {
+    #[schema(value_type = BTreeMap<String, Option<String>>, required = true)]
+    #[serde(default)]
     properties: Option<BTreeMap<String, Value>>,
+    #[schema(inline)]
+    #[serde(default)]
     associations: Vec<AssociationIn>,
     #[allow(dead_code)]
+    #[schema(nullable = false)]
+    #[serde(default)]
     object_write_trace_id: Option<String>,
 }
 
@@ -455,12 +541,29 @@ fn input_shape_names(kind: ObjectType, props: &Option<BTreeMap<String, Value>>) 
     names
 }
 
+#[utoipa::path(
+    post,
+    path = "/crm/v3/objects/{objectType}",
+    operation_id = "createObject",
+    tag = "objects",
+    summary = "Create a record",
+    params(("objectType" = inline(CrmObjectType), Path)),
+    request_body = CreateIn,
+    responses((status = 201, description = "success", body = SimplePublicObject, links(
+        ("getObject" = (operation_id = "getObject", parameters(
+            ("objectType" = "$request.path.objectType"), ("objectId" = "$response.body#/id")))),
+        ("updateObject" = (operation_id = "updateObject", parameters(
+            ("objectType" = "$request.path.objectType"), ("objectId" = "$response.body#/id")))),
+        ("archiveObject" = (operation_id = "archiveObject", parameters(
+            ("objectType" = "$request.path.objectType"), ("objectId" = "$response.body#/id")))),
+    ))),
+)]
 async fn create(
     State(s): State<WebState>,
     Auth(actor): Auth,
     Path(object_type): Path<String>,
     Body(input): Body<CreateIn>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<SimplePublicObject>), ApiError> {
     let kind = crm_type(&object_type)?;
     let names = input_shape_names(kind, &input.properties);
     let record = create_one(&s.app, &actor, kind, input).await?;
@@ -468,19 +571,36 @@ async fn create(
     Ok((StatusCode::CREATED, Json(shape.render(&record))))
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
+/// New property values; `null` or `""` clears one.
+#[derive(Deserialize, Default, ToSchema)]
+#[schema(as = ObjectInput)]
 pub(crate) struct UpdateIn {
+    #[schema(value_type = BTreeMap<String, Option<String>>, required = true)]
+    #[serde(default)]
     properties: Option<BTreeMap<String, Value>>,
 }
 
+#[utoipa::path(
+    patch,
+    path = "/crm/v3/objects/{objectType}/{objectId}",
+    operation_id = "updateObject",
+    tag = "objects",
+    summary = "Update a record",
+    params(
+        ("objectType" = inline(CrmObjectType), Path),
+        ("objectId" = String, Path, pattern = "^[0-9]{1,12}$"),
+        ("idProperty" = Option<String>, Query),
+    ),
+    request_body = UpdateIn,
+    responses((status = 200, description = "success", body = SimplePublicObject)),
+)]
 async fn update(
     State(s): State<WebState>,
     Auth(actor): Auth,
     Path((object_type, object_id)): Path<(String, String)>,
     params: Params,
     Body(input): Body<UpdateIn>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SimplePublicObject>, ApiError> {
     let kind = crm_type(&object_type)?;
     let id = resolve_id(&s.app, kind, &object_id, params.get("idProperty"))
         .await?
@@ -495,6 +615,18 @@ async fn update(
     Ok(Json(shape.render(&record)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/crm/v3/objects/{objectType}/{objectId}",
+    operation_id = "archiveObject",
+    tag = "objects",
+    summary = "Archive a record (tickets go to the trash)",
+    params(
+        ("objectType" = inline(CrmObjectType), Path),
+        ("objectId" = String, Path, pattern = "^[0-9]{1,12}$"),
+    ),
+    responses((status = 204, description = "no content")),
+)]
 async fn archive(
     State(s): State<WebState>,
     Auth(actor): Auth,
@@ -506,13 +638,22 @@ async fn archive(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default, rename_all = "camelCase")]
+/// Records to read: at most 100 inputs.
+#[derive(Deserialize, Default, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = BatchReadObjects)]
 pub(crate) struct BatchReadIn {
+    /// at most 100 inputs
+    #[schema(required = true, inline)]
+    #[serde(default)]
     inputs: Vec<IdIn>,
+    #[serde(default)]
     properties: Vec<String>,
     #[allow(dead_code)]
+    #[serde(default)]
     properties_with_history: Vec<String>,
+    #[schema(nullable = false)]
+    #[serde(default)]
     id_property: Option<String>,
 }
 
@@ -543,6 +684,19 @@ fn input_id(v: &Value) -> Result<String, ApiError> {
     scalar_string(v).ok_or_else(|| ApiError::validation("inputs[].id must be a string"))
 }
 
+#[utoipa::path(
+    post,
+    path = "/crm/v3/objects/{objectType}/batch/read",
+    operation_id = "batchReadObjects",
+    tag = "objects",
+    summary = "Read up to 100 records",
+    params(("objectType" = inline(CrmObjectType), Path), ("archived" = Option<bool>, Query)),
+    request_body = BatchReadIn,
+    responses(
+        (status = 200, description = "success", body = BatchResponse<SimplePublicObject>),
+        (status = 207, description = "some inputs failed", body = BatchResponse<SimplePublicObject>),
+    ),
+)]
 async fn batch_read(
     State(s): State<WebState>,
     Auth(actor): Auth,
@@ -588,12 +742,28 @@ async fn batch_read(
     Ok(batch_response(started, s.app.now(), results, errors, StatusCode::OK).into_response())
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
+#[derive(Deserialize, Default, ToSchema)]
+#[schema(as = BatchCreateObjects)]
 pub(crate) struct BatchCreateIn {
+    /// at most 100 inputs
+    #[schema(required = true)]
+    #[serde(default)]
     inputs: Vec<CreateIn>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/crm/v3/objects/{objectType}/batch/create",
+    operation_id = "batchCreateObjects",
+    tag = "objects",
+    summary = "Create up to 100 records",
+    params(("objectType" = inline(CrmObjectType), Path)),
+    request_body = BatchCreateIn,
+    responses(
+        (status = 201, description = "success", body = BatchResponse<SimplePublicObject>),
+        (status = 207, description = "some inputs failed", body = BatchResponse<SimplePublicObject>),
+    ),
+)]
 async fn batch_create(
     State(s): State<WebState>,
     Auth(actor): Auth,
@@ -635,20 +805,42 @@ async fn batch_create(
     Ok(batch_response(started, s.app.now(), results, errors, StatusCode::CREATED).into_response())
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default, rename_all = "camelCase")]
+#[derive(Deserialize, Default, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub(crate) struct BatchUpdateOne {
+    #[schema(value_type = String, required = true)]
+    #[serde(default)]
     id: Value,
+    #[schema(value_type = BTreeMap<String, Option<String>>, required = true)]
+    #[serde(default)]
     properties: Option<BTreeMap<String, Value>>,
+    #[schema(nullable = false)]
+    #[serde(default)]
     id_property: Option<String>,
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
+#[derive(Deserialize, Default, ToSchema)]
+#[schema(as = BatchUpdateObjects)]
 pub(crate) struct BatchUpdateIn {
+    /// at most 100 inputs
+    #[schema(required = true, inline)]
+    #[serde(default)]
     inputs: Vec<BatchUpdateOne>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/crm/v3/objects/{objectType}/batch/update",
+    operation_id = "batchUpdateObjects",
+    tag = "objects",
+    summary = "Update up to 100 records",
+    params(("objectType" = inline(CrmObjectType), Path)),
+    request_body = BatchUpdateIn,
+    responses(
+        (status = 200, description = "success", body = BatchResponse<SimplePublicObject>),
+        (status = 207, description = "some inputs failed", body = BatchResponse<SimplePublicObject>),
+    ),
+)]
 async fn batch_update(
     State(s): State<WebState>,
     Auth(actor): Auth,
@@ -713,12 +905,25 @@ async fn batch_update(
     Ok(batch_response(started, s.app.now(), results, errors, StatusCode::OK).into_response())
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
+#[derive(Deserialize, Default, ToSchema)]
+#[schema(as = BatchArchiveObjects)]
 pub(crate) struct BatchIdsIn {
+    /// at most 100 inputs
+    #[schema(required = true, inline)]
+    #[serde(default)]
     inputs: Vec<IdIn>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/crm/v3/objects/{objectType}/batch/archive",
+    operation_id = "batchArchiveObjects",
+    tag = "objects",
+    summary = "Archive up to 100 records",
+    params(("objectType" = inline(CrmObjectType), Path)),
+    request_body = BatchIdsIn,
+    responses((status = 204, description = "no content")),
+)]
 async fn batch_archive(
     State(s): State<WebState>,
     Auth(actor): Auth,

@@ -2,38 +2,86 @@
 //! stage `metadata` map of strings: `ticketState` (OPEN/CLOSED), `isClosed`, and Frontdesk's
 //! `requiredProperties` (`;`-separated: HD-19's conditional stage).
 
+use std::collections::BTreeMap;
+
 use axum::Json;
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::get;
 use fd_app::domain::entities::{Pipeline, Stage};
 use fd_app::domain::{ObjectType, PipelineId, StageId, StageState};
 use fd_app::{NewPipeline, NewStage, StagePatch};
-use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::{Auth, Body, Params, object_type, parse_id, scalar_string, time};
+use super::{Auth, Body, Params, Time, object_type, parse_id, scalar_string};
 use crate::{ApiError, WebState};
 
-pub(super) fn routes() -> Router<WebState> {
-    Router::new()
-        .route("/crm/v3/pipelines/{object_type}", get(list).post(create))
-        .route(
-            "/crm/v3/pipelines/{object_type}/{pipeline_id}",
-            get(read).put(replace).patch(update).delete(archive),
-        )
-        .route(
-            "/crm/v3/pipelines/{object_type}/{pipeline_id}/stages",
-            get(list_stages).post(create_stage),
-        )
-        .route(
-            "/crm/v3/pipelines/{object_type}/{pipeline_id}/stages/{stage_id}",
-            get(read_stage)
-                .put(replace_stage)
-                .patch(update_stage)
-                .delete(archive_stage),
-        )
+pub(super) fn routes() -> OpenApiRouter<WebState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(read, replace, update, archive))
+        .routes(routes!(list_stages, create_stage))
+        .routes(routes!(
+            read_stage,
+            replace_stage,
+            update_stage,
+            archive_stage
+        ))
+}
+
+/// A ticket stage. `metadata` holds `ticketState` (`OPEN`/`CLOSED`), `isClosed` (`true`/
+/// `false`) and, when the stage has any, `requiredProperties` (`;`-separated, HD-19).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct PipelineStage {
+    id: String,
+    label: String,
+    display_order: i64,
+    metadata: BTreeMap<String, String>,
+    archived: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    archived_at: Option<Time>,
+    created_at: Time,
+    updated_at: Time,
+    write_permissions: WritePermissions,
+}
+
+/// Who may change a stage: here, whoever the account's permissions allow.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+enum WritePermissions {
+    CrmPermissionsEnforcement,
+}
+
+/// A ticket pipeline with its stages that are not archived.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = Pipeline)]
+pub(crate) struct PipelineOut {
+    id: String,
+    label: String,
+    display_order: i64,
+    stages: Vec<PipelineStage>,
+    archived: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    archived_at: Option<Time>,
+    created_at: Time,
+    updated_at: Time,
+}
+
+#[derive(Serialize, ToSchema)]
+struct Pipelines {
+    results: Vec<PipelineOut>,
+}
+
+#[derive(Serialize, ToSchema)]
+struct PipelineStages {
+    results: Vec<PipelineStage>,
 }
 
 fn tickets_only(raw: &str) -> Result<(), ApiError> {
@@ -45,68 +93,83 @@ fn tickets_only(raw: &str) -> Result<(), ApiError> {
     }
 }
 
-pub(crate) fn stage_json(s: &Stage) -> Value {
-    let mut metadata = Map::new();
-    metadata.insert("ticketState".into(), json!(s.state.as_str()));
-    metadata.insert(
-        "isClosed".into(),
-        json!(if s.state == StageState::Closed {
-            "true"
-        } else {
-            "false"
-        }),
-    );
+fn stage_out(s: &Stage) -> PipelineStage {
+    let mut metadata = BTreeMap::new();
+    metadata.insert("ticketState".into(), s.state.as_str().to_string());
+    let closed = if s.state == StageState::Closed {
+        "true"
+    } else {
+        "false"
+    };
+    metadata.insert("isClosed".into(), closed.to_string());
     if !s.required_properties.is_empty() {
-        metadata.insert(
-            "requiredProperties".into(),
-            json!(s.required_properties.join(";")),
-        );
+        metadata.insert("requiredProperties".into(), s.required_properties.join(";"));
     }
-    let mut v = json!({
-        "id": s.id.to_string(),
-        "label": s.label,
-        "displayOrder": s.display_order,
-        "metadata": metadata,
-        "archived": s.archived,
-        "createdAt": time(s.created_at),
-        "updatedAt": time(s.updated_at),
-        "writePermissions": "CRM_PERMISSIONS_ENFORCEMENT",
-    });
-    if s.archived {
-        v["archivedAt"] = time(s.updated_at);
+    PipelineStage {
+        id: s.id.to_string(),
+        label: s.label.clone(),
+        display_order: s.display_order,
+        metadata,
+        archived: s.archived,
+        archived_at: s.archived.then(|| Time::at(s.updated_at)),
+        created_at: Time::at(s.created_at),
+        updated_at: Time::at(s.updated_at),
+        write_permissions: WritePermissions::CrmPermissionsEnforcement,
     }
-    v
 }
 
-pub(crate) fn pipeline_json(p: &Pipeline) -> Value {
-    let stages: Vec<Value> = p
-        .stages
-        .iter()
-        .filter(|s| !s.archived)
-        .map(stage_json)
-        .collect();
-    let mut v = json!({
-        "id": p.id.to_string(),
-        "label": p.label,
-        "displayOrder": p.display_order,
-        "stages": stages,
-        "archived": p.archived,
-        "createdAt": time(p.created_at),
-        "updatedAt": time(p.updated_at),
-    });
-    if p.archived {
-        v["archivedAt"] = time(p.updated_at);
+fn pipeline_out(p: &Pipeline) -> PipelineOut {
+    PipelineOut {
+        id: p.id.to_string(),
+        label: p.label.clone(),
+        display_order: p.display_order,
+        stages: p
+            .stages
+            .iter()
+            .filter(|s| !s.archived)
+            .map(stage_out)
+            .collect(),
+        archived: p.archived,
+        archived_at: p.archived.then(|| Time::at(p.updated_at)),
+        created_at: Time::at(p.created_at),
+        updated_at: Time::at(p.updated_at),
     }
-    v
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default, rename_all = "camelCase")]
+/// A whole stage, to create or replace one.
+#[derive(Deserialize, Default, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = PipelineStageInput)]
 struct StageIn {
+    #[schema(required = true, nullable = false)]
+    #[serde(default)]
     label: Option<String>,
+    #[schema(required = true, nullable = false)]
+    #[serde(default)]
     display_order: Option<i64>,
+    /// `ticketState` (`OPEN` or `CLOSED`, or `isClosed`), `requiredProperties`
+    #[schema(value_type = Option<BTreeMap<String, String>>, nullable = false)]
+    #[serde(default)]
     metadata: Option<Map<String, Value>>,
+}
+
+/// The fields of a stage to change.
+#[derive(Deserialize, Default, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = PipelineStagePatch)]
+struct StagePatchIn {
+    #[schema(nullable = false)]
+    #[serde(default)]
+    label: Option<String>,
+    #[schema(nullable = false)]
+    #[serde(default)]
+    display_order: Option<i64>,
+    #[schema(nullable = false)]
+    #[serde(default)]
     archived: Option<bool>,
+    #[schema(value_type = Option<BTreeMap<String, String>>, nullable = false)]
+    #[serde(default)]
+    metadata: Option<Map<String, Value>>,
 }
 
 /// Reads `ticketState` (or `isClosed`) and `requiredProperties` from a stage's metadata.
@@ -162,44 +225,95 @@ fn new_stage(s: &StageIn) -> Result<NewStage, ApiError> {
     })
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default, rename_all = "camelCase")]
+/// A whole pipeline, to create or replace one.
+#[derive(Deserialize, Default, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = PipelineInput)]
 struct PipelineIn {
+    #[schema(required = true, nullable = false)]
+    #[serde(default)]
     label: Option<String>,
+    #[schema(required = true, nullable = false)]
+    #[serde(default)]
     display_order: Option<i64>,
+    #[schema(required = true, nullable = false)]
+    #[serde(default)]
     stages: Option<Vec<StageIn>>,
+}
+
+/// The fields of a pipeline to change.
+#[derive(Deserialize, Default, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = PipelinePatch)]
+struct PipelinePatchIn {
+    #[schema(nullable = false)]
+    #[serde(default)]
+    label: Option<String>,
+    #[schema(nullable = false)]
+    #[serde(default)]
+    display_order: Option<i64>,
+    #[schema(nullable = false)]
+    #[serde(default)]
     archived: Option<bool>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/crm/v3/pipelines/{objectType}",
+    operation_id = "listPipelines",
+    tag = "pipelines",
+    summary = "Ticket pipelines with their stages",
+    params(("objectType" = inline(TicketsOnly), Path), ("archived" = Option<bool>, Query)),
+    responses((status = 200, description = "success", body = Pipelines)),
+)]
 async fn list(
     State(s): State<WebState>,
     Auth(_actor): Auth,
     Path(object_type): Path<String>,
     params: Params,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Pipelines>, ApiError> {
     tickets_only(&object_type)?;
     let archived = params.bool("archived", false)?;
     let pipelines = s.app.pipelines_in_state(archived).await?;
-    let results: Vec<Value> = pipelines.iter().map(pipeline_json).collect();
-    Ok(Json(json!({ "results": results })))
+    let results = pipelines.iter().map(pipeline_out).collect();
+    Ok(Json(Pipelines { results }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/crm/v3/pipelines/{objectType}/{pipelineId}",
+    operation_id = "getPipeline",
+    tag = "pipelines",
+    summary = "Read a pipeline",
+    params(("objectType" = inline(TicketsOnly), Path), ("pipelineId" = String, Path, pattern = "^[0-9]{1,12}$")),
+    responses((status = 200, description = "success", body = PipelineOut)),
+)]
 async fn read(
     State(s): State<WebState>,
     Auth(_actor): Auth,
     Path((object_type, pipeline_id)): Path<(String, String)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<PipelineOut>, ApiError> {
     tickets_only(&object_type)?;
     let id = PipelineId(parse_id("pipeline", &pipeline_id)?);
-    Ok(Json(pipeline_json(&s.app.pipeline(id).await?)))
+    Ok(Json(pipeline_out(&s.app.pipeline(id).await?)))
 }
 
+#[utoipa::path(
+    post,
+    path = "/crm/v3/pipelines/{objectType}",
+    operation_id = "createPipeline",
+    tag = "pipelines",
+    summary = "Create a pipeline",
+    params(("objectType" = inline(TicketsOnly), Path)),
+    request_body = PipelineIn,
+    responses((status = 201, description = "success", body = PipelineOut, links(("getPipeline" = (operation_id = "getPipeline", parameters(("objectType" = "$request.path.objectType"), ("pipelineId" = "$response.body#/id")))), ("updatePipeline" = (operation_id = "updatePipeline", parameters(("objectType" = "$request.path.objectType"), ("pipelineId" = "$response.body#/id")))), ("replacePipeline" = (operation_id = "replacePipeline", parameters(("objectType" = "$request.path.objectType"), ("pipelineId" = "$response.body#/id")))), ("archivePipeline" = (operation_id = "archivePipeline", parameters(("objectType" = "$request.path.objectType"), ("pipelineId" = "$response.body#/id")))), ("createStage" = (operation_id = "createStage", parameters(("objectType" = "$request.path.objectType"), ("pipelineId" = "$response.body#/id"))))))),
+)]
 async fn create(
     State(s): State<WebState>,
     Auth(actor): Auth,
     Path(object_type): Path<String>,
     Body(input): Body<PipelineIn>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<PipelineOut>), ApiError> {
     tickets_only(&object_type)?;
     let label = input
         .label
@@ -221,15 +335,25 @@ async fn create(
             },
         )
         .await?;
-    Ok((StatusCode::CREATED, Json(pipeline_json(&p))))
+    Ok((StatusCode::CREATED, Json(pipeline_out(&p))))
 }
 
+#[utoipa::path(
+    put,
+    path = "/crm/v3/pipelines/{objectType}/{pipelineId}",
+    operation_id = "replacePipeline",
+    tag = "pipelines",
+    summary = "Replace a pipeline and its stages",
+    params(("objectType" = inline(TicketsOnly), Path), ("pipelineId" = String, Path, pattern = "^[0-9]{1,12}$")),
+    request_body = PipelineIn,
+    responses((status = 200, description = "success", body = PipelineOut)),
+)]
 async fn replace(
     State(s): State<WebState>,
     Auth(actor): Auth,
     Path((object_type, pipeline_id)): Path<(String, String)>,
     Body(input): Body<PipelineIn>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<PipelineOut>, ApiError> {
     tickets_only(&object_type)?;
     let id = PipelineId(parse_id("pipeline", &pipeline_id)?);
     let label = input
@@ -245,24 +369,43 @@ async fn replace(
         .app
         .replace_pipeline(&actor, id, &label, input.display_order.unwrap_or(0), stages)
         .await?;
-    Ok(Json(pipeline_json(&p)))
+    Ok(Json(pipeline_out(&p)))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/crm/v3/pipelines/{objectType}/{pipelineId}",
+    operation_id = "updatePipeline",
+    tag = "pipelines",
+    summary = "Update a pipeline",
+    params(("objectType" = inline(TicketsOnly), Path), ("pipelineId" = String, Path, pattern = "^[0-9]{1,12}$")),
+    request_body = PipelinePatchIn,
+    responses((status = 200, description = "success", body = PipelineOut)),
+)]
 async fn update(
     State(s): State<WebState>,
     Auth(actor): Auth,
     Path((object_type, pipeline_id)): Path<(String, String)>,
-    Body(input): Body<PipelineIn>,
-) -> Result<Json<Value>, ApiError> {
+    Body(input): Body<PipelinePatchIn>,
+) -> Result<Json<PipelineOut>, ApiError> {
     tickets_only(&object_type)?;
     let id = PipelineId(parse_id("pipeline", &pipeline_id)?);
     let p = s
         .app
         .update_pipeline(&actor, id, input.label, input.display_order, input.archived)
         .await?;
-    Ok(Json(pipeline_json(&p)))
+    Ok(Json(pipeline_out(&p)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/crm/v3/pipelines/{objectType}/{pipelineId}",
+    operation_id = "archivePipeline",
+    tag = "pipelines",
+    summary = "Archive a pipeline without tickets",
+    params(("objectType" = inline(TicketsOnly), Path), ("pipelineId" = String, Path, pattern = "^[0-9]{1,12}$")),
+    responses((status = 204, description = "no content")),
+)]
 async fn archive(
     State(s): State<WebState>,
     Auth(actor): Auth,
@@ -274,21 +417,30 @@ async fn archive(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    get,
+    path = "/crm/v3/pipelines/{objectType}/{pipelineId}/stages",
+    operation_id = "listStages",
+    tag = "pipelines",
+    summary = "A pipeline's stages",
+    params(("objectType" = inline(TicketsOnly), Path), ("pipelineId" = String, Path, pattern = "^[0-9]{1,12}$")),
+    responses((status = 200, description = "success", body = PipelineStages)),
+)]
 async fn list_stages(
     State(s): State<WebState>,
     Auth(_actor): Auth,
     Path((object_type, pipeline_id)): Path<(String, String)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<PipelineStages>, ApiError> {
     tickets_only(&object_type)?;
     let id = PipelineId(parse_id("pipeline", &pipeline_id)?);
     let p = s.app.pipeline(id).await?;
-    let results: Vec<Value> = p
+    let results = p
         .stages
         .iter()
         .filter(|s| !s.archived)
-        .map(stage_json)
+        .map(stage_out)
         .collect();
-    Ok(Json(json!({ "results": results })))
+    Ok(Json(PipelineStages { results }))
 }
 
 async fn find_stage(
@@ -309,33 +461,62 @@ async fn find_stage(
     Ok((pid, stage))
 }
 
+#[utoipa::path(
+    get,
+    path = "/crm/v3/pipelines/{objectType}/{pipelineId}/stages/{stageId}",
+    operation_id = "getStage",
+    tag = "pipelines",
+    summary = "Read a stage",
+    params(("objectType" = inline(TicketsOnly), Path), ("pipelineId" = String, Path, pattern = "^[0-9]{1,12}$"), ("stageId" = String, Path, pattern = "^[0-9]{1,12}$")),
+    responses((status = 200, description = "success", body = PipelineStage)),
+)]
 async fn read_stage(
     State(s): State<WebState>,
     Auth(_actor): Auth,
     Path((object_type, pipeline_id, stage_id)): Path<(String, String, String)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<PipelineStage>, ApiError> {
     let (_, stage) = find_stage(&s, &object_type, &pipeline_id, &stage_id).await?;
-    Ok(Json(stage_json(&stage)))
+    Ok(Json(stage_out(&stage)))
 }
 
+#[utoipa::path(
+    post,
+    path = "/crm/v3/pipelines/{objectType}/{pipelineId}/stages",
+    operation_id = "createStage",
+    tag = "pipelines",
+    summary = "Add a stage",
+    params(("objectType" = inline(TicketsOnly), Path), ("pipelineId" = String, Path, pattern = "^[0-9]{1,12}$")),
+    request_body = StageIn,
+    responses((status = 201, description = "success", body = PipelineStage, links(("getStage" = (operation_id = "getStage", parameters(("objectType" = "$request.path.objectType"), ("pipelineId" = "$request.path.pipelineId"), ("stageId" = "$response.body#/id")))), ("replaceStage" = (operation_id = "replaceStage", parameters(("objectType" = "$request.path.objectType"), ("pipelineId" = "$request.path.pipelineId"), ("stageId" = "$response.body#/id")))), ("updateStage" = (operation_id = "updateStage", parameters(("objectType" = "$request.path.objectType"), ("pipelineId" = "$request.path.pipelineId"), ("stageId" = "$response.body#/id")))), ("archiveStage" = (operation_id = "archiveStage", parameters(("objectType" = "$request.path.objectType"), ("pipelineId" = "$request.path.pipelineId"), ("stageId" = "$response.body#/id"))))))),
+)]
 async fn create_stage(
     State(s): State<WebState>,
     Auth(actor): Auth,
     Path((object_type, pipeline_id)): Path<(String, String)>,
     Body(input): Body<StageIn>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<PipelineStage>), ApiError> {
     tickets_only(&object_type)?;
     let pid = PipelineId(parse_id("pipeline", &pipeline_id)?);
     let stage = s.app.create_stage(&actor, pid, new_stage(&input)?).await?;
-    Ok((StatusCode::CREATED, Json(stage_json(&stage))))
+    Ok((StatusCode::CREATED, Json(stage_out(&stage))))
 }
 
+#[utoipa::path(
+    put,
+    path = "/crm/v3/pipelines/{objectType}/{pipelineId}/stages/{stageId}",
+    operation_id = "replaceStage",
+    tag = "pipelines",
+    summary = "Replace a stage",
+    params(("objectType" = inline(TicketsOnly), Path), ("pipelineId" = String, Path, pattern = "^[0-9]{1,12}$"), ("stageId" = String, Path, pattern = "^[0-9]{1,12}$")),
+    request_body = StageIn,
+    responses((status = 200, description = "success", body = PipelineStage)),
+)]
 async fn replace_stage(
     State(s): State<WebState>,
     Auth(actor): Auth,
     Path((object_type, pipeline_id, stage_id)): Path<(String, String, String)>,
     Body(input): Body<StageIn>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<PipelineStage>, ApiError> {
     let (pid, stage) = find_stage(&s, &object_type, &pipeline_id, &stage_id).await?;
     let full = new_stage(&input)?;
     let updated = s
@@ -353,15 +534,25 @@ async fn replace_stage(
             },
         )
         .await?;
-    Ok(Json(stage_json(&updated)))
+    Ok(Json(stage_out(&updated)))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/crm/v3/pipelines/{objectType}/{pipelineId}/stages/{stageId}",
+    operation_id = "updateStage",
+    tag = "pipelines",
+    summary = "Update a stage",
+    params(("objectType" = inline(TicketsOnly), Path), ("pipelineId" = String, Path, pattern = "^[0-9]{1,12}$"), ("stageId" = String, Path, pattern = "^[0-9]{1,12}$")),
+    request_body = StagePatchIn,
+    responses((status = 200, description = "success", body = PipelineStage)),
+)]
 async fn update_stage(
     State(s): State<WebState>,
     Auth(actor): Auth,
     Path((object_type, pipeline_id, stage_id)): Path<(String, String, String)>,
-    Body(input): Body<StageIn>,
-) -> Result<Json<Value>, ApiError> {
+    Body(input): Body<StagePatchIn>,
+) -> Result<Json<PipelineStage>, ApiError> {
     let (pid, stage) = find_stage(&s, &object_type, &pipeline_id, &stage_id).await?;
     let (state, required) = metadata(&input.metadata.clone().unwrap_or_default())?;
     let updated = s
@@ -379,9 +570,18 @@ async fn update_stage(
             },
         )
         .await?;
-    Ok(Json(stage_json(&updated)))
+    Ok(Json(stage_out(&updated)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/crm/v3/pipelines/{objectType}/{pipelineId}/stages/{stageId}",
+    operation_id = "archiveStage",
+    tag = "pipelines",
+    summary = "Archive a stage without tickets",
+    params(("objectType" = inline(TicketsOnly), Path), ("pipelineId" = String, Path, pattern = "^[0-9]{1,12}$"), ("stageId" = String, Path, pattern = "^[0-9]{1,12}$")),
+    responses((status = 204, description = "no content")),
+)]
 async fn archive_stage(
     State(s): State<WebState>,
     Auth(actor): Auth,
@@ -390,4 +590,12 @@ async fn archive_stage(
     let (pid, stage) = find_stage(&s, &object_type, &pipeline_id, &stage_id).await?;
     s.app.delete_stage(&actor, pid, stage.id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The object types with pipelines here (`tickets_only` also takes `ticket` and `0-5`).
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)] // a parameter's description: handlers read the path with `tickets_only`
+enum TicketsOnly {
+    Tickets,
 }

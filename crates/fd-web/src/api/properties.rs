@@ -4,48 +4,99 @@
 //! definitions.
 
 use axum::Json;
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use fd_app::domain::ObjectType;
 use fd_app::domain::entities::PropertyGroup;
 use fd_app::domain::property::{PropertyDefinition, PropertyOption, PropertyType};
 use fd_app::{Actor, App, NewProperty, properties_type};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::{Auth, Body, Params, batch_response, check_batch_size, crm_type};
+use super::{
+    Auth, BatchResponse, Body, CrmObjectType, Params, batch_response, check_batch_size, crm_type,
+};
 use crate::{ApiError, WebState};
 
-pub(super) fn routes() -> Router<WebState> {
-    Router::new()
-        .route("/crm/v3/properties/{object_type}", get(list).post(create))
-        .route(
-            "/crm/v3/properties/{object_type}/{property_name}",
-            get(read).patch(update).delete(archive),
-        )
-        .route(
-            "/crm/v3/properties/{object_type}/groups",
-            get(list_groups).post(create_group),
-        )
-        .route(
-            "/crm/v3/properties/{object_type}/groups/{group_name}",
-            get(read_group).patch(update_group).delete(archive_group),
-        )
-        .route(
-            "/crm/v3/properties/{object_type}/batch/create",
-            post(batch_create),
-        )
-        .route(
-            "/crm/v3/properties/{object_type}/batch/read",
-            post(batch_read),
-        )
-        .route(
-            "/crm/v3/properties/{object_type}/batch/archive",
-            post(batch_archive),
-        )
+pub(super) fn routes() -> OpenApiRouter<WebState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(read, update, archive))
+        .routes(routes!(list_groups, create_group))
+        .routes(routes!(read_group, update_group, archive_group))
+        .routes(routes!(batch_create))
+        .routes(routes!(batch_read))
+        .routes(routes!(batch_archive))
+}
+
+/// A property definition.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = Property)]
+pub(crate) struct PropertyOut {
+    name: String,
+    label: String,
+    /// `string`, `number`, `date`, `datetime`, `enumeration` or `bool`
+    #[serde(rename = "type")]
+    kind: String,
+    field_type: String,
+    group_name: String,
+    description: String,
+    display_order: i32,
+    hidden: bool,
+    has_unique_value: bool,
+    form_field: bool,
+    hubspot_defined: bool,
+    calculated: bool,
+    external_options: bool,
+    archived: bool,
+    modification_metadata: ModificationMetadata,
+    options: Vec<OptionOut>,
+}
+
+/// What may change about a property: HubSpot's own definitions are fixed.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct ModificationMetadata {
+    archivable: bool,
+    read_only_definition: bool,
+    read_only_value: bool,
+}
+
+/// One choice of an enumeration property.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = Option)]
+struct OptionOut {
+    label: String,
+    value: String,
+    display_order: i32,
+    hidden: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+struct Properties {
+    results: Vec<PropertyOut>,
+}
+
+/// A property group.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = PropertyGroup)]
+struct GroupOut {
+    name: String,
+    label: String,
+    display_order: i64,
+    archived: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+struct PropertyGroups {
+    results: Vec<GroupOut>,
 }
 
 const FIELD_TYPES: &[&str] = &[
@@ -68,60 +119,69 @@ fn pt(raw: &str) -> Result<(ObjectType, &'static str), ApiError> {
     Ok((kind, properties_type(kind)?))
 }
 
-pub(crate) fn property_json(kind: ObjectType, p: &PropertyDefinition) -> Value {
-    let options: Vec<Value> = p
+fn property_out(kind: ObjectType, p: &PropertyDefinition) -> PropertyOut {
+    let options = p
         .options
         .iter()
-        .map(|o| {
-            json!({
-                "label": o.label,
-                "value": o.value,
-                "displayOrder": o.display_order,
-                "hidden": o.hidden,
-            })
+        .map(|o| OptionOut {
+            label: o.label.clone(),
+            value: o.value.clone(),
+            display_order: o.display_order,
+            hidden: o.hidden,
         })
         .collect();
-    json!({
-        "name": p.name,
-        "label": p.label,
-        "type": p.kind.as_str(),
-        "fieldType": p.field_type,
-        "groupName": p.group_name,
-        "description": p.description,
-        "displayOrder": p.display_order,
-        "hidden": false,
-        "hasUniqueValue": kind == ObjectType::Contact && p.name == "email",
-        "formField": p.form_field,
-        "hubspotDefined": p.hubspot_defined,
-        "calculated": false,
-        "externalOptions": false,
-        "archived": p.archived,
-        "modificationMetadata": {
-            "archivable": !p.hubspot_defined,
-            "readOnlyDefinition": p.hubspot_defined,
-            "readOnlyValue": p.read_only,
+    PropertyOut {
+        name: p.name.clone(),
+        label: p.label.clone(),
+        kind: p.kind.as_str().to_string(),
+        field_type: p.field_type.clone(),
+        group_name: p.group_name.clone(),
+        description: p.description.clone(),
+        display_order: p.display_order,
+        hidden: false,
+        has_unique_value: kind == ObjectType::Contact && p.name == "email",
+        form_field: p.form_field,
+        hubspot_defined: p.hubspot_defined,
+        calculated: false,
+        external_options: false,
+        archived: p.archived,
+        modification_metadata: ModificationMetadata {
+            archivable: !p.hubspot_defined,
+            read_only_definition: p.hubspot_defined,
+            read_only_value: p.read_only,
         },
-        "options": options,
-    })
+        options,
+    }
 }
 
-fn group_json(g: &PropertyGroup) -> Value {
-    json!({
-        "name": g.name,
-        "label": g.label,
-        "displayOrder": g.display_order,
-        "archived": g.archived,
-    })
+fn group_out(g: &PropertyGroup) -> GroupOut {
+    GroupOut {
+        name: g.name.clone(),
+        label: g.label.clone(),
+        display_order: g.display_order,
+        archived: g.archived,
+    }
 }
 
-#[derive(Deserialize, Default, Clone)]
-#[serde(default, rename_all = "camelCase")]
+/// One choice of an enumeration property, as a request gives it.
+#[derive(Deserialize, Default, Clone, ToSchema)]
+#[serde(rename_all = "camelCase")]
 struct OptionIn {
+    #[schema(required = true, nullable = false)]
+    #[serde(default)]
     label: Option<String>,
+    #[schema(required = true, nullable = false)]
+    #[serde(default)]
     value: Option<String>,
+    #[schema(nullable = false)]
+    #[serde(default)]
     display_order: Option<i32>,
+    #[schema(required = true, nullable = false)]
+    #[serde(default)]
     hidden: Option<bool>,
     #[allow(dead_code)]
+    #[schema(nullable = false)]
+    #[serde(default)]
     description: Option<String>,
 }
 
@@ -148,22 +208,115 @@ fn options(raw: &[OptionIn]) -> Result<Vec<PropertyOption>, ApiError> {
     Ok(out)
 }
 
-#[derive(Deserialize, Default, Clone)]
-#[serde(default, rename_all = "camelCase")]
+/// A custom property to create.
+#[derive(Deserialize, Default, Clone, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = PropertyCreate)]
 struct PropertyIn {
+    #[schema(required = true, nullable = false)]
+    #[serde(default)]
     name: Option<String>,
+    #[schema(required = true, nullable = false)]
+    #[serde(default)]
     label: Option<String>,
     #[serde(rename = "type")]
+    #[schema(value_type = Option<PropertyTypeName>, required = true, nullable = false)]
+    #[serde(default)]
     kind: Option<String>,
+    #[schema(value_type = Option<FieldType>, required = true, nullable = false)]
+    #[serde(default)]
     field_type: Option<String>,
+    #[schema(required = true, nullable = false)]
+    #[serde(default)]
     group_name: Option<String>,
+    #[schema(nullable = false)]
+    #[serde(default)]
     description: Option<String>,
+    #[schema(nullable = false, inline)]
+    #[serde(default)]
     options: Option<Vec<OptionIn>>,
+    #[schema(nullable = false)]
+    #[serde(default)]
     display_order: Option<i32>,
     #[allow(dead_code)]
+    #[schema(nullable = false)]
+    #[serde(default)]
     hidden: Option<bool>,
+    #[schema(nullable = false)]
+    #[serde(default)]
     has_unique_value: Option<bool>,
+    #[schema(nullable = false)]
+    #[serde(default)]
     form_field: Option<bool>,
+}
+
+/// The fields of a property to change.
+#[derive(Deserialize, Default, Clone, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = PropertyUpdate)]
+struct PropertyUpdateIn {
+    #[schema(nullable = false)]
+    #[serde(default)]
+    label: Option<String>,
+    #[serde(rename = "type")]
+    #[schema(value_type = Option<PropertyTypeName>, nullable = false)]
+    #[serde(default)]
+    kind: Option<String>,
+    #[schema(value_type = Option<FieldType>, nullable = false)]
+    #[serde(default)]
+    field_type: Option<String>,
+    #[schema(nullable = false)]
+    #[serde(default)]
+    group_name: Option<String>,
+    #[schema(nullable = false)]
+    #[serde(default)]
+    description: Option<String>,
+    #[schema(nullable = false, inline)]
+    #[serde(default)]
+    options: Option<Vec<OptionIn>>,
+    #[schema(nullable = false)]
+    #[serde(default)]
+    display_order: Option<i32>,
+    #[allow(dead_code)]
+    #[schema(nullable = false)]
+    #[serde(default)]
+    hidden: Option<bool>,
+    #[schema(nullable = false)]
+    #[serde(default)]
+    form_field: Option<bool>,
+}
+
+/// The property types (`PropertyType::parse` reads the text).
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)] // a request field's description
+enum PropertyTypeName {
+    String,
+    Number,
+    Date,
+    Datetime,
+    Enumeration,
+    Bool,
+}
+
+/// The field types `FIELD_TYPES` accepts.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)] // a request field's description: `field_type` reads the text
+enum FieldType {
+    Textarea,
+    Text,
+    Date,
+    File,
+    Number,
+    Select,
+    Radio,
+    Checkbox,
+    Booleancheckbox,
+    #[schema(rename = "calculation_equation")]
+    CalculationEquation,
+    Html,
+    Phonenumber,
 }
 
 fn field_type(raw: &Option<String>) -> Result<Option<String>, ApiError> {
@@ -215,35 +368,53 @@ async fn find(
         .ok_or_else(|| ApiError::not_found(format!("property {name:?} of {pt} not found")))
 }
 
+#[utoipa::path(
+    get,
+    path = "/crm/v3/properties/{objectType}",
+    operation_id = "listProperties",
+    tag = "properties",
+    summary = "Property definitions",
+    params(("objectType" = inline(CrmObjectType), Path), ("archived" = Option<bool>, Query), ("properties" = Option<Vec<String>>, Query, style = Form, explode)),
+    responses((status = 200, description = "success", body = Properties)),
+)]
 async fn list(
     State(s): State<WebState>,
     Auth(_actor): Auth,
     Path(object_type): Path<String>,
     params: Params,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Properties>, ApiError> {
     let (kind, pt) = pt(&object_type)?;
     let archived = params.bool("archived", false)?;
     let only = params.list("properties");
-    let results: Vec<Value> = s
+    let results = s
         .app
         .properties_in_state(pt, archived)
         .await?
         .iter()
         .filter(|p| only.is_empty() || only.contains(&p.name))
-        .map(|p| property_json(kind, p))
+        .map(|p| property_out(kind, p))
         .collect();
-    Ok(Json(json!({ "results": results })))
+    Ok(Json(Properties { results }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/crm/v3/properties/{objectType}/{propertyName}",
+    operation_id = "getProperty",
+    tag = "properties",
+    summary = "Read a property",
+    params(("objectType" = inline(CrmObjectType), Path), ("propertyName" = String, Path), ("archived" = Option<bool>, Query)),
+    responses((status = 200, description = "success", body = PropertyOut)),
+)]
 async fn read(
     State(s): State<WebState>,
     Auth(_actor): Auth,
     Path((object_type, name)): Path<(String, String)>,
     params: Params,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<PropertyOut>, ApiError> {
     let (kind, pt) = pt(&object_type)?;
     let archived = params.bool("archived", false)?;
-    Ok(Json(property_json(
+    Ok(Json(property_out(
         kind,
         &find(&s.app, pt, &name, archived).await?,
     )))
@@ -255,30 +426,50 @@ async fn create_one(
     kind: ObjectType,
     pt: &str,
     input: &PropertyIn,
-) -> Result<Value, ApiError> {
+) -> Result<PropertyOut, ApiError> {
     let p = app
         .create_property_in_group(actor, pt, new_property(input)?)
         .await?;
-    Ok(property_json(kind, &p))
+    Ok(property_out(kind, &p))
 }
 
+#[utoipa::path(
+    post,
+    path = "/crm/v3/properties/{objectType}",
+    operation_id = "createProperty",
+    tag = "properties",
+    summary = "Create a custom property",
+    params(("objectType" = inline(CrmObjectType), Path)),
+    request_body = PropertyIn,
+    responses((status = 201, description = "success", body = PropertyOut, links(("getProperty" = (operation_id = "getProperty", parameters(("objectType" = "$request.path.objectType"), ("propertyName" = "$response.body#/name")))), ("updateProperty" = (operation_id = "updateProperty", parameters(("objectType" = "$request.path.objectType"), ("propertyName" = "$response.body#/name")))), ("archiveProperty" = (operation_id = "archiveProperty", parameters(("objectType" = "$request.path.objectType"), ("propertyName" = "$response.body#/name"))))))),
+)]
 async fn create(
     State(s): State<WebState>,
     Auth(actor): Auth,
     Path(object_type): Path<String>,
     Body(input): Body<PropertyIn>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<PropertyOut>), ApiError> {
     let (kind, pt) = pt(&object_type)?;
     let v = create_one(&s.app, &actor, kind, pt, &input).await?;
     Ok((StatusCode::CREATED, Json(v)))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/crm/v3/properties/{objectType}/{propertyName}",
+    operation_id = "updateProperty",
+    tag = "properties",
+    summary = "Update a property",
+    params(("objectType" = inline(CrmObjectType), Path), ("propertyName" = String, Path)),
+    request_body = PropertyUpdateIn,
+    responses((status = 200, description = "success", body = PropertyOut)),
+)]
 async fn update(
     State(s): State<WebState>,
     Auth(actor): Auth,
     Path((object_type, name)): Path<(String, String)>,
-    Body(input): Body<PropertyIn>,
-) -> Result<Json<Value>, ApiError> {
+    Body(input): Body<PropertyUpdateIn>,
+) -> Result<Json<PropertyOut>, ApiError> {
     let (kind, pt) = pt(&object_type)?;
     let mut def = find(&s.app, pt, &name, false).await?;
     if let Some(l) = &input.label {
@@ -310,9 +501,18 @@ async fn update(
         def.form_field = f;
     }
     let p = s.app.update_property(&actor, pt, def).await?;
-    Ok(Json(property_json(kind, &p)))
+    Ok(Json(property_out(kind, &p)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/crm/v3/properties/{objectType}/{propertyName}",
+    operation_id = "archiveProperty",
+    tag = "properties",
+    summary = "Archive a custom property",
+    params(("objectType" = inline(CrmObjectType), Path), ("propertyName" = String, Path)),
+    responses((status = 204, description = "no content")),
+)]
 async fn archive(
     State(s): State<WebState>,
     Auth(actor): Auth,
@@ -323,12 +523,25 @@ async fn archive(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
+#[derive(Deserialize, Default, ToSchema)]
+#[schema(as = BatchCreateProperties)]
 struct BatchCreateIn {
+    /// at most 100 inputs
+    #[schema(required = true)]
+    #[serde(default)]
     inputs: Vec<PropertyIn>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/crm/v3/properties/{objectType}/batch/create",
+    operation_id = "batchCreateProperties",
+    tag = "properties",
+    summary = "Create up to 100 properties",
+    params(("objectType" = inline(CrmObjectType), Path)),
+    request_body = BatchCreateIn,
+    responses((status = 201, description = "success", body = BatchResponse<PropertyOut>), (status = 207, description = "some inputs failed", body = BatchResponse<PropertyOut>)),
+)]
 async fn batch_create(
     State(s): State<WebState>,
     Auth(actor): Auth,
@@ -352,19 +565,45 @@ async fn batch_create(
     Ok(batch_response(started, s.app.now(), results, errors, StatusCode::CREATED).into_response())
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
+#[derive(Deserialize, Default, ToSchema)]
 struct NameIn {
+    #[schema(required = true)]
+    #[serde(default)]
     name: String,
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
+/// Properties to read by name.
+#[derive(Deserialize, Default, ToSchema)]
+#[schema(as = BatchReadProperties)]
 struct BatchNamesIn {
+    /// at most 100 inputs
+    #[schema(required = true, inline)]
+    #[serde(default)]
     inputs: Vec<NameIn>,
+    #[serde(default)]
     archived: bool,
 }
 
+/// Properties to archive by name.
+#[derive(Deserialize, Default, ToSchema)]
+#[schema(as = BatchArchiveProperties)]
+struct BatchArchiveIn {
+    /// at most 100 inputs
+    #[schema(required = true, inline)]
+    #[serde(default)]
+    inputs: Vec<NameIn>,
+}
+
+#[utoipa::path(
+    post,
+    path = "/crm/v3/properties/{objectType}/batch/read",
+    operation_id = "batchReadProperties",
+    tag = "properties",
+    summary = "Read up to 100 properties",
+    params(("objectType" = inline(CrmObjectType), Path)),
+    request_body = BatchNamesIn,
+    responses((status = 200, description = "success", body = BatchResponse<PropertyOut>), (status = 207, description = "some inputs failed", body = BatchResponse<PropertyOut>)),
+)]
 async fn batch_read(
     State(s): State<WebState>,
     Auth(_actor): Auth,
@@ -379,7 +618,7 @@ async fn batch_read(
     let mut missing = Vec::new();
     for n in &input.inputs {
         match all.iter().find(|p| p.name == n.name) {
-            Some(p) => results.push(property_json(kind, p)),
+            Some(p) => results.push(property_out(kind, p)),
             None => missing.push(n.name.clone()),
         }
     }
@@ -394,11 +633,21 @@ async fn batch_read(
     Ok(batch_response(started, s.app.now(), results, errors, StatusCode::OK).into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/crm/v3/properties/{objectType}/batch/archive",
+    operation_id = "batchArchiveProperties",
+    tag = "properties",
+    summary = "Archive up to 100 properties",
+    params(("objectType" = inline(CrmObjectType), Path)),
+    request_body = BatchArchiveIn,
+    responses((status = 204, description = "no content")),
+)]
 async fn batch_archive(
     State(s): State<WebState>,
     Auth(actor): Auth,
     Path(object_type): Path<String>,
-    Body(input): Body<BatchNamesIn>,
+    Body(input): Body<BatchArchiveIn>,
 ) -> Result<StatusCode, ApiError> {
     let (_, pt) = pt(&object_type)?;
     check_batch_size(input.inputs.len())?;
@@ -411,45 +660,94 @@ async fn batch_archive(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    get,
+    path = "/crm/v3/properties/{objectType}/groups",
+    operation_id = "listPropertyGroups",
+    tag = "properties",
+    summary = "Property groups",
+    params(("objectType" = inline(CrmObjectType), Path)),
+    responses((status = 200, description = "success", body = PropertyGroups)),
+)]
 async fn list_groups(
     State(s): State<WebState>,
     Auth(_actor): Auth,
     Path(object_type): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<PropertyGroups>, ApiError> {
     let (_, pt) = pt(&object_type)?;
-    let results: Vec<Value> = s
+    let results = s
         .app
         .property_groups(pt)
         .await?
         .iter()
-        .map(group_json)
+        .map(group_out)
         .collect();
-    Ok(Json(json!({ "results": results })))
+    Ok(Json(PropertyGroups { results }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/crm/v3/properties/{objectType}/groups/{groupName}",
+    operation_id = "getPropertyGroup",
+    tag = "properties",
+    summary = "Read a property group",
+    params(("objectType" = inline(CrmObjectType), Path), ("groupName" = String, Path)),
+    responses((status = 200, description = "success", body = GroupOut)),
+)]
 async fn read_group(
     State(s): State<WebState>,
     Auth(_actor): Auth,
     Path((object_type, name)): Path<(String, String)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<GroupOut>, ApiError> {
     let (_, pt) = pt(&object_type)?;
-    Ok(Json(group_json(&s.app.property_group(pt, &name).await?)))
+    Ok(Json(group_out(&s.app.property_group(pt, &name).await?)))
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default, rename_all = "camelCase")]
+/// A property group to create.
+#[derive(Deserialize, Default, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = PropertyGroupInput)]
 struct GroupIn {
+    #[schema(required = true, nullable = false)]
+    #[serde(default)]
     name: Option<String>,
+    #[schema(required = true, nullable = false)]
+    #[serde(default)]
     label: Option<String>,
+    #[schema(nullable = false)]
+    #[serde(default)]
     display_order: Option<i64>,
 }
 
+/// The fields of a property group to change.
+#[derive(Deserialize, Default, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = PropertyGroupPatch)]
+struct GroupPatchIn {
+    #[schema(nullable = false)]
+    #[serde(default)]
+    label: Option<String>,
+    #[schema(nullable = false)]
+    #[serde(default)]
+    display_order: Option<i64>,
+}
+
+#[utoipa::path(
+    post,
+    path = "/crm/v3/properties/{objectType}/groups",
+    operation_id = "createPropertyGroup",
+    tag = "properties",
+    summary = "Create a property group",
+    params(("objectType" = inline(CrmObjectType), Path)),
+    request_body = GroupIn,
+    responses((status = 201, description = "success", body = GroupOut)),
+)]
 async fn create_group(
     State(s): State<WebState>,
     Auth(actor): Auth,
     Path(object_type): Path<String>,
     Body(input): Body<GroupIn>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<GroupOut>), ApiError> {
     let (_, pt) = pt(&object_type)?;
     let name = input
         .name
@@ -461,15 +759,25 @@ async fn create_group(
         .app
         .create_property_group(&actor, pt, &name, &label, input.display_order.unwrap_or(0))
         .await?;
-    Ok((StatusCode::CREATED, Json(group_json(&g))))
+    Ok((StatusCode::CREATED, Json(group_out(&g))))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/crm/v3/properties/{objectType}/groups/{groupName}",
+    operation_id = "updatePropertyGroup",
+    tag = "properties",
+    summary = "Update a property group",
+    params(("objectType" = inline(CrmObjectType), Path), ("groupName" = String, Path)),
+    request_body = GroupPatchIn,
+    responses((status = 200, description = "success", body = GroupOut)),
+)]
 async fn update_group(
     State(s): State<WebState>,
     Auth(actor): Auth,
     Path((object_type, name)): Path<(String, String)>,
-    Body(input): Body<GroupIn>,
-) -> Result<Json<Value>, ApiError> {
+    Body(input): Body<GroupPatchIn>,
+) -> Result<Json<GroupOut>, ApiError> {
     let (_, pt) = pt(&object_type)?;
     let g = s
         .app
@@ -481,9 +789,18 @@ async fn update_group(
             input.display_order,
         )
         .await?;
-    Ok(Json(group_json(&g)))
+    Ok(Json(group_out(&g)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/crm/v3/properties/{objectType}/groups/{groupName}",
+    operation_id = "archivePropertyGroup",
+    tag = "properties",
+    summary = "Archive an empty property group",
+    params(("objectType" = inline(CrmObjectType), Path), ("groupName" = String, Path)),
+    responses((status = 204, description = "no content")),
+)]
 async fn archive_group(
     State(s): State<WebState>,
     Auth(actor): Auth,

@@ -2,46 +2,133 @@
 //! `"-createdate"` or `{"propertyName", "direction"}`), `limit`/`after`, and the total.
 
 use axum::Json;
-use axum::Router;
 use axum::extract::{Path, State};
-use axum::routing::post;
 use fd_app::{FilterInput, SearchRequest};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
+use utoipa::{PartialSchema, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::objects::Shape;
-use super::{Auth, Body, crm_type, scalar_string};
+use super::objects::{Shape, SimplePublicObject};
+use super::{Auth, Body, CrmObjectType, Paging, crm_type, scalar_string};
 use crate::{ApiError, WebState};
 
-pub(super) fn routes() -> Router<WebState> {
-    Router::new().route("/crm/v3/objects/{object_type}/search", post(search))
+pub(super) fn routes() -> OpenApiRouter<WebState> {
+    OpenApiRouter::new().routes(routes!(search))
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default, rename_all = "camelCase")]
+/// One filter; values may be sent as strings or numbers.
+#[derive(Deserialize, Default, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = Filter)]
 struct FilterIn {
+    #[schema(required = true, nullable = false)]
+    #[serde(default)]
     property_name: Option<String>,
+    #[schema(value_type = Option<FilterOperator>, required = true, nullable = false)]
+    #[serde(default)]
     operator: Option<String>,
+    #[schema(value_type = Option<String>, nullable = false)]
+    #[serde(default)]
     value: Option<Value>,
+    #[schema(value_type = Option<String>, nullable = false)]
+    #[serde(default)]
     high_value: Option<Value>,
+    #[schema(value_type = Option<Vec<String>>, nullable = false)]
+    #[serde(default)]
     values: Option<Vec<Value>>,
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
+/// The operators the store's search understands.
+#[derive(ToSchema)]
+#[schema(rename_all = "SCREAMING_SNAKE_CASE")]
+#[allow(dead_code)] // a request field's description: fd-app reads the operator's text
+enum FilterOperator {
+    Eq,
+    Neq,
+    Lt,
+    Lte,
+    Gt,
+    Gte,
+    Between,
+    In,
+    NotIn,
+    HasProperty,
+    NotHasProperty,
+    ContainsToken,
+    NotContainsToken,
+}
+
+#[derive(Deserialize, Default, ToSchema)]
 struct GroupIn {
+    #[schema(required = true)]
+    #[serde(default)]
     filters: Vec<FilterIn>,
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default, rename_all = "camelCase")]
+/// One sort: a property name (`-` in front for descending) or
+/// `{"propertyName", "direction"}`; `sort` reads it from the JSON value.
+#[allow(dead_code)] // a request field's description, never built
+struct SortIn;
+
+impl PartialSchema for SortIn {
+    fn schema() -> RefOr<Schema> {
+        let direction = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(["ASCENDING", "DESCENDING"]));
+        let object = ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .property(
+                "propertyName",
+                ObjectBuilder::new().schema_type(Type::String),
+            )
+            .required("propertyName")
+            .property("direction", direction);
+        OneOfBuilder::new()
+            .item(ObjectBuilder::new().schema_type(Type::String))
+            .item(object)
+            .into()
+    }
+}
+
+impl ToSchema for SortIn {}
+
+#[derive(Deserialize, Default, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = SearchRequest)]
 struct SearchIn {
+    #[schema(nullable = false)]
+    #[serde(default)]
     query: Option<String>,
+    #[schema(value_type = Option<i64>, minimum = 0, maximum = 200, nullable = false)]
+    #[serde(default)]
     limit: Option<Value>,
+    #[schema(value_type = Option<String>, nullable = false)]
+    #[serde(default)]
     after: Option<Value>,
+    /// at most one sort
+    #[schema(value_type = Vec<SortIn>, inline)]
+    #[serde(default)]
     sorts: Vec<Value>,
+    #[serde(default)]
     properties: Vec<String>,
+    /// at most 5 groups of at most 6 filters, 18 filters in all
+    #[schema(inline)]
+    #[serde(default)]
     filter_groups: Vec<GroupIn>,
+}
+
+/// One page of matches and how many there are in all.
+#[derive(Serialize, ToSchema)]
+struct SearchResponse {
+    total: i64,
+    results: Vec<SimplePublicObject>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    paging: Option<Paging>,
 }
 
 fn int(field: &str, v: &Option<Value>, default: i64) -> Result<i64, ApiError> {
@@ -99,12 +186,22 @@ fn text(field: &str, v: &Option<Value>) -> Result<Option<String>, ApiError> {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/crm/v3/objects/{objectType}/search",
+    operation_id = "searchObjects",
+    tag = "search",
+    summary = "Search records",
+    params(("objectType" = inline(CrmObjectType), Path)),
+    request_body = SearchIn,
+    responses((status = 200, description = "success", body = SearchResponse)),
+)]
 async fn search(
     State(s): State<WebState>,
     Auth(actor): Auth,
     Path(object_type): Path<String>,
     Body(input): Body<SearchIn>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SearchResponse>, ApiError> {
     let kind = crm_type(&object_type)?;
     if input.sorts.len() > 1 {
         return Err(ApiError::validation(format!(
@@ -151,11 +248,12 @@ async fn search(
     };
     let (total, records) = s.app.search_records(&actor, kind, &req).await?;
     let shape = Shape::new(&s.app, kind, &input.properties).await?;
-    let results: Vec<Value> = records.iter().map(|r| shape.render(r)).collect();
-    let mut body = json!({ "total": total, "results": results });
+    let results = records.iter().map(|r| shape.render(r)).collect();
     let next = offset + records.len() as i64;
-    if !records.is_empty() && next < total {
-        body["paging"] = json!({"next": {"after": next.to_string()}});
-    }
-    Ok(Json(body))
+    let paging = (!records.is_empty() && next < total).then(|| Paging::after(next));
+    Ok(Json(SearchResponse {
+        total,
+        results,
+        paging,
+    }))
 }

@@ -1,6 +1,8 @@
 //! Wire fidelity and bad input: HubSpot's error body on every refusal, never a 500, nothing
 //! stored changes; the clients' quirks are accepted; `/openapi.json` covers every route.
 
+use std::collections::BTreeSet;
+
 use fd_testkit::TestApp;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -336,41 +338,75 @@ async fn quirks(t: TestApp) {
     assert_eq!(r.body["id"], cid);
 }
 
-/// Every operation `/openapi.json` describes is served (no route fallback, no 405), and
-/// every JSON response so far names its operation's documented shapes.
+/// Every route the API router registers is documented in `/openapi.json` with its method and
+/// every documented operation is a route: the served document's (method, path) pairs are
+/// exactly the router's, each of them is served (no route fallback, no 405), and on every
+/// documented path the methods it does not document answer 405.
 async fn openapi(t: TestApp) {
     let api = Api::start(t).await;
     let doc = api.send_as(None, Method::GET, "/openapi.json", None).await;
     assert_eq!(doc.status, 200);
     assert_eq!(doc.body["openapi"], "3.0.3");
-    let ops = fd_web::openapi_operations();
-    assert!(ops.len() >= 60, "{} operations", ops.len());
-    for (method, path) in ops {
-        let concrete = path
-            .replace("{objectType}", "tickets")
+    let routes: BTreeSet<(String, String)> = fd_web::api_routes().into_iter().collect();
+    assert!(routes.len() >= 60, "{} routes", routes.len());
+    let mut documented = BTreeSet::new();
+    for (path, item) in doc.body["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            assert!(
+                op["responses"]["default"].is_object(),
+                "{method} {path}: no error response"
+            );
+            documented.insert((method.clone(), path.clone()));
+        }
+    }
+    assert_eq!(
+        routes.difference(&documented).collect::<Vec<_>>(),
+        Vec::<&(String, String)>::new(),
+        "routes missing from /openapi.json"
+    );
+    assert_eq!(
+        documented.difference(&routes).collect::<Vec<_>>(),
+        Vec::<&(String, String)>::new(),
+        "documented operations that are not routes"
+    );
+    let concrete = |path: &str| {
+        path.replace("{objectType}", "tickets")
             .replace("{fromObjectType}", "tickets")
             .replace("{toObjectType}", "contacts")
             .split('/')
             .map(|seg| if seg.starts_with('{') { "12345" } else { seg })
             .collect::<Vec<_>>()
-            .join("/");
-        let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
-        assert!(
-            doc.body["paths"][&path][&method].is_object(),
-            "{method} {path}"
-        );
-        let body = matches!(m, Method::POST | Method::PUT | Method::PATCH).then(|| json!({}));
-        let r = api.send_as(Some(&api.token), m, &concrete, body).await;
-        assert_ne!(r.status, 405, "{method} {concrete}");
-        assert!(r.status < 500, "{method} {concrete}: {}", r.body);
-        if r.status == 404 {
-            assert!(
-                !r.body["message"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .starts_with("No API route"),
-                "{method} {concrete} is not routed"
-            );
+            .join("/")
+    };
+    let paths: BTreeSet<&String> = documented.iter().map(|(_, p)| p).collect();
+    for path in paths {
+        for m in [
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ] {
+            let method = m.as_str().to_lowercase();
+            let is_documented = documented.contains(&(method.clone(), path.clone()));
+            let body = matches!(m, Method::POST | Method::PUT | Method::PATCH).then(|| json!({}));
+            let url = concrete(path);
+            let r = api.send_as(Some(&api.token), m, &url, body).await;
+            if !is_documented {
+                assert_eq!(r.status, 405, "{method} {url} is served but not documented");
+                continue;
+            }
+            assert_ne!(r.status, 405, "{method} {url}");
+            assert!(r.status < 500, "{method} {url}: {}", r.body);
+            if r.status == 404 {
+                assert!(
+                    !r.body["message"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .starts_with("No API route"),
+                    "{method} {url} is not routed"
+                );
+            }
         }
     }
 }
