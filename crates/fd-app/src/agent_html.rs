@@ -3,14 +3,13 @@
 //! event handler, no `javascript:` URL, no style) before it is stored or mailed, so every road
 //! stores and sends the same safe HTML.
 //!
-//! Must not depend on HTTP; pure apart from the CPU pool `clean_reply` runs on.
+//! Must not depend on HTTP nor on any use case: pure (`conversations::clean_reply` runs it on
+//! the CPU pool).
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use ammonia::{Builder, UrlRelative};
-
-use crate::{AppError, Reply, run_cpu};
 
 /// An agent's reply or a library item: the editor's formatting only (bold, italic,
 /// underline, lists, links, quotes, line breaks) and pasted images as `data:image/*` URLs.
@@ -18,7 +17,7 @@ pub fn sanitize_agent_html(html: &str) -> String {
     // Bounded before it is parsed, as customers' mail is (finding 1 of the hardening issue:
     // html5ever's cost grows with the square of the nesting depth): beyond the bounds the
     // text is kept, as escaped paragraphs, and no tree is built.
-    if let Some(text) = crate::flatten_unbounded_html(html) {
+    if let Some(text) = crate::mail::flatten_unbounded_html(html) {
         return text;
     }
     let tags: HashSet<&str> = [
@@ -85,14 +84,4 @@ pub fn sanitize_agent_html(html: &str) -> String {
         })
         .clean(html)
         .to_string()
-}
-
-/// The reply with its HTML sanitised, on the CPU pool (outside any transaction: a long
-/// document must not hold the write lock). Every use case that sends an agent's reply calls
-/// this before it opens its transaction.
-pub(crate) async fn clean_reply(mut reply: Reply) -> Result<Reply, AppError> {
-    if let Some(html) = reply.html.take() {
-        reply.html = Some(run_cpu(move || sanitize_agent_html(&html)).await?);
-    }
-    Ok(reply)
 }

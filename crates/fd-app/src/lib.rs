@@ -7,15 +7,19 @@
 //! Must not depend on HTTP, HTML or mail syntax: callers translate their inputs into the
 //! plain types here. Time comes from the injected [`Clock`].
 
+mod activity;
 mod actor;
 mod admin;
 mod agent_html;
+mod associations;
 mod auth;
 mod clock;
+mod comments;
 mod config;
 mod conversations;
 mod cpu;
 mod crm;
+mod drafts;
 mod error;
 mod events;
 mod mail;
@@ -44,6 +48,7 @@ pub use error::AppError;
 pub use events::{Event, WatchTarget};
 pub use fd_domain as domain;
 // The query inputs of the list use cases; the store itself is not part of fd-app's API.
+pub use drafts::DraftEntry;
 pub use fd_store::{
     ConversationListQuery, ThreadQuery, ThreadSort, TicketListQuery, TicketSort, TicketView,
 };
@@ -66,7 +71,7 @@ pub use threads::{
     ChannelAccount, ThreadItem, channel_by_id, channel_id, channel_name, inbox_by_id, inbox_id,
 };
 pub use tickets::{NewTicket, TicketChanges, TicketDetails};
-pub use ui::{CompanyOverview, ContactOverview, DraftEntry, LIBRARY_KINDS, ReplyOutcome};
+pub use ui::{CompanyOverview, ContactOverview, LIBRARY_KINDS, ReplyOutcome};
 
 use fd_store::Db;
 use tokio::sync::broadcast;

@@ -319,7 +319,7 @@ async fn apply_stage_effects(
                 c.id
             )));
         }
-        tx.record_activity(&crate::conversations::conv_change(
+        tx.record_activity(&crate::activity::conv_change(
             c.id,
             actor,
             "status",
@@ -832,10 +832,8 @@ pub(crate) async fn trash_ticket_in(
                 c.id
             )));
         }
-        tx.record_activity(&crate::conversations::conv_event(
-            c.id, actor, "trashed", now,
-        ))
-        .await?;
+        tx.record_activity(&crate::activity::conv_event(c.id, actor, "trashed", now))
+            .await?;
         events.push(Event::ConversationChanged(c.id));
     }
     Ok(events)
@@ -874,10 +872,8 @@ pub(crate) async fn restore_ticket_in(
                 c.id
             )));
         }
-        tx.record_activity(&crate::conversations::conv_event(
-            c.id, actor, "restored", now,
-        ))
-        .await?;
+        tx.record_activity(&crate::activity::conv_event(c.id, actor, "restored", now))
+            .await?;
         events.push(Event::ConversationChanged(c.id));
     }
     Ok(events)

@@ -1,14 +1,15 @@
 //! Use cases the agents' web UI needs beyond the shared ones (issue 5): reply libraries
-//! (HD-16), custom views and reply suggestions (HD-04, Service Seat only), the Mentions and
-//! Drafts views, the notification bell, record overviews, and the stale-reply check of
-//! "Send". Each reads through the actor's scope (HD-09) like every other use case.
+//! (HD-16), custom views and reply suggestions (HD-04, Service Seat only), record overviews,
+//! and the stale-reply check of "Send". Each reads through the actor's scope (HD-09) like
+//! every other use case. (The Mentions view and the bell are in `comments.rs`, the Drafts
+//! view in `drafts.rs`.) Must not depend on HTTP or HTML, nor be depended on by the
+//! aggregates' modules.
 
 use std::collections::{BTreeSet, HashMap};
 
 use fd_domain::*;
 use fd_store::{
-    Company, Contact, Conversation, ConversationListQuery, Draft, LibraryItem, Message, SavedView,
-    Ticket,
+    Company, Contact, Conversation, ConversationListQuery, LibraryItem, Message, SavedView, Ticket,
 };
 
 use crate::{Actor, App, AppError, Reply};
@@ -44,13 +45,6 @@ pub struct CompanyOverview {
     pub company: Company,
     pub contacts: Vec<Contact>,
     pub tickets: Vec<Ticket>,
-}
-
-/// One entry of the Drafts view.
-#[derive(Debug, Clone)]
-pub struct DraftEntry {
-    pub draft: Draft,
-    pub ticket: Option<Ticket>,
 }
 
 fn require_seat(actor: &Actor, what: &str) -> Result<(), AppError> {
@@ -253,62 +247,6 @@ impl App {
         Ok(scored.into_iter().take(3).map(|(_, a)| a).collect())
     }
 
-    /// The Mentions view: tickets whose comments @mention the actor.
-    pub async fn mentioned_tickets(
-        &self,
-        actor: &Actor,
-        limit: i64,
-        offset: i64,
-    ) -> Result<(Vec<Ticket>, i64), AppError> {
-        actor.require_ticket_access()?;
-        let user = actor.require_user()?;
-        let mut tx = self.db().read().await?;
-        let list = tx
-            .mentioned_tickets(&actor.scope(), user, limit, offset)
-            .await?;
-        let n = tx.count_mentioned_tickets(&actor.scope(), user).await?;
-        tx.commit().await?;
-        Ok((list, n))
-    }
-
-    /// The Drafts view (HD-17): only the actor's own drafts, with the tickets they still see.
-    pub async fn draft_entries(&self, actor: &Actor) -> Result<Vec<DraftEntry>, AppError> {
-        let user = actor.require_user()?;
-        let mut tx = self.db().read().await?;
-        let drafts = tx.drafts_of(user).await?;
-        let ids: Vec<TicketId> = drafts.iter().filter_map(|d| d.ticket_id).collect();
-        let tickets = tx.tickets_by_ids(&actor.scope(), &ids).await?;
-        tx.commit().await?;
-        Ok(drafts
-            .into_iter()
-            .map(|d| DraftEntry {
-                ticket: d
-                    .ticket_id
-                    .and_then(|t| tickets.iter().find(|x| x.id == t).cloned()),
-                draft: d,
-            })
-            .collect())
-    }
-
-    /// The bell: how many unread notifications the actor may see.
-    pub async fn unread_notification_count(&self, actor: &Actor) -> Result<i64, AppError> {
-        let user = actor.require_user()?;
-        let mut tx = self.db().read().await?;
-        let n = tx.unread_notification_count(user, &actor.scope()).await?;
-        tx.commit().await?;
-        Ok(n)
-    }
-
-    pub async fn mark_notifications_read(&self, actor: &Actor) -> Result<(), AppError> {
-        let user = actor.require_user()?;
-        let now = self.now();
-        let mut tx = self.db().write().await?;
-        tx.mark_notifications_read(user, now).await?;
-        tx.commit().await?;
-        self.publish(vec![crate::Event::NotificationsChanged(user)]);
-        Ok(())
-    }
-
     /// A conversation's messages for the thread view, each with the number of remote images
     /// its mail had blocked (0 when none), so the page can offer to load them, and the notices
     /// parsing left for agents (a flattened HTML body, dropped attachments…).
@@ -443,7 +381,7 @@ impl App {
     ) -> Result<ReplyOutcome, AppError> {
         let user = actor.require_user()?;
         actor.require_ticket_access()?;
-        let reply = crate::agent_html::clean_reply(reply).await?;
+        let reply = crate::conversations::clean_reply(reply).await?;
         let now = self.now();
         // Checked in the transaction that sends, with the conversation locked as inbound mail
         // locks it: a customer message cannot slip in between the check and the send.

@@ -3,13 +3,17 @@
 //! sanitised here on the server, libraries and link cards, autosaved drafts visible only to
 //! their author, Send and Send + status with the conditional stage's prompt, the Comment tab,
 //! and the stale-reply check.
+//!
+//! Must not depend on any screen module (`helpdesk`, `inbox`, `records`, `admin`,
+//! `notifications`, `host`): a refused post comes back as [`Posted::Refused`] naming its
+//! [`Host`], and `host.rs` renders that page. The editor builds on `widgets.rs` and `view.rs`.
 
 use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use fd_app::domain::entities::{
     Comment, Contact, Conversation, Draft, Message, Recipients, Ticket,
 };
@@ -18,10 +22,29 @@ use fd_app::domain::*;
 use fd_app::{App, AppError, LIBRARY_KINDS, Reply, ReplyOutcome};
 
 use super::Id;
-use super::helpdesk::{PropField, prop_field, render_ticket};
 use super::html::{frame_document, html_to_text, sanitize_reply, text_to_html};
 use super::view::{Directory, Opt, StatusChoice, channel_label, fmt_time, iso_time};
+use super::widgets::{PropField, prop_field};
 use super::{Agent, Fields, Post, UiError, UiResult, UiState, see_other};
+
+/// The page the editor sits on, which a refused post shows again.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Host {
+    Ticket(TicketId),
+    Conversation(ConversationId),
+}
+
+/// What a reply, comment or first-message post came to.
+pub(crate) enum Posted {
+    /// Accepted: the response to send (a redirect).
+    Done(Response),
+    /// Refused: the host page again, with the agent's unsent state and its message.
+    Refused {
+        host: Host,
+        state: EditorState,
+        status: StatusCode,
+    },
+}
 
 /// What the agent had in the editor when a post came back refused (or a link preselected).
 #[derive(Debug, Default, Clone)]
@@ -696,24 +719,23 @@ fn state_of(f: &Fields, conversation: Option<ConversationId>) -> EditorState {
     }
 }
 
-/// Shows the page the post came from again, with the editor's state and a message.
-async fn rerender(
-    state: &UiState,
-    agent: &Agent,
+/// The page the post came from, to show again with the editor's state and a message.
+fn refused(
     f: &Fields,
     conversation: Option<ConversationId>,
     es: EditorState,
     status: StatusCode,
-) -> UiResult {
-    let mut r = match (f.get("surface"), f.record_id("ticket"), conversation) {
-        (Some("inbox"), _, Some(c)) | (_, None | Some(0), Some(c)) => {
-            super::inbox::render_conversation(state, agent, c, es).await?
-        }
-        (_, Some(t), _) => render_ticket(state, agent, TicketId(t), es, None).await?,
+) -> Result<Posted, UiError> {
+    let host = match (f.get("surface"), f.record_id("ticket"), conversation) {
+        (Some("inbox"), _, Some(c)) | (_, None | Some(0), Some(c)) => Host::Conversation(c),
+        (_, Some(t), _) => Host::Ticket(TicketId(t)),
         _ => return Err(UiError::bad_request("Unknown page.")),
     };
-    *r.status_mut() = status;
-    Ok(r)
+    Ok(Posted::Refused {
+        host,
+        state: es,
+        status,
+    })
 }
 
 fn back(f: &Fields, fallback: String) -> String {
@@ -724,11 +746,7 @@ fn back(f: &Fields, fallback: String) -> String {
 }
 
 /// Send, or Send + status (HD-19), with the stale-reply check.
-pub(crate) async fn reply(
-    State(state): State<UiState>,
-    Path(Id(id)): Path<Id>,
-    post: Post,
-) -> UiResult {
+pub(crate) async fn reply(state: &UiState, id: i64, post: &Post) -> Result<Posted, UiError> {
     let f = &post.fields;
     let conv = ConversationId(id);
     let reply = reply_of(f);
@@ -739,14 +757,16 @@ pub(crate) async fn reply(
         .await;
     let mut es = state_of(f, Some(conv));
     match outcome {
-        Ok(ReplyOutcome::Sent(_)) => see_other(&back(f, format!("/inbox/conversations/{id}"))),
+        Ok(ReplyOutcome::Sent(_)) => {
+            see_other(&back(f, format!("/inbox/conversations/{id}"))).map(Posted::Done)
+        }
         Ok(ReplyOutcome::NewerMessage { .. }) => {
             es.stale = true;
             es.error = Some(
                 "The customer sent a new message after you started this reply. Review it below, then send again."
                     .into(),
             );
-            rerender(&state, &post.agent, f, Some(conv), es, StatusCode::CONFLICT).await
+            refused(f, Some(conv), es, StatusCode::CONFLICT)
         }
         Err(AppError::Domain(DomainError::MissingRequiredProperties {
             stage_label,
@@ -756,27 +776,11 @@ pub(crate) async fn reply(
                 "The status {stage_label:?} needs these properties before the ticket can move there. Fill them in and send again."
             ));
             es.missing = missing;
-            rerender(
-                &state,
-                &post.agent,
-                f,
-                Some(conv),
-                es,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
+            refused(f, Some(conv), es, StatusCode::UNPROCESSABLE_ENTITY)
         }
         Err(e @ (AppError::Domain(_) | AppError::Conflict(_))) => {
             es.error = Some(e.to_string());
-            rerender(
-                &state,
-                &post.agent,
-                f,
-                Some(conv),
-                es,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
+            refused(f, Some(conv), es, StatusCode::UNPROCESSABLE_ENTITY)
         }
         Err(e) => Err(e.into()),
     }
@@ -784,10 +788,10 @@ pub(crate) async fn reply(
 
 /// HD-12: the first message of a hand-made ticket starts its conversation.
 pub(crate) async fn start_conversation(
-    State(state): State<UiState>,
-    Path(Id(id)): Path<Id>,
-    post: Post,
-) -> UiResult {
+    state: &UiState,
+    id: i64,
+    post: &Post,
+) -> Result<Posted, UiError> {
     let f = &post.fields;
     let Some(contact) = f.record_id("contact") else {
         return Err(UiError::bad_request("Choose the contact to write to."));
@@ -803,7 +807,7 @@ pub(crate) async fn start_conversation(
                 .app
                 .discard_draft(&post.agent.actor, Some(TicketId(id)), None)
                 .await?;
-            see_other(&format!("/helpdesk/tickets/{id}"))
+            see_other(&format!("/helpdesk/tickets/{id}")).map(Posted::Done)
         }
         Err(e @ (AppError::Domain(_) | AppError::Conflict(_))) => {
             let mut es = state_of(f, None);
@@ -811,20 +815,22 @@ pub(crate) async fn start_conversation(
                 es.missing = missing.clone();
             }
             es.error = Some(e.to_string());
-            let mut r = render_ticket(&state, &post.agent, TicketId(id), es, None).await?;
-            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-            Ok(r)
+            Ok(Posted::Refused {
+                host: Host::Ticket(TicketId(id)),
+                state: es,
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+            })
         }
         Err(e) => Err(e.into()),
     }
 }
 
-async fn comment(
+pub(crate) async fn comment(
     state: &UiState,
     post: &Post,
     ticket: Option<TicketId>,
     conversation: Option<ConversationId>,
-) -> UiResult {
+) -> Result<Posted, UiError> {
     let f = &post.fields;
     let body = f.get("comment").unwrap_or("");
     match state
@@ -838,7 +844,7 @@ async fn comment(
                 (None, Some(c)) => format!("/inbox/conversations/{c}?tab=comment"),
                 _ => "/".into(),
             };
-            see_other(&back(f, fallback))
+            see_other(&back(f, fallback)).map(Posted::Done)
         }
         Err(e @ AppError::Domain(_)) => {
             let es = EditorState {
@@ -853,35 +859,15 @@ async fn comment(
                     .chain(ticket.map(|t| ("ticket".to_string(), t.to_string())))
                     .collect(),
             );
-            rerender(
-                state,
-                &post.agent,
+            refused(
                 &fields_with_ticket,
                 conversation,
                 es,
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
-            .await
         }
         Err(e) => Err(e.into()),
     }
-}
-
-/// HD-21: the Comment tab (internal note; @mentions notify).
-pub(crate) async fn comment_on_conversation(
-    State(state): State<UiState>,
-    Path(Id(id)): Path<Id>,
-    post: Post,
-) -> UiResult {
-    comment(&state, &post, None, Some(ConversationId(id))).await
-}
-
-pub(crate) async fn comment_on_ticket(
-    State(state): State<UiState>,
-    Path(Id(id)): Path<Id>,
-    post: Post,
-) -> UiResult {
-    comment(&state, &post, Some(TicketId(id)), None).await
 }
 
 fn draft_of(f: &Fields, ticket: Option<TicketId>, conversation: Option<ConversationId>) -> Draft {

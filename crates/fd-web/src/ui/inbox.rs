@@ -16,8 +16,8 @@ use serde::Deserialize;
 
 use super::Id;
 use super::editor::{self, EditorState, EditorVm, ThreadItemVm};
-use super::helpdesk::{NamedLink, PropField, contact_from_form, editable_fields};
 use super::view::{Directory, Opt, OptGroup, channel_label, fmt_time, iso_time, priority_label};
+use super::widgets::{NamedLink, PropField, contact_from_form, editable_fields};
 use super::{Agent, Chrome, Post, UiError, UiResult, UiState, page, see_other};
 
 #[derive(Deserialize, Default, Clone)]

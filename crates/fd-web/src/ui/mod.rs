@@ -11,12 +11,15 @@ mod assets;
 mod auth;
 mod editor;
 mod helpdesk;
+mod host;
 mod html;
 mod inbox;
 mod live;
 mod notifications;
+mod profile;
 mod records;
 mod view;
+mod widgets;
 
 use std::sync::Arc;
 
@@ -50,7 +53,7 @@ pub(crate) fn router<S: Clone + Send + Sync + 'static>(app: App) -> Router<S> {
         .route("/logout", post(auth::logout))
         .route(
             "/profile/password",
-            get(auth::password_form).post(auth::change_password),
+            get(profile::password_form).post(profile::change_password),
         )
         .route("/ui/assets/{name}", get(assets::asset))
         .route("/ui/events", get(live::events))
@@ -73,14 +76,14 @@ pub(crate) fn router<S: Clone + Send + Sync + 'static>(app: App) -> Router<S> {
         .route("/tickets/{id}/restore", post(helpdesk::restore))
         .route("/tickets/{id}/associate", post(helpdesk::associate))
         .route("/tickets/{id}/contacts", post(helpdesk::add_contact))
-        .route("/tickets/{id}/start", post(editor::start_conversation))
-        .route("/tickets/{id}/comment", post(editor::comment_on_ticket))
+        .route("/tickets/{id}/start", post(host::start_conversation))
+        .route("/tickets/{id}/comment", post(host::comment_on_ticket))
         .route("/tickets/{id}/draft", post(editor::save_ticket_draft))
         .route("/tickets/{id}/suggestions", get(editor::suggestions))
-        .route("/conversations/{id}/reply", post(editor::reply))
+        .route("/conversations/{id}/reply", post(host::reply))
         .route(
             "/conversations/{id}/comment",
-            post(editor::comment_on_conversation),
+            post(host::comment_on_conversation),
         )
         .route("/conversations/{id}/draft", post(editor::save_draft))
         .route(

@@ -12,8 +12,8 @@ use fd_app::domain::*;
 use serde::Deserialize;
 
 use super::Id;
-use super::helpdesk::{ActivityVm, NamedLink, TicketVm, activity_vm, ticket_rows};
 use super::view::{Directory, TicketRow, channel_label, fmt_time, priority_label};
+use super::widgets::{ActivityVm, NamedLink, TicketVm, activity_vm, ticket_rows};
 use super::{Agent, Chrome, UiResult, UiState, page};
 
 pub(crate) struct PropRow {
