@@ -19,7 +19,12 @@ use fd_app::domain::MessageId;
 use crate::{ApiError, WebState};
 
 /// Types a browser may show inline: raster images cannot run script.
-const INLINE_TYPES: &[&str] = &["image/png", "image/jpeg", "image/gif", "image/webp"];
+pub(crate) const INLINE_TYPES: &[&str] = &["image/png", "image/jpeg", "image/gif", "image/webp"];
+
+/// Where the thread links attachment `index` of message `id`.
+pub(crate) fn attachment_href(id: MessageId, index: usize) -> String {
+    format!("/mail/messages/{id}/attachments/{index}")
+}
 
 pub(crate) fn routes() -> Router<WebState> {
     Router::new()

@@ -91,7 +91,30 @@ pub(crate) struct ThreadItemVm {
     pub channel: &'static str,
     /// HD-18: this inbound message comes from a visitor not yet tied to a contact.
     pub visitor: bool,
-    pub attachments: Vec<String>,
+    pub attachments: Vec<AttachmentVm>,
+}
+
+/// An attachment as the thread shows it: a link to the attachment route (which serves raster
+/// images inline and everything else as a download, under a sandbox CSP), its size, and an
+/// inline preview for the image types that route shows.
+pub(crate) struct AttachmentVm {
+    pub name: String,
+    pub href: String,
+    pub size: String,
+    pub preview: bool,
+}
+
+/// "12 bytes", "3.4 KB", "1.2 MB": sizes as agents read them (1 KB = 1,024 bytes).
+fn human_size(bytes: i64) -> String {
+    const KB: f64 = 1024.0;
+    let b = bytes.max(0) as f64;
+    if b < KB {
+        format!("{bytes} bytes")
+    } else if b < KB * KB {
+        format!("{:.1} KB", b / KB)
+    } else {
+        format!("{:.1} MB", b / (KB * KB))
+    }
 }
 
 fn recipients_text(r: &Recipients) -> String {
@@ -164,7 +187,17 @@ fn message_item(
         attachments: m
             .attachments
             .iter()
-            .map(|a| format!("{} ({} bytes)", a.filename, a.size))
+            .enumerate()
+            .map(|(i, a)| AttachmentVm {
+                name: if a.filename.trim().is_empty() {
+                    format!("attachment {}", i + 1)
+                } else {
+                    a.filename.clone()
+                },
+                href: crate::attachments::attachment_href(m.id, i),
+                size: human_size(a.size),
+                preview: crate::attachments::INLINE_TYPES.contains(&a.content_type.as_str()),
+            })
             .collect(),
     }
 }

@@ -362,8 +362,102 @@ async fn frame_html_references_only_its_own_message(t: TestApp) {
     }
 }
 
+/// Inbound attachments in the thread (issue "The agent's workspace", item 2): each is a link
+/// to the attachment route with its size; a PDF downloads (`attachment`, served as
+/// `application/octet-stream`), a PNG previews inline; the links lead to this message's own
+/// attachments, in the order the message has them.
+async fn attachments_are_links_and_images_preview(t: TestApp) {
+    let system = Actor::system();
+    t.team("Support").await;
+    t.app
+        .connect_email(&system, SUPPORT, "Support", Workspace::HelpDesk, false)
+        .await
+        .unwrap();
+    let mail = MailService::new(t.app.clone(), MailSettings::default());
+    t.agent("ann@example.com", TicketAccessLevel::Team, &["Support"])
+        .await;
+    // A 1×1 PNG and a small PDF, base64 as a mail client sends them.
+    const PNG: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
+    const PDF: &str = "JVBERi0xLjQKJcOkw7zDtsOfCjEgMCBvYmoKPDwvVHlwZS9DYXRhbG9nPj4KZW5kb2JqCnRyYWlsZXIKPDwvUm9vdCAxIDAgUj4+CiUlRU9GCg==";
+    let (ticket, message) = deliver(
+        &mail,
+        "Broken invoice",
+        &format!(
+            "Content-Type: multipart/mixed; boundary=\"M\"\r\n\r\n--M\r\n\
+             Content-Type: text/plain; charset=utf-8\r\n\r\nSee the invoice and the screenshot.\r\n--M\r\n\
+             Content-Type: application/pdf; name=\"invoice 42.pdf\"\r\n\
+             Content-Disposition: attachment; filename=\"invoice 42.pdf\"\r\n\
+             Content-Transfer-Encoding: base64\r\n\r\n{PDF}\r\n--M\r\n\
+             Content-Type: image/png; name=\"screen.png\"\r\n\
+             Content-Disposition: attachment; filename=\"screen.png\"\r\n\
+             Content-Transfer-Encoding: base64\r\n\r\n{PNG}\r\n--M--\r\n"
+        ),
+    )
+    .await;
+    let base = serve(&t).await;
+    let ann = Browser::login(&base, "ann@example.com").await;
+    let page = ann.get(&format!("/helpdesk/tickets/{ticket}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let pdf_href = format!("/mail/messages/{message}/attachments/0");
+    let png_href = format!("/mail/messages/{message}/attachments/1");
+    assert!(
+        page.body.contains(&format!(
+            "<a href=\"{pdf_href}\" download>invoice 42.pdf</a>"
+        )),
+        "the PDF is a download link: {}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains(&format!("<a href=\"{png_href}\">screen.png</a>")),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains(&format!("<img src=\"{png_href}\" alt=\"screen.png\"")),
+        "the image previews inline"
+    );
+    assert!(
+        !page.body.contains(&format!("<img src=\"{pdf_href}\"")),
+        "no preview of a PDF"
+    );
+    assert!(page.body.contains("bytes</span>"), "sizes are shown");
+
+    let pdf = ann.get(&pdf_href).await;
+    assert_eq!(pdf.status, StatusCode::OK);
+    assert_eq!(
+        pdf.headers.get("content-type").unwrap(),
+        "application/octet-stream"
+    );
+    let disposition = pdf
+        .headers
+        .get("content-disposition")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        disposition.starts_with("attachment;") && disposition.contains("invoice 42.pdf"),
+        "{disposition}"
+    );
+    assert!(pdf.body.starts_with("%PDF-1.4"), "the stored bytes");
+    let png = ann.get(&png_href).await;
+    assert_eq!(png.status, StatusCode::OK);
+    assert_eq!(png.headers.get("content-type").unwrap(), "image/png");
+    assert!(
+        png.headers
+            .get("content-disposition")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("inline;")
+    );
+}
+
 fd_testkit::on_both_backends! {
     ui_mail_html_framed_remote_images_on_request => customer_html_is_framed_and_remote_images_wait;
     ui_mail_hostile_html_flattened_finding_1 => hostile_html_is_flattened_at_ingestion;
     ui_mail_frame_only_own_message_finding_5 => frame_html_references_only_its_own_message;
+    ui_mail_attachments_link_and_preview => attachments_are_links_and_images_preview;
 }
