@@ -621,6 +621,28 @@ impl App {
         Ok(())
     }
 
+    /// Ends a pipeline or stage edit: the HD-06/INB-11 check on the pipelines as the edit
+    /// left them, the audit row (with the label when there is one), then the commit — so a
+    /// refused edit writes and records nothing.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn finish_pipeline_edit(
+        &self,
+        mut tx: fd_store::Tx,
+        actor: &Actor,
+        before: &[Pipeline],
+        object: AdminObject,
+        id: i64,
+        action: &'static str,
+        label: Option<String>,
+    ) -> Result<(), AppError> {
+        self.check_pipeline_edit(&mut tx, before).await?;
+        let field = label.as_ref().map(|_| "label");
+        self.audit(&mut tx, actor, object, id, action, field, label)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     async fn check_required(
         &self,
         tx: &mut fd_store::Tx,
@@ -676,18 +698,16 @@ impl App {
             .pipeline(id)
             .await?
             .ok_or_else(|| AppError::Internal("new pipeline vanished".into()))?;
-        self.check_pipeline_edit(&mut tx, &before).await?;
-        self.audit(
-            &mut tx,
+        self.finish_pipeline_edit(
+            tx,
             actor,
+            &before,
             AdminObject::Pipeline,
             id.0,
             "created",
-            Some("label"),
             Some(p.label.clone()),
         )
         .await?;
-        tx.commit().await?;
         Ok(p)
     }
 
@@ -723,18 +743,16 @@ impl App {
             .pipeline(id)
             .await?
             .ok_or_else(|| AppError::not_found("pipeline", id))?;
-        self.check_pipeline_edit(&mut tx, &before).await?;
-        self.audit(
-            &mut tx,
+        self.finish_pipeline_edit(
+            tx,
             actor,
+            &before,
             AdminObject::Pipeline,
             id.0,
             "changed",
-            Some("label"),
             Some(p.label.clone()),
         )
         .await?;
-        tx.commit().await?;
         Ok(p)
     }
 
@@ -758,18 +776,16 @@ impl App {
         }
         tx.update_pipeline(id, &p.label, p.display_order, true, now)
             .await?;
-        self.check_pipeline_edit(&mut tx, &before).await?;
-        self.audit(
-            &mut tx,
+        self.finish_pipeline_edit(
+            tx,
             actor,
+            &before,
             AdminObject::Pipeline,
             id.0,
             "archived",
             None,
-            None,
         )
         .await?;
-        tx.commit().await?;
         Ok(())
     }
 
@@ -798,18 +814,16 @@ impl App {
             .stage(id)
             .await?
             .ok_or_else(|| AppError::Internal("new stage vanished".into()))?;
-        self.check_pipeline_edit(&mut tx, &before).await?;
-        self.audit(
-            &mut tx,
+        self.finish_pipeline_edit(
+            tx,
             actor,
+            &before,
             AdminObject::Stage,
             id.0,
             "created",
-            Some("label"),
             Some(stage.label.clone()),
         )
         .await?;
-        tx.commit().await?;
         Ok(stage)
     }
 
@@ -858,18 +872,16 @@ impl App {
             .stage(id)
             .await?
             .ok_or_else(|| AppError::not_found("stage", id))?;
-        self.check_pipeline_edit(&mut tx, &before).await?;
-        self.audit(
-            &mut tx,
+        self.finish_pipeline_edit(
+            tx,
             actor,
+            &before,
             AdminObject::Stage,
             id.0,
             "changed",
-            Some("label"),
             Some(s.label.clone()),
         )
         .await?;
-        tx.commit().await?;
         Ok(s)
     }
 
@@ -896,18 +908,16 @@ impl App {
         }
         tx.update_stage(id, &s.label, s.display_order, s.state, true, now)
             .await?;
-        self.check_pipeline_edit(&mut tx, &before).await?;
-        self.audit(
-            &mut tx,
+        self.finish_pipeline_edit(
+            tx,
             actor,
+            &before,
             AdminObject::Stage,
             id.0,
             "archived",
             None,
-            None,
         )
         .await?;
-        tx.commit().await?;
         Ok(())
     }
 

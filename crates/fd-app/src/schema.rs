@@ -629,18 +629,16 @@ impl App {
             .pipeline(id)
             .await?
             .ok_or_else(|| AppError::not_found("pipeline", id))?;
-        self.check_pipeline_edit(&mut tx, &before).await?;
-        self.audit(
-            &mut tx,
+        self.finish_pipeline_edit(
+            tx,
             actor,
+            &before,
             AdminObject::Pipeline,
             id.0,
             "replaced",
-            Some("label"),
             Some(p.label.clone()),
         )
         .await?;
-        tx.commit().await?;
         Ok(p)
     }
 }
