@@ -208,6 +208,14 @@ impl Env {
         self.t.app.messages(&Actor::system(), c).await.unwrap()
     }
 
+    /// The reply-address token of a conversation (`support+<token>@…`).
+    pub(crate) async fn reply_token(&self, c: ConversationId) -> String {
+        let mut tx = self.t.app.db().read().await.unwrap();
+        let tok = tx.reply_token_of(c).await.unwrap().unwrap();
+        tx.commit().await.unwrap();
+        tok
+    }
+
     pub(crate) async fn meta(&self, m: MessageId) -> fd_store::MessageMailMeta {
         self.t
             .app
@@ -366,12 +374,7 @@ async fn threading_follows_hd07(t: TestApp) {
     // 1. References naming our message, from the customer: same ticket.
     e.receive("bob@customer.example", &[SUPPORT], &msg("Bob <bob@customer.example>", SUPPORT, "Re: Invoice question", Some("<q2@customer.example>"), &format!("In-Reply-To: {our_id}\r\nReferences: <q1@customer.example> {our_id}\r\n"), "Thanks!\r\n\r\nOn Thu, Jan 1, 2026 at 10:00 AM Support <support@help.example> wrote:\r\n> Let me check.\r\n")).await;
     // 2. The reply address alone (no threading headers, e.g. a new mail to the address).
-    let token = {
-        let mut tx = e.t.app.db().read().await.unwrap();
-        let tok = tx.reply_token_of(conv.id).await.unwrap().unwrap();
-        tx.commit().await.unwrap();
-        tok
-    };
+    let token = e.reply_token(conv.id).await;
     assert!(token.len() >= 20, "unguessable token");
     let reply_addr = format!("support+{token}@help.example");
     e.receive(
@@ -1507,12 +1510,7 @@ async fn smtp_redelivery_lenient_ids_and_delay_warnings(t: TestApp) {
             .await
             .unwrap();
     e.run_jobs().await;
-    let token = {
-        let mut tx = e.t.app.db().read().await.unwrap();
-        let tok = tx.reply_token_of(dora.id).await.unwrap().unwrap();
-        tx.commit().await.unwrap();
-        tok
-    };
+    let token = e.reply_token(dora.id).await;
     let verp = format!("support+{token}@help.example");
     let warning = "From: Mail Delivery System <MAILER-DAEMON@mx.customer.example>\r\nTo: support@help.example\r\nSubject: Warning: message has not yet been delivered\r\nDate: Fri, 02 Jan 2026 10:00:00 +0000\r\nMessage-ID: <warn-1@mx.customer.example>\r\n\r\nThis message was created automatically by mail delivery software.\r\n\r\nA message that you sent has not yet reached one or more of its recipients after\r\nmore than 24 hours on the queue on mx.customer.example.\r\n\r\nNo action is required on your part. Delivery attempts will continue for some time.\r\n";
     for (id, to) in [
@@ -1708,12 +1706,7 @@ async fn threading_walks_every_reference_and_keeps_new_participants(t: TestApp) 
         .await
         .unwrap();
     e.run_jobs().await;
-    let token = {
-        let mut tx = e.t.app.db().read().await.unwrap();
-        let tok = tx.reply_token_of(a.id).await.unwrap().unwrap();
-        tx.commit().await.unwrap();
-        tok
-    };
+    let token = e.reply_token(a.id).await;
     let bob_before = e.messages(b.id).await.len();
     let reply_addr = format!("support+{token}@help.example");
     e.receive("mallory@other.example", &[&reply_addr], &msg("Mallory <mallory@other.example>", &reply_addr, "Re: Refund", Some("<m1@other.example>"), "In-Reply-To: <b2@customer.example>\r\nReferences: <b1@customer.example> <b2@customer.example>\r\n", "Hi.\r\n")).await;
