@@ -1,8 +1,12 @@
-// Starts the real `frontdesk` binary on a free loopback port with a fresh data directory,
-// creates the agents the flows need with `frontdesk admin create-user`, and launches Debian's
-// chromium through playwright-core (never a downloaded browser).
+// Starts the real `frontdesk` binary on a free loopback port with a fresh data directory (and,
+// when FRONTDESK_E2E_POSTGRES_URL names a PostgreSQL server, a fresh database on it), creates
+// the agents the flows need with `frontdesk admin create-user`, and launches Debian's chromium
+// through playwright-core (never a downloaded browser). Every flow checks its pages with
+// axe-core and keeps screenshots at 1440, 1024 and 390 px in e2e/ui/artifacts/<backend>/.
 import { spawn, execFileSync } from "node:child_process";
-import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { createRequire } from "node:module";
+import { mkdtempSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
@@ -10,7 +14,13 @@ import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 
 const here = dirname(fileURLToPath(import.meta.url));
-export const ARTIFACTS = join(here, "artifacts");
+/** The backend the flows run on: PostgreSQL when .ci/ui-e2e's second pass names a server. */
+const PG_URL = process.env.FRONTDESK_E2E_POSTGRES_URL || "";
+export const BACKEND = PG_URL ? "postgres" : "sqlite";
+export const ARTIFACTS = join(here, "artifacts", BACKEND);
+// Evaluated through the DevTools protocol, which the pages' Content-Security-Policy does not
+// govern (an injected <script> tag would be refused, rightly).
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 export const PASSWORD = "e2e-password-123";
 
 export function binary() {
@@ -73,6 +83,14 @@ export async function startRelay() {
 export async function startServer({ users = [], smtp = false, relayPort = null } = {}) {
   const dir = mkdtempSync(join(tmpdir(), "frontdesk-e2e-"));
   const base = ["--data-dir", dir];
+  if (PG_URL) {
+    // A fresh database per server, so flows never see each other's records.
+    const name = `fd_e2e_${randomBytes(6).toString("hex")}`;
+    execFileSync("psql", [PG_URL, "-qc", `CREATE DATABASE ${name}`], { stdio: "ignore" });
+    const u = new URL(PG_URL);
+    u.pathname = `/${name}`;
+    base.push("--database-url", u.toString());
+  }
   execFileSync(binary(), ["migrate", ...base], { stdio: "ignore" });
   for (const u of users) {
     const args = ["admin", "create-user", ...base, "--email", u.email, "--name", u.name,
@@ -145,8 +163,41 @@ export async function signIn(browser, url, email) {
   return page;
 }
 
+/**
+ * Screenshots of the page as it is, at 1440, 1024 and 390 px wide (`name-1440.png`, …), after
+ * checking it with axe-core. The viewport is put back afterwards.
+ */
 export async function shot(page, name) {
-  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+  await checkA11y(page, name);
+  const size = page.viewportSize();
+  for (const width of [1440, 1024, 390]) {
+    await page.setViewportSize({ width, height: width === 390 ? 844 : 900 });
+    await page.screenshot({ path: join(ARTIFACTS, `${name}-${width}.png`), fullPage: true });
+  }
+  if (size) await page.setViewportSize(size);
+}
+
+/**
+ * Runs axe-core (WCAG 2 A/AA rules) on the page and fails on any serious or critical
+ * violation, naming the rule and the offending elements.
+ */
+export async function checkA11y(page, label = page.url()) {
+  // Contrast is judged on the settled page, not halfway through a highlight's fade.
+  await page.evaluate(() => Promise.all(document.getAnimations().map((a) => a.finished.catch(() => null))));
+  if (!(await page.evaluate(() => !!window.axe))) {
+    await page.evaluate(AXE_SOURCE);
+  }
+  const violations = await page.evaluate(async () => {
+    const r = await window.axe.run(document, {
+      runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] },
+    });
+    return r.violations
+      .filter((v) => v.impact === "serious" || v.impact === "critical")
+      .map((v) => `${v.id} (${v.impact}): ${v.help}\n    ${v.nodes.slice(0, 5).map((n) => `${n.target.join(" ")}: ${(n.failureSummary || "").replace(/\s+/g, " ")}`).join("\n    ")}`);
+  });
+  if (violations.length) {
+    throw new Error(`axe-core: ${violations.length} serious/critical violation(s) on ${label}:\n  ${violations.join("\n  ")}`);
+  }
 }
 
 /** Delivers a message to the server's SMTP listener with Python's smtplib. */

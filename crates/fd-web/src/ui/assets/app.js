@@ -271,8 +271,7 @@
         list.appendChild(li);
       });
       list.hidden = !matches.length;
-      commentBox.setAttribute("aria-expanded", String(!!matches.length));
-      if (matches.length) { commentBox.setAttribute("aria-activedescendant", "mention-" + matches[active].id); }
+      if (matches.length) { commentBox.setAttribute("aria-activedescendant", "mention-" + matches[active].id); } else { commentBox.removeAttribute("aria-activedescendant"); }
     }
     function choose(u) {
       var pos = commentBox.selectionStart;
