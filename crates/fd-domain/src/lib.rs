@@ -16,6 +16,7 @@ pub mod error;
 pub mod model;
 pub mod property;
 pub mod rules;
+pub mod search;
 pub mod text;
 
 pub use access::{TicketAccess, Viewer, ViewerScope};
