@@ -745,6 +745,44 @@ impl App {
         Ok(out)
     }
 
+    /// The help desk's search (issue 13): a page of tickets whose subject, description,
+    /// messages, comments, contacts' names or emails, companies' names or id match `q.text`
+    /// (accents and case folded, `fd_domain::search::fold`), scoped (HD-09) and narrowed by
+    /// the query's view and filters, each with where it matched. One read transaction, so the
+    /// snippets come from the same snapshot as the page.
+    pub async fn search_tickets(
+        &self,
+        actor: &Actor,
+        q: &TicketListQuery,
+    ) -> Result<Vec<(Ticket, Option<fd_domain::search::MatchSnippet>)>, AppError> {
+        actor.require_ticket_access()?;
+        let text = q.text.clone().unwrap_or_default();
+        let mut tx = self.db().read().await?;
+        let tickets = tx.list_tickets(&actor.scope(), q).await?;
+        let ids: Vec<i64> = tickets.iter().map(|t| t.id.0).collect();
+        let mut parts = tx.ticket_search_parts(&ids).await?;
+        tx.commit().await?;
+        Ok(tickets
+            .into_iter()
+            .map(|t| {
+                let found = parts
+                    .remove(&t.id.0)
+                    .and_then(|p| fd_domain::search::locate(&p, &text))
+                    .or_else(|| {
+                        // Found by its id alone.
+                        fd_domain::search::query_words(&text)
+                            .iter()
+                            .any(|w| *w == t.id.0.to_string())
+                            .then(|| fd_domain::search::MatchSnippet {
+                                source: fd_domain::search::MatchSource::Id,
+                                pieces: vec![(t.id.0.to_string(), true)],
+                            })
+                    });
+                (t, found)
+            })
+            .collect())
+    }
+
     pub async fn count_tickets(&self, actor: &Actor, q: &TicketListQuery) -> Result<i64, AppError> {
         actor.require_ticket_access()?;
         let mut tx = self.db().read().await?;

@@ -49,6 +49,8 @@ pub fn words(folded: &str) -> impl Iterator<Item = &str> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MatchSource {
     Subject,
+    /// The ticket's description.
+    Description,
     /// A message of one of the ticket's conversations, with its sender as shown.
     Message { from: String },
     Comment { author: String },
@@ -63,6 +65,7 @@ impl MatchSource {
     pub fn label(&self) -> String {
         match self {
             MatchSource::Subject => "subject".into(),
+            MatchSource::Description => "description".into(),
             MatchSource::Message { from } if from.is_empty() => "message".into(),
             MatchSource::Message { from } => format!("message from {from}"),
             MatchSource::Comment { author } if author.is_empty() => "comment".into(),

@@ -107,6 +107,9 @@ impl Db {
             }
             Pool::Postgres(p) => POSTGRES_MIGRATOR.run(p).await?,
         }
+        // A migration that rebuilds the search index queues every record; index them now,
+        // before the node serves, in batches that keep each transaction short.
+        crate::search_index::backfill(self, 2000).await?;
         Ok(())
     }
 
@@ -184,6 +187,12 @@ impl Db {
 
     /// A read transaction: one consistent snapshot for a page's several queries.
     pub async fn read(&self) -> Result<Tx, StoreError> {
+        let mut tx = self.read_tx().await?;
+        tx.writes = false;
+        Ok(tx)
+    }
+
+    async fn read_tx(&self) -> Result<Tx, StoreError> {
         Ok(match &self.pool {
             Pool::Sqlite(p) => Tx::new(Conn::Sqlite(
                 SqliteTx::begin(p.acquire().await?, false)?,
@@ -358,6 +367,9 @@ pub struct Tx {
     pub(crate) pending_activity: Vec<crate::NewActivity>,
     /// `account_settings.config_version` as this transaction read it.
     pub(crate) config_version_seen: Option<i64>,
+    /// A write transaction: on PostgreSQL its commit indexes the records it changed
+    /// (`search_index`); a read-only one has nothing to index.
+    pub(crate) writes: bool,
 }
 
 pub(crate) enum Conn {
@@ -373,6 +385,7 @@ impl Tx {
             conn,
             pending_activity: Vec::new(),
             config_version_seen: None,
+            writes: true,
         }
     }
 }
@@ -402,6 +415,9 @@ impl Tx {
 
     pub async fn commit(mut self) -> Result<(), StoreError> {
         self.flush_activity().await?;
+        if self.writes && self.backend() == Backend::Postgres {
+            crate::search_index::sync_postgres(&mut self).await?;
+        }
         match self.conn {
             Conn::Sqlite(t, guard) => {
                 if guard.is_some() {
@@ -461,6 +477,13 @@ impl Tx {
     }
 
     pub(crate) async fn all(&mut self, sql: &str, args: Vec<Arg>) -> Result<Vec<Row>, StoreError> {
+        // A search inside a PostgreSQL write transaction first indexes what the transaction
+        // changed so far, as SQLite's `before_statement` does (boxed: indexing reads through
+        // this method).
+        if self.writes && self.backend() == Backend::Postgres && sql.contains("search_vector @@")
+        {
+            Box::pin(crate::search_index::sync_postgres(self)).await?;
+        }
         Ok(match &mut self.conn {
             Conn::Sqlite(t, guard) => {
                 crate::search_index::before_statement(t, guard.is_some(), sql)?;

@@ -494,7 +494,7 @@ fn push_where(
 /// One whitespace-separated term of a free-text query.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct TextTerm {
-    /// The term's words: its runs of letters and digits, lower-cased. Everything else
+    /// The term's words: its runs of letters and digits, folded. Everything else
     /// separates words, in the index (SQLite's unicode61 tokenizer; PostgreSQL's
     /// `fd_search_vector`) as here, so no user input reaches the query syntax of either.
     words: Vec<String>,
@@ -514,15 +514,9 @@ fn text_terms(text: &str) -> Vec<TextTerm> {
     text.split_whitespace()
         .take(MAX_TEXT_TERMS)
         .map(|term| TextTerm {
-            words: term
-                .split(|c: char| !c.is_alphanumeric())
-                .filter(|w| !w.is_empty())
-                .map(|w| {
-                    w.chars()
-                        .take(MAX_WORD_CHARS)
-                        .collect::<String>()
-                        .to_lowercase()
-                })
+            // Folded as the index is (`fd_domain::search::fold`): `probleme` finds `problème`.
+            words: fd_domain::search::words(&fd_domain::search::fold(term))
+                .map(|w| w.chars().take(MAX_WORD_CHARS).collect::<String>())
                 .collect(),
             id: term.parse::<i64>().ok(),
             // PostgreSQL text cannot hold NUL.
@@ -722,6 +716,38 @@ impl Tx {
             }
         };
         Ok(SearchPage { total, ids })
+    }
+
+    /// The searchable text of tickets in parts, by ticket, in the order a search result names
+    /// where it matched (subject, description, contact, company, messages, comments). The
+    /// caller passes ids it already found through a scoped search (HD-09).
+    pub async fn ticket_search_parts(
+        &mut self,
+        ids: &[i64],
+    ) -> Result<BTreeMap<i64, Vec<(fd_domain::search::MatchSource, String)>>, StoreError> {
+        use fd_domain::search::MatchSource;
+        let mut out: BTreeMap<i64, Vec<(MatchSource, String)>> = BTreeMap::new();
+        if ids.is_empty() {
+            return Ok(out);
+        }
+        let sql = crate::search_index::ticket_parts_sql(ids);
+        for r in self.all_sql(sql).await? {
+            let Some(part) = r.opt_string("part")? else {
+                continue;
+            };
+            let who = r.opt_string("who")?.unwrap_or_default();
+            let source = match r.string("src")?.as_str() {
+                "subject" => MatchSource::Subject,
+                "description" => MatchSource::Description,
+                "contact_name" => MatchSource::ContactName,
+                "contact_email" => MatchSource::ContactEmail,
+                "company_name" => MatchSource::CompanyName,
+                "message" => MatchSource::Message { from: who },
+                _ => MatchSource::Comment { author: who },
+            };
+            out.entry(r.i64("id")?).or_default().push((source, part));
+        }
+        Ok(out)
     }
 
     /// A page of record ids in id order after `after` (the list endpoints' cursor): live

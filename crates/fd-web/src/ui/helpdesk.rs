@@ -148,6 +148,9 @@ pub(crate) struct ListParams {
     stage: Option<String>,
     priority: Option<String>,
     page: Option<i64>,
+    /// A search's reach (issue 13): all live tickets (empty), `open` or `closed`; a search
+    /// ignores the current view so a closed ticket is found from the open view.
+    within: Option<String>,
 }
 
 const SORTS: &[(&str, &str, TicketSort)] = &[
@@ -206,6 +209,9 @@ struct ListPage {
     stage_groups: Vec<OptGroup>,
     priorities: Vec<Opt>,
     query_string: String,
+    /// A text search: results come from every view, narrowed by `reach`.
+    searching: bool,
+    reach: Vec<Opt>,
     prev_href: Option<String>,
     next_href: Option<String>,
     range: String,
@@ -237,9 +243,25 @@ impl ListParams {
         add("pipeline", self.pipeline.as_deref());
         add("stage", self.stage.as_deref());
         add("priority", self.priority.as_deref());
+        add("within", self.within.as_deref());
         let page = page.map(|p| p.to_string());
         add("page", page.as_deref().filter(|p| *p != "1"));
         format!("/helpdesk?{}", parts.join("&"))
+    }
+}
+
+/// Where a search looks (`within`): every live ticket by default, whatever view is open.
+const SEARCH_REACH: &[(&str, &str)] = &[
+    ("", "All tickets"),
+    ("open", "Open tickets"),
+    ("closed", "Closed tickets"),
+];
+
+fn search_reach(within: &str) -> TicketView {
+    match within {
+        "open" => TicketView::AllOpen,
+        "closed" => TicketView::Closed,
+        _ => TicketView::All,
     }
 }
 
@@ -259,18 +281,27 @@ pub(crate) async fn list(
         .unwrap_or(TicketSort::LastActivityDesc);
     let page_no = p.page.unwrap_or(1).max(1);
     let stage: Option<StageId> = p.stage.as_deref().and_then(|s| s.parse().ok());
+    let text = p.q.clone().filter(|s| !s.trim().is_empty());
+    let searching = text.is_some() && !matches!(view_key.as_str(), "mentions" | "drafts");
+    let within = p.within.clone().unwrap_or_default();
+    let view = if searching {
+        search_reach(&within)
+    } else {
+        ticket_view(&view_key, agent.user.id).unwrap_or(TicketView::AllOpen)
+    };
     let q = TicketListQuery {
-        view: ticket_view(&view_key, agent.user.id).unwrap_or(TicketView::AllOpen),
+        view,
         sort,
         limit: PAGE_SIZE,
         offset: (page_no - 1) * PAGE_SIZE,
-        text: p.q.clone().filter(|s| !s.trim().is_empty()),
+        text,
         pipeline: p.pipeline.as_deref().and_then(|s| s.parse().ok()),
         stage,
         priority: p.priority.clone().filter(|s| !s.is_empty()),
     };
     let dir = Directory::load(app).await?;
     let views = view_links(app, &agent, &view_key, true).await?;
+    let mut matches = Vec::new();
     let (tickets, total, drafts) = match view_key.as_str() {
         "mentions" => {
             let (t, n) = app
@@ -301,15 +332,17 @@ pub(crate) async fn list(
                 .collect();
             (Vec::new(), n, rows)
         }
-        _ if q.text.is_some() => {
-            // A text search is a scan; counting every match would scan the whole table a
-            // second time. One row past the page tells whether there is a next page.
+        _ if searching => {
+            // Counting every match would run the search a second time. One row past the
+            // page tells whether there is a next page.
             let mut probe = q.clone();
             probe.limit = PAGE_SIZE + 1;
-            let mut t = app.list_tickets(&agent.actor, &probe).await?;
-            let more = t.len() as i64 > PAGE_SIZE;
-            t.truncate(PAGE_SIZE as usize);
-            let n = q.offset + t.len() as i64;
+            let mut found = app.search_tickets(&agent.actor, &probe).await?;
+            let more = found.len() as i64 > PAGE_SIZE;
+            found.truncate(PAGE_SIZE as usize);
+            let n = q.offset + found.len() as i64;
+            let (t, m): (Vec<_>, Vec<_>) = found.into_iter().unzip();
+            matches = m;
             (t, if more { -1 } else { n }, Vec::new())
         }
         _ => {
@@ -318,7 +351,10 @@ pub(crate) async fn list(
             (t?, counted(n).await?, Vec::new())
         }
     };
-    let rows = ticket_rows(app, &agent, &dir, &tickets).await?;
+    let mut rows = ticket_rows(app, &agent, &dir, &tickets).await?;
+    for (row, found) in rows.iter_mut().zip(matches) {
+        row.matched = found.map(|m| (m.source.label(), m.pieces));
+    }
     let saved = if agent.actor.viewer.has_service_seat() {
         app.saved_views(&agent.actor)
             .await?
@@ -328,12 +364,20 @@ pub(crate) async fn list(
     } else {
         Vec::new()
     };
-    let view_label = VIEWS
-        .iter()
-        .find(|v| v.0 == view_key)
-        .map(|v| v.1)
-        .unwrap_or("All tickets")
-        .to_string();
+    let view_label = if searching {
+        SEARCH_REACH
+            .iter()
+            .find(|r| r.0 == within)
+            .map(|r| format!("Search results: {}", r.1.to_lowercase()))
+            .unwrap_or_else(|| "Search results".into())
+    } else {
+        VIEWS
+            .iter()
+            .find(|v| v.0 == view_key)
+            .map(|v| v.1)
+            .unwrap_or("All tickets")
+            .to_string()
+    };
     let shown = rows.len().max(drafts.len()) as i64;
     let first = q.offset + 1;
     let header = |label: &'static str, asc: &'static str, desc: &'static str| {
@@ -384,6 +428,11 @@ pub(crate) async fn list(
         .map(|(v, l)| Opt::new(*v, *l, p.priority.as_deref().unwrap_or("") == *v))
         .collect(),
         query_string,
+        searching,
+        reach: SEARCH_REACH
+            .iter()
+            .map(|(k, l)| Opt::new(*k, *l, *k == within))
+            .collect(),
         prev_href: (page_no > 1).then(|| p.href(Some(page_no - 1), None)),
         next_href: ((total < 0 || q.offset + shown < total) && view_key != "drafts")
             .then(|| p.href(Some(page_no + 1), None)),

@@ -236,6 +236,9 @@ pub(crate) struct TicketRow {
     pub priority_class: String,
     pub last_activity: String,
     pub last_activity_iso: String,
+    /// A search result's place of match: what matched and the excerpt's pieces (`true`:
+    /// a matched word); escaped by the template like any text.
+    pub matched: Option<(String, Vec<(String, bool)>)>,
 }
 
 impl TicketRow {
@@ -251,6 +254,7 @@ impl TicketRow {
             priority_class: t.priority.as_deref().unwrap_or("none").to_lowercase(),
             last_activity: fmt_time(t.last_activity_at),
             last_activity_iso: iso_time(t.last_activity_at),
+            matched: None,
         }
     }
 }
