@@ -9,5 +9,6 @@ mod bad_input;
 mod common;
 mod concurrency;
 mod conversations;
+mod search;
 mod sign_in;
 mod tickets;
