@@ -36,6 +36,8 @@ impl Tx {
                 .await?;
             self.seed_message_rows(start, end, first_conv, spec.now)
                 .await?;
+            self.seed_contact_rows(start, end, first_id, spec.now)
+                .await?;
             start = end;
         }
         Ok(())
@@ -175,7 +177,8 @@ impl Tx {
                 .bind(format!("Order {i} did not arrive"))
                 .push(", ")
                 .bind(format!(
-                    "Hello, my order number {i} has not arrived yet. Can you help?"
+                    "Hello, my order number {i} has not arrived yet. Can you help? {}",
+                    SEED_TOPICS[(i as usize) % SEED_TOPICS.len()]
                 ))
                 .push(", ")
                 .bind(format!("<seed-{i}@example.com>"))
@@ -186,4 +189,83 @@ impl Tx {
         self.exec_sql(sql).await?;
         Ok(())
     }
+
+    /// One contact per ticket (`customer{i}@example.com`, "Customer N{i}"), associated both
+    /// ways as the use cases associate them, so search finds tickets by their customer.
+    async fn seed_contact_rows(
+        &mut self,
+        from: u64,
+        to: u64,
+        first_ticket: i64,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let mut sql = Sql::new(
+            "INSERT INTO contacts (email, firstname, lastname, created_at, updated_at) VALUES ",
+        );
+        for i in from..to {
+            if i > from {
+                sql.push(", ");
+            }
+            sql.push("(")
+                .bind(format!("customer{i}@example.com"))
+                .push(", 'Customer', ")
+                .bind(format!("N{i}"))
+                .push(", ")
+                .bind(now)
+                .push(", ")
+                .bind(now)
+                .push(")");
+        }
+        sql.push(" RETURNING id");
+        let rows = self.all_sql(sql).await?;
+        let first_contact = rows
+            .iter()
+            .map(|r| r.i64("id"))
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .min()
+            .ok_or_else(|| StoreError::Internal("seed inserted no contact".into()))?;
+        let mut sql = Sql::new(
+            "INSERT INTO associations (from_type, from_id, to_type, to_id, type_id, created_at) VALUES ",
+        );
+        for i in from..to {
+            if i > from {
+                sql.push(", ");
+            }
+            let ticket = first_ticket + (i - from) as i64;
+            let contact = first_contact + (i - from) as i64;
+            sql.push("('ticket', ")
+                .bind(ticket)
+                .push(", 'contact', ")
+                .bind(contact)
+                .push(", ")
+                .bind(i64::from(fd_domain::model::association_type::TICKET_TO_CONTACT))
+                .push(", ")
+                .bind(now)
+                .push("), ('contact', ")
+                .bind(contact)
+                .push(", 'ticket', ")
+                .bind(ticket)
+                .push(", ")
+                .bind(i64::from(fd_domain::model::association_type::CONTACT_TO_TICKET))
+                .push(", ")
+                .bind(now)
+                .push(")");
+        }
+        self.exec_sql(sql).await?;
+        Ok(())
+    }
 }
+
+/// What the seeded customers write about after their order number (one per ticket, in turn):
+/// accented words, so the benchmark's search folds accents at scale.
+const SEED_TOPICS: [&str; 8] = [
+    "Problème de livraison.",
+    "La facture est erronée.",
+    "L'écran est cassé.",
+    "Je voudrais un remboursement.",
+    "Le colis est endommagé.",
+    "Où en est ma réclamation ?",
+    "Adresse de livraison modifiée.",
+    "Merci d'avance, cordialement.",
+];
