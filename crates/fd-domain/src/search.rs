@@ -52,8 +52,12 @@ pub enum MatchSource {
     /// The ticket's description.
     Description,
     /// A message of one of the ticket's conversations, with its sender as shown.
-    Message { from: String },
-    Comment { author: String },
+    Message {
+        from: String,
+    },
+    Comment {
+        author: String,
+    },
     ContactName,
     ContactEmail,
     CompanyName,
@@ -175,7 +179,11 @@ pub fn locate(parts: &[(MatchSource, String)], query: &str) -> Option<MatchSnipp
     if from > 0 {
         push("… ".into(), false);
     }
-    for (a, b) in ranges.iter().copied().filter(|(a, b)| *a >= from && *b <= to) {
+    for (a, b) in ranges
+        .iter()
+        .copied()
+        .filter(|(a, b)| *a >= from && *b <= to)
+    {
         if a > at {
             push(leading_space(&chars[at..a]), false);
         }
@@ -241,7 +249,7 @@ mod tests {
             (MatchSource::Subject, "Order question".to_string()),
             (
                 MatchSource::Message {
-                    from: "Zoë".into(),
+                    from: "Zoë".into()
                 },
                 "Hello,\n\nI have a problème with <b>my</b> order.".to_string(),
             ),
@@ -263,8 +271,16 @@ mod tests {
     #[test]
     fn long_texts_are_cut_around_the_first_match() {
         let long = format!("{} needle {}", "word ".repeat(100), "tail ".repeat(100));
-        let hit = locate(&[(MatchSource::Comment { author: String::new() }, long)], "needle")
-            .unwrap();
+        let hit = locate(
+            &[(
+                MatchSource::Comment {
+                    author: String::new(),
+                },
+                long,
+            )],
+            "needle",
+        )
+        .unwrap();
         assert_eq!(hit.source.label(), "comment");
         assert!(hit.pieces.first().unwrap().0.starts_with('…'));
         assert!(hit.pieces.last().unwrap().0.ends_with('…'));

@@ -477,13 +477,7 @@ impl Tx {
     }
 
     pub(crate) async fn all(&mut self, sql: &str, args: Vec<Arg>) -> Result<Vec<Row>, StoreError> {
-        // A search inside a PostgreSQL write transaction first indexes what the transaction
-        // changed so far, as SQLite's `before_statement` does (boxed: indexing reads through
-        // this method).
-        if self.writes && self.backend() == Backend::Postgres && sql.contains("search_vector @@")
-        {
-            Box::pin(crate::search_index::sync_postgres(self)).await?;
-        }
+        self.index_before_search(sql).await?;
         Ok(match &mut self.conn {
             Conn::Sqlite(t, guard) => {
                 crate::search_index::before_statement(t, guard.is_some(), sql)?;
@@ -501,11 +495,22 @@ impl Tx {
         })
     }
 
+    /// A search inside a PostgreSQL write transaction first indexes what the transaction
+    /// changed so far, as SQLite's `search_index::before_statement` does (boxed: indexing
+    /// reads through `all`).
+    async fn index_before_search(&mut self, sql: &str) -> Result<(), StoreError> {
+        if self.writes && self.backend() == Backend::Postgres && sql.contains("search_vector @@") {
+            Box::pin(crate::search_index::sync_postgres(self)).await?;
+        }
+        Ok(())
+    }
+
     pub(crate) async fn opt(
         &mut self,
         sql: &str,
         args: Vec<Arg>,
     ) -> Result<Option<Row>, StoreError> {
+        self.index_before_search(sql).await?;
         Ok(match &mut self.conn {
             Conn::Sqlite(t, guard) => {
                 crate::search_index::before_statement(t, guard.is_some(), sql)?;

@@ -26,7 +26,9 @@ const IDS_PER_STATEMENT: usize = 500;
 /// A record's searchable text in parts: `id`, `src` (which field), `who` (the sender or author
 /// of a message or comment), `part`; in the order a search result names the match.
 pub(crate) fn ticket_parts_sql(ids: &[i64]) -> Sql {
-    let mut sql = Sql::new("SELECT t.id AS id, 'subject' AS src, '' AS who, t.subject AS part, 0 AS ord, t.id AS sub FROM tickets t WHERE t.id IN (");
+    let mut sql = Sql::new(
+        "SELECT t.id AS id, 'subject' AS src, '' AS who, t.subject AS part, 0 AS ord, t.id AS sub FROM tickets t WHERE t.id IN (",
+    );
     sql.bind_list(ids.iter().copied());
     sql.push(
         ") UNION ALL SELECT t.id, 'description', '', t.content, 1, t.id FROM tickets t \
@@ -104,7 +106,10 @@ fn parts_sql(kind: &str, ids: &[i64]) -> Result<(Sql, &'static str, &'static str
 }
 
 /// Folded documents by id from `(id, part)` pairs. A ticket's id is part of its document too.
-fn documents(kind: &str, parts: impl Iterator<Item = (i64, Option<String>)>) -> BTreeMap<i64, String> {
+fn documents(
+    kind: &str,
+    parts: impl Iterator<Item = (i64, Option<String>)>,
+) -> BTreeMap<i64, String> {
     let mut docs: BTreeMap<i64, String> = BTreeMap::new();
     for (id, part) in parts {
         let doc = docs.entry(id).or_insert_with(|| {
@@ -127,7 +132,9 @@ fn documents(kind: &str, parts: impl Iterator<Item = (i64, Option<String>)>) -> 
 /// Noted records grouped by kind: (ids to drop from the index, ids to index).
 type Dirty = BTreeMap<String, (Vec<i64>, Vec<i64>)>;
 
-fn group(rows: impl Iterator<Item = Result<(String, i64, bool), StoreError>>) -> Result<Dirty, StoreError> {
+fn group(
+    rows: impl Iterator<Item = Result<(String, i64, bool), StoreError>>,
+) -> Result<Dirty, StoreError> {
     let mut by_kind: Dirty = BTreeMap::new();
     for row in rows {
         let (kind, id, in_index) = row?;
@@ -156,7 +163,11 @@ pub(crate) fn sync(tx: &SqliteTx) -> Result<(), StoreError> {
 
 /// Indexes the noted records; returns how many were taken.
 fn sync_sqlite(tx: &SqliteTx) -> Result<usize, StoreError> {
-    let dirty = tx.query("DELETE FROM search_dirty RETURNING kind, id, in_index", &[], None)?;
+    let dirty = tx.query(
+        "DELETE FROM search_dirty RETURNING kind, id, in_index",
+        &[],
+        None,
+    )?;
     if dirty.is_empty() {
         return Ok(0);
     }

@@ -239,7 +239,9 @@ impl Tx {
                 .push(", 'contact', ")
                 .bind(contact)
                 .push(", ")
-                .bind(i64::from(fd_domain::model::association_type::TICKET_TO_CONTACT))
+                .bind(i64::from(
+                    fd_domain::model::association_type::TICKET_TO_CONTACT,
+                ))
                 .push(", ")
                 .bind(now)
                 .push("), ('contact', ")
@@ -247,7 +249,9 @@ impl Tx {
                 .push(", 'ticket', ")
                 .bind(ticket)
                 .push(", ")
-                .bind(i64::from(fd_domain::model::association_type::CONTACT_TO_TICKET))
+                .bind(i64::from(
+                    fd_domain::model::association_type::CONTACT_TO_TICKET,
+                ))
                 .push(", ")
                 .bind(now)
                 .push(")");

@@ -57,7 +57,12 @@ async fn desk(t: &TestApp) -> Desk {
         .await
         .unwrap();
     t.app
-        .comment(&admin, Some(ticket), None, "Escalated: refund approved by billing")
+        .comment(
+            &admin,
+            Some(ticket),
+            None,
+            "Escalated: refund approved by billing",
+        )
         .await
         .unwrap();
     let company = t
@@ -84,7 +89,12 @@ async fn desk(t: &TestApp) -> Desk {
 }
 
 /// Ids found and the label of where each matched, for `actor` over `view`.
-async fn search_as(t: &TestApp, actor: &Actor, view: TicketView, text: &str) -> Vec<(TicketId, String)> {
+async fn search_as(
+    t: &TestApp,
+    actor: &Actor,
+    view: TicketView,
+    text: &str,
+) -> Vec<(TicketId, String)> {
     let q = TicketListQuery {
         view,
         limit: 100,
@@ -107,14 +117,23 @@ async fn search(t: &TestApp, text: &str) -> Vec<(TicketId, String)> {
 async fn every_field(t: TestApp) {
     let d = desk(&t).await;
     let one = |label: &str| vec![(d.ticket, label.to_string())];
-    assert_eq!(search(&t, "zoe.dupont@example.org").await, one("contact email"));
+    assert_eq!(
+        search(&t, "zoe.dupont@example.org").await,
+        one("contact email")
+    );
     assert_eq!(search(&t, "Dupont").await, one("contact name"));
     assert_eq!(search(&t, "generale").await, one("company name"));
     // The first message (the ticket's description and first message) and a later one.
     assert_eq!(search(&t, "fire").await[0].0, d.ticket);
-    assert_eq!(search(&t, "facturation 4471").await, one("message from Customer"));
+    assert_eq!(
+        search(&t, "facturation 4471").await,
+        one("message from Customer")
+    );
     assert_eq!(search(&t, "refund").await, one("comment by lead"));
-    assert_eq!(search(&t, "password").await, vec![(d.other, "subject".to_string())]);
+    assert_eq!(
+        search(&t, "password").await,
+        vec![(d.other, "subject".to_string())]
+    );
     // The id alone, and the id with a word of the ticket.
     assert_eq!(search(&t, &d.ticket.0.to_string()).await[0].0, d.ticket);
     assert_eq!(
@@ -133,20 +152,33 @@ async fn every_field(t: TestApp) {
     };
     let found = t.app.search_tickets(&d.admin, &q).await.unwrap();
     let m = found[0].1.clone().unwrap();
-    let marked: Vec<&str> = m.pieces.iter().filter(|p| p.1).map(|p| p.0.as_str()).collect();
+    let marked: Vec<&str> = m
+        .pieces
+        .iter()
+        .filter(|p| p.1)
+        .map(|p| p.0.as_str())
+        .collect();
     assert_eq!(marked, ["problème"]);
 }
 
 async fn accents_both_ways(t: TestApp) {
     let d = desk(&t).await;
-    let plain = ticket_with(&t, &Actor::system(), &[("subject", "Probleme de connexion")])
-        .await
-        .id;
+    let plain = ticket_with(
+        &t,
+        &Actor::system(),
+        &[("subject", "Probleme de connexion")],
+    )
+    .await
+    .id;
     // An accented word in the ticket, typed without accent and in capitals.
     assert_eq!(search(&t, "probleme").await.len(), 2);
     assert_eq!(search(&t, "PROBLEME facturation").await[0].0, d.ticket);
     // An unaccented word in the ticket, typed with an accent.
-    let found: Vec<TicketId> = search(&t, "problème connexion").await.into_iter().map(|x| x.0).collect();
+    let found: Vec<TicketId> = search(&t, "problème connexion")
+        .await
+        .into_iter()
+        .map(|x| x.0)
+        .collect();
     assert_eq!(found, vec![plain]);
     assert_eq!(search(&t, "ZOË").await[0].0, d.ticket);
     assert_eq!(search(&t, "zoe").await[0].0, d.ticket);
@@ -156,14 +188,26 @@ async fn accents_both_ways(t: TestApp) {
 async fn closed_found(t: TestApp) {
     let d = desk(&t).await;
     move_to_stage(&t, &d.admin, d.ticket, STAGE_CLOSED).await;
-    assert!(search_as(&t, &d.admin, TicketView::AllOpen, "facturation").await.is_empty());
-    assert_eq!(search_as(&t, &d.admin, TicketView::Closed, "facturation").await[0].0, d.ticket);
-    assert_eq!(search_as(&t, &d.admin, TicketView::All, "facturation").await[0].0, d.ticket);
+    assert!(
+        search_as(&t, &d.admin, TicketView::AllOpen, "facturation")
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        search_as(&t, &d.admin, TicketView::Closed, "facturation").await[0].0,
+        d.ticket
+    );
+    assert_eq!(
+        search_as(&t, &d.admin, TicketView::All, "facturation").await[0].0,
+        d.ticket
+    );
 }
 
 async fn scoped(t: TestApp) {
     let d = desk(&t).await;
-    let (ann, ann_actor) = t.agent("ann@desk.example", TicketAccessLevel::Owned, &[]).await;
+    let (ann, ann_actor) = t
+        .agent("ann@desk.example", TicketAccessLevel::Owned, &[])
+        .await;
     for q in [
         "zoe.dupont@example.org".to_string(),
         "facturation".into(),
@@ -171,16 +215,39 @@ async fn scoped(t: TestApp) {
         "generale".into(),
         d.ticket.0.to_string(),
     ] {
-        assert!(search_as(&t, &ann_actor, TicketView::All, &q).await.is_empty(), "{q}");
+        assert!(
+            search_as(&t, &ann_actor, TicketView::All, &q)
+                .await
+                .is_empty(),
+            "{q}"
+        );
     }
-    update(&t, &d.admin, d.ticket, &[("hubspot_owner_id", &ann.id.0.to_string())]).await;
-    assert_eq!(search_as(&t, &ann_actor, TicketView::All, "facturation").await[0].0, d.ticket);
-    assert!(search_as(&t, &ann_actor, TicketView::All, "password").await.is_empty());
+    update(
+        &t,
+        &d.admin,
+        d.ticket,
+        &[("hubspot_owner_id", &ann.id.0.to_string())],
+    )
+    .await;
+    assert_eq!(
+        search_as(&t, &ann_actor, TicketView::All, "facturation").await[0].0,
+        d.ticket
+    );
+    assert!(
+        search_as(&t, &ann_actor, TicketView::All, "password")
+            .await
+            .is_empty()
+    );
 }
 
 async fn follows_changes(t: TestApp) {
     let d = desk(&t).await;
-    let contact = t.app.search_contacts("zoe.dupont@example.org", 1).await.unwrap()[0].id;
+    let contact = t
+        .app
+        .search_contacts("zoe.dupont@example.org", 1)
+        .await
+        .unwrap()[0]
+        .id;
     t.app
         .update_record(
             &Actor::system(),
@@ -191,8 +258,14 @@ async fn follows_changes(t: TestApp) {
         .await
         .unwrap();
     // The old name is still in the email address, no longer in the contact's name.
-    assert_eq!(search(&t, "dupont").await, vec![(d.ticket, "contact email".to_string())]);
-    assert_eq!(search(&t, "martin").await, vec![(d.ticket, "contact name".to_string())]);
+    assert_eq!(
+        search(&t, "dupont").await,
+        vec![(d.ticket, "contact email".to_string())]
+    );
+    assert_eq!(
+        search(&t, "martin").await,
+        vec![(d.ticket, "contact name".to_string())]
+    );
     let acme = t
         .app
         .create_company(&Actor::system(), Some("Acme Widgets".into()), None)
@@ -206,7 +279,10 @@ async fn follows_changes(t: TestApp) {
         )
         .await
         .unwrap();
-    assert_eq!(search(&t, "widgets").await, vec![(d.other, "company name".to_string())]);
+    assert_eq!(
+        search(&t, "widgets").await,
+        vec![(d.other, "company name".to_string())]
+    );
 }
 
 async fn api_query(t: TestApp) {

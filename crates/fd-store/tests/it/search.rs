@@ -116,6 +116,7 @@ on_both_backends! {
     free_text_covers_contacts_and_companies => contacts_and_companies;
     free_text_treats_query_syntax_as_literal_text => hostile_syntax;
     free_text_follows_every_change_of_one_transaction => one_transaction;
+    free_text_index_is_rebuilt_from_the_backfill_queue_on_migrate => backfill_on_migrate;
 }
 
 async fn whole_words_and_prefixes(t: TestApp) {
@@ -453,4 +454,36 @@ async fn one_transaction(t: TestApp) {
     assert_eq!(tickets(&t, "printer").await, vec![kept]);
     let later = ticket(&t, "Modem blinking", "").await;
     assert_eq!(tickets(&t, "modem").await, vec![later]);
+}
+
+/// Migration 0008 rebuilds the index by queueing every record in `search_backfill`; migrating
+/// indexes the queue (here: one ticket whose index entry was removed behind the store's back)
+/// and leaves it empty.
+async fn backfill_on_migrate(t: TestApp) {
+    let id = ticket(&t, "Quarterly invoice", "Zoë's problème").await;
+    let mut tx = t.app.db().write().await.unwrap();
+    let forget = match tx.backend() {
+        Backend::Sqlite => format!("DELETE FROM tickets_fts WHERE rowid = {id}"),
+        Backend::Postgres => format!("UPDATE tickets SET search_vector = NULL WHERE id = {id}"),
+    };
+    tx.exec_test_sql(&forget).await.unwrap();
+    tx.exec_test_sql(&format!(
+        "INSERT INTO search_backfill (kind, id) VALUES ('ticket', {id})"
+    ))
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    assert!(tickets(&t, "quarterly").await.is_empty());
+    t.app.db().migrate().await.unwrap();
+    assert_eq!(tickets(&t, "quarterly").await, vec![id]);
+    assert_eq!(tickets(&t, "zoe probleme").await, vec![id]);
+    let mut tx = t.app.db().write().await.unwrap();
+    assert_eq!(
+        tx.exec_test_sql("DELETE FROM search_backfill")
+            .await
+            .unwrap(),
+        0,
+        "the queue is empty"
+    );
+    tx.commit().await.unwrap();
 }
