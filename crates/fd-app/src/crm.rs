@@ -641,11 +641,7 @@ impl App {
 }
 
 /// Live screens showing the tickets a merge re-points must refresh.
-async fn tickets_of_record(
-    tx: &mut Tx,
-    kind: ObjectType,
-    id: i64,
-) -> Result<Vec<Event>, AppError> {
+async fn tickets_of_record(tx: &mut Tx, kind: ObjectType, id: i64) -> Result<Vec<Event>, AppError> {
     Ok(tx
         .associations_from(kind, id, Some(ObjectType::Ticket))
         .await?

@@ -170,7 +170,10 @@ mod tests {
     fn display_names_split_into_first_and_last() {
         let s = |a: &str, b: &str| (Some(a.to_string()), Some(b.to_string()));
         assert_eq!(split_display_name("Jane Doe"), s("Jane", "Doe"));
-        assert_eq!(split_display_name("\"Mary Ann Smith\""), s("Mary Ann", "Smith"));
+        assert_eq!(
+            split_display_name("\"Mary Ann Smith\""),
+            s("Mary Ann", "Smith")
+        );
         assert_eq!(split_display_name("Doe, Jane"), s("Jane", "Doe"));
         assert_eq!(split_display_name("  Cher "), (Some("Cher".into()), None));
         assert_eq!(split_display_name(""), (None, None));
