@@ -7,7 +7,7 @@ use fd_domain::association_type as at;
 use fd_domain::*;
 use fd_store::{Association, Company, Contact, Deal, NewActivity, Tx};
 
-use crate::{Actor, App, AppError};
+use crate::{Actor, App, AppError, Event};
 
 /// One side of an association.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -350,4 +350,302 @@ impl App {
         tx.commit().await?;
         Ok(d)
     }
+}
+
+/// The contact an inbound mail's sender is, found by address (case-insensitive) or created
+/// in the caller's transaction: named from the `From:` display name (fd-domain's
+/// `split_display_name`) and, when the address's domain is a company's (fd-domain's
+/// `sender_company_domain`: never a free-mail provider), associated with that company.
+/// The creation is recorded with `actor` (the system, for mail).
+pub(crate) async fn contact_for_sender_in(
+    app: &App,
+    tx: &mut Tx,
+    actor: &Actor,
+    address: &str,
+    display_name: Option<&str>,
+    now: i64,
+) -> Result<(ContactId, Vec<Event>), AppError> {
+    if let Some(existing) = tx.contact_by_email(address).await? {
+        return Ok((existing.id, Vec::new()));
+    }
+    let (firstname, lastname) = display_name
+        .map(fd_domain::contacts::split_display_name)
+        .unwrap_or((None, None));
+    let company = match fd_domain::contacts::sender_company_domain(address) {
+        Some(domain) => tx.company_by_domain(&domain).await?,
+        None => None,
+    };
+    let mut c = contact_row(
+        NewContact {
+            email: Some(address.to_string()),
+            firstname,
+            lastname,
+            phone: None,
+            company: company.as_ref().and_then(|k| k.name.clone()),
+        },
+        now,
+    )?;
+    insert_contact_in(tx, actor, &mut c, now).await?;
+    let mut events = Vec::new();
+    if let Some(k) = company {
+        events.extend(
+            app.associate_in(
+                tx,
+                actor,
+                AssociationEnd::new(ObjectType::Contact, c.id.0),
+                AssociationEnd::new(ObjectType::Company, k.id.0),
+                now,
+            )
+            .await?,
+        );
+    }
+    Ok((c.id, events))
+}
+
+/// One merge's activity row: `action` "merged" on both records, naming the other.
+fn merge_activity(
+    kind: ObjectType,
+    id: i64,
+    actor: &Actor,
+    other: i64,
+    primary: bool,
+    at: i64,
+) -> NewActivity {
+    let (old_value, new_value) = if primary {
+        (Some(other.to_string()), None)
+    } else {
+        (None, Some(other.to_string()))
+    };
+    NewActivity {
+        field: Some("merged".into()),
+        old_value,
+        new_value,
+        ..crm_activity(kind, id, actor, "merged", at)
+    }
+}
+
+/// A paged list of records and whether another page follows.
+#[derive(Debug, Clone)]
+pub struct RecordList<T> {
+    pub items: Vec<T>,
+    pub has_more: bool,
+}
+
+fn paged<T>(mut items: Vec<T>, limit: i64) -> RecordList<T> {
+    let has_more = items.len() as i64 > limit;
+    items.truncate(usize::try_from(limit).unwrap_or(0));
+    RecordList { items, has_more }
+}
+
+fn refuse_self_merge(kind: &str, primary: i64, merged: i64) -> Result<(), AppError> {
+    if primary == merged {
+        return Err(AppError::invalid(
+            "merge",
+            format!("a {kind} cannot be merged into itself"),
+        ));
+    }
+    Ok(())
+}
+
+impl App {
+    /// The oldest live company with this domain (any case).
+    pub async fn company_id_by_domain(&self, domain: &str) -> Result<Option<i64>, AppError> {
+        let mut tx = self.db().read().await?;
+        let c = tx.company_by_domain(domain).await?;
+        tx.commit().await?;
+        Ok(c.map(|c| c.id.0))
+    }
+
+    /// The contacts list: name, email (and so its domain) or company name containing `text`.
+    pub async fn contacts_list(
+        &self,
+        actor: &Actor,
+        text: &str,
+        offset: i64,
+        limit: i64,
+    ) -> Result<RecordList<Contact>, AppError> {
+        actor.require_ticket_access()?;
+        let limit = limit.clamp(1, 100);
+        let mut tx = self.db().read().await?;
+        let items = tx.contacts_page(text, offset.max(0), limit + 1).await?;
+        tx.commit().await?;
+        Ok(paged(items, limit))
+    }
+
+    /// The companies list: name or domain containing `text`.
+    pub async fn companies_list(
+        &self,
+        actor: &Actor,
+        text: &str,
+        offset: i64,
+        limit: i64,
+    ) -> Result<RecordList<Company>, AppError> {
+        actor.require_ticket_access()?;
+        let limit = limit.clamp(1, 100);
+        let mut tx = self.db().read().await?;
+        let items = tx.companies_page(text, offset.max(0), limit + 1).await?;
+        tx.commit().await?;
+        Ok(paged(items, limit))
+    }
+
+    /// Merges contact `merged` into `primary`, as HubSpot merges a duplicate: the primary
+    /// keeps its id and its values (an empty one takes the duplicate's), its create date
+    /// becomes the older of the two; every association of the duplicate (tickets,
+    /// companies) and its conversations move to the primary; the duplicate is archived, so
+    /// it leaves lists and searches. One transaction, recorded on both with the actor.
+    pub async fn merge_contacts(
+        &self,
+        actor: &Actor,
+        primary: ContactId,
+        merged: ContactId,
+    ) -> Result<Contact, AppError> {
+        actor.require_ticket_access()?;
+        refuse_self_merge("contact", primary.0, merged.0)?;
+        let now = self.now();
+        let mut tx = self.db().write().await?;
+        let live = |c: Option<Contact>, id: ContactId| {
+            c.filter(|c| c.archived_at.is_none())
+                .ok_or_else(|| AppError::not_found("contact", id))
+        };
+        let mut p = live(tx.contact(primary).await?, primary)?;
+        let mut m = live(tx.contact(merged).await?, merged)?;
+        let events = tickets_of_record(&mut tx, ObjectType::Contact, m.id.0).await?;
+        tx.move_associations(ObjectType::Contact, m.id.0, p.id.0)
+            .await?;
+        tx.move_conversations_to_contact(m.id, p.id).await?;
+        // Archived first: the duplicate's email address is free for the primary to take.
+        m.archived_at = Some(now);
+        m.updated_at = now;
+        tx.save_contact(&m).await?;
+        let before = p.clone();
+        for (mine, theirs) in [
+            (&mut p.email, &m.email),
+            (&mut p.firstname, &m.firstname),
+            (&mut p.lastname, &m.lastname),
+            (&mut p.phone, &m.phone),
+            (&mut p.company, &m.company),
+        ] {
+            if mine.is_none() {
+                mine.clone_from(theirs);
+            }
+        }
+        p.created_at = p.created_at.min(m.created_at);
+        p.updated_at = now;
+        tx.save_contact(&p).await?;
+        let mut changed = Vec::new();
+        for (name, old, new) in [
+            ("email", &before.email, &p.email),
+            ("firstname", &before.firstname, &p.firstname),
+            ("lastname", &before.lastname, &p.lastname),
+            ("phone", &before.phone, &p.phone),
+            ("company", &before.company, &p.company),
+        ] {
+            if old != new {
+                changed.push((name.to_string(), old.clone(), new.clone()));
+            }
+        }
+        tx.record_activity(&merge_activity(
+            ObjectType::Contact,
+            p.id.0,
+            actor,
+            m.id.0,
+            true,
+            now,
+        ))
+        .await?;
+        tx.record_activity(&merge_activity(
+            ObjectType::Contact,
+            m.id.0,
+            actor,
+            p.id.0,
+            false,
+            now,
+        ))
+        .await?;
+        record_crm_change(&mut tx, actor, ObjectType::Contact, p.id.0, changed, now).await?;
+        tx.commit().await?;
+        self.publish(events);
+        Ok(p)
+    }
+
+    /// Merges company `merged` into `primary` (see `merge_contacts`): its contacts and
+    /// tickets move to the primary, empty values are filled, the duplicate is archived.
+    pub async fn merge_companies(
+        &self,
+        actor: &Actor,
+        primary: CompanyId,
+        merged: CompanyId,
+    ) -> Result<Company, AppError> {
+        actor.require_ticket_access()?;
+        refuse_self_merge("company", primary.0, merged.0)?;
+        let now = self.now();
+        let mut tx = self.db().write().await?;
+        let live = |c: Option<Company>, id: CompanyId| {
+            c.filter(|c| c.archived_at.is_none())
+                .ok_or_else(|| AppError::not_found("company", id))
+        };
+        let mut p = live(tx.company(primary).await?, primary)?;
+        let mut m = live(tx.company(merged).await?, merged)?;
+        let events = tickets_of_record(&mut tx, ObjectType::Company, m.id.0).await?;
+        tx.move_associations(ObjectType::Company, m.id.0, p.id.0)
+            .await?;
+        m.archived_at = Some(now);
+        m.updated_at = now;
+        tx.save_company(&m).await?;
+        let before = p.clone();
+        for (mine, theirs) in [
+            (&mut p.name, &m.name),
+            (&mut p.domain, &m.domain),
+            (&mut p.phone, &m.phone),
+        ] {
+            if mine.is_none() {
+                mine.clone_from(theirs);
+            }
+        }
+        p.created_at = p.created_at.min(m.created_at);
+        p.updated_at = now;
+        tx.save_company(&p).await?;
+        let mut changed = Vec::new();
+        for (name, old, new) in [
+            ("name", &before.name, &p.name),
+            ("domain", &before.domain, &p.domain),
+            ("phone", &before.phone, &p.phone),
+        ] {
+            if old != new {
+                changed.push((name.to_string(), old.clone(), new.clone()));
+            }
+        }
+        tx.record_activity(&merge_activity(
+            ObjectType::Company,
+            p.id.0,
+            actor,
+            m.id.0,
+            true,
+            now,
+        ))
+        .await?;
+        tx.record_activity(&merge_activity(
+            ObjectType::Company,
+            m.id.0,
+            actor,
+            p.id.0,
+            false,
+            now,
+        ))
+        .await?;
+        record_crm_change(&mut tx, actor, ObjectType::Company, p.id.0, changed, now).await?;
+        tx.commit().await?;
+        self.publish(events);
+        Ok(p)
+    }
+}
+
+/// Live screens showing the tickets a merge re-points must refresh.
+async fn tickets_of_record(tx: &mut Tx, kind: ObjectType, id: i64) -> Result<Vec<Event>, AppError> {
+    Ok(tx
+        .associations_from(kind, id, Some(ObjectType::Ticket))
+        .await?
+        .iter()
+        .map(|a| Event::TicketChanged(TicketId(a.to_id)))
+        .collect())
 }

@@ -43,7 +43,7 @@ pub use auth::{NewApiToken, TOKEN_PREFIX};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use conversations::{InboundMessage, NewConversation, Reply, TicketCreation, VisitorContact};
 pub use cpu::run_cpu;
-pub use crm::{AssociationEnd, NewContact, NewLinkedRecord};
+pub use crm::{AssociationEnd, NewContact, NewLinkedRecord, RecordList};
 pub use error::AppError;
 pub use events::{Event, WatchTarget};
 pub use fd_domain as domain;

@@ -691,9 +691,23 @@ impl MailService {
                 return Ok((result, Vec::new()));
             }
             None => {
+                // The sender becomes a contact (found by address, or created now by the
+                // system), so the ticket and conversation are the contact's from the start.
                 let contact = match &sender {
-                    Some(s) => tx.contact_by_email(&s.address).await?.map(|k| k.id),
-                    None => None,
+                    Some(s) if EmailAddress::parse(&s.address).is_ok() => {
+                        let (id, linked) = crate::crm::contact_for_sender_in(
+                            self.app(),
+                            tx,
+                            &system,
+                            &s.address,
+                            s.name.as_deref(),
+                            now,
+                        )
+                        .await?;
+                        events.extend(linked);
+                        Some(id)
+                    }
+                    _ => None,
                 };
                 let subject = mail
                     .subject

@@ -35,6 +35,7 @@ pub enum ReplyOutcome {
 #[derive(Debug, Clone)]
 pub struct ContactOverview {
     pub contact: Contact,
+    pub companies: Vec<Company>,
     pub tickets: Vec<Ticket>,
     pub conversations: Vec<Conversation>,
 }
@@ -45,6 +46,8 @@ pub struct CompanyOverview {
     pub company: Company,
     pub contacts: Vec<Contact>,
     pub tickets: Vec<Ticket>,
+    /// Its contacts' conversations, as far as the viewer may see them (HD-09), newest first.
+    pub conversations: Vec<Conversation>,
 }
 
 fn require_seat(actor: &Actor, what: &str) -> Result<(), AppError> {
@@ -333,9 +336,21 @@ impl App {
         let conversations = tx
             .conversations_of_contact(&actor.scope(), id, None, 100)
             .await?;
+        let mut companies = Vec::new();
+        for a in tx
+            .associations_from(ObjectType::Contact, id.0, Some(ObjectType::Company))
+            .await?
+        {
+            if let Some(c) = tx.company(CompanyId(a.to_id)).await?
+                && c.archived_at.is_none()
+            {
+                companies.push(c);
+            }
+        }
         tx.commit().await?;
         Ok(ContactOverview {
             contact,
+            companies,
             tickets,
             conversations,
         })
@@ -357,11 +372,21 @@ impl App {
         let tickets = tx
             .tickets_of(&actor.scope(), ObjectType::Company, id.0)
             .await?;
+        let mut conversations = Vec::new();
+        for k in contacts.iter().take(50) {
+            conversations.extend(
+                tx.conversations_of_contact(&actor.scope(), k.id, None, 100)
+                    .await?,
+            );
+        }
+        conversations.sort_by_key(|c| std::cmp::Reverse(c.last_message_at));
+        conversations.truncate(100);
         tx.commit().await?;
         Ok(CompanyOverview {
             company,
             contacts,
             tickets,
+            conversations,
         })
     }
 

@@ -289,3 +289,95 @@ impl Tx {
             .collect()
     }
 }
+
+/// The contact and company pages of the web UI: paged lists, the company a sender's domain
+/// names, and the moves a merge makes.
+impl Tx {
+    /// Live contacts whose name, email or email domain contains `text` (all when empty),
+    /// newest first, `limit` from `offset`.
+    pub async fn contacts_page(
+        &mut self,
+        text: &str,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Vec<Contact>, StoreError> {
+        let p = like_pattern(text.trim());
+        let sql = format!(
+            "SELECT {CONTACT_COLUMNS} FROM contacts WHERE archived_at IS NULL AND (LOWER(COALESCE(email, '')) LIKE $1 ESCAPE '\\' \
+             OR LOWER(COALESCE(firstname, '') || ' ' || COALESCE(lastname, '')) LIKE $1 ESCAPE '\\' \
+             OR LOWER(COALESCE(company, '')) LIKE $1 ESCAPE '\\') ORDER BY id DESC LIMIT $2 OFFSET $3"
+        );
+        let rows = self.all(&sql, args![p, limit, offset]).await?;
+        rows.iter().map(contact_from_row).collect()
+    }
+
+    /// Live companies whose name or domain contains `text` (all when empty), newest first.
+    pub async fn companies_page(
+        &mut self,
+        text: &str,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Vec<Company>, StoreError> {
+        let p = like_pattern(text.trim());
+        let sql = format!(
+            "SELECT {COMPANY_COLUMNS} FROM companies WHERE archived_at IS NULL AND (LOWER(COALESCE(name, '')) LIKE $1 ESCAPE '\\' \
+             OR LOWER(COALESCE(domain, '')) LIKE $1 ESCAPE '\\') ORDER BY id DESC LIMIT $2 OFFSET $3"
+        );
+        let rows = self.all(&sql, args![p, limit, offset]).await?;
+        rows.iter().map(company_from_row).collect()
+    }
+
+    /// The oldest live company with this domain (compared in lower case).
+    pub async fn company_by_domain(&mut self, domain: &str) -> Result<Option<Company>, StoreError> {
+        let sql = format!(
+            "SELECT {COMPANY_COLUMNS} FROM companies WHERE LOWER(domain) = $1 AND archived_at IS NULL ORDER BY id LIMIT 1"
+        );
+        self.opt(&sql, args![domain.trim().to_lowercase()])
+            .await?
+            .as_ref()
+            .map(company_from_row)
+            .transpose()
+    }
+
+    /// Re-points every association of record `from` (both directions) to record `to` of the
+    /// same kind; rows `to` already has are not doubled. Returns how many rows `from` had.
+    pub async fn move_associations(
+        &mut self,
+        kind: ObjectType,
+        from: i64,
+        to: i64,
+    ) -> Result<u64, StoreError> {
+        self.exec(
+            "INSERT INTO associations (from_type, from_id, to_type, to_id, type_id, category, created_at) \
+             SELECT from_type, $3, to_type, to_id, type_id, category, created_at FROM associations \
+             WHERE from_type = $1 AND from_id = $2 AND NOT (to_type = $1 AND to_id = $3) ON CONFLICT DO NOTHING",
+            args![kind.as_str(), from, to],
+        )
+        .await?;
+        self.exec(
+            "INSERT INTO associations (from_type, from_id, to_type, to_id, type_id, category, created_at) \
+             SELECT from_type, from_id, to_type, $3, type_id, category, created_at FROM associations \
+             WHERE to_type = $1 AND to_id = $2 AND NOT (from_type = $1 AND from_id = $3) ON CONFLICT DO NOTHING",
+            args![kind.as_str(), from, to],
+        )
+        .await?;
+        self.exec(
+            "DELETE FROM associations WHERE (from_type = $1 AND from_id = $2) OR (to_type = $1 AND to_id = $2)",
+            args![kind.as_str(), from],
+        )
+        .await
+    }
+
+    /// Conversations of contact `from` become conversations of contact `to`.
+    pub async fn move_conversations_to_contact(
+        &mut self,
+        from: ContactId,
+        to: ContactId,
+    ) -> Result<u64, StoreError> {
+        self.exec(
+            "UPDATE conversations SET contact_id = $2 WHERE contact_id = $1",
+            args![from, to],
+        )
+        .await
+    }
+}

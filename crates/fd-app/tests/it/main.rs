@@ -8,6 +8,7 @@ mod admin;
 mod bad_input;
 mod common;
 mod concurrency;
+mod contacts;
 mod conversations;
 mod search;
 mod sign_in;

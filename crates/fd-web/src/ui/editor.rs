@@ -254,11 +254,18 @@ pub(crate) async fn thread_items(
                 .collect::<Vec<_>>()
         })
         .await?;
+        // HD-18 is for visitors nobody knows: once a contact has the visitor's address
+        // (created from another mail, by hand or through the API), there is nobody to ask about.
+        let known_address = match (&c.contact_id, &c.visitor_email) {
+            (None, Some(e)) => app.contact_id_by_email(e).await?.is_some(),
+            _ => false,
+        };
         let mut items: Vec<(i64, i64, ThreadItemVm)> = messages
             .iter()
             .zip(frames)
             .map(|((m, blocked, notices), frame)| {
                 let mut item = message_item(m, *blocked, frame, c, dir);
+                item.visitor &= !known_address;
                 item.notices = notices.clone();
                 (m.created_at, m.id.0, item)
             })

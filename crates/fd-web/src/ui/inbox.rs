@@ -273,9 +273,14 @@ async fn render_with(
         .unwrap_or_default();
     let thread =
         editor::thread_items(app, agent, &dir, std::slice::from_ref(&c), &comments).await?;
-    let contact = match c.contact_id {
-        Some(k) => app.contact(k).await.ok(),
-        None => None,
+    let contact = match (c.contact_id, &c.visitor_email) {
+        (Some(k), _) => app.contact(k).await.ok(),
+        // A visitor whose address a contact has since been given is that contact.
+        (None, Some(e)) => match app.contact_id_by_email(e).await? {
+            Some(k) => app.contact(ContactId(k)).await.ok(),
+            None => None,
+        },
+        (None, None) => None,
     };
     let contacts: Vec<_> = contact.iter().cloned().collect();
     let editor = editor::build_for(

@@ -16,6 +16,7 @@ mod html;
 mod inbox;
 mod live;
 mod notifications;
+mod people;
 mod profile;
 mod records;
 mod view;
@@ -103,8 +104,28 @@ pub(crate) fn router<S: Clone + Send + Sync + 'static>(app: App) -> Router<S> {
         .route("/inbox", get(inbox::list))
         .route("/inbox/conversations/{id}", get(inbox::conversation_page))
         .route("/inbox/panel", post(inbox::set_panel))
-        .route("/contacts/{id}", get(records::contact_page))
-        .route("/companies/{id}", get(records::company_page))
+        .route(
+            "/contacts",
+            get(people::contacts).post(people::create_contact),
+        )
+        .route("/contacts/new", get(people::new_contact))
+        .route(
+            "/contacts/{id}",
+            get(records::contact_page).post(people::update_contact),
+        )
+        .route("/contacts/{id}/edit", get(people::edit_contact))
+        .route("/contacts/{id}/merge", post(people::merge_contact))
+        .route(
+            "/companies",
+            get(people::companies).post(people::create_company),
+        )
+        .route("/companies/new", get(people::new_company))
+        .route(
+            "/companies/{id}",
+            get(records::company_page).post(people::update_company),
+        )
+        .route("/companies/{id}/edit", get(people::edit_company))
+        .route("/companies/{id}/merge", post(people::merge_company))
         .route("/ui/search/contacts", get(records::search_contacts))
         .route("/ui/search/companies", get(records::search_companies))
         .route("/notifications", get(notifications::list))

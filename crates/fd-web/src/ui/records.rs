@@ -8,6 +8,7 @@ use askama::Template;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::response::IntoResponse;
+use fd_app::domain::entities::{Company, Conversation};
 use fd_app::domain::*;
 use serde::Deserialize;
 
@@ -154,11 +155,42 @@ pub(crate) async fn ticket_record(
 struct RecordPage {
     chrome: Chrome,
     kind: &'static str,
+    /// Where the record's pages live (`/contacts`, `/companies`): edit and merge.
+    base: &'static str,
+    id: i64,
     name: String,
+    companies: Vec<NamedLink>,
     details: Vec<PropRow>,
     tickets: Vec<TicketRow>,
     people: Vec<NamedLink>,
     conversations: Vec<NamedLink>,
+}
+
+fn company_link(c: &Company) -> NamedLink {
+    NamedLink {
+        href: format!("/companies/{}", c.id),
+        name: c
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("Company {}", c.id)),
+        detail: c.domain.clone().unwrap_or_default(),
+    }
+}
+
+fn conversation_link(v: &Conversation) -> NamedLink {
+    NamedLink {
+        href: format!("/inbox/conversations/{}", v.id),
+        name: v
+            .subject
+            .clone()
+            .unwrap_or_else(|| channel_label(v.channel).into()),
+        detail: format!(
+            "{} · {} · {}",
+            channel_label(v.channel),
+            v.status,
+            fmt_time(v.last_message_at)
+        ),
+    }
 }
 
 pub(crate) async fn contact_page(
@@ -177,7 +209,10 @@ pub(crate) async fn contact_page(
     page(&RecordPage {
         chrome: Chrome::load(app, &agent, "contacts", c.display_name()).await?,
         kind: "Contact",
+        base: "/contacts",
+        id: c.id.0,
         name: c.display_name(),
+        companies: o.companies.iter().map(company_link).collect(),
         details: vec![
             row("Email", &c.email),
             row("First name", &c.firstname),
@@ -191,23 +226,7 @@ pub(crate) async fn contact_page(
         ],
         tickets: ticket_rows(app, &agent, &dir, &o.tickets).await?,
         people: Vec::new(),
-        conversations: o
-            .conversations
-            .iter()
-            .map(|v| NamedLink {
-                href: format!("/inbox/conversations/{}", v.id),
-                name: v
-                    .subject
-                    .clone()
-                    .unwrap_or_else(|| channel_label(v.channel).into()),
-                detail: format!(
-                    "{} · {} · {}",
-                    channel_label(v.channel),
-                    v.status,
-                    fmt_time(v.last_message_at)
-                ),
-            })
-            .collect(),
+        conversations: o.conversations.iter().map(conversation_link).collect(),
     })
 }
 
@@ -227,7 +246,10 @@ pub(crate) async fn company_page(
     page(&RecordPage {
         chrome: Chrome::load(app, &agent, "contacts", name.clone()).await?,
         kind: "Company",
+        base: "/companies",
+        id: c.id.0,
         name,
+        companies: Vec::new(),
         details: vec![
             PropRow {
                 label: "Domain".into(),
@@ -244,7 +266,7 @@ pub(crate) async fn company_page(
         ],
         tickets: ticket_rows(app, &agent, &dir, &o.tickets).await?,
         people: o.contacts.iter().map(NamedLink::contact).collect(),
-        conversations: Vec::new(),
+        conversations: o.conversations.iter().map(conversation_link).collect(),
     })
 }
 

@@ -446,7 +446,71 @@ async fn admin_settings_round_trip(t: TestApp) {
     );
 }
 
+/// HD-18 asks about visitors nobody knows: a chat visitor who left an address is asked
+/// about until a contact with that address exists (made here through the contact form),
+/// then the conversation shows that contact and the question is gone.
+async fn visitor_question_ends_once_a_contact_has_the_address(t: TestApp) {
+    agent(&t, "ann@example.com").await;
+    let (c, _) = t
+        .app
+        .create_conversation(
+            &Actor::system(),
+            fd_app::NewConversation {
+                channel: Channel::Chat,
+                channel_account: None,
+                workspace: Workspace::Inbox,
+                team: None,
+                owner: None,
+                contact: None,
+                visitor_name: Some("Vera".into()),
+                visitor_email: Some("vera@customer.example".into()),
+                subject: Some("Chat about sizes".into()),
+                ticket: fd_app::TicketCreation::None,
+            },
+            Some(InboundMessage {
+                sender_name: Some("Vera".into()),
+                text: "Does it come in blue?".into(),
+                ..InboundMessage::default()
+            }),
+        )
+        .await
+        .unwrap();
+    let base = serve(&t).await;
+    let a = Browser::login(&base, "ann@example.com").await;
+    let page = a.get(&format!("/inbox/conversations/{}", c.id)).await;
+    assert!(page.body.contains("Associate this visitor with a contact"));
+    assert!(page.body.contains("(not a contact yet)"));
+    let made = a
+        .post(
+            "/contacts",
+            &[
+                ("email", "Vera@Customer.example"),
+                ("firstname", "Vera"),
+                ("lastname", "Blue"),
+            ],
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.body);
+    let page = a.get(&format!("/inbox/conversations/{}", c.id)).await;
+    assert!(
+        !page.body.contains("Associate this visitor"),
+        "no question left"
+    );
+    assert!(!page.body.contains("(not a contact yet)"));
+    assert!(page.body.contains("Vera Blue"));
+    // The new pages list her; a refused edit keeps what was typed, next to the field.
+    let list = a.get("/contacts?q=customer.example").await;
+    assert!(list.body.contains("Vera Blue"), "{}", list.body);
+    let id = made.location.unwrap();
+    let bad = a
+        .post(&id, &[("email", "no address"), ("firstname", "Vee")])
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains("f-email-error") && bad.body.contains("value=\"Vee\""));
+}
+
 fd_testkit::on_both_backends! {
+    ui_hd_18_visitor_question_ends_once_a_contact_has_the_address => visitor_question_ends_once_a_contact_has_the_address;
     ui_inb_01_06_07_12_13_inbox_flow => inbox_create_ticket_owner_close_and_trash;
     ui_inb_14_help_desk_mode_and_hd_18_visitor => help_desk_mode_moves_the_ticket;
     ui_hd_04_05_09_access => access_is_enforced_on_every_page;
