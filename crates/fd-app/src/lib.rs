@@ -31,6 +31,7 @@ mod schema;
 mod seeding;
 mod sessions;
 mod threads;
+mod totp;
 mod tickets;
 mod ui;
 
@@ -64,8 +65,13 @@ pub use passwords::{generate_password, hash_password, verify_password};
 pub use schema::{AssociationKind, HUBSPOT_DEFINED, THREAD_TO_TICKET, USER_DEFINED, default_type};
 pub use seeding::TicketSeed;
 pub use sessions::{
-    ActiveSession, CLIENT_BURST, CLIENT_REFILL_MS, DEVICE_MEMORY_MS, FREE_LOGIN_ATTEMPTS,
-    SESSION_IDLE_MS, SignInAttempt, SignInOutcome, SignedIn, Throttle, lock_duration_ms,
+    ActiveSession, CHALLENGE_TTL_MS, CLIENT_BURST, CLIENT_REFILL_MS, DEVICE_MEMORY_MS,
+    FREE_LOGIN_ATTEMPTS, SESSION_IDLE_MS, SecondFactorAttempt, SessionInfo, SignInAttempt,
+    SignInOutcome, SignedIn, Throttle, describe_user_agent, lock_duration_ms,
+};
+pub use totp::{
+    RECOVERY_CODES, TotpEnrolment, TotpStatus, new_recovery_codes, recovery_code_hash,
+    totp_code, totp_match, totp_uri,
 };
 pub use threads::{
     ChannelAccount, ThreadItem, channel_by_id, channel_id, channel_name, inbox_by_id, inbox_id,

@@ -42,7 +42,8 @@ pub use search::{
     ThreadSort, ValueKind,
 };
 pub use seed::SeedSpec;
-pub use sessions::{LoginThrottle, UiSession};
+pub use directory::UserSecurity;
+pub use sessions::{LoginThrottle, SignInChallenge, UiSession};
 pub use tickets::{TicketListQuery, TicketSort, TicketView};
 pub use tokens::{ApiToken, AssociationLabel, TeamAddress};
 pub use ui::{LibraryItem, SavedView};
