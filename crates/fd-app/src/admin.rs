@@ -320,7 +320,10 @@ impl App {
         let hash = hash_password(password).await?;
         let now = self.now();
         let mut tx = self.db().write().await?;
-        if !tx.set_user_password_hash(id, &hash, must_change, now).await? {
+        if !tx
+            .set_user_password_hash(id, &hash, must_change, now)
+            .await?
+        {
             return Err(AppError::not_found("user", id));
         }
         match keep_session {

@@ -31,8 +31,8 @@ mod schema;
 mod seeding;
 mod sessions;
 mod threads;
-mod totp;
 mod tickets;
+mod totp;
 mod ui;
 
 use std::sync::Arc;
@@ -69,14 +69,14 @@ pub use sessions::{
     FREE_LOGIN_ATTEMPTS, SESSION_IDLE_MS, SecondFactorAttempt, SessionInfo, SignInAttempt,
     SignInOutcome, SignedIn, Throttle, describe_user_agent, lock_duration_ms,
 };
-pub use totp::{
-    RECOVERY_CODES, TotpEnrolment, TotpStatus, new_recovery_codes, recovery_code_hash,
-    totp_code, totp_match, totp_uri,
-};
 pub use threads::{
     ChannelAccount, ThreadItem, channel_by_id, channel_id, channel_name, inbox_by_id, inbox_id,
 };
 pub use tickets::{NewTicket, TicketChanges, TicketDetails};
+pub use totp::{
+    RECOVERY_CODES, TotpEnrolment, TotpStatus, new_recovery_codes, recovery_code_hash, totp_code,
+    totp_match, totp_uri,
+};
 pub use ui::{CompanyOverview, ContactOverview, LIBRARY_KINDS, ReplyOutcome};
 
 use fd_store::Db;

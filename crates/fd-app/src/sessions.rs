@@ -479,7 +479,11 @@ impl App {
         if !accepted {
             // The attempt stays counted.
             tx.commit().await?;
-            tracing::info!(user = challenge.user_id.0, failures, "wrong second-factor code");
+            tracing::info!(
+                user = challenge.user_id.0,
+                failures,
+                "wrong second-factor code"
+            );
             return Ok(SignInOutcome::WrongCode);
         }
         tx.clear_login_throttle(&key).await?;

@@ -69,8 +69,7 @@ pub fn totp_match(secret_b32: &str, code: &str, now_ms: i64, last_used_step: i64
 
 fn constant_eq(a: &str, b: &str) -> bool {
     a.len() == b.len()
-        && a
-            .bytes()
+        && a.bytes()
             .zip(b.bytes())
             .fold(0u8, |acc, (x, y)| acc | (x ^ y))
             == 0
@@ -136,7 +135,9 @@ pub enum TotpStatus {
     Off,
     /// Enrolment started, not yet confirmed.
     Pending(TotpEnrolment),
-    On { recovery_codes_left: i64 },
+    On {
+        recovery_codes_left: i64,
+    },
 }
 
 /// Checks a second factor within the caller's transaction: a TOTP code (its step is then
@@ -247,8 +248,16 @@ impl App {
         };
         tx.set_user_totp(id, Some(&secret), true, step).await?;
         tx.replace_recovery_codes(id, &hashes).await?;
-        self.audit(&mut tx, actor, AdminObject::User, id.0, "two_factor_enabled", None, None)
-            .await?;
+        self.audit(
+            &mut tx,
+            actor,
+            AdminObject::User,
+            id.0,
+            "two_factor_enabled",
+            None,
+            None,
+        )
+        .await?;
         tx.commit().await?;
         Ok(codes)
     }
@@ -264,7 +273,8 @@ impl App {
         if !verify_password(password.to_string(), hash).await? {
             return Err(AppError::invalid("current", "is not your current password"));
         }
-        self.clear_totp(actor, UserId(id.0), "two_factor_disabled").await
+        self.clear_totp(actor, UserId(id.0), "two_factor_disabled")
+            .await
     }
 
     /// An administrator turns a user's two-factor sign-in off (a lost phone); the user signs
@@ -274,7 +284,12 @@ impl App {
         self.clear_totp(actor, id, "two_factor_reset").await
     }
 
-    async fn clear_totp(&self, actor: &Actor, id: UserId, what: &'static str) -> Result<(), AppError> {
+    async fn clear_totp(
+        &self,
+        actor: &Actor,
+        id: UserId,
+        what: &'static str,
+    ) -> Result<(), AppError> {
         let mut tx = self.db().write().await?;
         if !tx.set_user_totp(id, None, false, 0).await? {
             return Err(AppError::not_found("user", id));

@@ -100,8 +100,7 @@ impl FromRequestParts<UiState> for Agent {
             // before anything else: every page leads to the change-password form. API
             // tokens do not go through here and keep working.
             Ok(Some(s))
-                if s.must_change_password
-                    && !PASSWORD_CHANGE_PATHS.contains(&parts.uri.path()) =>
+                if s.must_change_password && !PASSWORD_CHANGE_PATHS.contains(&parts.uri.path()) =>
             {
                 if parts.method == Method::GET && parts.uri.path() != "/ui/events" {
                     Err(Redirect::to("/profile/password").into_response())

@@ -193,7 +193,15 @@ async fn profile_result(
     match r {
         Ok(notice) => profile_page(state, &post.agent, token, Vec::new(), notice, None).await,
         Err(e @ (fd_app::AppError::Domain(_) | fd_app::AppError::Conflict(_))) => {
-            profile_page(state, &post.agent, token, Vec::new(), None, Some(e.to_string())).await
+            profile_page(
+                state,
+                &post.agent,
+                token,
+                Vec::new(),
+                None,
+                Some(e.to_string()),
+            )
+            .await
         }
         Err(e) => Err(e.into()),
     }
