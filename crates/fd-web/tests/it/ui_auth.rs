@@ -316,7 +316,11 @@ async fn password_changes_end_other_sessions(t: TestApp) {
     let forced = ann2.get("/helpdesk").await;
     assert_eq!(forced.status, StatusCode::SEE_OTHER);
     assert_eq!(forced.headers["location"], "/profile/password");
-    assert!(form.body.contains("set by an administrator"), "{}", form.body);
+    assert!(
+        form.body.contains("set by an administrator"),
+        "{}",
+        form.body
+    );
     let changed = ann1
         .post(
             "/profile/password",
