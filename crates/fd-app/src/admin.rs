@@ -2,6 +2,7 @@
 //! conditional stages), property definitions, the create-ticket form (HD-10), account mode
 //! (INB-14) and per-user preferences (INB-07).
 
+use fd_domain::accounts::{AccountChange, check_admin_change};
 use fd_domain::entities::{AdminChange, AdminChangeRecord, AdminObject};
 use fd_domain::property::{PropertyDefinition, PropertyOption, PropertyType};
 use fd_domain::rules;
@@ -164,6 +165,16 @@ impl App {
         actor.require_admin("managing users")?;
         let now = self.now();
         let mut tx = self.db().write().await?;
+        let users = tx.users().await?;
+        check_admin_change(
+            actor.user_id(),
+            id,
+            AccountChange::SetAccess {
+                role,
+                account_access,
+            },
+            &users,
+        )?;
         if !tx
             .update_user_access(
                 id,
@@ -208,6 +219,10 @@ impl App {
         actor.require_admin("managing users")?;
         let now = self.now();
         let mut tx = self.db().write().await?;
+        if !active {
+            let users = tx.users().await?;
+            check_admin_change(actor.user_id(), id, AccountChange::Deactivate, &users)?;
+        }
         if !tx.set_user_active(id, active, now).await? {
             return Err(AppError::not_found("user", id));
         }
@@ -233,17 +248,31 @@ impl App {
     }
 
     /// Sets a user's password (an administrator's reset, or a user's own) and ends every
-    /// session of that user: whoever knew the old password is signed out (issue 11).
+    /// session of that user: whoever knew the old password is signed out (issue 11). A
+    /// password set for someone else must be changed by its user at their next sign-in.
     pub async fn set_user_password(
         &self,
         actor: &Actor,
         id: UserId,
         password: String,
     ) -> Result<(), AppError> {
-        if actor.user_id() != Some(id) {
+        let own = actor.user_id() == Some(id);
+        if !own {
             actor.require_admin("changing another user's password")?;
         }
-        self.store_password(actor, id, password, None).await
+        self.store_password(actor, id, password, None, !own).await
+    }
+
+    /// Makes a user change their password before anything else in the web UI (the
+    /// first-start administrator, whose password was printed on the console).
+    pub async fn require_password_change(&self, actor: &Actor, id: UserId) -> Result<(), AppError> {
+        actor.require_admin("managing users")?;
+        let mut tx = self.db().write().await?;
+        if !tx.set_must_change_password(id, true).await? {
+            return Err(AppError::not_found("user", id));
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// A signed-in user changes their own password: the current one must be right. Every
@@ -260,10 +289,17 @@ impl App {
         let hash = tx.user_password_hash(id).await?;
         tx.commit().await?;
         let hash = hash.ok_or_else(|| AppError::not_found("user", id))?;
-        if !verify_password(current.to_string(), hash).await? {
+        if !verify_password(current.to_string(), hash.clone()).await? {
             return Err(AppError::invalid("current", "is not your current password"));
         }
-        self.store_password(actor, id, password, Some(session_token))
+        // A forced change must replace the password someone else chose.
+        if verify_password(password.clone(), hash).await? {
+            return Err(AppError::invalid(
+                "password",
+                "must differ from the current password",
+            ));
+        }
+        self.store_password(actor, id, password, Some(session_token), false)
             .await
     }
 
@@ -273,6 +309,7 @@ impl App {
         id: UserId,
         password: String,
         keep_session: Option<&str>,
+        must_change: bool,
     ) -> Result<(), AppError> {
         if password.chars().count() < 8 {
             return Err(AppError::invalid(
@@ -283,7 +320,10 @@ impl App {
         let hash = hash_password(password).await?;
         let now = self.now();
         let mut tx = self.db().write().await?;
-        if !tx.set_user_password_hash(id, &hash, now).await? {
+        if !tx
+            .set_user_password_hash(id, &hash, must_change, now)
+            .await?
+        {
             return Err(AppError::not_found("user", id));
         }
         match keep_session {

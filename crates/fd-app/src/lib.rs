@@ -32,6 +32,7 @@ mod seeding;
 mod sessions;
 mod threads;
 mod tickets;
+mod totp;
 mod ui;
 
 use std::sync::Arc;
@@ -64,13 +65,18 @@ pub use passwords::{generate_password, hash_password, verify_password};
 pub use schema::{AssociationKind, HUBSPOT_DEFINED, THREAD_TO_TICKET, USER_DEFINED, default_type};
 pub use seeding::TicketSeed;
 pub use sessions::{
-    ActiveSession, CLIENT_BURST, CLIENT_REFILL_MS, DEVICE_MEMORY_MS, FREE_LOGIN_ATTEMPTS,
-    SESSION_IDLE_MS, SignInAttempt, SignInOutcome, SignedIn, Throttle, lock_duration_ms,
+    ActiveSession, CHALLENGE_TTL_MS, CLIENT_BURST, CLIENT_REFILL_MS, DEVICE_MEMORY_MS,
+    FREE_LOGIN_ATTEMPTS, SESSION_IDLE_MS, SecondFactorAttempt, SessionInfo, SignInAttempt,
+    SignInOutcome, SignedIn, Throttle, describe_user_agent, lock_duration_ms,
 };
 pub use threads::{
     ChannelAccount, ThreadItem, channel_by_id, channel_id, channel_name, inbox_by_id, inbox_id,
 };
 pub use tickets::{NewTicket, TicketChanges, TicketDetails};
+pub use totp::{
+    RECOVERY_CODES, TotpEnrolment, TotpStatus, new_recovery_codes, recovery_code_hash, totp_code,
+    totp_match, totp_uri,
+};
 pub use ui::{CompanyOverview, ContactOverview, LIBRARY_KINDS, ReplyOutcome};
 
 use fd_store::Db;

@@ -16,6 +16,14 @@
 //!
 //! Every attempt is counted before the password is checked and forgiven on success, so
 //! concurrent guesses cannot slip past the count.
+//!
+//! With two-factor sign-in on (issue 13, item 9), the right password opens no session: it
+//! yields a short-lived challenge, and the session is created only when a TOTP code (or an
+//! unused recovery code) follows. Wrong codes are counted per account and per client address
+//! exactly as wrong passwords are.
+//!
+//! Each session records a summary of its browser and its client address, so the user can
+//! see their sessions and end any of them.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -23,7 +31,7 @@ use std::sync::Mutex;
 
 // One client is one IPv4 address or one IPv6 /64, as for SMTP connections.
 use fd_mail::smtp::limits::PeerKey;
-use fd_store::{UiSession, User};
+use fd_store::{SignInChallenge, UiSession, User};
 use rand::Rng;
 use sha2::{Digest, Sha256};
 
@@ -46,6 +54,8 @@ pub const DEVICE_MEMORY_MS: i64 = 365 * 24 * 60 * 60_000;
 pub const CLIENT_BURST: i64 = 10;
 /// …after which it regains one attempt per this many milliseconds.
 pub const CLIENT_REFILL_MS: i64 = 60_000;
+/// A password accepted for an account with two-factor sign-in waits this long for the code.
+pub const CHALLENGE_TTL_MS: i64 = 5 * 60_000;
 /// Addresses tracked at most; beyond this, addresses whose budget is whole are forgotten.
 const CLIENT_TABLE_MAX: usize = 65_536;
 
@@ -62,6 +72,19 @@ pub struct SignInAttempt<'a> {
     pub client: Option<IpAddr>,
     /// The browser's device cookie, if it sent one.
     pub device: Option<&'a str>,
+    /// The browser's `User-Agent`, for the session list.
+    pub user_agent: Option<&'a str>,
+}
+
+/// The second step of a two-factor sign-in.
+#[derive(Debug, Clone, Copy)]
+pub struct SecondFactorAttempt<'a> {
+    /// The challenge token the first step handed to the browser.
+    pub challenge: &'a str,
+    /// A 6-digit TOTP code or a recovery code.
+    pub code: &'a str,
+    pub client: Option<IpAddr>,
+    pub user_agent: Option<&'a str>,
 }
 
 /// A new session: `token` goes into the cookie and is never stored; `device_token` is the
@@ -88,11 +111,21 @@ pub enum SignInOutcome {
     SignedIn(SignedIn),
     /// Wrong address or password (never says which).
     WrongCredentials,
-    /// No password is checked until `retry_after_ms` has passed.
+    /// No password (or code) is checked until `retry_after_ms` has passed.
     Throttled {
         retry_after_ms: i64,
         by: Throttle,
     },
+    /// The password was right and the account uses two-factor sign-in: the browser keeps
+    /// `challenge` (and the device cookie) and sends a code with it.
+    SecondFactor {
+        challenge: String,
+        device_token: String,
+    },
+    /// The code was wrong, or already used.
+    WrongCode,
+    /// The challenge is unknown or expired: sign in again from the password.
+    ChallengeExpired,
 }
 
 /// A signed-in browser, resolved.
@@ -101,6 +134,79 @@ pub struct ActiveSession {
     pub actor: Actor,
     pub user: User,
     pub csrf_token: String,
+    /// The user's password was set by someone else (a reset, the first start): the web UI
+    /// shows nothing but the change-password page until it is changed.
+    pub must_change_password: bool,
+}
+
+/// One of the user's sessions, as their profile lists it.
+#[derive(Debug, Clone)]
+pub struct SessionInfo {
+    /// Names the session in "sign out" forms: the start of its token's hash (which opens
+    /// nothing).
+    pub id: String,
+    /// "Firefox on Linux" and the like.
+    pub device: String,
+    pub client_addr: String,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    /// The session of the browser asking.
+    pub current: bool,
+}
+
+/// A short name for a browser from its `User-Agent`: the browser family and the system.
+pub fn describe_user_agent(ua: &str) -> String {
+    if ua.trim().is_empty() {
+        return "Unknown browser".into();
+    }
+    let browser = if ua.contains("Edg/") {
+        "Edge"
+    } else if ua.contains("OPR/") || ua.contains("Opera") {
+        "Opera"
+    } else if ua.contains("Firefox/") {
+        "Firefox"
+    } else if ua.contains("HeadlessChrome/") {
+        "Headless Chrome"
+    } else if ua.contains("Chromium/") {
+        "Chromium"
+    } else if ua.contains("Chrome/") || ua.contains("CriOS/") {
+        "Chrome"
+    } else if ua.contains("Safari/") {
+        "Safari"
+    } else if ua.starts_with("curl/") {
+        "curl"
+    } else {
+        "Other browser"
+    };
+    let system = if ua.contains("Android") {
+        "Android"
+    } else if ua.contains("iPhone") || ua.contains("iPad") {
+        "iOS"
+    } else if ua.contains("Windows") {
+        "Windows"
+    } else if ua.contains("Mac OS X") || ua.contains("Macintosh") {
+        "macOS"
+    } else if ua.contains("CrOS") {
+        "ChromeOS"
+    } else if ua.contains("Linux") {
+        "Linux"
+    } else {
+        ""
+    };
+    if system.is_empty() {
+        browser.into()
+    } else {
+        format!("{browser} on {system}")
+    }
+}
+
+/// What a session row keeps of the User-Agent (bounded; control characters dropped).
+fn stored_user_agent(ua: Option<&str>) -> String {
+    ua.unwrap_or("")
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(300)
+        .collect()
 }
 
 pub(crate) fn sha256_hex(s: &str) -> String {
@@ -249,14 +355,52 @@ impl App {
         let device_token = device.map_or_else(|| random_hex(32), str::to_string);
         let mut tx = self.db().write().await?;
         tx.clear_login_throttle(&key).await?;
+        let security = tx.user_security(user.id).await?;
+        if security.is_some_and(|s| s.totp_enabled) {
+            // The password was right; the session waits for the second factor.
+            let challenge = random_hex(32);
+            tx.insert_sign_in_challenge(&SignInChallenge {
+                token_hash: sha256_hex(&challenge),
+                user_id: user.id,
+                device_hash: sha256_hex(&device_token),
+                created_at: now,
+                expires_at: now + CHALLENGE_TTL_MS,
+            })
+            .await?;
+            tx.commit().await?;
+            return Ok(SignInOutcome::SecondFactor {
+                challenge,
+                device_token,
+            });
+        }
+        tx.commit().await?;
+        let signed_in = self
+            .open_session(
+                user,
+                &sha256_hex(&device_token),
+                attempt.user_agent,
+                attempt.client,
+            )
+            .await?;
+        Ok(SignInOutcome::SignedIn(SignedIn {
+            device_token,
+            ..signed_in
+        }))
+    }
+
+    /// Creates the session of a user whose sign-in succeeded, and remembers the browser.
+    async fn open_session(
+        &self,
+        user: User,
+        device_hash: &str,
+        user_agent: Option<&str>,
+        client: Option<IpAddr>,
+    ) -> Result<SignedIn, AppError> {
+        let now = self.now();
+        let mut tx = self.db().write().await?;
         tx.delete_expired_ui_sessions(now).await?;
-        tx.remember_sign_in_device(
-            &sha256_hex(&device_token),
-            user.id,
-            now,
-            now - DEVICE_MEMORY_MS,
-        )
-        .await?;
+        tx.remember_sign_in_device(device_hash, user.id, now, now - DEVICE_MEMORY_MS)
+            .await?;
         let token = random_hex(32);
         let csrf_token = random_hex(16);
         tx.insert_ui_session(&UiSession {
@@ -266,15 +410,157 @@ impl App {
             created_at: now,
             last_seen_at: now,
             expires_at: now + SESSION_IDLE_MS,
+            user_agent: stored_user_agent(user_agent),
+            client_addr: client.map(|ip| ip.to_string()).unwrap_or_default(),
+            must_change_password: false,
         })
         .await?;
         tx.commit().await?;
-        Ok(SignInOutcome::SignedIn(SignedIn {
+        Ok(SignedIn {
             token,
             csrf_token,
-            device_token,
+            device_token: String::new(),
             user,
-        }))
+        })
+    }
+
+    /// The second step of a two-factor sign-in: a TOTP code (one step of drift either way,
+    /// never a step already used) or an unused recovery code. Wrong codes are throttled per
+    /// account and per client address like wrong passwords; the challenge lasts
+    /// [`CHALLENGE_TTL_MS`] and is used up by success.
+    pub async fn sign_in_second_factor(
+        &self,
+        attempt: SecondFactorAttempt<'_>,
+    ) -> Result<SignInOutcome, AppError> {
+        let now = self.now();
+        let challenge_hash = sha256_hex(attempt.challenge);
+        let mut tx = self.db().read().await?;
+        let challenge = tx.sign_in_challenge(&challenge_hash).await?;
+        tx.commit().await?;
+        let Some(challenge) = challenge.filter(|c| c.expires_at > now) else {
+            return Ok(SignInOutcome::ChallengeExpired);
+        };
+        let key = format!("2fa:{}", challenge.user_id.0);
+        if let Some(ip) = attempt.client
+            && let Err(wait) = self.sign_in_clients.take(ip, now)
+        {
+            return Ok(SignInOutcome::Throttled {
+                retry_after_ms: wait,
+                by: Throttle::Client,
+            });
+        }
+        let mut tx = self.db().write().await?;
+        let Some(failures) = tx.count_login_attempt(&key, now).await? else {
+            let locked_until = tx
+                .login_throttle(&key)
+                .await?
+                .map_or(now, |t| t.locked_until);
+            tx.commit().await?;
+            if let Some(ip) = attempt.client {
+                self.sign_in_clients.refund(ip);
+            }
+            return Ok(SignInOutcome::Throttled {
+                retry_after_ms: (locked_until - now).max(1),
+                by: Throttle::Account,
+            });
+        };
+        let lock = lock_duration_ms(failures);
+        if lock > 0 {
+            tx.lock_login(&key, now + lock).await?;
+        }
+        let user = tx.user(challenge.user_id).await?.filter(|u| u.active);
+        let security = tx.user_security(challenge.user_id).await?;
+        let accepted = match (&user, security) {
+            (Some(u), Some(sec)) if sec.totp_enabled => {
+                crate::totp::accept_second_factor(&mut tx, u.id, &sec, attempt.code, now).await?
+            }
+            _ => false,
+        };
+        if !accepted {
+            // The attempt stays counted.
+            tx.commit().await?;
+            tracing::info!(
+                user = challenge.user_id.0,
+                failures,
+                "wrong second-factor code"
+            );
+            return Ok(SignInOutcome::WrongCode);
+        }
+        tx.clear_login_throttle(&key).await?;
+        if !tx.delete_sign_in_challenge(&challenge_hash).await? {
+            tx.commit().await?;
+            return Ok(SignInOutcome::ChallengeExpired);
+        }
+        tx.commit().await?;
+        if let Some(ip) = attempt.client {
+            self.sign_in_clients.refund(ip);
+        }
+        let Some(user) = user else {
+            return Ok(SignInOutcome::WrongCode);
+        };
+        let signed_in = self
+            .open_session(
+                user,
+                &challenge.device_hash,
+                attempt.user_agent,
+                attempt.client,
+            )
+            .await?;
+        Ok(SignInOutcome::SignedIn(signed_in))
+    }
+
+    /// The signed-in user's sessions; `current_token` is the asking browser's cookie.
+    pub async fn sessions_of(
+        &self,
+        actor: &Actor,
+        current_token: &str,
+    ) -> Result<Vec<SessionInfo>, AppError> {
+        let id = actor.user_id().ok_or(AppError::Unauthenticated)?;
+        let current = sha256_hex(current_token);
+        let now = self.now();
+        let mut tx = self.db().read().await?;
+        let rows = tx.ui_sessions_of(id, now).await?;
+        tx.commit().await?;
+        Ok(rows
+            .into_iter()
+            .map(|s| SessionInfo {
+                id: s.token_hash.chars().take(16).collect(),
+                device: describe_user_agent(&s.user_agent),
+                client_addr: s.client_addr,
+                created_at: s.created_at,
+                last_seen_at: s.last_seen_at,
+                current: s.token_hash == current,
+            })
+            .collect())
+    }
+
+    /// Ends one of the signed-in user's own sessions (by its [`SessionInfo::id`]).
+    pub async fn sign_out_session(&self, actor: &Actor, session_id: &str) -> Result<(), AppError> {
+        let id = actor.user_id().ok_or(AppError::Unauthenticated)?;
+        if session_id.len() != 16 || !session_id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(AppError::invalid("session", "is not a session id"));
+        }
+        let mut tx = self.db().write().await?;
+        if !tx.delete_ui_session_of(id, session_id).await? {
+            return Err(AppError::not_found("session", session_id));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Ends every session of the signed-in user but the asking browser's; returns how many.
+    pub async fn sign_out_other_sessions(
+        &self,
+        actor: &Actor,
+        current_token: &str,
+    ) -> Result<u64, AppError> {
+        let id = actor.user_id().ok_or(AppError::Unauthenticated)?;
+        let mut tx = self.db().write().await?;
+        let n = tx
+            .delete_other_ui_sessions_of(id, &sha256_hex(current_token))
+            .await?;
+        tx.commit().await?;
+        Ok(n)
     }
 
     /// The live session of a cookie token: `None` when unknown, expired, or its user was
@@ -306,6 +592,7 @@ impl App {
             },
             user,
             csrf_token: s.csrf_token,
+            must_change_password: s.must_change_password,
         }))
     }
 

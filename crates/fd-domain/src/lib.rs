@@ -11,6 +11,7 @@
 #![deny(clippy::string_slice)]
 
 pub mod access;
+pub mod accounts;
 pub mod contacts;
 pub mod entities;
 pub mod error;

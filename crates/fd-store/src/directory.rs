@@ -17,6 +17,17 @@ pub struct UserCredential {
     pub password_hash: String,
 }
 
+/// A user's password and second-factor state (never rendered as such: the TOTP secret is
+/// shown only while the user enrols).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserSecurity {
+    pub must_change_password: bool,
+    pub totp_secret: Option<String>,
+    pub totp_enabled: bool,
+    pub totp_last_step: i64,
+    pub recovery_codes_left: i64,
+}
+
 /// Fields of a new user.
 #[derive(Debug, Clone)]
 pub struct NewUser {
@@ -125,7 +136,136 @@ impl Tx {
         Ok(n == 1)
     }
 
+    /// Sets a user's password hash; `must_change` when someone other than the user chose it
+    /// (an administrator's reset, the first start), so the user is asked to replace it.
     pub async fn set_user_password_hash(
+        &mut self,
+        id: UserId,
+        hash: &str,
+        must_change: bool,
+        now: Millis,
+    ) -> Result<bool, StoreError> {
+        let n = self
+            .exec(
+                "UPDATE users SET password_hash = $2, must_change_password = $3, updated_at = $4 \
+                 WHERE id = $1",
+                args![id, hash, must_change, now],
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
+    /// Marks a user's password as one they must change (first start, created by an admin).
+    pub async fn set_must_change_password(
+        &mut self,
+        id: UserId,
+        must_change: bool,
+    ) -> Result<bool, StoreError> {
+        let n = self
+            .exec(
+                "UPDATE users SET must_change_password = $2 WHERE id = $1",
+                args![id, must_change],
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
+    /// The account-security state of a user (`None` for an unknown id).
+    pub async fn user_security(&mut self, id: UserId) -> Result<Option<UserSecurity>, StoreError> {
+        let Some(r) = self
+            .opt(
+                "SELECT must_change_password, totp_secret, totp_enabled, totp_last_step, \
+                 (SELECT COUNT(*) FROM totp_recovery_codes c \
+                  WHERE c.user_id = users.id AND c.used_at IS NULL) AS recovery_left \
+                 FROM users WHERE id = $1",
+                args![id],
+            )
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(UserSecurity {
+            must_change_password: r.bool("must_change_password")?,
+            totp_secret: r.opt_string("totp_secret")?,
+            totp_enabled: r.bool("totp_enabled")?,
+            totp_last_step: r.i64("totp_last_step")?,
+            recovery_codes_left: r.i64("recovery_left")?,
+        }))
+    }
+
+    /// Stores a TOTP secret: pending (`enabled` false) until the user confirms a code, or
+    /// none at all (`secret` `None`: two-factor sign-in off, recovery codes dropped).
+    pub async fn set_user_totp(
+        &mut self,
+        id: UserId,
+        secret: Option<&str>,
+        enabled: bool,
+        last_step: i64,
+    ) -> Result<bool, StoreError> {
+        let n = self
+            .exec(
+                "UPDATE users SET totp_secret = $2, totp_enabled = $3, totp_last_step = $4 \
+                 WHERE id = $1",
+                args![id, secret, enabled, last_step],
+            )
+            .await?;
+        if secret.is_none() {
+            self.exec(
+                "DELETE FROM totp_recovery_codes WHERE user_id = $1",
+                args![id],
+            )
+            .await?;
+        }
+        Ok(n == 1)
+    }
+
+    /// Records that a code of time step `step` was accepted, unless one of that step or a
+    /// later one already was: `false` means a replay (one statement, so two concurrent
+    /// requests with the same code cannot both pass).
+    pub async fn use_totp_step(&mut self, id: UserId, step: i64) -> Result<bool, StoreError> {
+        let n = self
+            .exec(
+                "UPDATE users SET totp_last_step = $2 WHERE id = $1 AND totp_last_step < $2",
+                args![id, step],
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
+    /// The users who have two-factor sign-in on.
+    pub async fn users_with_totp(&mut self) -> Result<Vec<UserId>, StoreError> {
+        let rows = self
+            .all(
+                "SELECT id FROM users WHERE totp_enabled = $1 ORDER BY id",
+                args![true],
+            )
+            .await?;
+        rows.iter().map(|r| Ok(UserId(r.i64("id")?))).collect()
+    }
+
+    /// Replaces a user's recovery codes with these hashes.
+    pub async fn replace_recovery_codes(
+        &mut self,
+        id: UserId,
+        hashes: &[String],
+    ) -> Result<(), StoreError> {
+        self.exec(
+            "DELETE FROM totp_recovery_codes WHERE user_id = $1",
+            args![id],
+        )
+        .await?;
+        for h in hashes {
+            self.exec(
+                "INSERT INTO totp_recovery_codes (user_id, code_hash) VALUES ($1, $2)",
+                args![id, h.as_str()],
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Uses up an unused recovery code; `false` when it is unknown or already used.
+    pub async fn use_recovery_code(
         &mut self,
         id: UserId,
         hash: &str,
@@ -133,7 +273,8 @@ impl Tx {
     ) -> Result<bool, StoreError> {
         let n = self
             .exec(
-                "UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1",
+                "UPDATE totp_recovery_codes SET used_at = $3 \
+                 WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL",
                 args![id, hash, now],
             )
             .await?;

@@ -31,6 +31,7 @@ mod ui;
 pub use conversations::{ConversationListQuery, NewMessage};
 pub(crate) use db::{Arg, Row, Sql};
 pub use db::{Backend, Db, Tx, create_postgres_database};
+pub use directory::UserSecurity;
 pub use directory::{NewUser, UserCredential};
 pub use error::StoreError;
 pub use jobs::{FailedJob, Job};
@@ -42,7 +43,7 @@ pub use search::{
     ThreadSort, ValueKind,
 };
 pub use seed::SeedSpec;
-pub use sessions::{LoginThrottle, UiSession};
+pub use sessions::{LoginThrottle, SignInChallenge, UiSession};
 pub use tickets::{TicketListQuery, TicketSort, TicketView};
 pub use tokens::{ApiToken, AssociationLabel, TeamAddress};
 pub use ui::{LibraryItem, SavedView};

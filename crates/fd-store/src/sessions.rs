@@ -14,6 +14,40 @@ pub struct UiSession {
     pub created_at: Millis,
     pub last_seen_at: Millis,
     pub expires_at: Millis,
+    /// A short description of the browser (from its User-Agent) and the client address it
+    /// signed in from, for the user's list of sessions.
+    pub user_agent: String,
+    pub client_addr: String,
+    /// Read from the user, not stored with the session (ignored on insert): the user must
+    /// change an administrator-set password before anything else.
+    pub must_change_password: bool,
+}
+
+/// A sign-in that passed the password and waits for the second factor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignInChallenge {
+    pub token_hash: String,
+    pub user_id: UserId,
+    pub device_hash: String,
+    pub created_at: Millis,
+    pub expires_at: Millis,
+}
+
+const SESSION_COLUMNS: &str = "s.token_hash, s.user_id, s.csrf_token, s.created_at, \
+     s.last_seen_at, s.expires_at, s.user_agent, s.client_addr, u.must_change_password";
+
+fn session_of(r: &crate::db::Row) -> Result<UiSession, StoreError> {
+    Ok(UiSession {
+        token_hash: r.string("token_hash")?,
+        user_id: UserId(r.i64("user_id")?),
+        csrf_token: r.string("csrf_token")?,
+        created_at: r.i64("created_at")?,
+        last_seen_at: r.i64("last_seen_at")?,
+        expires_at: r.i64("expires_at")?,
+        user_agent: r.string("user_agent")?,
+        client_addr: r.string("client_addr")?,
+        must_change_password: r.bool("must_change_password")?,
+    })
 }
 
 /// Failed sign-ins recorded for one key: an email address (attempts from browsers unknown to
@@ -28,15 +62,17 @@ pub struct LoginThrottle {
 impl Tx {
     pub async fn insert_ui_session(&mut self, s: &UiSession) -> Result<(), StoreError> {
         self.exec(
-            "INSERT INTO ui_sessions (token_hash, user_id, csrf_token, created_at, last_seen_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO ui_sessions (token_hash, user_id, csrf_token, created_at, last_seen_at, \
+             expires_at, user_agent, client_addr) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             args![
                 s.token_hash.as_str(),
                 s.user_id,
                 s.csrf_token.as_str(),
                 s.created_at,
                 s.last_seen_at,
-                s.expires_at
+                s.expires_at,
+                s.user_agent.as_str(),
+                s.client_addr.as_str()
             ],
         )
         .await?;
@@ -44,24 +80,103 @@ impl Tx {
     }
 
     pub async fn ui_session(&mut self, token_hash: &str) -> Result<Option<UiSession>, StoreError> {
+        let sql = format!(
+            "SELECT {SESSION_COLUMNS} FROM ui_sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.token_hash = $1"
+        );
+        match self.opt(&sql, args![token_hash]).await? {
+            Some(r) => Ok(Some(session_of(&r)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// A user's unexpired sessions, most recently used first.
+    pub async fn ui_sessions_of(
+        &mut self,
+        user: UserId,
+        now: Millis,
+    ) -> Result<Vec<UiSession>, StoreError> {
+        let sql = format!(
+            "SELECT {SESSION_COLUMNS} FROM ui_sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.user_id = $1 AND s.expires_at > $2 \
+             ORDER BY s.last_seen_at DESC, s.created_at DESC"
+        );
+        let rows = self.all(&sql, args![user, now]).await?;
+        rows.iter().map(session_of).collect()
+    }
+
+    /// Ends one session of a user, named by the start of its token hash (what the session
+    /// list shows); `false` when the user has no such session.
+    pub async fn delete_ui_session_of(
+        &mut self,
+        user: UserId,
+        hash_prefix: &str,
+    ) -> Result<bool, StoreError> {
+        let n = self
+            .exec(
+                "DELETE FROM ui_sessions WHERE user_id = $1 AND substr(token_hash, 1, 16) = $2",
+                args![user, hash_prefix],
+            )
+            .await?;
+        Ok(n > 0)
+    }
+
+    pub async fn insert_sign_in_challenge(
+        &mut self,
+        c: &SignInChallenge,
+    ) -> Result<(), StoreError> {
+        self.exec(
+            "DELETE FROM sign_in_challenges WHERE expires_at < $1",
+            args![c.created_at],
+        )
+        .await?;
+        self.exec(
+            "INSERT INTO sign_in_challenges (token_hash, user_id, device_hash, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+            args![
+                c.token_hash.as_str(),
+                c.user_id,
+                c.device_hash.as_str(),
+                c.created_at,
+                c.expires_at
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    pub async fn sign_in_challenge(
+        &mut self,
+        token_hash: &str,
+    ) -> Result<Option<SignInChallenge>, StoreError> {
         let Some(r) = self
             .opt(
-                "SELECT token_hash, user_id, csrf_token, created_at, last_seen_at, expires_at \
-                 FROM ui_sessions WHERE token_hash = $1",
+                "SELECT token_hash, user_id, device_hash, created_at, expires_at \
+                 FROM sign_in_challenges WHERE token_hash = $1",
                 args![token_hash],
             )
             .await?
         else {
             return Ok(None);
         };
-        Ok(Some(UiSession {
+        Ok(Some(SignInChallenge {
             token_hash: r.string("token_hash")?,
             user_id: UserId(r.i64("user_id")?),
-            csrf_token: r.string("csrf_token")?,
+            device_hash: r.string("device_hash")?,
             created_at: r.i64("created_at")?,
-            last_seen_at: r.i64("last_seen_at")?,
             expires_at: r.i64("expires_at")?,
         }))
+    }
+
+    /// Removes a challenge; `false` when it was already gone (used by a concurrent request).
+    pub async fn delete_sign_in_challenge(&mut self, token_hash: &str) -> Result<bool, StoreError> {
+        let n = self
+            .exec(
+                "DELETE FROM sign_in_challenges WHERE token_hash = $1",
+                args![token_hash],
+            )
+            .await?;
+        Ok(n == 1)
     }
 
     /// Slides the session's expiry forward.

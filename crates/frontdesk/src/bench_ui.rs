@@ -107,6 +107,7 @@ pub async fn run(args: BenchUiArgs) -> anyhow::Result<()> {
             password: PASSWORD,
             client: None,
             device: None,
+            user_agent: None,
         };
         let cookie = match app.sign_in(attempt).await? {
             SignInOutcome::SignedIn(s) => format!("fd_session={}", s.token),

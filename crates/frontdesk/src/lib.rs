@@ -81,7 +81,8 @@ pub fn redact(url: &str) -> String {
 }
 
 /// On a database without users, creates the Super Admin `admin@localhost` and returns its
-/// generated password (printed once by `serve`).
+/// generated password (printed once by `serve`). That password must be changed at the first
+/// sign-in: it has been on a console and perhaps in a log.
 pub async fn ensure_first_admin(app: &App) -> anyhow::Result<Option<(String, String)>> {
     if app.user_count().await? > 0 {
         return Ok(None);
@@ -106,7 +107,11 @@ pub async fn ensure_first_admin(app: &App) -> anyhow::Result<Option<(String, Str
         )
         .await
     {
-        Ok(_) => Ok(Some((email, password))),
+        Ok(user) => {
+            app.require_password_change(&Actor::system(), user.id)
+                .await?;
+            Ok(Some((email, password)))
+        }
         // Another node created it first.
         Err(fd_app::AppError::Conflict(_)) => Ok(None),
         Err(e) => Err(e.into()),

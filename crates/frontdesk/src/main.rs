@@ -253,7 +253,7 @@ async fn serve(
         Some((email, password)) => {
             println!("First start: created the Super Admin account.");
             println!("  Sign in at http://{addr}/ as {email} with password: {password}");
-            println!("  (shown only this once; change it after signing in)");
+            println!("  (shown only this once; you will be asked to change it when you sign in)");
         }
         None => println!(
             "Sign in at http://{addr}/ with a user created by `frontdesk admin create-user`."

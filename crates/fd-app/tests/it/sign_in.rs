@@ -23,6 +23,7 @@ fn attempt<'a>(
         password,
         client,
         device,
+        user_agent: Some("Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0"),
     }
 }
 

@@ -55,6 +55,11 @@ pub(crate) struct UserRow {
     pub sales_access: bool,
     pub active: bool,
     pub teams: String,
+    /// The signed-in administrator's own row (marked "you").
+    pub is_self: bool,
+    pub two_factor: bool,
+    /// A refusal of the last action on this row, shown next to its controls.
+    pub error: Option<String>,
 }
 
 #[derive(Template)]
@@ -73,8 +78,19 @@ fn opts<T: Copy + PartialEq>(all: &[T], current: T, text: impl Fn(T) -> &'static
 }
 
 async fn users_page(state: &UiState, agent: &Agent, error: Option<String>) -> UiResult {
+    users_page_with(state, agent, error, None).await
+}
+
+async fn users_page_with(
+    state: &UiState,
+    agent: &Agent,
+    error: Option<String>,
+    row_error: Option<(i64, String)>,
+) -> UiResult {
     let c = chrome(state, agent, "Users").await?;
     let dir = Directory::load(&state.app).await?;
+    let with_totp = state.app.users_with_totp(&agent.actor).await?;
+    let failed = error.is_some() || row_error.is_some();
     let users = dir
         .users
         .iter()
@@ -99,6 +115,12 @@ async fn users_page(state: &UiState, agent: &Agent, error: Option<String>) -> Ui
                 .map(|t| dir.team_name(Some(*t)))
                 .collect::<Vec<_>>()
                 .join(", "),
+            is_self: u.id == agent.user.id,
+            two_factor: with_totp.contains(&u.id),
+            error: row_error
+                .as_ref()
+                .filter(|(id, _)| *id == u.id.0)
+                .map(|(_, e)| e.clone()),
         })
         .collect();
     let mut r = page(&UsersPage {
@@ -109,9 +131,9 @@ async fn users_page(state: &UiState, agent: &Agent, error: Option<String>) -> Ui
             .iter()
             .map(|t| Opt::new(t.name.clone(), t.name.clone(), false))
             .collect(),
-        error: error.clone(),
+        error,
     })?;
-    if error.is_some() {
+    if failed {
         *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
     }
     Ok(r)
@@ -158,19 +180,20 @@ pub(crate) async fn update_user(
     let f = &post.fields;
     let app = &state.app;
     let actor = &post.agent.actor;
-    match f.get("action") {
-        Some("deactivate") => app.set_user_active(actor, UserId(id), false).await?,
-        Some("activate") => app.set_user_active(actor, UserId(id), true).await?,
+    let done = match f.get("action") {
+        Some("deactivate") => app.set_user_active(actor, UserId(id), false).await,
+        Some("activate") => app.set_user_active(actor, UserId(id), true).await,
         Some("password") => {
             app.set_user_password(
                 actor,
                 UserId(id),
                 f.get("password").unwrap_or("").to_string(),
             )
-            .await?
+            .await
         }
-        _ => {
-            app.update_user_access(
+        Some("reset_2fa") => app.reset_user_totp(actor, UserId(id)).await,
+        _ => app
+            .update_user_access(
                 actor,
                 UserId(id),
                 parse(f.get("role"))?,
@@ -180,10 +203,18 @@ pub(crate) async fn update_user(
                 parse(f.get("seat"))?,
                 parse(f.get("ticket_access"))?,
             )
-            .await?;
+            .await
+            .map(|_| ()),
+    };
+    match done {
+        Ok(()) => see_other("/settings/users"),
+        // Refused by a rule (the last administrator, one's own account, a short password):
+        // said next to the row's controls.
+        Err(e @ fd_app::AppError::Domain(_)) => {
+            users_page_with(&state, &post.agent, None, Some((id, e.to_string()))).await
         }
+        Err(e) => Err(e.into()),
     }
-    see_other("/settings/users")
 }
 
 pub(crate) struct TeamRow {

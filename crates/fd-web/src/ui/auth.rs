@@ -25,6 +25,11 @@ pub(crate) const COOKIE: &str = "fd_session";
 /// The browser's long-lived sign-in device cookie (see fd-app's `sessions.rs`): only the
 /// sign-in form needs it, so it is sent to `/login` alone.
 const DEVICE_COOKIE: &str = "fd_device";
+/// A sign-in waiting for its second factor (see fd-app's `sessions.rs`): sent to `/login`
+/// and `/login/code` alone, for a few minutes.
+const CHALLENGE_COOKIE: &str = "fd_challenge";
+/// The only pages a user whose password must be changed may use (issue 13, item 9).
+const PASSWORD_CHANGE_PATHS: [&str; 2] = ["/profile/password", "/logout"];
 
 /// The signed-in agent of a request.
 #[derive(Clone)]
@@ -32,6 +37,8 @@ pub(crate) struct Agent {
     pub actor: Actor,
     pub user: User,
     pub csrf: String,
+    /// Only the change-password page and sign-out get such an agent (see the extractor).
+    pub must_change_password: bool,
 }
 
 fn cookie_named(headers: &HeaderMap, name: &str) -> Option<String> {
@@ -89,10 +96,27 @@ impl FromRequestParts<UiState> for Agent {
             return Err(to_login(parts));
         };
         match state.app.session(&token).await {
+            // An administrator-set password (a reset, the first start) must be replaced
+            // before anything else: every page leads to the change-password form. API
+            // tokens do not go through here and keep working.
+            Ok(Some(s))
+                if s.must_change_password && !PASSWORD_CHANGE_PATHS.contains(&parts.uri.path()) =>
+            {
+                if parts.method == Method::GET && parts.uri.path() != "/ui/events" {
+                    Err(Redirect::to("/profile/password").into_response())
+                } else {
+                    Err(UiError::new(
+                        StatusCode::FORBIDDEN,
+                        "Change your password first: an administrator set it for you.",
+                    )
+                    .into_response())
+                }
+            }
             Ok(Some(s)) => Ok(Agent {
                 actor: s.actor,
                 user: s.user,
                 csrf: s.csrf_token,
+                must_change_password: s.must_change_password,
             }),
             Ok(None) => Err(to_login(parts)),
             Err(e) => Err(UiError::from(e).into_response()),
@@ -270,6 +294,13 @@ struct LoginPage {
     error: Option<String>,
 }
 
+#[derive(Template)]
+#[template(path = "ui/login_code.html")]
+struct LoginCodePage {
+    next: String,
+    error: Option<String>,
+}
+
 #[derive(Deserialize)]
 pub(crate) struct NextQuery {
     next: Option<String>,
@@ -369,28 +400,28 @@ pub(crate) async fn login(
         password: &f.password,
         client: peer_ip(&extensions),
         device: device.as_deref(),
+        user_agent: user_agent(&headers),
     };
     match state.app.sign_in(attempt).await? {
-        SignInOutcome::SignedIn(s) => {
-            let session = format!(
-                "{COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}",
-                s.token,
-                fd_app::SESSION_IDLE_MS / 1000
+        SignInOutcome::SignedIn(s) => signed_in(&next, &s.token, Some(&s.device_token)),
+        SignInOutcome::SecondFactor {
+            challenge,
+            device_token,
+        } => {
+            let challenge = format!(
+                "{CHALLENGE_COOKIE}={challenge}; Path=/login; HttpOnly; SameSite=Lax; Max-Age={}",
+                fd_app::CHALLENGE_TTL_MS / 1000
             );
-            let device = format!(
-                "{DEVICE_COOKIE}={}; Path=/login; HttpOnly; SameSite=Lax; Max-Age={}",
-                s.device_token,
-                fd_app::DEVICE_MEMORY_MS / 1000
-            );
-            let mut r = Redirect::to(&next).into_response();
-            for cookie in [session, device] {
-                let v = HeaderValue::from_str(&cookie)
-                    .map_err(|e| UiError::from(fd_app::AppError::Internal(e.to_string())))?;
-                r.headers_mut().append(header::SET_COOKIE, v);
+            let to = format!("/login/code?next={}", form_urlencode(&next));
+            let mut r = Redirect::to(&to).into_response();
+            for cookie in [challenge, device_cookie(&device_token)] {
+                append_cookie(&mut r, &cookie)?;
             }
             Ok(with_security_headers(r))
         }
-        SignInOutcome::WrongCredentials => refused(
+        SignInOutcome::WrongCredentials
+        | SignInOutcome::WrongCode
+        | SignInOutcome::ChallengeExpired => refused(
             StatusCode::UNAUTHORIZED,
             "Wrong email address or password. Check both and try again.".into(),
         ),
@@ -412,6 +443,130 @@ pub(crate) async fn login(
                 .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
             Ok(r)
         }
+    }
+}
+
+fn throttle_message(retry_after_ms: i64, by: Throttle) -> (i64, String) {
+    let seconds = (retry_after_ms + 999) / 1000;
+    let message = match by {
+        Throttle::Account => format!(
+            "Too many wrong codes for this account. Wait {seconds} seconds, then try again."
+        ),
+        Throttle::Client => format!(
+            "Too many failed sign-ins from your network. Wait {seconds} seconds, then try again."
+        ),
+    };
+    (seconds, message)
+}
+
+fn user_agent(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+}
+
+fn device_cookie(token: &str) -> String {
+    format!(
+        "{DEVICE_COOKIE}={token}; Path=/login; HttpOnly; SameSite=Lax; Max-Age={}",
+        fd_app::DEVICE_MEMORY_MS / 1000
+    )
+}
+
+fn append_cookie(r: &mut Response, cookie: &str) -> Result<(), UiError> {
+    let v = HeaderValue::from_str(cookie)
+        .map_err(|e| UiError::from(fd_app::AppError::Internal(e.to_string())))?;
+    r.headers_mut().append(header::SET_COOKIE, v);
+    Ok(())
+}
+
+/// The response that completes a sign-in: the session cookie (and the device cookie when
+/// it is new to the browser), then the page the user wanted.
+fn signed_in(next: &str, token: &str, device_token: Option<&str>) -> UiResult {
+    let session = format!(
+        "{COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}",
+        fd_app::SESSION_IDLE_MS / 1000
+    );
+    let mut r = Redirect::to(next).into_response();
+    append_cookie(&mut r, &session)?;
+    if let Some(d) = device_token.filter(|d| !d.is_empty()) {
+        append_cookie(&mut r, &device_cookie(d))?;
+    }
+    append_cookie(
+        &mut r,
+        &format!("{CHALLENGE_COOKIE}=; Path=/login; HttpOnly; SameSite=Lax; Max-Age=0"),
+    )?;
+    Ok(with_security_headers(r))
+}
+
+/// The second step of a two-factor sign-in: the code form.
+pub(crate) async fn login_code_page(Query(q): Query<NextQuery>, headers: HeaderMap) -> UiResult {
+    if cookie_named(&headers, CHALLENGE_COOKIE).is_none() {
+        return Ok(Redirect::to("/login").into_response());
+    }
+    page(&LoginCodePage {
+        next: safe_next(q.next.as_deref()),
+        error: None,
+    })
+}
+
+#[derive(Deserialize)]
+pub(crate) struct CodeForm {
+    code: String,
+    next: Option<String>,
+}
+
+/// Checks the code of a two-factor sign-in and opens the session.
+pub(crate) async fn login_code(
+    axum::extract::State(state): axum::extract::State<UiState>,
+    extensions: Extensions,
+    headers: HeaderMap,
+    Form(f): Form<CodeForm>,
+) -> UiResult {
+    same_origin(&headers)?;
+    let next = safe_next(f.next.as_deref());
+    let refused = |status: StatusCode, error: String| -> UiResult {
+        let mut r = page(&LoginCodePage {
+            next: next.clone(),
+            error: Some(error),
+        })?;
+        *r.status_mut() = status;
+        Ok(r)
+    };
+    let Some(challenge) = cookie_named(&headers, CHALLENGE_COOKIE) else {
+        return Ok(Redirect::to("/login").into_response());
+    };
+    let attempt = fd_app::SecondFactorAttempt {
+        challenge: &challenge,
+        code: &f.code,
+        client: peer_ip(&extensions),
+        user_agent: user_agent(&headers),
+    };
+    match state.app.sign_in_second_factor(attempt).await? {
+        SignInOutcome::SignedIn(s) => signed_in(&next, &s.token, None),
+        SignInOutcome::Throttled { retry_after_ms, by } => {
+            let (seconds, message) = throttle_message(retry_after_ms, by);
+            let mut r = refused(StatusCode::TOO_MANY_REQUESTS, message)?;
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            Ok(r)
+        }
+        SignInOutcome::ChallengeExpired => {
+            let mut r = page(&LoginPage {
+                next: next.clone(),
+                email: String::new(),
+                error: Some(
+                    "Your sign-in took too long or was already used. Sign in again.".into(),
+                ),
+            })?;
+            *r.status_mut() = StatusCode::UNAUTHORIZED;
+            Ok(r)
+        }
+        _ => refused(
+            StatusCode::UNAUTHORIZED,
+            "Wrong or already used code. Type the current code from your authenticator app, \
+             or one of your recovery codes."
+                .into(),
+        ),
     }
 }
 

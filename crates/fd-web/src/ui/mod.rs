@@ -53,6 +53,19 @@ pub(crate) fn router<S: Clone + Send + Sync + 'static>(app: App) -> Router<S> {
         .route("/login", get(auth::login_page).post(auth::login))
         .route("/logout", post(auth::logout))
         .route(
+            "/login/code",
+            get(auth::login_code_page).post(auth::login_code),
+        )
+        .route("/profile", get(profile::profile))
+        .route("/profile/sessions/end", post(profile::end_session))
+        .route(
+            "/profile/sessions/end-others",
+            post(profile::end_other_sessions),
+        )
+        .route("/profile/totp/start", post(profile::totp_start))
+        .route("/profile/totp/confirm", post(profile::totp_confirm))
+        .route("/profile/totp/disable", post(profile::totp_disable))
+        .route(
             "/profile/password",
             get(profile::password_form).post(profile::change_password),
         )

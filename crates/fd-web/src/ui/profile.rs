@@ -1,4 +1,7 @@
-//! The signed-in user's own page: changing their password (their other sessions end).
+//! The signed-in user's own pages: their password (changing it ends their other sessions;
+//! a password an administrator set must be changed first), their signed-in sessions (end
+//! one, or all but this one) and two-factor sign-in (enrol with a confirmed code, recovery
+//! codes shown once, turn off).
 //!
 //! A screen: it builds on the session extractor (`auth.rs`) and the page frame (`view.rs`);
 //! no widget may import it.
@@ -7,7 +10,10 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 
+use fd_app::TotpStatus;
+
 use super::auth::cookie_token;
+use super::view::{fmt_time, iso_time};
 use super::{Agent, Chrome, Post, UiResult, UiState, page, see_other};
 
 #[derive(Template)]
@@ -15,12 +21,19 @@ use super::{Agent, Chrome, Post, UiResult, UiState, page, see_other};
 struct PasswordPage {
     chrome: Chrome,
     error: Option<String>,
+    /// The password was set by an administrator (or printed on first start).
+    forced: bool,
 }
 
 async fn password_page(state: &UiState, agent: &Agent, error: Option<String>) -> UiResult {
     let chrome = Chrome::load(&state.app, agent, "profile", "Your password").await?;
     let failed = error.is_some();
-    let mut r = page(&PasswordPage { chrome, error })?;
+    let forced = agent.must_change_password;
+    let mut r = page(&PasswordPage {
+        chrome,
+        error,
+        forced,
+    })?;
     if failed {
         *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
     }
@@ -70,4 +83,218 @@ pub(crate) async fn change_password(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// One row of the session list.
+struct SessionRow {
+    id: String,
+    device: String,
+    client_addr: String,
+    signed_in: String,
+    signed_in_iso: String,
+    last_seen: String,
+    last_seen_iso: String,
+    current: bool,
+}
+
+/// The second-factor section of the profile.
+enum TwoFactor {
+    Off,
+    Pending { secret: String, uri: String },
+    On { recovery_codes_left: i64 },
+}
+
+#[derive(Template)]
+#[template(path = "ui/profile.html")]
+struct ProfilePage {
+    chrome: Chrome,
+    sessions: Vec<SessionRow>,
+    two_factor: TwoFactor,
+    /// Recovery codes just issued: shown on this page only.
+    recovery_codes: Vec<String>,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+async fn profile_page(
+    state: &UiState,
+    agent: &Agent,
+    token: &str,
+    recovery_codes: Vec<String>,
+    notice: Option<String>,
+    error: Option<String>,
+) -> UiResult {
+    let chrome = Chrome::load(&state.app, agent, "profile", "Your profile").await?;
+    let sessions = state
+        .app
+        .sessions_of(&agent.actor, token)
+        .await?
+        .into_iter()
+        .map(|s| SessionRow {
+            id: s.id,
+            device: s.device,
+            client_addr: if s.client_addr.is_empty() {
+                "unknown".into()
+            } else {
+                s.client_addr
+            },
+            signed_in: fmt_time(s.created_at),
+            signed_in_iso: iso_time(s.created_at),
+            last_seen: fmt_time(s.last_seen_at),
+            last_seen_iso: iso_time(s.last_seen_at),
+            current: s.current,
+        })
+        .collect();
+    let two_factor = match state.app.totp_status(&agent.actor).await? {
+        TotpStatus::Off => TwoFactor::Off,
+        TotpStatus::Pending(e) => TwoFactor::Pending {
+            secret: e.secret,
+            uri: e.uri,
+        },
+        TotpStatus::On {
+            recovery_codes_left,
+        } => TwoFactor::On {
+            recovery_codes_left,
+        },
+    };
+    let failed = error.is_some();
+    let mut r = page(&ProfilePage {
+        chrome,
+        sessions,
+        two_factor,
+        recovery_codes,
+        notice,
+        error,
+    })?;
+    if failed {
+        *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    Ok(r)
+}
+
+/// The signed-in user's profile: password, sessions, two-factor sign-in.
+pub(crate) async fn profile(
+    State(state): State<UiState>,
+    headers: HeaderMap,
+    agent: Agent,
+) -> UiResult {
+    let token = cookie_token(&headers).unwrap_or_default();
+    profile_page(&state, &agent, &token, Vec::new(), None, None).await
+}
+
+/// A refusal from a use case shown on the profile page, or the error page for anything
+/// else.
+async fn profile_result(
+    state: &UiState,
+    post: &Post,
+    token: &str,
+    r: Result<Option<String>, fd_app::AppError>,
+) -> UiResult {
+    match r {
+        Ok(notice) => profile_page(state, &post.agent, token, Vec::new(), notice, None).await,
+        Err(e @ (fd_app::AppError::Domain(_) | fd_app::AppError::Conflict(_))) => {
+            profile_page(
+                state,
+                &post.agent,
+                token,
+                Vec::new(),
+                None,
+                Some(e.to_string()),
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Ends one of the user's sessions (by the id the list shows).
+pub(crate) async fn end_session(
+    State(state): State<UiState>,
+    headers: HeaderMap,
+    post: Post,
+) -> UiResult {
+    let token = cookie_token(&headers).unwrap_or_default();
+    let id = post.fields.get("session").unwrap_or("").to_string();
+    let r = state
+        .app
+        .sign_out_session(&post.agent.actor, &id)
+        .await
+        .map(|()| Some("That session is signed out.".to_string()));
+    if r.is_ok() {
+        return see_other("/profile#sessions");
+    }
+    profile_result(&state, &post, &token, r).await
+}
+
+/// Ends every session of the user but this browser's.
+pub(crate) async fn end_other_sessions(
+    State(state): State<UiState>,
+    headers: HeaderMap,
+    post: Post,
+) -> UiResult {
+    let token = cookie_token(&headers).unwrap_or_default();
+    state
+        .app
+        .sign_out_other_sessions(&post.agent.actor, &token)
+        .await?;
+    see_other("/profile#sessions")
+}
+
+/// Starts two-factor enrolment: a new secret, shown on the profile until confirmed.
+pub(crate) async fn totp_start(
+    State(state): State<UiState>,
+    headers: HeaderMap,
+    post: Post,
+) -> UiResult {
+    let token = cookie_token(&headers).unwrap_or_default();
+    let r = state
+        .app
+        .start_totp_enrolment(&post.agent.actor)
+        .await
+        .map(|_| None);
+    if r.is_ok() {
+        return see_other("/profile#two-factor");
+    }
+    profile_result(&state, &post, &token, r).await
+}
+
+/// Confirms enrolment with a code; the recovery codes are shown on the page that answers
+/// (never again).
+pub(crate) async fn totp_confirm(
+    State(state): State<UiState>,
+    headers: HeaderMap,
+    post: Post,
+) -> UiResult {
+    let token = cookie_token(&headers).unwrap_or_default();
+    let code = post.fields.get("code").unwrap_or("");
+    match state.app.confirm_totp(&post.agent.actor, code).await {
+        Ok(codes) => {
+            profile_page(
+                &state,
+                &post.agent,
+                &token,
+                codes,
+                Some("Two-factor sign-in is on.".into()),
+                None,
+            )
+            .await
+        }
+        Err(e) => profile_result(&state, &post, &token, Err(e)).await,
+    }
+}
+
+/// Turns two-factor sign-in off (or abandons an enrolment); needs the password.
+pub(crate) async fn totp_disable(
+    State(state): State<UiState>,
+    headers: HeaderMap,
+    post: Post,
+) -> UiResult {
+    let token = cookie_token(&headers).unwrap_or_default();
+    let password = post.fields.get("current").unwrap_or("");
+    let r = state
+        .app
+        .disable_own_totp(&post.agent.actor, password)
+        .await
+        .map(|()| Some("Two-factor sign-in is off.".to_string()));
+    profile_result(&state, &post, &token, r).await
 }

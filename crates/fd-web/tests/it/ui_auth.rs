@@ -311,7 +311,16 @@ async fn password_changes_end_other_sessions(t: TestApp) {
         .await;
     assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(wrong.body.contains("current password"), "{}", wrong.body);
-    assert_eq!(ann2.get("/helpdesk").await.status, StatusCode::OK);
+    // A password an administrator set must be changed first: every page leads to the form
+    // (issue 13, item 9).
+    let forced = ann2.get("/helpdesk").await;
+    assert_eq!(forced.status, StatusCode::SEE_OTHER);
+    assert_eq!(forced.headers["location"], "/profile/password");
+    assert!(
+        form.body.contains("set by an administrator"),
+        "{}",
+        form.body
+    );
     let changed = ann1
         .post(
             "/profile/password",

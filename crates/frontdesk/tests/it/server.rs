@@ -35,7 +35,35 @@ async fn first_admin_is_created_once(t: TestApp) {
         .unwrap()
         .unwrap();
     assert_eq!(user.role, fd_app::domain::Role::SuperAdmin);
-    assert!(t.app.check_user_password(user.id, password).await.unwrap());
+    assert!(
+        t.app
+            .check_user_password(user.id, password.clone())
+            .await
+            .unwrap()
+    );
+    // The printed password must be changed at the first sign-in (issue 13, item 9).
+    let fd_app::SignInOutcome::SignedIn(s) = t
+        .app
+        .sign_in(fd_app::SignInAttempt {
+            email: "admin@localhost",
+            password: &password,
+            client: None,
+            device: None,
+            user_agent: None,
+        })
+        .await
+        .unwrap()
+    else {
+        panic!("the first administrator cannot sign in")
+    };
+    assert!(
+        t.app
+            .session(&s.token)
+            .await
+            .unwrap()
+            .unwrap()
+            .must_change_password
+    );
     assert!(
         frontdesk::ensure_first_admin(&t.app)
             .await
