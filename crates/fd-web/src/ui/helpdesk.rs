@@ -20,6 +20,7 @@ use super::editor::{self, EditorState, EditorVm, ThreadItemVm};
 use super::view::{Directory, Opt, OptGroup, TicketRow, fmt_time, iso_time};
 use super::widgets::{
     ActivityVm, NamedLink, PropField, TicketVm, activity_vm, contact_from_form, editable_fields,
+    mark_changed_by,
     prop_field, ticket_rows,
 };
 use super::{Agent, Chrome, Post, UiError, UiResult, UiState, page, see_other};
@@ -518,6 +519,8 @@ pub(crate) async fn render_ticket(
         .await?
     };
     let views = view_links(app, agent, "", false).await?;
+    let mut props = editable_fields(&defs, t, &dir, None);
+    mark_changed_by(&mut props, &d.activity, &dir);
     let mut activity: Vec<ActivityVm> = d
         .activity
         .iter()
@@ -546,7 +549,7 @@ pub(crate) async fn render_ticket(
         thread,
         needs_contact: d.conversations.is_empty(),
         can_reply: editor.as_ref().is_some_and(|e| e.mode != "comment"),
-        props: editable_fields(&defs, t, &dir, None),
+        props,
         prop_error,
         contacts: d.contacts.iter().map(NamedLink::contact).collect(),
         companies: d
