@@ -187,7 +187,15 @@
   function restoreRange(r) {
     if (!rich) { return; }
     rich.focus();
-    if (r) { var s = window.getSelection(); s.removeAllRanges(); s.addRange(r); }
+    if (!r) {
+      // No caret in the message: the insert goes at its end.
+      r = doc.createRange();
+      r.selectNodeContents(rich);
+      r.collapse(false);
+    }
+    var s = window.getSelection();
+    s.removeAllRanges();
+    s.addRange(r);
   }
   // Link, document, meeting, quote and video inserts: address and text in one dialog. The
   // selected text, if any, becomes the link's text.
@@ -714,6 +722,8 @@
         }
       });
       listRefreshed();
+      // How many merges this page has had (the stream's state is on <body> as well).
+      body.setAttribute("data-live-merges", String(Number(body.getAttribute("data-live-merges") || 0) + 1));
     });
   }, 250);
   if (window.EventSource && body.dataset.csrf) {
@@ -723,7 +733,8 @@
     });
     // A change committed after this page was rendered but before the stream connected (or
     // while it was reconnecting) sent its event to nobody: catch up once the stream is open.
-    es.addEventListener("open", refresh);
+    es.addEventListener("open", function () { body.setAttribute("data-live-state", "open"); refresh(); });
+    es.addEventListener("error", function () { body.setAttribute("data-live-state", "reconnecting"); });
     es.addEventListener("presence", function (e) {
       var box = doc.getElementById("presence");
       if (!box) { return; }
