@@ -20,8 +20,7 @@ use super::editor::{self, EditorState, EditorVm, ThreadItemVm};
 use super::view::{Directory, Opt, OptGroup, TicketRow, fmt_time, iso_time};
 use super::widgets::{
     ActivityVm, NamedLink, PropField, TicketVm, activity_vm, contact_from_form, editable_fields,
-    mark_changed_by,
-    prop_field, ticket_rows,
+    mark_changed_by, prop_field, ticket_rows,
 };
 use super::{Agent, Chrome, Post, UiError, UiResult, UiState, page, see_other};
 

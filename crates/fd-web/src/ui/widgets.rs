@@ -184,7 +184,11 @@ pub(crate) fn editable_fields(
 /// Fills each field's `changed_by` from the ticket's history (oldest first): the actor of the
 /// newest `property_changed` row for that property. The history is already loaded for the
 /// sidebar's activity list, so this costs no query.
-pub(crate) fn mark_changed_by(fields: &mut [PropField], activity: &[ActivityEvent], dir: &Directory) {
+pub(crate) fn mark_changed_by(
+    fields: &mut [PropField],
+    activity: &[ActivityEvent],
+    dir: &Directory,
+) {
     for f in fields.iter_mut() {
         if let Some(a) = activity
             .iter()
