@@ -237,6 +237,7 @@ test("the Ctrl/Cmd-K palette reaches a ticket by subject, by number, and an acti
   const ann = await signIn(chrome.browser, server.url, "ann@example.com");
   const id = await createTicket(ann, "Palette zebra ticket");
   await ann.goto(`${server.url}/inbox`);
+  await connected(ann);
   await ann.keyboard.press("Control+k");
   const input = ann.getByRole("combobox", { name: "Search tickets, views and actions" });
   await input.waitFor();
@@ -245,11 +246,13 @@ test("the Ctrl/Cmd-K palette reaches a ticket by subject, by number, and an acti
   await shot(ann, "live-05-palette");
   await ann.keyboard.press("Enter");
   await ann.waitForURL(new RegExp(`/helpdesk/tickets/${id}$`));
+  await connected(ann);
   await ann.keyboard.press("Control+k");
   await input.pressSequentially(`#${id}`);
   await ann.getByRole("option", { name: `Ticket: Ticket #${id}` }).waitFor();
   await ann.keyboard.press("Enter");
   await ann.waitForURL(new RegExp(`/helpdesk/tickets/${id}$`));
+  await connected(ann);
   await ann.keyboard.press("Control+k");
   await input.pressSequentially("new tick");
   await ann.getByRole("option", { name: /New ticket/ }).waitFor();

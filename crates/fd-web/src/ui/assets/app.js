@@ -911,7 +911,8 @@
     }, 200);
     function choose(i) {
       var it = st.items[i];
-      if (!it) { return; }
+      if (!it || st.chosen) { return; }
+      st.chosen = true;
       dlg.close();
       if (it.run) { it.run(); } else { location.href = it.href; }
     }
