@@ -299,14 +299,14 @@
     });
     replyForm.querySelectorAll("[data-cmd]").forEach(function (b) {
       b.addEventListener("click", function () {
-        rich.focus();
         var cmd = b.dataset.cmd;
         if (cmd === "createLink") {
+          // Not focused first: that would move the caret to the start and lose the selection.
           askLink("Insert link", "Link address (https://… or mailto:…)", /^(https?:|mailto:)/i, false);
           return;
-        } else {
-          doc.execCommand(cmd, false, null);
         }
+        rich.focus();
+        doc.execCommand(cmd, false, null);
         syncBody();
         saveDraft();
       });
