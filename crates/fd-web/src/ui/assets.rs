@@ -6,11 +6,18 @@ use axum::response::{IntoResponse, Response};
 
 const APP_CSS: &str = include_str!("assets/app.css");
 const APP_JS: &str = include_str!("assets/app.js");
+/// idiomorph 0.7.4 (npm, 0BSD; licence text in `assets/vendor/idiomorph-LICENSE.txt`), pinned
+/// and vendored unchanged: live updates merge the re-rendered page into the open one with it,
+/// so focused fields, unsaved edits and open pickers survive a teammate's change.
+const IDIOMORPH_JS: &str = include_str!("assets/vendor/idiomorph-0.7.4.js");
+const IDIOMORPH_LICENSE: &str = include_str!("assets/vendor/idiomorph-LICENSE.txt");
 
 pub(crate) async fn asset(Path(name): Path<String>) -> Response {
     let (body, kind) = match name.as_str() {
         "app.css" => (APP_CSS, "text/css; charset=utf-8"),
         "app.js" => (APP_JS, "text/javascript; charset=utf-8"),
+        "idiomorph-0.7.4.js" => (IDIOMORPH_JS, "text/javascript; charset=utf-8"),
+        "idiomorph-LICENSE.txt" => (IDIOMORPH_LICENSE, "text/plain; charset=utf-8"),
         _ => return StatusCode::NOT_FOUND.into_response(),
     };
     let mut r = body.into_response();

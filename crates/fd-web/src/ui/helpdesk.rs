@@ -20,7 +20,7 @@ use super::editor::{self, EditorState, EditorVm, ThreadItemVm};
 use super::view::{Directory, Opt, OptGroup, TicketRow, fmt_time, iso_time};
 use super::widgets::{
     ActivityVm, NamedLink, PropField, TicketVm, activity_vm, contact_from_form, editable_fields,
-    prop_field, ticket_rows,
+    mark_changed_by, prop_field, ticket_rows,
 };
 use super::{Agent, Chrome, Post, UiError, UiResult, UiState, page, see_other};
 
@@ -567,6 +567,8 @@ pub(crate) async fn render_ticket(
         .await?
     };
     let views = view_links(app, agent, "", false).await?;
+    let mut props = editable_fields(&defs, t, &dir, None);
+    mark_changed_by(&mut props, &d.activity, &dir);
     let mut activity: Vec<ActivityVm> = d
         .activity
         .iter()
@@ -595,7 +597,7 @@ pub(crate) async fn render_ticket(
         thread,
         needs_contact: d.conversations.is_empty(),
         can_reply: editor.as_ref().is_some_and(|e| e.mode != "comment"),
-        props: editable_fields(&defs, t, &dir, None),
+        props,
         prop_error,
         contacts: d.contacts.iter().map(NamedLink::contact).collect(),
         companies: d

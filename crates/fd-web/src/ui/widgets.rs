@@ -48,6 +48,9 @@ pub(crate) struct PropField {
     pub options: Vec<Opt>,
     pub groups: Vec<OptGroup>,
     pub required: bool,
+    /// Who last changed this property (the newest `property_changed` activity row), so a live
+    /// update can say "changed by Bob" next to a field the agent is editing. Empty when unknown.
+    pub changed_by: String,
 }
 
 fn display_value(def: &PropertyDefinition, raw: Option<&str>) -> String {
@@ -84,6 +87,7 @@ pub(crate) fn prop_field(
         options: Vec::new(),
         groups: Vec::new(),
         required,
+        changed_by: String::new(),
     };
     match def.name.as_str() {
         "hs_pipeline_stage" => {
@@ -175,6 +179,28 @@ pub(crate) fn editable_fields(
     defs.into_iter()
         .map(|d| prop_field(d, t.property(&d.name).as_deref(), dir, false))
         .collect()
+}
+
+/// Fills each field's `changed_by` from the ticket's history (oldest first): the actor of the
+/// newest `property_changed` row for that property. The history is already loaded for the
+/// sidebar's activity list, so this costs no query.
+pub(crate) fn mark_changed_by(
+    fields: &mut [PropField],
+    activity: &[ActivityEvent],
+    dir: &Directory,
+) {
+    for f in fields.iter_mut() {
+        if let Some(a) = activity
+            .iter()
+            .rev()
+            .find(|a| a.action == "property_changed" && a.field.as_deref() == Some(f.name.as_str()))
+        {
+            f.changed_by = a
+                .actor_user_id
+                .map(|u| dir.user_name(Some(u)))
+                .unwrap_or_else(|| "Frontdesk".into());
+        }
+    }
 }
 
 pub(crate) struct NamedLink {

@@ -108,6 +108,159 @@
     }).catch(function () {});
   }, 700);
 
+  // ---- Dialogs (they replace window.prompt) -------------------------------------------------
+  // A modal <dialog>: showModal() makes the rest of the page inert, so focus stays inside, and
+  // Escape closes it; focus then goes back where it was. `validate` names what is wrong (the
+  // dialog stays open), `apply` runs once it has closed.
+  var dialogSeq = 0;
+  function openDialog(opts) {
+    var back = doc.activeElement;
+    var id = "dlg-" + (++dialogSeq);
+    var dlg = doc.createElement("dialog");
+    dlg.className = "fd-dialog";
+    dlg.setAttribute("aria-labelledby", id + "-title");
+    var form = doc.createElement("form");
+    form.method = "dialog";
+    form.className = "stack";
+    form.noValidate = true;
+    var h = doc.createElement("h2");
+    h.id = id + "-title";
+    h.textContent = opts.title;
+    form.appendChild(h);
+    opts.fields.forEach(function (f) {
+      var l = doc.createElement("label");
+      l.htmlFor = id + "-" + f.name;
+      l.textContent = f.label;
+      var i = doc.createElement("input");
+      i.id = l.htmlFor;
+      i.name = f.name;
+      i.type = "text";
+      i.autocomplete = "off";
+      if (f.inputmode) { i.setAttribute("inputmode", f.inputmode); }
+      i.value = f.value || "";
+      form.appendChild(l);
+      form.appendChild(i);
+    });
+    var err = doc.createElement("p");
+    err.className = "dialog-error";
+    err.setAttribute("role", "alert");
+    form.appendChild(err);
+    var acts = doc.createElement("div");
+    acts.className = "actions";
+    var ok = doc.createElement("button");
+    ok.type = "submit";
+    ok.className = "primary";
+    ok.textContent = opts.submit || "OK";
+    var cancel = doc.createElement("button");
+    cancel.type = "button";
+    cancel.textContent = "Cancel";
+    cancel.addEventListener("click", function () { dlg.close(); });
+    acts.appendChild(ok);
+    acts.appendChild(cancel);
+    form.appendChild(acts);
+    dlg.appendChild(form);
+    var values = null;
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var v = {};
+      opts.fields.forEach(function (f) { v[f.name] = form.elements[f.name].value.trim(); });
+      var problem = opts.validate ? opts.validate(v) : null;
+      if (problem) { err.textContent = problem; form.elements[opts.fields[0].name].focus(); return; }
+      values = v;
+      dlg.close();
+    });
+    dlg.addEventListener("close", function () {
+      dlg.remove();
+      if (back && back.focus) { back.focus(); }
+      if (values && opts.apply) { opts.apply(values); }
+    });
+    body.appendChild(dlg);
+    dlg.showModal();
+    return dlg;
+  }
+  function savedRange() {
+    var s = window.getSelection();
+    if (!rich || !s.rangeCount) { return null; }
+    var r = s.getRangeAt(0);
+    return rich.contains(r.commonAncestorContainer) ? r.cloneRange() : null;
+  }
+  function restoreRange(r) {
+    if (!rich) { return; }
+    rich.focus();
+    if (!r) {
+      // No caret in the message: the insert goes at its end.
+      r = doc.createRange();
+      r.selectNodeContents(rich);
+      r.collapse(false);
+    }
+    var s = window.getSelection();
+    s.removeAllRanges();
+    s.addRange(r);
+  }
+  // Link, document, meeting, quote and video inserts: address and text in one dialog. The
+  // selected text, if any, becomes the link's text.
+  function askLink(title, label, pattern, kind) {
+    var range = savedRange();
+    openDialog({
+      title: title,
+      submit: "Insert",
+      fields: [
+        { name: "url", label: label, inputmode: "url" },
+        { name: "text", label: kind ? kind + " title" : "Text to show", value: range ? range.toString() : "" }
+      ],
+      validate: function (v) {
+        return pattern.test(v.url) ? null : "Enter an address starting with " + (kind ? "https://" : "https:// or mailto:") + ".";
+      },
+      apply: function (v) {
+        restoreRange(range);
+        var a = doc.createElement("a");
+        a.href = v.url;
+        a.textContent = v.text || v.url;
+        insertHtml(kind ? "<p>[" + kind + "] " + a.outerHTML + "</p>" : a.outerHTML);
+      }
+    });
+  }
+  // A library item's body is HTML, and a snippet typed as plain lines keeps bare newlines that
+  // HTML would collapse into spaces: newlines inside text become <br> (whitespace between tags
+  // and <pre> are left alone).
+  function keepBreaks(html) {
+    var t = doc.createElement("template");
+    t.innerHTML = html;
+    var walk = doc.createTreeWalker(t.content, NodeFilter.SHOW_TEXT);
+    var texts = [];
+    while (walk.nextNode()) { texts.push(walk.currentNode); }
+    texts.forEach(function (n) {
+      var pe = n.parentElement;
+      if (!/\S/.test(n.nodeValue) || !/[\r\n]/.test(n.nodeValue) || (pe && pe.closest("pre"))) { return; }
+      var lines = n.nodeValue.replace(/\r\n?/g, "\n").replace(/^\n+|\n+$/g, "").split("\n");
+      var frag = doc.createDocumentFragment();
+      lines.forEach(function (line, i) {
+        if (i) { frag.appendChild(doc.createElement("br")); }
+        frag.appendChild(doc.createTextNode(line));
+      });
+      n.parentNode.replaceChild(frag, n);
+    });
+    return t.innerHTML;
+  }
+  // A knowledge-base suggestion goes in as its title and a short excerpt, not the whole
+  // article. The title links to the article's public address when the article names one (its
+  // first http(s) link); articles have no page of their own in Frontdesk to link to.
+  function articleCard(s) {
+    var t = doc.createElement("template");
+    t.innerHTML = s.body || "";
+    var link = t.content.querySelector('a[href^="http"]');
+    var text = (t.content.textContent || "").replace(/\s+/g, " ").trim();
+    var excerpt = text.length > 200 ? text.slice(0, 200).replace(/\s+\S*$/, "") + "…" : text;
+    var head = doc.createElement("p");
+    var title = doc.createElement(link ? "a" : "strong");
+    if (link) { title.href = link.getAttribute("href"); }
+    title.textContent = s.title;
+    head.appendChild(title);
+    var p = doc.createElement("p");
+    p.textContent = excerpt;
+    return head.outerHTML + (excerpt ? p.outerHTML : "");
+  }
+
   if (replyForm) {
     var ta = replyForm.elements.body;
     rich = doc.createElement("div");
@@ -146,14 +299,14 @@
     });
     replyForm.querySelectorAll("[data-cmd]").forEach(function (b) {
       b.addEventListener("click", function () {
-        rich.focus();
         var cmd = b.dataset.cmd;
         if (cmd === "createLink") {
-          var url = prompt("Link address (https://…)");
-          if (url && /^(https?:|mailto:)/i.test(url)) { doc.execCommand("createLink", false, url); }
-        } else {
-          doc.execCommand(cmd, false, null);
+          // Not focused first: that would move the caret to the start and lose the selection.
+          askLink("Insert link", "Link address (https://… or mailto:…)", /^(https?:|mailto:)/i, false);
+          return;
         }
+        rich.focus();
+        doc.execCommand(cmd, false, null);
         syncBody();
         saveDraft();
       });
@@ -165,16 +318,10 @@
         ins.value = "";
         if (v.indexOf("lib-") === 0) {
           var t = doc.getElementById(v);
-          if (t) { insertHtml(t.innerHTML); }
+          if (t) { insertHtml(keepBreaks(t.innerHTML)); }
         } else if (v.indexOf("card:") === 0) {
           var kind = v.slice(5);
-          var url = prompt(kind + " link (https://…)");
-          if (!url || !/^https?:/i.test(url)) { return; }
-          var title = prompt(kind + " title") || url;
-          var a = doc.createElement("a");
-          a.href = url;
-          a.textContent = title;
-          insertHtml("<p>[" + kind + "] " + a.outerHTML + "</p>");
+          askLink("Insert " + kind.toLowerCase() + " link", kind + " link (https://…)", /^https?:/i, kind);
         }
       });
     }
@@ -191,7 +338,7 @@
             var b = doc.createElement("button");
             b.type = "button";
             b.textContent = "Insert " + s.title;
-            b.addEventListener("click", function () { insertHtml(s.body); });
+            b.addEventListener("click", function () { insertHtml(articleCard(s)); });
             li.appendChild(b);
             ul.appendChild(li);
           });
@@ -299,50 +446,144 @@
     });
   }
 
-  // Record pickers (HD-11, HD-12, HD-18): search, then pick into a hidden field.
-  doc.querySelectorAll("input[data-search]").forEach(function (input) {
+  // ---- Record pickers (HD-11, HD-12, HD-18): search, then pick into a hidden field ----------
+  // The ARIA combobox pattern: the input owns a listbox; ArrowDown/ArrowUp move the active
+  // option (aria-activedescendant), Enter picks it and never submits the form, Escape closes.
+  // Events are delegated from the document, so a picker inside a live region keeps working
+  // after the region is merged again; `pickerInit` is idempotent and runs after every merge.
+  function pickerInit(input) {
+    var listId = (input.id || "picker") + "-list";
+    var ul = doc.getElementById(listId);
+    if (!ul) {
+      ul = doc.createElement("ul");
+      ul.id = listId;
+      ul.className = "picker";
+      ul.setAttribute("role", "listbox");
+      ul.setAttribute("data-js-owned", "");
+      var lbl = input.id && doc.querySelector('label[for="' + input.id + '"]');
+      ul.setAttribute("aria-label", (lbl ? lbl.textContent : "Search") + " results");
+      ul.hidden = true;
+      input.insertAdjacentElement("afterend", ul);
+    }
+    input.setAttribute("role", "combobox");
+    input.setAttribute("aria-autocomplete", "list");
+    input.setAttribute("aria-controls", listId);
+    if (!input.hasAttribute("aria-expanded")) { input.setAttribute("aria-expanded", "false"); }
+    if (!input._picker) { input._picker = { items: [], active: -1, seq: 0 }; }
+    return ul;
+  }
+  function pickersIn(root) {
+    (root || doc).querySelectorAll("input[data-search]").forEach(pickerInit);
+  }
+  function pickerRender(input) {
+    var ul = pickerInit(input);
+    var st = input._picker;
+    ul.innerHTML = "";
+    st.items.forEach(function (it, i) {
+      var li = doc.createElement("li");
+      li.id = ul.id + "-" + i;
+      li.setAttribute("role", "option");
+      li.setAttribute("aria-selected", String(i === st.active));
+      li.dataset.index = String(i);
+      li.textContent = (it.label || "(no name)") + (it.detail ? " — " + it.detail : "");
+      ul.appendChild(li);
+    });
+    var open = st.items.length > 0;
+    ul.hidden = !open;
+    input.setAttribute("aria-expanded", String(open));
+    if (open && st.active >= 0) {
+      input.setAttribute("aria-activedescendant", ul.id + "-" + st.active);
+      var cur = doc.getElementById(ul.id + "-" + st.active);
+      if (cur && cur.scrollIntoView) { cur.scrollIntoView({ block: "nearest" }); }
+    } else {
+      input.removeAttribute("aria-activedescendant");
+    }
+  }
+  function pickerClose(input) {
+    if (!input._picker) { return; }
+    input._picker.items = [];
+    input._picker.active = -1;
+    pickerRender(input);
+  }
+  function pickerSearch(input) {
+    pickerInit(input);
+    var st = input._picker;
+    var q = input.value.trim();
+    var seq = ++st.seq;
+    if (!q) { pickerClose(input); return; }
+    fetch(input.dataset.search + "?q=" + encodeURIComponent(q), { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : []; })
+      .then(function (items) {
+        if (seq !== st.seq) { return; }
+        st.items = items || [];
+        st.active = st.items.length ? 0 : -1;
+        pickerRender(input);
+      }).catch(function () {});
+  }
+  var pickerSearchSoon = debounce(pickerSearch, 200);
+  function pickerPick(input, i) {
+    var st = input._picker;
+    var it = st && st.items[i];
+    if (!it) { return; }
     var target = doc.getElementById(input.dataset.target);
-    var multi = input.dataset.multi === "1";
-    var ul = doc.createElement("ul");
-    ul.className = "picker";
-    ul.setAttribute("role", "listbox");
-    ul.hidden = true;
-    input.insertAdjacentElement("afterend", ul);
-    var chosen = doc.querySelector('[data-chosen-for="' + input.dataset.target + '"]');
-    var run = debounce(function () {
-      var q = input.value.trim();
-      if (q.length < 1) { ul.hidden = true; return; }
-      fetch(input.dataset.search + "?q=" + encodeURIComponent(q), { credentials: "same-origin" })
-        .then(function (r) { return r.ok ? r.json() : []; })
-        .then(function (items) {
-          ul.innerHTML = "";
-          items.forEach(function (it) {
-            var li = doc.createElement("li");
-            li.setAttribute("role", "option");
-            li.tabIndex = 0;
-            li.textContent = (it.label || "(no name)") + (it.detail ? " — " + it.detail : "");
-            function pick() {
-              if (multi) {
-                var ids = target.value ? target.value.split(",") : [];
-                if (ids.indexOf(String(it.id)) < 0) { ids.push(String(it.id)); }
-                target.value = ids.join(",");
-                if (chosen) { var c = doc.createElement("li"); c.textContent = li.textContent; chosen.appendChild(c); }
-                input.value = "";
-              } else {
-                target.value = it.id;
-                input.value = li.textContent;
-              }
-              ul.hidden = true;
-            }
-            li.addEventListener("click", pick);
-            li.addEventListener("keydown", function (e) { if (e.key === "Enter") { e.preventDefault(); pick(); } });
-            ul.appendChild(li);
-          });
-          ul.hidden = !items.length;
-        });
-    }, 200);
-    input.addEventListener("input", run);
+    var label = (it.label || "(no name)") + (it.detail ? " — " + it.detail : "");
+    if (!target) { return; }
+    // A live merge leaves a picked value alone (see liveMerge).
+    target.setAttribute("data-picked", "");
+    if (input.dataset.multi === "1") {
+      var ids = target.value ? target.value.split(",") : [];
+      if (ids.indexOf(String(it.id)) < 0) {
+        ids.push(String(it.id));
+        var chosen = doc.querySelector('[data-chosen-for="' + input.dataset.target + '"]');
+        if (chosen) { var c = doc.createElement("li"); c.textContent = label; chosen.appendChild(c); }
+      }
+      target.value = ids.join(",");
+      input.value = "";
+    } else {
+      target.value = it.id;
+      input.value = label;
+    }
+    pickerClose(input);
+    input.focus();
+  }
+  doc.addEventListener("input", function (e) {
+    if (e.target.matches && e.target.matches("input[data-search]")) { pickerSearchSoon(e.target); }
   });
+  doc.addEventListener("keydown", function (e) {
+    var input = e.target;
+    if (!input.matches || !input.matches("input[data-search]")) { return; }
+    pickerInit(input);
+    var st = input._picker;
+    var n = st.items.length;
+    if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+      e.preventDefault();
+      if (!n) { pickerSearch(input); return; }
+      st.active = e.key === "ArrowDown" ? (st.active + 1) % n : (st.active + n - 1) % n;
+      pickerRender(input);
+    } else if (e.key === "Enter") {
+      // Enter in a picker picks; it never submits the surrounding form.
+      e.preventDefault();
+      if (n && st.active >= 0) { pickerPick(input, st.active); }
+    } else if (e.key === "Escape") {
+      if (n) { e.preventDefault(); e.stopPropagation(); pickerClose(input); }
+    }
+  });
+  doc.addEventListener("mousedown", function (e) {
+    var li = e.target.closest && e.target.closest(".picker li[role=option]");
+    if (li) { e.preventDefault(); }
+  });
+  doc.addEventListener("click", function (e) {
+    var li = e.target.closest && e.target.closest(".picker li[role=option]");
+    if (!li) { return; }
+    var input = doc.querySelector('input[aria-controls="' + li.parentNode.id + '"]');
+    if (input) { pickerPick(input, Number(li.dataset.index)); }
+  });
+  doc.addEventListener("focusout", function (e) {
+    var input = e.target;
+    // Options take no focus (mousedown is prevented), so leaving the input closes its list.
+    if (input.matches && input.matches("input[data-search]")) { pickerClose(input); }
+  });
+  pickersIn(doc);
 
   doc.querySelectorAll("form[data-autosubmit] select").forEach(function (s) {
     s.addEventListener("change", function () { s.form.submit(); });
@@ -352,23 +593,137 @@
   });
 
   // ---- Live updates and presence ------------------------------------------------------------
+  // On every event the page is fetched again and each [data-live] region is merged into the
+  // open one with idiomorph (vendored, see assets.rs): only what changed is touched. What the
+  // agent is doing survives: the focused field, any field whose value differs from what the
+  // server last rendered (an unsaved edit), a picked record, open <details>, pickers and their
+  // lists, scroll position and the list's j/k selection. When the server's value of a field
+  // being edited changed underneath, the field keeps the agent's value and says who changed it.
+  function liveValue(el) {
+    if (el.tagName === "SELECT") {
+      return Array.prototype.filter.call(el.options, function (o) { return o.selected; })
+        .map(function (o) { return o.value; }).join(";");
+    }
+    if (el.type === "checkbox" || el.type === "radio") { return String(el.checked); }
+    return el.value;
+  }
+  function servedValue(el) {
+    if (el.hasAttribute("data-served")) { return el.getAttribute("data-served"); }
+    if (el.tagName === "SELECT") {
+      var opts = Array.prototype.filter.call(el.options, function (o) { return o.defaultSelected; });
+      if (!opts.length && !el.multiple && el.options.length) { opts = [el.options[0]]; }
+      return opts.map(function (o) { return o.value; }).join(";");
+    }
+    if (el.type === "checkbox" || el.type === "radio") { return String(el.defaultChecked); }
+    return el.defaultValue;
+  }
+  function shownValue(el) {
+    if (el.tagName === "SELECT") {
+      var opts = Array.prototype.filter.call(el.options, function (o) { return o.defaultSelected; });
+      if (!opts.length && !el.multiple && el.options.length) { opts = [el.options[0]]; }
+      return opts.map(function (o) { return o.textContent.trim(); }).join(", ");
+    }
+    return el.defaultValue;
+  }
+  function isField(n) { return n.nodeType === 1 && /^(INPUT|SELECT|TEXTAREA)$/.test(n.tagName); }
+  function editing(el) {
+    return el.type !== "hidden" && (el === doc.activeElement || liveValue(el) !== servedValue(el));
+  }
+  function changedHint(old, fresh) {
+    var field = old.closest(".field") || old.parentNode;
+    var src = fresh.closest && fresh.closest("[data-changed-by]");
+    var who = src ? src.getAttribute("data-changed-by") : "";
+    var id = (old.id || "field") + "-changed";
+    var hint = doc.getElementById(id);
+    if (!hint) {
+      hint = doc.createElement("p");
+      hint.id = id;
+      hint.className = "changed-hint";
+      hint.setAttribute("data-js-owned", "");
+      hint.setAttribute("role", "status");
+      field.appendChild(hint);
+    }
+    hint.textContent = "Changed by " + (who || "someone else") + " to " + (shownValue(fresh) || "(empty)") +
+      " while you were editing. Your value is kept until you save.";
+    old.setAttribute("aria-describedby", id);
+    old.setAttribute("data-served", servedValue(fresh));
+    hint.classList.remove("flash");
+    void hint.offsetWidth;
+    hint.classList.add("flash");
+  }
+  function liveMerge(region, fresh) {
+    var changed = [];
+    var callbacks = {
+      beforeNodeMorphed: function (old, neu) {
+        if (old.nodeType === 3) {
+          if (old.nodeValue !== neu.nodeValue && old.parentElement && /\S/.test(old.nodeValue + neu.nodeValue)) {
+            changed.push(old.parentElement);
+          }
+          return true;
+        }
+        if (old.nodeType !== 1) { return true; }
+        if (old.hasAttribute("data-js-owned")) { return false; }
+        if (!isField(old)) { return true; }
+        if (old.type === "hidden") {
+          if (old.hasAttribute("data-picked")) { return false; }
+          // The value a property had when the agent started editing it stays, so the save
+          // compares against what the agent saw.
+          var m = /^o\.(.+)$/.exec(old.name || "");
+          var p = m && old.form && old.form.elements["p." + m[1]];
+          if (p && p.nodeType === 1 && editing(p)) { return false; }
+          return true;
+        }
+        if (editing(old)) {
+          if (servedValue(old) !== servedValue(neu)) { changedHint(old, neu); }
+          return false;
+        }
+        if (servedValue(old) !== servedValue(neu)) { changed.push(old.closest(".field") || old); }
+        return true;
+      },
+      afterNodeAdded: function (n) {
+        if (n.nodeType === 1) { changed.push(n); }
+        else if (n.nodeType === 3 && n.parentElement && /\S/.test(n.nodeValue)) { changed.push(n.parentElement); }
+      },
+      beforeNodeRemoved: function (n) {
+        return !(n.nodeType === 1 && n.hasAttribute("data-js-owned"));
+      },
+      beforeAttributeUpdated: function (attr, el) {
+        if (attr === "open" && el.tagName === "DETAILS") { return false; }
+        if (attr === "style" && el.classList.contains("msg-frame")) { return false; }
+        if (el.hasAttribute("data-js-owned")) { return false; }
+        return true;
+      }
+    };
+    window.Idiomorph.morph(region, fresh, { morphStyle: "outerHTML", ignoreActiveValue: true, callbacks: callbacks });
+    changed.forEach(function (el) {
+      if (!el.isConnected || el.closest("[data-js-owned]")) { return; }
+      el.classList.remove("flash");
+      void el.offsetWidth;
+      el.classList.add("flash");
+    });
+    sizeFrames(region);
+    pickersIn(region);
+  }
   var refresh = debounce(function () {
     fetch(location.href, { credentials: "same-origin" }).then(function (r) { return r.ok ? r.text() : null; }).then(function (html) {
       if (!html) { return; }
       var fresh = new DOMParser().parseFromString(html, "text/html");
+      // The fresh copy gets what script does to a page first (remote images the agent asked
+      // for, local times), so those are not mistaken for changes.
       applyRemote(fresh);
+      localTimes(fresh);
       doc.querySelectorAll("[data-live]").forEach(function (el) {
-        if (el.contains(doc.activeElement) && doc.activeElement !== doc.body) { return; }
-        if (el.querySelector("details[open]")) { return; }
         var next = el.id && fresh.getElementById(el.id);
         if (!next) { return; }
-        if (next.innerHTML !== el.innerHTML) {
+        if (window.Idiomorph) {
+          liveMerge(el, next);
+        } else if (!el.contains(doc.activeElement) && next.innerHTML !== el.innerHTML) {
           el.replaceWith(next);
-          next.classList.add("flash");
-          sizeFrames(next);
-          localTimes(next);
         }
       });
+      listRefreshed();
+      // How many merges this page has had (the stream's state is on <body> as well).
+      body.setAttribute("data-live-merges", String(Number(body.getAttribute("data-live-merges") || 0) + 1));
     });
   }, 250);
   if (window.EventSource && body.dataset.csrf) {
@@ -378,7 +733,8 @@
     });
     // A change committed after this page was rendered but before the stream connected (or
     // while it was reconnecting) sent its event to nobody: catch up once the stream is open.
-    es.addEventListener("open", refresh);
+    es.addEventListener("open", function () { body.setAttribute("data-live-state", "open"); refresh(); });
+    es.addEventListener("error", function () { body.setAttribute("data-live-state", "reconnecting"); });
     es.addEventListener("presence", function (e) {
       var box = doc.getElementById("presence");
       if (!box) { return; }
@@ -394,12 +750,30 @@
     sessionStorage.setItem("fd-list", JSON.stringify(rows.map(function (r) { return r.dataset.ticket; })));
   }
   var sel = -1;
+  // The selection is a ticket, not a row number: after a live update it stays on the same
+  // ticket (wherever its row moved), or on the row now at its place if the ticket left.
+  var selTicket = null;
+  function markSelected() {
+    rows.forEach(function (r, j) {
+      r.classList.toggle("selected", j === sel);
+      if (j === sel) { r.setAttribute("aria-current", "true"); } else { r.removeAttribute("aria-current"); }
+    });
+  }
   function select(i) {
     if (!rows.length) { return; }
     sel = Math.max(0, Math.min(rows.length - 1, i));
-    rows.forEach(function (r, j) { r.classList.toggle("selected", j === sel); });
+    selTicket = rows[sel].dataset.ticket;
+    markSelected();
     var a = rows[sel].querySelector("a");
     if (a) { a.focus(); }
+  }
+  function listRefreshed() {
+    rows = Array.prototype.slice.call(doc.querySelectorAll("tr[data-ticket]"));
+    if (selTicket === null) { return; }
+    var at = rows.findIndex(function (r) { return r.dataset.ticket === selTicket; });
+    if (at < 0) { at = Math.min(sel, rows.length - 1); selTicket = at >= 0 ? rows[at].dataset.ticket : null; }
+    sel = at;
+    markSelected();
   }
   function neighbour(step) {
     var here = doc.querySelector("[data-ticket]");
@@ -445,6 +819,139 @@
       toggleHelp(help && help.hidden);
     } else { return; }
     e.preventDefault();
+  });
+
+  // ---- Command palette (Ctrl/Cmd-K) ---------------------------------------------------------
+  // One combobox in a modal <dialog> reaching tickets (by subject or number, through the help
+  // desk list's own search), saved views and the workspace's actions. Every entry is a link
+  // the pages already offer, so the palette adds no route of its own.
+  var palette = null;
+  function paletteActions() {
+    var acts = [];
+    function link(label, href, group) { acts.push({ label: label, href: href, group: group || "Action" }); }
+    var nav = doc.querySelector(".workspaces");
+    var hasDesk = !!(nav && nav.querySelector('a[href="/helpdesk"]'));
+    if (hasDesk) { link("New ticket", "/helpdesk/new"); link("Help desk", "/helpdesk"); }
+    link("Inbox", "/inbox");
+    if (hasDesk) { link("My drafts", "/helpdesk?view=drafts"); }
+    if (nav && nav.querySelector('a[href="/settings"]')) { link("Settings", "/settings"); }
+    link("Notifications", "/notifications");
+    link("Change password", "/profile/password");
+    if (help) { acts.push({ label: "Keyboard shortcuts", group: "Action", run: function () { toggleHelp(true); } }); }
+    return acts;
+  }
+  function viewsFrom(root) {
+    var out = [];
+    root.querySelectorAll("#views li a, .custom-views li > a").forEach(function (a) {
+      var span = a.querySelector("span");
+      out.push({ label: (span || a).textContent.trim(), href: a.getAttribute("href"), group: "View" });
+    });
+    return out;
+  }
+  function ticketsFrom(root) {
+    var out = [];
+    root.querySelectorAll("tr[data-ticket]").forEach(function (r) {
+      var a = r.querySelector("a");
+      if (a) { out.push({ label: "#" + r.dataset.ticket + " " + a.textContent.trim(), href: a.getAttribute("href"), group: "Ticket" }); }
+    });
+    return out;
+  }
+  function openPalette() {
+    if (palette) { return; }
+    var back = doc.activeElement;
+    var st = { static: paletteActions(), views: viewsFrom(doc), tickets: [], items: [], active: 0, seq: 0 };
+    var dlg = doc.createElement("dialog");
+    dlg.className = "fd-dialog palette";
+    dlg.id = "palette";
+    dlg.setAttribute("aria-labelledby", "palette-title");
+    dlg.innerHTML = '<h2 id="palette-title">Go to…</h2>' +
+      '<label for="palette-input" class="sr">Search tickets, views and actions</label>' +
+      '<input id="palette-input" type="text" role="combobox" aria-autocomplete="list" aria-expanded="true" aria-controls="palette-list" autocomplete="off" placeholder="Ticket subject or number, view, action">' +
+      '<ul id="palette-list" role="listbox" aria-label="Results" class="picker palette-list"></ul>' +
+      '<p class="note">↑ ↓ to choose, Enter to open, Esc to close.</p>';
+    var input = dlg.querySelector("input");
+    var ul = dlg.querySelector("ul");
+    function render() {
+      var q = input.value.trim().toLowerCase();
+      var local = st.static.concat(st.views).filter(function (x) { return !q || x.label.toLowerCase().indexOf(q) >= 0; });
+      var num = /^#?(\d+)$/.exec(q);
+      var direct = num ? [{ label: "Ticket #" + num[1], href: "/helpdesk/tickets/" + num[1], group: "Ticket" }] : [];
+      st.items = direct.concat(st.tickets.filter(function (t) { return !num || t.href !== direct[0].href; }), local).slice(0, 12);
+      if (st.active >= st.items.length) { st.active = st.items.length - 1; }
+      if (st.active < 0 && st.items.length) { st.active = 0; }
+      ul.innerHTML = "";
+      st.items.forEach(function (it, i) {
+        var li = doc.createElement("li");
+        li.id = "palette-opt-" + i;
+        li.setAttribute("role", "option");
+        li.setAttribute("aria-selected", String(i === st.active));
+        li.dataset.index = String(i);
+        var g = doc.createElement("span");
+        g.className = "palette-group";
+        g.textContent = it.group + ": ";
+        li.appendChild(g);
+        li.appendChild(doc.createTextNode(it.label));
+        ul.appendChild(li);
+      });
+      if (st.items.length) { input.setAttribute("aria-activedescendant", "palette-opt-" + st.active); } else { input.removeAttribute("aria-activedescendant"); }
+      var cur = doc.getElementById("palette-opt-" + st.active);
+      if (cur && cur.scrollIntoView) { cur.scrollIntoView({ block: "nearest" }); }
+    }
+    var searchTickets = debounce(function () {
+      var q = input.value.trim();
+      var seq = ++st.seq;
+      if (!q || !st.desk) { st.tickets = []; render(); return; }
+      fetch("/helpdesk?view=all&q=" + encodeURIComponent(q.replace(/^#/, "")), { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.text() : ""; })
+        .then(function (html) {
+          if (seq !== st.seq) { return; }
+          st.tickets = ticketsFrom(new DOMParser().parseFromString(html, "text/html"));
+          render();
+        }).catch(function () {});
+    }, 200);
+    function choose(i) {
+      var it = st.items[i];
+      if (!it || st.chosen) { return; }
+      st.chosen = true;
+      dlg.close();
+      if (it.run) { it.run(); } else { location.href = it.href; }
+    }
+    input.addEventListener("input", function () { st.active = 0; render(); searchTickets(); });
+    input.addEventListener("keydown", function (e) {
+      var n = st.items.length;
+      if (e.key === "ArrowDown" && n) { st.active = (st.active + 1) % n; render(); e.preventDefault(); }
+      else if (e.key === "ArrowUp" && n) { st.active = (st.active + n - 1) % n; render(); e.preventDefault(); }
+      else if (e.key === "Enter") { e.preventDefault(); choose(st.active); }
+    });
+    ul.addEventListener("mousedown", function (e) { e.preventDefault(); });
+    ul.addEventListener("click", function (e) {
+      var li = e.target.closest("li[role=option]");
+      if (li) { choose(Number(li.dataset.index)); }
+    });
+    dlg.addEventListener("close", function () {
+      dlg.remove();
+      palette = null;
+      if (back && back.focus && back.isConnected) { back.focus(); }
+    });
+    body.appendChild(dlg);
+    palette = dlg;
+    dlg.showModal();
+    input.focus();
+    render();
+    // Views are listed in the help desk's left column; pages without it borrow the list's.
+    st.desk = !!doc.querySelector('.workspaces a[href="/helpdesk"]');
+    if (st.desk && !doc.querySelector(".custom-views")) {
+      fetch("/helpdesk", { credentials: "same-origin" }).then(function (r) { return r.ok ? r.text() : ""; }).then(function (html) {
+        st.views = viewsFrom(new DOMParser().parseFromString(html, "text/html"));
+        if (palette === dlg) { render(); }
+      }).catch(function () {});
+    }
+  }
+  doc.addEventListener("keydown", function (e) {
+    if ((e.ctrlKey || e.metaKey) && !e.altKey && !e.shiftKey && (e.key === "k" || e.key === "K")) {
+      e.preventDefault();
+      if (palette) { palette.close(); } else { openPalette(); }
+    }
   });
 
   sizeFrames();
