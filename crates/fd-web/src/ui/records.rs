@@ -160,6 +160,7 @@ struct RecordPage {
     id: i64,
     name: String,
     companies: Vec<NamedLink>,
+    merge_error: Option<String>,
     details: Vec<PropRow>,
     tickets: Vec<TicketRow>,
     people: Vec<NamedLink>,
@@ -198,6 +199,16 @@ pub(crate) async fn contact_page(
     agent: Agent,
     Path(Id(id)): Path<Id>,
 ) -> UiResult {
+    render_contact(&state, &agent, id, None).await
+}
+
+/// The contact's page; `merge_error` explains a refused merge beside its form.
+pub(crate) async fn render_contact(
+    state: &UiState,
+    agent: &Agent,
+    id: i64,
+    merge_error: Option<String>,
+) -> UiResult {
     let app = &state.app;
     let o = app.contact_overview(&agent.actor, ContactId(id)).await?;
     let dir = Directory::load(app).await?;
@@ -213,6 +224,7 @@ pub(crate) async fn contact_page(
         id: c.id.0,
         name: c.display_name(),
         companies: o.companies.iter().map(company_link).collect(),
+        merge_error,
         details: vec![
             row("Email", &c.email),
             row("First name", &c.firstname),
@@ -235,6 +247,16 @@ pub(crate) async fn company_page(
     agent: Agent,
     Path(Id(id)): Path<Id>,
 ) -> UiResult {
+    render_company(&state, &agent, id, None).await
+}
+
+/// The company's page; `merge_error` explains a refused merge beside its form.
+pub(crate) async fn render_company(
+    state: &UiState,
+    agent: &Agent,
+    id: i64,
+    merge_error: Option<String>,
+) -> UiResult {
     let app = &state.app;
     let o = app.company_overview(&agent.actor, CompanyId(id)).await?;
     let dir = Directory::load(app).await?;
@@ -250,6 +272,7 @@ pub(crate) async fn company_page(
         id: c.id.0,
         name,
         companies: Vec::new(),
+        merge_error,
         details: vec![
             PropRow {
                 label: "Domain".into(),
