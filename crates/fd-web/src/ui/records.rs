@@ -218,7 +218,7 @@ pub(crate) async fn render_contact(
         value: v.clone().unwrap_or_default(),
     };
     page(&RecordPage {
-        chrome: Chrome::load(app, &agent, "contacts", c.display_name()).await?,
+        chrome: Chrome::load(app, agent, "contacts", c.display_name()).await?,
         kind: "Contact",
         base: "/contacts",
         id: c.id.0,
@@ -236,7 +236,7 @@ pub(crate) async fn render_contact(
                 value: fmt_time(c.created_at),
             },
         ],
-        tickets: ticket_rows(app, &agent, &dir, &o.tickets).await?,
+        tickets: ticket_rows(app, agent, &dir, &o.tickets).await?,
         people: Vec::new(),
         conversations: o.conversations.iter().map(conversation_link).collect(),
     })
@@ -266,7 +266,7 @@ pub(crate) async fn render_company(
         .clone()
         .unwrap_or_else(|| format!("Company {}", c.id));
     page(&RecordPage {
-        chrome: Chrome::load(app, &agent, "contacts", name.clone()).await?,
+        chrome: Chrome::load(app, agent, "companies", name.clone()).await?,
         kind: "Company",
         base: "/companies",
         id: c.id.0,
@@ -287,7 +287,7 @@ pub(crate) async fn render_company(
                 value: fmt_time(c.created_at),
             },
         ],
-        tickets: ticket_rows(app, &agent, &dir, &o.tickets).await?,
+        tickets: ticket_rows(app, agent, &dir, &o.tickets).await?,
         people: o.contacts.iter().map(NamedLink::contact).collect(),
         conversations: o.conversations.iter().map(conversation_link).collect(),
     })
