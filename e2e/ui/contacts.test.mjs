@@ -148,6 +148,11 @@ test("contacts are created, edited, searched and merged in the UI", async () => 
   await ann.getByRole("button", { name: "Create contact" }).click();
   await ann.getByRole("heading", { name: "Joanna Primary" }).waitFor();
   await ann.getByText("Merge a duplicate into this contact").click();
+  // A duplicate nobody has is refused beside the field.
+  await ann.getByLabel("Duplicate's email address or record ID").fill("nobody@dupe.example");
+  await ann.getByRole("button", { name: "Merge into Joanna Primary" }).click();
+  await ann.locator("#merge-error", { hasText: "nobody@dupe.example" }).waitFor();
+  await shot(ann, "contacts-08-merge-refused");
   await ann.getByLabel("Duplicate's email address or record ID").fill("jo@dupe.example");
   await shot(ann, "contacts-08-merge");
   await ann.getByRole("button", { name: "Merge into Joanna Primary" }).click();

@@ -426,25 +426,51 @@ pub(crate) async fn update_company(
 
 /// The duplicate named on the merge form: its record id (the picker fills it), else what
 /// was typed — a contact's email address or a company's domain, or a record id.
-async fn duplicate_id(state: &UiState, kind: Kind, post: &Post) -> Result<i64, UiError> {
-    if let Some(id) = post.fields.record_id("duplicate_id") {
-        return Ok(id);
+/// Why a merge did not happen: told beside the merge form, or a failure of the page itself.
+enum Refused {
+    Say(String),
+    Fail(UiError),
+}
+
+/// A duplicate that is missing, already merged away or the record itself is the agent's
+/// input to correct; anything else fails the request as usual.
+fn merge_refusal(e: AppError) -> Refused {
+    match e {
+        AppError::NotFound { object, id } => Refused::Say(format!(
+            "There is no {object} {id} to merge (it may have been merged already)."
+        )),
+        AppError::Domain(d) => Refused::Say(match d {
+            DomainError::Invalid(errs) => errs
+                .iter()
+                .map(|e| e.message.clone())
+                .collect::<Vec<_>>()
+                .join("; "),
+            other => other.to_string(),
+        }),
+        other => Refused::Fail(other.into()),
     }
+}
+
+async fn duplicate_id(state: &UiState, kind: Kind, post: &Post) -> Result<i64, Refused> {
     let typed = post.fields.text("duplicate").ok_or_else(|| {
-        UiError::bad_request(match kind {
-            Kind::Contact => "Name the duplicate contact by its email address or record ID.",
-            Kind::Company => "Name the duplicate company by its domain or record ID.",
-        })
+        Refused::Say(
+            match kind {
+                Kind::Contact => "Name the duplicate contact by its email address or record ID.",
+                Kind::Company => "Name the duplicate company by its domain or record ID.",
+            }
+            .into(),
+        )
     })?;
     if let Some(id) = fd_app::domain::text::parse_id(&typed) {
         return Ok(id);
     }
     let found = match kind {
-        Kind::Contact => state.app.contact_id_by_email(&typed).await?,
-        Kind::Company => state.app.company_id_by_domain(&typed).await?,
-    };
+        Kind::Contact => state.app.contact_id_by_email(&typed).await,
+        Kind::Company => state.app.company_id_by_domain(&typed).await,
+    }
+    .map_err(|e| Refused::Fail(e.into()))?;
     found.ok_or_else(|| {
-        UiError::bad_request(format!(
+        Refused::Say(format!(
             "No {} matches {typed:?}. Give its {} or record ID.",
             kind.one(),
             match kind {
@@ -461,12 +487,24 @@ pub(crate) async fn merge_contact(
     post: Post,
 ) -> UiResult {
     post.agent.actor_can_use_tickets()?;
-    let dup = duplicate_id(&state, Kind::Contact, &post).await?;
-    state
-        .app
-        .merge_contacts(&post.agent.actor, ContactId(id), ContactId(dup))
-        .await?;
-    see_other(&format!("/contacts/{id}"))
+    let done = match duplicate_id(&state, Kind::Contact, &post).await {
+        Ok(dup) => state
+            .app
+            .merge_contacts(&post.agent.actor, ContactId(id), ContactId(dup))
+            .await
+            .map(|_| ())
+            .map_err(merge_refusal),
+        Err(e) => Err(e),
+    };
+    match done {
+        Ok(()) => see_other(&format!("/contacts/{id}")),
+        Err(Refused::Say(why)) => {
+            let mut r = super::records::render_contact(&state, &post.agent, id, Some(why)).await?;
+            *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(r)
+        }
+        Err(Refused::Fail(e)) => Err(e),
+    }
 }
 
 pub(crate) async fn merge_company(
@@ -475,10 +513,22 @@ pub(crate) async fn merge_company(
     post: Post,
 ) -> UiResult {
     post.agent.actor_can_use_tickets()?;
-    let dup = duplicate_id(&state, Kind::Company, &post).await?;
-    state
-        .app
-        .merge_companies(&post.agent.actor, CompanyId(id), CompanyId(dup))
-        .await?;
-    see_other(&format!("/companies/{id}"))
+    let done = match duplicate_id(&state, Kind::Company, &post).await {
+        Ok(dup) => state
+            .app
+            .merge_companies(&post.agent.actor, CompanyId(id), CompanyId(dup))
+            .await
+            .map(|_| ())
+            .map_err(merge_refusal),
+        Err(e) => Err(e),
+    };
+    match done {
+        Ok(()) => see_other(&format!("/companies/{id}")),
+        Err(Refused::Say(why)) => {
+            let mut r = super::records::render_company(&state, &post.agent, id, Some(why)).await?;
+            *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(r)
+        }
+        Err(Refused::Fail(e)) => Err(e),
+    }
 }

@@ -160,6 +160,7 @@ struct RecordPage {
     id: i64,
     name: String,
     companies: Vec<NamedLink>,
+    merge_error: Option<String>,
     details: Vec<PropRow>,
     tickets: Vec<TicketRow>,
     people: Vec<NamedLink>,
@@ -198,6 +199,16 @@ pub(crate) async fn contact_page(
     agent: Agent,
     Path(Id(id)): Path<Id>,
 ) -> UiResult {
+    render_contact(&state, &agent, id, None).await
+}
+
+/// The contact's page; `merge_error` explains a refused merge beside its form.
+pub(crate) async fn render_contact(
+    state: &UiState,
+    agent: &Agent,
+    id: i64,
+    merge_error: Option<String>,
+) -> UiResult {
     let app = &state.app;
     let o = app.contact_overview(&agent.actor, ContactId(id)).await?;
     let dir = Directory::load(app).await?;
@@ -207,12 +218,13 @@ pub(crate) async fn contact_page(
         value: v.clone().unwrap_or_default(),
     };
     page(&RecordPage {
-        chrome: Chrome::load(app, &agent, "contacts", c.display_name()).await?,
+        chrome: Chrome::load(app, agent, "contacts", c.display_name()).await?,
         kind: "Contact",
         base: "/contacts",
         id: c.id.0,
         name: c.display_name(),
         companies: o.companies.iter().map(company_link).collect(),
+        merge_error,
         details: vec![
             row("Email", &c.email),
             row("First name", &c.firstname),
@@ -224,7 +236,7 @@ pub(crate) async fn contact_page(
                 value: fmt_time(c.created_at),
             },
         ],
-        tickets: ticket_rows(app, &agent, &dir, &o.tickets).await?,
+        tickets: ticket_rows(app, agent, &dir, &o.tickets).await?,
         people: Vec::new(),
         conversations: o.conversations.iter().map(conversation_link).collect(),
     })
@@ -235,6 +247,16 @@ pub(crate) async fn company_page(
     agent: Agent,
     Path(Id(id)): Path<Id>,
 ) -> UiResult {
+    render_company(&state, &agent, id, None).await
+}
+
+/// The company's page; `merge_error` explains a refused merge beside its form.
+pub(crate) async fn render_company(
+    state: &UiState,
+    agent: &Agent,
+    id: i64,
+    merge_error: Option<String>,
+) -> UiResult {
     let app = &state.app;
     let o = app.company_overview(&agent.actor, CompanyId(id)).await?;
     let dir = Directory::load(app).await?;
@@ -244,12 +266,13 @@ pub(crate) async fn company_page(
         .clone()
         .unwrap_or_else(|| format!("Company {}", c.id));
     page(&RecordPage {
-        chrome: Chrome::load(app, &agent, "contacts", name.clone()).await?,
+        chrome: Chrome::load(app, agent, "companies", name.clone()).await?,
         kind: "Company",
         base: "/companies",
         id: c.id.0,
         name,
         companies: Vec::new(),
+        merge_error,
         details: vec![
             PropRow {
                 label: "Domain".into(),
@@ -264,7 +287,7 @@ pub(crate) async fn company_page(
                 value: fmt_time(c.created_at),
             },
         ],
-        tickets: ticket_rows(app, &agent, &dir, &o.tickets).await?,
+        tickets: ticket_rows(app, agent, &dir, &o.tickets).await?,
         people: o.contacts.iter().map(NamedLink::contact).collect(),
         conversations: o.conversations.iter().map(conversation_link).collect(),
     })
