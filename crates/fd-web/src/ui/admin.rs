@@ -11,9 +11,10 @@ use fd_app::domain::*;
 use fd_app::{LIBRARY_KINDS, NewPipeline, NewProperty, NewStage, NewUserInput, StagePatch};
 
 use super::Id;
+use super::flash::{Flash, see_other_flash};
 use super::html::sanitize_reply;
 use super::view::{Directory, Opt};
-use super::{Agent, Chrome, Post, UiError, UiResult, UiState, page, see_other};
+use super::{Agent, Chrome, Post, UiError, UiResult, UiState, page};
 
 fn require_admin(agent: &Agent) -> Result<(), UiError> {
     if agent.actor.viewer.is_account_admin() {
@@ -142,7 +143,7 @@ pub(crate) async fn create_user(State(state): State<UiState>, post: Post) -> UiR
         seat: parse(f.get("seat"))?,
     };
     match state.app.create_user(&post.agent.actor, input).await {
-        Ok(_) => see_other("/settings/users"),
+        Ok(_) => see_other_flash("/settings/users", Flash::UserCreated),
         Err(e @ (fd_app::AppError::Domain(_) | fd_app::AppError::Conflict(_))) => {
             users_page(&state, &post.agent, Some(e.to_string())).await
         }
@@ -183,7 +184,7 @@ pub(crate) async fn update_user(
             .await?;
         }
     }
-    see_other("/settings/users")
+    see_other_flash("/settings/users", Flash::UserSaved)
 }
 
 pub(crate) struct TeamRow {
@@ -244,7 +245,7 @@ pub(crate) async fn create_team(State(state): State<UiState>, post: Post) -> UiR
         .app
         .create_team(&post.agent.actor, post.fields.get("name").unwrap_or(""))
         .await?;
-    see_other("/settings/teams")
+    see_other_flash("/settings/teams", Flash::TeamCreated)
 }
 
 /// Members, connected addresses and the default From address (HD-03).
@@ -286,7 +287,7 @@ pub(crate) async fn update_team(
         }
         _ => return Err(UiError::bad_request("Unknown action.")),
     }
-    see_other("/settings/teams")
+    see_other_flash("/settings/teams", Flash::TeamSaved)
 }
 
 pub(crate) struct StageRow {
@@ -294,7 +295,10 @@ pub(crate) struct StageRow {
     pub label: String,
     pub closed: bool,
     pub order: i64,
+    /// The required properties (HD-19) in words, for the picker's summary.
     pub required: String,
+    /// Every property a ticket can be given, by label, the required ones chosen.
+    pub required_opts: Vec<Opt>,
 }
 
 pub(crate) struct PipelineRow {
@@ -308,21 +312,37 @@ pub(crate) struct PipelineRow {
 struct PipelinesPage {
     chrome: Chrome,
     pipelines: Vec<PipelineRow>,
-    property_names: String,
+    /// Properties a new status may require, by label (none chosen).
+    property_opts: Vec<Opt>,
 }
 
 pub(crate) async fn pipelines(State(state): State<UiState>, agent: Agent) -> UiResult {
     let c = chrome(&state, &agent, "Pipelines").await?;
     let ps = state.app.pipelines().await?;
-    let names = state
+    // Chosen by label; the internal name is what is stored, shown as a detail.
+    let props: Vec<(String, String)> = state
         .app
         .properties("tickets")
         .await?
         .into_iter()
-        .filter(|p| !p.read_only)
-        .map(|p| p.name)
-        .collect::<Vec<_>>()
-        .join(", ");
+        .filter(|p| {
+            !p.read_only && !p.archived && p.name != "hs_pipeline" && p.name != "hs_pipeline_stage"
+        })
+        .map(|p| (p.name, p.label))
+        .collect();
+    let opts = |chosen: &[String]| -> Vec<Opt> {
+        props
+            .iter()
+            .map(|(n, l)| Opt::new(n.clone(), l.clone(), chosen.contains(n)))
+            .collect()
+    };
+    let label_of = |n: &String| {
+        props
+            .iter()
+            .find(|(name, _)| name == n)
+            .map(|(_, l)| l.clone())
+            .unwrap_or_else(|| n.clone())
+    };
     page(&PipelinesPage {
         chrome: c,
         pipelines: ps
@@ -339,18 +359,27 @@ pub(crate) async fn pipelines(State(state): State<UiState>, agent: Agent) -> UiR
                         label: s.label,
                         closed: s.state == StageState::Closed,
                         order: s.display_order,
-                        required: s.required_properties.join(", "),
+                        required: s
+                            .required_properties
+                            .iter()
+                            .map(label_of)
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        required_opts: opts(&s.required_properties),
                     })
                     .collect(),
             })
             .collect(),
-        property_names: names,
+        property_opts: opts(&[]),
     })
 }
 
-fn names_list(s: Option<&str>) -> Vec<String> {
-    s.unwrap_or("")
-        .split([',', ' '])
+/// The required properties a stage form posts: one `required` checkbox per property (a
+/// comma- or space-separated list is read too).
+fn names_list(f: &super::Fields) -> Vec<String> {
+    f.all("required")
+        .into_iter()
+        .flat_map(|s| s.split([',', ' ']))
         .map(str::trim)
         .filter(|n| !n.is_empty())
         .map(str::to_string)
@@ -394,7 +423,7 @@ pub(crate) async fn create_pipeline(State(state): State<UiState>, post: Post) ->
             },
         )
         .await?;
-    see_other("/settings/pipelines")
+    see_other_flash("/settings/pipelines", Flash::Saved)
 }
 
 pub(crate) async fn create_stage(
@@ -416,11 +445,11 @@ pub(crate) async fn create_stage(
                 } else {
                     StageState::Open
                 },
-                required_properties: names_list(f.get("required")),
+                required_properties: names_list(f),
             },
         )
         .await?;
-    see_other("/settings/pipelines")
+    see_other_flash("/settings/pipelines", Flash::Saved)
 }
 
 /// A stage's label, order, state and required properties (HD-19), or its archiving.
@@ -452,12 +481,12 @@ pub(crate) async fn update_stage(
                     StageState::Open
                 }),
                 archived: None,
-                required_properties: Some(names_list(f.get("required"))),
+                required_properties: Some(names_list(f)),
             },
         )
         .await?;
     }
-    see_other("/settings/pipelines")
+    see_other_flash("/settings/pipelines", Flash::Saved)
 }
 
 pub(crate) struct PropertyRow {
@@ -548,7 +577,7 @@ pub(crate) async fn create_property(State(state): State<UiState>, post: Post) ->
         .create_property(&post.agent.actor, "tickets", input)
         .await
     {
-        Ok(_) => see_other("/settings/properties"),
+        Ok(_) => see_other_flash("/settings/properties", Flash::PropertyCreated),
         Err(e @ (fd_app::AppError::Domain(_) | fd_app::AppError::Conflict(_))) => {
             properties_page(&state, &post.agent, Some(e.to_string())).await
         }
@@ -610,7 +639,7 @@ pub(crate) async fn save_ticket_form(State(state): State<UiState>, post: Post) -
         .app
         .set_ticket_form_fields(&post.agent.actor, fields)
         .await?;
-    see_other("/settings/form")
+    see_other_flash("/settings/form", Flash::SettingsSaved)
 }
 
 pub(crate) struct LibraryRow {
@@ -668,7 +697,7 @@ pub(crate) async fn create_library_item(State(state): State<UiState>, post: Post
             &sanitize_reply(f.get("body").unwrap_or("")),
         )
         .await?;
-    see_other("/settings/library")
+    see_other_flash("/settings/library", Flash::Saved)
 }
 
 pub(crate) async fn update_library_item(
@@ -693,7 +722,7 @@ pub(crate) async fn update_library_item(
             )
             .await?;
     }
-    see_other("/settings/library")
+    see_other_flash("/settings/library", Flash::Saved)
 }
 
 #[derive(Template)]
@@ -724,5 +753,5 @@ pub(crate) async fn save_account(State(state): State<UiState>, post: Post) -> Ui
             .set_trash_retention_days(&post.agent.actor, days)
             .await?;
     }
-    see_other("/settings/account")
+    see_other_flash("/settings/account", Flash::SettingsSaved)
 }

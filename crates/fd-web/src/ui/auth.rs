@@ -32,6 +32,8 @@ pub(crate) struct Agent {
     pub actor: Actor,
     pub user: User,
     pub csrf: String,
+    /// A confirmation left by the post that led here (`flash.rs`), shown once.
+    pub flash: Option<super::flash::Flash>,
 }
 
 fn cookie_named(headers: &HeaderMap, name: &str) -> Option<String> {
@@ -93,6 +95,7 @@ impl FromRequestParts<UiState> for Agent {
                 actor: s.actor,
                 user: s.user,
                 csrf: s.csrf_token,
+                flash: super::flash::Flash::pending(&parts.headers),
             }),
             Ok(None) => Err(to_login(parts)),
             Err(e) => Err(UiError::from(e).into_response()),
