@@ -503,13 +503,31 @@ struct PropertiesPage {
     chrome: Chrome,
     props: Vec<PropertyRow>,
     error: Option<String>,
+    /// The new-property form as it was posted (kept when refused).
+    typed: super::Fields,
+    /// A refusal's reason by form field (`label`, `name`, `type`, `options`).
+    at: std::collections::BTreeMap<String, String>,
+}
+
+impl PropertiesPage {
+    fn typed(&self, name: &str) -> &str {
+        self.typed.get(name).unwrap_or("")
+    }
+    fn error_at(&self, name: &str) -> &str {
+        self.at.get(name).map(String::as_str).unwrap_or("")
+    }
 }
 
 pub(crate) async fn properties(State(state): State<UiState>, agent: Agent) -> UiResult {
-    properties_page(&state, &agent, None).await
+    properties_page(&state, &agent, None, super::Fields::default()).await
 }
 
-async fn properties_page(state: &UiState, agent: &Agent, error: Option<String>) -> UiResult {
+async fn properties_page(
+    state: &UiState,
+    agent: &Agent,
+    error: Option<fd_app::AppError>,
+    typed: super::Fields,
+) -> UiResult {
     let c = chrome(state, agent, "Properties").await?;
     let props = state
         .app
@@ -530,12 +548,36 @@ async fn properties_page(state: &UiState, agent: &Agent, error: Option<String>) 
             label: p.label,
         })
         .collect();
+    let refused = error.is_some();
+    let (at, error) = match &error {
+        Some(e) => super::widgets::field_errors(e, "type"),
+        None => Default::default(),
+    };
+    // The definition's own field names, as the form names them.
+    let at = at
+        .into_iter()
+        .map(|(k, v)| match k.as_str() {
+            "fieldType" | "kind" => ("type".to_string(), v),
+            _ => (k, v),
+        })
+        .collect::<std::collections::BTreeMap<_, _>>();
+    let known = ["label", "name", "type", "options"];
+    let error = error.or_else(|| {
+        let rest: Vec<String> = at
+            .iter()
+            .filter(|(k, _)| !known.contains(&k.as_str()))
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect();
+        (!rest.is_empty()).then(|| rest.join(" "))
+    });
     let mut r = page(&PropertiesPage {
         chrome: c,
         props,
-        error: error.clone(),
+        error,
+        typed,
+        at,
     })?;
-    if error.is_some() {
+    if refused {
         *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
     }
     Ok(r)
@@ -545,7 +587,10 @@ pub(crate) async fn create_property(State(state): State<UiState>, post: Post) ->
     let f = &post.fields;
     let kind = match PropertyType::parse(f.get("type").unwrap_or("")) {
         Ok(k) => k,
-        Err(e) => return properties_page(&state, &post.agent, Some(e.to_string())).await,
+        Err(e) => {
+            let e = fd_app::AppError::Domain(DomainError::Invalid(vec![e]));
+            return properties_page(&state, &post.agent, Some(e), f.clone()).await;
+        }
     };
     let options = f
         .get("options")
@@ -579,7 +624,7 @@ pub(crate) async fn create_property(State(state): State<UiState>, post: Post) ->
     {
         Ok(_) => see_other_flash("/settings/properties", Flash::PropertyCreated),
         Err(e @ (fd_app::AppError::Domain(_) | fd_app::AppError::Conflict(_))) => {
-            properties_page(&state, &post.agent, Some(e.to_string())).await
+            properties_page(&state, &post.agent, Some(e), f.clone()).await
         }
         Err(e) => Err(e.into()),
     }

@@ -86,8 +86,7 @@ async fn a_refused_create_keeps_what_was_typed_with_the_error_at_the_field(t: Te
             "/helpdesk/new",
             &[
                 ("p.subject", " "),
-                ("p.hs_pipeline_stage", "1"),
-                ("p.content", "The printer smokes since Monday"),
+                ("p.hs_pipeline_stage", "2"),
             ],
         )
         .await;
@@ -103,8 +102,8 @@ async fn a_refused_create_keeps_what_was_typed_with_the_error_at_the_field(t: Te
     );
     assert!(body.contains("aria-describedby=\"f-subject-error\""));
     assert!(
-        body.contains(">The printer smokes since Monday</textarea>"),
-        "what was typed is kept: {body}"
+        body.contains("<option value=\"2\" selected>"),
+        "the status chosen is kept: {body}"
     );
 }
 
@@ -365,7 +364,34 @@ async fn unsent_reply_shows_its_reason_and_retry_queues_it_again(t: TestApp) {
     assert_eq!(twice.status, StatusCode::BAD_REQUEST, "{}", twice.body);
 }
 
+async fn a_refused_property_keeps_the_form(t: TestApp) {
+    t.admin("root@example.com").await;
+    let base = serve(&t).await;
+    let b = Browser::login(&base, "root@example.com").await;
+    let refused = b
+        .post(
+            "/settings/properties",
+            &[
+                ("label", "Order number"),
+                ("name", "Order Number!"),
+                ("type", "enumeration"),
+                ("options", "Small, Large"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    let body = &refused.body;
+    assert!(body.contains("value=\"Order number\""), "{body}");
+    assert!(body.contains("value=\"Order Number!\""), "{body}");
+    assert!(body.contains("value=\"Small, Large\""), "{body}");
+    assert!(body.contains("<option value=\"enumeration\" selected>"), "{body}");
+    assert!(body.contains("id=\"np-name-error\""), "the reason is at the name: {body}");
+    // The table shows labels first, the internal name as a detail.
+    assert!(body.contains("Category") && body.contains("<span class=\"secondary-name\">hs_ticket_category</span>"));
+}
+
 fd_testkit::on_both_backends! {
+    ui_feedback_refused_property_keeps_the_form => a_refused_property_keeps_the_form;
     ui_feedback_confirmations_survive_redirects => confirmations_survive_the_redirect_and_only_fixed_words_show;
     ui_feedback_refused_create_keeps_typing => a_refused_create_keeps_what_was_typed_with_the_error_at_the_field;
     ui_hd_19_per_field_save_and_refusal_at_the_field => per_field_saves_and_hd_19_at_the_status_field;
