@@ -684,7 +684,7 @@ pub(crate) async fn update_properties(
                 AppError::Conflict(_) => Refusal {
                     values: typed,
                     ..Refusal::message(
-                        "Someone else changed this ticket meanwhile. Reload the page to see their change, then save again.",
+                        "This ticket was changed by someone else meanwhile. Reload the page to see their change, then save again.",
                     )
                 },
                 _ => Refusal::of(&e, typed),

@@ -84,10 +84,7 @@ async fn a_refused_create_keeps_what_was_typed_with_the_error_at_the_field(t: Te
     let refused = b
         .post(
             "/helpdesk/new",
-            &[
-                ("p.subject", " "),
-                ("p.hs_pipeline_stage", "2"),
-            ],
+            &[("p.subject", " "), ("p.hs_pipeline_stage", "2")],
         )
         .await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -379,15 +376,29 @@ async fn a_refused_property_keeps_the_form(t: TestApp) {
             ],
         )
         .await;
-    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
     let body = &refused.body;
     assert!(body.contains("value=\"Order number\""), "{body}");
     assert!(body.contains("value=\"Order Number!\""), "{body}");
     assert!(body.contains("value=\"Small, Large\""), "{body}");
-    assert!(body.contains("<option value=\"enumeration\" selected>"), "{body}");
-    assert!(body.contains("id=\"np-name-error\""), "the reason is at the name: {body}");
+    assert!(
+        body.contains("<option value=\"enumeration\" selected>"),
+        "{body}"
+    );
+    assert!(
+        body.contains("id=\"np-name-error\""),
+        "the reason is at the name: {body}"
+    );
     // The table shows labels first, the internal name as a detail.
-    assert!(body.contains("Category") && body.contains("<span class=\"secondary-name\">hs_ticket_category</span>"));
+    assert!(
+        body.contains("Category")
+            && body.contains("<span class=\"secondary-name\">hs_ticket_category</span>")
+    );
 }
 
 fd_testkit::on_both_backends! {
