@@ -44,10 +44,13 @@ export function serveHelp() {
 
 /**
  * A minimal SMTP server standing in for the outbound relay: it accepts every message and
- * keeps it, so tests can see what Frontdesk sent.
+ * keeps it, so tests can see what Frontdesk sent. With `refuse` (an SMTP reply such as
+ * "554 5.7.1 Relay access denied") it answers every RCPT with that reply instead, as a relay
+ * that refuses the mail; `relay.refuse(reply)` changes that later (`null` accepts again).
  */
-export async function startRelay() {
+export async function startRelay({ refuse = null } = {}) {
   const messages = [];
+  let refusal = refuse;
   const port = await freePort();
   const server = createServer((sock) => {
     let data = false, buf = "", rcpt = [];
@@ -68,6 +71,7 @@ export async function startRelay() {
         const line = buf.slice(0, nl); buf = buf.slice(nl + 2);
         const verb = line.slice(0, 4).toUpperCase();
         if (verb === "EHLO" || verb === "HELO") sock.write("250 relay.test\r\n");
+        else if (verb === "RCPT" && refusal) { sock.write(`${refusal}\r\n`); }
         else if (verb === "RCPT") { rcpt.push(line.replace(/^RCPT TO:\s*<?([^>]*)>?.*$/i, "$1")); sock.write("250 2.1.5 ok\r\n"); }
         else if (verb === "DATA") { data = true; sock.write("354 go ahead\r\n"); }
         else if (verb === "QUIT") { sock.end("221 bye\r\n"); }
@@ -77,7 +81,11 @@ export async function startRelay() {
     sock.on("error", () => {});
   });
   await new Promise((r) => server.listen(port, "127.0.0.1", r));
-  return { port, messages, stop: () => new Promise((r) => server.close(r)) };
+  return {
+    port, messages,
+    refuse: (reply) => { refusal = reply; },
+    stop: () => new Promise((r) => server.close(r)),
+  };
 }
 
 export async function startServer({ users = [], smtp = false, relayPort = null } = {}) {

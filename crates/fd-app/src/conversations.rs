@@ -382,6 +382,59 @@ impl App {
         Ok(message)
     }
 
+    /// Sends a failed or unsent outgoing email again: the message goes back to `queued` and
+    /// a new outbox job is enqueued, exactly as when it was first written (its From is chosen
+    /// again, so a reply kept unsent for want of a connected address goes out once one is
+    /// connected). Anything else (received mail, a chat message, a message queued or sent
+    /// already) is refused, so a message is never delivered twice.
+    pub async fn retry_delivery(&self, actor: &Actor, id: MessageId) -> Result<Message, AppError> {
+        actor.require_user()?;
+        actor.require_ticket_access()?;
+        let now = self.now();
+        let mut tx = self.db().write().await?;
+        let Some(m) = tx.message(&actor.scope(), id).await? else {
+            return Err(AppError::not_found("message", id));
+        };
+        let c = lock_conversation(&mut tx, actor, m.conversation_id).await?;
+        if m.direction != Direction::Outbound || m.channel != Channel::Email {
+            return Err(AppError::invalid(
+                "message",
+                format!("message {id} is not an outgoing email: there is nothing to send again"),
+            ));
+        }
+        if !matches!(m.status, DeliveryStatus::Failed | DeliveryStatus::NotSent) {
+            return Err(AppError::invalid(
+                "message",
+                format!(
+                    "message {id} is {}: only a failed or unsent message is sent again",
+                    m.status
+                ),
+            ));
+        }
+        let auto = tx
+            .message_meta(&ViewerScope::All, id)
+            .await?
+            .is_some_and(|meta| meta.auto_submitted);
+        tx.set_message_status(id, DeliveryStatus::Queued, None)
+            .await?;
+        crate::mail::prepare_outbound_email(
+            &mut tx,
+            &c,
+            id,
+            m.sender_address.as_deref(),
+            auto,
+            now,
+        )
+        .await?;
+        let out = tx
+            .message(&ViewerScope::All, id)
+            .await?
+            .ok_or_else(|| AppError::not_found("message", id))?;
+        tx.commit().await?;
+        self.publish(vec![Event::ConversationChanged(c.id)]);
+        Ok(out)
+    }
+
     /// The body of [`App::send_reply`] inside an open transaction; `reply.html` has been
     /// through [`clean_reply`] (also the first message of
     /// HD-12's conversation, which must commit together with that conversation).

@@ -29,6 +29,7 @@ fd_testkit::on_both_backends! {
     hd_21_mentions_notify_the_mentioned_user => hd_21_mentions;
     hd_21_call_conversation_comments_open_after_email_draft => hd_21_call;
     hd_22_followers_are_notified_of_comments => hd_22_follow;
+    retry_delivery_requeues_only_failed_or_unsent_outgoing_mail => retry_delivery;
 }
 
 async fn inb_01(t: TestApp) {
@@ -1012,4 +1013,86 @@ async fn hd_22_follow(t: TestApp) {
         following.iter().map(|t| t.id).collect::<Vec<_>>(),
         vec![created.id]
     );
+}
+
+/// Retry on an unsent reply: with still nothing to send from it stays unsent (with the
+/// reason); once an address is connected it is queued with an outbox job; a queued message,
+/// a received one or a chat message is refused, so nothing is delivered twice.
+async fn retry_delivery(t: TestApp) {
+    let (_, agent) = t
+        .agent("ann@example.com", TicketAccessLevel::All, &[])
+        .await;
+    let k = contact(&t, "carl@customer.example").await;
+    let (c, _) = t
+        .app
+        .create_conversation(
+            &Actor::system(),
+            NewConversation {
+                channel_account: Some("support@example.com".into()),
+                ..new_conversation(Channel::Email, Some(k.id))
+            },
+            Some(inbound("First mail", "carl@customer.example", "<r1@x>")),
+        )
+        .await
+        .unwrap();
+    let sent = t
+        .app
+        .send_reply(&agent, c.id, reply("We're on it"))
+        .await
+        .unwrap();
+    let unsent = |m: &Message| (m.status, m.status_detail.clone().unwrap_or_default());
+    let stored = |id: MessageId| {
+        let t = &t;
+        let agent = &agent;
+        async move {
+            t.app
+                .messages(agent, c.id)
+                .await
+                .unwrap()
+                .into_iter()
+                .find(|m| m.id == id)
+                .unwrap()
+        }
+    };
+    let m = stored(sent.id).await;
+    assert_eq!(m.status, DeliveryStatus::NotSent);
+    let jobs_before = pending_jobs(&t).await;
+    // Still no address: the retry is honest about it and enqueues nothing.
+    let again = t.app.retry_delivery(&agent, sent.id).await.unwrap();
+    let (status, why) = unsent(&again);
+    assert_eq!(status, DeliveryStatus::NotSent);
+    assert!(why.contains("no email address is connected"), "{why}");
+    assert_eq!(pending_jobs(&t).await, jobs_before);
+    // Connected: queued, with its job.
+    t.team("Support").await;
+    t.app
+        .connect_email(
+            &Actor::system(),
+            "support@example.com",
+            "Support",
+            Workspace::HelpDesk,
+            false,
+        )
+        .await
+        .unwrap();
+    let queued = t.app.retry_delivery(&agent, sent.id).await.unwrap();
+    assert_eq!(queued.status, DeliveryStatus::Queued);
+    assert_eq!(
+        queued.sender_address.as_deref(),
+        Some("support@example.com")
+    );
+    assert_eq!(pending_jobs(&t).await, jobs_before + 1);
+    assert_eq!(stored(sent.id).await.status, DeliveryStatus::Queued);
+    // Queued already, or received: refused.
+    assert_invalid(t.app.retry_delivery(&agent, sent.id).await, "message");
+    let first = t.app.messages(&agent, c.id).await.unwrap()[0].id;
+    assert_invalid(t.app.retry_delivery(&agent, first).await, "message");
+    assert_not_found(t.app.retry_delivery(&agent, MessageId(999_999)).await);
+}
+
+async fn pending_jobs(t: &TestApp) -> i64 {
+    let mut tx = t.app.db().read().await.unwrap();
+    let n = tx.pending_job_count().await.unwrap();
+    tx.commit().await.unwrap();
+    n
 }

@@ -11,9 +11,10 @@ use fd_app::domain::*;
 use fd_app::{LIBRARY_KINDS, NewPipeline, NewProperty, NewStage, NewUserInput, StagePatch};
 
 use super::Id;
+use super::flash::{Flash, see_other_flash};
 use super::html::sanitize_reply;
 use super::view::{Directory, Opt};
-use super::{Agent, Chrome, Post, UiError, UiResult, UiState, page, see_other};
+use super::{Agent, Chrome, Post, UiError, UiResult, UiState, page};
 
 fn require_admin(agent: &Agent) -> Result<(), UiError> {
     if agent.actor.viewer.is_account_admin() {
@@ -164,7 +165,7 @@ pub(crate) async fn create_user(State(state): State<UiState>, post: Post) -> UiR
         seat: parse(f.get("seat"))?,
     };
     match state.app.create_user(&post.agent.actor, input).await {
-        Ok(_) => see_other("/settings/users"),
+        Ok(_) => see_other_flash("/settings/users", Flash::UserCreated),
         Err(e @ (fd_app::AppError::Domain(_) | fd_app::AppError::Conflict(_))) => {
             users_page(&state, &post.agent, Some(e.to_string())).await
         }
@@ -207,7 +208,7 @@ pub(crate) async fn update_user(
             .map(|_| ()),
     };
     match done {
-        Ok(()) => see_other("/settings/users"),
+        Ok(()) => see_other_flash("/settings/users", Flash::UserSaved),
         // Refused by a rule (the last administrator, one's own account, a short password):
         // said next to the row's controls.
         Err(e @ fd_app::AppError::Domain(_)) => {
@@ -275,7 +276,7 @@ pub(crate) async fn create_team(State(state): State<UiState>, post: Post) -> UiR
         .app
         .create_team(&post.agent.actor, post.fields.get("name").unwrap_or(""))
         .await?;
-    see_other("/settings/teams")
+    see_other_flash("/settings/teams", Flash::TeamCreated)
 }
 
 /// Members, connected addresses and the default From address (HD-03).
@@ -317,7 +318,7 @@ pub(crate) async fn update_team(
         }
         _ => return Err(UiError::bad_request("Unknown action.")),
     }
-    see_other("/settings/teams")
+    see_other_flash("/settings/teams", Flash::TeamSaved)
 }
 
 pub(crate) struct StageRow {
@@ -325,7 +326,10 @@ pub(crate) struct StageRow {
     pub label: String,
     pub closed: bool,
     pub order: i64,
+    /// The required properties (HD-19) in words, for the picker's summary.
     pub required: String,
+    /// Every property a ticket can be given, by label, the required ones chosen.
+    pub required_opts: Vec<Opt>,
 }
 
 pub(crate) struct PipelineRow {
@@ -339,21 +343,37 @@ pub(crate) struct PipelineRow {
 struct PipelinesPage {
     chrome: Chrome,
     pipelines: Vec<PipelineRow>,
-    property_names: String,
+    /// Properties a new status may require, by label (none chosen).
+    property_opts: Vec<Opt>,
 }
 
 pub(crate) async fn pipelines(State(state): State<UiState>, agent: Agent) -> UiResult {
     let c = chrome(&state, &agent, "Pipelines").await?;
     let ps = state.app.pipelines().await?;
-    let names = state
+    // Chosen by label; the internal name is what is stored, shown as a detail.
+    let props: Vec<(String, String)> = state
         .app
         .properties("tickets")
         .await?
         .into_iter()
-        .filter(|p| !p.read_only)
-        .map(|p| p.name)
-        .collect::<Vec<_>>()
-        .join(", ");
+        .filter(|p| {
+            !p.read_only && !p.archived && p.name != "hs_pipeline" && p.name != "hs_pipeline_stage"
+        })
+        .map(|p| (p.name, p.label))
+        .collect();
+    let opts = |chosen: &[String]| -> Vec<Opt> {
+        props
+            .iter()
+            .map(|(n, l)| Opt::new(n.clone(), l.clone(), chosen.contains(n)))
+            .collect()
+    };
+    let label_of = |n: &String| {
+        props
+            .iter()
+            .find(|(name, _)| name == n)
+            .map(|(_, l)| l.clone())
+            .unwrap_or_else(|| n.clone())
+    };
     page(&PipelinesPage {
         chrome: c,
         pipelines: ps
@@ -370,18 +390,27 @@ pub(crate) async fn pipelines(State(state): State<UiState>, agent: Agent) -> UiR
                         label: s.label,
                         closed: s.state == StageState::Closed,
                         order: s.display_order,
-                        required: s.required_properties.join(", "),
+                        required: s
+                            .required_properties
+                            .iter()
+                            .map(label_of)
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        required_opts: opts(&s.required_properties),
                     })
                     .collect(),
             })
             .collect(),
-        property_names: names,
+        property_opts: opts(&[]),
     })
 }
 
-fn names_list(s: Option<&str>) -> Vec<String> {
-    s.unwrap_or("")
-        .split([',', ' '])
+/// The required properties a stage form posts: one `required` checkbox per property (a
+/// comma- or space-separated list is read too).
+fn names_list(f: &super::Fields) -> Vec<String> {
+    f.all("required")
+        .into_iter()
+        .flat_map(|s| s.split([',', ' ']))
         .map(str::trim)
         .filter(|n| !n.is_empty())
         .map(str::to_string)
@@ -425,7 +454,7 @@ pub(crate) async fn create_pipeline(State(state): State<UiState>, post: Post) ->
             },
         )
         .await?;
-    see_other("/settings/pipelines")
+    see_other_flash("/settings/pipelines", Flash::Saved)
 }
 
 pub(crate) async fn create_stage(
@@ -447,11 +476,11 @@ pub(crate) async fn create_stage(
                 } else {
                     StageState::Open
                 },
-                required_properties: names_list(f.get("required")),
+                required_properties: names_list(f),
             },
         )
         .await?;
-    see_other("/settings/pipelines")
+    see_other_flash("/settings/pipelines", Flash::Saved)
 }
 
 /// A stage's label, order, state and required properties (HD-19), or its archiving.
@@ -483,12 +512,12 @@ pub(crate) async fn update_stage(
                     StageState::Open
                 }),
                 archived: None,
-                required_properties: Some(names_list(f.get("required"))),
+                required_properties: Some(names_list(f)),
             },
         )
         .await?;
     }
-    see_other("/settings/pipelines")
+    see_other_flash("/settings/pipelines", Flash::Saved)
 }
 
 pub(crate) struct PropertyRow {
@@ -505,13 +534,31 @@ struct PropertiesPage {
     chrome: Chrome,
     props: Vec<PropertyRow>,
     error: Option<String>,
+    /// The new-property form as it was posted (kept when refused).
+    typed: super::Fields,
+    /// A refusal's reason by form field (`label`, `name`, `type`, `options`).
+    at: std::collections::BTreeMap<String, String>,
+}
+
+impl PropertiesPage {
+    fn typed(&self, name: &str) -> &str {
+        self.typed.get(name).unwrap_or("")
+    }
+    fn error_at(&self, name: &str) -> &str {
+        self.at.get(name).map(String::as_str).unwrap_or("")
+    }
 }
 
 pub(crate) async fn properties(State(state): State<UiState>, agent: Agent) -> UiResult {
-    properties_page(&state, &agent, None).await
+    properties_page(&state, &agent, None, super::Fields::default()).await
 }
 
-async fn properties_page(state: &UiState, agent: &Agent, error: Option<String>) -> UiResult {
+async fn properties_page(
+    state: &UiState,
+    agent: &Agent,
+    error: Option<fd_app::AppError>,
+    typed: super::Fields,
+) -> UiResult {
     let c = chrome(state, agent, "Properties").await?;
     let props = state
         .app
@@ -532,12 +579,36 @@ async fn properties_page(state: &UiState, agent: &Agent, error: Option<String>) 
             label: p.label,
         })
         .collect();
+    let refused = error.is_some();
+    let (at, error) = match &error {
+        Some(e) => super::widgets::field_errors(e, "type"),
+        None => Default::default(),
+    };
+    // The definition's own field names, as the form names them.
+    let at = at
+        .into_iter()
+        .map(|(k, v)| match k.as_str() {
+            "fieldType" | "kind" => ("type".to_string(), v),
+            _ => (k, v),
+        })
+        .collect::<std::collections::BTreeMap<_, _>>();
+    let known = ["label", "name", "type", "options"];
+    let error = error.or_else(|| {
+        let rest: Vec<String> = at
+            .iter()
+            .filter(|(k, _)| !known.contains(&k.as_str()))
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect();
+        (!rest.is_empty()).then(|| rest.join(" "))
+    });
     let mut r = page(&PropertiesPage {
         chrome: c,
         props,
-        error: error.clone(),
+        error,
+        typed,
+        at,
     })?;
-    if error.is_some() {
+    if refused {
         *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
     }
     Ok(r)
@@ -547,7 +618,10 @@ pub(crate) async fn create_property(State(state): State<UiState>, post: Post) ->
     let f = &post.fields;
     let kind = match PropertyType::parse(f.get("type").unwrap_or("")) {
         Ok(k) => k,
-        Err(e) => return properties_page(&state, &post.agent, Some(e.to_string())).await,
+        Err(e) => {
+            let e = fd_app::AppError::Domain(DomainError::Invalid(vec![e]));
+            return properties_page(&state, &post.agent, Some(e), f.clone()).await;
+        }
     };
     let options = f
         .get("options")
@@ -579,9 +653,9 @@ pub(crate) async fn create_property(State(state): State<UiState>, post: Post) ->
         .create_property(&post.agent.actor, "tickets", input)
         .await
     {
-        Ok(_) => see_other("/settings/properties"),
+        Ok(_) => see_other_flash("/settings/properties", Flash::PropertyCreated),
         Err(e @ (fd_app::AppError::Domain(_) | fd_app::AppError::Conflict(_))) => {
-            properties_page(&state, &post.agent, Some(e.to_string())).await
+            properties_page(&state, &post.agent, Some(e), f.clone()).await
         }
         Err(e) => Err(e.into()),
     }
@@ -641,7 +715,7 @@ pub(crate) async fn save_ticket_form(State(state): State<UiState>, post: Post) -
         .app
         .set_ticket_form_fields(&post.agent.actor, fields)
         .await?;
-    see_other("/settings/form")
+    see_other_flash("/settings/form", Flash::SettingsSaved)
 }
 
 pub(crate) struct LibraryRow {
@@ -699,7 +773,7 @@ pub(crate) async fn create_library_item(State(state): State<UiState>, post: Post
             &sanitize_reply(f.get("body").unwrap_or("")),
         )
         .await?;
-    see_other("/settings/library")
+    see_other_flash("/settings/library", Flash::Saved)
 }
 
 pub(crate) async fn update_library_item(
@@ -724,7 +798,7 @@ pub(crate) async fn update_library_item(
             )
             .await?;
     }
-    see_other("/settings/library")
+    see_other_flash("/settings/library", Flash::Saved)
 }
 
 #[derive(Template)]
@@ -755,5 +829,5 @@ pub(crate) async fn save_account(State(state): State<UiState>, post: Post) -> Ui
             .set_trash_retention_days(&post.agent.actor, days)
             .await?;
     }
-    see_other("/settings/account")
+    see_other_flash("/settings/account", Flash::SettingsSaved)
 }

@@ -39,6 +39,8 @@ pub(crate) struct Agent {
     pub csrf: String,
     /// Only the change-password page and sign-out get such an agent (see the extractor).
     pub must_change_password: bool,
+    /// A confirmation left by the post that led here (`flash.rs`), shown once.
+    pub flash: Option<super::flash::Flash>,
 }
 
 fn cookie_named(headers: &HeaderMap, name: &str) -> Option<String> {
@@ -117,6 +119,7 @@ impl FromRequestParts<UiState> for Agent {
                 user: s.user,
                 csrf: s.csrf_token,
                 must_change_password: s.must_change_password,
+                flash: super::flash::Flash::pending(&parts.headers),
             }),
             Ok(None) => Err(to_login(parts)),
             Err(e) => Err(UiError::from(e).into_response()),

@@ -22,6 +22,7 @@ use fd_app::domain::*;
 use fd_app::{App, AppError, LIBRARY_KINDS, Reply, ReplyOutcome};
 
 use super::Id;
+use super::flash::{Flash, see_other_flash};
 use super::html::{frame_document, html_to_text, sanitize_reply, text_to_html};
 use super::view::{Directory, Opt, StatusChoice, channel_label, fmt_time, iso_time};
 use super::widgets::{PropField, prop_field};
@@ -88,6 +89,13 @@ pub(crate) struct ThreadItemVm {
     /// What parsing the mail left for agents to know (a flattened HTML body…).
     pub notices: Vec<String>,
     pub status: String,
+    /// An outgoing message's delivery state (`queued`, `sent`, `failed`, `not_sent`) for its
+    /// pill's style; empty for received mail.
+    pub delivery: &'static str,
+    /// Why it is in that state: the relay's reply or the error the outbox job kept.
+    pub delivery_detail: String,
+    /// A failed or unsent reply can be queued again (`/messages/{id}/retry`).
+    pub can_retry: bool,
     pub channel: &'static str,
     /// HD-18: this inbound message comes from a visitor not yet tied to a contact.
     pub visitor: bool,
@@ -178,10 +186,23 @@ fn message_item(
         frame_src,
         blocked_images: if inbound { blocked } else { 0 },
         notices: Vec::new(),
-        status: match m.status {
-            DeliveryStatus::Received | DeliveryStatus::Sent => String::new(),
-            s => s.to_string(),
+        status: delivery_label(m.status).to_string(),
+        delivery: match m.status {
+            DeliveryStatus::Received => "",
+            DeliveryStatus::Queued => "queued",
+            DeliveryStatus::Sent => "sent",
+            DeliveryStatus::Failed => "failed",
+            DeliveryStatus::NotSent => "not_sent",
         },
+        delivery_detail: if m.status == DeliveryStatus::Sent {
+            // "accepted by relay.example: 250 2.0.0 queued" is for admins; Sent says it.
+            String::new()
+        } else {
+            m.status_detail.clone().unwrap_or_default()
+        },
+        can_retry: !inbound
+            && m.channel == Channel::Email
+            && matches!(m.status, DeliveryStatus::Failed | DeliveryStatus::NotSent),
         channel: channel_label(m.channel),
         visitor: inbound && c.contact_id.is_none(),
         attachments: m
@@ -778,6 +799,32 @@ fn refused(
     })
 }
 
+/// A delivery state in words (received mail has none).
+fn delivery_label(s: DeliveryStatus) -> &'static str {
+    match s {
+        DeliveryStatus::Received => "",
+        DeliveryStatus::Queued => "Queued",
+        DeliveryStatus::Sent => "Sent",
+        DeliveryStatus::Failed => "Failed",
+        DeliveryStatus::NotSent => "Not sent",
+    }
+}
+
+/// `to` scrolled to a message of its thread (any fragment it had is replaced).
+fn at_message(to: &str, message: MessageId) -> String {
+    let page = to.split('#').next().unwrap_or(to);
+    format!("{page}#message-{message}")
+}
+
+/// The confirmation of a reply: queued for the relay, sent (chat), or kept unsent.
+fn delivery_flash(status: DeliveryStatus) -> Flash {
+    match status {
+        DeliveryStatus::Queued => Flash::ReplyQueued,
+        DeliveryStatus::NotSent | DeliveryStatus::Failed => Flash::ReplyNotSent,
+        DeliveryStatus::Sent | DeliveryStatus::Received => Flash::MessageSent,
+    }
+}
+
 fn back(f: &Fields, fallback: String) -> String {
     f.get("back")
         .filter(|b| b.starts_with('/') && !b.starts_with("//"))
@@ -797,8 +844,10 @@ pub(crate) async fn reply(state: &UiState, id: i64, post: &Post) -> Result<Poste
         .await;
     let mut es = state_of(f, Some(conv));
     match outcome {
-        Ok(ReplyOutcome::Sent(_)) => {
-            see_other(&back(f, format!("/inbox/conversations/{id}"))).map(Posted::Done)
+        Ok(ReplyOutcome::Sent(m)) => {
+            // Back where the agent was, at the message just written, with what became of it.
+            let to = at_message(&back(f, format!("/inbox/conversations/{id}")), m.id);
+            see_other_flash(&to, delivery_flash(m.status)).map(Posted::Done)
         }
         Ok(ReplyOutcome::NewerMessage { .. }) => {
             es.stale = true;
@@ -842,12 +891,13 @@ pub(crate) async fn start_conversation(
         .start_conversation_on_ticket(&post.agent.actor, TicketId(id), ContactId(contact), reply)
         .await;
     match result {
-        Ok(_) => {
+        Ok((_, m)) => {
             state
                 .app
                 .discard_draft(&post.agent.actor, Some(TicketId(id)), None)
                 .await?;
-            see_other(&format!("/helpdesk/tickets/{id}")).map(Posted::Done)
+            let to = at_message(&format!("/helpdesk/tickets/{id}"), m.id);
+            see_other_flash(&to, delivery_flash(m.status)).map(Posted::Done)
         }
         Err(e @ (AppError::Domain(_) | AppError::Conflict(_))) => {
             let mut es = state_of(f, None);
@@ -884,7 +934,7 @@ pub(crate) async fn comment(
                 (None, Some(c)) => format!("/inbox/conversations/{c}?tab=comment"),
                 _ => "/".into(),
             };
-            see_other(&back(f, fallback)).map(Posted::Done)
+            see_other_flash(&back(f, fallback), Flash::CommentAdded).map(Posted::Done)
         }
         Err(e @ AppError::Domain(_)) => {
             let es = EditorState {

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
+use axum::response::IntoResponse;
 use fd_app::domain::rules;
 use fd_app::domain::*;
 use fd_app::{
@@ -17,10 +18,11 @@ use serde::Deserialize;
 
 use super::Id;
 use super::editor::{self, EditorState, EditorVm, ThreadItemVm};
+use super::flash::{Flash, see_other_flash};
 use super::view::{Directory, Opt, OptGroup, TicketRow, fmt_time, iso_time};
 use super::widgets::{
-    ActivityVm, NamedLink, PropField, TicketVm, activity_vm, contact_from_form, editable_fields,
-    mark_changed_by, prop_field, ticket_rows,
+    ActivityVm, NamedLink, PropField, Refusal, TicketVm, activity_vm, contact_from_form,
+    editable_fields, mark_changed_by, prop_field, ticket_activity_words, ticket_rows,
 };
 use super::{Agent, Chrome, Post, UiError, UiResult, UiState, page, see_other};
 
@@ -465,7 +467,7 @@ pub(crate) async fn save_view(State(state): State<UiState>, post: Post) -> UiRes
     let name = post.fields.get("name").unwrap_or("");
     let query = post.fields.get("query").unwrap_or("");
     state.app.save_view(&post.agent.actor, name, query).await?;
-    see_other(&format!("/helpdesk?{query}"))
+    see_other_flash(&format!("/helpdesk?{query}"), Flash::Saved)
 }
 
 pub(crate) async fn delete_view(
@@ -474,7 +476,7 @@ pub(crate) async fn delete_view(
     post: Post,
 ) -> UiResult {
     state.app.delete_saved_view(&post.agent.actor, id).await?;
-    see_other("/helpdesk")
+    see_other_flash("/helpdesk", Flash::Saved)
 }
 
 /// Values of posted property inputs (`p.<name>`, several for checkboxes) that differ from
@@ -539,17 +541,14 @@ pub(crate) async fn render_ticket(
     agent: &Agent,
     id: TicketId,
     editor_state: EditorState,
-    prop_error: Option<String>,
+    refusal: Option<Refusal>,
 ) -> UiResult {
     agent.actor_can_use_tickets()?;
     let app = &state.app;
     let d = app.ticket_details(&agent.actor, id).await?;
     let dir = Directory::load(app).await?;
     let defs = app.properties("tickets").await?;
-    let labels: BTreeMap<String, String> = defs
-        .iter()
-        .map(|d| (d.name.clone(), d.label.clone()))
-        .collect();
+    let words = ticket_activity_words(&defs, &d);
     let t = &d.ticket;
     let thread = editor::thread_items(app, agent, &dir, &d.conversations, &d.comments).await?;
     let editor = if t.trashed_at.is_some() {
@@ -574,9 +573,11 @@ pub(crate) async fn render_ticket(
         .iter()
         .rev()
         .take(100)
-        .map(|a| activity_vm(a, &dir, &labels))
+        .map(|a| activity_vm(a, &dir, &words))
         .collect();
     activity.truncate(100);
+    let mut props = editable_fields(&defs, t, &dir, None);
+    let prop_error = refusal.and_then(|r| r.apply(&mut props, &defs, &dir));
     let vm = TicketVm {
         id: t.id.0,
         subject: t.subject.clone(),
@@ -663,6 +664,9 @@ pub(crate) async fn ticket_page(
 }
 
 /// INB-05 / sidebar: saves the properties the agent changed (a stale version is a conflict).
+/// The script saves one field at a time as it changes and asks for JSON (`_respond=json`):
+/// the new version and a confirmation, or the refusal by field (HD-19 at the status). Without
+/// script the whole form is posted, and a refusal re-renders the page with what was typed.
 pub(crate) async fn update_properties(
     State(state): State<UiState>,
     Path(Id(id)): Path<Id>,
@@ -670,35 +674,88 @@ pub(crate) async fn update_properties(
 ) -> UiResult {
     let dir = Directory::load(&state.app).await?;
     let changes = changed_properties(&post.fields, &dir);
+    let json = post.fields.get("_respond") == Some("json");
     let back = post
         .fields
         .get("back")
         .filter(|b| b.starts_with('/') && !b.starts_with("//"))
         .map(str::to_string)
-        .unwrap_or_else(|| format!("/helpdesk/tickets/{id}"));
-    if changes.is_empty() {
+        .unwrap_or_else(|| format!("/helpdesk/tickets/{id}#props-title"));
+    if changes.is_empty() && !json {
         return see_other(&back);
     }
-    match state
-        .app
-        .update_ticket(
-            &post.agent.actor,
-            TicketId(id),
-            TicketChanges {
-                properties: changes,
-                expected_version: post.fields.id("version"),
-            },
-        )
-        .await
-    {
-        Ok(_) => see_other(&back),
+    let typed = changes.clone();
+    let result = if changes.is_empty() {
+        state
+            .app
+            .ticket_details(&post.agent.actor, TicketId(id))
+            .await
+            .map(|d| d.ticket)
+    } else {
+        state
+            .app
+            .update_ticket(
+                &post.agent.actor,
+                TicketId(id),
+                TicketChanges {
+                    properties: changes,
+                    expected_version: post.fields.id("version"),
+                },
+            )
+            .await
+    };
+    match result {
+        Ok(t) if json => {
+            let defs = state.app.properties("tickets").await?;
+            let saved: Vec<String> = typed
+                .keys()
+                .filter(|k| *k != "hs_pipeline")
+                .map(|k| {
+                    defs.iter()
+                        .find(|d| &d.name == k)
+                        .map(|d| d.label.clone())
+                        .unwrap_or_else(|| k.clone())
+                })
+                .collect();
+            let message = if saved.is_empty() {
+                "Nothing to save.".to_string()
+            } else {
+                format!("{} saved.", saved.join(", "))
+            };
+            Ok(axum::Json(serde_json::json!({
+                "ok": true,
+                "version": t.version,
+                "message": message,
+            }))
+            .into_response())
+        }
+        Ok(_) => see_other_flash(&back, Flash::Saved),
         Err(e @ (AppError::Domain(_) | AppError::Conflict(_))) => {
+            let refusal = match &e {
+                AppError::Conflict(_) => Refusal {
+                    values: typed,
+                    ..Refusal::message(
+                        "This ticket was changed by someone else meanwhile. Reload the page to see their change, then save again.",
+                    )
+                },
+                _ => Refusal::of(&e, typed),
+            };
+            if json {
+                let mut r = axum::Json(serde_json::json!({
+                    "ok": false,
+                    "errors": refusal.at,
+                    "message": refusal.rest,
+                }))
+                .into_response();
+                *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+                return Ok(r);
+            }
             let mut r = render_ticket(
                 &state,
                 &post.agent,
                 TicketId(id),
                 EditorState::default(),
-                Some(e.to_string()),
+                Some(refusal),
             )
             .await?;
             *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
@@ -718,7 +775,12 @@ pub(crate) async fn follow(
         .app
         .follow_ticket(&post.agent.actor, TicketId(id), on)
         .await?;
-    see_other(&format!("/helpdesk/tickets/{id}"))
+    let done = if on {
+        Flash::Followed
+    } else {
+        Flash::Unfollowed
+    };
+    see_other_flash(&format!("/helpdesk/tickets/{id}#follow-title"), done)
 }
 
 /// INB-13: deleting a ticket moves it and its conversations to the trash.
@@ -731,7 +793,7 @@ pub(crate) async fn trash(
         .app
         .trash_ticket(&post.agent.actor, TicketId(id))
         .await?;
-    see_other("/helpdesk?view=trash")
+    see_other_flash("/helpdesk?view=trash", Flash::Trashed)
 }
 
 pub(crate) async fn restore(
@@ -743,7 +805,7 @@ pub(crate) async fn restore(
         .app
         .restore_ticket(&post.agent.actor, TicketId(id))
         .await?;
-    see_other(&format!("/helpdesk/tickets/{id}"))
+    see_other_flash(&format!("/helpdesk/tickets/{id}"), Flash::Restored)
 }
 
 /// HD-12: "Add contact" (new or existing); the reply editor then appears on the ticket.
@@ -775,14 +837,14 @@ pub(crate) async fn add_contact(
     }
     .await;
     match result {
-        Ok(()) => see_other(&format!("/helpdesk/tickets/{id}")),
+        Ok(()) => see_other_flash(&format!("/helpdesk/tickets/{id}"), Flash::ContactAdded),
         Err(e @ (AppError::Domain(_) | AppError::Conflict(_))) => {
             let mut r = render_ticket(
                 &state,
                 &post.agent,
                 TicketId(id),
                 EditorState::default(),
-                Some(e.to_string()),
+                Some(Refusal::message(e.to_string())),
             )
             .await?;
             *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
@@ -811,7 +873,7 @@ pub(crate) async fn associate(
                     AssociationEnd::new(ObjectType::Company, c),
                 )
                 .await?;
-                return see_other(&format!("/helpdesk/tickets/{id}"));
+                return see_other_flash(&format!("/helpdesk/tickets/{id}"), Flash::RecordAdded);
             }
             None => NewLinkedRecord::Company {
                 name: f
@@ -830,7 +892,7 @@ pub(crate) async fn associate(
     };
     app.create_for_ticket(&post.agent.actor, TicketId(id), new)
         .await?;
-    see_other(&format!("/helpdesk/tickets/{id}"))
+    see_other_flash(&format!("/helpdesk/tickets/{id}"), Flash::RecordAdded)
 }
 
 #[derive(Template)]
@@ -941,13 +1003,17 @@ pub(crate) async fn create_ticket(State(state): State<UiState>, post: Post) -> U
         None => app.create_ticket(&post.agent.actor, input).await,
     };
     match created {
-        Ok(t) => see_other(&format!("/helpdesk/tickets/{}", t.id)),
+        Ok(t) => see_other_flash(&format!("/helpdesk/tickets/{}", t.id), Flash::TicketCreated),
         Err(e @ AppError::Domain(_)) => {
+            // The form comes back as it was typed, each reason at its field.
+            let mut fields = create_form_fields(app, &dir, &props).await?;
+            let (at, rest) = super::widgets::field_errors(&e, "hs_pipeline_stage");
+            let error = super::widgets::place_errors(&mut fields, at, rest);
             let mut r = page(&NewTicketPage {
                 chrome: Chrome::load(app, &post.agent, "helpdesk", "Create ticket").await?,
                 views: view_links(app, &post.agent, "", false).await?,
-                fields: create_form_fields(app, &dir, &props).await?,
-                error: Some(e.to_string()),
+                fields,
+                error,
                 contact_ids: f.get("contact_ids").unwrap_or("").to_string(),
                 company_ids: f.get("company_ids").unwrap_or("").to_string(),
             })?;

@@ -7,9 +7,10 @@
 //! may import it.
 
 use axum::extract::{Path, State};
-use fd_app::domain::{ConversationId, TicketId};
+use fd_app::domain::{ConversationId, MessageId, TicketId};
 
 use super::editor::{self, Host, Posted};
+use super::flash::{Flash, see_other_flash};
 use super::{Agent, Id, Post, UiResult, UiState, helpdesk, inbox};
 
 /// The response for what a post came to: the redirect, or the host page with the editor's
@@ -69,4 +70,24 @@ pub(crate) async fn comment_on_ticket(
 ) -> UiResult {
     let posted = editor::comment(&state, &post, Some(TicketId(id)), None).await?;
     respond(&state, &post.agent, posted).await
+}
+
+/// Retry on a failed or unsent reply: queued again by the one retry use case, then back to
+/// the same thread at that message.
+pub(crate) async fn retry_delivery(
+    State(state): State<UiState>,
+    Path(Id(id)): Path<Id>,
+    post: Post,
+) -> UiResult {
+    let m = state
+        .app
+        .retry_delivery(&post.agent.actor, MessageId(id))
+        .await?;
+    let back = post
+        .fields
+        .get("back")
+        .filter(|b| b.starts_with('/') && !b.starts_with("//"))
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("/inbox/conversations/{}", m.conversation_id));
+    see_other_flash(&format!("{back}#message-{}", m.id), Flash::RetryQueued)
 }

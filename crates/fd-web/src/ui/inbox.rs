@@ -16,6 +16,7 @@ use serde::Deserialize;
 
 use super::Id;
 use super::editor::{self, EditorState, EditorVm, ThreadItemVm};
+use super::flash::{Flash, see_other_flash};
 use super::view::{Directory, Opt, OptGroup, channel_label, fmt_time, iso_time, priority_label};
 use super::widgets::{NamedLink, PropField, contact_from_form, editable_fields};
 use super::{Agent, Chrome, Post, UiError, UiResult, UiState, page, see_other};
@@ -392,7 +393,7 @@ pub(crate) async fn set_owner(
         .app
         .assign_conversation_owner(&post.agent.actor, ConversationId(id), owner)
         .await?;
-    see_other(&back_to_conversation(&post, id))
+    see_other_flash(&back_to_conversation(&post, id), Flash::Saved)
 }
 
 /// INB-10/INB-11: the ticket status dropdown above the editor.
@@ -429,7 +430,7 @@ pub(crate) async fn set_ticket_status(
         )
         .await
     {
-        Ok(_) => see_other(&back_to_conversation(&post, id)),
+        Ok(_) => see_other_flash(&back_to_conversation(&post, id), Flash::Saved),
         Err(AppError::Domain(DomainError::MissingRequiredProperties {
             stage_label,
             missing,
@@ -460,7 +461,7 @@ pub(crate) async fn close(
         .app
         .close_conversation(&post.agent.actor, ConversationId(id))
         .await?;
-    see_other(&back_to_conversation(&post, id))
+    see_other_flash(&back_to_conversation(&post, id), Flash::Saved)
 }
 
 pub(crate) async fn reopen(
@@ -472,7 +473,7 @@ pub(crate) async fn reopen(
         .app
         .reopen_conversation(&post.agent.actor, ConversationId(id))
         .await?;
-    see_other(&back_to_conversation(&post, id))
+    see_other_flash(&back_to_conversation(&post, id), Flash::Saved)
 }
 
 /// INB-13: the conversation and its ticket go to the trash.
@@ -485,7 +486,7 @@ pub(crate) async fn trash(
         .app
         .trash_conversation(&post.agent.actor, ConversationId(id))
         .await?;
-    see_other("/inbox")
+    see_other_flash("/inbox", Flash::Trashed)
 }
 
 /// INB-01/INB-14: the conversation's ticket; in help-desk mode both move to the help desk,
@@ -504,7 +505,7 @@ pub(crate) async fn create_ticket(
         .create_ticket_from_conversation(&post.agent.actor, ConversationId(id), props)
         .await?;
     if t.workspace == Workspace::HelpDesk {
-        see_other(&format!("/helpdesk/tickets/{}", t.id))
+        see_other_flash(&format!("/helpdesk/tickets/{}", t.id), Flash::TicketCreated)
     } else {
         see_other(&format!("/inbox/conversations/{id}"))
     }
@@ -522,7 +523,7 @@ pub(crate) async fn associate_visitor(
     let who = contact_from_form(app, f).await?;
     app.associate_visitor_with_contact(&post.agent.actor, ConversationId(id), who)
         .await?;
-    see_other(&back_to_conversation(&post, id))
+    see_other_flash(&back_to_conversation(&post, id), Flash::ContactAdded)
 }
 
 /// INB-07: "Edit the properties shown" of the Ticket details panel (per user).

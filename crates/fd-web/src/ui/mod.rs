@@ -10,6 +10,7 @@ mod admin;
 mod assets;
 mod auth;
 mod editor;
+mod flash;
 mod helpdesk;
 mod host;
 mod html;
@@ -95,6 +96,7 @@ pub(crate) fn router<S: Clone + Send + Sync + 'static>(app: App) -> Router<S> {
         .route("/tickets/{id}/draft", post(editor::save_ticket_draft))
         .route("/tickets/{id}/suggestions", get(editor::suggestions))
         .route("/conversations/{id}/reply", post(host::reply))
+        .route("/messages/{id}/retry", post(host::retry_delivery))
         .route(
             "/conversations/{id}/comment",
             post(host::comment_on_conversation),
@@ -177,6 +179,7 @@ pub(crate) fn router<S: Clone + Send + Sync + 'static>(app: App) -> Router<S> {
             "/settings/account",
             get(admin::account).post(admin::save_account),
         )
+        .layer(axum::middleware::from_fn(flash::clear_shown))
         .with_state(state)
 }
 

@@ -2,8 +2,6 @@
 //! here), contacts and companies with their tickets and conversations as far as the agent
 //! may see them (HD-09), and the contact/company search used by the forms (HD-11).
 
-use std::collections::BTreeMap;
-
 use askama::Template;
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -14,7 +12,9 @@ use serde::Deserialize;
 
 use super::Id;
 use super::view::{Directory, TicketRow, channel_label, fmt_time, priority_label};
-use super::widgets::{ActivityVm, NamedLink, TicketVm, activity_vm, ticket_rows};
+use super::widgets::{
+    ActivityVm, NamedLink, TicketVm, activity_vm, ticket_activity_words, ticket_rows,
+};
 use super::{Agent, Chrome, UiResult, UiState, page};
 
 pub(crate) struct PropRow {
@@ -45,10 +45,7 @@ pub(crate) async fn ticket_record(
     let d = app.ticket_details(&agent.actor, TicketId(id)).await?;
     let dir = Directory::load(app).await?;
     let defs = app.properties("tickets").await?;
-    let labels: BTreeMap<String, String> = defs
-        .iter()
-        .map(|d| (d.name.clone(), d.label.clone()))
-        .collect();
+    let words = ticket_activity_words(&defs, &d);
     let t = &d.ticket;
     let props = defs
         .iter()
@@ -145,7 +142,7 @@ pub(crate) async fn ticket_record(
             .activity
             .iter()
             .rev()
-            .map(|a| activity_vm(a, &dir, &labels))
+            .map(|a| activity_vm(a, &dir, &words))
             .collect(),
     })
 }

@@ -21,6 +21,8 @@ pub(crate) struct Chrome {
     pub unread: i64,
     /// What the live-update stream of this page watches (`ticket:1`, `conversation:2`…).
     pub watch: String,
+    /// The toast's sentence: what the post that led here came to (`flash.rs`).
+    pub flash: &'static str,
 }
 
 impl Chrome {
@@ -43,7 +45,17 @@ impl Chrome {
             can_tickets: agent.actor.viewer.can_use_tickets(),
             unread,
             watch: String::new(),
+            flash: agent.flash.map(|f| f.message()).unwrap_or_default(),
         })
+    }
+
+    /// The page a post from a thread returns to: the ticket or conversation being watched.
+    pub fn here(&self) -> String {
+        match self.watch.split_once(':') {
+            Some(("ticket", id)) => format!("/helpdesk/tickets/{id}"),
+            Some(("conversation", id)) => format!("/inbox/conversations/{id}"),
+            _ => "/helpdesk".into(),
+        }
     }
 
     pub fn watching(mut self, what: impl Into<String>) -> Self {

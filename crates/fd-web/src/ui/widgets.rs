@@ -45,12 +45,17 @@ pub(crate) struct PropField {
     /// text, textarea, select, multi, number, date, datetime, stage
     pub input: &'static str,
     pub value: String,
+    /// The stored value the sidebar compares with (`o.<name>`): the value itself unless a
+    /// refused save put the agent's typing back in the input.
+    pub original: String,
     pub options: Vec<Opt>,
     pub groups: Vec<OptGroup>,
     pub required: bool,
     /// Who last changed this property (the newest `property_changed` activity row), so a live
     /// update can say "changed by Bob" next to a field the agent is editing. Empty when unknown.
     pub changed_by: String,
+    /// Why the last save of this field was refused, shown at the field.
+    pub error: Option<String>,
 }
 
 fn display_value(def: &PropertyDefinition, raw: Option<&str>) -> String {
@@ -84,10 +89,12 @@ pub(crate) fn prop_field(
         label: def.label.clone(),
         input: "text",
         value: shown.clone(),
+        original: shown.clone(),
         options: Vec::new(),
         groups: Vec::new(),
         required,
         changed_by: String::new(),
+        error: None,
     };
     match def.name.as_str() {
         "hs_pipeline_stage" => {
@@ -161,6 +168,52 @@ pub(crate) fn prop_field(
     f
 }
 
+/// A refused save of property fields: what the agent had typed (by property name) and where
+/// each error goes, so the form comes back as they left it with the reasons at the fields.
+#[derive(Default)]
+pub(crate) struct Refusal {
+    pub values: BTreeMap<String, String>,
+    pub at: BTreeMap<String, String>,
+    pub rest: Option<String>,
+}
+
+impl Refusal {
+    pub(crate) fn of(e: &AppError, values: BTreeMap<String, String>) -> Refusal {
+        let (at, rest) = field_errors(e, "hs_pipeline_stage");
+        Refusal { values, at, rest }
+    }
+
+    /// Only a message for the whole form (no field of it is at fault).
+    pub(crate) fn message(m: impl Into<String>) -> Refusal {
+        Refusal {
+            rest: Some(m.into()),
+            ..Refusal::default()
+        }
+    }
+
+    /// Puts the typed values back into `fields` (each keeping its stored `original`) and the
+    /// errors at them; returns what belongs to the form as a whole.
+    pub(crate) fn apply(
+        self,
+        fields: &mut [PropField],
+        defs: &[PropertyDefinition],
+        dir: &Directory,
+    ) -> Option<String> {
+        for f in fields.iter_mut() {
+            if let (Some(v), Some(def)) = (
+                self.values.get(&f.name),
+                defs.iter().find(|d| d.name == f.name),
+            ) {
+                let mut typed = prop_field(def, Some(v), dir, f.required);
+                typed.id = std::mem::take(&mut f.id);
+                typed.original = std::mem::take(&mut f.original);
+                *f = typed;
+            }
+        }
+        place_errors(fields, self.at, self.rest)
+    }
+}
+
 /// The ticket's editable properties, in the definitions' display order.
 pub(crate) fn editable_fields(
     defs: &[PropertyDefinition],
@@ -203,6 +256,66 @@ pub(crate) fn mark_changed_by(
     }
 }
 
+/// A refusal split over a form's fields: what each named field is told, and what belongs to
+/// no field of the form. `FieldError`s name their property; HD-19's refusal names the status
+/// field and each property it is missing.
+pub(crate) fn field_errors(
+    e: &AppError,
+    status_field: &str,
+) -> (BTreeMap<String, String>, Option<String>) {
+    let mut at = BTreeMap::new();
+    match e {
+        AppError::Domain(DomainError::Invalid(errors)) => {
+            for f in errors {
+                at.entry(f.field.clone())
+                    .and_modify(|m: &mut String| {
+                        m.push_str("; ");
+                        m.push_str(&f.message);
+                    })
+                    .or_insert_with(|| f.message.clone());
+            }
+            (at, None)
+        }
+        AppError::Domain(DomainError::MissingRequiredProperties {
+            stage_label,
+            missing,
+        }) => {
+            at.insert(
+                status_field.to_string(),
+                format!(
+                    "The status \u{201c}{stage_label}\u{201d} needs {} first (HD-19).",
+                    missing.join(", ")
+                ),
+            );
+            for m in missing {
+                at.insert(
+                    m.clone(),
+                    format!("Required for the status \u{201c}{stage_label}\u{201d}."),
+                );
+            }
+            (at, None)
+        }
+        other => (at, Some(other.to_string())),
+    }
+}
+
+/// Puts each field's error on its input; what no input of `fields` can show is returned for
+/// the form as a whole (with the labels of the missing fields' names where possible).
+pub(crate) fn place_errors(
+    fields: &mut [PropField],
+    mut at: BTreeMap<String, String>,
+    rest: Option<String>,
+) -> Option<String> {
+    for f in fields.iter_mut() {
+        if let Some(m) = at.remove(&f.name) {
+            f.error = Some(m);
+        }
+    }
+    let mut left: Vec<String> = rest.into_iter().collect();
+    left.extend(at.into_iter().map(|(k, v)| format!("{k}: {v}")));
+    (!left.is_empty()).then(|| left.join(" "))
+}
+
 pub(crate) struct NamedLink {
     pub href: String,
     pub name: String,
@@ -227,12 +340,103 @@ pub(crate) struct ActivityVm {
     pub when_iso: String,
 }
 
-/// A history row in words: "Ann changed Ticket status from New to Closed".
-pub(crate) fn activity_vm(
-    a: &ActivityEvent,
-    dir: &Directory,
-    labels: &BTreeMap<String, String>,
-) -> ActivityVm {
+/// What a history row needs to be told in words: each property's label and its options'
+/// labels, and the names of the records the ticket is associated with.
+#[derive(Default)]
+pub(crate) struct ActivityWords {
+    props: BTreeMap<String, (String, BTreeMap<String, String>)>,
+    records: BTreeMap<(String, String), String>,
+}
+
+impl ActivityWords {
+    pub(crate) fn new(defs: &[PropertyDefinition]) -> Self {
+        ActivityWords {
+            props: defs
+                .iter()
+                .map(|d| {
+                    let options = d
+                        .options
+                        .iter()
+                        .map(|o| (o.value.clone(), o.label.clone()))
+                        .collect();
+                    (d.name.clone(), (d.label.clone(), options))
+                })
+                .collect(),
+            records: BTreeMap::new(),
+        }
+    }
+
+    /// Names a record (`contact`, `company`, `deal`, `conversation`) by its id.
+    pub(crate) fn record(mut self, kind: &str, id: impl ToString, name: impl Into<String>) -> Self {
+        self.records
+            .insert((kind.to_string(), id.to_string()), name.into());
+        self
+    }
+
+    fn label(&self, field: &str) -> String {
+        self.props
+            .get(field)
+            .map(|(l, _)| l.clone())
+            .unwrap_or_else(|| field.replace('_', " "))
+    }
+
+    /// A stored value as the agent chose it: option labels for an enumeration (each of a
+    /// multi-select's `;`-separated values), the value itself otherwise.
+    fn option_labels(&self, field: &str, v: &str) -> String {
+        match self.props.get(field) {
+            Some((_, options)) if !options.is_empty() => v
+                .split(';')
+                .filter(|x| !x.is_empty())
+                .map(|x| options.get(x).cloned().unwrap_or_else(|| x.to_string()))
+                .collect::<Vec<_>>()
+                .join(", "),
+            _ => v.chars().take(80).collect(),
+        }
+    }
+
+    /// "contact Jane Doe"; a record no longer associated keeps its number.
+    fn record_words(&self, kind: &str, id: Option<&String>) -> String {
+        let id = id.map(String::as_str).unwrap_or_default();
+        match self.records.get(&(kind.to_string(), id.to_string())) {
+            Some(name) => format!("{kind} {name}"),
+            None if id.is_empty() => format!("a {kind}"),
+            None => format!("{kind} {id}"),
+        }
+    }
+}
+
+/// The words for a ticket's history: its properties and its associated records by name.
+pub(crate) fn ticket_activity_words(
+    defs: &[PropertyDefinition],
+    d: &fd_app::TicketDetails,
+) -> ActivityWords {
+    let mut w = ActivityWords::new(defs);
+    for c in &d.contacts {
+        w = w.record("contact", c.id, c.display_name());
+    }
+    for c in &d.companies {
+        let name = c.name.clone().unwrap_or_else(|| format!("{}", c.id));
+        w = w.record("company", c.id, name);
+    }
+    for x in &d.deals {
+        let name = x.name.clone().unwrap_or_else(|| format!("{}", x.id));
+        w = w.record("deal", x.id, name);
+    }
+    for c in &d.conversations {
+        let name = c
+            .subject
+            .clone()
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| format!("\u{201c}{s}\u{201d}"))
+            .unwrap_or_else(|| format!("{}", c.id));
+        w = w.record("conversation", c.id, name);
+    }
+    w
+}
+
+/// A history row in words: "Ann changed Ticket status from New to Closed", "Ann changed
+/// Category from (empty) to Product issue", "Ann associated contact Jane Doe".
+pub(crate) fn activity_vm(a: &ActivityEvent, dir: &Directory, words: &ActivityWords) -> ActivityVm {
     let value = |field: &str, v: &Option<String>| -> String {
         let Some(v) = v else {
             return "(empty)".into();
@@ -254,14 +458,11 @@ pub(crate) fn activity_vm(
                 .parse()
                 .map(|t| dir.team_name(Some(TeamId(t))))
                 .unwrap_or_else(|_| v.clone()),
-            _ => v.chars().take(80).collect(),
+            _ => words.option_labels(field, v),
         }
     };
     let field = a.field.clone().unwrap_or_default();
-    let label = labels
-        .get(&field)
-        .cloned()
-        .unwrap_or_else(|| field.replace('_', " "));
+    let label = words.label(&field);
     let text = match a.action.as_str() {
         "property_changed" => format!(
             "changed {label} from {} to {}",
@@ -270,12 +471,12 @@ pub(crate) fn activity_vm(
         ),
         "created" => "created the ticket".into(),
         "associated" => format!(
-            "associated a {field} ({})",
-            a.new_value.clone().unwrap_or_default()
+            "associated {}",
+            words.record_words(&field, a.new_value.as_ref())
         ),
         "dissociated" => format!(
-            "removed a {field} ({})",
-            a.old_value.clone().unwrap_or_default()
+            "removed {}",
+            words.record_words(&field, a.old_value.as_ref())
         ),
         "commented" => "commented".into(),
         "trashed" => "moved the ticket to the trash".into(),

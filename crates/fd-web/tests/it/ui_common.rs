@@ -140,6 +140,17 @@ impl Browser {
         Self::finish(rq.send().await.unwrap()).await
     }
 
+    /// [`Self::get`] with one more cookie (a confirmation left by a redirect).
+    pub async fn get_with_cookie(&self, path: &str, cookie: &str) -> Page {
+        let mut all: Vec<String> = self.cookie_header().into_iter().collect();
+        all.push(cookie.to_string());
+        let rq = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .header("cookie", all.join("; "));
+        Self::finish(rq.send().await.unwrap()).await
+    }
+
     /// A same-origin form post with the session's CSRF token.
     pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Page {
         let mut all: Vec<(&str, &str)> = vec![("_csrf", self.csrf.as_str())];

@@ -129,7 +129,7 @@ async fn create_ticket_add_contact_reply_and_close(t: TestApp) {
     assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
     let page = b.get(&format!("/helpdesk/tickets/{id}")).await;
     assert!(
-        page.body.contains("changed Priority from HIGH to LOW"),
+        page.body.contains("changed Priority from High to Low"),
         "{}",
         page.body
     );

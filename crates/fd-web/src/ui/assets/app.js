@@ -954,6 +954,88 @@
     }
   });
 
+  // ---- Feedback (issue 13, items 5 and 6): the toast that confirms an action, and property
+  // fields saved one at a time as they change (`form[data-autosave]`, the ticket sidebar).
+  // Without script the same form posts every field with its Save button.
+  var toastTimer;
+  function toast(text, isError) {
+    var el = doc.getElementById("toast");
+    if (!el) { return; }
+    el.classList.toggle("error", !!isError);
+    el.textContent = text;
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(function () { el.textContent = ""; }, 10000);
+  }
+  (function () {
+    var el = doc.getElementById("toast");
+    if (el && el.textContent) { toastTimer = setTimeout(function () { el.textContent = ""; }, 10000); }
+  })();
+  function fieldError(wrap, message) {
+    if (!wrap) { return; }
+    var p = wrap.querySelector(".field-error");
+    wrap.classList.toggle("invalid", !!message);
+    if (p) { p.textContent = message || ""; p.hidden = !message; }
+    Array.prototype.forEach.call(wrap.querySelectorAll("input, select, textarea"), function (c) {
+      if (message) { c.setAttribute("aria-invalid", "true"); } else { c.removeAttribute("aria-invalid"); }
+    });
+    var target = wrap.querySelector("fieldset.chips") || wrap.querySelector("select, textarea, input");
+    if (target && p) {
+      if (message) { target.setAttribute("aria-describedby", p.id); } else { target.removeAttribute("aria-describedby"); }
+    }
+  }
+  function fieldValues(form, name) {
+    return Array.prototype.filter.call(form.elements, function (el) {
+      return el.name === "p." + name && (el.type !== "checkbox" || el.checked);
+    }).map(function (el) { return el.value; });
+  }
+  function saveField(form, name) {
+    var original = form.querySelector('input[type="hidden"][name="o.' + name + '"]');
+    var values = fieldValues(form, name);
+    var data = new FormData();
+    data.append("version", form.elements.version ? form.elements.version.value : "");
+    data.append("o." + name, original ? original.value : "");
+    values.forEach(function (v) { data.append("p." + name, v); });
+    data.append("_respond", "json");
+    var wrap = form.querySelector('[data-field="' + name + '"]');
+    return post(form.action, data).then(function (r) {
+      return r.json().then(function (j) { return { ok: r.ok, body: j }; });
+    }).then(function (x) {
+      var j = x.body || {};
+      if (x.ok && j.ok) {
+        if (form.elements.version) { form.elements.version.value = j.version; }
+        if (original) { original.value = values.join(";"); }
+        Array.prototype.forEach.call(form.querySelectorAll("[data-field].invalid"), function (w) { fieldError(w, ""); });
+        toast(j.message || "Saved.");
+        return;
+      }
+      var errors = j.errors || {};
+      var shown = false;
+      Object.keys(errors).forEach(function (k) {
+        var w = form.querySelector('[data-field="' + k + '"]');
+        if (w) { fieldError(w, errors[k]); shown = true; }
+      });
+      if (!shown && wrap) { fieldError(wrap, j.message || "Not saved."); }
+      toast(j.message || "Not saved: the reason is shown at the field.", true);
+    }).catch(function () {
+      fieldError(wrap, "Not saved: the server could not be reached. Try again.");
+      toast("Not saved: the server could not be reached.", true);
+    });
+  }
+  doc.addEventListener("change", function (e) {
+    var el = e.target;
+    var form = el && el.form;
+    if (!form || !form.hasAttribute("data-autosave") || !el.name || el.name.indexOf("p.") !== 0) { return; }
+    saveField(form, el.name.slice(2));
+  });
+  doc.addEventListener("submit", function (e) {
+    var form = e.target;
+    if (!form.hasAttribute || !form.hasAttribute("data-autosave")) { return; }
+    // Enter in a field saves that field, as a change does; the page stays where it is.
+    e.preventDefault();
+    var el = doc.activeElement;
+    if (el && el.form === form && el.name && el.name.indexOf("p.") === 0) { saveField(form, el.name.slice(2)); }
+  });
+
   sizeFrames();
   localTimes();
 })();
