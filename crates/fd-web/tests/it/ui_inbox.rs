@@ -174,14 +174,30 @@ async fn help_desk_mode_moves_the_ticket(t: TestApp) {
         "the conversation left the inbox"
     );
     assert!(a.get(&loc).await.body.contains("Moving question"));
-    // HD-18: the visitor becomes a contact; the ticket is associated too.
+    // HD-18: the visitor becomes a contact; the ticket is associated too. The form on the
+    // ticket page says where to come back to, and the agent stays on the ticket.
+    let page = a.get(&loc).await;
+    let action = format!("action=\"/conversations/{conv}/visitor\"");
+    let form = &page.body[page.body.find(&action).expect("the visitor form")..];
+    let form = &form[..form.find("</form>").unwrap()];
+    let back = attr(&form[form.find("name=\"back\"").unwrap()..], "value").unwrap();
+    assert_eq!(back, loc);
     let done = a
         .post(
             &format!("/conversations/{conv}/visitor"),
-            &[("email", "eve@example.com"), ("firstname", "Eve")],
+            &[
+                ("email", "eve@example.com"),
+                ("firstname", "Eve"),
+                ("back", back.as_str()),
+            ],
         )
         .await;
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    assert_eq!(
+        done.location.as_deref(),
+        Some(loc.as_str()),
+        "HD-18: stays on the ticket"
+    );
     let page = a.get(&loc).await;
     assert!(page.body.contains("eve@example.com"));
 }
