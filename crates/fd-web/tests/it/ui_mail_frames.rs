@@ -426,10 +426,7 @@ async fn attachments_are_links_and_images_preview(t: TestApp) {
 
     let pdf = ann.get(&pdf_href).await;
     assert_eq!(pdf.status, StatusCode::OK);
-    assert_eq!(
-        pdf.headers.get("content-type").unwrap(),
-        "application/pdf"
-    );
+    assert_eq!(pdf.headers.get("content-type").unwrap(), "application/pdf");
     let disposition = pdf
         .headers
         .get("content-disposition")
