@@ -208,8 +208,11 @@ export async function checkA11y(page, label = page.url()) {
   }
 }
 
-/** Delivers a message to the server's SMTP listener with Python's smtplib. */
-export function deliver(smtpPort, { from, to, subject, text, html, inReplyTo }) {
+/**
+ * Delivers a message to the server's SMTP listener with Python's smtplib. `attachments` is an
+ * optional list of `{ name, type: "application/pdf", base64 }` added as attachment parts.
+ */
+export function deliver(smtpPort, { from, to, subject, text, html, inReplyTo, attachments = [] }) {
   const script = `
 import smtplib, sys, json
 from email.message import EmailMessage
@@ -221,8 +224,12 @@ if a.get("inReplyTo"):
 m.set_content(a["text"])
 if a.get("html"):
     m.add_alternative(a["html"], subtype="html")
+import base64
+for f in a.get("attachments") or []:
+    main, sub = f["type"].split("/", 1)
+    m.add_attachment(base64.b64decode(f["base64"]), maintype=main, subtype=sub, filename=f["name"])
 with smtplib.SMTP("127.0.0.1", int(a["port"])) as s:
     s.send_message(m)
 `;
-  execFileSync("python3", ["-c", script, JSON.stringify({ from, to, subject, text, html, inReplyTo, port: smtpPort })]);
+  execFileSync("python3", ["-c", script, JSON.stringify({ from, to, subject, text, html, inReplyTo, attachments, port: smtpPort })]);
 }

@@ -301,8 +301,8 @@ fn temporary_failure(e: &AppError, what: &str) -> String {
 }
 
 /// Where outgoing mail of a conversation comes from (HD-15): the requested address when it
-/// is a connected address, else the team's default From, else the address the conversation
-/// arrived on, else any connected address.
+/// is a connected address, else what `hd_15_default_from` picks (the connected address the
+/// conversation arrived on first).
 pub(crate) async fn resolve_from(
     tx: &mut Tx,
     c: &Conversation,
@@ -598,6 +598,23 @@ impl App {
             Some(c) if c.trashed_at.is_none() => Ok(m),
             _ => Err(AppError::not_found("message", id)),
         }
+    }
+
+    /// HD-15: the From a reply to this conversation goes out from when the agent chooses
+    /// none — what the reply editor preselects, so both follow the one rule.
+    pub async fn default_reply_from(
+        &self,
+        actor: &Actor,
+        conversation: ConversationId,
+    ) -> Result<Option<String>, AppError> {
+        let mut tx = self.db().read().await?;
+        let c = tx
+            .conversation(&actor.scope(), conversation)
+            .await?
+            .ok_or_else(|| AppError::not_found("conversation", conversation))?;
+        let from = resolve_from(&mut tx, &c, None).await?;
+        tx.commit().await?;
+        Ok(from)
     }
 
     /// Mail facts of a message: thread signal, quoted history, signature, notices.

@@ -359,18 +359,20 @@ pub fn hd_14_default_to(
         .or_else(|| contact_email.map(str::to_string))
 }
 
-/// HD-15: the From of a reply nobody chose one for — the team's default From address, else
-/// the team's first connected address, else the connected address the conversation arrived
-/// on, else any connected address.
+/// HD-15: the From of a reply nobody chose one for — the connected address the customer's
+/// message was sent to (a customer who wrote to hello@ is answered from hello@, not from
+/// the team's support@), else the team's default From address (HD-03; what a conversation
+/// the agent starts goes out from), else the team's first connected address, else any
+/// connected address.
 pub fn hd_15_default_from(
     team_default: Option<&str>,
     team_addresses: &[String],
     arrived_on: Option<&str>,
     any_connected: Option<&str>,
 ) -> Option<String> {
-    team_default
+    arrived_on
+        .or(team_default)
         .or_else(|| team_addresses.first().map(String::as_str))
-        .or(arrived_on)
         .or(any_connected)
         .map(str::to_string)
 }
@@ -811,14 +813,18 @@ mod tests {
     }
 
     #[test]
-    fn hd_15_the_teams_default_from_comes_first() {
+    fn hd_15_the_address_written_to_then_the_teams_default_from() {
         let team = vec!["a@us.example".to_string(), "b@us.example".to_string()];
         assert_eq!(
-            hd_15_default_from(Some("b@us.example"), &team, Some("c@us.example"), None).as_deref(),
+            hd_15_default_from(Some("b@us.example"), &team, Some("a@us.example"), None).as_deref(),
+            Some("a@us.example")
+        );
+        assert_eq!(
+            hd_15_default_from(Some("b@us.example"), &team, None, None).as_deref(),
             Some("b@us.example")
         );
         assert_eq!(
-            hd_15_default_from(None, &team, Some("c@us.example"), None).as_deref(),
+            hd_15_default_from(None, &team, None, Some("d@us.example")).as_deref(),
             Some("a@us.example")
         );
         assert_eq!(

@@ -3,8 +3,9 @@
 //! may see the message's conversation (HD-09).
 //!
 //! Served defensively: attachments never render as active content from our origin
-//! (`Content-Disposition: attachment` except for plain image types, `nosniff`, and a
-//! `sandbox` CSP that neutralises HTML or SVG even if opened); the HTML view carries a strict
+//! (`Content-Disposition: attachment` except for plain image types, `nosniff`, a `sandbox`
+//! CSP that neutralises HTML or SVG even if opened, and their own type kept only for passive
+//! document types such as PDF); the HTML view carries a strict
 //! Content-Security-Policy (no script, nothing remote unless the agent asked).
 
 use axum::Router;
@@ -20,6 +21,24 @@ use crate::{ApiError, WebState};
 
 /// Types a browser may show inline: raster images cannot run script.
 pub(crate) const INLINE_TYPES: &[&str] = &["image/png", "image/jpeg", "image/gif", "image/webp"];
+
+/// Passive document types a download keeps (so the agent's system opens a PDF as a PDF):
+/// still `attachment`, `nosniff` and sandboxed. Anything else, notably HTML, SVG and XML,
+/// which a browser would run or render from our origin, downloads as
+/// `application/octet-stream`.
+const DOWNLOAD_TYPES: &[&str] = &[
+    "application/pdf",
+    "text/plain",
+    "text/csv",
+    "application/zip",
+    "application/msword",
+    "application/vnd.ms-excel",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "application/vnd.oasis.opendocument.text",
+    "application/vnd.oasis.opendocument.spreadsheet",
+];
 
 /// Where the thread links attachment `index` of message `id`.
 pub(crate) fn attachment_href(id: MessageId, index: usize) -> String {
@@ -118,7 +137,7 @@ async fn attachment(
     let id = parse_id(&id)?;
     let a = state.app.message_attachment(&actor, id, index).await?;
     let inline = INLINE_TYPES.contains(&a.meta.content_type.as_str());
-    let content_type = if inline {
+    let content_type = if inline || DOWNLOAD_TYPES.contains(&a.meta.content_type.as_str()) {
         a.meta.content_type.clone()
     } else {
         "application/octet-stream".to_string()

@@ -372,14 +372,17 @@ fn target_conversation(
         })
 }
 
-/// HD-15: the connected addresses of the ticket's team (else the agent's teams), with the
-/// team's default From address preselected.
+/// HD-15: the connected addresses of the ticket's team (else the agent's teams), with what
+/// the reply would go out from preselected: `reply_default` when replying to a conversation
+/// (the send use case's own choice, e.g. the address the customer wrote to), else the team's
+/// default From address.
 async fn from_options(
     app: &App,
     agent: &Agent,
     dir: &Directory,
     team: Option<TeamId>,
     chosen: Option<&str>,
+    reply_default: Option<String>,
 ) -> Result<Vec<Opt>, AppError> {
     let teams: Vec<TeamId> = match team {
         Some(t) => vec![t],
@@ -401,10 +404,18 @@ async fn from_options(
                 .and_then(|x| x.default_from_address.clone());
         }
     }
+    // The address the conversation arrived on may be connected to another team: it is
+    // still offered, since the reply goes out from it unless the agent picks another.
+    if let Some(d) = &reply_default
+        && !addresses.contains(d)
+    {
+        addresses.insert(0, d.clone());
+    }
     // HD-15: the chosen address, else what the reply would be sent from by default.
     let selected = chosen
         .filter(|c| addresses.iter().any(|a| a == c))
         .map(str::to_string)
+        .or(reply_default)
         .or_else(|| rules::hd_15_default_from(default.as_deref(), &addresses, None, None));
     Ok(addresses
         .iter()
@@ -538,6 +549,7 @@ pub(crate) async fn build_for(
             st.from
                 .as_deref()
                 .or(draft.as_ref().and_then(|d| d.from_address.as_deref())),
+            None,
         )
         .await?;
         // Without a contact to write to, the ticket still takes internal comments.
@@ -638,6 +650,7 @@ pub(crate) async fn build_for(
         st.from
             .as_deref()
             .or(draft.as_ref().and_then(|d| d.from_address.as_deref())),
+        app.default_reply_from(&agent.actor, conv.id).await?,
     )
     .await?;
     // HD-21: on call tickets, comments open once an outgoing email is drafted or sent.

@@ -174,14 +174,30 @@ async fn help_desk_mode_moves_the_ticket(t: TestApp) {
         "the conversation left the inbox"
     );
     assert!(a.get(&loc).await.body.contains("Moving question"));
-    // HD-18: the visitor becomes a contact; the ticket is associated too.
+    // HD-18: the visitor becomes a contact; the ticket is associated too. The form on the
+    // ticket page says where to come back to, and the agent stays on the ticket.
+    let page = a.get(&loc).await;
+    let action = format!("action=\"/conversations/{conv}/visitor\"");
+    let form = &page.body[page.body.find(&action).expect("the visitor form")..];
+    let form = &form[..form.find("</form>").unwrap()];
+    let back = attr(&form[form.find("name=\"back\"").unwrap()..], "value").unwrap();
+    assert_eq!(back, loc);
     let done = a
         .post(
             &format!("/conversations/{conv}/visitor"),
-            &[("email", "eve@example.com"), ("firstname", "Eve")],
+            &[
+                ("email", "eve@example.com"),
+                ("firstname", "Eve"),
+                ("back", back.as_str()),
+            ],
         )
         .await;
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    assert_eq!(
+        done.location.as_deref(),
+        Some(loc.as_str()),
+        "HD-18: stays on the ticket"
+    );
     let page = a.get(&loc).await;
     assert!(page.body.contains("eve@example.com"));
 }
@@ -509,7 +525,95 @@ async fn visitor_question_ends_once_a_contact_has_the_address(t: TestApp) {
     assert!(bad.body.contains("f-email-error") && bad.body.contains("value=\"Vee\""));
 }
 
+/// HD-15: a reply in the inbox is preselected to go out from the team address the customer
+/// wrote to (hello@), not the team's default From (support@); a conversation that did not
+/// arrive on a connected address still gets the team's default. Sending without choosing
+/// goes out from the same address the editor showed.
+async fn reply_from_defaults_to_the_address_written_to(t: TestApp) {
+    let team = t.team("Support").await;
+    for a in ["support@frontdesk.example", "hello@frontdesk.example"] {
+        t.app
+            .connect_team_address(&Actor::system(), team, a, Workspace::Inbox)
+            .await
+            .unwrap();
+    }
+    let (_, ann) = t
+        .agent("ann@example.com", TicketAccessLevel::All, &["Support"])
+        .await;
+    let mut ids = Vec::new();
+    for (account, subject) in [
+        (Some("hello@frontdesk.example"), "Written to hello"),
+        (None, "Arrived elsewhere"),
+    ] {
+        let (c, _) = t
+            .app
+            .create_conversation(
+                &Actor::system(),
+                fd_app::NewConversation {
+                    channel: Channel::Email,
+                    channel_account: account.map(str::to_string),
+                    workspace: Workspace::Inbox,
+                    team: Some(team),
+                    owner: None,
+                    contact: None,
+                    visitor_name: Some("Cleo".into()),
+                    visitor_email: Some("cleo@customer.example".into()),
+                    subject: Some(subject.into()),
+                    ticket: fd_app::TicketCreation::None,
+                },
+                Some(InboundMessage {
+                    sender_name: Some("Cleo".into()),
+                    sender_address: Some("cleo@customer.example".into()),
+                    text: "Hello there".into(),
+                    ..InboundMessage::default()
+                }),
+            )
+            .await
+            .unwrap();
+        ids.push(c.id);
+    }
+    let base = serve(&t).await;
+    let a = Browser::login(&base, "ann@example.com").await;
+    let page = a.get(&format!("/inbox/conversations/{}", ids[0])).await;
+    assert!(
+        page.body
+            .contains(r#"<option value="hello@frontdesk.example" selected>"#),
+        "{}",
+        page.body
+    );
+    assert!(
+        !page
+            .body
+            .contains(r#"<option value="support@frontdesk.example" selected>"#)
+    );
+    let page = a.get(&format!("/inbox/conversations/{}", ids[1])).await;
+    assert!(
+        page.body
+            .contains(r#"<option value="support@frontdesk.example" selected>"#),
+        "{}",
+        page.body
+    );
+    // The send use case picks the same when no From is given.
+    assert_eq!(
+        t.app
+            .default_reply_from(&ann, ids[0])
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("hello@frontdesk.example")
+    );
+    assert_eq!(
+        t.app
+            .default_reply_from(&ann, ids[1])
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("support@frontdesk.example")
+    );
+}
+
 fd_testkit::on_both_backends! {
+    ui_hd_15_inbox_reply_from_is_the_address_written_to => reply_from_defaults_to_the_address_written_to;
     ui_hd_18_visitor_question_ends_once_a_contact_has_the_address => visitor_question_ends_once_a_contact_has_the_address;
     ui_inb_01_06_07_12_13_inbox_flow => inbox_create_ticket_owner_close_and_trash;
     ui_inb_14_help_desk_mode_and_hd_18_visitor => help_desk_mode_moves_the_ticket;

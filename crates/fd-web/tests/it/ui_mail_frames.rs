@@ -364,7 +364,7 @@ async fn frame_html_references_only_its_own_message(t: TestApp) {
 
 /// Inbound attachments in the thread (issue "The agent's workspace", item 2): each is a link
 /// to the attachment route with its size; a PDF downloads (`attachment`, served as
-/// `application/octet-stream`), a PNG previews inline; the links lead to this message's own
+/// `application/pdf`), a PNG previews inline; the links lead to this message's own
 /// attachments, in the order the message has them.
 async fn attachments_are_links_and_images_preview(t: TestApp) {
     let system = Actor::system();
@@ -426,10 +426,7 @@ async fn attachments_are_links_and_images_preview(t: TestApp) {
 
     let pdf = ann.get(&pdf_href).await;
     assert_eq!(pdf.status, StatusCode::OK);
-    assert_eq!(
-        pdf.headers.get("content-type").unwrap(),
-        "application/octet-stream"
-    );
+    assert_eq!(pdf.headers.get("content-type").unwrap(), "application/pdf");
     let disposition = pdf
         .headers
         .get("content-disposition")
