@@ -13,8 +13,10 @@
 pub mod access;
 pub mod entities;
 pub mod error;
+pub mod local_time;
 pub mod model;
 pub mod property;
+pub mod reading;
 pub mod rules;
 pub mod text;
 

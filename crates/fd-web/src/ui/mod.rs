@@ -18,6 +18,7 @@ mod live;
 mod notifications;
 mod profile;
 mod records;
+mod time_zone;
 mod view;
 mod widgets;
 
@@ -54,6 +55,10 @@ pub(crate) fn router<S: Clone + Send + Sync + 'static>(app: App) -> Router<S> {
         .route(
             "/profile/password",
             get(profile::password_form).post(profile::change_password),
+        )
+        .route(
+            "/profile/settings",
+            get(time_zone::settings_form).post(time_zone::save_settings),
         )
         .route("/ui/assets/{name}", get(assets::asset))
         .route("/ui/events", get(live::events))

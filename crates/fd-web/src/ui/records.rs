@@ -12,7 +12,7 @@ use fd_app::domain::*;
 use serde::Deserialize;
 
 use super::Id;
-use super::view::{Directory, TicketRow, channel_label, fmt_time, priority_label};
+use super::view::{Directory, TicketRow, Times, channel_label, priority_label};
 use super::widgets::{ActivityVm, NamedLink, TicketVm, activity_vm, ticket_rows};
 use super::{Agent, Chrome, UiResult, UiState, page};
 
@@ -43,6 +43,7 @@ pub(crate) async fn ticket_record(
     let app = &state.app;
     let d = app.ticket_details(&agent.actor, TicketId(id)).await?;
     let dir = Directory::load(app).await?;
+    let times = Times::of(app, &agent);
     let defs = app.properties("tickets").await?;
     let labels: BTreeMap<String, String> = defs
         .iter()
@@ -77,7 +78,7 @@ pub(crate) async fn ticket_record(
                         property::PropertyType::Datetime | property::PropertyType::Date
                     ) =>
                 {
-                    v.parse().map(fmt_time).unwrap_or(v)
+                    v.parse().map(|ms| times.text(ms)).unwrap_or(v)
                 }
                 (_, Some(v)) => def
                     .options
@@ -105,7 +106,7 @@ pub(crate) async fn ticket_record(
             pipeline: dir.pipeline_label(t.pipeline_id),
             version: t.version,
             trashed: t.trashed_at.is_some(),
-            created: fmt_time(t.created_at),
+            created_at: t.created_at,
             priority: priority_label(t.priority.as_deref()),
         },
         props,
@@ -169,6 +170,7 @@ pub(crate) async fn contact_page(
     let app = &state.app;
     let o = app.contact_overview(&agent.actor, ContactId(id)).await?;
     let dir = Directory::load(app).await?;
+    let times = Times::of(app, &agent);
     let c = &o.contact;
     let row = |label: &str, v: &Option<String>| PropRow {
         label: label.into(),
@@ -186,7 +188,7 @@ pub(crate) async fn contact_page(
             row("Company name", &c.company),
             PropRow {
                 label: "Created".into(),
-                value: fmt_time(c.created_at),
+                value: times.text(c.created_at),
             },
         ],
         tickets: ticket_rows(app, &agent, &dir, &o.tickets).await?,
@@ -204,7 +206,7 @@ pub(crate) async fn contact_page(
                     "{} · {} · {}",
                     channel_label(v.channel),
                     v.status,
-                    fmt_time(v.last_message_at)
+                    times.text(v.last_message_at)
                 ),
             })
             .collect(),
@@ -219,6 +221,7 @@ pub(crate) async fn company_page(
     let app = &state.app;
     let o = app.company_overview(&agent.actor, CompanyId(id)).await?;
     let dir = Directory::load(app).await?;
+    let times = Times::of(app, &agent);
     let c = &o.company;
     let name = c
         .name
@@ -239,7 +242,7 @@ pub(crate) async fn company_page(
             },
             PropRow {
                 label: "Created".into(),
-                value: fmt_time(c.created_at),
+                value: times.text(c.created_at),
             },
         ],
         tickets: ticket_rows(app, &agent, &dir, &o.tickets).await?,
