@@ -165,10 +165,7 @@ mod tests {
         assert_eq!(utc.iso, "2026-12-07T13:05:00+00:00");
         // Summer time is the zone's, not a fixed offset.
         let july = AT - 150 * 24 * HOUR;
-        assert_eq!(
-            stamp(july, &rome(), AT).iso,
-            "2026-07-10T15:05:00+02:00"
-        );
+        assert_eq!(stamp(july, &rome(), AT).iso, "2026-07-10T15:05:00+02:00");
     }
 
     #[test]
@@ -182,11 +179,17 @@ mod tests {
         assert_eq!(stamp(AT, &tz, AT + 19 * HOUR).text, "yesterday, 14:05");
         // 00:30 seen at 23:00 the same day: today.
         let early = AT - 13 * HOUR - 35 * MINUTE; // 00:30 Rome
-        assert_eq!(stamp(early, &tz, early + 22 * HOUR + 30 * MINUTE).text, "today, 00:30");
+        assert_eq!(
+            stamp(early, &tz, early + 22 * HOUR + 30 * MINUTE).text,
+            "today, 00:30"
+        );
         // In the future (another node's clock ahead): absolute.
         assert_eq!(stamp(AT, &tz, AT - HOUR).text, "7 Dec 2026, 14:05");
         // Every wording keeps the absolute time for its title.
-        assert_eq!(stamp(AT, &tz, AT + 5 * MINUTE).absolute, "7 Dec 2026, 14:05 CET");
+        assert_eq!(
+            stamp(AT, &tz, AT + 5 * MINUTE).absolute,
+            "7 Dec 2026, 14:05 CET"
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@ mod admin;
 mod bad_input;
 mod common;
 mod concurrency;
-mod reading;
 mod conversations;
+mod reading;
 mod sign_in;
 mod tickets;

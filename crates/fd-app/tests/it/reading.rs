@@ -32,8 +32,12 @@ async fn conv_digest(t: &TestApp, actor: &Actor, id: ConversationId) -> fd_app::
 /// opening is per agent; a newer customer message makes it unread again, an agent's own
 /// reply does not.
 async fn unread_until_opened_per_agent(t: TestApp) {
-    let (_, ann) = t.agent("ann@example.com", TicketAccessLevel::All, &[]).await;
-    let (_, bob) = t.agent("bob@example.com", TicketAccessLevel::All, &[]).await;
+    let (_, ann) = t
+        .agent("ann@example.com", TicketAccessLevel::All, &[])
+        .await;
+    let (_, bob) = t
+        .agent("bob@example.com", TicketAccessLevel::All, &[])
+        .await;
     let (c, ticket, k) = conversation_with_ticket(&t, "carla@example.com").await;
     let d = digest(&t, &ann, ticket.id).await;
     assert!(d.unread);
@@ -45,7 +49,10 @@ async fn unread_until_opened_per_agent(t: TestApp) {
         .await
         .unwrap();
     assert!(!digest(&t, &ann, ticket.id).await.unread);
-    assert!(digest(&t, &bob, ticket.id).await.unread, "Bob has not opened it");
+    assert!(
+        digest(&t, &bob, ticket.id).await.unread,
+        "Bob has not opened it"
+    );
 
     // Ann answers: her own message changes the preview but nobody's unread state.
     t.clock.advance_ms(1_000);
@@ -86,7 +93,9 @@ async fn unread_until_opened_per_agent(t: TestApp) {
 /// A ticket without any message previews its description and is never unread; an agent may
 /// not mark a ticket outside their scope (HD-09), and the system actor has no reading state.
 async fn previews_without_messages_and_scope(t: TestApp) {
-    let (_, ann) = t.agent("ann@example.com", TicketAccessLevel::All, &[]).await;
+    let (_, ann) = t
+        .agent("ann@example.com", TicketAccessLevel::All, &[])
+        .await;
     let (_, owned) = t
         .agent("olga@example.com", TicketAccessLevel::Owned, &[])
         .await;
@@ -94,26 +103,40 @@ async fn previews_without_messages_and_scope(t: TestApp) {
     let ticket = ticket_with(&t, &ann, &[("subject", "No mail"), ("content", &long)]).await;
     let d = digest(&t, &ann, ticket.id).await;
     assert!(!d.unread);
-    assert_eq!(d.preview.chars().count(), fd_app::domain::reading::PREVIEW_CHARS + 1);
+    assert_eq!(
+        d.preview.chars().count(),
+        fd_app::domain::reading::PREVIEW_CHARS + 1
+    );
     assert!(d.preview.ends_with('…'));
     let r = t.app.mark_opened(&owned, Opened::Ticket(ticket.id)).await;
     assert!(matches!(r, Err(fd_app::AppError::NotFound { .. })), "{r:?}");
-    let r = t.app.mark_opened(&Actor::system(), Opened::Ticket(ticket.id)).await;
-    assert!(matches!(r, Err(fd_app::AppError::Forbidden(_))), "{r:?}");
-    let (c, none) = email_conversation(&t, &contact(&t, "dan@example.com").await, TicketCreation::None).await;
-    assert!(none.is_none());
-    assert!(t
+    let r = t
         .app
-        .conversation_digests(&Actor::system(), std::slice::from_ref(&c))
-        .await
-        .unwrap()
-        .is_empty());
+        .mark_opened(&Actor::system(), Opened::Ticket(ticket.id))
+        .await;
+    assert!(matches!(r, Err(fd_app::AppError::Forbidden(_))), "{r:?}");
+    let (c, none) = email_conversation(
+        &t,
+        &contact(&t, "dan@example.com").await,
+        TicketCreation::None,
+    )
+    .await;
+    assert!(none.is_none());
+    assert!(
+        t.app
+            .conversation_digests(&Actor::system(), std::slice::from_ref(&c))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 /// Each user's own time zone: an IANA name is stored in the database's spelling, anything
 /// else is refused and leaves the setting alone.
 async fn time_zone_is_a_checked_per_user_setting(t: TestApp) {
-    let (ann_user, ann) = t.agent("ann@example.com", TicketAccessLevel::All, &[]).await;
+    let (ann_user, ann) = t
+        .agent("ann@example.com", TicketAccessLevel::All, &[])
+        .await;
     assert_eq!(ann_user.time_zone, "UTC");
     let tz = t.app.set_own_time_zone(&ann, "europe/rome").await.unwrap();
     assert_eq!(tz.name(), "Europe/Rome");

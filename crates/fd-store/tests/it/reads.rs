@@ -12,12 +12,20 @@ fd_testkit::on_both_backends! {
 }
 
 async fn per_agent_rewritten_purged(t: TestApp) {
-    let (ann, _) = t.agent("ann@example.com", TicketAccessLevel::All, &[]).await;
-    let (bob, _) = t.agent("bob@example.com", TicketAccessLevel::All, &[]).await;
-    let props: BTreeMap<String, String> = [("subject", "Kettle"), ("hs_pipeline_stage", "1"), ("content", "It leaks")]
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
+    let (ann, _) = t
+        .agent("ann@example.com", TicketAccessLevel::All, &[])
+        .await;
+    let (bob, _) = t
+        .agent("bob@example.com", TicketAccessLevel::All, &[])
+        .await;
+    let props: BTreeMap<String, String> = [
+        ("subject", "Kettle"),
+        ("hs_pipeline_stage", "1"),
+        ("content", "It leaks"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
     let ticket = t
         .app
         .create_ticket(
@@ -31,13 +39,33 @@ async fn per_agent_rewritten_purged(t: TestApp) {
         .unwrap();
     let db = t.app.db();
     let mut tx = db.write().await.unwrap();
-    tx.mark_read(ann.id, "ticket", ticket.id.0, 100).await.unwrap();
-    tx.mark_read(ann.id, "ticket", ticket.id.0, 200).await.unwrap();
-    tx.mark_read(bob.id, "ticket", ticket.id.0, 150).await.unwrap();
-    assert_eq!(tx.read_at(ann.id, "ticket", ticket.id.0).await.unwrap(), Some(200));
-    assert_eq!(tx.read_at(bob.id, "ticket", ticket.id.0).await.unwrap(), Some(150));
-    assert_eq!(tx.read_at(ann.id, "conversation", ticket.id.0).await.unwrap(), None);
-    let d = tx.ticket_digests(ann.id, &[ticket.id, TicketId(999_999)]).await.unwrap();
+    tx.mark_read(ann.id, "ticket", ticket.id.0, 100)
+        .await
+        .unwrap();
+    tx.mark_read(ann.id, "ticket", ticket.id.0, 200)
+        .await
+        .unwrap();
+    tx.mark_read(bob.id, "ticket", ticket.id.0, 150)
+        .await
+        .unwrap();
+    assert_eq!(
+        tx.read_at(ann.id, "ticket", ticket.id.0).await.unwrap(),
+        Some(200)
+    );
+    assert_eq!(
+        tx.read_at(bob.id, "ticket", ticket.id.0).await.unwrap(),
+        Some(150)
+    );
+    assert_eq!(
+        tx.read_at(ann.id, "conversation", ticket.id.0)
+            .await
+            .unwrap(),
+        None
+    );
+    let d = tx
+        .ticket_digests(ann.id, &[ticket.id, TicketId(999_999)])
+        .await
+        .unwrap();
     assert_eq!(d.len(), 1, "an unknown id has no digest");
     assert_eq!(d[0].id, ticket.id.0);
     assert_eq!(d[0].latest_text, None, "no message yet");
@@ -50,9 +78,18 @@ async fn per_agent_rewritten_purged(t: TestApp) {
     assert!(tx.mark_read(ann.id, "company", 1, 1).await.is_err());
     drop(tx);
     let mut tx = db.write().await.unwrap();
-    assert_eq!(tx.read_at(ann.id, "ticket", ticket.id.0).await.unwrap(), Some(200));
+    assert_eq!(
+        tx.read_at(ann.id, "ticket", ticket.id.0).await.unwrap(),
+        Some(200)
+    );
     tx.purge_ticket(ticket.id).await.unwrap();
-    assert_eq!(tx.read_at(ann.id, "ticket", ticket.id.0).await.unwrap(), None);
-    assert_eq!(tx.read_at(bob.id, "ticket", ticket.id.0).await.unwrap(), None);
+    assert_eq!(
+        tx.read_at(ann.id, "ticket", ticket.id.0).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        tx.read_at(bob.id, "ticket", ticket.id.0).await.unwrap(),
+        None
+    );
     tx.commit().await.unwrap();
 }

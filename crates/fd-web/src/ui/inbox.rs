@@ -247,7 +247,10 @@ pub(crate) async fn conversation_page(
     // Opened: read for this agent until the customer writes again (the list's unread state).
     state
         .app
-        .mark_opened(&agent.actor, fd_app::Opened::Conversation(ConversationId(id)))
+        .mark_opened(
+            &agent.actor,
+            fd_app::Opened::Conversation(ConversationId(id)),
+        )
         .await?;
     Ok(r)
 }
