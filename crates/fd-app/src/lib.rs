@@ -27,6 +27,7 @@ mod mail_ingest;
 mod mail_jobs;
 mod objects;
 mod passwords;
+mod reading;
 mod schema;
 mod seeding;
 mod sessions;
@@ -62,6 +63,7 @@ pub use objects::{
     CrmRecord, FilterInput, MAX_FILTER_GROUPS, SearchRequest, duplicate_ids, properties_type,
 };
 pub use passwords::{generate_password, hash_password, verify_password};
+pub use reading::{Opened, RowDigest};
 pub use schema::{AssociationKind, HUBSPOT_DEFINED, THREAD_TO_TICKET, USER_DEFINED, default_type};
 pub use seeding::TicketSeed;
 pub use sessions::{

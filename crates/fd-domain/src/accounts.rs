@@ -102,6 +102,7 @@ mod tests {
             active,
             teams: Vec::new(),
             created_at: 0,
+            time_zone: "UTC".into(),
         }
     }
 

@@ -31,6 +31,8 @@ pub struct User {
     pub active: bool,
     pub teams: Vec<TeamId>,
     pub created_at: Millis,
+    /// The IANA zone the UI shows this user's times in (`local_time::UserTimeZone`).
+    pub time_zone: String,
 }
 
 impl User {

@@ -580,6 +580,11 @@ impl Tx {
             args![id],
         )
         .await?;
+        self.exec(
+            "DELETE FROM agent_reads WHERE object_type = 'conversation' AND object_id = $1",
+            args![id],
+        )
+        .await?;
         self.exec("DELETE FROM conversations WHERE id = $1", args![id])
             .await?;
         Ok(())

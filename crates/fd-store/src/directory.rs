@@ -7,7 +7,7 @@ use crate::records::user_from_row;
 use crate::{AccountSettings, StoreError, Team, Tx, User, args};
 
 const USER_COLUMNS: &str = "id, email, name, password_hash, role, account_access, service_access, \
-    sales_access, seat, ticket_access, active, created_at";
+    sales_access, seat, ticket_access, active, created_at, time_zone";
 
 /// A user with the password hash the store keeps for them. Only sign-in and password changes
 /// read it; `User` itself has no hash, so nothing that lists or renders users can leak one.

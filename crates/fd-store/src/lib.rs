@@ -17,6 +17,7 @@ mod directory;
 mod error;
 mod jobs;
 mod mail;
+mod reads;
 mod records;
 mod scope;
 mod search;
@@ -36,6 +37,7 @@ pub use directory::{NewUser, UserCredential};
 pub use error::StoreError;
 pub use jobs::{FailedJob, Job};
 pub use mail::{HeaderMatch, MessageMailMeta, NewRawMail, RawMail, RawMailOutcome};
+pub use reads::ReadDigest;
 pub use records::*;
 pub(crate) use scope::push_ticket_scope;
 pub use search::{

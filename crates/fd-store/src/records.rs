@@ -30,6 +30,7 @@ pub(crate) fn user_from_row(r: &Row) -> Result<User, StoreError> {
         active: r.bool("active")?,
         teams: Vec::new(),
         created_at: r.i64("created_at")?,
+        time_zone: r.string("time_zone")?,
     })
 }
 

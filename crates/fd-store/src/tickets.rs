@@ -441,6 +441,11 @@ impl Tx {
             args![id],
         )
         .await?;
+        self.exec(
+            "DELETE FROM agent_reads WHERE object_type = 'ticket' AND object_id = $1",
+            args![id],
+        )
+        .await?;
         self.exec("DELETE FROM tickets WHERE id = $1", args![id])
             .await?;
         Ok(())

@@ -11,6 +11,7 @@ mod common;
 mod concurrency;
 mod contacts;
 mod conversations;
+mod reading;
 mod search;
 mod sign_in;
 mod tickets;

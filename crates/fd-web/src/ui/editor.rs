@@ -24,7 +24,7 @@ use fd_app::{App, AppError, LIBRARY_KINDS, Reply, ReplyOutcome};
 use super::Id;
 use super::flash::{Flash, see_other_flash};
 use super::html::{frame_document, html_to_text, sanitize_reply, text_to_html};
-use super::view::{Directory, Opt, StatusChoice, channel_label, fmt_time, iso_time};
+use super::view::{Directory, Opt, StatusChoice, Times, channel_label};
 use super::widgets::{PropField, prop_field};
 use super::{Agent, Fields, Post, UiError, UiResult, UiState, see_other};
 
@@ -76,8 +76,7 @@ pub(crate) struct ThreadItemVm {
     pub author: String,
     pub address: String,
     pub recipients: String,
-    pub when: String,
-    pub when_iso: String,
+    pub at: Millis,
     pub subject: String,
     pub text: String,
     /// An agent's rich reply: the sanitised document for a `srcdoc` frame.
@@ -178,8 +177,7 @@ fn message_item(
             .unwrap_or_else(|| "Visitor".into()),
         address: m.sender_address.clone().unwrap_or_default(),
         recipients: recipients_text(&m.recipients),
-        when: fmt_time(m.created_at),
-        when_iso: iso_time(m.created_at),
+        at: m.created_at,
         subject: m.subject.clone().unwrap_or_default(),
         text: m.text.clone(),
         frame,
@@ -230,8 +228,7 @@ fn comment_item(cm: &Comment, dir: &Directory) -> ThreadItemVm {
         conversation_id: cm.conversation_id.map_or(0, |c| c.0),
         css: "comment",
         author: dir.user_name(cm.author_id),
-        when: fmt_time(cm.created_at),
-        when_iso: iso_time(cm.created_at),
+        at: cm.created_at,
         text: cm.body.clone(),
         ..ThreadItemVm::default()
     }
@@ -255,8 +252,7 @@ pub(crate) async fn thread_items(
             conversation_id: c.id.0,
             css: "header",
             address: c.visitor_email.clone().unwrap_or_default(),
-            when: fmt_time(c.created_at),
-            when_iso: iso_time(c.created_at),
+            at: c.created_at,
             subject: c.subject.clone().unwrap_or_default(),
             status: c.status.to_string(),
             channel: channel_label(c.channel),
@@ -496,6 +492,7 @@ pub(crate) async fn build_for(
     st: EditorState,
     surface: &'static str,
 ) -> Result<Option<EditorVm>, AppError> {
+    let times = Times::of(app, agent);
     let mut chosen = st.conversation;
     if chosen.is_none()
         && let Some(mid) = st.reply_to
@@ -602,7 +599,7 @@ pub(crate) async fn build_for(
             comment_tab: st.comment_tab || mode == "comment",
             comment_text: st.comment.clone().unwrap_or_default(),
             error: comment_error,
-            draft_saved: draft.map(|d| fmt_time(d.updated_at)).unwrap_or_default(),
+            draft_saved: draft.map(|d| times.text(d.updated_at)).unwrap_or_default(),
             post_url: format!("/tickets/{}/start", t.id),
             draft_url: format!("/tickets/{}/draft", t.id),
             discard_url: String::new(),
@@ -626,7 +623,7 @@ pub(crate) async fn build_for(
         let excerpt: String = m.text.chars().take(50).collect();
         Opt::new(
             m.id.to_string(),
-            format!("{who}, {}: {excerpt}", fmt_time(m.created_at)),
+            format!("{who}, {}: {excerpt}", times.text(m.created_at)),
             Some(m.id) == reply_to,
         )
     }));
@@ -707,7 +704,7 @@ pub(crate) async fn build_for(
         error: comment_error,
         draft_saved: draft
             .as_ref()
-            .map(|d| fmt_time(d.updated_at))
+            .map(|d| times.text(d.updated_at))
             .unwrap_or_default(),
         post_url: format!("/conversations/{}/reply", conv.id),
         draft_url: format!("/conversations/{}/draft", conv.id),
@@ -1005,7 +1002,7 @@ pub(crate) async fn save_draft(
 ) -> UiResult {
     let d = draft_of(&post.fields, None, Some(ConversationId(id)));
     let saved = state.app.save_draft(&post.agent.actor, d).await?;
-    draft_saved(&post.fields, saved)
+    draft_saved(&post.fields, saved, &Times::of(&state.app, &post.agent))
 }
 
 pub(crate) async fn save_ticket_draft(
@@ -1015,12 +1012,12 @@ pub(crate) async fn save_ticket_draft(
 ) -> UiResult {
     let d = draft_of(&post.fields, Some(TicketId(id)), None);
     let saved = state.app.save_draft(&post.agent.actor, d).await?;
-    draft_saved(&post.fields, saved)
+    draft_saved(&post.fields, saved, &Times::of(&state.app, &post.agent))
 }
 
-fn draft_saved(f: &Fields, d: Draft) -> UiResult {
+fn draft_saved(f: &Fields, d: Draft, times: &Times) -> UiResult {
     if f.flag("js") {
-        Ok(Json(serde_json::json!({"saved": fmt_time(d.updated_at)})).into_response())
+        Ok(Json(serde_json::json!({"saved": times.text(d.updated_at)})).into_response())
     } else {
         see_other(&back(f, "/helpdesk?view=drafts".into()))
     }

@@ -19,7 +19,7 @@ use serde::Deserialize;
 use super::Id;
 use super::editor::{self, EditorState, EditorVm, ThreadItemVm};
 use super::flash::{Flash, see_other_flash};
-use super::view::{Directory, Opt, OptGroup, TicketRow, fmt_time, iso_time};
+use super::view::{Directory, Opt, OptGroup, TicketRow};
 use super::widgets::{
     ActivityVm, NamedLink, PropField, Refusal, TicketVm, activity_vm, contact_from_form,
     editable_fields, mark_changed_by, prop_field, ticket_activity_words, ticket_rows,
@@ -191,8 +191,7 @@ pub(crate) struct DraftRow {
     pub href: String,
     pub title: String,
     pub excerpt: String,
-    pub updated: String,
-    pub updated_iso: String,
+    pub updated_at: Millis,
 }
 
 #[derive(Template)]
@@ -328,8 +327,7 @@ pub(crate) async fn list(
                         .map(|t| t.subject.clone())
                         .unwrap_or_else(|| "Conversation".into()),
                     excerpt: e.draft.body_text.chars().take(140).collect(),
-                    updated: fmt_time(e.draft.updated_at),
-                    updated_iso: iso_time(e.draft.updated_at),
+                    updated_at: e.draft.updated_at,
                 })
                 .collect();
             (Vec::new(), n, rows)
@@ -587,7 +585,7 @@ pub(crate) async fn render_ticket(
         pipeline: dir.pipeline_label(t.pipeline_id),
         version: t.version,
         trashed: t.trashed_at.is_some(),
-        created: fmt_time(t.created_at),
+        created_at: t.created_at,
         priority: super::view::priority_label(t.priority.as_deref()),
     };
     page(&TicketPage {
@@ -660,7 +658,13 @@ pub(crate) async fn ticket_page(
         comment_tab: p.tab.as_deref() == Some("comment"),
         ..EditorState::default()
     };
-    render_ticket(&state, &agent, TicketId(id), es, None).await
+    let r = render_ticket(&state, &agent, TicketId(id), es, None).await?;
+    // Opened: read for this agent until a customer writes again (the list's unread state).
+    state
+        .app
+        .mark_opened(&agent.actor, fd_app::Opened::Ticket(TicketId(id)))
+        .await?;
+    Ok(r)
 }
 
 /// INB-05 / sidebar: saves the properties the agent changed (a stale version is a conflict).

@@ -17,7 +17,7 @@ use serde::Deserialize;
 use super::Id;
 use super::editor::{self, EditorState, EditorVm, ThreadItemVm};
 use super::flash::{Flash, see_other_flash};
-use super::view::{Directory, Opt, OptGroup, channel_label, fmt_time, iso_time, priority_label};
+use super::view::{Directory, Opt, OptGroup, Times, channel_label, priority_label};
 use super::widgets::{NamedLink, PropField, contact_from_form, editable_fields};
 use super::{Agent, Chrome, Post, UiError, UiResult, UiState, page, see_other};
 
@@ -36,8 +36,11 @@ pub(crate) struct ConvRow {
     pub channel: &'static str,
     pub status: String,
     pub owner: String,
-    pub when: String,
-    pub when_iso: String,
+    pub at: Millis,
+    /// The latest message's first line.
+    pub preview: String,
+    /// The customer wrote since this agent last opened the conversation.
+    pub unread: bool,
     pub active: bool,
     pub has_ticket: bool,
 }
@@ -84,6 +87,7 @@ async fn conversation_rows(
     let convs = app.list_conversations(&agent.actor, &q).await?;
     let contact_ids: Vec<ContactId> = convs.iter().filter_map(|c| c.contact_id).collect();
     let contacts = app.contacts_by_ids(&contact_ids).await?;
+    let digests = app.conversation_digests(&agent.actor, &convs).await?;
     let rows = convs
         .iter()
         .map(|c| ConvRow {
@@ -99,8 +103,12 @@ async fn conversation_rows(
             channel: channel_label(c.channel),
             status: c.status.to_string(),
             owner: dir.user_name(c.owner_id),
-            when: fmt_time(c.last_message_at),
-            when_iso: iso_time(c.last_message_at),
+            at: c.last_message_at,
+            preview: digests
+                .get(&c.id)
+                .map(|d| d.preview.clone())
+                .unwrap_or_default(),
+            unread: digests.get(&c.id).is_some_and(|d| d.unread),
             active: Some(c.id) == active,
             has_ticket: c.ticket_id.is_some(),
         })
@@ -169,7 +177,7 @@ pub(crate) struct TicketCard {
     pub closed: bool,
     pub owner: String,
     pub priority: &'static str,
-    pub created: String,
+    pub created_at: Millis,
     pub version: i64,
 }
 
@@ -236,7 +244,16 @@ pub(crate) async fn conversation_page(
         comment_tab: p.tab.as_deref() == Some("comment"),
         ..EditorState::default()
     };
-    render_with(&state, &agent, ConversationId(id), es, &p.list).await
+    let r = render_with(&state, &agent, ConversationId(id), es, &p.list).await?;
+    // Opened: read for this agent until the customer writes again (the list's unread state).
+    state
+        .app
+        .mark_opened(
+            &agent.actor,
+            fd_app::Opened::Conversation(ConversationId(id)),
+        )
+        .await?;
+    Ok(r)
 }
 
 pub(crate) async fn render_conversation(
@@ -261,6 +278,7 @@ async fn render_with(
         return Err(UiError::not_found());
     }
     let dir = Directory::load(app).await?;
+    let times = Times::of(app, agent);
     let (rows, filters) = conversation_rows(state, agent, &dir, p, Some(id)).await?;
     let details = match c.ticket_id {
         Some(t) if agent.actor.viewer.can_use_tickets() => {
@@ -308,7 +326,7 @@ async fn render_with(
                 .subject
                 .clone()
                 .unwrap_or_else(|| format!("{} conversation", channel_label(o.channel))),
-            detail: format!("{} · {}", o.status, fmt_time(o.last_message_at)),
+            detail: format!("{} · {}", o.status, times.text(o.last_message_at)),
         })
         .collect();
     let settings = app.account_settings().await?;
@@ -347,7 +365,7 @@ async fn render_with(
             closed: !d.ticket.is_open,
             owner: dir.user_name(d.ticket.owner_id),
             priority: priority_label(d.ticket.priority.as_deref()),
-            created: fmt_time(d.ticket.created_at),
+            created_at: d.ticket.created_at,
             version: d.ticket.version,
         }),
         thread,

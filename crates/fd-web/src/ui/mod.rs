@@ -20,6 +20,7 @@ mod notifications;
 mod people;
 mod profile;
 mod records;
+mod time_zone;
 mod view;
 mod widgets;
 
@@ -69,6 +70,10 @@ pub(crate) fn router<S: Clone + Send + Sync + 'static>(app: App) -> Router<S> {
         .route(
             "/profile/password",
             get(profile::password_form).post(profile::change_password),
+        )
+        .route(
+            "/profile/settings",
+            get(time_zone::settings_form).post(time_zone::save_settings),
         )
         .route("/ui/assets/{name}", get(assets::asset))
         .route("/ui/events", get(live::events))

@@ -2,15 +2,14 @@
 
 use askama::Template;
 use axum::extract::State;
+use fd_app::domain::Millis;
 
-use super::view::{fmt_time, iso_time};
 use super::{Agent, Chrome, Post, UiResult, UiState, page, see_other};
 
 pub(crate) struct NotificationVm {
     pub text: String,
     pub href: String,
-    pub when: String,
-    pub when_iso: String,
+    pub at: Millis,
     pub unread: bool,
 }
 
@@ -34,8 +33,7 @@ pub(crate) async fn list(State(state): State<UiState>, agent: Agent) -> UiResult
                 (None, Some(c)) => format!("/inbox/conversations/{c}?tab=comment"),
                 _ => "/".into(),
             },
-            when: fmt_time(n.created_at),
-            when_iso: iso_time(n.created_at),
+            at: n.created_at,
             unread: n.read_at.is_none(),
         })
         .collect();

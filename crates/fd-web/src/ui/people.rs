@@ -12,7 +12,7 @@ use fd_app::AppError;
 use fd_app::domain::*;
 use serde::Deserialize;
 
-use super::view::fmt_time;
+use super::view::Times;
 use super::{Agent, Chrome, Id, Post, UiError, UiResult, UiState, page, see_other};
 
 /// How many records a list page shows.
@@ -129,6 +129,7 @@ fn urlencode(s: &str) -> String {
 async fn list(state: &UiState, agent: &Agent, kind: Kind, q: ListQ) -> UiResult {
     agent.actor_can_use_tickets()?;
     let app = &state.app;
+    let times = Times::of(app, agent);
     let text = q.q.unwrap_or_default().trim().to_string();
     let page_no = match q.page.as_deref().map(str::trim) {
         None | Some("") => 1,
@@ -152,7 +153,7 @@ async fn list(state: &UiState, agent: &Agent, kind: Kind, q: ListQ) -> UiResult 
                     name: c.display_name(),
                     email_or_domain: c.email.clone().unwrap_or_default(),
                     extra: c.company.clone().unwrap_or_default(),
-                    created: fmt_time(c.created_at),
+                    created: times.html(&c.created_at),
                 })
                 .collect();
             (rows, l.has_more)
@@ -172,7 +173,7 @@ async fn list(state: &UiState, agent: &Agent, kind: Kind, q: ListQ) -> UiResult 
                         .unwrap_or_else(|| format!("Company {}", c.id)),
                     email_or_domain: c.domain.clone().unwrap_or_default(),
                     extra: c.phone.clone().unwrap_or_default(),
-                    created: fmt_time(c.created_at),
+                    created: times.html(&c.created_at),
                 })
                 .collect();
             (rows, l.has_more)

@@ -13,7 +13,6 @@ use axum::http::{HeaderMap, StatusCode};
 use fd_app::TotpStatus;
 
 use super::auth::cookie_token;
-use super::view::{fmt_time, iso_time};
 use super::{Agent, Chrome, Post, UiResult, UiState, page, see_other};
 
 #[derive(Template)]
@@ -90,10 +89,9 @@ struct SessionRow {
     id: String,
     device: String,
     client_addr: String,
+    /// `<time>` elements in the agent's zone (`Times::html`).
     signed_in: String,
-    signed_in_iso: String,
     last_seen: String,
-    last_seen_iso: String,
     current: bool,
 }
 
@@ -125,6 +123,7 @@ async fn profile_page(
     error: Option<String>,
 ) -> UiResult {
     let chrome = Chrome::load(&state.app, agent, "profile", "Your profile").await?;
+    let times = &chrome.times;
     let sessions = state
         .app
         .sessions_of(&agent.actor, token)
@@ -138,10 +137,8 @@ async fn profile_page(
             } else {
                 s.client_addr
             },
-            signed_in: fmt_time(s.created_at),
-            signed_in_iso: iso_time(s.created_at),
-            last_seen: fmt_time(s.last_seen_at),
-            last_seen_iso: iso_time(s.last_seen_at),
+            signed_in: times.html(&s.created_at),
+            last_seen: times.html(&s.last_seen_at),
             current: s.current,
         })
         .collect();

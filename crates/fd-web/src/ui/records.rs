@@ -11,7 +11,7 @@ use fd_app::domain::*;
 use serde::Deserialize;
 
 use super::Id;
-use super::view::{Directory, TicketRow, channel_label, fmt_time, priority_label};
+use super::view::{Directory, TicketRow, Times, channel_label, priority_label};
 use super::widgets::{
     ActivityVm, NamedLink, TicketVm, activity_vm, ticket_activity_words, ticket_rows,
 };
@@ -44,6 +44,7 @@ pub(crate) async fn ticket_record(
     let app = &state.app;
     let d = app.ticket_details(&agent.actor, TicketId(id)).await?;
     let dir = Directory::load(app).await?;
+    let times = Times::of(app, &agent);
     let defs = app.properties("tickets").await?;
     let words = ticket_activity_words(&defs, &d);
     let t = &d.ticket;
@@ -75,7 +76,7 @@ pub(crate) async fn ticket_record(
                         property::PropertyType::Datetime | property::PropertyType::Date
                     ) =>
                 {
-                    v.parse().map(fmt_time).unwrap_or(v)
+                    v.parse().map(|ms| times.text(ms)).unwrap_or(v)
                 }
                 (_, Some(v)) => def
                     .options
@@ -103,7 +104,7 @@ pub(crate) async fn ticket_record(
             pipeline: dir.pipeline_label(t.pipeline_id),
             version: t.version,
             trashed: t.trashed_at.is_some(),
-            created: fmt_time(t.created_at),
+            created_at: t.created_at,
             priority: priority_label(t.priority.as_deref()),
         },
         props,
@@ -175,7 +176,7 @@ fn company_link(c: &Company) -> NamedLink {
     }
 }
 
-fn conversation_link(v: &Conversation) -> NamedLink {
+fn conversation_link(v: &Conversation, times: &Times) -> NamedLink {
     NamedLink {
         href: format!("/inbox/conversations/{}", v.id),
         name: v
@@ -186,7 +187,7 @@ fn conversation_link(v: &Conversation) -> NamedLink {
             "{} · {} · {}",
             channel_label(v.channel),
             v.status,
-            fmt_time(v.last_message_at)
+            times.text(v.last_message_at)
         ),
     }
 }
@@ -209,6 +210,7 @@ pub(crate) async fn render_contact(
     let app = &state.app;
     let o = app.contact_overview(&agent.actor, ContactId(id)).await?;
     let dir = Directory::load(app).await?;
+    let times = Times::of(app, &agent);
     let c = &o.contact;
     let row = |label: &str, v: &Option<String>| PropRow {
         label: label.into(),
@@ -230,12 +232,12 @@ pub(crate) async fn render_contact(
             row("Company name", &c.company),
             PropRow {
                 label: "Created".into(),
-                value: fmt_time(c.created_at),
+                value: times.text(c.created_at),
             },
         ],
         tickets: ticket_rows(app, agent, &dir, &o.tickets).await?,
         people: Vec::new(),
-        conversations: o.conversations.iter().map(conversation_link).collect(),
+        conversations: o.conversations.iter().map(|v| conversation_link(v, &times)).collect(),
     })
 }
 
@@ -257,6 +259,7 @@ pub(crate) async fn render_company(
     let app = &state.app;
     let o = app.company_overview(&agent.actor, CompanyId(id)).await?;
     let dir = Directory::load(app).await?;
+    let times = Times::of(app, &agent);
     let c = &o.company;
     let name = c
         .name
@@ -281,12 +284,12 @@ pub(crate) async fn render_company(
             },
             PropRow {
                 label: "Created".into(),
-                value: fmt_time(c.created_at),
+                value: times.text(c.created_at),
             },
         ],
         tickets: ticket_rows(app, agent, &dir, &o.tickets).await?,
         people: o.contacts.iter().map(NamedLink::contact).collect(),
-        conversations: o.conversations.iter().map(conversation_link).collect(),
+        conversations: o.conversations.iter().map(|v| conversation_link(v, &times)).collect(),
     })
 }
 

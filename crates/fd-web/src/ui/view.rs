@@ -6,6 +6,7 @@ use fd_app::domain::*;
 use fd_app::{App, AppError};
 
 use super::Agent;
+use fd_app::domain::local_time::{self, UserTimeZone};
 
 /// The top bar and what the layout needs to know about the signed-in agent.
 pub(crate) struct Chrome {
@@ -23,6 +24,9 @@ pub(crate) struct Chrome {
     pub watch: String,
     /// The toast's sentence: what the post that led here came to (`flash.rs`).
     pub flash: &'static str,
+    /// How this page shows times (the agent's zone, now): templates write every timestamp as
+    /// `{{ chrome.times.html(ms)|safe }}`.
+    pub times: Times,
 }
 
 impl Chrome {
@@ -46,6 +50,7 @@ impl Chrome {
             unread,
             watch: String::new(),
             flash: agent.flash.map(|f| f.message()).unwrap_or_default(),
+            times: Times::of(app, agent),
         })
     }
 
@@ -200,12 +205,68 @@ pub(crate) struct StatusChoice {
     pub required: String,
 }
 
-/// `2026-01-01 09:30 UTC`; the script turns `<time>` elements into local, relative times.
-pub(crate) fn fmt_time(ms: Millis) -> String {
-    let iso = fd_app::domain::property::format_time(ms);
-    match (iso.get(0..10), iso.get(11..16)) {
-        (Some(d), Some(t)) => format!("{d} {t} UTC"),
-        _ => iso,
+/// How a page shows times: in the signed-in agent's own zone, as of one reading of the app's
+/// clock per page. Every timestamp of every screen goes through [`Times::when`] (or
+/// [`Times::text`] inside other words), so all share `fd_domain::local_time`'s one format.
+#[derive(Debug, Clone)]
+pub(crate) struct Times {
+    tz: UserTimeZone,
+    now: Millis,
+}
+
+impl Times {
+    pub fn of(app: &App, agent: &Agent) -> Times {
+        Times {
+            tz: UserTimeZone::or_utc(&agent.user.time_zone),
+            now: app.now(),
+        }
+    }
+
+    /// A `<time>` element's parts.
+    pub fn when(&self, ms: Millis) -> When {
+        When(local_time::stamp(ms, &self.tz, self.now))
+    }
+
+    /// The wording alone, for a time inside a sentence.
+    pub fn text(&self, ms: Millis) -> String {
+        self.when(ms).0.text
+    }
+
+    /// The `<time>` element of a moment (see [`When::html`]).
+    pub fn html(&self, ms: &Millis) -> String {
+        self.when(*ms).html()
+    }
+
+    pub fn zone_name(&self) -> &str {
+        self.tz.name()
+    }
+}
+
+/// Text for an HTML attribute or element (the stamps hold only our own formatting, but they
+/// are escaped like any text).
+fn escape_attr(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// A rendered moment: `{{ x.html()|safe }}` writes
+/// `<time datetime="RFC 3339" title="absolute">relative or absolute</time>`; `data-ticking`
+/// marks minute and hour wordings the script keeps current (it never changes the format).
+#[derive(Debug, Clone)]
+pub(crate) struct When(pub local_time::Stamp);
+
+impl When {
+    pub fn html(&self) -> String {
+        let s = &self.0;
+        format!(
+            "<time datetime=\"{}\" title=\"{}\"{}>{}</time>",
+            escape_attr(&s.iso),
+            escape_attr(&s.absolute),
+            if s.ticking { " data-ticking" } else { "" },
+            escape_attr(&s.text)
+        )
     }
 }
 
@@ -246,15 +307,23 @@ pub(crate) struct TicketRow {
     pub owner: String,
     pub priority: &'static str,
     pub priority_class: String,
-    pub last_activity: String,
-    pub last_activity_iso: String,
     /// A search result's place of match: what matched and the excerpt's pieces (`true`:
     /// a matched word); escaped by the template like any text.
     pub matched: Option<(String, Vec<(String, bool)>)>,
+    pub last_activity_at: Millis,
+    /// The latest message's first line.
+    pub preview: String,
+    /// A customer wrote since this agent last opened the ticket.
+    pub unread: bool,
 }
 
 impl TicketRow {
-    pub fn new(t: &Ticket, dir: &Directory, contact: String) -> TicketRow {
+    pub fn new(
+        t: &Ticket,
+        dir: &Directory,
+        contact: String,
+        digest: Option<&fd_app::RowDigest>,
+    ) -> TicketRow {
         TicketRow {
             id: t.id.0,
             subject: t.subject.clone(),
@@ -264,9 +333,10 @@ impl TicketRow {
             owner: dir.user_name(t.owner_id),
             priority: priority_label(t.priority.as_deref()),
             priority_class: t.priority.as_deref().unwrap_or("none").to_lowercase(),
-            last_activity: fmt_time(t.last_activity_at),
-            last_activity_iso: iso_time(t.last_activity_at),
             matched: None,
+            last_activity_at: t.last_activity_at,
+            preview: digest.map(|d| d.preview.clone()).unwrap_or_default(),
+            unread: digest.is_some_and(|d| d.unread),
         }
     }
 }

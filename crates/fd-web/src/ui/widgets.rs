@@ -13,7 +13,7 @@ use fd_app::domain::*;
 use fd_app::{App, AppError, NewContact, VisitorContact};
 
 use super::Agent;
-use super::view::{Directory, Opt, OptGroup, TicketRow, fmt_time, iso_time};
+use super::view::{Directory, Opt, OptGroup, TicketRow, iso_time};
 
 /// List rows with each ticket's contact (the list shows the first associated contact).
 pub(crate) async fn ticket_rows(
@@ -23,6 +23,7 @@ pub(crate) async fn ticket_rows(
     tickets: &[Ticket],
 ) -> Result<Vec<TicketRow>, AppError> {
     let contacts = app.contacts_of_tickets(&agent.actor, tickets).await?;
+    let digests = app.ticket_digests(&agent.actor, tickets).await?;
     Ok(tickets
         .iter()
         .map(|t| {
@@ -31,7 +32,7 @@ pub(crate) async fn ticket_rows(
                 .find(|(id, _)| *id == t.id)
                 .map(|(_, c)| c.display_name())
                 .unwrap_or_default();
-            TicketRow::new(t, dir, contact)
+            TicketRow::new(t, dir, contact, digests.get(&t.id))
         })
         .collect())
 }
@@ -336,8 +337,7 @@ impl NamedLink {
 pub(crate) struct ActivityVm {
     pub who: String,
     pub text: String,
-    pub when: String,
-    pub when_iso: String,
+    pub at: Millis,
 }
 
 /// What a history row needs to be told in words: each property's label and its options'
@@ -489,8 +489,7 @@ pub(crate) fn activity_vm(a: &ActivityEvent, dir: &Directory, words: &ActivityWo
             .map(|u| dir.user_name(Some(u)))
             .unwrap_or_else(|| "Frontdesk".into()),
         text,
-        when: fmt_time(a.at),
-        when_iso: iso_time(a.at),
+        at: a.at,
     }
 }
 
@@ -503,7 +502,7 @@ pub(crate) struct TicketVm {
     pub pipeline: String,
     pub version: i64,
     pub trashed: bool,
-    pub created: String,
+    pub created_at: Millis,
     pub priority: &'static str,
 }
 

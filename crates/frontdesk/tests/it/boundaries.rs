@@ -634,6 +634,7 @@ const UI_SCREENS: &[&str] = &[
     "admin",
     "notifications",
     "profile",
+    "time_zone",
     "host",
 ];
 

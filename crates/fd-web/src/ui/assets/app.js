@@ -67,12 +67,57 @@
     applyRemote(doc);
   });
 
-  // Local times.
+  // ---- Times (issue 13, item 8) -----------------------------------------------------------
+  // The server writes every time in the agent's own zone and one format, and words recent
+  // ones relative to now ("5 min ago", marked data-ticking). The script only keeps those words
+  // current as minutes pass, with fd-domain's thresholds (local_time::stamp); it never turns a
+  // time into another format: past 12 hours it leaves the server's words alone.
+  function relativeWords(ms) {
+    var age = Date.now() - ms;
+    if (isNaN(age) || age < 0 || age >= 12 * 3600000) { return null; }
+    if (age < 60000) { return "just now"; }
+    if (age < 3600000) { return Math.floor(age / 60000) + " min ago"; }
+    return Math.floor(age / 3600000) + " h ago";
+  }
   function localTimes(root) {
-    (root || doc).querySelectorAll("time[datetime]").forEach(function (t) {
-      var d = new Date(t.getAttribute("datetime"));
-      if (!isNaN(d)) { t.title = d.toLocaleString(); t.textContent = d.toLocaleString([], { dateStyle: "medium", timeStyle: "short" }); }
+    (root || doc).querySelectorAll("time[data-ticking]").forEach(function (t) {
+      var words = relativeWords(Date.parse(t.getAttribute("datetime")));
+      if (words && t.textContent !== words) { t.textContent = words; }
     });
+  }
+  setInterval(function () { localTimes(); }, 30000);
+
+  // ---- Threads open at the newest message (issue 13, item 8) -------------------------------
+  // Without script the "Jump to latest" link does it. A page opened at an anchor (#message-N,
+  // #editor) keeps it. Frames grow as their mail loads, so the page re-aligns once everything
+  // has loaded, unless the agent has started moving around meanwhile.
+  function openAtLatest() {
+    var latest = doc.getElementById("latest");
+    if (!latest || location.hash) { return; }
+    var moved = false;
+    function mark() { moved = true; }
+    ["wheel", "touchstart", "keydown", "mousedown"].forEach(function (t) {
+      window.addEventListener(t, mark, { once: true, passive: true });
+    });
+    latest.scrollIntoView({ block: "start" });
+    window.addEventListener("load", function () {
+      if (!moved && !location.hash) { latest.scrollIntoView({ block: "start" }); }
+    });
+  }
+
+  // ---- Time zone choice on the profile page (issue 13, item 8) -----------------------------
+  // Offers the browser's own zone; the server checks the name like any other.
+  function offerBrowserZone() {
+    var btn = doc.getElementById("use-browser-zone");
+    var sel = doc.getElementById("time-zone");
+    var zone = "";
+    try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { zone = ""; }
+    if (!btn || !sel || !zone) { return; }
+    var has = Array.prototype.some.call(sel.options, function (o) { return o.value === zone; });
+    if (!has) { return; }
+    btn.textContent = "Use this browser's time zone (" + zone + ")";
+    btn.hidden = false;
+    btn.addEventListener("click", function () { sel.value = zone; sel.focus(); });
   }
 
   // ---- The reply editor -------------------------------------------------------------------
@@ -1038,4 +1083,6 @@
 
   sizeFrames();
   localTimes();
+  openAtLatest();
+  offerBrowserZone();
 })();
