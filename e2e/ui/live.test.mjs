@@ -66,40 +66,45 @@ async function connected(page) {
   await page.locator('body[data-live-state="open"][data-live-merges]').waitFor({ state: "attached", timeout: 20_000 });
 }
 
-test("an unsaved Priority and description survive a teammate's comment; the same field changed by the teammate says who", async () => {
+test("a saved Priority and an unsaved description survive a teammate's comment; the same field changed by the teammate says who", async () => {
   const ann = await signIn(chrome.browser, server.url, "ann@example.com");
   const bob = await signIn(chrome.browser, server.url, "bob@example.com");
   const id = await createTicket(ann, "Live merge ticket");
   await connected(ann);
   const prio = ann.locator("#f-hs_ticket_priority");
   const desc = ann.locator("#f-content");
+  // A select saves as it changes (per-field save); the description is being typed, unsaved.
   await prio.selectOption({ label: "High" });
+  await ann.locator("#toast", { hasText: "Priority saved" }).waitFor();
   await desc.fill("Half-written description, not saved yet");
   const marker = await ann.evaluate(() => (window.__notReloaded = Math.random()));
   await comment(bob, id, "Bob looked at the printer.");
   await seeLive(ann, "#thread .comment", "Bob looked at the printer.");
-  // The comment is in; the sidebar's unsaved values are untouched, nothing reloaded.
+  // The comment is in; the sidebar's values are untouched, nothing reloaded, and Ann's own
+  // save is not mistaken for someone else's change.
   assert.equal(await prio.inputValue(), "HIGH");
   assert.equal(await desc.inputValue(), "Half-written description, not saved yet");
   assert.equal(await ann.evaluate(() => window.__notReloaded), marker);
   assert.equal(await ann.locator(".changed-hint").count(), 0, "no hint for a field nobody else changed");
-  // Bob changes the same property and saves: Ann keeps her value and is told who changed it.
+  // Bob changes the description Ann is editing: Ann keeps her text and is told who changed it.
   await bob.goto(`${server.url}/helpdesk/tickets/${id}`);
-  await bob.locator("#f-hs_ticket_priority").selectOption({ label: "Low" });
-  await bob.getByRole("button", { name: "Save properties" }).click();
-  await bob.locator("#sidebar .activity", { hasText: "Priority" }).first().waitFor();
-  const hint = ann.locator("#f-hs_ticket_priority-changed");
+  await bob.locator("#f-content").fill("Bob's description");
+  await bob.locator("#f-content").press("Tab");
+  await bob.locator("#toast", { hasText: "saved" }).waitFor();
+  const hint = ann.locator("#f-content-changed");
   await hint.waitFor({ timeout: 20_000 });
-  assert.match(await hint.innerText(), /Changed by Bob Builder to Low/);
+  assert.match(await hint.innerText(), /Changed by Bob Builder to Bob's description/);
   assert.equal(await prio.inputValue(), "HIGH");
   assert.equal(await desc.inputValue(), "Half-written description, not saved yet");
   // The activity list (which changed) was merged; the unchanged heading did not flash.
   await seeLive(ann, "#sidebar .activity", "Bob Builder");
   assert.equal(await ann.locator("#props-title.flash").count(), 0);
   await shot(ann, "live-01-changed-by-hint");
-  // Saving keeps Ann's value (she was told); the hint goes with the reload.
-  await ann.getByRole("button", { name: "Save properties" }).click();
-  await ann.waitForURL(new RegExp(`/helpdesk/tickets/${id}$`));
+  // Leaving the field saves Ann's text over Bob's (she was told); the hint goes with a reload.
+  await ann.evaluate(() => { const t = document.getElementById("toast"); if (t) t.textContent = ""; });
+  await desc.press("Tab");
+  await ann.locator("#toast", { hasText: "saved" }).waitFor();
+  await ann.reload();
   assert.equal(await ann.locator("#f-hs_ticket_priority").inputValue(), "HIGH");
   assert.equal(await ann.locator("#f-content").inputValue(), "Half-written description, not saved yet");
   await ann.context().close();

@@ -135,14 +135,32 @@ pub fn query_words(query: &str) -> Vec<String> {
 /// The first of `parts` (in the order given: the caller puts the most telling first) in which
 /// the query matched, as a snippet. `None` when no word of the query is in any part (the
 /// record was found by its id, or by a term the index matched differently).
+/// Whether a description is the start of one of the ticket's messages (whitespace aside).
+fn repeats_a_message(description: &str, parts: &[(MatchSource, String)]) -> bool {
+    let d = description.trim();
+    !d.is_empty()
+        && parts
+            .iter()
+            .any(|(s, t)| matches!(s, MatchSource::Message { .. }) && t.trim_start().starts_with(d))
+}
+
+/// A part that matched: how many distinct query words, its source, its text, and the matched
+/// char ranges.
+type Candidate<'a> = (usize, &'a MatchSource, &'a str, Vec<(usize, usize)>);
+
 pub fn locate(parts: &[(MatchSource, String)], query: &str) -> Option<MatchSnippet> {
     let qw = query_words(query);
     if qw.is_empty() {
         return None;
     }
     // The part matching the most distinct query words wins; the first such part on a tie.
-    let mut best: Option<(usize, &MatchSource, &str, Vec<(usize, usize)>)> = None;
+    let mut best: Option<Candidate> = None;
     for (source, text) in parts {
+        // A ticket made from mail carries its first message as its description: the message,
+        // which names its sender, says more about the same words.
+        if *source == MatchSource::Description && repeats_a_message(text, parts) {
+            continue;
+        }
         let ranges = matched_ranges(text, &qw);
         if ranges.is_empty() {
             continue;
@@ -286,5 +304,42 @@ mod tests {
         assert!(hit.pieces.last().unwrap().0.ends_with('…'));
         let chars: usize = hit.pieces.iter().map(|p| p.0.chars().count()).sum();
         assert!(chars <= SNIPPET_CHARS + 4, "{chars}");
+    }
+
+    #[test]
+    fn a_description_copied_from_a_message_yields_to_the_message() {
+        let parts = vec![
+            (
+                MatchSource::Description,
+                "Bonjour, ma commande 4471".to_string(),
+            ),
+            (
+                MatchSource::Message {
+                    from: "Zoé".into()
+                },
+                "Bonjour, ma commande 4471\n\nMerci".to_string(),
+            ),
+        ];
+        let m = locate(&parts, "commande").unwrap();
+        assert_eq!(
+            m.source,
+            MatchSource::Message {
+                from: "Zoé".into()
+            }
+        );
+        // A description of its own still matches first.
+        let own = vec![
+            (MatchSource::Description, "commande perdue".to_string()),
+            (
+                MatchSource::Message {
+                    from: "Zoé".into()
+                },
+                "Bonjour, ma commande".to_string(),
+            ),
+        ];
+        assert_eq!(
+            locate(&own, "commande").unwrap().source,
+            MatchSource::Description
+        );
     }
 }

@@ -564,8 +564,6 @@ pub(crate) async fn render_ticket(
         .await?
     };
     let views = view_links(app, agent, "", false).await?;
-    let mut props = editable_fields(&defs, t, &dir, None);
-    mark_changed_by(&mut props, &d.activity, &dir);
     let mut activity: Vec<ActivityVm> = d
         .activity
         .iter()
@@ -575,6 +573,7 @@ pub(crate) async fn render_ticket(
         .collect();
     activity.truncate(100);
     let mut props = editable_fields(&defs, t, &dir, None);
+    mark_changed_by(&mut props, &d.activity, &dir);
     let prop_error = refusal.and_then(|r| r.apply(&mut props, &defs, &dir));
     let vm = TicketVm {
         id: t.id.0,

@@ -237,7 +237,11 @@ pub(crate) async fn render_contact(
         ],
         tickets: ticket_rows(app, agent, &dir, &o.tickets).await?,
         people: Vec::new(),
-        conversations: o.conversations.iter().map(|v| conversation_link(v, &times)).collect(),
+        conversations: o
+            .conversations
+            .iter()
+            .map(|v| conversation_link(v, &times))
+            .collect(),
     })
 }
 
@@ -289,7 +293,11 @@ pub(crate) async fn render_company(
         ],
         tickets: ticket_rows(app, agent, &dir, &o.tickets).await?,
         people: o.contacts.iter().map(NamedLink::contact).collect(),
-        conversations: o.conversations.iter().map(|v| conversation_link(v, &times)).collect(),
+        conversations: o
+            .conversations
+            .iter()
+            .map(|v| conversation_link(v, &times))
+            .collect(),
     })
 }
 

@@ -676,7 +676,9 @@
   }
   function changedHint(old, fresh) {
     var field = old.closest(".field") || old.parentNode;
-    var src = fresh.closest && fresh.closest("[data-changed-by]");
+    // The fresh field's wrapper names who changed it; idiomorph has already given the open
+    // page's wrapper the fresh attributes when it reaches the field, so either will do.
+    var src = (fresh.closest && fresh.closest("[data-changed-by]")) || old.closest("[data-changed-by]");
     var who = src ? src.getAttribute("data-changed-by") : "";
     var id = (old.id || "field") + "-changed";
     var hint = doc.getElementById(id);
@@ -1049,6 +1051,11 @@
       if (x.ok && j.ok) {
         if (form.elements.version) { form.elements.version.value = j.version; }
         if (original) { original.value = values.join(";"); }
+        // What was saved is now what the server has: a live merge must not take the agent's
+        // own saved value for an unsaved edit (nor hint that someone changed it).
+        Array.prototype.forEach.call(form.elements, function (el) {
+          if (el.name === "p." + name) { el.setAttribute("data-served", liveValue(el)); }
+        });
         Array.prototype.forEach.call(form.querySelectorAll("[data-field].invalid"), function (w) { fieldError(w, ""); });
         toast(j.message || "Saved.");
         return;
@@ -1070,6 +1077,16 @@
     var el = e.target;
     var form = el && el.form;
     if (!form || !form.hasAttribute("data-autosave") || !el.name || el.name.indexOf("p.") !== 0) { return; }
+    saveField(form, el.name.slice(2));
+  });
+  // The Save button is hidden once fields save themselves, and a browser submits a form on
+  // Enter only through a rendered button: Enter in a one-line field saves that field here.
+  doc.addEventListener("keydown", function (e) {
+    var el = e.target;
+    var form = el && el.form;
+    if (e.key !== "Enter" || el.tagName !== "INPUT" || !form || !form.hasAttribute("data-autosave") ||
+        !el.name || el.name.indexOf("p.") !== 0 || el.hasAttribute("data-search")) { return; }
+    e.preventDefault();
     saveField(form, el.name.slice(2));
   });
   doc.addEventListener("submit", function (e) {
