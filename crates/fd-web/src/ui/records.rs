@@ -210,7 +210,7 @@ pub(crate) async fn render_contact(
     let app = &state.app;
     let o = app.contact_overview(&agent.actor, ContactId(id)).await?;
     let dir = Directory::load(app).await?;
-    let times = Times::of(app, &agent);
+    let times = Times::of(app, agent);
     let c = &o.contact;
     let row = |label: &str, v: &Option<String>| PropRow {
         label: label.into(),
@@ -263,7 +263,7 @@ pub(crate) async fn render_company(
     let app = &state.app;
     let o = app.company_overview(&agent.actor, CompanyId(id)).await?;
     let dir = Directory::load(app).await?;
-    let times = Times::of(app, &agent);
+    let times = Times::of(app, agent);
     let c = &o.company;
     let name = c
         .name
