@@ -3,7 +3,7 @@
 // previewed inline), and the inbox reply's From preselected to the address written to (HD-15).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, launchBrowser, signIn, shot, deliver, serveHelp } from "./harness.mjs";
+import { startServer, launchBrowser, signIn, shot, deliver, serveHelp, createTeamWithAddresses } from "./harness.mjs";
 
 const HAS_SMTP = serveHelp().includes("--smtp-listen");
 const SKIP = !HAS_SMTP && "needs the SMTP listener (`serve --smtp-listen`) to receive email";
@@ -26,16 +26,8 @@ before(async () => {
   // One team: support@ (help desk, connected first, so the team's default From) and hello@
   // (inbox).
   const ann = await signIn(chrome.browser, server.url, "ann@example.com");
-  await ann.goto(`${server.url}/settings/teams`);
-  await ann.getByLabel("Name").fill("Support");
-  await ann.getByRole("button", { name: "Create team" }).click();
-  const team = ann.locator("section.card", { hasText: "Support" });
-  for (const [address, ws] of [["support@example.com", "help_desk"], ["hello@example.com", "inbox"]]) {
-    await team.getByLabel("Connect an address").fill(address);
-    await team.getByLabel("Workspace").selectOption(ws);
-    await team.getByRole("button", { name: "Connect" }).click();
-    await ann.locator("section.card", { hasText: address }).first().waitFor();
-  }
+  await createTeamWithAddresses(ann, server.url, "Support",
+    [["support@example.com", "help_desk"], ["hello@example.com", "inbox"]]);
   await ann.context().close();
 });
 after(async () => {

@@ -4,7 +4,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
-import { startServer, startRelay, launchBrowser, signIn, shot, deliver, serveHelp } from "./harness.mjs";
+import { startServer, startRelay, launchBrowser, signIn, shot, deliver, serveHelp, createTeamWithAddresses } from "./harness.mjs";
 
 const HELP = serveHelp();
 const HAS_SMTP = HELP.includes("--smtp-listen");
@@ -23,16 +23,8 @@ before(async () => {
   chrome = await launchBrowser();
   // A team with a help-desk address and an inbox address (settings, as the admin).
   const ann = await signIn(chrome.browser, server.url, "ann@example.com");
-  await ann.goto(`${server.url}/settings/teams`);
-  await ann.getByLabel("Name").fill("Support");
-  await ann.getByRole("button", { name: "Create team" }).click();
-  const team = ann.locator("section.card", { hasText: "Support" });
-  for (const [address, ws] of [["support@example.com", "help_desk"], ["hello@example.com", "inbox"]]) {
-    await team.getByLabel("Connect an address").fill(address);
-    await team.getByLabel("Workspace").selectOption(ws);
-    await team.getByRole("button", { name: "Connect" }).click();
-    await ann.locator("section.card", { hasText: address }).first().waitFor();
-  }
+  await createTeamWithAddresses(ann, server.url, "Support",
+    [["support@example.com", "help_desk"], ["hello@example.com", "inbox"]]);
   await shot(ann, "00-settings-team-addresses");
   await ann.context().close();
 });

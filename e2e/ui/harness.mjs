@@ -233,3 +233,20 @@ with smtplib.SMTP("127.0.0.1", int(a["port"])) as s:
 `;
   execFileSync("python3", ["-c", script, JSON.stringify({ from, to, subject, text, html, inReplyTo, attachments, port: smtpPort })]);
 }
+
+/**
+ * As the signed-in admin `page`: creates team `name` and connects each [address, workspace]
+ * ("help_desk" or "inbox") to it through Settings → Teams, the way a team lead sets up.
+ */
+export async function createTeamWithAddresses(page, url, name, addresses) {
+  await page.goto(`${url}/settings/teams`);
+  await page.getByLabel("Name").fill(name);
+  await page.getByRole("button", { name: "Create team" }).click();
+  const team = page.locator("section.card", { hasText: name });
+  for (const [address, ws] of addresses) {
+    await team.getByLabel("Connect an address").fill(address);
+    await team.getByLabel("Workspace").selectOption(ws);
+    await team.getByRole("button", { name: "Connect" }).click();
+    await page.locator("section.card", { hasText: address }).first().waitFor();
+  }
+}

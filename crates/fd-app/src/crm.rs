@@ -517,52 +517,26 @@ impl App {
         m.archived_at = Some(now);
         m.updated_at = now;
         tx.save_contact(&m).await?;
-        let before = p.clone();
-        for (mine, theirs) in [
-            (&mut p.email, &m.email),
-            (&mut p.firstname, &m.firstname),
-            (&mut p.lastname, &m.lastname),
-            (&mut p.phone, &m.phone),
-            (&mut p.company, &m.company),
-        ] {
-            if mine.is_none() {
-                mine.clone_from(theirs);
-            }
-        }
+        let changed = fill_from_duplicate([
+            ("email", &mut p.email, &m.email),
+            ("firstname", &mut p.firstname, &m.firstname),
+            ("lastname", &mut p.lastname, &m.lastname),
+            ("phone", &mut p.phone, &m.phone),
+            ("company", &mut p.company, &m.company),
+        ]);
         p.created_at = p.created_at.min(m.created_at);
         p.updated_at = now;
         tx.save_contact(&p).await?;
-        let mut changed = Vec::new();
-        for (name, old, new) in [
-            ("email", &before.email, &p.email),
-            ("firstname", &before.firstname, &p.firstname),
-            ("lastname", &before.lastname, &p.lastname),
-            ("phone", &before.phone, &p.phone),
-            ("company", &before.company, &p.company),
-        ] {
-            if old != new {
-                changed.push((name.to_string(), old.clone(), new.clone()));
-            }
-        }
-        tx.record_activity(&merge_activity(
+        record_merge(
+            &mut tx,
+            actor,
             ObjectType::Contact,
             p.id.0,
-            actor,
             m.id.0,
-            true,
+            changed,
             now,
-        ))
+        )
         .await?;
-        tx.record_activity(&merge_activity(
-            ObjectType::Contact,
-            m.id.0,
-            actor,
-            p.id.0,
-            false,
-            now,
-        ))
-        .await?;
-        record_crm_change(&mut tx, actor, ObjectType::Contact, p.id.0, changed, now).await?;
         tx.commit().await?;
         self.publish(events);
         Ok(p)
@@ -592,48 +566,24 @@ impl App {
         m.archived_at = Some(now);
         m.updated_at = now;
         tx.save_company(&m).await?;
-        let before = p.clone();
-        for (mine, theirs) in [
-            (&mut p.name, &m.name),
-            (&mut p.domain, &m.domain),
-            (&mut p.phone, &m.phone),
-        ] {
-            if mine.is_none() {
-                mine.clone_from(theirs);
-            }
-        }
+        let changed = fill_from_duplicate([
+            ("name", &mut p.name, &m.name),
+            ("domain", &mut p.domain, &m.domain),
+            ("phone", &mut p.phone, &m.phone),
+        ]);
         p.created_at = p.created_at.min(m.created_at);
         p.updated_at = now;
         tx.save_company(&p).await?;
-        let mut changed = Vec::new();
-        for (name, old, new) in [
-            ("name", &before.name, &p.name),
-            ("domain", &before.domain, &p.domain),
-            ("phone", &before.phone, &p.phone),
-        ] {
-            if old != new {
-                changed.push((name.to_string(), old.clone(), new.clone()));
-            }
-        }
-        tx.record_activity(&merge_activity(
+        record_merge(
+            &mut tx,
+            actor,
             ObjectType::Company,
             p.id.0,
-            actor,
             m.id.0,
-            true,
+            changed,
             now,
-        ))
+        )
         .await?;
-        tx.record_activity(&merge_activity(
-            ObjectType::Company,
-            m.id.0,
-            actor,
-            p.id.0,
-            false,
-            now,
-        ))
-        .await?;
-        record_crm_change(&mut tx, actor, ObjectType::Company, p.id.0, changed, now).await?;
         tx.commit().await?;
         self.publish(events);
         Ok(p)
@@ -648,4 +598,37 @@ async fn tickets_of_record(tx: &mut Tx, kind: ObjectType, id: i64) -> Result<Vec
         .iter()
         .map(|a| Event::TicketChanged(TicketId(a.to_id)))
         .collect())
+}
+
+/// A merge keeps the primary's values and fills only its empty ones from the duplicate
+/// (HubSpot's merge); what changed on the primary, as (property, old, new).
+fn fill_from_duplicate<const N: usize>(
+    fields: [(&str, &mut Option<String>, &Option<String>); N],
+) -> Vec<(String, Option<String>, Option<String>)> {
+    let mut changed = Vec::new();
+    for (name, mine, theirs) in fields {
+        if mine.is_none() && theirs.is_some() {
+            changed.push((name.to_string(), None, theirs.clone()));
+            mine.clone_from(theirs);
+        }
+    }
+    changed
+}
+
+/// The history of a merge: "merged" on both records (each naming the other) and the
+/// primary's filled values, by `actor`.
+async fn record_merge(
+    tx: &mut Tx,
+    actor: &Actor,
+    kind: ObjectType,
+    primary: i64,
+    merged: i64,
+    changed: Vec<(String, Option<String>, Option<String>)>,
+    now: i64,
+) -> Result<(), AppError> {
+    tx.record_activity(&merge_activity(kind, primary, actor, merged, true, now))
+        .await?;
+    tx.record_activity(&merge_activity(kind, merged, actor, primary, false, now))
+        .await?;
+    record_crm_change(tx, actor, kind, primary, changed, now).await
 }

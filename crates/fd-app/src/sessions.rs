@@ -159,40 +159,34 @@ pub fn describe_user_agent(ua: &str) -> String {
     if ua.trim().is_empty() {
         return "Unknown browser".into();
     }
-    let browser = if ua.contains("Edg/") {
-        "Edge"
-    } else if ua.contains("OPR/") || ua.contains("Opera") {
-        "Opera"
-    } else if ua.contains("Firefox/") {
-        "Firefox"
-    } else if ua.contains("HeadlessChrome/") {
-        "Headless Chrome"
-    } else if ua.contains("Chromium/") {
-        "Chromium"
-    } else if ua.contains("Chrome/") || ua.contains("CriOS/") {
-        "Chrome"
-    } else if ua.contains("Safari/") {
-        "Safari"
-    } else if ua.starts_with("curl/") {
-        "curl"
-    } else {
-        "Other browser"
+    // First match wins: Edge and Opera also say "Chrome", Chrome also says "Safari".
+    const BROWSERS: [(&[&str], &str); 8] = [
+        (&["Edg/"], "Edge"),
+        (&["OPR/", "Opera"], "Opera"),
+        (&["Firefox/"], "Firefox"),
+        (&["HeadlessChrome/"], "Headless Chrome"),
+        (&["Chromium/"], "Chromium"),
+        (&["Chrome/", "CriOS/"], "Chrome"),
+        (&["Safari/"], "Safari"),
+        (&["curl/"], "curl"),
+    ];
+    // Android and ChromeOS also say "Linux"; iOS also says "Mac OS X".
+    const SYSTEMS: [(&[&str], &str); 6] = [
+        (&["Android"], "Android"),
+        (&["iPhone", "iPad"], "iOS"),
+        (&["Windows"], "Windows"),
+        (&["Mac OS X", "Macintosh"], "macOS"),
+        (&["CrOS"], "ChromeOS"),
+        (&["Linux"], "Linux"),
+    ];
+    let first = |table: &[(&[&str], &'static str)]| {
+        table
+            .iter()
+            .find(|(marks, _)| marks.iter().any(|m| ua.contains(m)))
+            .map(|(_, name)| *name)
     };
-    let system = if ua.contains("Android") {
-        "Android"
-    } else if ua.contains("iPhone") || ua.contains("iPad") {
-        "iOS"
-    } else if ua.contains("Windows") {
-        "Windows"
-    } else if ua.contains("Mac OS X") || ua.contains("Macintosh") {
-        "macOS"
-    } else if ua.contains("CrOS") {
-        "ChromeOS"
-    } else if ua.contains("Linux") {
-        "Linux"
-    } else {
-        ""
-    };
+    let browser = first(&BROWSERS).unwrap_or("Other browser");
+    let system = first(&SYSTEMS).unwrap_or("");
     if system.is_empty() {
         browser.into()
     } else {
@@ -601,5 +595,38 @@ impl App {
         tx.delete_ui_session(&sha256_hex(token)).await?;
         tx.commit().await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::describe_user_agent;
+
+    #[test]
+    fn user_agents_read_as_browser_and_system() {
+        let cases = [
+            (
+                "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36 Edg/120.0",
+                "Edge on Windows",
+            ),
+            (
+                "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_1) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Safari/605.1.15",
+                "Safari on macOS",
+            ),
+            (
+                "Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Mobile Safari/537.36",
+                "Chrome on Android",
+            ),
+            (
+                "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0",
+                "Firefox on Linux",
+            ),
+            ("curl/8.5.0", "curl"),
+            ("", "Unknown browser"),
+            ("SomethingElse/1.0", "Other browser"),
+        ];
+        for (ua, want) in cases {
+            assert_eq!(describe_user_agent(ua), want, "{ua}");
+        }
     }
 }
