@@ -328,7 +328,7 @@ impl App {
         }
         match keep_session {
             Some(token) => {
-                tx.delete_other_ui_sessions_of(id, &crate::sessions::sha256_hex(token))
+                tx.delete_other_ui_sessions_of(id, &crate::passwords::sha256_hex(token))
                     .await?
             }
             None => tx.delete_ui_sessions_of(id).await?,

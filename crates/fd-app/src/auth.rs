@@ -8,7 +8,6 @@ use std::sync::Mutex;
 use fd_domain::EmailAddress;
 use fd_store::ApiToken;
 use rand::Rng;
-use sha2::{Digest, Sha256};
 
 use crate::{Actor, App, AppError};
 
@@ -24,12 +23,7 @@ pub struct NewApiToken {
 }
 
 fn hash_token(token: &str) -> String {
-    let digest = Sha256::digest(token.as_bytes());
-    let mut out = String::with_capacity(64);
-    for b in digest {
-        out.push_str(&format!("{b:02x}"));
-    }
-    out
+    crate::passwords::sha256_hex(token)
 }
 
 fn generate_token() -> String {

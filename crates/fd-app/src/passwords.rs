@@ -1,6 +1,11 @@
+//! Secrets at rest: argon2 password hashes (on the bounded CPU pool) and the SHA-256 hex of
+//! tokens, session keys and recovery codes (only the hash is stored). Depends on no other use
+//! case module.
+
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use rand::Rng;
+use sha2::{Digest, Sha256};
 
 use crate::{AppError, run_cpu};
 
@@ -39,4 +44,15 @@ pub async fn verify_password(password: String, hash: String) -> Result<bool, App
             .is_ok()
     })
     .await
+}
+
+/// The lowercase hex SHA-256 of `s`: how API tokens, session and device tokens, sign-in
+/// challenges and recovery codes are stored (they are random, so a fast hash suffices).
+pub(crate) fn sha256_hex(s: &str) -> String {
+    let digest = Sha256::digest(s.as_bytes());
+    let mut out = String::with_capacity(64);
+    for b in digest {
+        out.push_str(&format!("{b:02x}"));
+    }
+    out
 }

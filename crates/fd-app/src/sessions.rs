@@ -30,10 +30,10 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 
 // One client is one IPv4 address or one IPv6 /64, as for SMTP connections.
+use crate::passwords::sha256_hex;
 use fd_mail::smtp::limits::PeerKey;
 use fd_store::{SignInChallenge, UiSession, User};
 use rand::Rng;
-use sha2::{Digest, Sha256};
 
 use crate::{Actor, App, AppError, verify_password};
 
@@ -201,15 +201,6 @@ fn stored_user_agent(ua: Option<&str>) -> String {
         .filter(|c| !c.is_control())
         .take(300)
         .collect()
-}
-
-pub(crate) fn sha256_hex(s: &str) -> String {
-    let digest = Sha256::digest(s.as_bytes());
-    let mut out = String::with_capacity(64);
-    for b in digest {
-        out.push_str(&format!("{b:02x}"));
-    }
-    out
 }
 
 fn random_hex(bytes: usize) -> String {

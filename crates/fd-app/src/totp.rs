@@ -118,7 +118,7 @@ pub fn recovery_code_hash(code: &str) -> String {
         .filter(|c| c.is_ascii_alphanumeric())
         .map(|c| c.to_ascii_lowercase())
         .collect();
-    crate::sessions::sha256_hex(&normal)
+    crate::passwords::sha256_hex(&normal)
 }
 
 /// A secret being enrolled: shown to the user (as text and as an `otpauth://` URI) until
