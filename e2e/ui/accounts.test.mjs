@@ -156,6 +156,8 @@ test("two-factor sign-in: enrol with a code, then sign in with password and code
   await page.getByRole("button", { name: "Set up two-factor sign-in" }).click();
   const secret = (await page.locator("#totp-secret").textContent()).trim();
   assert.match(await page.locator("#totp-uri").textContent(), /^otpauth:\/\/totp\/Frontdesk:ann@example.com\?secret=/);
+  // The same link as a QR code an authenticator app can scan (an inline SVG with a name).
+  await page.getByRole("img", { name: "QR code of the two-factor link below" }).waitFor();
   await shot(page, "accounts-06-totp-enrol");
   // A wrong code is refused, the right one turns it on and shows the recovery codes once.
   await page.getByLabel("Code the app shows now").fill(totp(secret) === "000000" ? "111111" : "000000");
