@@ -791,6 +791,15 @@ impl App {
         Ok(n)
     }
 
+    /// Folds the view tallies' change rows (fd-store's `compact_ticket_tallies`): upkeep,
+    /// not a user action, run by the server's periodic jobs.
+    pub async fn compact_view_tallies(&self) -> Result<(), AppError> {
+        let mut tx = self.db().write().await?;
+        tx.compact_ticket_tallies().await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// HD-22: follow a ticket (followers are notified of its activity).
     pub async fn follow_ticket(
         &self,

@@ -23,6 +23,7 @@ mod scope;
 mod search;
 mod search_index;
 mod seed;
+pub use seed::{seed_customer, seed_customer_email};
 mod sessions;
 mod sqlite;
 mod tickets;

@@ -125,9 +125,9 @@ impl Tx {
                 .push(", ")
                 .bind(team)
                 .push(", ")
-                .bind(format!("Customer {i}"))
+                .bind(seed_customer_name(i))
                 .push(", ")
-                .bind(format!("customer{i}@example.com"))
+                .bind(seed_customer_email(i))
                 .push(", ")
                 .bind(format!("Order {i} did not arrive"))
                 .push(", ")
@@ -170,9 +170,9 @@ impl Tx {
             sql.push("(")
                 .bind(first_conv + (i - from) as i64)
                 .push(", 'INCOMING', 'EMAIL', ")
-                .bind(format!("Customer {i}"))
+                .bind(seed_customer_name(i))
                 .push(", ")
-                .bind(format!("customer{i}@example.com"))
+                .bind(seed_customer_email(i))
                 .push(", ")
                 .bind(format!("Order {i} did not arrive"))
                 .push(", ")
@@ -190,8 +190,8 @@ impl Tx {
         Ok(())
     }
 
-    /// One contact per ticket (`customer{i}@example.com`, "Customer N{i}"), associated both
-    /// ways as the use cases associate them, so search finds tickets by their customer.
+    /// One contact per ticket ([`seed_customer`]), associated both ways as the use cases
+    /// associate them, so search finds tickets by their customer.
     async fn seed_contact_rows(
         &mut self,
         from: u64,
@@ -206,10 +206,13 @@ impl Tx {
             if i > from {
                 sql.push(", ");
             }
+            let (first, last) = seed_customer(i);
             sql.push("(")
-                .bind(format!("customer{i}@example.com"))
-                .push(", 'Customer', ")
-                .bind(format!("N{i}"))
+                .bind(seed_customer_email(i))
+                .push(", ")
+                .bind(first)
+                .push(", ")
+                .bind(last)
                 .push(", ")
                 .bind(now)
                 .push(", ")
@@ -273,3 +276,84 @@ const SEED_TOPICS: [&str; 8] = [
     "Adresse de livraison modifiée.",
     "Merci d'avance, cordialement.",
 ];
+
+const SEED_FIRST_NAMES: [&str; 40] = [
+    "Ada", "Bruno", "Chiara", "Dmitri", "Elena", "Farid", "Giulia", "Hannah", "Ivan", "Julia",
+    "Kenji", "Laura", "Marco", "Nadia", "Oscar", "Paola", "Quentin", "Rosa", "Stefan", "Tanya",
+    "Umberto", "Vera", "Walter", "Xenia", "Yusuf", "Zoe", "Amélie", "Björn", "Céline", "Dario",
+    "Émile", "Fatima", "Gérard", "Hélène", "Inès", "José", "Karin", "Léa", "Mónica", "Noé",
+];
+const SEED_LAST_NAMES: [&str; 50] = [
+    "Rossi",
+    "Müller",
+    "Dubois",
+    "García",
+    "Smith",
+    "Kowalski",
+    "Novak",
+    "Jensen",
+    "Silva",
+    "Ricci",
+    "Schmidt",
+    "Martin",
+    "López",
+    "Brown",
+    "Nowak",
+    "Horvat",
+    "Hansen",
+    "Santos",
+    "Greco",
+    "Weber",
+    "Bernard",
+    "Pérez",
+    "Taylor",
+    "Wójcik",
+    "Kovač",
+    "Nielsen",
+    "Costa",
+    "Bruno",
+    "Fischer",
+    "Moreau",
+    "Sánchez",
+    "Wilson",
+    "Lewandowski",
+    "Babić",
+    "Larsen",
+    "Ferreira",
+    "Gallo",
+    "Wagner",
+    "Laurent",
+    "Romero",
+    "Evans",
+    "Kamiński",
+    "Jurić",
+    "Pedersen",
+    "Oliveira",
+    "Conti",
+    "Becker",
+    "Lefèvre",
+    "Navarro",
+    "Walker",
+];
+
+/// The seeded customer of ticket `i`: one of 2,000 first and last name pairs, so a name
+/// search finds one ticket in 2,000, as a desk's repeat customers and namesakes do.
+pub fn seed_customer(i: u64) -> (&'static str, &'static str) {
+    let first = SEED_FIRST_NAMES[(i as usize) % SEED_FIRST_NAMES.len()];
+    let last = SEED_LAST_NAMES[((i as usize) / SEED_FIRST_NAMES.len()) % SEED_LAST_NAMES.len()];
+    (first, last)
+}
+
+fn seed_customer_name(i: u64) -> String {
+    let (first, last) = seed_customer(i);
+    format!("{first} {last}")
+}
+
+/// `first.last.<i>@example.com`, folded to ASCII as mail addresses usually are: unique per
+/// ticket, made of words other addresses share (a desk's addresses are not one word with a
+/// million different endings).
+pub fn seed_customer_email(i: u64) -> String {
+    let (first, last) = seed_customer(i);
+    let ascii = |s: &str| fd_domain::search::fold(s);
+    format!("{}.{}.{i}@example.com", ascii(first), ascii(last))
+}

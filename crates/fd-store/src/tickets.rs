@@ -7,7 +7,7 @@ use fd_domain::*;
 use crate::records::TICKET_COLUMNS;
 use crate::records::ticket_from_row;
 use crate::scope::push_ticket_scope;
-use crate::search::push_text_search;
+use crate::search::{MatchUse, push_text_search, ticket_matches_capped};
 use crate::{Backend, Sql, StoreError, Ticket, Tx, args};
 
 /// The built-in views of the help desk's left panel (HD-01), plus "everything live".
@@ -65,7 +65,7 @@ impl Default for TicketListQuery {
     }
 }
 
-fn push_view_filter(sql: &mut Sql, backend: Backend, q: &TicketListQuery) {
+fn push_view_filter(sql: &mut Sql, backend: Backend, q: &TicketListQuery, how: MatchUse) {
     match q.view {
         TicketView::All => sql.push(" AND t.trashed_at IS NULL"),
         TicketView::AllOpen => sql.push(" AND t.trashed_at IS NULL AND t.is_open = TRUE"),
@@ -92,7 +92,7 @@ fn push_view_filter(sql: &mut Sql, backend: Backend, q: &TicketListQuery) {
         sql.push(" AND t.priority = ").bind(p.as_str());
     }
     if let Some(text) = &q.text {
-        push_text_search(sql, backend, ObjectType::Ticket, text);
+        push_text_search(sql, backend, ObjectType::Ticket, text, how);
     }
 }
 
@@ -327,10 +327,11 @@ impl Tx {
         scope: &ViewerScope,
         q: &TicketListQuery,
     ) -> Result<Vec<Ticket>, StoreError> {
+        let how = self.text_match_use(q).await?;
         let mut sql = Sql::new(&format!(
             "SELECT {TICKET_COLUMNS} FROM tickets t WHERE 1 = 1"
         ));
-        push_view_filter(&mut sql, self.backend(), q);
+        push_view_filter(&mut sql, self.backend(), q, how);
         push_ticket_scope(&mut sql, scope, "t");
         sql.push(match q.sort {
             TicketSort::LastActivityDesc => " ORDER BY t.last_activity_at DESC, t.id DESC",
@@ -359,16 +360,125 @@ impl Tx {
         Ok(out)
     }
 
-    /// How many tickets a view holds for this viewer (the counts beside the views).
+    /// How a page of a search should use the full-text matches (SQLite). A page of a
+    /// search whose words are common is found by walking the page's ordering index and
+    /// keeping the matches, a few dozen entries in; looking every match up and sorting them
+    /// cost 100 ms and more at a million tickets. Few matches are looked up directly, as
+    /// walking the index for them could pass most of the desk. Walking needs an index in
+    /// the page's order: the latest activity over every state (`tickets_live_recent`), or
+    /// any sort within one state.
+    async fn text_match_use(&mut self, q: &TicketListQuery) -> Result<MatchUse, StoreError> {
+        /// Matches up to which looking each one up is cheaper than walking an index.
+        const FEW_MATCHES: i64 = 2_000;
+        let Some(text) = q.text.as_deref() else {
+            return Ok(MatchUse::Drive);
+        };
+        let ordered_walk = match q.view {
+            TicketView::All => q.sort == TicketSort::LastActivityDesc,
+            TicketView::AllOpen
+            | TicketView::Closed
+            | TicketView::Unassigned
+            | TicketView::AssignedTo(_) => true,
+            TicketView::Following(_) | TicketView::Trash => false,
+        };
+        if self.backend() != Backend::Sqlite || !ordered_walk {
+            return Ok(MatchUse::Drive);
+        }
+        let Some(count) = ticket_matches_capped(text, FEW_MATCHES + 1) else {
+            return Ok(MatchUse::Drive);
+        };
+        Ok(if self.count_sql(count).await? > FEW_MATCHES {
+            MatchUse::Filter
+        } else {
+            MatchUse::Drive
+        })
+    }
+
+    /// How many tickets a view holds for this viewer (the counts beside the views). Views
+    /// over the columns `ticket_tallies` keeps (migration 0011) are summed from it; a followed
+    /// view or a text search counts the tickets themselves.
     pub async fn count_tickets(
         &mut self,
         scope: &ViewerScope,
         q: &TicketListQuery,
     ) -> Result<i64, StoreError> {
+        if q.text.is_none() && !matches!(q.view, TicketView::Following(_)) {
+            return self.count_tickets_tallied(scope, q).await;
+        }
+        self.count_tickets_counted(scope, q).await
+    }
+
+    /// [`Tx::count_tickets`] by counting the tickets (what the tallies must always agree with).
+    pub async fn count_tickets_counted(
+        &mut self,
+        scope: &ViewerScope,
+        q: &TicketListQuery,
+    ) -> Result<i64, StoreError> {
         let mut sql = Sql::new("SELECT COUNT(*) AS n FROM tickets t WHERE 1 = 1");
-        push_view_filter(&mut sql, self.backend(), q);
+        push_view_filter(&mut sql, self.backend(), q, MatchUse::Drive);
         push_ticket_scope(&mut sql, scope, "t");
         self.count_sql(sql).await
+    }
+
+    async fn count_tickets_tallied(
+        &mut self,
+        scope: &ViewerScope,
+        q: &TicketListQuery,
+    ) -> Result<i64, StoreError> {
+        // The sum is NUMERIC on PostgreSQL: cast back to the count's type.
+        let mut sql = Sql::new(
+            "SELECT CAST(COALESCE(SUM(t.n), 0) AS BIGINT) AS n FROM ticket_tallies t WHERE 1 = 1",
+        );
+        match q.view {
+            TicketView::All => sql.push(" AND t.trashed = FALSE"),
+            TicketView::AllOpen => sql.push(" AND t.trashed = FALSE AND t.is_open = TRUE"),
+            TicketView::Unassigned => {
+                sql.push(" AND t.trashed = FALSE AND t.is_open = TRUE AND t.owner_id = 0")
+            }
+            TicketView::AssignedTo(u) => sql
+                .push(" AND t.trashed = FALSE AND t.is_open = TRUE AND t.owner_id = ")
+                .bind(u),
+            TicketView::Closed => sql.push(" AND t.trashed = FALSE AND t.is_open = FALSE"),
+            TicketView::Trash => sql.push(" AND t.trashed = TRUE"),
+            TicketView::Following(_) => {
+                return Err(StoreError::Internal(
+                    "followed tickets are not tallied".into(),
+                ));
+            }
+        };
+        if let Some(p) = q.pipeline {
+            sql.push(" AND t.pipeline_id = ").bind(p);
+        }
+        if let Some(s) = q.stage {
+            sql.push(" AND t.stage_id = ").bind(s);
+        }
+        if let Some(p) = &q.priority {
+            sql.push(" AND t.priority = ").bind(p.as_str());
+        }
+        // Absent owners and teams are 0 here, which no scope names: the scope reads the same.
+        push_ticket_scope(&mut sql, scope, "t");
+        self.count_sql(sql).await
+    }
+
+    /// Folds `ticket_tallies`' rows per combination into one and drops empty ones
+    /// (PostgreSQL's trigger appends a row per change; SQLite's keeps one per combination).
+    pub async fn compact_ticket_tallies(&mut self) -> Result<(), StoreError> {
+        if self.backend() == crate::Backend::Sqlite {
+            self.exec("DELETE FROM ticket_tallies WHERE n = 0", args![])
+                .await?;
+            return Ok(());
+        }
+        // Only rows this statement's snapshot sees are folded: rows other transactions add
+        // meanwhile stay as they are, so no sum changes.
+        self.exec(
+            "WITH gone AS (DELETE FROM ticket_tallies RETURNING *) \
+             INSERT INTO ticket_tallies (is_open, trashed, owner_id, team_id, pipeline_id, stage_id, priority, n) \
+             SELECT is_open, trashed, owner_id, team_id, pipeline_id, stage_id, priority, SUM(n) FROM gone \
+             GROUP BY is_open, trashed, owner_id, team_id, pipeline_id, stage_id, priority HAVING SUM(n) <> 0",
+            args![],
+        )
+        .await?;
+        Ok(())
     }
 
     /// Live tickets associated with a CRM record, scoped (contact and company pages).

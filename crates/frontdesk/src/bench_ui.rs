@@ -29,18 +29,24 @@ pub struct BenchUiArgs {
     /// A PostgreSQL maintenance URL; without it the bench uses a new SQLite file.
     #[arg(long)]
     pub postgres_admin_url: Option<String>,
+    /// Keep the seeded SQLite database in this file and, when it already holds the desk a
+    /// previous run seeded, time the pages on it without seeding again (a million tickets
+    /// take a minute or more to seed).
+    #[arg(long, conflicts_with = "postgres_admin_url")]
+    pub database: Option<std::path::PathBuf>,
 }
 
 const PASSWORD: &str = "bench-password";
 
 pub async fn run(args: BenchUiArgs) -> anyhow::Result<()> {
     let dir = std::env::temp_dir().join(format!("frontdesk-bench-ui-{}", std::process::id()));
-    let url = match &args.postgres_admin_url {
-        Some(admin) => {
+    let url = match (&args.postgres_admin_url, &args.database) {
+        (Some(admin), _) => {
             let name = format!("frontdesk_bench_ui_{}", std::process::id());
             fd_store::create_postgres_database(admin, &name).await?
         }
-        None => {
+        (None, Some(file)) => file.display().to_string(),
+        (None, None) => {
             std::fs::create_dir_all(&dir)?;
             dir.join("bench.db").display().to_string()
         }
@@ -48,6 +54,38 @@ pub async fn run(args: BenchUiArgs) -> anyhow::Result<()> {
     let db = Db::connect(&url).await.context("open bench database")?;
     db.migrate().await?;
     let app = App::new(db, Arc::new(SystemClock));
+    let system = Actor::system();
+    let every_ticket = fd_store::TicketListQuery {
+        view: fd_store::TicketView::All,
+        ..Default::default()
+    };
+    let reused = app.count_tickets(&system, &every_ticket).await? > 0;
+    let agents = if reused {
+        let mut agents = Vec::new();
+        for i in 0..20 {
+            let email = format!("agent{i}@bench.example");
+            let user = app
+                .user_by_email(&email)
+                .await?
+                .with_context(|| format!("{email} is not in the kept database"))?;
+            agents.push(user.id);
+        }
+        println!("reusing the desk seeded in {url}");
+        agents
+    } else {
+        seed_desk(&app, args.tickets).await?
+    };
+    run_pages(&app, &agents, &args).await?;
+    app.close().await;
+    if args.postgres_admin_url.is_none() && args.database.is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    Ok(())
+}
+
+/// Teams, twenty agents (the first sees every ticket, the others their team's) and
+/// `tickets` tickets.
+async fn seed_desk(app: &App, tickets: u64) -> anyhow::Result<Vec<UserId>> {
     let system = Actor::system();
     let mut teams = Vec::new();
     for i in 0..4 {
@@ -85,13 +123,24 @@ pub async fn run(args: BenchUiArgs) -> anyhow::Result<()> {
         unassigned_every: 5,
         closed_every: 3,
     };
-    app.seed_tickets(&Actor::system(), &seed, 0, args.tickets)
+    app.seed_tickets(&Actor::system(), &seed, 0, tickets)
         .await?;
     println!(
         "seeded {} tickets in {:.1} s",
-        args.tickets,
+        tickets,
         started.elapsed().as_secs_f64()
     );
+    Ok(agents)
+}
+
+/// Times every page for the agent with all access and a team-scoped one.
+async fn run_pages(app: &App, agents: &[UserId], args: &BenchUiArgs) -> anyhow::Result<()> {
+    let every_ticket = fd_store::TicketListQuery {
+        view: fd_store::TicketView::All,
+        ..Default::default()
+    };
+    let tickets = app.count_tickets(&Actor::system(), &every_ticket).await?;
+    let tickets = u64::try_from(tickets).unwrap_or(0);
     let router = fd_web::router(app.clone());
     println!(
         "{:<44} {:>10} {:>10} {:>10}",
@@ -129,8 +178,12 @@ pub async fn run(args: BenchUiArgs) -> anyhow::Result<()> {
             .first()
             .map(|t| t.id)
             .context("the bench agent sees no open ticket")?;
-        // A seeded ticket number in the middle of the desk, with the "réclamation" topic.
-        let probe = (args.tickets / 2) / 8 * 8 + 5;
+        // A seeded ticket number in the middle of the desk, with the "réclamation" topic, and
+        // its customer (a name one ticket in 2,000 shares).
+        let probe = (tickets / 2) / 8 * 8 + 5;
+        let (first, last) = fd_store::seed_customer(probe);
+        let email = fd_store::seed_customer_email(probe).replace('@', "%40");
+        let name = format!("{first}+{last}");
         let pages = [
             "/helpdesk".to_string(),
             "/helpdesk?view=unassigned".into(),
@@ -143,8 +196,8 @@ pub async fn run(args: BenchUiArgs) -> anyhow::Result<()> {
             // open view: a customer's email, a contact's name, a word of the seeded message
             // typed without its accent (one ticket in eight has it), that word with an
             // order number, and a ticket id.
-            format!("/helpdesk?view=open&q=customer{probe}%40example.com"),
-            format!("/helpdesk?view=open&q=customer+n{probe}"),
+            format!("/helpdesk?view=open&q={email}"),
+            format!("/helpdesk?view=open&q={name}"),
             "/helpdesk?view=open&q=reclamation".into(),
             format!("/helpdesk?view=open&q=reclamation+{probe}"),
             format!("/helpdesk?view=open&q={ticket}"),
@@ -169,10 +222,6 @@ pub async fn run(args: BenchUiArgs) -> anyhow::Result<()> {
         }
     }
     println!("worst page p95: {:.2} ms", ms(worst));
-    app.close().await;
-    if args.postgres_admin_url.is_none() {
-        let _ = std::fs::remove_dir_all(&dir);
-    }
     Ok(())
 }
 

@@ -151,11 +151,18 @@ pub async fn launch_with_mail(
     result
 }
 
-/// Periodic jobs: the trash purge (INB-13) once at start and then hourly.
+/// Periodic jobs: the trash purge (INB-13) once at start and then hourly; folding the view
+/// tallies' change rows every minute (they only grow on PostgreSQL).
 async fn run_jobs(app: App, mut stop: tokio::sync::watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    let mut fold = tokio::time::interval(Duration::from_secs(60));
     loop {
         tokio::select! {
+            _ = fold.tick() => {
+                if let Err(e) = app.compact_view_tallies().await {
+                    tracing::error!(error = %e, "folding the view tallies failed");
+                }
+            }
             _ = tick.tick() => {
                 match app.purge_trash().await {
                     Ok((0, 0)) => {}

@@ -7,4 +7,5 @@
 mod errors;
 mod reads;
 mod search;
+mod tallies;
 mod writers;
