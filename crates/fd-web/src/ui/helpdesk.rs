@@ -301,7 +301,9 @@ pub(crate) async fn list(
         priority: p.priority.clone().filter(|s| !s.is_empty()),
     };
     let dir = Directory::load(app).await?;
-    let views = view_links(app, &agent, &view_key, true).await?;
+    // Search results span every view (`within`), so no view is marked as the current one.
+    let active_view = if searching { "" } else { view_key.as_str() };
+    let views = view_links(app, &agent, active_view, true).await?;
     let mut matches = Vec::new();
     let (tickets, total, drafts) = match view_key.as_str() {
         "mentions" => {

@@ -50,6 +50,12 @@ async fn create_ticket_add_contact_reply_and_close(t: TestApp) {
         "{}",
         list.body
     );
+    // Results span every view, so the views panel marks none of them as current; the
+    // plain list marks its own.
+    let current_view = "aria-current=\"page\"><span>";
+    assert!(!list.body.contains(current_view), "{}", list.body);
+    let plain = b.get("/helpdesk?view=open").await;
+    assert!(plain.body.contains(current_view), "{}", plain.body);
     assert!(
         !b.get("/helpdesk?view=open&q=nothing-like-this")
             .await
