@@ -54,7 +54,10 @@ impl App {
             let mut email_started = tx.draft(author, ticket_id, None).await?.is_some();
             for c in &call_convs {
                 email_started |= tx.draft(author, ticket_id, Some(c.id)).await?.is_some()
-                    || tx.message_count(c.id, Some(Direction::Outbound)).await? > 0;
+                    || tx
+                        .message_count(&actor.scope(), c.id, Some(Direction::Outbound))
+                        .await?
+                        > 0;
             }
             rules::hd_21_check_comment(&channels, email_started)?;
         }

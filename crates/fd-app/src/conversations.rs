@@ -462,7 +462,7 @@ impl App {
                     ));
                 }
             },
-            None => tx.latest_message(id).await?,
+            None => tx.latest_message(&actor.scope(), id).await?,
         };
         if reply.text.trim().is_empty() && reply.html.as_deref().is_none_or(|h| h.trim().is_empty())
         {

@@ -27,7 +27,7 @@ impl App {
             let c = lock_conversation(&mut tx, actor, cid).await?;
             draft.ticket_id = c.ticket_id;
             if draft.seen_message_id.is_none() {
-                draft.seen_message_id = tx.latest_message(cid).await?.map(|m| m.id);
+                draft.seen_message_id = tx.latest_message(&actor.scope(), cid).await?.map(|m| m.id);
             }
         } else if let Some(tid) = draft.ticket_id {
             self.locked_ticket(&mut tx, actor, tid).await?;
@@ -52,7 +52,7 @@ impl App {
             && !draft_may_reference(&mut tx, &draft, mid).await?
         {
             draft.seen_message_id = match draft.conversation_id {
-                Some(cid) => tx.latest_message(cid).await?.map(|m| m.id),
+                Some(cid) => tx.latest_message(&actor.scope(), cid).await?.map(|m| m.id),
                 None => None,
             };
         }

@@ -349,22 +349,28 @@ impl Tx {
         }
     }
 
-    /// The newest message of a conversation (HD-14's default reply target).
+    /// The newest message of a conversation the viewer may see (HD-14's default reply target).
     pub async fn latest_message(
         &mut self,
+        scope: &ViewerScope,
         conversation: ConversationId,
     ) -> Result<Option<Message>, StoreError> {
-        let sql = format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1"
-        );
-        match self.opt(&sql, args![conversation]).await? {
+        let mut sql = Sql::new(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = "
+        ));
+        sql.bind(conversation);
+        push_conversation_child_scope(&mut sql, scope, "messages.conversation_id");
+        sql.push(" ORDER BY created_at DESC, id DESC LIMIT 1");
+        match self.opt_sql(sql).await? {
             Some(r) => Ok(Some(message_from_row(&r)?)),
             None => Ok(None),
         }
     }
 
+    /// How many messages (of one direction) a conversation the viewer may see holds.
     pub async fn message_count(
         &mut self,
+        scope: &ViewerScope,
         conversation: ConversationId,
         direction: Option<Direction>,
     ) -> Result<i64, StoreError> {
@@ -373,6 +379,7 @@ impl Tx {
         if let Some(d) = direction {
             sql.push(" AND direction = ").bind(d.as_str());
         }
+        push_conversation_child_scope(&mut sql, scope, "messages.conversation_id");
         self.count_sql(sql).await
     }
 
