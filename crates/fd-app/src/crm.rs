@@ -600,11 +600,7 @@ impl App {
     /// archived without a merge, or its survivor was archived since. It tells no more than
     /// reading the records themselves does (contacts and companies are not scoped by ticket
     /// access; what the survivor's page lists of tickets is, HD-09).
-    pub async fn merge_survivor(
-        &self,
-        kind: ObjectType,
-        id: i64,
-    ) -> Result<Option<i64>, AppError> {
+    pub async fn merge_survivor(&self, kind: ObjectType, id: i64) -> Result<Option<i64>, AppError> {
         if !matches!(kind, ObjectType::Contact | ObjectType::Company) {
             return Ok(None);
         }

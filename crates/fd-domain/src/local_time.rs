@@ -160,10 +160,13 @@ pub fn parse_date_input(raw: &str) -> Option<Millis> {
     let raw = raw.trim();
     // Exactly the day: jiff would also read a date-time here and drop its time.
     let shape = raw.len() == 10
-        && raw
-            .chars()
-            .enumerate()
-            .all(|(i, c)| if i == 4 || i == 7 { c == '-' } else { c.is_ascii_digit() });
+        && raw.chars().enumerate().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                c == '-'
+            } else {
+                c.is_ascii_digit()
+            }
+        });
     if !shape {
         return None;
     }
@@ -177,7 +180,9 @@ pub fn parse_date_input(raw: &str) -> Option<Millis> {
 /// with seconds ("…T14:05:30") only when the moment has some, so a value shown and posted
 /// back unchanged is the same value.
 pub fn datetime_input_value(at: Millis, tz: &UserTimeZone) -> Option<String> {
-    let zoned = Timestamp::from_millisecond(at).ok()?.to_zoned(tz.zone.clone());
+    let zoned = Timestamp::from_millisecond(at)
+        .ok()?
+        .to_zoned(tz.zone.clone());
     let format = if zoned.second() == 0 {
         "%Y-%m-%dT%H:%M"
     } else {
@@ -197,10 +202,13 @@ pub fn parse_datetime_input(raw: &str, tz: &UserTimeZone) -> Option<Millis> {
     // "2026-12-07T14:05": a date, a separator, a time; no offset, no zone, no fraction.
     let (date, time) = raw.split_once(['T', ' '])?;
     let time_ok = matches!(time.len(), 5 | 8)
-        && time
-            .chars()
-            .enumerate()
-            .all(|(i, c)| if i == 2 || i == 5 { c == ':' } else { c.is_ascii_digit() });
+        && time.chars().enumerate().all(|(i, c)| {
+            if i == 2 || i == 5 {
+                c == ':'
+            } else {
+                c.is_ascii_digit()
+            }
+        });
     if date.len() != 10 || !time_ok {
         return None;
     }
@@ -293,7 +301,14 @@ mod tests {
         // Any moment of that UTC day shows that day, whoever reads it.
         assert_eq!(date_input_value(AT).as_deref(), Some("2026-12-07"));
         assert_eq!(date_input_value(day - 1).as_deref(), Some("2026-12-06"));
-        for bad in ["", "2026-13-01", "2026-02-30", "07/12/2026", "2026-12-07T10:00", "tomorrow"] {
+        for bad in [
+            "",
+            "2026-13-01",
+            "2026-02-30",
+            "07/12/2026",
+            "2026-12-07T10:00",
+            "tomorrow",
+        ] {
             assert_eq!(parse_date_input(bad), None, "{bad}");
         }
     }
@@ -304,13 +319,19 @@ mod tests {
         // 14:05 in Rome on 7 Dec is 13:05 UTC.
         assert_eq!(parse_datetime_input("2026-12-07T14:05", &tz), Some(AT));
         assert_eq!(parse_datetime_input("2026-12-07 14:05", &tz), Some(AT));
-        assert_eq!(parse_datetime_input("2026-12-07T14:05:30", &tz), Some(AT + 30_000));
+        assert_eq!(
+            parse_datetime_input("2026-12-07T14:05:30", &tz),
+            Some(AT + 30_000)
+        );
         assert_eq!(
             parse_datetime_input("2026-12-07T14:05", &UserTimeZone::utc()),
             Some(AT + HOUR)
         );
         // Shown back the same way; seconds only when there are some.
-        assert_eq!(datetime_input_value(AT, &tz).as_deref(), Some("2026-12-07T14:05"));
+        assert_eq!(
+            datetime_input_value(AT, &tz).as_deref(),
+            Some("2026-12-07T14:05")
+        );
         assert_eq!(
             datetime_input_value(AT + 30_000, &tz).as_deref(),
             Some("2026-12-07T14:05:30")

@@ -272,10 +272,19 @@ mod tests {
     #[test]
     fn internal_names_are_derived_from_labels_hubspot_style() {
         assert_eq!(derived("Customer tier").as_deref(), Some("customer_tier"));
-        assert_eq!(derived("  Priorité   client!! ").as_deref(), Some("priorite_client"));
-        assert_eq!(derived("Straße & Hausnummer").as_deref(), Some("strasse_hausnummer"));
+        assert_eq!(
+            derived("  Priorité   client!! ").as_deref(),
+            Some("priorite_client")
+        );
+        assert_eq!(
+            derived("Straße & Hausnummer").as_deref(),
+            Some("strasse_hausnummer")
+        );
         assert_eq!(derived("SLA (hours)").as_deref(), Some("sla_hours"));
-        assert_eq!(derived("Ærø Ørsted-Łódź").as_deref(), Some("aero_orsted_lodz"));
+        assert_eq!(
+            derived("Ærø Ørsted-Łódź").as_deref(),
+            Some("aero_orsted_lodz")
+        );
         assert_eq!(derived("renewal_date").as_deref(), Some("renewal_date"));
         assert_eq!(derived("ﬁnal Ⅳ").as_deref(), Some("final_iv"));
     }
@@ -298,7 +307,10 @@ mod tests {
         for label in ["x", "Ünïcödé", "9", "a-b_c d", &"word ".repeat(40)] {
             let n = derived(label).unwrap_or_default();
             assert!(n.len() <= MAX_INTERNAL_NAME, "{label}");
-            assert!(n.starts_with(|c: char| c.is_ascii_lowercase()), "{label}: {n}");
+            assert!(
+                n.starts_with(|c: char| c.is_ascii_lowercase()),
+                "{label}: {n}"
+            );
             assert!(
                 n.chars()
                     .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),

@@ -438,20 +438,42 @@ async fn merged_ids_lead_to_survivor(t: TestApp) {
         email: Some(email.into()),
         ..NewContact::default()
     };
-    let a = t.app.create_contact(&system, new("a@example.com")).await.unwrap();
-    let b = t.app.create_contact(&system, new("b@example.com")).await.unwrap();
-    let c = t.app.create_contact(&system, new("c@example.com")).await.unwrap();
-    let lone = t.app.create_contact(&system, new("d@example.com")).await.unwrap();
+    let a = t
+        .app
+        .create_contact(&system, new("a@example.com"))
+        .await
+        .unwrap();
+    let b = t
+        .app
+        .create_contact(&system, new("b@example.com"))
+        .await
+        .unwrap();
+    let c = t
+        .app
+        .create_contact(&system, new("c@example.com"))
+        .await
+        .unwrap();
+    let lone = t
+        .app
+        .create_contact(&system, new("d@example.com"))
+        .await
+        .unwrap();
     // a into b, then b into c: a's and b's old ids both answer with c.
     t.app.merge_contacts(&agent, b.id, a.id).await.unwrap();
     assert_eq!(
-        t.app.merge_survivor(ObjectType::Contact, a.id.0).await.unwrap(),
+        t.app
+            .merge_survivor(ObjectType::Contact, a.id.0)
+            .await
+            .unwrap(),
         Some(b.id.0)
     );
     t.app.merge_contacts(&agent, c.id, b.id).await.unwrap();
     for old in [a.id, b.id] {
         assert_eq!(
-            t.app.merge_survivor(ObjectType::Contact, old.0).await.unwrap(),
+            t.app
+                .merge_survivor(ObjectType::Contact, old.0)
+                .await
+                .unwrap(),
             Some(c.id.0)
         );
         let r = t
@@ -462,13 +484,31 @@ async fn merged_ids_lead_to_survivor(t: TestApp) {
         assert_eq!(r.id, c.id.0);
     }
     // The live one, an unknown id and one archived without a merge lead nowhere.
-    assert_eq!(t.app.merge_survivor(ObjectType::Contact, c.id.0).await.unwrap(), None);
-    assert_eq!(t.app.merge_survivor(ObjectType::Contact, 999_999).await.unwrap(), None);
+    assert_eq!(
+        t.app
+            .merge_survivor(ObjectType::Contact, c.id.0)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        t.app
+            .merge_survivor(ObjectType::Contact, 999_999)
+            .await
+            .unwrap(),
+        None
+    );
     t.app
         .archive_record(&agent, ObjectType::Contact, lone.id.0)
         .await
         .unwrap();
-    assert_eq!(t.app.merge_survivor(ObjectType::Contact, lone.id.0).await.unwrap(), None);
+    assert_eq!(
+        t.app
+            .merge_survivor(ObjectType::Contact, lone.id.0)
+            .await
+            .unwrap(),
+        None
+    );
     assert!(
         t.app
             .record_following_merges(&agent, ObjectType::Contact, lone.id.0, false)
@@ -487,14 +527,34 @@ async fn merged_ids_lead_to_survivor(t: TestApp) {
         .archive_record(&agent, ObjectType::Contact, c.id.0)
         .await
         .unwrap();
-    assert_eq!(t.app.merge_survivor(ObjectType::Contact, a.id.0).await.unwrap(), None);
+    assert_eq!(
+        t.app
+            .merge_survivor(ObjectType::Contact, a.id.0)
+            .await
+            .unwrap(),
+        None
+    );
 
     // Companies alike.
-    let acme = t.app.create_company(&system, Some("Acme".into()), None).await.unwrap();
-    let dup = t.app.create_company(&system, Some("ACME".into()), None).await.unwrap();
-    t.app.merge_companies(&agent, acme.id, dup.id).await.unwrap();
+    let acme = t
+        .app
+        .create_company(&system, Some("Acme".into()), None)
+        .await
+        .unwrap();
+    let dup = t
+        .app
+        .create_company(&system, Some("ACME".into()), None)
+        .await
+        .unwrap();
+    t.app
+        .merge_companies(&agent, acme.id, dup.id)
+        .await
+        .unwrap();
     assert_eq!(
-        t.app.merge_survivor(ObjectType::Company, dup.id.0).await.unwrap(),
+        t.app
+            .merge_survivor(ObjectType::Company, dup.id.0)
+            .await
+            .unwrap(),
         Some(acme.id.0)
     );
     let r = t

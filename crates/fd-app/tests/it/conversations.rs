@@ -1106,7 +1106,14 @@ async fn reply_posted_twice(t: TestApp) {
         .agent("ann@example.com", TicketAccessLevel::All, &[])
         .await;
     let (c, _, _) = conversation_with_ticket(&t, "carl@customer.example").await;
-    let seen = t.app.messages(&agent, c.id).await.unwrap().last().unwrap().id;
+    let seen = t
+        .app
+        .messages(&agent, c.id)
+        .await
+        .unwrap()
+        .last()
+        .unwrap()
+        .id;
     let post = || Reply {
         html: Some("<p>On it</p>".into()),
         ..reply("On it")
@@ -1129,7 +1136,10 @@ async fn reply_posted_twice(t: TestApp) {
     let first = send(seen).await;
     t.clock.advance_ms(500);
     let again = send(seen).await;
-    assert_eq!(again, first, "the repeated post answers with the first message");
+    assert_eq!(
+        again, first,
+        "the repeated post answers with the first message"
+    );
     let msgs = t.app.messages(&agent, c.id).await.unwrap();
     assert_eq!(msgs.len(), 2, "one reply stored");
     // From the page reloaded after the send (it showed the reply), the same words again

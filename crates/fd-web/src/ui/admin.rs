@@ -703,7 +703,9 @@ pub(crate) async fn create_property(State(state): State<UiState>, post: Post) ->
             } else {
                 field_refusal(
                     "name",
-                    format!("The internal name \u{201c}{name}\u{201d} is already taken: choose another."),
+                    format!(
+                        "The internal name \u{201c}{name}\u{201d} is already taken: choose another."
+                    ),
                 )
             };
             properties_page(&state, &post.agent, Some(e), f.clone()).await

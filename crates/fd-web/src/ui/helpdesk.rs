@@ -943,7 +943,13 @@ async fn create_form_fields(
         )
     {
         if let Some(def) = defs.iter().find(|d| d.name == name && !d.archived) {
-            let mut f = prop_field(def, values.get(&name).map(String::as_str), dir, tz, required);
+            let mut f = prop_field(
+                def,
+                values.get(&name).map(String::as_str),
+                dir,
+                tz,
+                required,
+            );
             if name == "hs_pipeline_stage" && values.get(&name).is_none() {
                 // Preselect the stage automatic creation uses (HD-06): one rule for both.
                 if let Ok((_, s)) = fd_app::domain::rules::hd_06_intake_stage(&dir.pipelines) {

@@ -11,11 +11,11 @@ use fd_app::domain::*;
 use serde::Deserialize;
 
 use super::Id;
+use super::flash::{Flash, see_other_flash};
 use super::view::{Directory, TicketRow, Times, channel_label, priority_label};
 use super::widgets::{
     ActivityVm, NamedLink, TicketVm, activity_vm, ticket_activity_words, ticket_rows,
 };
-use super::flash::{Flash, see_other_flash};
 use super::{Agent, Chrome, UiError, UiResult, UiState, page};
 use axum::http::StatusCode;
 

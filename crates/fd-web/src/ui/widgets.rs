@@ -68,7 +68,9 @@ impl PropField {
     pub fn html_type(&self) -> &'static str {
         match self.input {
             "number" => "number",
-            "date" if self.value.is_empty() || local_time::parse_date_input(&self.value).is_some() => {
+            "date"
+                if self.value.is_empty() || local_time::parse_date_input(&self.value).is_some() =>
+            {
                 "date"
             }
             "datetime"

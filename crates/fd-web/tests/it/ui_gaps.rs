@@ -32,7 +32,11 @@ async fn property_named_from_label(t: TestApp) {
     let created = b
         .post(
             "/settings/properties",
-            &[("label", "Priorité client"), ("name", ""), ("type", "string")],
+            &[
+                ("label", "Priorité client"),
+                ("name", ""),
+                ("type", "string"),
+            ],
         )
         .await;
     assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
@@ -62,7 +66,12 @@ async fn property_named_from_label(t: TestApp) {
             ],
         )
         .await;
-    assert_eq!(overridden.status, StatusCode::SEE_OTHER, "{}", overridden.body);
+    assert_eq!(
+        overridden.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        overridden.body
+    );
     // A typed name that is taken is refused at the name, with Advanced open.
     let taken = b
         .post(
@@ -83,7 +92,10 @@ async fn property_named_from_label(t: TestApp) {
     assert!(taken.body.contains("<details class=\"advanced\" open>"));
     // A label nothing can be made from asks for a name.
     let script = b
-        .post("/settings/properties", &[("label", "顧客"), ("type", "string")])
+        .post(
+            "/settings/properties",
+            &[("label", "顧客"), ("type", "string")],
+        )
         .await;
     assert_eq!(script.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(text_of(&script.body, "np-name-error").is_some());
@@ -113,10 +125,7 @@ async fn dates_in_the_agents_zone(t: TestApp) {
     let created = b
         .post(
             "/helpdesk/new",
-            &[
-                ("p.subject", "Call back"),
-                ("p.hs_pipeline_stage", "1"),
-            ],
+            &[("p.subject", "Call back"), ("p.hs_pipeline_stage", "1")],
         )
         .await;
     let id = id_in(&created.location);
@@ -125,7 +134,10 @@ async fn dates_in_the_agents_zone(t: TestApp) {
         async move {
             b.post(
                 &format!("/tickets/{id}/properties"),
-                &[(&format!("p.{name}") as &str, value), (&format!("o.{name}"), "")],
+                &[
+                    (&format!("p.{name}") as &str, value),
+                    (&format!("o.{name}"), ""),
+                ],
             )
             .await
         }
@@ -136,7 +148,10 @@ async fn dates_in_the_agents_zone(t: TestApp) {
     let r = save("2026-12-07", "renewal").await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let ticket = t.app.ticket(&Actor::system(), TicketId(id)).await.unwrap();
-    assert_eq!(ticket.property("follow_up_at").as_deref(), Some("1796648700000"));
+    assert_eq!(
+        ticket.property("follow_up_at").as_deref(),
+        Some("1796648700000")
+    );
     assert_eq!(ticket.property("renewal").as_deref(), Some("1796601600000"));
     // Shown back in the agent's zone, in the browser's own inputs.
     let page = b.get(&format!("/helpdesk/tickets/{id}")).await;
@@ -175,7 +190,10 @@ async fn dates_in_the_agents_zone(t: TestApp) {
     assert_eq!(bad_day.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(text_of(&bad_day.body, "f-renewal-error").is_some());
     let ticket = t.app.ticket(&Actor::system(), TicketId(id)).await.unwrap();
-    assert_eq!(ticket.property("follow_up_at").as_deref(), Some("1796648700000"));
+    assert_eq!(
+        ticket.property("follow_up_at").as_deref(),
+        Some("1796648700000")
+    );
     assert_eq!(ticket.property("renewal").as_deref(), Some("1796601600000"));
     // Cleared: an empty input removes the value.
     let cleared = b
@@ -198,12 +216,26 @@ async fn merged_addresses(t: TestApp) {
         email: Some(email.into()),
         ..NewContact::default()
     };
-    let primary = t.app.create_contact(&system, new("p@example.com")).await.unwrap();
-    let dup = t.app.create_contact(&system, new("d@example.com")).await.unwrap();
-    t.app.merge_contacts(&ann, primary.id, dup.id).await.unwrap();
+    let primary = t
+        .app
+        .create_contact(&system, new("p@example.com"))
+        .await
+        .unwrap();
+    let dup = t
+        .app
+        .create_contact(&system, new("d@example.com"))
+        .await
+        .unwrap();
+    t.app
+        .merge_contacts(&ann, primary.id, dup.id)
+        .await
+        .unwrap();
     let r = b.get(&format!("/contacts/{}", dup.id)).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
-    assert_eq!(r.location.as_deref(), Some(format!("/contacts/{}", primary.id).as_str()));
+    assert_eq!(
+        r.location.as_deref(),
+        Some(format!("/contacts/{}", primary.id).as_str())
+    );
     assert!(
         r.headers
             .get_all("set-cookie")
@@ -211,38 +243,77 @@ async fn merged_addresses(t: TestApp) {
             .any(|c| c.to_str().unwrap().starts_with("fd_flash=contact-merged;"))
     );
     let shown = b
-        .get_with_cookie(&format!("/contacts/{}", primary.id), "fd_flash=contact-merged")
+        .get_with_cookie(
+            &format!("/contacts/{}", primary.id),
+            "fd_flash=contact-merged",
+        )
         .await;
-    assert!(shown.body.contains("was merged into this one"), "{}", shown.body);
+    assert!(
+        shown.body.contains("was merged into this one"),
+        "{}",
+        shown.body
+    );
     // An id that never existed is still "not found".
-    assert_eq!(b.get("/contacts/999999").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        b.get("/contacts/999999").await.status,
+        StatusCode::NOT_FOUND
+    );
 
-    let acme = t.app.create_company(&system, Some("Acme".into()), None).await.unwrap();
-    let old = t.app.create_company(&system, Some("ACME".into()), None).await.unwrap();
+    let acme = t
+        .app
+        .create_company(&system, Some("Acme".into()), None)
+        .await
+        .unwrap();
+    let old = t
+        .app
+        .create_company(&system, Some("ACME".into()), None)
+        .await
+        .unwrap();
     t.app.merge_companies(&ann, acme.id, old.id).await.unwrap();
     let r = b.get(&format!("/companies/{}", old.id)).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
-    assert_eq!(r.location.as_deref(), Some(format!("/companies/{}", acme.id).as_str()));
+    assert_eq!(
+        r.location.as_deref(),
+        Some(format!("/companies/{}", acme.id).as_str())
+    );
 }
 
 async fn api_merged_id(t: TestApp) {
     let api = Api::start(t).await;
-    let (_, admin) = api.t.admin("admin@example.com").await;
     let system = Actor::system();
     let new = |email: &str| NewContact {
         email: Some(email.into()),
         ..NewContact::default()
     };
-    let primary = api.t.app.create_contact(&system, new("p@example.com")).await.unwrap();
-    let dup = api.t.app.create_contact(&system, new("d@example.com")).await.unwrap();
-    api.t.app.merge_contacts(&admin, primary.id, dup.id).await.unwrap();
-    let r = api.get(&format!("/crm/v3/objects/contacts/{}", dup.id)).await;
+    let primary = api
+        .t
+        .app
+        .create_contact(&system, new("p@example.com"))
+        .await
+        .unwrap();
+    let dup = api
+        .t
+        .app
+        .create_contact(&system, new("d@example.com"))
+        .await
+        .unwrap();
+    api.t
+        .app
+        .merge_contacts(&system, primary.id, dup.id)
+        .await
+        .unwrap();
+    let r = api
+        .get(&format!("/crm/v3/objects/contacts/{}", dup.id))
+        .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["id"], primary.id.to_string());
     assert_eq!(r.body["properties"]["email"], "p@example.com");
     // Asked for archived records, the old id is the archived duplicate itself.
     let r = api
-        .get(&format!("/crm/v3/objects/contacts/{}?archived=true", dup.id))
+        .get(&format!(
+            "/crm/v3/objects/contacts/{}?archived=true",
+            dup.id
+        ))
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["id"], dup.id.to_string());
