@@ -1035,9 +1035,21 @@
       return el.name === "p." + name && (el.type !== "checkbox" || el.checked);
     }).map(function (el) { return el.value; });
   }
+  // One save at a time per form, each sent with the version the one before returned: a date
+  // input reports a change as soon as its value is complete, and Enter then saves again.
+  // A value already saved has nothing left to do.
   function saveField(form, name) {
+    var next = (form.fdSaving || Promise.resolve()).then(function () { return saveFieldNow(form, name); });
+    form.fdSaving = next;
+    return next;
+  }
+  function saveFieldNow(form, name) {
     var original = form.querySelector('input[type="hidden"][name="o.' + name + '"]');
     var values = fieldValues(form, name);
+    var wrap0 = form.querySelector('[data-field="' + name + '"]');
+    if (original && values.join(";") === original.value && !(wrap0 && wrap0.classList.contains("invalid"))) {
+      return Promise.resolve();
+    }
     var data = new FormData();
     data.append("version", form.elements.version ? form.elements.version.value : "");
     data.append("o." + name, original ? original.value : "");
