@@ -62,9 +62,9 @@ async function reloadUntil(page, url, locator, timeout = 20_000) {
  * button says "Sending…", is disabled and busy, and only one post left. Then for real, from
  * the page reloaded: the page comes back at the one message sent.
  */
-async function doubleClickSend(page, text, name) {
+async function doubleClickSend(page, text, name, target = "**/conversations/*/reply") {
   let posts = 0;
-  await page.route("**/conversations/*/reply", (route) => {
+  await page.route(target, (route) => {
     posts += 1;
     return route.fulfill({ status: 204 });
   });
@@ -76,7 +76,7 @@ async function doubleClickSend(page, text, name) {
   assert.equal(await send.isDisabled(), true);
   await shot(page, name);
   assert.equal(posts, 1, "one post for a double click");
-  await page.unroute("**/conversations/*/reply");
+  await page.unroute(target);
 
   await page.reload();
   assert.equal(await send.innerText(), "Send");
@@ -125,6 +125,23 @@ test("Send shows Sending… and a double click sends one reply, on a ticket and 
   await ann.reload();
   assert.equal(await ann.locator("#thread li.item.outbound").count(), before + 1, "one message for two posts");
   await shot(ann, "gaps-04-inbox-posted-twice-sent-once");
+  await ann.context().close();
+});
+
+test("the first message of a ticket made by hand (HD-12) is sent once for a double click", async () => {
+  const ann = await login("ann@example.com");
+  await ann.goto(`${server.url}/helpdesk/new`);
+  await ann.getByLabel("Ticket name").fill("Quote for Ugo");
+  await ann.getByLabel("Ticket status").selectOption({ label: "New" });
+  await ann.getByRole("button", { name: "Create", exact: true }).click();
+  await ann.waitForURL(/\/helpdesk\/tickets\/\d+$/);
+  const add = ann.locator("#add-contact");
+  await add.getByLabel("Email", { exact: true }).fill("ugo@example.org");
+  await add.getByLabel("First name").fill("Ugo");
+  await add.getByRole("button", { name: "Add contact" }).click();
+  await toastSays(ann, "Contact added.");
+  await doubleClickSend(ann, "Here is your quote.", "gaps-12-first-message-sending", "**/tickets/*/start");
+  assert.equal(await ann.locator("#thread li.conv-header").count(), 1, "one conversation");
   await ann.context().close();
 });
 
