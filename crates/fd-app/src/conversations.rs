@@ -624,6 +624,31 @@ impl App {
                     ),
                 ));
             }
+            // The same first message posted twice (a double click, a resent form): the
+            // conversation the first post started is the answer. The form only shows while
+            // the ticket has no conversation, so that message came after the page did.
+            for c in tx
+                .conversations_of_ticket(&ViewerScope::All, ticket, false)
+                .await?
+                .into_iter()
+                .filter(|c| c.contact_id == Some(contact))
+            {
+                let thread = tx
+                    .messages(&ViewerScope::All, c.id)
+                    .await?
+                    .unwrap_or_default();
+                if let Some(m) = rules::repeated_reply(
+                    &thread,
+                    user,
+                    MessageId(0),
+                    &reply.text,
+                    reply.html.as_deref(),
+                ) {
+                    let m = m.clone();
+                    tx.commit().await?;
+                    return Ok((c, m));
+                }
+            }
             let k = tx
                 .contact(contact)
                 .await?

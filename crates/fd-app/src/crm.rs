@@ -590,6 +590,84 @@ impl App {
     }
 }
 
+/// Longest chain of merges followed to the surviving record (A into B, B into C…).
+const MAX_MERGE_HOPS: usize = 20;
+
+impl App {
+    /// The record a merged-away contact or company now lives on, as HubSpot answers an old
+    /// id with the primary record: the duplicate's newest "merged" history row names the
+    /// primary, followed while that was merged away too. `None` when `id` is live, missing,
+    /// archived without a merge, or its survivor was archived since. It tells no more than
+    /// reading the records themselves does (contacts and companies are not scoped by ticket
+    /// access; what the survivor's page lists of tickets is, HD-09).
+    pub async fn merge_survivor(&self, kind: ObjectType, id: i64) -> Result<Option<i64>, AppError> {
+        if !matches!(kind, ObjectType::Contact | ObjectType::Company) {
+            return Ok(None);
+        }
+        let mut tx = self.db().read().await?;
+        let mut current = id;
+        let mut survivor = None;
+        for _ in 0..MAX_MERGE_HOPS {
+            let archived = match kind {
+                ObjectType::Contact => tx.contact(ContactId(current)).await?.map(|c| c.archived_at),
+                _ => tx.company(CompanyId(current)).await?.map(|c| c.archived_at),
+            };
+            match archived {
+                // Live: the end of the chain (the asked id itself is not "merged").
+                Some(None) => {
+                    if current != id {
+                        survivor = Some(current);
+                    }
+                    break;
+                }
+                Some(Some(_)) => {}
+                None => break,
+            }
+            let into = tx
+                .activity(kind, current)
+                .await?
+                .into_iter()
+                .rev()
+                // The duplicate's row names the primary in `new_value`; a record merged into
+                // later may have been a primary before (its rows name no primary).
+                .find(|a| {
+                    a.action == "merged"
+                        && a.field.as_deref() == Some("merged")
+                        && a.new_value.is_some()
+                })
+                .and_then(|a| a.new_value)
+                .and_then(|v| fd_domain::text::parse_id(&v));
+            match into {
+                Some(next) if next != current => current = next,
+                _ => break,
+            }
+        }
+        tx.commit().await?;
+        Ok(survivor)
+    }
+
+    /// One live record by id, a merged-away contact's or company's id answering with the
+    /// record it was merged into (HubSpot's read of an old id). Archived reads and tickets
+    /// are plain [`App::record`] reads.
+    pub async fn record_following_merges(
+        &self,
+        actor: &Actor,
+        kind: ObjectType,
+        id: i64,
+        archived: bool,
+    ) -> Result<crate::CrmRecord, AppError> {
+        match self.record(actor, kind, id, archived).await {
+            Err(e @ AppError::NotFound { .. }) if !archived => {
+                match self.merge_survivor(kind, id).await? {
+                    Some(survivor) => self.record(actor, kind, survivor, false).await,
+                    None => Err(e),
+                }
+            }
+            other => other,
+        }
+    }
+}
+
 /// Live screens showing the tickets a merge re-points must refresh.
 async fn tickets_of_record(tx: &mut Tx, kind: ObjectType, id: i64) -> Result<Vec<Event>, AppError> {
     Ok(tx

@@ -412,6 +412,26 @@ impl App {
         // locks it: a customer message cannot slip in between the check and the send.
         let mut tx = self.db().write().await?;
         crate::conversations::lock_conversation(&mut tx, actor, conversation).await?;
+        // The same form posted twice (a double click, a resent post): the first post's
+        // message is the answer, nothing is sent again. Checked under the same lock, so two
+        // posts racing each other see one another.
+        if let Some(seen) = seen {
+            let thread = tx
+                .messages(&ViewerScope::All, conversation)
+                .await?
+                .unwrap_or_default();
+            if let Some(m) = fd_domain::rules::repeated_reply(
+                &thread,
+                user,
+                seen,
+                &reply.text,
+                reply.html.as_deref(),
+            ) {
+                let m = m.clone();
+                tx.commit().await?;
+                return Ok(ReplyOutcome::Sent(Box::new(m)));
+            }
+        }
         let draft = tx.draft(user, None, Some(conversation)).await?;
         let latest = tx.latest_inbound_message_id(conversation).await?;
         let baseline = if reviewed {

@@ -141,6 +141,85 @@ pub fn stamp(at: Millis, tz: &UserTimeZone, now: Millis) -> Stamp {
     }
 }
 
+/// One day in milliseconds.
+const DAY: Millis = 24 * HOUR;
+
+/// The day a date property holds, as an `<input type=date>` value ("2026-12-07"). HubSpot
+/// stores a date as midnight UTC of that day, so the day is read in UTC whatever the user's
+/// zone: a date is a calendar day, not a moment, and must not move with the reader.
+pub fn date_input_value(at: Millis) -> Option<String> {
+    let day = at.div_euclid(DAY) * DAY;
+    Timestamp::from_millisecond(day)
+        .ok()
+        .map(|ts| ts.to_zoned(TimeZone::UTC).strftime("%Y-%m-%d").to_string())
+}
+
+/// Reads an `<input type=date>` value ("2026-12-07") as HubSpot stores a date: midnight UTC
+/// of that day, in epoch milliseconds. `None` for anything else.
+pub fn parse_date_input(raw: &str) -> Option<Millis> {
+    let raw = raw.trim();
+    // Exactly the day: jiff would also read a date-time here and drop its time.
+    let shape = raw.len() == 10
+        && raw.chars().enumerate().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                c == '-'
+            } else {
+                c.is_ascii_digit()
+            }
+        });
+    if !shape {
+        return None;
+    }
+    let date: jiff::civil::Date = raw.parse().ok()?;
+    date.to_zoned(TimeZone::UTC)
+        .ok()
+        .map(|z| z.timestamp().as_millisecond())
+}
+
+/// A moment as an `<input type=datetime-local>` value in the user's zone: "2026-12-07T14:05",
+/// with seconds ("…T14:05:30") only when the moment has some, so a value shown and posted
+/// back unchanged is the same value.
+pub fn datetime_input_value(at: Millis, tz: &UserTimeZone) -> Option<String> {
+    let zoned = Timestamp::from_millisecond(at)
+        .ok()?
+        .to_zoned(tz.zone.clone());
+    let format = if zoned.second() == 0 {
+        "%Y-%m-%dT%H:%M"
+    } else {
+        "%Y-%m-%dT%H:%M:%S"
+    };
+    Some(zoned.strftime(format).to_string())
+}
+
+/// Reads an `<input type=datetime-local>` value ("2026-12-07T14:05", seconds optional, a
+/// space allowed for the `T`) as a wall-clock time in the user's zone, to epoch
+/// milliseconds. A value with an offset or a zone is not a local time and is refused, as is
+/// anything that is not a date and a time. A time the zone skips (the hour summer time
+/// jumps over) is moved forward by the gap and a repeated one is the earlier of the two, as
+/// browsers and calendars resolve them.
+pub fn parse_datetime_input(raw: &str, tz: &UserTimeZone) -> Option<Millis> {
+    let raw = raw.trim();
+    // "2026-12-07T14:05": a date, a separator, a time; no offset, no zone, no fraction.
+    let (date, time) = raw.split_once(['T', ' '])?;
+    let time_ok = matches!(time.len(), 5 | 8)
+        && time.chars().enumerate().all(|(i, c)| {
+            if i == 2 || i == 5 {
+                c == ':'
+            } else {
+                c.is_ascii_digit()
+            }
+        });
+    if date.len() != 10 || !time_ok {
+        return None;
+    }
+    let civil: jiff::civil::DateTime = format!("{date}T{time}").parse().ok()?;
+    tz.zone
+        .to_ambiguous_zoned(civil)
+        .compatible()
+        .ok()
+        .map(|z| z.timestamp().as_millisecond())
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -211,5 +290,76 @@ mod tests {
         let names = time_zone_names();
         assert!(names.iter().any(|n| n == "Europe/Rome"));
         assert!(names.iter().any(|n| n == "UTC"));
+    }
+    #[test]
+    fn date_inputs_are_midnight_utc_in_every_zone() {
+        // 7 Dec 2026 is 1_796_601_600_000 at 00:00 UTC (HubSpot's stored form of the day).
+        let day = 1_796_601_600_000;
+        assert_eq!(parse_date_input("2026-12-07"), Some(day));
+        assert_eq!(parse_date_input(" 2026-12-07 "), Some(day));
+        assert_eq!(date_input_value(day).as_deref(), Some("2026-12-07"));
+        // Any moment of that UTC day shows that day, whoever reads it.
+        assert_eq!(date_input_value(AT).as_deref(), Some("2026-12-07"));
+        assert_eq!(date_input_value(day - 1).as_deref(), Some("2026-12-06"));
+        for bad in [
+            "",
+            "2026-13-01",
+            "2026-02-30",
+            "07/12/2026",
+            "2026-12-07T10:00",
+            "tomorrow",
+        ] {
+            assert_eq!(parse_date_input(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn datetime_inputs_are_wall_clock_times_in_the_users_zone() {
+        let tz = rome();
+        // 14:05 in Rome on 7 Dec is 13:05 UTC.
+        assert_eq!(parse_datetime_input("2026-12-07T14:05", &tz), Some(AT));
+        assert_eq!(parse_datetime_input("2026-12-07 14:05", &tz), Some(AT));
+        assert_eq!(
+            parse_datetime_input("2026-12-07T14:05:30", &tz),
+            Some(AT + 30_000)
+        );
+        assert_eq!(
+            parse_datetime_input("2026-12-07T14:05", &UserTimeZone::utc()),
+            Some(AT + HOUR)
+        );
+        // Shown back the same way; seconds only when there are some.
+        assert_eq!(
+            datetime_input_value(AT, &tz).as_deref(),
+            Some("2026-12-07T14:05")
+        );
+        assert_eq!(
+            datetime_input_value(AT + 30_000, &tz).as_deref(),
+            Some("2026-12-07T14:05:30")
+        );
+        assert_eq!(
+            datetime_input_value(AT, &UserTimeZone::utc()).as_deref(),
+            Some("2026-12-07T13:05")
+        );
+        // Summer time: 10 July, 15:05 in Rome is 13:05 UTC.
+        let july = parse_datetime_input("2026-07-10T15:05", &tz).unwrap();
+        assert_eq!(july, AT - 150 * DAY);
+        // 02:30 on 29 March 2026 does not exist in Rome: moved forward to 03:30 (+02:00).
+        assert_eq!(
+            parse_datetime_input("2026-03-29T02:30", &tz),
+            parse_datetime_input("2026-03-29T03:30", &tz)
+        );
+        for bad in [
+            "",
+            "2026-12-07",
+            "2026-12-07T14",
+            "2026-12-07T25:00",
+            "2026-12-07T14:05Z",
+            "2026-12-07T14:05+01:00",
+            "2026-12-07T14:05:00.5",
+            "7 Dec 2026, 14:05",
+            "1796648700000",
+        ] {
+            assert_eq!(parse_datetime_input(bad, &tz), None, "{bad}");
+        }
     }
 }

@@ -181,6 +181,52 @@ impl PropertyDefinition {
     }
 }
 
+/// Longest internal name a property may have.
+pub const MAX_INTERNAL_NAME: usize = 100;
+
+/// The internal name HubSpot would make from a property's label: lower case, accents folded
+/// (`Priorité client` → `priorite_client`), every run of other characters one `_`, none at
+/// either end, at most [`MAX_INTERNAL_NAME`] characters. A name must start with a letter and
+/// may not take HubSpot's reserved `hs_`/`hubspot_` prefixes, so such a name gets `p_` in
+/// front (`2nd line` → `p_2nd_line`). `None` when the label has no letter or digit a–z/0–9
+/// can spell (a label in another script): the admin then names the property themselves.
+/// Uniqueness is the caller's to check (it needs the stored definitions).
+pub fn internal_name_from_label(label: &str) -> Option<String> {
+    let mut name = String::new();
+    for c in crate::search::fold(label).chars() {
+        let spelled = match c {
+            'a'..='z' | '0'..='9' => Some(c.to_string()),
+            // Letters NFKD does not decompose into a base letter and a mark.
+            'ß' => Some("ss".into()),
+            'æ' => Some("ae".into()),
+            'œ' => Some("oe".into()),
+            'ø' => Some("o".into()),
+            'đ' | 'ð' => Some("d".into()),
+            'ł' => Some("l".into()),
+            'þ' => Some("th".into()),
+            'ı' => Some("i".into()),
+            _ => None,
+        };
+        match spelled {
+            Some(s) => name.push_str(&s),
+            None if !name.is_empty() && !name.ends_with('_') => name.push('_'),
+            None => {}
+        }
+    }
+    let mut name = name.trim_end_matches('_').to_string();
+    if name.is_empty() {
+        return None;
+    }
+    let needs_prefix = !name.starts_with(|c: char| c.is_ascii_lowercase())
+        || name.starts_with("hs_")
+        || name.starts_with("hubspot_");
+    if needs_prefix {
+        name.insert_str(0, "p_");
+    }
+    name.truncate(MAX_INTERNAL_NAME);
+    Some(name.trim_end_matches('_').to_string())
+}
+
 fn canonical_number(v: f64) -> String {
     if v.fract() == 0.0 && v.abs() < 9.0e15 {
         format!("{}", v as i64)
@@ -212,5 +258,65 @@ pub fn format_time(ms: Millis) -> String {
     match jiff::Timestamp::from_millisecond(ms) {
         Ok(ts) => ts.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
         Err(_) => ms.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn derived(label: &str) -> Option<String> {
+        internal_name_from_label(label)
+    }
+
+    #[test]
+    fn internal_names_are_derived_from_labels_hubspot_style() {
+        assert_eq!(derived("Customer tier").as_deref(), Some("customer_tier"));
+        assert_eq!(
+            derived("  Priorité   client!! ").as_deref(),
+            Some("priorite_client")
+        );
+        assert_eq!(
+            derived("Straße & Hausnummer").as_deref(),
+            Some("strasse_hausnummer")
+        );
+        assert_eq!(derived("SLA (hours)").as_deref(), Some("sla_hours"));
+        assert_eq!(
+            derived("Ærø Ørsted-Łódź").as_deref(),
+            Some("aero_orsted_lodz")
+        );
+        assert_eq!(derived("renewal_date").as_deref(), Some("renewal_date"));
+        assert_eq!(derived("ﬁnal Ⅳ").as_deref(), Some("final_iv"));
+    }
+
+    #[test]
+    fn derived_names_always_pass_the_name_rule() {
+        // Starts with a letter, not a reserved prefix.
+        assert_eq!(derived("2nd line").as_deref(), Some("p_2nd_line"));
+        assert_eq!(derived("HS code").as_deref(), Some("p_hs_code"));
+        assert_eq!(derived("HubSpot score").as_deref(), Some("p_hubspot_score"));
+        assert_eq!(derived("hubspotter").as_deref(), Some("hubspotter"));
+        // Nothing a–z/0–9 can spell: no name.
+        assert_eq!(derived(""), None);
+        assert_eq!(derived("!!! ???"), None);
+        assert_eq!(derived("顧客"), None);
+        // Long labels are cut, never ending in `_`.
+        let long = format!("{} tail", "a".repeat(99));
+        let name = derived(&long).unwrap_or_default();
+        assert_eq!(name, "a".repeat(99));
+        for label in ["x", "Ünïcödé", "9", "a-b_c d", &"word ".repeat(40)] {
+            let n = derived(label).unwrap_or_default();
+            assert!(n.len() <= MAX_INTERNAL_NAME, "{label}");
+            assert!(
+                n.starts_with(|c: char| c.is_ascii_lowercase()),
+                "{label}: {n}"
+            );
+            assert!(
+                n.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+                "{label}: {n}"
+            );
+            assert!(!n.ends_with('_') && !n.contains("__"), "{label}: {n}");
+        }
     }
 }

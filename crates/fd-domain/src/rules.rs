@@ -337,6 +337,27 @@ pub fn hd_14_reply_target(messages: &[Message], chosen: Option<MessageId>) -> Op
         .or_else(|| messages.last())
 }
 
+/// A reply form posted twice (a double click, a resent post after a slow answer): the
+/// conversation already holds, after the newest message the agent's page showed (`seen`), an
+/// outgoing message by the same agent with the same text and HTML. That message is the
+/// answer to the repeated post, so nothing is sent twice. A page only ever posts the reply it
+/// showed once: after a send it is reloaded with a newer `seen`, so the same words sent again
+/// on purpose are never taken for a repeat. `messages` are the thread's, oldest first.
+pub fn repeated_reply<'a>(
+    messages: &'a [Message],
+    author: UserId,
+    seen: MessageId,
+    text: &str,
+    html: Option<&str>,
+) -> Option<&'a Message> {
+    messages.iter().rev().take_while(|m| m.id > seen).find(|m| {
+        m.direction == Direction::Outbound
+            && m.sender_user_id == Some(author)
+            && m.text == text
+            && m.html.as_deref() == html
+    })
+}
+
 /// HD-14/HD-15: the default To of an email reply — the sender of the answered message when
 /// the customer wrote it, else the sender of the customer's newest message, else the
 /// visitor's address, else the contact's.
@@ -680,6 +701,42 @@ mod tests {
             status_detail: None,
             created_at: id,
         }
+    }
+
+    #[test]
+    fn a_reply_posted_twice_is_found_not_sent_again() {
+        let mine = |id: i64, text: &str| Message {
+            direction: Direction::Outbound,
+            sender_user_id: Some(UserId(7)),
+            text: text.into(),
+            html: Some(format!("<p>{text}</p>")),
+            ..message(id, Direction::Outbound, None)
+        };
+        let thread = vec![
+            message(1, Direction::Inbound, Some("c@example.com")),
+            mine(2, "Thanks"),
+            message(3, Direction::Inbound, Some("c@example.com")),
+        ];
+        let html = Some("<p>Thanks</p>");
+        // The page showed message 1 and posted "Thanks": message 2 is that post.
+        assert_eq!(
+            repeated_reply(&thread, UserId(7), MessageId(1), "Thanks", html).map(|m| m.id),
+            Some(MessageId(2))
+        );
+        // A page that already showed message 2 sends the same words again on purpose.
+        assert!(repeated_reply(&thread, UserId(7), MessageId(3), "Thanks", html).is_none());
+        assert!(repeated_reply(&thread, UserId(7), MessageId(2), "Thanks", html).is_none());
+        // Other words, another HTML, another agent, or the customer's own message: no repeat.
+        assert!(repeated_reply(&thread, UserId(7), MessageId(1), "Thanks!", html).is_none());
+        assert!(repeated_reply(&thread, UserId(7), MessageId(1), "Thanks", None).is_none());
+        assert!(repeated_reply(&thread, UserId(8), MessageId(1), "Thanks", html).is_none());
+        let inbound = vec![Message {
+            sender_user_id: Some(UserId(7)),
+            text: "Thanks".into(),
+            html: html.map(str::to_string),
+            ..message(4, Direction::Inbound, None)
+        }];
+        assert!(repeated_reply(&inbound, UserId(7), MessageId(0), "Thanks", html).is_none());
     }
 
     #[test]

@@ -14,6 +14,7 @@ fd_testkit::on_both_backends! {
     contacts_merge_moves_tickets_conversations_and_companies_to_the_primary => merge_contacts;
     contacts_company_merge_moves_contacts_and_tickets => merge_companies;
     contacts_hd_09_record_pages_show_only_what_the_agent_may_see => scoped_record_pages;
+    contacts_merged_away_ids_lead_to_the_surviving_record => merged_ids_lead_to_survivor;
 }
 
 const SUPPORT: &str = "support@help.example";
@@ -423,4 +424,143 @@ async fn scoped_record_pages(t: TestApp) {
             .collect::<Vec<_>>(),
         vec!["Support question".to_string()]
     );
+}
+
+/// An old id of a merged-away contact or company reads as the record it was merged into
+/// (HubSpot's answer for a merged id), through a chain of merges; a live, unknown or merely
+/// archived id does not.
+async fn merged_ids_lead_to_survivor(t: TestApp) {
+    let (_, agent) = t
+        .agent("ann@example.com", TicketAccessLevel::All, &[])
+        .await;
+    let system = Actor::system();
+    let new = |email: &str| NewContact {
+        email: Some(email.into()),
+        ..NewContact::default()
+    };
+    let a = t
+        .app
+        .create_contact(&system, new("a@example.com"))
+        .await
+        .unwrap();
+    let b = t
+        .app
+        .create_contact(&system, new("b@example.com"))
+        .await
+        .unwrap();
+    let c = t
+        .app
+        .create_contact(&system, new("c@example.com"))
+        .await
+        .unwrap();
+    let lone = t
+        .app
+        .create_contact(&system, new("d@example.com"))
+        .await
+        .unwrap();
+    // a into b, then b into c: a's and b's old ids both answer with c.
+    t.app.merge_contacts(&agent, b.id, a.id).await.unwrap();
+    assert_eq!(
+        t.app
+            .merge_survivor(ObjectType::Contact, a.id.0)
+            .await
+            .unwrap(),
+        Some(b.id.0)
+    );
+    t.app.merge_contacts(&agent, c.id, b.id).await.unwrap();
+    for old in [a.id, b.id] {
+        assert_eq!(
+            t.app
+                .merge_survivor(ObjectType::Contact, old.0)
+                .await
+                .unwrap(),
+            Some(c.id.0)
+        );
+        let r = t
+            .app
+            .record_following_merges(&agent, ObjectType::Contact, old.0, false)
+            .await
+            .unwrap();
+        assert_eq!(r.id, c.id.0);
+    }
+    // The live one, an unknown id and one archived without a merge lead nowhere.
+    assert_eq!(
+        t.app
+            .merge_survivor(ObjectType::Contact, c.id.0)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        t.app
+            .merge_survivor(ObjectType::Contact, 999_999)
+            .await
+            .unwrap(),
+        None
+    );
+    t.app
+        .archive_record(&agent, ObjectType::Contact, lone.id.0)
+        .await
+        .unwrap();
+    assert_eq!(
+        t.app
+            .merge_survivor(ObjectType::Contact, lone.id.0)
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(
+        t.app
+            .record_following_merges(&agent, ObjectType::Contact, lone.id.0, false)
+            .await
+            .is_err()
+    );
+    // Asked for archived records, an old id is the archived duplicate itself.
+    let archived = t
+        .app
+        .record_following_merges(&agent, ObjectType::Contact, a.id.0, true)
+        .await
+        .unwrap();
+    assert_eq!(archived.id, a.id.0);
+    // A survivor archived since: the old id is gone too.
+    t.app
+        .archive_record(&agent, ObjectType::Contact, c.id.0)
+        .await
+        .unwrap();
+    assert_eq!(
+        t.app
+            .merge_survivor(ObjectType::Contact, a.id.0)
+            .await
+            .unwrap(),
+        None
+    );
+
+    // Companies alike.
+    let acme = t
+        .app
+        .create_company(&system, Some("Acme".into()), None)
+        .await
+        .unwrap();
+    let dup = t
+        .app
+        .create_company(&system, Some("ACME".into()), None)
+        .await
+        .unwrap();
+    t.app
+        .merge_companies(&agent, acme.id, dup.id)
+        .await
+        .unwrap();
+    assert_eq!(
+        t.app
+            .merge_survivor(ObjectType::Company, dup.id.0)
+            .await
+            .unwrap(),
+        Some(acme.id.0)
+    );
+    let r = t
+        .app
+        .record_following_merges(&agent, ObjectType::Company, dup.id.0, false)
+        .await
+        .unwrap();
+    assert_eq!(r.id, acme.id.0);
 }

@@ -30,6 +30,7 @@ fd_testkit::on_both_backends! {
     hd_21_call_conversation_comments_open_after_email_draft => hd_21_call;
     hd_22_followers_are_notified_of_comments => hd_22_follow;
     retry_delivery_requeues_only_failed_or_unsent_outgoing_mail => retry_delivery;
+    reply_form_posted_twice_sends_one_message => reply_posted_twice;
 }
 
 async fn inb_01(t: TestApp) {
@@ -1095,4 +1096,63 @@ async fn pending_jobs(t: &TestApp) -> i64 {
     let n = tx.pending_job_count().await.unwrap();
     tx.commit().await.unwrap();
     n
+}
+
+/// A double click on Send posts the same form twice: one message, the second post answered
+/// with the first's message; the same words sent again from a page that showed the first
+/// reply are a new message.
+async fn reply_posted_twice(t: TestApp) {
+    let (_, agent) = t
+        .agent("ann@example.com", TicketAccessLevel::All, &[])
+        .await;
+    let (c, _, _) = conversation_with_ticket(&t, "carl@customer.example").await;
+    let seen = t
+        .app
+        .messages(&agent, c.id)
+        .await
+        .unwrap()
+        .last()
+        .unwrap()
+        .id;
+    let post = || Reply {
+        html: Some("<p>On it</p>".into()),
+        ..reply("On it")
+    };
+    let send = |seen| {
+        let app = t.app.clone();
+        let agent = agent.clone();
+        let r = post();
+        async move {
+            match app
+                .send_reply_checked(&agent, c.id, r, Some(seen), false)
+                .await
+                .unwrap()
+            {
+                fd_app::ReplyOutcome::Sent(m) => m.id,
+                other => panic!("not sent: {other:?}"),
+            }
+        }
+    };
+    let first = send(seen).await;
+    t.clock.advance_ms(500);
+    let again = send(seen).await;
+    assert_eq!(
+        again, first,
+        "the repeated post answers with the first message"
+    );
+    let msgs = t.app.messages(&agent, c.id).await.unwrap();
+    assert_eq!(msgs.len(), 2, "one reply stored");
+    // From the page reloaded after the send (it showed the reply), the same words again
+    // are a second message.
+    let second = send(first).await;
+    assert_ne!(second, first);
+    assert_eq!(t.app.messages(&agent, c.id).await.unwrap().len(), 3);
+    // Other words from the stale page are sent (the page's `seen` only decides repeats).
+    let other = t
+        .app
+        .send_reply_checked(&agent, c.id, reply("Also this"), Some(seen), false)
+        .await
+        .unwrap();
+    assert!(matches!(other, fd_app::ReplyOutcome::Sent(_)));
+    assert_eq!(t.app.messages(&agent, c.id).await.unwrap().len(), 4);
 }

@@ -484,6 +484,15 @@ async fn hd_12(t: TestApp) {
 
     let msgs = t.app.messages(&agent, c.id).await.unwrap();
     assert_eq!(msgs.len(), 1);
+    // The same first message posted again (a double click on Send): no second conversation
+    // nor message; the answer is the first one's.
+    let (again, m2) = t
+        .app
+        .start_conversation_on_ticket(&agent, created.id, k.id, reply("Hello Carl"))
+        .await
+        .unwrap();
+    assert_eq!((again.id, m2.id), (c.id, m.id));
+    assert_eq!(t.app.messages(&agent, c.id).await.unwrap().len(), 1);
     let d = t.app.ticket_details(&agent, created.id).await.unwrap();
     assert_eq!(
         d.conversations.iter().map(|c| c.id).collect::<Vec<_>>(),

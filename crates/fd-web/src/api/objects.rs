@@ -371,7 +371,11 @@ async fn read(
         .await?
         .ok_or_else(|| ApiError::not_found(format!("{} {object_id} not found", singular(kind))))?;
     let shape = Shape::new(&s.app, kind, &params.list("properties")).await?;
-    let r = s.app.record(&actor, kind, id, archived).await?;
+    // A merged-away contact's or company's id answers with the record it was merged into.
+    let r = s
+        .app
+        .record_following_merges(&actor, kind, id, archived)
+        .await?;
     let mut v = shape.render(&r);
     v.associations =
         associations_block(&s.app, &actor, kind, r.id, &params.list("associations")).await?;

@@ -6,7 +6,7 @@
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use fd_app::domain::property::{PropertyOption, PropertyType};
+use fd_app::domain::property::{PropertyOption, PropertyType, internal_name_from_label};
 use fd_app::domain::*;
 use fd_app::{LIBRARY_KINDS, NewPipeline, NewProperty, NewStage, NewUserInput, StagePatch};
 
@@ -547,6 +547,10 @@ impl PropertiesPage {
     fn error_at(&self, name: &str) -> &str {
         self.at.get(name).map(String::as_str).unwrap_or("")
     }
+    /// "Advanced" opens by itself when the internal name was typed or is what was refused.
+    fn advanced_open(&self) -> bool {
+        !self.typed("name").trim().is_empty() || !self.error_at("name").is_empty()
+    }
 }
 
 pub(crate) async fn properties(State(state): State<UiState>, agent: Agent) -> UiResult {
@@ -614,6 +618,15 @@ async fn properties_page(
     Ok(r)
 }
 
+/// A refusal placed at one field of the new-property form.
+fn field_refusal(field: &str, message: impl Into<String>) -> fd_app::AppError {
+    fd_app::AppError::Domain(DomainError::Invalid(vec![FieldError::new(
+        field,
+        ErrorCode::InvalidValue,
+        message,
+    )]))
+}
+
 pub(crate) async fn create_property(State(state): State<UiState>, post: Post) -> UiResult {
     let f = &post.fields;
     let kind = match PropertyType::parse(f.get("type").unwrap_or("")) {
@@ -637,9 +650,32 @@ pub(crate) async fn create_property(State(state): State<UiState>, post: Post) ->
             hidden: false,
         })
         .collect();
+    // The admin gives a label; the internal name is made from it (HubSpot's way) unless they
+    // set one under "Advanced".
+    let label = f.get("label").unwrap_or("").trim().to_string();
+    let typed_name = f.get("name").unwrap_or("").trim().to_string();
+    let derived = typed_name.is_empty();
+    let name = if derived {
+        match internal_name_from_label(&label) {
+            Some(n) => n,
+            None => {
+                let e = if label.is_empty() {
+                    field_refusal("label", "Give the property a label.")
+                } else {
+                    field_refusal(
+                        "name",
+                        "This label has no letter a\u{2013}z or digit to make an internal name from: set one here.",
+                    )
+                };
+                return properties_page(&state, &post.agent, Some(e), f.clone()).await;
+            }
+        }
+    } else {
+        typed_name
+    };
     let input = NewProperty {
-        name: f.get("name").unwrap_or("").to_string(),
-        label: f.get("label").unwrap_or("").to_string(),
+        name: name.clone(),
+        label,
         kind,
         field_type: None,
         group_name: "ticketinformation".into(),
@@ -654,7 +690,27 @@ pub(crate) async fn create_property(State(state): State<UiState>, post: Post) ->
         .await
     {
         Ok(_) => see_other_flash("/settings/properties", Flash::PropertyCreated),
-        Err(e @ (fd_app::AppError::Domain(_) | fd_app::AppError::Conflict(_))) => {
+        // A name already in use is said at the field it came from: the label it was made
+        // from, or the internal name the admin typed.
+        Err(fd_app::AppError::Conflict(_)) => {
+            let e = if derived {
+                field_refusal(
+                    "label",
+                    format!(
+                        "A property with the internal name \u{201c}{name}\u{201d} already exists: choose another label, or another internal name under Advanced."
+                    ),
+                )
+            } else {
+                field_refusal(
+                    "name",
+                    format!(
+                        "The internal name \u{201c}{name}\u{201d} is already taken: choose another."
+                    ),
+                )
+            };
+            properties_page(&state, &post.agent, Some(e), f.clone()).await
+        }
+        Err(e @ fd_app::AppError::Domain(_)) => {
             properties_page(&state, &post.agent, Some(e), f.clone()).await
         }
         Err(e) => Err(e.into()),

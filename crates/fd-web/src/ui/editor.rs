@@ -526,7 +526,7 @@ pub(crate) async fn build_for(
                     .get(&d.name)
                     .cloned()
                     .or_else(|| ticket.and_then(|t| t.property(&d.name)));
-                let mut f = prop_field(d, v.as_deref(), dir, true);
+                let mut f = prop_field(d, v.as_deref(), dir, &agent.zone(), true);
                 f.id = format!("m-{}", d.name);
                 f
             })
@@ -846,12 +846,32 @@ fn back(f: &Fields, fallback: String) -> String {
 pub(crate) async fn reply(state: &UiState, id: i64, post: &Post) -> Result<Posted, UiError> {
     let f = &post.fields;
     let conv = ConversationId(id);
-    let reply = reply_of(f);
+    let mut reply = reply_of(f);
     let seen = f.record_id("seen").map(MessageId);
-    let outcome = state
-        .app
-        .send_reply_checked(&post.agent.actor, conv, reply, seen, f.flag("reviewed"))
-        .await;
+    // Required dates and times asked for by the status (HD-19) are read in the agent's zone.
+    let outcome = if reply.properties.is_empty() {
+        Ok(reply)
+    } else {
+        let defs = state.app.properties("tickets").await?;
+        super::widgets::stored_times(
+            std::mem::take(&mut reply.properties),
+            &defs,
+            &post.agent.zone(),
+        )
+        .map(|properties| Reply {
+            properties,
+            ..reply
+        })
+    };
+    let outcome = match outcome {
+        Ok(reply) => {
+            state
+                .app
+                .send_reply_checked(&post.agent.actor, conv, reply, seen, f.flag("reviewed"))
+                .await
+        }
+        Err(e) => Err(e),
+    };
     let mut es = state_of(f, Some(conv));
     match outcome {
         Ok(ReplyOutcome::Sent(m)) => {
@@ -878,6 +898,14 @@ pub(crate) async fn reply(state: &UiState, id: i64, post: &Post) -> Result<Poste
             refused(f, Some(conv), es, StatusCode::UNPROCESSABLE_ENTITY)
         }
         Err(e @ (AppError::Domain(_) | AppError::Conflict(_))) => {
+            // A refused property the agent filled in comes back as typed, to correct.
+            if let AppError::Domain(DomainError::Invalid(errors)) = &e {
+                es.missing = errors
+                    .iter()
+                    .map(|x| x.field.clone())
+                    .filter(|n| es.values.contains_key(n))
+                    .collect();
+            }
             es.error = Some(e.to_string());
             refused(f, Some(conv), es, StatusCode::UNPROCESSABLE_ENTITY)
         }

@@ -37,6 +37,8 @@ pub(crate) enum Flash {
     Unfollowed,
     PropertyCreated,
     SettingsSaved,
+    ContactMerged,
+    CompanyMerged,
 }
 
 const ALL: &[(Flash, &str, &str)] = &[
@@ -83,6 +85,16 @@ const ALL: &[(Flash, &str, &str)] = &[
         "Property created.",
     ),
     (Flash::SettingsSaved, "settings-saved", "Settings saved."),
+    (
+        Flash::ContactMerged,
+        "contact-merged",
+        "That contact was merged into this one: its tickets and conversations are here.",
+    ),
+    (
+        Flash::CompanyMerged,
+        "company-merged",
+        "That company was merged into this one: its contacts and tickets are here.",
+    ),
 ];
 
 impl Flash {

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::IntoResponse;
+use fd_app::domain::local_time::UserTimeZone;
 use fd_app::domain::rules;
 use fd_app::domain::*;
 use fd_app::{
@@ -574,9 +575,10 @@ pub(crate) async fn render_ticket(
         .map(|a| activity_vm(a, &dir, &words))
         .collect();
     activity.truncate(100);
-    let mut props = editable_fields(&defs, t, &dir, None);
+    let tz = agent.zone();
+    let mut props = editable_fields(&defs, t, &dir, &tz, None);
     mark_changed_by(&mut props, &d.activity, &dir);
-    let prop_error = refusal.and_then(|r| r.apply(&mut props, &defs, &dir));
+    let prop_error = refusal.and_then(|r| r.apply(&mut props, &defs, &dir, &tz));
     let vm = TicketVm {
         id: t.id.0,
         subject: t.subject.clone(),
@@ -642,6 +644,34 @@ pub(crate) async fn render_ticket(
     })
 }
 
+/// Saves the sidebar's changed properties (none: the ticket as it is, for the JSON answer).
+async fn save_changes(
+    state: &UiState,
+    post: &Post,
+    id: i64,
+    changes: BTreeMap<String, String>,
+) -> Result<fd_app::domain::entities::Ticket, AppError> {
+    if changes.is_empty() {
+        state
+            .app
+            .ticket_details(&post.agent.actor, TicketId(id))
+            .await
+            .map(|d| d.ticket)
+    } else {
+        state
+            .app
+            .update_ticket(
+                &post.agent.actor,
+                TicketId(id),
+                TicketChanges {
+                    properties: changes,
+                    expected_version: post.fields.id("version"),
+                },
+            )
+            .await
+    }
+}
+
 #[derive(Deserialize, Default)]
 pub(crate) struct TicketParams {
     reply_to: Option<i64>,
@@ -690,28 +720,13 @@ pub(crate) async fn update_properties(
         return see_other(&back);
     }
     let typed = changes.clone();
-    let result = if changes.is_empty() {
-        state
-            .app
-            .ticket_details(&post.agent.actor, TicketId(id))
-            .await
-            .map(|d| d.ticket)
-    } else {
-        state
-            .app
-            .update_ticket(
-                &post.agent.actor,
-                TicketId(id),
-                TicketChanges {
-                    properties: changes,
-                    expected_version: post.fields.id("version"),
-                },
-            )
-            .await
+    let defs = state.app.properties("tickets").await?;
+    let result = match super::widgets::stored_times(changes, &defs, &post.agent.zone()) {
+        Err(e) => Err(e),
+        Ok(changes) => save_changes(&state, &post, id, changes).await,
     };
     match result {
         Ok(t) if json => {
-            let defs = state.app.properties("tickets").await?;
             let saved: Vec<String> = typed
                 .keys()
                 .filter(|k| *k != "hs_pipeline")
@@ -915,6 +930,7 @@ struct NewTicketPage {
 async fn create_form_fields(
     app: &App,
     dir: &Directory,
+    tz: &UserTimeZone,
     values: &BTreeMap<String, String>,
 ) -> Result<Vec<PropField>, AppError> {
     let defs = app.properties("tickets").await?;
@@ -929,7 +945,13 @@ async fn create_form_fields(
         )
     {
         if let Some(def) = defs.iter().find(|d| d.name == name && !d.archived) {
-            let mut f = prop_field(def, values.get(&name).map(String::as_str), dir, required);
+            let mut f = prop_field(
+                def,
+                values.get(&name).map(String::as_str),
+                dir,
+                tz,
+                required,
+            );
             if name == "hs_pipeline_stage" && values.get(&name).is_none() {
                 // Preselect the stage automatic creation uses (HD-06): one rule for both.
                 if let Ok((_, s)) = fd_app::domain::rules::hd_06_intake_stage(&dir.pipelines) {
@@ -949,7 +971,7 @@ pub(crate) async fn new_ticket_form(State(state): State<UiState>, agent: Agent) 
     page(&NewTicketPage {
         chrome: Chrome::load(app, &agent, "helpdesk", "Create ticket").await?,
         views: view_links(app, &agent, "", false).await?,
-        fields: create_form_fields(app, &dir, &BTreeMap::new()).await?,
+        fields: create_form_fields(app, &dir, &agent.zone(), &BTreeMap::new()).await?,
         error: None,
         contact_ids: String::new(),
         company_ids: String::new(),
@@ -995,23 +1017,31 @@ pub(crate) async fn create_ticket(State(state): State<UiState>, post: Post) -> U
         .collect();
     // Without the search script, a contact can be named by email: the existing contact or a
     // new one, created in the ticket's own transaction (a refused ticket leaves none behind).
-    let input = NewTicket {
-        properties: props.clone(),
-        associations,
-        via_form: true,
-    };
-    let created = match f.text("contact_email") {
-        Some(email) => {
-            app.create_ticket_with_contact(&post.agent.actor, input, &email)
-                .await
+    // Dates and times as typed are read in the agent's zone; `props` keeps the typing for a
+    // refused form.
+    let defs = app.properties("tickets").await?;
+    let created = match super::widgets::stored_times(props.clone(), &defs, &post.agent.zone()) {
+        Err(e) => Err(e),
+        Ok(properties) => {
+            let input = NewTicket {
+                properties,
+                associations,
+                via_form: true,
+            };
+            match f.text("contact_email") {
+                Some(email) => {
+                    app.create_ticket_with_contact(&post.agent.actor, input, &email)
+                        .await
+                }
+                None => app.create_ticket(&post.agent.actor, input).await,
+            }
         }
-        None => app.create_ticket(&post.agent.actor, input).await,
     };
     match created {
         Ok(t) => see_other_flash(&format!("/helpdesk/tickets/{}", t.id), Flash::TicketCreated),
         Err(e @ AppError::Domain(_)) => {
             // The form comes back as it was typed, each reason at its field.
-            let mut fields = create_form_fields(app, &dir, &props).await?;
+            let mut fields = create_form_fields(app, &dir, &post.agent.zone(), &props).await?;
             let (at, rest) = super::widgets::field_errors(&e, "hs_pipeline_stage");
             let error = super::widgets::place_errors(&mut fields, at, rest);
             let mut r = page(&NewTicketPage {

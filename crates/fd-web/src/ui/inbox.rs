@@ -334,7 +334,7 @@ async fn render_with(
         Some(d) => {
             let defs = app.properties("tickets").await?;
             let chosen = app.ticket_panel(&agent.actor).await?;
-            let panel = editable_fields(&defs, &d.ticket, &dir, Some(&chosen));
+            let panel = editable_fields(&defs, &d.ticket, &dir, &agent.zone(), Some(&chosen));
             let choices = defs
                 .iter()
                 .filter(|d| !d.archived && d.name != "hs_pipeline")

@@ -11,11 +11,13 @@ use fd_app::domain::*;
 use serde::Deserialize;
 
 use super::Id;
+use super::flash::{Flash, see_other_flash};
 use super::view::{Directory, TicketRow, Times, channel_label, priority_label};
 use super::widgets::{
     ActivityVm, NamedLink, TicketVm, activity_vm, ticket_activity_words, ticket_rows,
 };
-use super::{Agent, Chrome, UiResult, UiState, page};
+use super::{Agent, Chrome, UiError, UiResult, UiState, page};
+use axum::http::StatusCode;
 
 pub(crate) struct PropRow {
     pub label: String,
@@ -197,7 +199,25 @@ pub(crate) async fn contact_page(
     agent: Agent,
     Path(Id(id)): Path<Id>,
 ) -> UiResult {
-    render_contact(&state, &agent, id, None).await
+    match render_contact(&state, &agent, id, None).await {
+        Err(e) if e.status == StatusCode::NOT_FOUND => {
+            to_survivor(&state, ObjectType::Contact, id, e).await
+        }
+        r => r,
+    }
+}
+
+/// A merged-away record's old address (a bookmark, a link in an old mail) opens the record it
+/// was merged into and says so, instead of "not found".
+async fn to_survivor(state: &UiState, kind: ObjectType, id: i64, not_found: UiError) -> UiResult {
+    let (base, flash) = match kind {
+        ObjectType::Contact => ("/contacts", Flash::ContactMerged),
+        _ => ("/companies", Flash::CompanyMerged),
+    };
+    match state.app.merge_survivor(kind, id).await? {
+        Some(survivor) => see_other_flash(&format!("{base}/{survivor}"), flash),
+        None => Err(not_found),
+    }
 }
 
 /// The contact's page; `merge_error` explains a refused merge beside its form.
@@ -250,7 +270,12 @@ pub(crate) async fn company_page(
     agent: Agent,
     Path(Id(id)): Path<Id>,
 ) -> UiResult {
-    render_company(&state, &agent, id, None).await
+    match render_company(&state, &agent, id, None).await {
+        Err(e) if e.status == StatusCode::NOT_FOUND => {
+            to_survivor(&state, ObjectType::Company, id, e).await
+        }
+        r => r,
+    }
 }
 
 /// The company's page; `merge_error` explains a refused merge beside its form.

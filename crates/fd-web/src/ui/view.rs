@@ -270,10 +270,6 @@ impl When {
     }
 }
 
-pub(crate) fn iso_time(ms: Millis) -> String {
-    fd_app::domain::property::format_time(ms)
-}
-
 pub(crate) fn priority_label(p: Option<&str>) -> &'static str {
     match p {
         Some("LOW") => "Low",

@@ -13,7 +13,9 @@ use fd_app::domain::*;
 use fd_app::{App, AppError, NewContact, VisitorContact};
 
 use super::Agent;
-use super::view::{Directory, Opt, OptGroup, TicketRow, iso_time};
+use fd_app::domain::local_time::{self, UserTimeZone};
+
+use super::view::{Directory, Opt, OptGroup, TicketRow};
 
 /// List rows with each ticket's contact (the list shows the first associated contact).
 pub(crate) async fn ticket_rows(
@@ -59,20 +61,110 @@ pub(crate) struct PropField {
     pub error: Option<String>,
 }
 
-fn display_value(def: &PropertyDefinition, raw: Option<&str>) -> String {
+impl PropField {
+    /// The `type` of a one-line input. A date or date-time holding what the agent typed and
+    /// the browser could not read stays a text input: a `date`/`datetime-local` input would
+    /// drop it, and the agent must see what was refused.
+    pub fn html_type(&self) -> &'static str {
+        match self.input {
+            "number" => "number",
+            "date"
+                if self.value.is_empty() || local_time::parse_date_input(&self.value).is_some() =>
+            {
+                "date"
+            }
+            "datetime"
+                if self.value.is_empty()
+                    || local_time::parse_datetime_input(&self.value, &UserTimeZone::utc())
+                        .is_some() =>
+            {
+                "datetime-local"
+            }
+            _ => "text",
+        }
+    }
+
+    /// A date-time shown with seconds needs a step of one second, or the browser would call
+    /// the unchanged value invalid (its default step is a minute).
+    pub fn step(&self) -> &'static str {
+        match self.html_type() {
+            "number" => "any",
+            "datetime-local" if self.value.len() > 16 => "1",
+            _ => "",
+        }
+    }
+
+    /// What a date-time input's value means, for the hint under it.
+    pub fn is_datetime(&self) -> bool {
+        self.input == "datetime"
+    }
+}
+
+/// A stored value as its input shows it: a date as its day (`<input type=date>`), a date-time
+/// as the wall-clock time in the agent's zone (`<input type=datetime-local>`). A value that is
+/// no stored time (what the agent typed, put back after a refusal) is shown as typed.
+fn display_value(def: &PropertyDefinition, raw: Option<&str>, tz: &UserTimeZone) -> String {
     let Some(raw) = raw else {
         return String::new();
     };
-    match def.kind {
-        PropertyType::Date => raw
-            .parse::<i64>()
-            .map(|ms| iso_time(ms).chars().take(10).collect())
-            .unwrap_or_else(|_| raw.to_string()),
-        PropertyType::Datetime => raw
-            .parse::<i64>()
-            .map(iso_time)
-            .unwrap_or_else(|_| raw.to_string()),
-        _ => raw.to_string(),
+    let stored = raw.parse::<i64>().ok();
+    let shown = match (def.kind, stored) {
+        (PropertyType::Date, Some(ms)) => local_time::date_input_value(ms),
+        (PropertyType::Datetime, Some(ms)) => local_time::datetime_input_value(ms, tz),
+        _ => None,
+    };
+    shown.unwrap_or_else(|| raw.to_string())
+}
+
+impl Agent {
+    /// The agent's own time zone (`users.time_zone`), UTC when unset or unknown.
+    pub(crate) fn zone(&self) -> UserTimeZone {
+        UserTimeZone::or_utc(&self.user.time_zone)
+    }
+}
+
+/// Reads what date and date-time inputs posted (`values`, by property name) into the stored
+/// form before the app sees them: a day as midnight UTC (HubSpot's date), a wall-clock time
+/// in the agent's zone as its instant, both in epoch milliseconds (the rule is
+/// `fd_domain::local_time`'s). Other properties and empty values (a cleared field) pass
+/// unchanged. Anything unreadable is refused at its field, so the form comes back with what
+/// was typed and the reason beside it.
+pub(crate) fn stored_times(
+    mut values: BTreeMap<String, String>,
+    defs: &[PropertyDefinition],
+    tz: &UserTimeZone,
+) -> Result<BTreeMap<String, String>, AppError> {
+    let mut errors = Vec::new();
+    for (name, value) in values.iter_mut() {
+        let Some(def) = defs.iter().find(|d| d.name == *name) else {
+            continue;
+        };
+        if value.trim().is_empty() {
+            continue;
+        }
+        let read = match def.kind {
+            PropertyType::Date => local_time::parse_date_input(value).ok_or_else(|| {
+                format!("\u{201c}{value}\u{201d} is not a date: give the day as 2026-12-31.")
+            }),
+            PropertyType::Datetime => {
+                local_time::parse_datetime_input(value, tz).ok_or_else(|| {
+                    format!(
+                        "\u{201c}{value}\u{201d} is not a date and time: give it as 2026-12-31T09:30 ({} time).",
+                        tz.name()
+                    )
+                })
+            }
+            _ => continue,
+        };
+        match read {
+            Ok(ms) => *value = ms.to_string(),
+            Err(m) => errors.push(FieldError::new(name.clone(), ErrorCode::InvalidDate, m)),
+        }
+    }
+    if errors.is_empty() {
+        Ok(values)
+    } else {
+        Err(AppError::Domain(DomainError::Invalid(errors)))
     }
 }
 
@@ -81,9 +173,10 @@ pub(crate) fn prop_field(
     def: &PropertyDefinition,
     value: Option<&str>,
     dir: &Directory,
+    tz: &UserTimeZone,
     required: bool,
 ) -> PropField {
-    let shown = display_value(def, value);
+    let shown = display_value(def, value, tz);
     let mut f = PropField {
         id: format!("f-{}", def.name),
         name: def.name.clone(),
@@ -199,13 +292,14 @@ impl Refusal {
         fields: &mut [PropField],
         defs: &[PropertyDefinition],
         dir: &Directory,
+        tz: &UserTimeZone,
     ) -> Option<String> {
         for f in fields.iter_mut() {
             if let (Some(v), Some(def)) = (
                 self.values.get(&f.name),
                 defs.iter().find(|d| d.name == f.name),
             ) {
-                let mut typed = prop_field(def, Some(v), dir, f.required);
+                let mut typed = prop_field(def, Some(v), dir, tz, f.required);
                 typed.id = std::mem::take(&mut f.id);
                 typed.original = std::mem::take(&mut f.original);
                 *f = typed;
@@ -220,6 +314,7 @@ pub(crate) fn editable_fields(
     defs: &[PropertyDefinition],
     t: &Ticket,
     dir: &Directory,
+    tz: &UserTimeZone,
     only: Option<&[String]>,
 ) -> Vec<PropField> {
     let mut defs: Vec<&PropertyDefinition> = defs
@@ -231,7 +326,7 @@ pub(crate) fn editable_fields(
         defs.sort_by_key(|d| names.iter().position(|n| *n == d.name));
     }
     defs.into_iter()
-        .map(|d| prop_field(d, t.property(&d.name).as_deref(), dir, false))
+        .map(|d| prop_field(d, t.property(&d.name).as_deref(), dir, tz, false))
         .collect()
 }
 

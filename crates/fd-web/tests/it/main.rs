@@ -15,6 +15,7 @@ mod rules_one_action;
 mod ui_auth;
 mod ui_common;
 mod ui_feedback;
+mod ui_gaps;
 mod ui_helpdesk;
 mod ui_inbox;
 mod ui_mail_frames;

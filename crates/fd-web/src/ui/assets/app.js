@@ -1035,9 +1035,21 @@
       return el.name === "p." + name && (el.type !== "checkbox" || el.checked);
     }).map(function (el) { return el.value; });
   }
+  // One save at a time per form, each sent with the version the one before returned: a date
+  // input reports a change as soon as its value is complete, and Enter then saves again.
+  // A value already saved has nothing left to do.
   function saveField(form, name) {
+    var next = (form.fdSaving || Promise.resolve()).then(function () { return saveFieldNow(form, name); });
+    form.fdSaving = next;
+    return next;
+  }
+  function saveFieldNow(form, name) {
     var original = form.querySelector('input[type="hidden"][name="o.' + name + '"]');
     var values = fieldValues(form, name);
+    var wrap0 = form.querySelector('[data-field="' + name + '"]');
+    if (original && values.join(";") === original.value && !(wrap0 && wrap0.classList.contains("invalid"))) {
+      return Promise.resolve();
+    }
     var data = new FormData();
     data.append("version", form.elements.version ? form.elements.version.value : "");
     data.append("o." + name, original ? original.value : "");
@@ -1096,6 +1108,43 @@
     e.preventDefault();
     var el = doc.activeElement;
     if (el && el.form === form && el.name && el.name.indexOf("p.") === 0) { saveField(form, el.name.slice(2)); }
+  });
+
+  // ---- Delivery: "Sending…" -----------------------------------------------------------------
+  // Send shows its state in place until the answer (the next page) arrives, and the form posts
+  // once: a double click or a second Enter does nothing while the first post is on its way.
+  // Runs after every other submit handler (bubbling to the document), so a post another
+  // handler cancelled never shows as sending. The server also answers a repeated post with
+  // the first post's message, for browsers without script.
+  function sendingState(form, on) {
+    var btn = form.querySelector("#send");
+    if (!btn) { return; }
+    if (on) {
+      form.dataset.sending = "1";
+      if (!btn.dataset.label) { btn.dataset.label = btn.textContent; }
+      btn.textContent = "Sending\u2026";
+      btn.disabled = true;
+      btn.setAttribute("aria-busy", "true");
+    } else {
+      delete form.dataset.sending;
+      if (btn.dataset.label) { btn.textContent = btn.dataset.label; }
+      btn.disabled = false;
+      btn.removeAttribute("aria-busy");
+    }
+  }
+  doc.addEventListener("submit", function (e) {
+    var form = e.target;
+    if (!form || form.id !== "pane-reply") { return; }
+    if (form.dataset.sending) { e.preventDefault(); return; }
+    if (e.defaultPrevented) { return; }
+    // Only Send (or Enter, which submits through it); Save draft and Discard post elsewhere.
+    if (e.submitter && e.submitter.id !== "send") { return; }
+    sendingState(form, true);
+  });
+  // A page restored from the back/forward cache shows its form ready again.
+  window.addEventListener("pageshow", function (e) {
+    var form = doc.getElementById("pane-reply");
+    if (e.persisted && form && form.dataset.sending) { sendingState(form, false); }
   });
 
   sizeFrames();
