@@ -645,27 +645,6 @@ impl App {
         tx.commit().await?;
         Ok(survivor)
     }
-
-    /// One live record by id, a merged-away contact's or company's id answering with the
-    /// record it was merged into (HubSpot's read of an old id). Archived reads and tickets
-    /// are plain [`App::record`] reads.
-    pub async fn record_following_merges(
-        &self,
-        actor: &Actor,
-        kind: ObjectType,
-        id: i64,
-        archived: bool,
-    ) -> Result<crate::CrmRecord, AppError> {
-        match self.record(actor, kind, id, archived).await {
-            Err(e @ AppError::NotFound { .. }) if !archived => {
-                match self.merge_survivor(kind, id).await? {
-                    Some(survivor) => self.record(actor, kind, survivor, false).await,
-                    None => Err(e),
-                }
-            }
-            other => other,
-        }
-    }
 }
 
 /// Live screens showing the tickets a merge re-points must refresh.

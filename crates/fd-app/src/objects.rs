@@ -1015,3 +1015,26 @@ async fn group_worker(app: App, mut rx: tokio::sync::mpsc::Receiver<CreateJob>) 
         }
     }
 }
+
+impl App {
+    /// One live record by id, a merged-away contact's or company's id answering with the
+    /// record it was merged into (HubSpot's read of an old id). Archived reads and tickets
+    /// are plain [`App::record`] reads.
+    pub async fn record_following_merges(
+        &self,
+        actor: &Actor,
+        kind: ObjectType,
+        id: i64,
+        archived: bool,
+    ) -> Result<CrmRecord, AppError> {
+        match self.record(actor, kind, id, archived).await {
+            Err(e @ AppError::NotFound { .. }) if !archived => {
+                match self.merge_survivor(kind, id).await? {
+                    Some(survivor) => self.record(actor, kind, survivor, false).await,
+                    None => Err(e),
+                }
+            }
+            other => other,
+        }
+    }
+}
