@@ -20,6 +20,7 @@ mod conversations;
 mod cpu;
 mod crm;
 mod drafts;
+mod engagements;
 mod error;
 mod events;
 mod mail;

@@ -33,6 +33,9 @@ pub fn properties_type(kind: ObjectType) -> Result<&'static str, AppError> {
         ObjectType::Ticket => Ok("tickets"),
         ObjectType::Contact => Ok("contacts"),
         ObjectType::Company => Ok("companies"),
+        ObjectType::Call => Ok("calls"),
+        ObjectType::Note => Ok("notes"),
+        ObjectType::Email => Ok("emails"),
         other => Err(AppError::invalid(
             "objectType",
             format!(
@@ -50,6 +53,9 @@ fn name_of(kind: ObjectType) -> &'static str {
         ObjectType::Company => "company",
         ObjectType::Deal => "deal",
         ObjectType::Conversation => "conversation",
+        ObjectType::Call => "call",
+        ObjectType::Note => "note",
+        ObjectType::Email => "email",
     }
 }
 
@@ -193,13 +199,16 @@ fn association_kind(name: &str) -> Option<ObjectType> {
         "contact" => ObjectType::Contact,
         "company" | "companie" => ObjectType::Company,
         "deal" => ObjectType::Deal,
+        "call" => ObjectType::Call,
+        "note" => ObjectType::Note,
+        "email" => ObjectType::Email,
         _ => return None,
     })
 }
 
 /// Checks raw values against the kind's definitions: unknown and read-only properties and
 /// malformed values are all reported together.
-fn normalize(
+pub(crate) fn normalize(
     defs: &[PropertyDefinition],
     kind: ObjectType,
     raw: &BTreeMap<String, String>,
@@ -270,6 +279,7 @@ impl App {
                     .map(|c| CrmRecord::from_company(c, custom.remove(&c.id.0).unwrap_or_default()))
                     .collect()
             }
+            k if k.is_engagement() => crate::engagements::load(tx, k, ids).await?,
             other => {
                 properties_type(other)?;
                 Vec::new()
@@ -424,6 +434,10 @@ impl App {
                 self.publish(events);
                 Ok(record)
             }
+            k if k.is_engagement() => {
+                self.create_engagement(actor, k, properties, associations)
+                    .await
+            }
             other => Err(properties_type(other)
                 .err()
                 .unwrap_or_else(|| AppError::Internal("unsupported object type".into()))),
@@ -516,6 +530,7 @@ impl App {
                 tx.commit().await?;
                 Ok(record)
             }
+            k if k.is_engagement() => self.update_engagement(k, id, properties).await,
             other => Err(properties_type(other)
                 .err()
                 .unwrap_or_else(|| AppError::Internal("unsupported object type".into()))),
@@ -562,6 +577,7 @@ impl App {
                 tx.commit().await?;
                 Ok(())
             }
+            k if k.is_engagement() => self.archive_engagement(k, id).await,
             other => Err(properties_type(other)
                 .err()
                 .unwrap_or_else(|| AppError::Internal("unsupported object type".into()))),

@@ -256,6 +256,9 @@ pub(crate) fn object_type(raw: &str) -> Result<ObjectType, ApiError> {
         "companies" | "company" | "0-2" => ObjectType::Company,
         "deals" | "deal" | "0-3" => ObjectType::Deal,
         "threads" | "thread" | "conversations" | "conversation" => ObjectType::Conversation,
+        "calls" | "call" | "0-48" => ObjectType::Call,
+        "notes" | "note" | "0-46" => ObjectType::Note,
+        "emails" | "email" | "0-49" => ObjectType::Email,
         _ => {
             return Err(ApiError::validation(format!(
                 "Unable to infer object type from: {raw}"
@@ -267,9 +270,14 @@ pub(crate) fn object_type(raw: &str) -> Result<ObjectType, ApiError> {
 /// An object type served by the CRM object, search and properties APIs.
 pub(crate) fn crm_type(raw: &str) -> Result<ObjectType, ApiError> {
     match object_type(raw)? {
-        t @ (ObjectType::Ticket | ObjectType::Contact | ObjectType::Company) => Ok(t),
+        t @ (ObjectType::Ticket
+        | ObjectType::Contact
+        | ObjectType::Company
+        | ObjectType::Call
+        | ObjectType::Note
+        | ObjectType::Email) => Ok(t),
         _ => Err(ApiError::validation(format!(
-            "Unable to infer object type from: {raw} (this server serves tickets, contacts and companies)"
+            "Unable to infer object type from: {raw} (this server serves tickets, contacts, companies, calls, notes and emails)"
         ))),
     }
 }
@@ -282,6 +290,9 @@ pub(crate) fn type_id(kind: ObjectType) -> &'static str {
         ObjectType::Deal => "0-3",
         ObjectType::Ticket => "0-5",
         ObjectType::Conversation => "0-11",
+        ObjectType::Note => "0-46",
+        ObjectType::Call => "0-48",
+        ObjectType::Email => "0-49",
     }
 }
 
@@ -292,6 +303,9 @@ pub(crate) fn singular(kind: ObjectType) -> &'static str {
         ObjectType::Company => "company",
         ObjectType::Deal => "deal",
         ObjectType::Conversation => "thread",
+        ObjectType::Call => "call",
+        ObjectType::Note => "note",
+        ObjectType::Email => "email",
     }
 }
 
@@ -447,6 +461,9 @@ pub(crate) enum CrmObjectType {
     Tickets,
     Contacts,
     Companies,
+    Calls,
+    Notes,
+    Emails,
 }
 
 /// HubSpot's limit on batch inputs.

@@ -6,6 +6,7 @@
 mod api_common;
 mod api_conversations;
 mod api_crm;
+mod api_engagements;
 mod api_errors;
 mod api_rules;
 mod api_wire;

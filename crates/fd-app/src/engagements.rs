@@ -1,0 +1,189 @@
+//! Calls, notes and emails as CRM records (HubSpot's engagement objects): create, update and
+//! archive in one transaction each, loading for the objects API and search, and the timeline
+//! reads of a ticket or a contact. The objects use cases (`objects.rs`) route the engagement
+//! kinds here, so the API's list, batch and search endpoints serve them unchanged.
+//!
+//! Depends on the association use cases (links made in the create's transaction); must not
+//! be depended on by tickets or conversations, nor depend on HTTP.
+
+use std::collections::BTreeMap;
+
+use fd_domain::*;
+use fd_store::Tx;
+
+use crate::crm::AssociationEnd;
+use crate::objects::{CrmRecord, normalize, properties_type};
+use crate::{Actor, App, AppError};
+
+/// The engagement kind's rows as records: stored properties plus the always-present ones.
+pub(crate) async fn load(
+    tx: &mut Tx,
+    kind: ObjectType,
+    ids: &[i64],
+) -> Result<Vec<CrmRecord>, AppError> {
+    let rows = tx.engagements_by_ids(kind, ids).await?;
+    let pt = properties_type(kind)?;
+    let live: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let mut values = tx.property_values_of(pt, &live).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let mut v = values.remove(&r.id).unwrap_or_default();
+            v.insert("hs_object_id".into(), r.id.to_string());
+            v.insert("hs_createdate".into(), r.created_at.to_string());
+            v.insert("hs_lastmodifieddate".into(), r.updated_at.to_string());
+            CrmRecord {
+                kind,
+                id: r.id,
+                values: v,
+                created_at: r.created_at,
+                updated_at: r.updated_at,
+                archived_at: r.archived_at,
+            }
+        })
+        .collect())
+}
+
+/// Checks and writes a new engagement with its properties and associations (HubSpot requires
+/// `hs_timestamp`, which places it on the timeline); returns its id.
+pub(crate) async fn create_in(
+    app: &App,
+    tx: &mut Tx,
+    actor: &Actor,
+    kind: ObjectType,
+    properties: &BTreeMap<String, String>,
+    associations: &[AssociationEnd],
+    now: Millis,
+) -> Result<(i64, Vec<crate::Event>), AppError> {
+    let pt = properties_type(kind)?;
+    let defs = tx.properties(pt, false).await?;
+    let values = normalize(&defs, kind, properties)?;
+    if values.get("hs_timestamp").and_then(|v| v.as_ref()).is_none() {
+        return Err(DomainError::field(
+            "hs_timestamp",
+            ErrorCode::Required,
+            format!(
+                "is required: it places the {} on the timeline",
+                kind.as_str()
+            ),
+        )
+        .into());
+    }
+    let id = tx.insert_engagement(kind, now).await?;
+    for (name, v) in &values {
+        tx.set_property_value(pt, id, name, v.as_deref()).await?;
+    }
+    let mut events = Vec::new();
+    let me = AssociationEnd::new(kind, id);
+    for other in associations {
+        events.extend(app.associate_in(tx, actor, me, *other, now).await?);
+    }
+    Ok((id, events))
+}
+
+impl App {
+    pub(crate) async fn create_engagement(
+        &self,
+        actor: &Actor,
+        kind: ObjectType,
+        properties: BTreeMap<String, String>,
+        associations: Vec<AssociationEnd>,
+    ) -> Result<CrmRecord, AppError> {
+        let now = self.now();
+        let mut tx = self.db().write().await?;
+        let (id, events) =
+            create_in(self, &mut tx, actor, kind, &properties, &associations, now).await?;
+        let record = load(&mut tx, kind, &[id])
+            .await?
+            .pop()
+            .ok_or_else(|| AppError::Internal("the new engagement vanished".into()))?;
+        tx.commit().await?;
+        self.publish(events);
+        Ok(record)
+    }
+
+    /// Changes an engagement's properties; `""` clears one. Archived ones are not found.
+    pub(crate) async fn update_engagement(
+        &self,
+        kind: ObjectType,
+        id: i64,
+        properties: BTreeMap<String, String>,
+    ) -> Result<CrmRecord, AppError> {
+        let now = self.now();
+        let pt = properties_type(kind)?;
+        let mut tx = self.db().write().await?;
+        let row = live_row(&mut tx, kind, id).await?;
+        let defs = tx.properties(pt, false).await?;
+        let values = normalize(&defs, kind, &properties)?;
+        if values.get("hs_timestamp").is_some_and(Option::is_none) {
+            return Err(DomainError::field(
+                "hs_timestamp",
+                ErrorCode::Required,
+                "cannot be cleared: it places the engagement on the timeline",
+            )
+            .into());
+        }
+        for (name, v) in &values {
+            tx.set_property_value(pt, id, name, v.as_deref()).await?;
+        }
+        tx.touch_engagement(row.id, now, None).await?;
+        let record = load(&mut tx, kind, &[id])
+            .await?
+            .pop()
+            .ok_or_else(|| AppError::not_found(kind_name(kind), id))?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    /// Archives an engagement: it leaves lists, searches and timelines.
+    pub(crate) async fn archive_engagement(
+        &self,
+        kind: ObjectType,
+        id: i64,
+    ) -> Result<(), AppError> {
+        let now = self.now();
+        let mut tx = self.db().write().await?;
+        live_row(&mut tx, kind, id).await?;
+        tx.touch_engagement(id, now, Some(now)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The live calls, notes and emails associated with a ticket or a contact, newest first
+    /// (at most 200): what its timeline shows. The ticket must be visible to the actor (HD-09).
+    pub async fn timeline_engagements(
+        &self,
+        actor: &Actor,
+        of: AssociationEnd,
+    ) -> Result<Vec<CrmRecord>, AppError> {
+        let mut tx = self.db().read().await?;
+        self.check_end(&mut tx, actor, of).await?;
+        let rows = tx.engagements_of(of.kind, of.id, 200).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            out.extend(load(&mut tx, r.kind, &[r.id]).await?);
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+}
+
+async fn live_row(
+    tx: &mut Tx,
+    kind: ObjectType,
+    id: i64,
+) -> Result<fd_store::EngagementRow, AppError> {
+    tx.engagements_by_ids(kind, &[id])
+        .await?
+        .pop()
+        .filter(|r| r.archived_at.is_none())
+        .ok_or_else(|| AppError::not_found(kind_name(kind), id))
+}
+
+fn kind_name(kind: ObjectType) -> &'static str {
+    match kind {
+        ObjectType::Call => "call",
+        ObjectType::Note => "note",
+        _ => "email",
+    }
+}
