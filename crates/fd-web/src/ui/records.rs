@@ -163,6 +163,7 @@ struct RecordPage {
     tickets: Vec<TicketRow>,
     people: Vec<NamedLink>,
     conversations: Vec<NamedLink>,
+    engagements: Vec<super::engagements::EngagementVm>,
 }
 
 fn company_link(c: &Company) -> NamedLink {
@@ -242,6 +243,14 @@ pub(crate) async fn render_contact(
             .iter()
             .map(|v| conversation_link(v, &times))
             .collect(),
+
+        engagements: super::engagements::timeline(
+            app,
+            &agent.actor,
+            fd_app::domain::ObjectType::Contact,
+            c.id.0,
+        )
+        .await?,
     })
 }
 
@@ -298,6 +307,14 @@ pub(crate) async fn render_company(
             .iter()
             .map(|v| conversation_link(v, &times))
             .collect(),
+
+        engagements: super::engagements::timeline(
+            app,
+            &agent.actor,
+            fd_app::domain::ObjectType::Company,
+            c.id.0,
+        )
+        .await?,
     })
 }
 
