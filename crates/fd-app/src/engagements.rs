@@ -1,10 +1,11 @@
-//! Calls, notes and emails as CRM records (HubSpot's engagement objects): create, update and
-//! archive in one transaction each, loading for the objects API and search, and the timeline
-//! reads of a ticket or a contact. The objects use cases (`objects.rs`) route the engagement
-//! kinds here, so the API's list, batch and search endpoints serve them unchanged.
+//! Calls, notes and emails (HubSpot's engagement objects): create, update and archive in one
+//! transaction each, loading, and the timeline reads of a ticket or a contact. The objects
+//! use cases (`objects.rs`) check values against the property definitions and route the
+//! engagement kinds here, so the API's list, batch and search endpoints serve them unchanged;
+//! the calling channel (`calling.rs`) writes its call engagements through `create_in`.
 //!
-//! Depends on the association use cases (links made in the create's transaction); must not
-//! be depended on by tickets or conversations, nor depend on HTTP.
+//! Must not depend on `objects.rs` (which depends on this), tickets or conversations, nor on
+//! HTTP.
 
 use std::collections::BTreeMap;
 
@@ -12,17 +13,47 @@ use fd_domain::*;
 use fd_store::Tx;
 
 use crate::crm::AssociationEnd;
-use crate::objects::{CrmRecord, normalize, properties_type};
 use crate::{Actor, App, AppError};
 
-/// The engagement kind's rows as records: stored properties plus the always-present ones.
+/// An engagement with its properties as stored (canonical text; times in epoch ms),
+/// including `hs_object_id`, `hs_createdate` and `hs_lastmodifieddate`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Engagement {
+    pub kind: ObjectType,
+    pub id: i64,
+    pub values: BTreeMap<String, String>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+    pub archived_at: Option<Millis>,
+}
+
+impl Engagement {
+    /// `hs_timestamp` (where it sits on a timeline), else its creation time.
+    pub fn at(&self) -> Millis {
+        self.values
+            .get("hs_timestamp")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(self.created_at)
+    }
+}
+
+/// Where an engagement kind's properties live in `property_values` (`calls`…).
+fn values_type(kind: ObjectType) -> Result<&'static str, AppError> {
+    if kind.is_engagement() {
+        Ok(kind.plural())
+    } else {
+        Err(AppError::Internal(format!("{kind} is not an engagement")))
+    }
+}
+
+/// The engagement kind's rows: stored properties plus the always-present ones.
 pub(crate) async fn load(
     tx: &mut Tx,
     kind: ObjectType,
     ids: &[i64],
-) -> Result<Vec<CrmRecord>, AppError> {
+) -> Result<Vec<Engagement>, AppError> {
     let rows = tx.engagements_by_ids(kind, ids).await?;
-    let pt = properties_type(kind)?;
+    let pt = values_type(kind)?;
     let live: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let mut values = tx.property_values_of(pt, &live).await?;
     Ok(rows
@@ -32,7 +63,7 @@ pub(crate) async fn load(
             v.insert("hs_object_id".into(), r.id.to_string());
             v.insert("hs_createdate".into(), r.created_at.to_string());
             v.insert("hs_lastmodifieddate".into(), r.updated_at.to_string());
-            CrmRecord {
+            Engagement {
                 kind,
                 id: r.id,
                 values: v,
@@ -44,20 +75,19 @@ pub(crate) async fn load(
         .collect())
 }
 
-/// Checks and writes a new engagement with its properties and associations (HubSpot requires
-/// `hs_timestamp`, which places it on the timeline); returns its id.
+/// Writes a new engagement with its properties (already checked against the definitions)
+/// and associations; HubSpot requires `hs_timestamp`, which places it on the timeline.
+/// Returns its id.
 pub(crate) async fn create_in(
     app: &App,
     tx: &mut Tx,
     actor: &Actor,
     kind: ObjectType,
-    properties: &BTreeMap<String, String>,
+    values: &BTreeMap<String, Option<String>>,
     associations: &[AssociationEnd],
     now: Millis,
 ) -> Result<(i64, Vec<crate::Event>), AppError> {
-    let pt = properties_type(kind)?;
-    let defs = tx.properties(pt, false).await?;
-    let values = normalize(&defs, kind, properties)?;
+    let pt = values_type(kind)?;
     if values.get("hs_timestamp").and_then(|v| v.as_ref()).is_none() {
         return Err(DomainError::field(
             "hs_timestamp",
@@ -70,7 +100,7 @@ pub(crate) async fn create_in(
         .into());
     }
     let id = tx.insert_engagement(kind, now).await?;
-    for (name, v) in &values {
+    for (name, v) in values {
         tx.set_property_value(pt, id, name, v.as_deref()).await?;
     }
     let mut events = Vec::new();
@@ -86,13 +116,13 @@ impl App {
         &self,
         actor: &Actor,
         kind: ObjectType,
-        properties: BTreeMap<String, String>,
+        values: BTreeMap<String, Option<String>>,
         associations: Vec<AssociationEnd>,
-    ) -> Result<CrmRecord, AppError> {
+    ) -> Result<Engagement, AppError> {
         let now = self.now();
         let mut tx = self.db().write().await?;
         let (id, events) =
-            create_in(self, &mut tx, actor, kind, &properties, &associations, now).await?;
+            create_in(self, &mut tx, actor, kind, &values, &associations, now).await?;
         let record = load(&mut tx, kind, &[id])
             .await?
             .pop()
@@ -102,19 +132,18 @@ impl App {
         Ok(record)
     }
 
-    /// Changes an engagement's properties; `""` clears one. Archived ones are not found.
+    /// Changes an engagement's properties (checked values; `None` clears one). Archived ones
+    /// are not found.
     pub(crate) async fn update_engagement(
         &self,
         kind: ObjectType,
         id: i64,
-        properties: BTreeMap<String, String>,
-    ) -> Result<CrmRecord, AppError> {
+        values: BTreeMap<String, Option<String>>,
+    ) -> Result<Engagement, AppError> {
         let now = self.now();
-        let pt = properties_type(kind)?;
+        let pt = values_type(kind)?;
         let mut tx = self.db().write().await?;
         let row = live_row(&mut tx, kind, id).await?;
-        let defs = tx.properties(pt, false).await?;
-        let values = normalize(&defs, kind, &properties)?;
         if values.get("hs_timestamp").is_some_and(Option::is_none) {
             return Err(DomainError::field(
                 "hs_timestamp",
@@ -155,7 +184,7 @@ impl App {
         &self,
         actor: &Actor,
         of: AssociationEnd,
-    ) -> Result<Vec<CrmRecord>, AppError> {
+    ) -> Result<Vec<Engagement>, AppError> {
         let mut tx = self.db().read().await?;
         self.check_end(&mut tx, actor, of).await?;
         let rows = tx.engagements_of(of.kind, of.id, 200).await?;

@@ -13,6 +13,7 @@ mod admin;
 mod agent_html;
 mod associations;
 mod auth;
+mod calling;
 mod clock;
 mod comments;
 mod config;
@@ -51,7 +52,11 @@ pub use error::AppError;
 pub use events::{Event, WatchTarget};
 pub use fd_domain as domain;
 // The query inputs of the list use cases; the store itself is not part of fd-app's API.
+pub use calling::{
+    CALL_EVENT_TOLERANCE_MS, CallEvent, CallEventOutcome, call_event_signature,
+};
 pub use drafts::DraftEntry;
+pub use engagements::Engagement;
 pub use fd_store::{
     ConversationListQuery, ThreadQuery, ThreadSort, TicketListQuery, TicketSort, TicketView,
 };

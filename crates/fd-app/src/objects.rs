@@ -60,6 +60,17 @@ fn name_of(kind: ObjectType) -> &'static str {
 }
 
 impl CrmRecord {
+    fn from_engagement(e: crate::engagements::Engagement) -> CrmRecord {
+        CrmRecord {
+            kind: e.kind,
+            id: e.id,
+            values: e.values,
+            created_at: e.created_at,
+            updated_at: e.updated_at,
+            archived_at: e.archived_at,
+        }
+    }
+
     pub fn from_ticket(t: &Ticket) -> CrmRecord {
         let mut values = BTreeMap::new();
         for name in fd_store::TICKET_COLUMN_PROPERTIES {
@@ -208,7 +219,7 @@ fn association_kind(name: &str) -> Option<ObjectType> {
 
 /// Checks raw values against the kind's definitions: unknown and read-only properties and
 /// malformed values are all reported together.
-pub(crate) fn normalize(
+fn normalize(
     defs: &[PropertyDefinition],
     kind: ObjectType,
     raw: &BTreeMap<String, String>,
@@ -247,6 +258,17 @@ pub(crate) fn normalize(
 }
 
 impl App {
+    /// An engagement's raw values checked against its kind's definitions (read only here,
+    /// before the write transaction: definitions of engagement properties are fixed).
+    async fn engagement_values(
+        &self,
+        kind: ObjectType,
+        raw: &BTreeMap<String, String>,
+    ) -> Result<BTreeMap<String, Option<String>>, AppError> {
+        let defs = self.properties(properties_type(kind)?).await?;
+        normalize(&defs, kind, raw)
+    }
+
     async fn load_records(
         &self,
         tx: &mut Tx,
@@ -279,7 +301,11 @@ impl App {
                     .map(|c| CrmRecord::from_company(c, custom.remove(&c.id.0).unwrap_or_default()))
                     .collect()
             }
-            k if k.is_engagement() => crate::engagements::load(tx, k, ids).await?,
+            k if k.is_engagement() => crate::engagements::load(tx, k, ids)
+                .await?
+                .into_iter()
+                .map(CrmRecord::from_engagement)
+                .collect(),
             other => {
                 properties_type(other)?;
                 Vec::new()
@@ -435,8 +461,9 @@ impl App {
                 Ok(record)
             }
             k if k.is_engagement() => {
-                self.create_engagement(actor, k, properties, associations)
-                    .await
+                let values = self.engagement_values(k, &properties).await?;
+                let e = self.create_engagement(actor, k, values, associations).await?;
+                Ok(CrmRecord::from_engagement(e))
             }
             other => Err(properties_type(other)
                 .err()
@@ -530,7 +557,11 @@ impl App {
                 tx.commit().await?;
                 Ok(record)
             }
-            k if k.is_engagement() => self.update_engagement(k, id, properties).await,
+            k if k.is_engagement() => {
+                let values = self.engagement_values(k, &properties).await?;
+                let e = self.update_engagement(k, id, values).await?;
+                Ok(CrmRecord::from_engagement(e))
+            }
             other => Err(properties_type(other)
                 .err()
                 .unwrap_or_else(|| AppError::Internal("unsupported object type".into()))),

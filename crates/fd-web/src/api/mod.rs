@@ -7,6 +7,7 @@
 //! booleans, repeated or comma-separated array parameters, empty JSON bodies.
 
 mod associations;
+mod calling;
 mod conversations;
 mod objects;
 pub(crate) mod openapi;
@@ -48,8 +49,9 @@ fn api() -> OpenApiRouter<WebState> {
 }
 
 /// Each route file's routes, by name.
-fn route_files() -> [(&'static str, OpenApiRouter<WebState>); 7] {
+fn route_files() -> [(&'static str, OpenApiRouter<WebState>); 8] {
     [
+        ("calling", calling::routes()),
         ("objects", objects::routes()),
         ("search", search::routes()),
         ("pipelines", pipelines::routes()),

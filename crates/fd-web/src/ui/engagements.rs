@@ -5,7 +5,7 @@
 //! Must not import a screen module: the ticket and record pages call it.
 
 use fd_app::domain::ObjectType;
-use fd_app::{Actor, App, AppError, AssociationEnd, CrmRecord};
+use fd_app::{Actor, App, AppError, AssociationEnd, Engagement};
 
 /// One engagement as the timeline shows it.
 pub(crate) struct EngagementVm {
@@ -37,9 +37,9 @@ pub(crate) async fn timeline(
         .collect())
 }
 
-fn vm(r: &CrmRecord) -> EngagementVm {
+fn vm(r: &Engagement) -> EngagementVm {
     let get = |name: &str| r.values.get(name).cloned().unwrap_or_default();
-    let at = get("hs_timestamp").parse().unwrap_or(r.created_at);
+    let at = r.at();
     match r.kind {
         ObjectType::Call => {
             let mut detail = Vec::new();
