@@ -15,6 +15,7 @@ mod owners;
 mod pipelines;
 mod properties;
 mod search;
+mod thread_assignee;
 
 use std::collections::BTreeMap;
 
@@ -49,9 +50,10 @@ fn api() -> OpenApiRouter<WebState> {
 }
 
 /// Each route file's routes, by name.
-fn route_files() -> [(&'static str, OpenApiRouter<WebState>); 8] {
+fn route_files() -> [(&'static str, OpenApiRouter<WebState>); 9] {
     [
         ("calling", calling::routes()),
+        ("thread_assignee", thread_assignee::routes()),
         ("objects", objects::routes()),
         ("search", search::routes()),
         ("pipelines", pipelines::routes()),

@@ -287,6 +287,142 @@ async fn engagements_crud_batch_search(t: TestApp) {
     assert_eq!(tl_ids, vec![email_id, note_id, call_id]);
 }
 
+
+async fn post_signed(api: &Api, body: &str, ts: &str, sig: &str) -> (u16, serde_json::Value) {
+    let res = api
+        .http
+        .post(format!("{}/calling/v1/events", api.base))
+        .header("content-type", "application/json")
+        .header("x-frontdesk-timestamp", ts)
+        .header("x-frontdesk-signature", sig)
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    (res.status().as_u16(), res.json().await.unwrap())
+}
+
+async fn calling_webhook_channels_and_assignee(t: TestApp) {
+    let api = Api::start(t).await;
+    let system = fd_app::Actor::system();
+    let team = api.t.team("Phones").await;
+    // Before anything is connected, no channel exists.
+    let r = api.get("/conversations/v3/conversations/channels").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["total"], 0, "{}", r.body);
+    let ch = api
+        .t
+        .app
+        .connect_calling(
+            &system,
+            "+14155550100",
+            &team.to_string(),
+            fd_app::domain::Workspace::HelpDesk,
+        )
+        .await
+        .unwrap();
+    let r = api.get("/conversations/v3/conversations/channels").await;
+    assert_eq!(r.body["results"], json!([{"id": "1005", "name": "Calling"}]));
+    let r = api.get("/conversations/v3/conversations/channels/1000").await;
+    assert_eq!(r.status, 404, "no chat is connected: {}", r.body);
+    let r = api.get("/conversations/v3/conversations/channel-accounts").await;
+    assert_eq!(r.body["total"], 1, "{}", r.body);
+    let account = r.body["results"][0].clone();
+    assert_eq!(account["channelId"], "1005");
+    assert_eq!(account["inboxId"], "2");
+    assert_eq!(account["deliveryIdentifier"]["type"], "HS_PHONE_NUMBER");
+    assert_eq!(account["deliveryIdentifier"]["value"], "+14155550100");
+
+    // The webhook: unsigned 401, signed 200, replay ignored, stale 401, junk 400.
+    let body = r#"{"eventId":"e1","callId":"c1","type":"ringing","from":"+442079460000","to":"+14155550100"}"#;
+    let now = api.t.app.now();
+    let ts = now.to_string();
+    let sig = fd_app::call_event_signature(&ch.secret, &ts, body.as_bytes());
+    let res = api
+        .http
+        .post(format!("{}/calling/v1/events", api.base))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 401);
+    let (status, wrong) = post_signed(&api, body, &ts, "00ff").await;
+    assert_eq!(status, 401, "{wrong}");
+    assert_eq!(wrong["category"], "INVALID_AUTHENTICATION");
+    assert!(wrong["message"].as_str().unwrap().contains("signature"));
+    let (status, ok) = post_signed(&api, body, &ts, &sig).await;
+    assert_eq!(status, 200, "{ok}");
+    assert_eq!(ok["status"], "applied");
+    let thread_id = ok["conversationId"].as_str().unwrap().to_string();
+    let ticket_id = ok["ticketId"].as_str().unwrap().to_string();
+    let call_id = ok["callId"].as_str().unwrap().to_string();
+    let (status, again) = post_signed(&api, body, &ts, &sig).await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["status"], "ignored");
+    let old = (now - 3_600_000).to_string();
+    let old_sig = fd_app::call_event_signature(&ch.secret, &old, body.as_bytes());
+    let (status, stale) = post_signed(&api, body, &old, &old_sig).await;
+    assert_eq!(status, 401, "{stale}");
+    assert!(stale["message"].as_str().unwrap().contains("stale"));
+    let (status, junk) = post_signed(&api, "{}", &ts, &sig).await;
+    assert_eq!(status, 400, "{junk}");
+
+    // The call is an engagement on the ticket; the thread is a CALL thread on its account.
+    let r = api
+        .get(&format!("/crm/v3/objects/calls/{call_id}?properties=hs_call_status,hs_call_from_number&associations=tickets"))
+        .await;
+    assert_eq!(r.body["properties"]["hs_call_status"], "RINGING");
+    assert_eq!(r.body["associations"]["tickets"]["results"][0]["id"], ticket_id);
+    let r = api
+        .get(&format!("/conversations/v3/conversations/threads/{thread_id}"))
+        .await;
+    assert_eq!(r.body["originalChannelId"], "1005", "{}", r.body);
+    assert_eq!(r.body["originalChannelAccountId"], account["id"]);
+
+    // Thread assignee at both prefixes: PUT → 200 thread, DELETE → 204.
+    let (ann, _) = api
+        .t
+        .agent("ann@example.com", fd_app::domain::TicketAccessLevel::All, &[])
+        .await;
+    let r = api
+        .put(
+            &format!("/conversations/conversations/v3/threads/{thread_id}/assignee"),
+            Some(json!({"actorId": format!("A-{}", ann.id)})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["assignedTo"], format!("A-{}", ann.id));
+    assert_eq!(r.body["id"], thread_id);
+    let r = api
+        .get(&format!("/crm/v3/objects/tickets/{ticket_id}?properties=hubspot_owner_id"))
+        .await;
+    assert_eq!(r.body["properties"]["hubspot_owner_id"], ann.id.to_string());
+    let r = api
+        .delete(&format!("/conversations/v3/conversations/threads/{thread_id}/assignee"))
+        .await;
+    assert_eq!(r.status, 204);
+    let r = api
+        .get(&format!("/conversations/v3/conversations/threads/{thread_id}"))
+        .await;
+    assert!(r.body.get("assignedTo").is_none_or(|v| v.is_null()), "{}", r.body);
+    let r = api
+        .put(
+            &format!("/conversations/v3/conversations/threads/{thread_id}/assignee"),
+            Some(json!({"actorId": "V-12"})),
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    let r = api
+        .put(
+            "/conversations/conversations/v3/threads/999999/assignee",
+            Some(json!({"actorId": format!("A-{}", ann.id)})),
+        )
+        .await;
+    assert_eq!(r.status, 404, "{}", r.body);
+}
+
 fd_testkit::on_both_backends! {
     engagements_objects_batch_search_and_associations => engagements_crud_batch_search;
+    calling_webhook_channels_and_thread_assignee => calling_webhook_channels_and_assignee;
 }
