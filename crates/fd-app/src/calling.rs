@@ -213,7 +213,9 @@ impl App {
         }
         let recording = match event.recording_url.as_deref().map(str::trim) {
             None | Some("") => None,
-            Some(u) if (u.starts_with("https://") || u.starts_with("http://")) && u.len() <= 2000 => {
+            Some(u)
+                if (u.starts_with("https://") || u.starts_with("http://")) && u.len() <= 2000 =>
+            {
                 Some(u.to_string())
             }
             Some(_) => {
@@ -323,10 +325,17 @@ impl App {
                 values.insert("hs_call_direction".into(), Some("INBOUND".into()));
                 values.insert(
                     "hs_call_from_number".into(),
-                    Some(caller.clone().unwrap_or_else(|| event.from.trim().to_string())),
+                    Some(
+                        caller
+                            .clone()
+                            .unwrap_or_else(|| event.from.trim().to_string()),
+                    ),
                 );
                 values.insert("hs_call_to_number".into(), Some(channel.number.clone()));
-                values.insert("hs_call_source".into(), Some("INTEGRATIONS_PLATFORM".into()));
+                values.insert(
+                    "hs_call_source".into(),
+                    Some("INTEGRATIONS_PLATFORM".into()),
+                );
                 if let Some(c) = contact {
                     values.insert("hs_call_callee_object_id".into(), Some(c.to_string()));
                     values.insert("hs_call_callee_object_type".into(), Some("CONTACT".into()));
@@ -383,7 +392,10 @@ fn call_values(
     event: &CallEvent,
     recording: Option<&str>,
 ) -> Vec<(String, String)> {
-    let mut out = vec![("hs_call_status".to_string(), kind.hs_call_status().to_string())];
+    let mut out = vec![(
+        "hs_call_status".to_string(),
+        kind.hs_call_status().to_string(),
+    )];
     match kind {
         CallEventKind::Completed => {
             out.push(("hs_call_disposition".into(), disposition::CONNECTED.into()));

@@ -9,9 +9,9 @@
 
 use std::collections::BTreeMap;
 
+use fd_domain::engagements::ReplyDelivery;
 use fd_domain::rules;
 use fd_domain::*;
-use fd_domain::engagements::ReplyDelivery;
 use fd_store::{
     AttachmentMeta, Contact, Conversation, ConversationListQuery, Message, NewActivity, NewMessage,
     Recipients, Ticket, Tx,
@@ -506,18 +506,18 @@ impl App {
             || c.visitor_email.is_some()
             || contact_email.is_some()
             || !reply.recipients.to.is_empty();
-        let by_email = match fd_domain::engagements::hd_15_reply_delivery(c.channel, has_email, false)
-        {
-            ReplyDelivery::Email => true,
-            ReplyDelivery::LiveChat => false,
-            ReplyDelivery::Refused(reason) => {
-                return Err(DomainError::RuleViolation {
-                    rule: "HD-15",
-                    message: reason,
+        let by_email =
+            match fd_domain::engagements::hd_15_reply_delivery(c.channel, has_email, false) {
+                ReplyDelivery::Email => true,
+                ReplyDelivery::LiveChat => false,
+                ReplyDelivery::Refused(reason) => {
+                    return Err(DomainError::RuleViolation {
+                        rule: "HD-15",
+                        message: reason,
+                    }
+                    .into());
                 }
-                .into());
-            }
-        };
+            };
         let recipients = if reply.recipients.to.is_empty() && by_email {
             // The customer's newest message matters only when the answered one is not theirs.
             let newest_inbound = match &target {

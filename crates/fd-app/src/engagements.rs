@@ -88,7 +88,11 @@ pub(crate) async fn create_in(
     now: Millis,
 ) -> Result<(i64, Vec<crate::Event>), AppError> {
     let pt = values_type(kind)?;
-    if values.get("hs_timestamp").and_then(|v| v.as_ref()).is_none() {
+    if values
+        .get("hs_timestamp")
+        .and_then(|v| v.as_ref())
+        .is_none()
+    {
         return Err(DomainError::field(
             "hs_timestamp",
             ErrorCode::Required,

@@ -462,7 +462,9 @@ impl App {
             }
             k if k.is_engagement() => {
                 let values = self.engagement_values(k, &properties).await?;
-                let e = self.create_engagement(actor, k, values, associations).await?;
+                let e = self
+                    .create_engagement(actor, k, values, associations)
+                    .await?;
                 Ok(CrmRecord::from_engagement(e))
             }
             other => Err(properties_type(other)

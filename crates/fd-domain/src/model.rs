@@ -245,7 +245,10 @@ impl ObjectType {
 
     /// Calls, notes and emails: HubSpot's engagement objects (activities on a timeline).
     pub fn is_engagement(self) -> bool {
-        matches!(self, ObjectType::Call | ObjectType::Note | ObjectType::Email)
+        matches!(
+            self,
+            ObjectType::Call | ObjectType::Note | ObjectType::Email
+        )
     }
 }
 

@@ -30,7 +30,12 @@ async fn connect(t: &TestApp, workspace: Workspace) -> Channel1 {
     let team = t.team("Phones").await;
     let ch = t
         .app
-        .connect_calling(&Actor::system(), "+1 415-555-0100", &team.to_string(), workspace)
+        .connect_calling(
+            &Actor::system(),
+            "+1 415-555-0100",
+            &team.to_string(),
+            workspace,
+        )
         .await
         .unwrap();
     assert_eq!(ch.number, OUR_NUMBER);
@@ -92,8 +97,14 @@ async fn inbound_call(t: TestApp) {
         )
         .await
         .unwrap();
-    let (conv_id, ticket, call, created) =
-        applied(post(&t, &ch.secret, event("e1", "c1", "ringing", "+442079460000")).await);
+    let (conv_id, ticket, call, created) = applied(
+        post(
+            &t,
+            &ch.secret,
+            event("e1", "c1", "ringing", "+442079460000"),
+        )
+        .await,
+    );
     assert!(created);
     let ticket = ticket.expect("a help-desk number opens a ticket");
     let c = conv(&t, conv_id).await;
@@ -120,7 +131,14 @@ async fn inbound_call(t: TestApp) {
     );
     assert_eq!((conv2, call2, created2), (conv_id, call, false));
     // A late "answered" does not reopen a completed call.
-    applied(post(&t, &ch.secret, event("e3", "c1", "answered", "+442079460000")).await);
+    applied(
+        post(
+            &t,
+            &ch.secret,
+            event("e3", "c1", "answered", "+442079460000"),
+        )
+        .await,
+    );
 
     let timeline = t
         .app
@@ -152,8 +170,14 @@ async fn inbound_call(t: TestApp) {
     assert_eq!(on_contact.len(), 1);
 
     // An unknown caller becomes a contact with that number.
-    let (conv3, ticket3, _, _) =
-        applied(post(&t, &ch.secret, event("e4", "c2", "missed", "+33 1 23 45 67 89")).await);
+    let (conv3, ticket3, _, _) = applied(
+        post(
+            &t,
+            &ch.secret,
+            event("e4", "c2", "missed", "+33 1 23 45 67 89"),
+        )
+        .await,
+    );
     assert_ne!(conv3, conv_id);
     assert!(ticket3.is_some());
     let c3 = conv(&t, conv3).await;
@@ -220,10 +244,7 @@ async fn signatures(t: TestApp) {
 
     // Applied once; the same event id again is ignored and changes nothing.
     applied(post(&t, &ch.secret, e()).await);
-    assert_eq!(
-        post(&t, &ch.secret, e()).await,
-        CallEventOutcome::Duplicate
-    );
+    assert_eq!(post(&t, &ch.secret, e()).await, CallEventOutcome::Duplicate);
     assert_eq!(ticket_count(&t).await, 1);
     // A signed event with a bad type is a clear error.
     let r = t
@@ -244,8 +265,14 @@ async fn signatures(t: TestApp) {
 
 async fn inbox_call(t: TestApp) {
     let ch = connect(&t, Workspace::Inbox).await;
-    let (conv_id, ticket, _, _) =
-        applied(post(&t, &ch.secret, event("e1", "c1", "ringing", "+442079460000")).await);
+    let (conv_id, ticket, _, _) = applied(
+        post(
+            &t,
+            &ch.secret,
+            event("e1", "c1", "ringing", "+442079460000"),
+        )
+        .await,
+    );
     assert!(ticket.is_none());
     let c = conv(&t, conv_id).await;
     assert_eq!(c.workspace, Workspace::Inbox);
@@ -275,8 +302,14 @@ async fn hd_21(t: TestApp) {
         .agent("ann@example.com", TicketAccessLevel::All, &[])
         .await;
     let ch = connect(&t, Workspace::HelpDesk).await;
-    let (conv_id, ticket, _, _) =
-        applied(post(&t, &ch.secret, event("e1", "c1", "ringing", "+442079460000")).await);
+    let (conv_id, ticket, _, _) = applied(
+        post(
+            &t,
+            &ch.secret,
+            event("e1", "c1", "ringing", "+442079460000"),
+        )
+        .await,
+    );
     let ticket = ticket.unwrap();
     assert_rule(
         t.app.comment(&a, Some(ticket), None, "called back").await,
@@ -308,9 +341,18 @@ async fn hd_15(t: TestApp) {
         .await
         .unwrap();
     // The caller has no email address yet: a reply cannot be delivered and is refused.
-    let (conv_id, _, _, _) =
-        applied(post(&t, &ch.secret, event("e1", "c1", "ringing", "+442079460000")).await);
-    let r = t.app.send_reply(&a, conv_id, reply("We called you back")).await;
+    let (conv_id, _, _, _) = applied(
+        post(
+            &t,
+            &ch.secret,
+            event("e1", "c1", "ringing", "+442079460000"),
+        )
+        .await,
+    );
+    let r = t
+        .app
+        .send_reply(&a, conv_id, reply("We called you back"))
+        .await;
     assert_rule(r, "HD-15");
     assert!(t.app.messages(&a, conv_id).await.unwrap().is_empty());
 

@@ -113,7 +113,12 @@ async fn receive(
     };
     let outcome = s
         .app
-        .receive_call_event(&body, header(TIMESTAMP_HEADER), header(SIGNATURE_HEADER), event)
+        .receive_call_event(
+            &body,
+            header(TIMESTAMP_HEADER),
+            header(SIGNATURE_HEADER),
+            event,
+        )
         .await?;
     match outcome {
         CallEventOutcome::Applied {

@@ -420,10 +420,7 @@ fn channel_out(c: Channel) -> ChannelOut {
     summary = "Channels",
     responses((status = 200, description = "success", body = Channels)),
 )]
-async fn channels(
-    State(s): State<WebState>,
-    Auth(_a): Auth,
-) -> Result<Json<Channels>, ApiError> {
+async fn channels(State(s): State<WebState>, Auth(_a): Auth) -> Result<Json<Channels>, ApiError> {
     // Only channels something is connected to (issue 14).
     let results: Vec<ChannelOut> = s
         .app
@@ -537,7 +534,11 @@ async fn account(
     Ok(Json(account_out(a)))
 }
 
-pub(super) fn thread_out(c: &Conversation, accounts: &[ChannelAccount], with_ticket: bool) -> Thread {
+pub(super) fn thread_out(
+    c: &Conversation,
+    accounts: &[ChannelAccount],
+    with_ticket: bool,
+) -> Thread {
     Thread {
         id: c.id.to_string(),
         inbox_id: fd_app::inbox_id(c.workspace).to_string(),

@@ -68,7 +68,11 @@ fn vm(r: &Engagement) -> EngagementVm {
             let title = get("hs_call_title");
             EngagementVm {
                 kind: "Call",
-                title: if title.is_empty() { "Call".into() } else { title },
+                title: if title.is_empty() {
+                    "Call".into()
+                } else {
+                    title
+                },
                 detail: detail.join(" · "),
                 body: plain(&get("hs_call_body")),
                 recording,
@@ -91,9 +95,17 @@ fn vm(r: &Engagement) -> EngagementVm {
             let text = get("hs_email_text");
             EngagementVm {
                 kind: "Email",
-                title: if subject.is_empty() { "Email".into() } else { subject },
+                title: if subject.is_empty() {
+                    "Email".into()
+                } else {
+                    subject
+                },
                 detail: detail.join(" · "),
-                body: if text.is_empty() { plain(&get("hs_email_html")) } else { text },
+                body: if text.is_empty() {
+                    plain(&get("hs_email_html"))
+                } else {
+                    text
+                },
                 recording: None,
                 at,
             }
@@ -162,6 +174,9 @@ mod tests {
     fn display_helpers() {
         assert_eq!(words("NO_ANSWER"), "No answer");
         assert_eq!(duration(65_000), "1 min 5 s");
-        assert_eq!(plain("<p>Called&nbsp;back</p><p>ok &amp; done</p>"), "Called back ok & done");
+        assert_eq!(
+            plain("<p>Called&nbsp;back</p><p>ok &amp; done</p>"),
+            "Called back ok & done"
+        );
     }
 }

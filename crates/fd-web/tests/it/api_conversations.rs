@@ -31,7 +31,10 @@ async fn conversations(t: TestApp) {
     assert_eq!(r.body["results"][1]["type"], "HELP_DESK");
     // Only channels something is connected to (issue 14): here the team's address.
     let r = api.get(&format!("{BASE}/channels")).await;
-    assert_eq!(r.body["results"], serde_json::json!([{"id": "1002", "name": "Email"}]));
+    assert_eq!(
+        r.body["results"],
+        serde_json::json!([{"id": "1002", "name": "Email"}])
+    );
     let r = api
         .get(&format!("{BASE}/channel-accounts?channelId=1002"))
         .await;

@@ -100,7 +100,10 @@ async fn engagements_crud_batch_search(t: TestApp) {
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["properties"]["hs_call_title"], "Support call");
     assert_eq!(r.body["properties"]["hs_call_duration"], "65000");
-    assert_eq!(r.body["associations"]["tickets"]["results"][0]["id"], ticket);
+    assert_eq!(
+        r.body["associations"]["tickets"]["results"][0]["id"],
+        ticket
+    );
     assert_eq!(
         r.body["associations"]["tickets"]["results"][0]["type"],
         "call_to_ticket"
@@ -121,7 +124,9 @@ async fn engagements_crud_batch_search(t: TestApp) {
         .await;
     assert_eq!(r.body["results"][0]["associationTypes"][0]["typeId"], 193);
     let r = api
-        .get(&format!("/crm/v3/objects/notes/{note_id}?associations=tickets"))
+        .get(&format!(
+            "/crm/v3/objects/notes/{note_id}?associations=tickets"
+        ))
         .await;
     assert_eq!(
         r.body["associations"]["tickets"]["results"][0]["type"],
@@ -168,7 +173,10 @@ async fn engagements_crud_batch_search(t: TestApp) {
     let r = api.get("/crm/v3/objects/calls?limit=1").await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(ids(&r.body), vec![call_id.clone()]);
-    let after = r.body["paging"]["next"]["after"].as_str().unwrap().to_string();
+    let after = r.body["paging"]["next"]["after"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let r = api
         .get(&format!("/crm/v3/objects/calls?limit=10&after={after}"))
         .await;
@@ -252,7 +260,9 @@ async fn engagements_crud_batch_search(t: TestApp) {
     assert_eq!(r.status, 204, "{}", r.body);
 
     // Archive: 204, then gone from reads; archived=true finds it.
-    let r = api.delete(&format!("/crm/v3/objects/calls/{later_id}")).await;
+    let r = api
+        .delete(&format!("/crm/v3/objects/calls/{later_id}"))
+        .await;
     assert_eq!(r.status, 204);
     let r = api.get(&format!("/crm/v3/objects/calls/{later_id}")).await;
     assert_eq!(r.status, 404);
@@ -261,7 +271,9 @@ async fn engagements_crud_batch_search(t: TestApp) {
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["archived"], true);
-    let r = api.delete(&format!("/crm/v3/objects/calls/{later_id}")).await;
+    let r = api
+        .delete(&format!("/crm/v3/objects/calls/{later_id}"))
+        .await;
     assert_eq!(r.status, 404);
 
     // The properties API describes them.
@@ -286,7 +298,6 @@ async fn engagements_crud_batch_search(t: TestApp) {
     let tl_ids: Vec<String> = tl.iter().map(|r| r.id.to_string()).collect();
     assert_eq!(tl_ids, vec![email_id, note_id, call_id]);
 }
-
 
 async fn post_signed(api: &Api, body: &str, ts: &str, sig: &str) -> (u16, serde_json::Value) {
     let res = api
@@ -322,10 +333,17 @@ async fn calling_webhook_channels_and_assignee(t: TestApp) {
         .await
         .unwrap();
     let r = api.get("/conversations/v3/conversations/channels").await;
-    assert_eq!(r.body["results"], json!([{"id": "1005", "name": "Calling"}]));
-    let r = api.get("/conversations/v3/conversations/channels/1000").await;
+    assert_eq!(
+        r.body["results"],
+        json!([{"id": "1005", "name": "Calling"}])
+    );
+    let r = api
+        .get("/conversations/v3/conversations/channels/1000")
+        .await;
     assert_eq!(r.status, 404, "no chat is connected: {}", r.body);
-    let r = api.get("/conversations/v3/conversations/channel-accounts").await;
+    let r = api
+        .get("/conversations/v3/conversations/channel-accounts")
+        .await;
     assert_eq!(r.body["total"], 1, "{}", r.body);
     let account = r.body["results"][0].clone();
     assert_eq!(account["channelId"], "1005");
@@ -373,9 +391,14 @@ async fn calling_webhook_channels_and_assignee(t: TestApp) {
         .get(&format!("/crm/v3/objects/calls/{call_id}?properties=hs_call_status,hs_call_from_number&associations=tickets"))
         .await;
     assert_eq!(r.body["properties"]["hs_call_status"], "RINGING");
-    assert_eq!(r.body["associations"]["tickets"]["results"][0]["id"], ticket_id);
+    assert_eq!(
+        r.body["associations"]["tickets"]["results"][0]["id"],
+        ticket_id
+    );
     let r = api
-        .get(&format!("/conversations/v3/conversations/threads/{thread_id}"))
+        .get(&format!(
+            "/conversations/v3/conversations/threads/{thread_id}"
+        ))
         .await;
     assert_eq!(r.body["originalChannelId"], "1005", "{}", r.body);
     assert_eq!(r.body["originalChannelAccountId"], account["id"]);
@@ -383,7 +406,11 @@ async fn calling_webhook_channels_and_assignee(t: TestApp) {
     // Thread assignee at both prefixes: PUT → 200 thread, DELETE → 204.
     let (ann, _) = api
         .t
-        .agent("ann@example.com", fd_app::domain::TicketAccessLevel::All, &[])
+        .agent(
+            "ann@example.com",
+            fd_app::domain::TicketAccessLevel::All,
+            &[],
+        )
         .await;
     let r = api
         .put(
@@ -395,17 +422,27 @@ async fn calling_webhook_channels_and_assignee(t: TestApp) {
     assert_eq!(r.body["assignedTo"], format!("A-{}", ann.id));
     assert_eq!(r.body["id"], thread_id);
     let r = api
-        .get(&format!("/crm/v3/objects/tickets/{ticket_id}?properties=hubspot_owner_id"))
+        .get(&format!(
+            "/crm/v3/objects/tickets/{ticket_id}?properties=hubspot_owner_id"
+        ))
         .await;
     assert_eq!(r.body["properties"]["hubspot_owner_id"], ann.id.to_string());
     let r = api
-        .delete(&format!("/conversations/v3/conversations/threads/{thread_id}/assignee"))
+        .delete(&format!(
+            "/conversations/v3/conversations/threads/{thread_id}/assignee"
+        ))
         .await;
     assert_eq!(r.status, 204);
     let r = api
-        .get(&format!("/conversations/v3/conversations/threads/{thread_id}"))
+        .get(&format!(
+            "/conversations/v3/conversations/threads/{thread_id}"
+        ))
         .await;
-    assert!(r.body.get("assignedTo").is_none_or(|v| v.is_null()), "{}", r.body);
+    assert!(
+        r.body.get("assignedTo").is_none_or(|v| v.is_null()),
+        "{}",
+        r.body
+    );
     let r = api
         .put(
             &format!("/conversations/v3/conversations/threads/{thread_id}/assignee"),
