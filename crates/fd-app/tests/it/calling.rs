@@ -168,6 +168,17 @@ async fn inbound_call(t: TestApp) {
         .await
         .unwrap();
     assert_eq!(on_contact.len(), 1);
+    // A trashed ticket's page still shows its calls.
+    t.app.trash_ticket(&Actor::system(), ticket).await.unwrap();
+    let trashed = t
+        .app
+        .timeline_engagements(
+            &Actor::system(),
+            AssociationEnd::new(ObjectType::Ticket, ticket.0),
+        )
+        .await
+        .unwrap();
+    assert_eq!(trashed.len(), 1);
 
     // An unknown caller becomes a contact with that number.
     let (conv3, ticket3, _, _) = applied(
