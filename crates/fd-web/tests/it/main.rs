@@ -14,6 +14,7 @@ mod hardening_input;
 mod rules_intake;
 mod rules_one_action;
 mod ui_auth;
+mod ui_calls;
 mod ui_common;
 mod ui_feedback;
 mod ui_helpdesk;
