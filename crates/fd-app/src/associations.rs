@@ -218,5 +218,8 @@ fn end_name(kind: ObjectType) -> &'static str {
         ObjectType::Company => "company",
         ObjectType::Deal => "deal",
         ObjectType::Conversation => "conversation",
+        ObjectType::Call => "call",
+        ObjectType::Note => "note",
+        ObjectType::Email => "email",
     }
 }

@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 
+use fd_domain::engagements::ReplyDelivery;
 use fd_domain::rules;
 use fd_domain::*;
 use fd_store::{
@@ -396,7 +397,11 @@ impl App {
             return Err(AppError::not_found("message", id));
         };
         let c = lock_conversation(&mut tx, actor, m.conversation_id).await?;
-        if m.direction != Direction::Outbound || m.channel != Channel::Email {
+        let by_email = matches!(
+            fd_domain::engagements::hd_15_reply_delivery(m.channel, true, false),
+            ReplyDelivery::Email
+        );
+        if m.direction != Direction::Outbound || !by_email {
             return Err(AppError::invalid(
                 "message",
                 format!("message {id} is not an outgoing email: there is nothing to send again"),
@@ -492,7 +497,28 @@ impl App {
         // Changing the stage may have closed this conversation (INB-10); reload it.
         c = lock_conversation(tx, actor, id).await?;
         let sender = tx.user(user).await?;
-        let recipients = if reply.recipients.to.is_empty() && c.channel == Channel::Email {
+        // HD-15 / issue 14: every reply is delivered or refused, decided by one rule.
+        let contact_email = match c.contact_id {
+            Some(cid) => tx.contact(cid).await?.and_then(|k| k.email),
+            None => None,
+        };
+        let has_email = c.channel == Channel::Email
+            || c.visitor_email.is_some()
+            || contact_email.is_some()
+            || !reply.recipients.to.is_empty();
+        let by_email =
+            match fd_domain::engagements::hd_15_reply_delivery(c.channel, has_email, false) {
+                ReplyDelivery::Email => true,
+                ReplyDelivery::LiveChat => false,
+                ReplyDelivery::Refused(reason) => {
+                    return Err(DomainError::RuleViolation {
+                        rule: "HD-15",
+                        message: reason,
+                    }
+                    .into());
+                }
+            };
+        let recipients = if reply.recipients.to.is_empty() && by_email {
             // The customer's newest message matters only when the answered one is not theirs.
             let newest_inbound = match &target {
                 Some(m) if m.direction == Direction::Inbound => None,
@@ -504,10 +530,6 @@ impl App {
                     .into_iter()
                     .rev()
                     .find(|m| m.direction == Direction::Inbound),
-            };
-            let contact_email = match c.contact_id {
-                Some(cid) => tx.contact(cid).await?.and_then(|k| k.email),
-                None => None,
             };
             let to = rules::hd_14_default_to(
                 target.as_ref(),
@@ -530,7 +552,7 @@ impl App {
         {
             EmailAddress::parse(addr)?;
         }
-        if c.channel == Channel::Email && recipients.to.is_empty() {
+        if by_email && recipients.to.is_empty() {
             return Err(AppError::invalid(
                 "to",
                 "an email reply needs at least one recipient",
@@ -560,7 +582,8 @@ impl App {
             in_reply_to: target.as_ref().and_then(|m| m.message_id_header.clone()),
             references_header: references,
             reply_to_message_id: target.as_ref().map(|m| m.id),
-            status: if c.channel == Channel::Email {
+            // Email waits for the outbox; live chat is delivered as it is stored.
+            status: if by_email {
                 DeliveryStatus::Queued
             } else {
                 DeliveryStatus::Sent
@@ -568,7 +591,7 @@ impl App {
             created_at: now,
         };
         let mid = tx.insert_message(&new).await?;
-        if c.channel == Channel::Email {
+        if by_email {
             // HD-15 From, our Message-ID, the reply address and the outbox job, in this
             // transaction.
             crate::mail::prepare_outbound_email(

@@ -13,6 +13,7 @@ mod admin;
 mod agent_html;
 mod associations;
 mod auth;
+mod calling;
 mod clock;
 mod comments;
 mod config;
@@ -20,6 +21,7 @@ mod conversations;
 mod cpu;
 mod crm;
 mod drafts;
+mod engagements;
 mod error;
 mod events;
 mod mail;
@@ -42,6 +44,7 @@ pub use actor::Actor;
 pub use admin::{NewPipeline, NewProperty, NewStage, NewUserInput, StagePatch};
 pub use agent_html::sanitize_agent_html;
 pub use auth::{NewApiToken, TOKEN_PREFIX};
+pub use calling::{CALL_EVENT_TOLERANCE_MS, CallEvent, CallEventOutcome, call_event_signature};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use conversations::{InboundMessage, NewConversation, Reply, TicketCreation, VisitorContact};
 pub use cpu::run_cpu;
@@ -51,6 +54,7 @@ pub use events::{Event, WatchTarget};
 pub use fd_domain as domain;
 // The query inputs of the list use cases; the store itself is not part of fd-app's API.
 pub use drafts::DraftEntry;
+pub use engagements::Engagement;
 pub use fd_store::{
     ConversationListQuery, ThreadQuery, ThreadSort, TicketListQuery, TicketSort, TicketView,
 };

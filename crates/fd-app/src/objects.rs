@@ -33,6 +33,9 @@ pub fn properties_type(kind: ObjectType) -> Result<&'static str, AppError> {
         ObjectType::Ticket => Ok("tickets"),
         ObjectType::Contact => Ok("contacts"),
         ObjectType::Company => Ok("companies"),
+        ObjectType::Call => Ok("calls"),
+        ObjectType::Note => Ok("notes"),
+        ObjectType::Email => Ok("emails"),
         other => Err(AppError::invalid(
             "objectType",
             format!(
@@ -50,10 +53,24 @@ fn name_of(kind: ObjectType) -> &'static str {
         ObjectType::Company => "company",
         ObjectType::Deal => "deal",
         ObjectType::Conversation => "conversation",
+        ObjectType::Call => "call",
+        ObjectType::Note => "note",
+        ObjectType::Email => "email",
     }
 }
 
 impl CrmRecord {
+    fn from_engagement(e: crate::engagements::Engagement) -> CrmRecord {
+        CrmRecord {
+            kind: e.kind,
+            id: e.id,
+            values: e.values,
+            created_at: e.created_at,
+            updated_at: e.updated_at,
+            archived_at: e.archived_at,
+        }
+    }
+
     pub fn from_ticket(t: &Ticket) -> CrmRecord {
         let mut values = BTreeMap::new();
         for name in fd_store::TICKET_COLUMN_PROPERTIES {
@@ -193,6 +210,9 @@ fn association_kind(name: &str) -> Option<ObjectType> {
         "contact" => ObjectType::Contact,
         "company" | "companie" => ObjectType::Company,
         "deal" => ObjectType::Deal,
+        "call" => ObjectType::Call,
+        "note" => ObjectType::Note,
+        "email" => ObjectType::Email,
         _ => return None,
     })
 }
@@ -238,6 +258,17 @@ fn normalize(
 }
 
 impl App {
+    /// An engagement's raw values checked against its kind's definitions (read only here,
+    /// before the write transaction: definitions of engagement properties are fixed).
+    async fn engagement_values(
+        &self,
+        kind: ObjectType,
+        raw: &BTreeMap<String, String>,
+    ) -> Result<BTreeMap<String, Option<String>>, AppError> {
+        let defs = self.properties(properties_type(kind)?).await?;
+        normalize(&defs, kind, raw)
+    }
+
     async fn load_records(
         &self,
         tx: &mut Tx,
@@ -270,6 +301,11 @@ impl App {
                     .map(|c| CrmRecord::from_company(c, custom.remove(&c.id.0).unwrap_or_default()))
                     .collect()
             }
+            k if k.is_engagement() => crate::engagements::load(tx, k, ids)
+                .await?
+                .into_iter()
+                .map(CrmRecord::from_engagement)
+                .collect(),
             other => {
                 properties_type(other)?;
                 Vec::new()
@@ -424,6 +460,13 @@ impl App {
                 self.publish(events);
                 Ok(record)
             }
+            k if k.is_engagement() => {
+                let values = self.engagement_values(k, &properties).await?;
+                let e = self
+                    .create_engagement(actor, k, values, associations)
+                    .await?;
+                Ok(CrmRecord::from_engagement(e))
+            }
             other => Err(properties_type(other)
                 .err()
                 .unwrap_or_else(|| AppError::Internal("unsupported object type".into()))),
@@ -516,6 +559,11 @@ impl App {
                 tx.commit().await?;
                 Ok(record)
             }
+            k if k.is_engagement() => {
+                let values = self.engagement_values(k, &properties).await?;
+                let e = self.update_engagement(k, id, values).await?;
+                Ok(CrmRecord::from_engagement(e))
+            }
             other => Err(properties_type(other)
                 .err()
                 .unwrap_or_else(|| AppError::Internal("unsupported object type".into()))),
@@ -562,6 +610,7 @@ impl App {
                 tx.commit().await?;
                 Ok(())
             }
+            k if k.is_engagement() => self.archive_engagement(k, id).await,
             other => Err(properties_type(other)
                 .err()
                 .unwrap_or_else(|| AppError::Internal("unsupported object type".into()))),

@@ -21,6 +21,10 @@ pub struct ChannelAccount {
     pub created_at: Millis,
 }
 
+/// Calling channels' account ids start here, so they never meet an email account's id (the
+/// teams' addresses are numbered from 1 in their own table).
+pub const CALLING_ACCOUNT_BASE: i64 = 1_000_000_000;
+
 /// HubSpot's channel ids. Live chat is 1000 in real traffic; Frontdesk numbers the others.
 pub fn channel_id(c: Channel) -> i64 {
     match c {
@@ -94,11 +98,12 @@ impl App {
             .unwrap_or(0))
     }
 
-    /// Channel accounts: every connected team address, plus one account per other channel.
+    /// Channel accounts that exist: every connected team address and every calling channel
+    /// (numbered from [`CALLING_ACCOUNT_BASE`]). Channels nothing is connected to have none.
     pub async fn channel_accounts(&self) -> Result<Vec<ChannelAccount>, AppError> {
-        let installed = self.installed_at().await?;
         let mut tx = self.db().read().await?;
         let addresses = tx.all_team_addresses().await?;
+        let phones = tx.calling_channels().await?;
         tx.commit().await?;
         let mut out: Vec<ChannelAccount> = addresses
             .into_iter()
@@ -111,32 +116,41 @@ impl App {
                 created_at: a.created_at,
             })
             .collect();
-        for c in Channel::ALL {
-            if *c != Channel::Email {
-                out.push(ChannelAccount {
-                    id: channel_id(*c).to_string(),
-                    channel: *c,
-                    workspace: Workspace::HelpDesk,
-                    name: channel_name(*c).to_string(),
-                    address: None,
-                    created_at: installed,
-                });
-            }
-        }
+        out.extend(phones.into_iter().map(|p| ChannelAccount {
+            id: (CALLING_ACCOUNT_BASE + p.id).to_string(),
+            channel: Channel::Call,
+            workspace: p.workspace,
+            name: p.number.clone(),
+            address: Some(p.number),
+            created_at: p.created_at,
+        }));
         Ok(out)
     }
 
-    /// The channel account a conversation arrived on (`"0"` for an email address that is no
-    /// longer connected).
+    /// The channels that have at least one account, in HubSpot's id order.
+    pub async fn channels_in_use(&self) -> Result<Vec<Channel>, AppError> {
+        let accounts = self.channel_accounts().await?;
+        let mut out: Vec<Channel> = Channel::ALL
+            .iter()
+            .copied()
+            .filter(|c| accounts.iter().any(|a| a.channel == *c))
+            .collect();
+        out.sort_by_key(|c| channel_id(*c));
+        Ok(out)
+    }
+
+    /// The channel account a conversation arrived on: its email address's or calling
+    /// number's account (`"0"` when that is no longer connected), else the channel's id.
     pub fn channel_account_of(accounts: &[ChannelAccount], c: &Conversation) -> String {
-        if c.channel == Channel::Email {
+        if matches!(c.channel, Channel::Email | Channel::Call) {
             c.channel_account
                 .as_deref()
                 .and_then(|addr| {
                     accounts.iter().find(|a| {
-                        a.address
-                            .as_deref()
-                            .is_some_and(|x| x.eq_ignore_ascii_case(addr))
+                        a.channel == c.channel
+                            && a.address
+                                .as_deref()
+                                .is_some_and(|x| x.eq_ignore_ascii_case(addr))
                     })
                 })
                 .map(|a| a.id.clone())

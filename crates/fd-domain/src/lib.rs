@@ -13,6 +13,7 @@
 pub mod access;
 pub mod accounts;
 pub mod contacts;
+pub mod engagements;
 pub mod entities;
 pub mod error;
 pub mod local_time;

@@ -223,6 +223,9 @@ string_enum!(ObjectType {
     Company = "company",
     Deal = "deal",
     Conversation = "conversation",
+    Call = "call",
+    Note = "note",
+    Email = "email",
 });
 
 impl ObjectType {
@@ -234,7 +237,18 @@ impl ObjectType {
             ObjectType::Company => "companies",
             ObjectType::Deal => "deals",
             ObjectType::Conversation => "threads",
+            ObjectType::Call => "calls",
+            ObjectType::Note => "notes",
+            ObjectType::Email => "emails",
         }
+    }
+
+    /// Calls, notes and emails: HubSpot's engagement objects (activities on a timeline).
+    pub fn is_engagement(self) -> bool {
+        matches!(
+            self,
+            ObjectType::Call | ObjectType::Note | ObjectType::Email
+        )
     }
 }
 
@@ -253,6 +267,25 @@ pub mod association_type {
     pub const COMPANY_TO_CONTACT: i32 = 280;
     pub const CONTACT_TO_PRIMARY_COMPANY: i32 = 1;
     pub const PRIMARY_COMPANY_TO_CONTACT: i32 = 2;
+    // Engagements (HUBSPOT-API-2.md §4.4).
+    pub const TICKET_TO_CALL: i32 = 219;
+    pub const CALL_TO_TICKET: i32 = 220;
+    pub const TICKET_TO_EMAIL: i32 = 223;
+    pub const EMAIL_TO_TICKET: i32 = 224;
+    pub const TICKET_TO_NOTE: i32 = 227;
+    pub const NOTE_TO_TICKET: i32 = 228;
+    pub const CONTACT_TO_CALL: i32 = 193;
+    pub const CALL_TO_CONTACT: i32 = 194;
+    pub const CONTACT_TO_EMAIL: i32 = 197;
+    pub const EMAIL_TO_CONTACT: i32 = 198;
+    pub const CONTACT_TO_NOTE: i32 = 201;
+    pub const NOTE_TO_CONTACT: i32 = 202;
+    pub const COMPANY_TO_CALL: i32 = 181;
+    pub const CALL_TO_COMPANY: i32 = 182;
+    pub const COMPANY_TO_EMAIL: i32 = 185;
+    pub const EMAIL_TO_COMPANY: i32 = 186;
+    pub const COMPANY_TO_NOTE: i32 = 189;
+    pub const NOTE_TO_COMPANY: i32 = 190;
 }
 
 /// Who performs an action: a signed-in user, or the system itself (mail ingestion, jobs).

@@ -213,6 +213,15 @@ impl Tx {
             ObjectType::Conversation => {
                 "SELECT 1 AS one FROM conversations WHERE id = $1 AND trashed_at IS NULL"
             }
+            ObjectType::Call => {
+                "SELECT 1 AS one FROM engagements WHERE id = $1 AND kind = 'call' AND archived_at IS NULL"
+            }
+            ObjectType::Note => {
+                "SELECT 1 AS one FROM engagements WHERE id = $1 AND kind = 'note' AND archived_at IS NULL"
+            }
+            ObjectType::Email => {
+                "SELECT 1 AS one FROM engagements WHERE id = $1 AND kind = 'email' AND archived_at IS NULL"
+            }
         };
         Ok(self.opt(sql, args![id]).await?.is_some())
     }

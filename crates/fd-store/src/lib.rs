@@ -14,6 +14,8 @@ mod conversations;
 mod crm;
 mod db;
 mod directory;
+mod engagements;
+pub use engagements::{CallingCall, CallingChannel, EngagementRow};
 mod error;
 mod jobs;
 mod mail;

@@ -483,7 +483,9 @@ impl Tx {
             "SELECT id, conversation_id, direction, message_id_header FROM messages WHERE message_id_header IN (",
         );
         sql.bind_list(headers.iter().map(String::as_str));
-        sql.push(") AND channel = 'EMAIL' ORDER BY id");
+        // Form and call conversations are answered by email too (HD-15), so their replies'
+        // Message-IDs thread the customer's answers.
+        sql.push(") AND channel IN ('EMAIL', 'FORM', 'CALL') ORDER BY id");
         let rows = self.all_sql(sql).await?;
         rows.iter()
             .map(|r| {

@@ -142,7 +142,8 @@ struct Table {
     /// The searchable text fields (HubSpot's "default searchable properties" we store), as
     /// indexed by migration 0005 and scanned for terms the index cannot hold.
     text_columns: &'static [&'static str],
-    /// The SQLite FTS5 table indexing `text_columns` (PostgreSQL: `t.search_vector`).
+    /// The SQLite FTS5 table indexing `text_columns` (PostgreSQL: `t.search_vector`); empty
+    /// for engagements, whose few text properties are matched as substrings instead.
     fts: &'static str,
 }
 
@@ -178,6 +179,39 @@ fn table(object: ObjectType) -> Result<Table, StoreError> {
             text_columns: &["t.name", "t.domain", "t.phone"],
             fts: "companies_fts",
         },
+        ObjectType::Call => Table {
+            table: "engagements",
+            values_type: "calls",
+            live: "t.kind = 'call' AND t.archived_at IS NULL",
+            archived: "t.kind = 'call' AND t.archived_at IS NOT NULL",
+            text_columns: &[
+                "(SELECT pv.value FROM property_values pv WHERE pv.object_type = 'calls' AND pv.object_id = t.id AND pv.name = 'hs_call_title')",
+                "(SELECT pv.value FROM property_values pv WHERE pv.object_type = 'calls' AND pv.object_id = t.id AND pv.name = 'hs_call_body')",
+                "(SELECT pv.value FROM property_values pv WHERE pv.object_type = 'calls' AND pv.object_id = t.id AND pv.name = 'hs_call_from_number')",
+            ],
+            fts: "",
+        },
+        ObjectType::Note => Table {
+            table: "engagements",
+            values_type: "notes",
+            live: "t.kind = 'note' AND t.archived_at IS NULL",
+            archived: "t.kind = 'note' AND t.archived_at IS NOT NULL",
+            text_columns: &[
+                "(SELECT pv.value FROM property_values pv WHERE pv.object_type = 'notes' AND pv.object_id = t.id AND pv.name = 'hs_note_body')",
+            ],
+            fts: "",
+        },
+        ObjectType::Email => Table {
+            table: "engagements",
+            values_type: "emails",
+            live: "t.kind = 'email' AND t.archived_at IS NULL",
+            archived: "t.kind = 'email' AND t.archived_at IS NOT NULL",
+            text_columns: &[
+                "(SELECT pv.value FROM property_values pv WHERE pv.object_type = 'emails' AND pv.object_id = t.id AND pv.name = 'hs_email_subject')",
+                "(SELECT pv.value FROM property_values pv WHERE pv.object_type = 'emails' AND pv.object_id = t.id AND pv.name = 'hs_email_text')",
+            ],
+            fts: "",
+        },
         other => {
             return Err(StoreError::Internal(format!(
                 "{other} records cannot be searched"
@@ -193,6 +227,12 @@ fn column(object: ObjectType, name: &str) -> Option<(&'static str, bool)> {
         (_, "createdate") => ("t.created_at", true),
         (ObjectType::Contact, "lastmodifieddate") => ("t.updated_at", true),
         (ObjectType::Ticket | ObjectType::Company, "hs_lastmodifieddate") => ("t.updated_at", true),
+        (ObjectType::Call | ObjectType::Note | ObjectType::Email, "hs_createdate") => {
+            ("t.created_at", true)
+        }
+        (ObjectType::Call | ObjectType::Note | ObjectType::Email, "hs_lastmodifieddate") => {
+            ("t.updated_at", true)
+        }
         (ObjectType::Ticket, "subject") => ("t.subject", false),
         (ObjectType::Ticket, "content") => ("t.content", false),
         (ObjectType::Ticket, "hs_pipeline") => ("t.pipeline_id", true),
@@ -665,7 +705,13 @@ pub(crate) fn ticket_matches_capped(text: &str, cap: i64) -> Option<Sql> {
 }
 
 fn push_text_terms(sql: &mut Sql, backend: Backend, t: &Table, text: &str, how: MatchUse) {
-    let terms = text_terms(text);
+    let mut terms = text_terms(text);
+    if t.fts.is_empty() {
+        // No word index: every term is a literal substring of one of the text fields.
+        for term in &mut terms {
+            term.words.clear();
+        }
+    }
     let indexed: Vec<&TextTerm> = terms.iter().filter(|x| !x.words.is_empty()).collect();
     if !indexed.is_empty() {
         sql.push(" AND (");

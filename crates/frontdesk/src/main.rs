@@ -142,6 +142,22 @@ enum AdminCommand {
         #[arg(long)]
         sales_access: bool,
     },
+    /// Connect a phone number to a team as a calling channel; the webhook secret that signs
+    /// the telephony provider's events is the last line printed.
+    ConnectCalling {
+        /// The number in E.164 form (such as +14155550100).
+        #[arg(long)]
+        number: String,
+        /// Team name or id.
+        #[arg(long)]
+        team: String,
+        /// Inbound calls open tickets in the help desk (the default).
+        #[arg(long, conflicts_with = "inbox")]
+        help_desk: bool,
+        /// Inbound calls open conversations in the inbox, without tickets.
+        #[arg(long)]
+        inbox: bool,
+    },
     /// Create a team.
     CreateTeam {
         #[arg(long)]
@@ -322,6 +338,28 @@ async fn admin(db: DbArgs, command: AdminCommand) -> anyhow::Result<()> {
             if generated {
                 println!("password: {password}");
             }
+        }
+        AdminCommand::ConnectCalling {
+            number,
+            team,
+            help_desk: _,
+            inbox,
+        } => {
+            let workspace = if inbox {
+                fd_app::domain::Workspace::Inbox
+            } else {
+                fd_app::domain::Workspace::HelpDesk
+            };
+            let ch = app
+                .connect_calling(&system, &number, &team, workspace)
+                .await?;
+            println!(
+                "connected calling channel {} ({}) to team {}; events go to POST /calling/v1/events, signed with this secret:",
+                ch.number,
+                workspace.as_str(),
+                ch.team_id
+            );
+            println!("{}", ch.secret);
         }
         AdminCommand::CreateTeam { name } => {
             let team = app.create_team(&system, &name).await?;

@@ -7,6 +7,7 @@ mod access;
 mod accounts;
 mod admin;
 mod bad_input;
+mod calling;
 mod common;
 mod concurrency;
 mod contacts;

@@ -123,7 +123,7 @@ struct ChannelAccounts {
 /// A conversation as a thread.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct Thread {
+pub(super) struct Thread {
     id: String,
     inbox_id: String,
     status: ThreadStatus,
@@ -420,12 +420,19 @@ fn channel_out(c: Channel) -> ChannelOut {
     summary = "Channels",
     responses((status = 200, description = "success", body = Channels)),
 )]
-async fn channels(Auth(_a): Auth) -> Json<Channels> {
-    let results: Vec<ChannelOut> = Channel::ALL.iter().map(|c| channel_out(*c)).collect();
-    Json(Channels {
+async fn channels(State(s): State<WebState>, Auth(_a): Auth) -> Result<Json<Channels>, ApiError> {
+    // Only channels something is connected to (issue 14).
+    let results: Vec<ChannelOut> = s
+        .app
+        .channels_in_use()
+        .await?
+        .into_iter()
+        .map(channel_out)
+        .collect();
+    Ok(Json(Channels {
         total: results.len(),
         results,
-    })
+    }))
 }
 
 #[utoipa::path(
@@ -437,9 +444,18 @@ async fn channels(Auth(_a): Auth) -> Json<Channels> {
     params(("channelId" = String, Path, pattern = "^[0-9]{1,12}$")),
     responses((status = 200, description = "success", body = ChannelOut)),
 )]
-async fn channel(Auth(_a): Auth, Path(id): Path<String>) -> Result<Json<ChannelOut>, ApiError> {
+async fn channel(
+    State(s): State<WebState>,
+    Auth(_a): Auth,
+    Path(id): Path<String>,
+) -> Result<Json<ChannelOut>, ApiError> {
     let c = channel_by_id(parse_id("channel", &id)?)
         .ok_or_else(|| ApiError::not_found(format!("channel {id} not found")))?;
+    if !s.app.channels_in_use().await?.contains(&c) {
+        return Err(ApiError::not_found(format!(
+            "channel {id} not found: nothing is connected to it"
+        )));
+    }
     Ok(Json(channel_out(c)))
 }
 
@@ -453,7 +469,13 @@ fn account_out(a: &ChannelAccount) -> AccountOut {
         authorized: true,
         archived: false,
         created_at: Time::at(a.created_at),
-        delivery_identifier: a.address.as_deref().map(identifier),
+        delivery_identifier: a.address.as_deref().map(|v| match a.channel {
+            Channel::Call => DeliveryIdentifier {
+                kind: "HS_PHONE_NUMBER",
+                value: v.to_string(),
+            },
+            _ => identifier(v),
+        }),
     }
 }
 
@@ -512,7 +534,11 @@ async fn account(
     Ok(Json(account_out(a)))
 }
 
-fn thread_out(c: &Conversation, accounts: &[ChannelAccount], with_ticket: bool) -> Thread {
+pub(super) fn thread_out(
+    c: &Conversation,
+    accounts: &[ChannelAccount],
+    with_ticket: bool,
+) -> Thread {
     Thread {
         id: c.id.to_string(),
         inbox_id: fd_app::inbox_id(c.workspace).to_string(),

@@ -7,6 +7,7 @@
 //! booleans, repeated or comma-separated array parameters, empty JSON bodies.
 
 mod associations;
+mod calling;
 mod conversations;
 mod objects;
 pub(crate) mod openapi;
@@ -14,6 +15,7 @@ mod owners;
 mod pipelines;
 mod properties;
 mod search;
+mod thread_assignee;
 
 use std::collections::BTreeMap;
 
@@ -48,8 +50,10 @@ fn api() -> OpenApiRouter<WebState> {
 }
 
 /// Each route file's routes, by name.
-fn route_files() -> [(&'static str, OpenApiRouter<WebState>); 7] {
+fn route_files() -> [(&'static str, OpenApiRouter<WebState>); 9] {
     [
+        ("calling", calling::routes()),
+        ("thread_assignee", thread_assignee::routes()),
         ("objects", objects::routes()),
         ("search", search::routes()),
         ("pipelines", pipelines::routes()),
@@ -256,6 +260,9 @@ pub(crate) fn object_type(raw: &str) -> Result<ObjectType, ApiError> {
         "companies" | "company" | "0-2" => ObjectType::Company,
         "deals" | "deal" | "0-3" => ObjectType::Deal,
         "threads" | "thread" | "conversations" | "conversation" => ObjectType::Conversation,
+        "calls" | "call" | "0-48" => ObjectType::Call,
+        "notes" | "note" | "0-46" => ObjectType::Note,
+        "emails" | "email" | "0-49" => ObjectType::Email,
         _ => {
             return Err(ApiError::validation(format!(
                 "Unable to infer object type from: {raw}"
@@ -267,9 +274,14 @@ pub(crate) fn object_type(raw: &str) -> Result<ObjectType, ApiError> {
 /// An object type served by the CRM object, search and properties APIs.
 pub(crate) fn crm_type(raw: &str) -> Result<ObjectType, ApiError> {
     match object_type(raw)? {
-        t @ (ObjectType::Ticket | ObjectType::Contact | ObjectType::Company) => Ok(t),
+        t @ (ObjectType::Ticket
+        | ObjectType::Contact
+        | ObjectType::Company
+        | ObjectType::Call
+        | ObjectType::Note
+        | ObjectType::Email) => Ok(t),
         _ => Err(ApiError::validation(format!(
-            "Unable to infer object type from: {raw} (this server serves tickets, contacts and companies)"
+            "Unable to infer object type from: {raw} (this server serves tickets, contacts, companies, calls, notes and emails)"
         ))),
     }
 }
@@ -282,6 +294,9 @@ pub(crate) fn type_id(kind: ObjectType) -> &'static str {
         ObjectType::Deal => "0-3",
         ObjectType::Ticket => "0-5",
         ObjectType::Conversation => "0-11",
+        ObjectType::Note => "0-46",
+        ObjectType::Call => "0-48",
+        ObjectType::Email => "0-49",
     }
 }
 
@@ -292,6 +307,9 @@ pub(crate) fn singular(kind: ObjectType) -> &'static str {
         ObjectType::Company => "company",
         ObjectType::Deal => "deal",
         ObjectType::Conversation => "thread",
+        ObjectType::Call => "call",
+        ObjectType::Note => "note",
+        ObjectType::Email => "email",
     }
 }
 
@@ -447,6 +465,9 @@ pub(crate) enum CrmObjectType {
     Tickets,
     Contacts,
     Companies,
+    Calls,
+    Notes,
+    Emails,
 }
 
 /// HubSpot's limit on batch inputs.

@@ -96,6 +96,7 @@ pub(crate) fn default_properties(kind: ObjectType) -> &'static [&'static str] {
             "lastmodifieddate",
             "lastname",
         ],
+        k if k.is_engagement() => &["hs_createdate", "hs_lastmodifieddate", "hs_object_id"],
         _ => &[
             "createdate",
             "domain",
@@ -110,6 +111,7 @@ pub(crate) fn default_properties(kind: ObjectType) -> &'static [&'static str] {
 fn always(kind: ObjectType) -> [&'static str; 3] {
     match kind {
         ObjectType::Contact => ["hs_object_id", "createdate", "lastmodifieddate"],
+        k if k.is_engagement() => ["hs_object_id", "hs_createdate", "hs_lastmodifieddate"],
         _ => ["hs_object_id", "createdate", "hs_lastmodifieddate"],
     }
 }
@@ -147,6 +149,7 @@ fn standard_type(kind: ObjectType, name: &str) -> Option<PropertyType> {
             "company",
             "hs_object_id",
         ],
+        k if k.is_engagement() => &["hs_object_id"],
         _ => &["name", "domain", "phone", "hs_object_id"],
     };
     standard.contains(&name).then_some(PropertyType::String)
@@ -454,6 +457,9 @@ async fn target_of(
         ObjectType::Company,
         ObjectType::Ticket,
         ObjectType::Deal,
+        ObjectType::Call,
+        ObjectType::Note,
+        ObjectType::Email,
     ] {
         if default_type(kind, other).is_none() {
             continue;

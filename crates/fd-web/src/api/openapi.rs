@@ -30,9 +30,10 @@ use utoipa::{Modify, OpenApi, ToSchema};
     info(
         title = "Frontdesk HubSpot-compatible API",
         description = "The subset of HubSpot's public API that Frontdesk serves: CRM objects v3 \
-            (tickets, contacts, companies) with batch and search, pipelines, properties, owners, \
-            associations v4 and conversations v3. Authenticate with a bearer token from \
-            `frontdesk admin create-token`.",
+            (tickets, contacts, companies, and the calls, notes and emails engagements) with batch \
+            and search, pipelines, properties, owners, associations v4 and conversations v3 \
+            (with thread assignment). Authenticate with a bearer token from \
+            `frontdesk admin create-token`; the calling webhook is signed instead.",
     ),
     security(("bearer" = [])),
     modifiers(&BearerScheme),

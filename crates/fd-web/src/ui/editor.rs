@@ -14,6 +14,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use fd_app::domain::engagements::ReplyDelivery;
 use fd_app::domain::entities::{
     Comment, Contact, Conversation, Draft, Message, Recipients, Ticket,
 };
@@ -199,7 +200,10 @@ fn message_item(
             m.status_detail.clone().unwrap_or_default()
         },
         can_retry: !inbound
-            && m.channel == Channel::Email
+            && matches!(
+                fd_app::domain::engagements::hd_15_reply_delivery(m.channel, true, false),
+                ReplyDelivery::Email
+            )
             && matches!(m.status, DeliveryStatus::Failed | DeliveryStatus::NotSent),
         channel: channel_label(m.channel),
         visitor: inbound && c.contact_id.is_none(),
@@ -321,6 +325,8 @@ pub(crate) struct EditorVm {
     pub conversation_id: i64,
     pub channel: &'static str,
     pub is_email: bool,
+    /// HD-15: why a reply on this channel cannot be delivered (empty when it can).
+    pub delivery_note: String,
     pub from_options: Vec<Opt>,
     pub to: String,
     pub cc: String,
@@ -562,6 +568,7 @@ pub(crate) async fn build_for(
             conversation_id: 0,
             channel: "Email",
             is_email: true,
+            delivery_note: String::new(),
             from_options: from,
             to: String::new(),
             cc: st.cc.clone().unwrap_or_default(),
@@ -650,6 +657,13 @@ pub(crate) async fn build_for(
         app.default_reply_from(&agent.actor, conv.id).await?,
     )
     .await?;
+    // HD-15: the editor adapts to how this channel's replies are delivered (one rule, the
+    // one the reply use case applies).
+    let delivery = fd_app::domain::engagements::hd_15_reply_delivery(
+        conv.channel,
+        conv.channel == Channel::Email || conv.visitor_email.is_some() || contact_email.is_some(),
+        false,
+    );
     // HD-21: on call tickets, comments open once an outgoing email is drafted or sent.
     let channels: Vec<Channel> = conversations.iter().map(|c| c.channel).collect();
     let comment_allowed = rules::hd_21_comments_open(
@@ -665,7 +679,11 @@ pub(crate) async fn build_for(
         ticket_id: tid,
         conversation_id: conv.id.0,
         channel: channel_label(conv.channel),
-        is_email: conv.channel == Channel::Email,
+        is_email: matches!(delivery, ReplyDelivery::Email),
+        delivery_note: match &delivery {
+            ReplyDelivery::Refused(reason) => reason.clone(),
+            _ => String::new(),
+        },
         from_options: from,
         to: st
             .to

@@ -533,6 +533,7 @@ struct TicketPage {
     following: bool,
     followers: Vec<String>,
     conversations: Vec<NamedLink>,
+    engagements: Vec<super::engagements::EngagementVm>,
 }
 
 /// Renders the ticket page; posts that fail re-render it with their error and the agent's
@@ -641,6 +642,13 @@ pub(crate) async fn render_ticket(
             .collect(),
         t: vm,
         editor,
+        engagements: super::engagements::timeline(
+            app,
+            &agent.actor,
+            fd_app::domain::ObjectType::Ticket,
+            t.id.0,
+        )
+        .await?,
     })
 }
 

@@ -10,6 +10,7 @@ mod admin;
 mod assets;
 mod auth;
 mod editor;
+mod engagements;
 mod flash;
 mod helpdesk;
 mod host;

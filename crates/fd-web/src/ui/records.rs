@@ -165,6 +165,7 @@ struct RecordPage {
     tickets: Vec<TicketRow>,
     people: Vec<NamedLink>,
     conversations: Vec<NamedLink>,
+    engagements: Vec<super::engagements::EngagementVm>,
 }
 
 fn company_link(c: &Company) -> NamedLink {
@@ -262,6 +263,14 @@ pub(crate) async fn render_contact(
             .iter()
             .map(|v| conversation_link(v, &times))
             .collect(),
+
+        engagements: super::engagements::timeline(
+            app,
+            &agent.actor,
+            fd_app::domain::ObjectType::Contact,
+            c.id.0,
+        )
+        .await?,
     })
 }
 
@@ -323,6 +332,14 @@ pub(crate) async fn render_company(
             .iter()
             .map(|v| conversation_link(v, &times))
             .collect(),
+
+        engagements: super::engagements::timeline(
+            app,
+            &agent.actor,
+            fd_app::domain::ObjectType::Company,
+            c.id.0,
+        )
+        .await?,
     })
 }
 

@@ -6,6 +6,7 @@
 mod api_common;
 mod api_conversations;
 mod api_crm;
+mod api_engagements;
 mod api_errors;
 mod api_rules;
 mod api_wire;
@@ -13,6 +14,7 @@ mod hardening_input;
 mod rules_intake;
 mod rules_one_action;
 mod ui_auth;
+mod ui_calls;
 mod ui_common;
 mod ui_feedback;
 mod ui_gaps;
