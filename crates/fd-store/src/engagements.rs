@@ -1,6 +1,6 @@
 //! Engagement rows (calls, notes, emails: their properties are in `property_values`, their
 //! links in `associations`), the calling channels, the calls they carried and the provider
-//! event ids already applied (migration 0014).
+//! event ids already applied (migration 0013).
 //!
 //! SQL only: no rules, no clock (every time is passed in), nothing of HTTP.
 
