@@ -396,7 +396,7 @@ impl App {
             return Err(AppError::not_found("message", id));
         };
         let c = lock_conversation(&mut tx, actor, m.conversation_id).await?;
-        if m.direction != Direction::Outbound || m.channel != Channel::Email {
+        if m.direction != Direction::Outbound || !fd_domain::forms::hd_15_replies_by_email(m.channel) {
             return Err(AppError::invalid(
                 "message",
                 format!("message {id} is not an outgoing email: there is nothing to send again"),
@@ -492,7 +492,8 @@ impl App {
         // Changing the stage may have closed this conversation (INB-10); reload it.
         c = lock_conversation(tx, actor, id).await?;
         let sender = tx.user(user).await?;
-        let recipients = if reply.recipients.to.is_empty() && c.channel == Channel::Email {
+        let by_email = fd_domain::forms::hd_15_replies_by_email(c.channel);
+        let recipients = if reply.recipients.to.is_empty() && by_email {
             // The customer's newest message matters only when the answered one is not theirs.
             let newest_inbound = match &target {
                 Some(m) if m.direction == Direction::Inbound => None,
@@ -530,7 +531,7 @@ impl App {
         {
             EmailAddress::parse(addr)?;
         }
-        if c.channel == Channel::Email && recipients.to.is_empty() {
+        if by_email && recipients.to.is_empty() {
             return Err(AppError::invalid(
                 "to",
                 "an email reply needs at least one recipient",
@@ -560,7 +561,7 @@ impl App {
             in_reply_to: target.as_ref().and_then(|m| m.message_id_header.clone()),
             references_header: references,
             reply_to_message_id: target.as_ref().map(|m| m.id),
-            status: if c.channel == Channel::Email {
+            status: if by_email {
                 DeliveryStatus::Queued
             } else {
                 DeliveryStatus::Sent
@@ -568,7 +569,7 @@ impl App {
             created_at: now,
         };
         let mid = tx.insert_message(&new).await?;
-        if c.channel == Channel::Email {
+        if by_email {
             // HD-15 From, our Message-ID, the reply address and the outbox job, in this
             // transaction.
             crate::mail::prepare_outbound_email(

@@ -22,6 +22,7 @@ mod crm;
 mod drafts;
 mod error;
 mod events;
+mod forms;
 mod mail;
 mod mail_ingest;
 mod mail_jobs;
@@ -48,6 +49,10 @@ pub use cpu::run_cpu;
 pub use crm::{AssociationEnd, NewContact, NewLinkedRecord, RecordList};
 pub use error::AppError;
 pub use events::{Event, WatchTarget};
+pub use forms::{
+    FormChanges, FormSubmission, NewForm, SUBMIT_BURST, SUBMIT_REFILL_MS, SubmitOutcome,
+    parse_field_spec,
+};
 pub use fd_domain as domain;
 // The query inputs of the list use cases; the store itself is not part of fd-app's API.
 pub use drafts::DraftEntry;
@@ -97,6 +102,8 @@ pub struct App {
     create_groups: Arc<objects::CreateGroups>,
     /// Failed sign-ins per client address (see `sessions.rs`).
     sign_in_clients: Arc<sessions::ClientLimiter>,
+    /// Form submissions per client address (see `forms.rs`).
+    form_clients: Arc<forms::SubmitLimiter>,
 }
 
 impl App {
@@ -110,6 +117,7 @@ impl App {
             auth_cache: Arc::default(),
             create_groups: Arc::default(),
             sign_in_clients: Arc::default(),
+            form_clients: Arc::default(),
         }
     }
 

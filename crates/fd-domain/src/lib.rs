@@ -15,6 +15,7 @@ pub mod accounts;
 pub mod contacts;
 pub mod entities;
 pub mod error;
+pub mod forms;
 pub mod local_time;
 pub mod model;
 pub mod property;

@@ -199,7 +199,7 @@ fn message_item(
             m.status_detail.clone().unwrap_or_default()
         },
         can_retry: !inbound
-            && m.channel == Channel::Email
+            && fd_app::domain::forms::hd_15_replies_by_email(m.channel)
             && matches!(m.status, DeliveryStatus::Failed | DeliveryStatus::NotSent),
         channel: channel_label(m.channel),
         visitor: inbound && c.contact_id.is_none(),
@@ -665,7 +665,7 @@ pub(crate) async fn build_for(
         ticket_id: tid,
         conversation_id: conv.id.0,
         channel: channel_label(conv.channel),
-        is_email: conv.channel == Channel::Email,
+        is_email: fd_app::domain::forms::hd_15_replies_by_email(conv.channel),
         from_options: from,
         to: st
             .to
