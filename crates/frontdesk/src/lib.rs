@@ -8,6 +8,7 @@ pub mod bench_api;
 pub mod bench_hostile;
 pub mod bench_mail;
 pub mod bench_ui;
+pub mod forms;
 pub mod mail;
 
 use std::future::Future;

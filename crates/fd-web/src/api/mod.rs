@@ -8,6 +8,7 @@
 
 mod associations;
 mod conversations;
+mod forms;
 mod objects;
 pub(crate) mod openapi;
 mod owners;
@@ -35,6 +36,8 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::{ApiError, WebState};
 
+pub(crate) use forms::{peer_ip as form_peer_ip, values_from_pairs as form_values_from_pairs};
+
 /// Every API route with its OpenAPI operation: utoipa-axum's `routes!` registers each handler
 /// at the path and methods of its `#[utoipa::path]`, and the same annotation is its operation
 /// in the document, so what is served and what is documented are one list. Add routes here
@@ -48,7 +51,7 @@ fn api() -> OpenApiRouter<WebState> {
 }
 
 /// Each route file's routes, by name.
-fn route_files() -> [(&'static str, OpenApiRouter<WebState>); 7] {
+fn route_files() -> [(&'static str, OpenApiRouter<WebState>); 8] {
     [
         ("objects", objects::routes()),
         ("search", search::routes()),
@@ -57,6 +60,7 @@ fn route_files() -> [(&'static str, OpenApiRouter<WebState>); 7] {
         ("owners", owners::routes()),
         ("associations", associations::routes()),
         ("conversations", conversations::routes()),
+        ("forms", forms::routes()),
     ]
 }
 
