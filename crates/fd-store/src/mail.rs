@@ -471,7 +471,8 @@ impl Tx {
         .transpose()
     }
 
-    /// Email messages whose Message-ID header is one of `headers`.
+    /// Messages of channels answered by email (HD-15: email, web forms) whose Message-ID
+    /// header is one of `headers`.
     pub async fn messages_by_header(
         &mut self,
         headers: &[String],
@@ -483,7 +484,14 @@ impl Tx {
             "SELECT id, conversation_id, direction, message_id_header FROM messages WHERE message_id_header IN (",
         );
         sql.bind_list(headers.iter().map(String::as_str));
-        sql.push(") AND channel = 'EMAIL' ORDER BY id");
+        sql.push(") AND channel IN (");
+        sql.bind_list(
+            Channel::ALL
+                .iter()
+                .filter(|c| fd_domain::forms::hd_15_replies_by_email(**c))
+                .map(|c| c.as_str()),
+        );
+        sql.push(") ORDER BY id");
         let rows = self.all_sql(sql).await?;
         rows.iter()
             .map(|r| {
