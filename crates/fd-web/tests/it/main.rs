@@ -7,6 +7,7 @@ mod api_common;
 mod api_conversations;
 mod api_crm;
 mod api_errors;
+mod api_forms;
 mod api_rules;
 mod api_wire;
 mod hardening_input;
