@@ -396,7 +396,9 @@ impl App {
             return Err(AppError::not_found("message", id));
         };
         let c = lock_conversation(&mut tx, actor, m.conversation_id).await?;
-        if m.direction != Direction::Outbound || !fd_domain::forms::hd_15_replies_by_email(m.channel) {
+        if m.direction != Direction::Outbound
+            || !fd_domain::forms::hd_15_replies_by_email(m.channel)
+        {
             return Err(AppError::invalid(
                 "message",
                 format!("message {id} is not an outgoing email: there is nothing to send again"),

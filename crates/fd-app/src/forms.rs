@@ -355,7 +355,11 @@ impl App {
             Some(f) if portal == input.portal_id => f,
             _ => return Err(AppError::not_found("form", &input.form_id)),
         };
-        if input.honeypot.as_deref().is_some_and(|h| !h.trim().is_empty()) {
+        if input
+            .honeypot
+            .as_deref()
+            .is_some_and(|h| !h.trim().is_empty())
+        {
             tracing::info!(form = %form.id, "form submission discarded: the honeypot was filled");
             return Ok(SubmitOutcome::Discarded {
                 post_submit: form.post_submit,

@@ -49,11 +49,11 @@ pub use cpu::run_cpu;
 pub use crm::{AssociationEnd, NewContact, NewLinkedRecord, RecordList};
 pub use error::AppError;
 pub use events::{Event, WatchTarget};
+pub use fd_domain as domain;
 pub use forms::{
     FormChanges, FormSubmission, NewForm, SUBMIT_BURST, SUBMIT_REFILL_MS, SubmitOutcome,
     parse_field_spec,
 };
-pub use fd_domain as domain;
 // The query inputs of the list use cases; the store itself is not part of fd-app's API.
 pub use drafts::DraftEntry;
 pub use fd_store::{

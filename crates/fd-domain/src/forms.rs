@@ -448,7 +448,10 @@ pub fn check_submission(
             ));
             continue;
         }
-        if value.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
+        if value
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+        {
             errors.push(SubmissionError::new(
                 name,
                 E::ValueNotInFieldDefinition,
@@ -593,7 +596,10 @@ mod tests {
             types(
                 check_submission(
                     &f,
-                    &[v(None, "email", "a@b.example"), v(Some("0-5"), "firstname", "x")]
+                    &[
+                        v(None, "email", "a@b.example"),
+                        v(Some("0-5"), "firstname", "x")
+                    ]
                 )
                 .unwrap_err()
             ),
@@ -602,8 +608,11 @@ mod tests {
         let long = "x".repeat(MAX_VALUE_CHARS + 1);
         assert_eq!(
             types(
-                check_submission(&f, &[v(None, "email", "a@b.example"), v(None, "subject", &long)])
-                    .unwrap_err()
+                check_submission(
+                    &f,
+                    &[v(None, "email", "a@b.example"), v(None, "subject", &long)]
+                )
+                .unwrap_err()
             ),
             ["INPUT_TOO_LARGE"]
         );
@@ -624,8 +633,10 @@ mod tests {
             label: String::new(),
             required: true,
         }];
-        let e = check_form("F", no_email, PostSubmit::ThankYou(String::new()), |_| false)
-            .unwrap_err();
+        let e = check_form("F", no_email, PostSubmit::ThankYou(String::new()), |_| {
+            false
+        })
+        .unwrap_err();
         assert_eq!(e.codes(), [ErrorCode::Required]);
         let mut fields = default_fields();
         fields.push(FormField {
@@ -634,8 +645,10 @@ mod tests {
             label: String::new(),
             required: false,
         });
-        let e = check_form("F", fields, PostSubmit::Redirect("ftp://x".into()), |_| false)
-            .unwrap_err();
+        let e = check_form("F", fields, PostSubmit::Redirect("ftp://x".into()), |_| {
+            false
+        })
+        .unwrap_err();
         assert_eq!(
             e.codes(),
             [ErrorCode::PropertyDoesntExist, ErrorCode::InvalidValue]

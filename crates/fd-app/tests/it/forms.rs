@@ -53,11 +53,7 @@ async fn form(t: &TestApp, workspace: Workspace) -> fd_app::domain::forms::Form 
         .unwrap()
 }
 
-async fn submit(
-    t: &TestApp,
-    form_id: &str,
-    values: Vec<SubmittedValue>,
-) -> SubmitOutcome {
+async fn submit(t: &TestApp, form_id: &str, values: Vec<SubmittedValue>) -> SubmitOutcome {
     t.app
         .submit_form(FormSubmission {
             portal_id: t.app.portal_id().await.unwrap(),
@@ -108,7 +104,10 @@ async fn help_desk_submission(t: TestApp) {
     else {
         panic!("not accepted: {outcome:?}")
     };
-    assert_eq!(post_submit, PostSubmit::ThankYou("Thanks, we got it.".into()));
+    assert_eq!(
+        post_submit,
+        PostSubmit::ThankYou("Thanks, we got it.".into())
+    );
     assert_eq!(contact, known.id);
     let c = conv(&t, conversation).await;
     assert_eq!(c.channel, Channel::Form);
@@ -126,8 +125,18 @@ async fn help_desk_submission(t: TestApp) {
     let first = &messages[0];
     assert_eq!(first.direction, Direction::Inbound);
     assert_eq!(first.sender_address.as_deref(), Some("ada@example.com"));
-    assert!(first.text.contains("Subject:\nPrinter on fire"), "{}", first.text);
-    assert!(first.text.contains("Message:\nIt is smoking.\nPlease help."), "{}", first.text);
+    assert!(
+        first.text.contains("Subject:\nPrinter on fire"),
+        "{}",
+        first.text
+    );
+    assert!(
+        first
+            .text
+            .contains("Message:\nIt is smoking.\nPlease help."),
+        "{}",
+        first.text
+    );
     assert_eq!(
         t.app
             .form_submission_count(&Actor::system(), &f.id)
@@ -189,7 +198,10 @@ async fn nothing_stored(t: TestApp) {
     let SubmitOutcome::Rejected(errors) = submit(
         &t,
         &f.id,
-        vec![value(None, "email", "not an address"), value(None, "shoe", "42")],
+        vec![
+            value(None, "email", "not an address"),
+            value(None, "shoe", "42"),
+        ],
     )
     .await
     else {
@@ -279,8 +291,18 @@ async fn nothing_stored(t: TestApp) {
     );
     {
         let mut tx = t.app.db().read().await.unwrap();
-        assert!(tx.contact_by_email("carol@example.com").await.unwrap().is_none());
-        assert!(tx.contact_by_email("bot@spam.example").await.unwrap().is_none());
+        assert!(
+            tx.contact_by_email("carol@example.com")
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            tx.contact_by_email("bot@spam.example")
+                .await
+                .unwrap()
+                .is_none()
+        );
         tx.commit().await.unwrap();
     }
     // A valid priority goes through the ticket rules onto the ticket.
@@ -296,7 +318,10 @@ async fn nothing_stored(t: TestApp) {
     else {
         panic!("not accepted")
     };
-    assert_eq!(tk(&t, ticket.unwrap()).await.priority.as_deref(), Some("HIGH"));
+    assert_eq!(
+        tk(&t, ticket.unwrap()).await.priority.as_deref(),
+        Some("HIGH")
+    );
     // The per-address budget: every request counts; over it, nothing is even read.
     let ip: IpAddr = "203.0.113.5".parse().unwrap();
     let other: IpAddr = "198.51.100.7".parse().unwrap();
@@ -528,7 +553,11 @@ async fn reply_by_email(t: TestApp) {
     .await
     .unwrap();
     mail.run_pending_jobs().await.unwrap();
-    let messages = t.app.messages(&Actor::system(), conversation).await.unwrap();
+    let messages = t
+        .app
+        .messages(&Actor::system(), conversation)
+        .await
+        .unwrap();
     let answer = messages.last().unwrap();
     assert_eq!(answer.direction, Direction::Inbound);
     assert!(answer.text.contains("Thank you!"), "{}", answer.text);

@@ -205,9 +205,9 @@ fn definition(f: &Form) -> FormDefinition {
                     hidden: false,
                     dependent_fields: Vec::new(),
                     validation: match kind {
-                        "email" => Some(
-                            json!({"blockedEmailDomains": [], "useDefaultBlockList": false}),
-                        ),
+                        "email" => {
+                            Some(json!({"blockedEmailDomains": [], "useDefaultBlockList": false}))
+                        }
                         "phone" => Some(json!({"minAllowedDigits": 0, "maxAllowedDigits": 100})),
                         _ => None,
                     },
@@ -729,10 +729,7 @@ pub(crate) fn rejection_body(errors: &[SubmissionError]) -> SubmissionErrors {
     );
     SubmissionErrors {
         status: "error".into(),
-        message: format!(
-            "The form submission was not accepted: {}",
-            detail.join(" ")
-        ),
+        message: format!("The form submission was not accepted: {}", detail.join(" ")),
         correlation_id: id,
         category: "VALIDATION_ERROR".into(),
         errors: errors
@@ -926,8 +923,6 @@ async fn submit_inner(
     params(("portalId" = String, Path), ("formGuid" = String, Path)),
     responses((status = 204, description = "any origin may post")),
 )]
-async fn submit_preflight(
-    Path((_portal, _guid)): Path<(String, String)>,
-) -> Response {
+async fn submit_preflight(Path((_portal, _guid)): Path<(String, String)>) -> Response {
     cors(StatusCode::NO_CONTENT.into_response())
 }

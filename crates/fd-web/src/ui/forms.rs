@@ -77,21 +77,20 @@ async fn rows(state: &UiState, agent: &Agent, archived: bool) -> Result<Vec<Form
     let mut out = Vec::new();
     let mut offset = 0;
     loop {
-        let (page, more) = state
-            .app
-            .forms(&agent.actor, archived, offset, 500)
-            .await?;
+        let (page, more) = state.app.forms(&agent.actor, archived, offset, 500).await?;
         offset += page.len() as i64;
-        out.extend(page.into_iter().map(|f| FormRow {
-            team: f
-                .team
-                .and_then(|t| teams.iter().find(|x| x.id == t))
-                .map(|t| t.name.clone())
-                .unwrap_or_else(|| "No team".into()),
-            connected: connected_label(f.workspace),
-            fields: f.fields.len(),
-            name: f.name,
-            id: f.id,
+        out.extend(page.into_iter().map(|f| {
+            FormRow {
+                team: f
+                    .team
+                    .and_then(|t| teams.iter().find(|x| x.id == t))
+                    .map(|t| t.name.clone())
+                    .unwrap_or_else(|| "No team".into()),
+                connected: connected_label(f.workspace),
+                fields: f.fields.len(),
+                name: f.name,
+                id: f.id,
+            }
         }));
         if !more {
             return Ok(out);
@@ -361,7 +360,11 @@ struct HostedPage {
     errors: Vec<String>,
 }
 
-fn hosted_fields(f: &Form, values: &[(String, String)], errors: &[SubmissionError]) -> Vec<HostedField> {
+fn hosted_fields(
+    f: &Form,
+    values: &[(String, String)],
+    errors: &[SubmissionError],
+) -> Vec<HostedField> {
     f.fields
         .iter()
         .map(|x| HostedField {
@@ -402,9 +405,7 @@ fn hosted_page(
         errors: errors.iter().map(|e| e.message.clone()).collect(),
     }
     .render()?;
-    Ok(with_security_headers(
-        (status, Html(body)).into_response(),
-    ))
+    Ok(with_security_headers((status, Html(body)).into_response()))
 }
 
 pub(crate) async fn hosted(State(state): State<UiState>, Path(id): Path<String>) -> UiResult {

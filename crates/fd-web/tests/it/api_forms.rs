@@ -4,8 +4,8 @@
 //! the per-address limit) and the hosted page.
 
 use fd_app::Actor;
-use fd_app::domain::*;
 use fd_app::ConversationListQuery;
+use fd_app::domain::*;
 use fd_testkit::TestApp;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -64,7 +64,10 @@ async fn account_details(t: TestApp) {
     assert_eq!(r.body["portalId"], json!(portal));
     assert!(r.body["timeZone"].is_string() && r.body["uiDomain"].is_string());
     // Again: the same id (it is stored, not drawn per request).
-    assert_eq!(api.get("/account-info/v3/details").await.body["portalId"], json!(portal));
+    assert_eq!(
+        api.get("/account-info/v3/details").await.body["portalId"],
+        json!(portal)
+    );
     let anonymous = api
         .send_as(None, Method::GET, "/account-info/v3/details", None)
         .await;
@@ -125,7 +128,10 @@ async fn definitions(t: TestApp) {
     let page = api.get("/marketing/v3/forms/?limit=1").await;
     assert_eq!(page.status, 200);
     assert_eq!(page.body["results"][0]["id"], json!(id));
-    let after = page.body["paging"]["next"]["after"].as_str().unwrap().to_string();
+    let after = page.body["paging"]["next"]["after"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let next = api
         .get(&format!("/marketing/v3/forms?limit=1&after={after}"))
         .await;
@@ -146,7 +152,10 @@ async fn definitions(t: TestApp) {
         "redirect_url"
     );
     let partial = api
-        .put(&format!("/marketing/v3/forms/{id}"), Some(json!({"name": "X"})))
+        .put(
+            &format!("/marketing/v3/forms/{id}"),
+            Some(json!({"name": "X"})),
+        )
         .await;
     assert_eq!(partial.status, 400);
     assert_eq!(partial.error_category(), "VALIDATION_ERROR");
@@ -174,20 +183,33 @@ async fn definitions(t: TestApp) {
         .await;
     let agent = api.token_for("agent@example.com").await;
     let r = api
-        .send_as(Some(&agent), Method::POST, "/marketing/v3/forms", Some(support_form()))
+        .send_as(
+            Some(&agent),
+            Method::POST,
+            "/marketing/v3/forms",
+            Some(support_form()),
+        )
         .await;
     assert_eq!(r.status, 403);
     // Archive: 204, then 404 unless archived=true.
     let gone = api.delete(&format!("/marketing/v3/forms/{id}")).await;
     assert_eq!(gone.status, 204);
-    assert_eq!(api.get(&format!("/marketing/v3/forms/{id}")).await.status, 404);
+    assert_eq!(
+        api.get(&format!("/marketing/v3/forms/{id}")).await.status,
+        404
+    );
     let archived = api
         .get(&format!("/marketing/v3/forms/{id}?archived=true"))
         .await;
     assert_eq!(archived.status, 200);
     assert_eq!(archived.body["archived"], true);
     assert!(archived.body["archivedAt"].is_string());
-    assert_eq!(api.delete(&format!("/marketing/v3/forms/{id}")).await.status, 404);
+    assert_eq!(
+        api.delete(&format!("/marketing/v3/forms/{id}"))
+            .await
+            .status,
+        404
+    );
     let unknown = api.get("/marketing/v3/forms/not-a-form").await;
     assert_eq!(unknown.status, 404);
 }
@@ -363,11 +385,18 @@ async fn submissions(t: TestApp) {
         format!("/submissions/v3/integration/submit/{}/{id}", portal + 1),
         format!("/submissions/v3/integration/submit/abc/{id}"),
     ] {
-        let r = api.send_as(None, Method::POST, &p, Some(valid.clone())).await;
+        let r = api
+            .send_as(None, Method::POST, &p, Some(valid.clone()))
+            .await;
         assert_eq!(r.status, 404, "{p}: {}", r.body);
         assert_eq!(r.error_category(), "OBJECT_NOT_FOUND");
     }
-    assert_eq!(api.delete(&format!("/marketing/v3/forms/{id}")).await.status, 204);
+    assert_eq!(
+        api.delete(&format!("/marketing/v3/forms/{id}"))
+            .await
+            .status,
+        204
+    );
     let r = api.send_as(None, Method::POST, &path, Some(valid)).await;
     assert_eq!(r.status, 404);
     // Not JSON nor form fields.
@@ -443,24 +472,44 @@ async fn hosted_page(t: TestApp) {
         "name=\"fd_website\"",
         &format!("action=\"/forms/{id}\""),
     ] {
-        assert!(page.body.contains(needle), "{needle} missing: {}", page.body);
+        assert!(
+            page.body.contains(needle),
+            "{needle} missing: {}",
+            page.body
+        );
     }
     // Missing the required email: the form again, with the reason next to the field.
     let again = anon
         .post_raw(
             &format!("/forms/{id}"),
-            &[("email", ""), ("subject", "Lost parcel"), ("fd_website", "")],
+            &[
+                ("email", ""),
+                ("subject", "Lost parcel"),
+                ("fd_website", ""),
+            ],
             &[],
         )
         .await;
     assert_eq!(again.status, 400);
-    assert!(again.body.contains("aria-invalid=\"true\""), "{}", again.body);
-    assert!(again.body.contains("value=\"Lost parcel\""), "{}", again.body);
+    assert!(
+        again.body.contains("aria-invalid=\"true\""),
+        "{}",
+        again.body
+    );
+    assert!(
+        again.body.contains("value=\"Lost parcel\""),
+        "{}",
+        again.body
+    );
     assert_eq!(conversation_count(&api.t).await, 0);
     let done = anon
         .post_raw(
             &format!("/forms/{id}"),
-            &[("email", "eve@example.com"), ("subject", "Lost parcel"), ("fd_website", "")],
+            &[
+                ("email", "eve@example.com"),
+                ("subject", "Lost parcel"),
+                ("fd_website", ""),
+            ],
             &[],
         )
         .await;

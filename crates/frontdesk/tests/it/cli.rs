@@ -267,14 +267,20 @@ fn hd_06_admin_create_form_prints_the_form_id_last() {
         let d = app.form(&Actor::system(), &default, false).await.unwrap();
         assert_eq!(d.workspace, Workspace::HelpDesk);
         let names: Vec<&str> = d.fields.iter().map(|x| x.name.as_str()).collect();
-        assert_eq!(names, ["email", "firstname", "lastname", "subject", "content"]);
+        assert_eq!(
+            names,
+            ["email", "firstname", "lastname", "subject", "content"]
+        );
         assert!(d.fields[0].required);
         app.close().await;
     });
     // Refusals: an unknown team, a bad field flag, a form without a required email.
     for (args, needle) in [
         (vec!["--team", "Nope"], "Nope"),
-        (vec!["--team", "Support", "--field", "email:optional"], "required"),
+        (
+            vec!["--team", "Support", "--field", "email:optional"],
+            "required",
+        ),
         (vec!["--team", "Support", "--field", "email"], "email"),
     ] {
         let out = frontdesk(&data)
