@@ -84,6 +84,9 @@ enum Command {
     /// Measure the HubSpot-compatible API over loopback HTTP: creates/s at several
     /// concurrencies and search latency on a large database.
     BenchApi(frontdesk::bench_api::BenchApiArgs),
+    /// Public form submissions per second over loopback HTTP (each a contact, a FORM
+    /// conversation and a ticket).
+    BenchForms(frontdesk::bench_forms::BenchFormsArgs),
     /// Measure the web UI's page server times on a fresh database (BENCHMARKS.md, "Web UI").
     BenchUi(frontdesk::bench_ui::BenchUiArgs),
     /// Time the worst mail HTML against the sanitiser's bounds and measure HTTP latency while
@@ -232,6 +235,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Admin { db, command } => admin(db, command).await,
         Command::Bench(args) => bench::run(args).await,
         Command::BenchApi(args) => frontdesk::bench_api::run(args).await,
+        Command::BenchForms(args) => frontdesk::bench_forms::run(args).await,
         Command::BenchUi(args) => frontdesk::bench_ui::run(args).await,
         Command::BenchHostileMail(args) => frontdesk::bench_hostile::run(args).await,
     }

@@ -31,7 +31,8 @@ use utoipa::{Modify, OpenApi, ToSchema};
         title = "Frontdesk HubSpot-compatible API",
         description = "The subset of HubSpot's public API that Frontdesk serves: CRM objects v3 \
             (tickets, contacts, companies) with batch and search, pipelines, properties, owners, \
-            associations v4 and conversations v3. Authenticate with a bearer token from \
+            associations v4, conversations v3, forms v3, public form submissions (no token) and \
+            the account's details. Authenticate with a bearer token from \
             `frontdesk admin create-token`.",
     ),
     security(("bearer" = [])),
