@@ -24,6 +24,7 @@ mod drafts;
 mod engagements;
 mod error;
 mod events;
+mod forms;
 mod mail;
 mod mail_ingest;
 mod mail_jobs;
@@ -52,6 +53,10 @@ pub use crm::{AssociationEnd, NewContact, NewLinkedRecord, RecordList};
 pub use error::AppError;
 pub use events::{Event, WatchTarget};
 pub use fd_domain as domain;
+pub use forms::{
+    FormChanges, FormSubmission, NewForm, SUBMIT_BURST, SUBMIT_REFILL_MS, SubmitOutcome,
+    parse_field_spec,
+};
 // The query inputs of the list use cases; the store itself is not part of fd-app's API.
 pub use drafts::DraftEntry;
 pub use engagements::Engagement;
@@ -101,6 +106,8 @@ pub struct App {
     create_groups: Arc<objects::CreateGroups>,
     /// Failed sign-ins per client address (see `sessions.rs`).
     sign_in_clients: Arc<sessions::ClientLimiter>,
+    /// Form submissions per client address (see `forms.rs`).
+    form_clients: Arc<forms::SubmitLimiter>,
 }
 
 impl App {
@@ -114,6 +121,7 @@ impl App {
             auth_cache: Arc::default(),
             create_groups: Arc::default(),
             sign_in_clients: Arc::default(),
+            form_clients: Arc::default(),
         }
     }
 

@@ -590,7 +590,10 @@ impl MailService {
                 let convs = tx
                     .conversations_of_ticket(&ViewerScope::All, TicketId(ticket), false)
                     .await?;
-                if let Some(c) = convs.into_iter().find(|c| c.channel == Channel::Email) {
+                if let Some(c) = convs
+                    .into_iter()
+                    .find(|c| fd_domain::engagements::hd_15_answered_by_email(c.channel))
+                {
                     let participants = tx.conversation_participants(c.id).await?;
                     if sender_addresses.iter().any(|s| participants.contains(s)) {
                         thread = Some((c, "subject_tag"));

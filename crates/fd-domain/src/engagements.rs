@@ -27,6 +27,15 @@ pub enum ReplyDelivery {
 /// email, so they need an address. Chat is answered in the widget only when live-chat
 /// delivery exists (`live_chat_delivery`); until then it is refused rather than shown as sent.
 /// Bots and channels that are not connected here (WhatsApp, Messenger) have no delivery.
+/// HD-15: whether a channel's replies go to the customer by email (given an address), so
+/// the customer's email answers thread back onto its conversations.
+pub fn hd_15_answered_by_email(channel: Channel) -> bool {
+    matches!(
+        hd_15_reply_delivery(channel, true, false),
+        ReplyDelivery::Email
+    )
+}
+
 pub fn hd_15_reply_delivery(
     channel: Channel,
     has_email: bool,

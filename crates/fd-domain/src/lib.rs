@@ -16,6 +16,7 @@ pub mod contacts;
 pub mod engagements;
 pub mod entities;
 pub mod error;
+pub mod forms;
 pub mod local_time;
 pub mod model;
 pub mod property;

@@ -471,7 +471,8 @@ impl Tx {
         .transpose()
     }
 
-    /// Email messages whose Message-ID header is one of `headers`.
+    /// Messages of channels answered by email (HD-15: email, web forms) whose Message-ID
+    /// header is one of `headers`.
     pub async fn messages_by_header(
         &mut self,
         headers: &[String],
@@ -485,7 +486,14 @@ impl Tx {
         sql.bind_list(headers.iter().map(String::as_str));
         // Form and call conversations are answered by email too (HD-15), so their replies'
         // Message-IDs thread the customer's answers.
-        sql.push(") AND channel IN ('EMAIL', 'FORM', 'CALL') ORDER BY id");
+        sql.push(") AND channel IN (");
+        sql.bind_list(
+            Channel::ALL
+                .iter()
+                .filter(|c| fd_domain::engagements::hd_15_answered_by_email(**c))
+                .map(|c| c.as_str()),
+        );
+        sql.push(") ORDER BY id");
         let rows = self.all_sql(sql).await?;
         rows.iter()
             .map(|r| {

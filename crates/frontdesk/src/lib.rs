@@ -5,9 +5,11 @@
 
 pub mod bench;
 pub mod bench_api;
+pub mod bench_forms;
 pub mod bench_hostile;
 pub mod bench_mail;
 pub mod bench_ui;
+pub mod forms;
 pub mod mail;
 
 use std::future::Future;

@@ -84,6 +84,9 @@ enum Command {
     /// Measure the HubSpot-compatible API over loopback HTTP: creates/s at several
     /// concurrencies and search latency on a large database.
     BenchApi(frontdesk::bench_api::BenchApiArgs),
+    /// Public form submissions per second over loopback HTTP (each a contact, a FORM
+    /// conversation and a ticket).
+    BenchForms(frontdesk::bench_forms::BenchFormsArgs),
     /// Measure the web UI's page server times on a fresh database (BENCHMARKS.md, "Web UI").
     BenchUi(frontdesk::bench_ui::BenchUiArgs),
     /// Time the worst mail HTML against the sanitiser's bounds and measure HTTP latency while
@@ -167,6 +170,8 @@ enum AdminCommand {
     ListUsers,
     #[command(flatten)]
     Mail(frontdesk::mail::MailAdminCommand),
+    #[command(flatten)]
+    Forms(frontdesk::forms::FormsAdminCommand),
     /// Create an API token (HubSpot private-app style) acting as a user; the token is the
     /// last line printed and is shown only this once.
     CreateToken {
@@ -246,6 +251,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Admin { db, command } => admin(db, command).await,
         Command::Bench(args) => bench::run(args).await,
         Command::BenchApi(args) => frontdesk::bench_api::run(args).await,
+        Command::BenchForms(args) => frontdesk::bench_forms::run(args).await,
         Command::BenchUi(args) => frontdesk::bench_ui::run(args).await,
         Command::BenchHostileMail(args) => frontdesk::bench_hostile::run(args).await,
     }
@@ -406,6 +412,7 @@ async fn admin(db: DbArgs, command: AdminCommand) -> anyhow::Result<()> {
             }
         }
         AdminCommand::Mail(cmd) => frontdesk::mail::admin(&app, cmd).await?,
+        AdminCommand::Forms(cmd) => frontdesk::forms::admin(&app, cmd).await?,
         AdminCommand::ListUsers => {
             let teams = app.teams().await?;
             println!(

@@ -12,6 +12,7 @@ mod common;
 mod concurrency;
 mod contacts;
 mod conversations;
+mod forms;
 mod reading;
 mod search;
 mod sign_in;

@@ -9,6 +9,7 @@
 mod associations;
 mod calling;
 mod conversations;
+mod forms;
 mod objects;
 pub(crate) mod openapi;
 mod owners;
@@ -37,6 +38,8 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::{ApiError, WebState};
 
+pub(crate) use forms::{peer_ip as form_peer_ip, values_from_pairs as form_values_from_pairs};
+
 /// Every API route with its OpenAPI operation: utoipa-axum's `routes!` registers each handler
 /// at the path and methods of its `#[utoipa::path]`, and the same annotation is its operation
 /// in the document, so what is served and what is documented are one list. Add routes here
@@ -50,7 +53,7 @@ fn api() -> OpenApiRouter<WebState> {
 }
 
 /// Each route file's routes, by name.
-fn route_files() -> [(&'static str, OpenApiRouter<WebState>); 9] {
+fn route_files() -> [(&'static str, OpenApiRouter<WebState>); 10] {
     [
         ("calling", calling::routes()),
         ("thread_assignee", thread_assignee::routes()),
@@ -61,6 +64,7 @@ fn route_files() -> [(&'static str, OpenApiRouter<WebState>); 9] {
         ("owners", owners::routes()),
         ("associations", associations::routes()),
         ("conversations", conversations::routes()),
+        ("forms", forms::routes()),
     ]
 }
 

@@ -12,6 +12,7 @@ mod auth;
 mod editor;
 mod engagements;
 mod flash;
+mod forms;
 mod helpdesk;
 mod host;
 mod html;
@@ -35,6 +36,7 @@ use axum::routing::{get, post};
 use fd_app::{App, AppError};
 
 pub(crate) use auth::{Agent, Fields, Post};
+pub(crate) use forms::form_result_page;
 pub(crate) use html::frame_document;
 pub(crate) use view::Chrome;
 
@@ -185,6 +187,9 @@ pub(crate) fn router<S: Clone + Send + Sync + 'static>(app: App) -> Router<S> {
             "/settings/account",
             get(admin::account).post(admin::save_account),
         )
+        .route("/settings/forms", get(forms::list).post(forms::create))
+        .route("/settings/forms/{id}", get(forms::edit).post(forms::save))
+        .route("/forms/{id}", get(forms::hosted).post(forms::hosted_submit))
         .layer(axum::middleware::from_fn(flash::clear_shown))
         .with_state(state)
 }

@@ -199,3 +199,97 @@ mod reqwest {
         rt.block_on(async { ::reqwest::get(url).await.unwrap().status().as_u16() })
     }
 }
+
+/// HD-06: `admin create-form` builds a form through the forms use case and prints its id as
+/// the last line; without `--field` it has the default fields, and bad input fails clearly.
+#[test]
+fn hd_06_admin_create_form_prints_the_form_id_last() {
+    use fd_app::Actor;
+    use fd_app::domain::Workspace;
+    use fd_app::domain::forms::FieldObject;
+
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    run_ok(frontdesk(&data).args(["admin", "create-team", "--name", "Support"]));
+    let out = run_ok(frontdesk(&data).args([
+        "admin",
+        "create-form",
+        "--name",
+        "Contact us",
+        "--team",
+        "Support",
+        "--inbox",
+        "--field",
+        "email:required",
+        "--field",
+        "phone",
+        "--field",
+        "content:required",
+    ]));
+    let custom = out.lines().last().unwrap().trim().to_string();
+    assert_eq!(custom.len(), 36, "{out}");
+    let out = run_ok(frontdesk(&data).args([
+        "admin",
+        "create-form",
+        "--name",
+        "Support form",
+        "--team",
+        "Support",
+    ]));
+    let default = out.lines().last().unwrap().trim().to_string();
+    assert!(out.contains("help_desk"), "{out}");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let app = frontdesk::open(&frontdesk::DatabaseConfig {
+            data_dir: data.clone(),
+            database_url: None,
+        })
+        .await
+        .unwrap();
+        let f = app.form(&Actor::system(), &custom, false).await.unwrap();
+        assert_eq!(f.workspace, Workspace::Inbox);
+        let fields: Vec<(FieldObject, &str, bool)> = f
+            .fields
+            .iter()
+            .map(|x| (x.object, x.name.as_str(), x.required))
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                (FieldObject::Contact, "email", true),
+                (FieldObject::Contact, "phone", false),
+                (FieldObject::Ticket, "content", true),
+            ]
+        );
+        let d = app.form(&Actor::system(), &default, false).await.unwrap();
+        assert_eq!(d.workspace, Workspace::HelpDesk);
+        let names: Vec<&str> = d.fields.iter().map(|x| x.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["email", "firstname", "lastname", "subject", "content"]
+        );
+        assert!(d.fields[0].required);
+        app.close().await;
+    });
+    // Refusals: an unknown team, a bad field flag, a form without a required email.
+    for (args, needle) in [
+        (vec!["--team", "Nope"], "Nope"),
+        (
+            vec!["--team", "Support", "--field", "email:optional"],
+            "required",
+        ),
+        (vec!["--team", "Support", "--field", "email"], "email"),
+    ] {
+        let out = frontdesk(&data)
+            .args(["admin", "create-form", "--name", "Bad"])
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+}
