@@ -491,8 +491,10 @@ impl App {
         }
         // Changing the stage may have closed this conversation (INB-10); reload it.
         c = lock_conversation(tx, actor, id).await?;
+        // HD-15: how this reply reaches the customer, decided once, here.
+        let by_email = reply_goes_by_email(tx, &c).await?;
         let sender = tx.user(user).await?;
-        let recipients = if reply.recipients.to.is_empty() && c.channel == Channel::Email {
+        let recipients = if reply.recipients.to.is_empty() && by_email {
             // The customer's newest message matters only when the answered one is not theirs.
             let newest_inbound = match &target {
                 Some(m) if m.direction == Direction::Inbound => None,
@@ -530,7 +532,7 @@ impl App {
         {
             EmailAddress::parse(addr)?;
         }
-        if c.channel == Channel::Email && recipients.to.is_empty() {
+        if by_email && recipients.to.is_empty() {
             return Err(AppError::invalid(
                 "to",
                 "an email reply needs at least one recipient",
@@ -547,7 +549,7 @@ impl App {
         let new = NewMessage {
             conversation_id: id,
             direction: Direction::Outbound,
-            channel: c.channel,
+            channel: if by_email { Channel::Email } else { c.channel },
             sender_user_id: Some(user),
             sender_name: sender.as_ref().map(|u| u.name.clone()),
             sender_address: reply.from_address.clone(),
@@ -560,7 +562,7 @@ impl App {
             in_reply_to: target.as_ref().and_then(|m| m.message_id_header.clone()),
             references_header: references,
             reply_to_message_id: target.as_ref().map(|m| m.id),
-            status: if c.channel == Channel::Email {
+            status: if by_email {
                 DeliveryStatus::Queued
             } else {
                 DeliveryStatus::Sent
@@ -568,7 +570,7 @@ impl App {
             created_at: now,
         };
         let mid = tx.insert_message(&new).await?;
-        if c.channel == Channel::Email {
+        if by_email {
             // HD-15 From, our Message-ID, the reply address and the outbox job, in this
             // transaction.
             crate::mail::prepare_outbound_email(
@@ -1104,6 +1106,27 @@ impl App {
         props.insert("hs_pipeline_stage".to_string(), stage.to_string());
         let applied = apply_ticket_changes(tx, &cfg, &Actor::system(), &mut t, &props, now).await?;
         Ok(applied.events)
+    }
+}
+
+/// HD-15: whether an agent's reply on `c` goes out by email. Email conversations do; on a
+/// chat conversation fd-domain's `chat::hd_15_chat_delivery` decides (the visitor's widget,
+/// which reads the stored message live, or email when the visitor asked for it; a chat no
+/// widget and no address can receive is refused, never stored as sent). Other channels keep
+/// their message as stored.
+async fn reply_goes_by_email(tx: &mut Tx, c: &Conversation) -> Result<bool, AppError> {
+    match c.channel {
+        Channel::Email => Ok(true),
+        Channel::Chat => {
+            let s = tx.chat_session_of_conversation(c.id).await?;
+            let d = fd_domain::chat::hd_15_chat_delivery(fd_domain::chat::ChatVisitor {
+                has_session: s.is_some(),
+                by_email: s.as_ref().is_some_and(|s| s.by_email),
+                email: c.visitor_email.as_deref(),
+            })?;
+            Ok(d == fd_domain::chat::ChatDelivery::Email)
+        }
+        _ => Ok(false),
     }
 }
 
