@@ -14,6 +14,7 @@ mod owners;
 mod pipelines;
 mod properties;
 mod search;
+mod visitor_identification;
 
 use std::collections::BTreeMap;
 
@@ -48,7 +49,7 @@ fn api() -> OpenApiRouter<WebState> {
 }
 
 /// Each route file's routes, by name.
-fn route_files() -> [(&'static str, OpenApiRouter<WebState>); 7] {
+fn route_files() -> [(&'static str, OpenApiRouter<WebState>); 8] {
     [
         ("objects", objects::routes()),
         ("search", search::routes()),
@@ -57,6 +58,7 @@ fn route_files() -> [(&'static str, OpenApiRouter<WebState>); 7] {
         ("owners", owners::routes()),
         ("associations", associations::routes()),
         ("conversations", conversations::routes()),
+        ("visitor_identification", visitor_identification::routes()),
     ]
 }
 
