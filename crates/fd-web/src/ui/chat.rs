@@ -106,6 +106,13 @@ async fn widget_js() -> Response {
 
 /// An error as the widget reads it: `{"message", "field"}` with the use case's status.
 fn error(e: fd_app::AppError) -> Response {
+    // A refused field reads as its own sentence, named, so the widget can point at it.
+    if let fd_app::AppError::Domain(DomainError::Invalid(fields)) = &e
+        && let Some(f) = fields.first()
+    {
+        let body = serde_json::json!({"message": f.message, "field": f.field});
+        return cors((StatusCode::BAD_REQUEST, axum::Json(body)).into_response());
+    }
     let api = crate::ApiError::from(e);
     let status = api.status;
     if status.is_server_error() {
@@ -117,8 +124,7 @@ fn error(e: fd_app::AppError) -> Response {
             api.cause.as_deref(),
         );
     }
-    let field = api.errors.first().and_then(|e| e.get("name")).cloned();
-    let body = serde_json::json!({"message": api.message, "field": field});
+    let body = serde_json::json!({"message": api.message});
     cors((status, axum::Json(body)).into_response())
 }
 
