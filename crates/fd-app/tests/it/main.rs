@@ -7,6 +7,7 @@ mod access;
 mod accounts;
 mod admin;
 mod bad_input;
+mod chat;
 mod common;
 mod concurrency;
 mod contacts;
