@@ -9,6 +9,7 @@ mod api_crm;
 mod api_errors;
 mod api_rules;
 mod api_wire;
+mod chat;
 mod hardening_input;
 mod rules_intake;
 mod rules_one_action;
