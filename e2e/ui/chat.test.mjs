@@ -103,6 +103,8 @@ test("a visitor on another site chats live with an agent in the inbox; a reload 
   // The reply reaches the widget live.
   await log.getByText("Yes, it left our warehouse this morning.").waitFor({ timeout: 20_000 });
   await log.getByText("Ann Agent:").waitFor();
+  // Read state the other way: the visitor's open widget has shown it, and the agent sees that.
+  await ann.locator("#thread .pill", { hasText: "Seen" }).first().waitFor({ timeout: 20_000 });
 
   // The visitor answers; the agent's open conversation shows it live.
   await ann.evaluate(() => (window.__notReloaded = true));

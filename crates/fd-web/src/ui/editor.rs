@@ -277,11 +277,25 @@ pub(crate) async fn thread_items(
             (None, Some(e)) => app.contact_id_by_email(e).await?.is_some(),
             _ => false,
         };
+        // Live chat's read state: the visitor's widget has shown the replies up to this one.
+        let visitor_seen = match c.channel {
+            Channel::Chat => app
+                .chat_session_of(&agent.actor, c.id)
+                .await?
+                .and_then(|s| s.visitor_seen_message_id),
+            _ => None,
+        };
         let mut items: Vec<(i64, i64, ThreadItemVm)> = messages
             .iter()
             .zip(frames)
             .map(|((m, blocked, notices), frame)| {
                 let mut item = message_item(m, *blocked, frame, c, dir);
+                if m.channel == Channel::Chat
+                    && m.status == DeliveryStatus::Sent
+                    && visitor_seen.is_some_and(|s| m.id <= s)
+                {
+                    item.status = "Seen".into();
+                }
                 item.visitor &= !known_address;
                 item.notices = notices.clone();
                 (m.created_at, m.id.0, item)
