@@ -106,8 +106,10 @@ test("a visitor on another site chats live with an agent in the inbox; a reload 
   // Read state the other way: the visitor's open widget has shown it, and the agent sees that.
   await ann.locator("#thread .pill", { hasText: "Seen" }).first().waitFor({ timeout: 20_000 });
 
-  // The visitor answers; the agent's open conversation shows it live.
+  // The visitor answers; the agent sees them typing, then the message, live.
   await ann.evaluate(() => (window.__notReloaded = true));
+  await v.getByRole("textbox", { name: "Message" }).pressSequentially("Great");
+  await ann.locator("#presence").filter({ hasText: "Chat visitor is replying" }).waitFor({ timeout: 20_000 });
   await v.getByRole("textbox", { name: "Message" }).fill("Great, thank you!");
   await v.getByRole("textbox", { name: "Message" }).press("Enter");
   await ann.locator("#thread").getByText("Great, thank you!").waitFor({ timeout: 20_000 });

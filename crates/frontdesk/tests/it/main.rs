@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod boundaries;
+mod chat;
 mod cli;
 mod mail;
 mod notmuch;
