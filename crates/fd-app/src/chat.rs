@@ -192,10 +192,7 @@ impl App {
             if let Some(c) = s.conversation_id {
                 view.conversation = Some(c);
                 // The visitor's own conversation: the token is their access to it.
-                view.messages = tx
-                    .messages(&ViewerScope::All, c)
-                    .await?
-                    .unwrap_or_default();
+                view.messages = tx.messages(&ViewerScope::All, c).await?.unwrap_or_default();
                 view.agent_read_at = tx.conversation_last_read_by_agents(c).await?;
             }
         }
@@ -252,7 +249,9 @@ impl App {
         let (token, conversation, mid, mut events) = match existing {
             Some((token, s)) => {
                 let Some(cid) = s.conversation_id else {
-                    return Err(AppError::Internal("a chat session without conversation".into()));
+                    return Err(AppError::Internal(
+                        "a chat session without conversation".into(),
+                    ));
                 };
                 if name.is_some() || email.is_some() {
                     self.set_visitor_details(&mut tx, cid, &name, &email, now)
@@ -276,7 +275,9 @@ impl App {
             }
             None => {
                 let live = rules::chat_answered_live(tx.available_team_members(ch.team_id).await?);
-                let known_email = email.clone().or(contact.as_ref().and_then(|k| k.email.clone()));
+                let known_email = email
+                    .clone()
+                    .or(contact.as_ref().and_then(|k| k.email.clone()));
                 if !live && known_email.is_none() {
                     return Err(AppError::invalid_as(
                         "email",
@@ -307,7 +308,8 @@ impl App {
                         now,
                     )
                     .await?;
-                let mid = mid.ok_or_else(|| AppError::Internal("the first message vanished".into()))?;
+                let mid =
+                    mid.ok_or_else(|| AppError::Internal("the first message vanished".into()))?;
                 let token = new_token("fdv_");
                 tx.insert_chat_session(ch.id, &sha256_hex(&token), c.id, !live, now)
                     .await?;

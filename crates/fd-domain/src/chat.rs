@@ -85,7 +85,9 @@ pub fn visitor_name(name: Option<&str>) -> Result<Option<String>, DomainError> {
         return Err(DomainError::field(
             "name",
             ErrorCode::InvalidValue,
-            format!("a name has at most {MAX_VISITOR_NAME_CHARS} characters and no control characters"),
+            format!(
+                "a name has at most {MAX_VISITOR_NAME_CHARS} characters and no control characters"
+            ),
         ));
     }
     Ok(Some(n.to_string()))
@@ -147,8 +149,23 @@ mod tests {
 
     #[test]
     fn visitor_tokens_expire_and_name_one_address() {
-        assert!(visitor_token_holds("ada@x.example", 100, "Ada@X.example ", 99));
-        assert!(!visitor_token_holds("ada@x.example", 100, "ada@x.example", 100));
-        assert!(!visitor_token_holds("ada@x.example", 100, "eve@x.example", 1));
+        assert!(visitor_token_holds(
+            "ada@x.example",
+            100,
+            "Ada@X.example ",
+            99
+        ));
+        assert!(!visitor_token_holds(
+            "ada@x.example",
+            100,
+            "ada@x.example",
+            100
+        ));
+        assert!(!visitor_token_holds(
+            "ada@x.example",
+            100,
+            "eve@x.example",
+            1
+        ));
     }
 }

@@ -193,7 +193,11 @@ async fn hd_15_offline(t: TestApp) {
         .unwrap();
     assert_eq!(m.channel, Channel::Email, "the answer goes by email");
     assert_eq!(m.recipients.to, vec!["nora@example.com".to_string()]);
-    assert_ne!(m.status, DeliveryStatus::Sent, "not sent until mail sends it");
+    assert_ne!(
+        m.status,
+        DeliveryStatus::Sent,
+        "not sent until mail sends it"
+    );
 }
 
 async fn hd_18_chat(t: TestApp) {
@@ -229,7 +233,11 @@ async fn hd_18_chat(t: TestApp) {
         )
         .await
         .unwrap();
-    let d = t.app.ticket_details(&ann, c.ticket_id.unwrap()).await.unwrap();
+    let d = t
+        .app
+        .ticket_details(&ann, c.ticket_id.unwrap())
+        .await
+        .unwrap();
     assert_eq!(
         d.contacts.iter().map(|c| c.id).collect::<Vec<_>>(),
         vec![k.id]
@@ -275,7 +283,11 @@ async fn identification(t: TestApp) {
     let k = t.app.contact(c.contact_id.unwrap()).await.unwrap();
     assert_eq!(k.email.as_deref(), Some("ada@example.com"));
     assert_eq!(k.firstname.as_deref(), Some("Ada"));
-    let d = t.app.ticket_details(&ann, c.ticket_id.unwrap()).await.unwrap();
+    let d = t
+        .app
+        .ticket_details(&ann, c.ticket_id.unwrap())
+        .await
+        .unwrap();
     assert_eq!(d.contacts.len(), 1, "the ticket is the contact's too");
     // A second token for the same address finds the same contact; tokens expire in 12 hours.
     let again = t
@@ -283,7 +295,8 @@ async fn identification(t: TestApp) {
         .create_visitor_token(&ann, "ada@example.com", None, None)
         .await
         .unwrap();
-    t.clock.advance_ms(fd_app::domain::chat::VISITOR_TOKEN_TTL_MS);
+    t.clock
+        .advance_ms(fd_app::domain::chat::VISITOR_TOKEN_TTL_MS);
     assert_invalid(
         t.app
             .chat_visitor_message(ch.id, None, ident("ada@example.com", &again))
@@ -313,7 +326,10 @@ async fn read_state_and_bad_input(t: TestApp) {
         .send_reply(&ann, s.conversation, reply("Hello"))
         .await
         .unwrap();
-    t.app.chat_visitor_seen(ch.id, &s.token, m.id).await.unwrap();
+    t.app
+        .chat_visitor_seen(ch.id, &s.token, m.id)
+        .await
+        .unwrap();
     let session = t
         .app
         .chat_session_of(&ann, s.conversation)
@@ -338,18 +354,35 @@ async fn read_state_and_bad_input(t: TestApp) {
         .chat_visitor_message(ch.id, None, says("Me too"))
         .await
         .unwrap();
-    assert_not_found(t.app.chat_visitor_seen(ch.id, &s.token, other.message).await);
+    assert_not_found(
+        t.app
+            .chat_visitor_seen(ch.id, &s.token, other.message)
+            .await,
+    );
     // The agent opening the conversation is the visitor's "seen".
-    assert_eq!(t.app.chat_view(ch.id, Some(&s.token)).await.unwrap().agent_read_at, None);
+    assert_eq!(
+        t.app
+            .chat_view(ch.id, Some(&s.token))
+            .await
+            .unwrap()
+            .agent_read_at,
+        None
+    );
     // Bad input.
     assert_not_found(
         t.app
             .chat_visitor_message(ch.id, Some("fdv_unknown"), says("hi"))
             .await,
     );
-    assert_not_found(t.app.chat_visitor_message(ch.id + 100, None, says("hi")).await);
+    assert_not_found(
+        t.app
+            .chat_visitor_message(ch.id + 100, None, says("hi"))
+            .await,
+    );
     assert_invalid(
-        t.app.chat_visitor_message(ch.id, Some(&s.token), says("   ")).await,
+        t.app
+            .chat_visitor_message(ch.id, Some(&s.token), says("   "))
+            .await,
         "text",
     );
     assert_invalid(

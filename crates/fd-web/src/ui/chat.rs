@@ -142,8 +142,9 @@ fn channel_id(raw: &str) -> Option<i64> {
     text::parse_id(raw)
 }
 
-fn body<T: for<'de> Deserialize<'de>>(bytes: &Bytes) -> Result<T, Response> {
-    serde_json::from_slice(bytes).map_err(|e| bad(&format!("the body is not valid JSON: {e}")))
+/// The posted JSON, or why it is not readable.
+fn body<T: for<'de> Deserialize<'de>>(bytes: &Bytes) -> Result<T, String> {
+    serde_json::from_slice(bytes).map_err(|e| format!("the body is not valid JSON: {e}"))
 }
 
 #[derive(Serialize)]
@@ -261,7 +262,7 @@ async fn send(State(st): State<UiState>, Path(channel): Path<String>, raw: Bytes
     };
     let b: SendBody = match body(&raw) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(m) => return bad(&m),
     };
     let identification = match (b.identification_email, b.identification_token) {
         (Some(e), Some(t)) if !e.trim().is_empty() && !t.trim().is_empty() => Some((e, t)),
@@ -305,7 +306,7 @@ async fn details(State(st): State<UiState>, Path(channel): Path<String>, raw: By
     };
     let b: DetailsBody = match body(&raw) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(m) => return bad(&m),
     };
     match st
         .app
@@ -329,7 +330,7 @@ async fn seen(State(st): State<UiState>, Path(channel): Path<String>, raw: Bytes
     };
     let b: SeenBody = match body(&raw) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(m) => return bad(&m),
     };
     let Some(id) = text::parse_id(&b.id) else {
         return bad("not a message id");
@@ -353,7 +354,7 @@ async fn typing(State(st): State<UiState>, Path(channel): Path<String>, raw: Byt
     };
     let b: TypingBody = match body(&raw) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(m) => return bad(&m),
     };
     match st.app.chat_view(ch, Some(&b.token)).await {
         Ok(v) => {
@@ -414,10 +415,12 @@ async fn events(
     let targets = targets(&v, ticket_of(&st, &v).await);
     let events = st.app.subscribe();
     let changes = st.live.subscribe_changes();
+    // Marked as the visitor's own words: a visitor calling themselves "Ann" is not agent Ann.
     let name = v
         .messages
         .first()
         .and_then(|m| m.sender_name.clone())
+        .map(|n| format!("{n} (chat visitor)"))
         .unwrap_or_else(|| "Chat visitor".into());
     let entries = targets
         .iter()

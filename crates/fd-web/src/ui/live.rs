@@ -347,8 +347,7 @@ impl Live {
             pages.get(target).is_some_and(|page| {
                 page.values().any(|v| {
                     v.user != UserId(0)
-                        && v
-                            .replying_since
+                        && v.replying_since
                             .is_some_and(|t| t.elapsed().as_millis() < REPLYING_FOR_MS)
                 })
             })

@@ -66,7 +66,11 @@ async fn widget_endpoints(t: TestApp) {
     let base = serve(&t).await;
     let http = reqwest::Client::new();
     // The script: JavaScript, cacheable, readable from any origin, and small.
-    let r = http.get(format!("{base}/chat/widget.js")).send().await.unwrap();
+    let r = http
+        .get(format!("{base}/chat/widget.js"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert!(
         r.headers()["content-type"]
@@ -79,7 +83,10 @@ async fn widget_endpoints(t: TestApp) {
     assert!(js.contains("data-frontdesk-chat") && js.len() < 16 * 1024);
     // A preflight is answered.
     let r = http
-        .request(reqwest::Method::OPTIONS, format!("{base}/chat/{ch}/messages"))
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("{base}/chat/{ch}/messages"),
+        )
         .header("origin", "http://shop.example")
         .header("access-control-request-method", "POST")
         .send()
@@ -87,7 +94,12 @@ async fn widget_endpoints(t: TestApp) {
         .unwrap();
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     assert_eq!(r.headers()["access-control-allow-origin"], "*");
-    assert!(r.headers()["access-control-allow-methods"].to_str().unwrap().contains("POST"));
+    assert!(
+        r.headers()["access-control-allow-methods"]
+            .to_str()
+            .unwrap()
+            .contains("POST")
+    );
     // A first message: a token, no cookie.
     let r = http
         .post(format!("{base}/chat/{ch}/messages"))
@@ -102,7 +114,12 @@ async fn widget_endpoints(t: TestApp) {
         .as_str()
         .unwrap()
         .to_string();
-    let (s, _, acao) = widget_post(&base, &format!("/chat/{ch}/messages"), json!({"token": token, "text": "Second"})).await;
+    let (s, _, acao) = widget_post(
+        &base,
+        &format!("/chat/{ch}/messages"),
+        json!({"token": token, "text": "Second"}),
+    )
+    .await;
     assert_eq!((s, acao.as_deref()), (StatusCode::CREATED, Some("*")));
     let r = http
         .get(format!("{base}/chat/{ch}/state?token={token}"))
@@ -131,10 +148,20 @@ async fn widget_endpoints(t: TestApp) {
         .unwrap();
     assert_eq!(fresh["messages"], json!([]));
     // Bad input: clear errors, still readable cross-origin.
-    let (s, body, acao) = widget_post(&base, &format!("/chat/{ch}/messages"), json!({"token": token, "text": " "})).await;
+    let (s, body, acao) = widget_post(
+        &base,
+        &format!("/chat/{ch}/messages"),
+        json!({"token": token, "text": " "}),
+    )
+    .await;
     assert_eq!((s, acao.as_deref()), (StatusCode::BAD_REQUEST, Some("*")));
     assert_eq!(body["field"], "text");
-    let (s, _, acao) = widget_post(&base, &format!("/chat/{ch}/messages"), json!({"token": "fdv_forged", "text": "hi"})).await;
+    let (s, _, acao) = widget_post(
+        &base,
+        &format!("/chat/{ch}/messages"),
+        json!({"token": "fdv_forged", "text": "hi"}),
+    )
+    .await;
     assert_eq!((s, acao.as_deref()), (StatusCode::NOT_FOUND, Some("*")));
     let (s, _, _) = widget_post(&base, "/chat/999/messages", json!({"text": "hi"})).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
@@ -160,7 +187,12 @@ async fn read_until(r: &mut reqwest::Response, buf: &mut String, needle: &str) {
 async fn api_reply_live(t: TestApp) {
     let api = Api::start(t).await;
     let ch = channel(&api.t, "admin@example.com").await;
-    let (_, sent, _) = widget_post(&api.base, &format!("/chat/{ch}/messages"), json!({"text": "Is anyone there?"})).await;
+    let (_, sent, _) = widget_post(
+        &api.base,
+        &format!("/chat/{ch}/messages"),
+        json!({"text": "Is anyone there?"}),
+    )
+    .await;
     let token = sent["token"].as_str().unwrap().to_string();
     let mut stream = reqwest::Client::new()
         .get(format!("{}/chat/{ch}/events?token={token}", api.base))
@@ -199,7 +231,9 @@ async fn api_reply_live(t: TestApp) {
     assert_eq!(r.status, 201, "{}", r.body);
     read_until(&mut stream, &mut buf, "Yes, Ann here.").await;
     // A stream needs a visitor's token.
-    let r = reqwest::get(format!("{}/chat/{ch}/events", api.base)).await.unwrap();
+    let r = reqwest::get(format!("{}/chat/{ch}/events", api.base))
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     let r = reqwest::get(format!("{}/chat/{ch}/events?token=fdv_forged", api.base))
         .await
@@ -212,13 +246,21 @@ async fn identification(t: TestApp) {
     let ch = channel(&api.t, "admin@example.com").await;
     let path = "/visitor-identification/v3/tokens/create";
     let r = api
-        .post(path, json!({"email": "ada@example.com", "firstName": "Ada", "lastName": "Lovelace"}))
+        .post(
+            path,
+            json!({"email": "ada@example.com", "firstName": "Ada", "lastName": "Lovelace"}),
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     let token = r.body["token"].as_str().unwrap().to_string();
     // No bearer token, or no address: refused.
     let r = api
-        .send_as(None, reqwest::Method::POST, path, Some(json!({"email": "ada@example.com"})))
+        .send_as(
+            None,
+            reqwest::Method::POST,
+            path,
+            Some(json!({"email": "ada@example.com"})),
+        )
         .await;
     assert_eq!(r.status, 401);
     let r = api.post(path, json!({})).await;
@@ -261,7 +303,11 @@ async fn settings(t: TestApp) {
     let p = ann
         .post(
             "/settings/chat",
-            &[("name", "Website"), ("team", &team.to_string()), ("workspace", "inbox")],
+            &[
+                ("name", "Website"),
+                ("team", &team.to_string()),
+                ("workspace", "inbox"),
+            ],
         )
         .await;
     assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
@@ -270,8 +316,10 @@ async fn settings(t: TestApp) {
     assert_eq!(ch[0].workspace, Workspace::Inbox);
     let page = ann.get("/settings/chat").await;
     assert!(
-        page.body
-            .contains(&format!("/chat/widget.js&#34; data-frontdesk-chat=&#34;{}&#34;", ch[0].id)),
+        page.body.contains(&format!(
+            "/chat/widget.js&#34; data-frontdesk-chat=&#34;{}&#34;",
+            ch[0].id
+        )),
         "{}",
         page.body
     );
@@ -281,18 +329,40 @@ async fn settings(t: TestApp) {
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     // Agents may not manage channels, but each sets their own availability.
     let bob = Browser::login(&base, "bob@example.com").await;
-    assert_eq!(bob.get("/settings/chat").await.status, StatusCode::FORBIDDEN);
-    let bob_id = t.app.user_by_email("bob@example.com").await.unwrap().unwrap().id;
-    assert!(!t.app.availability(bob_id).await.unwrap(), "away until chosen");
+    assert_eq!(
+        bob.get("/settings/chat").await.status,
+        StatusCode::FORBIDDEN
+    );
+    let bob_id = t
+        .app
+        .user_by_email("bob@example.com")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    assert!(
+        !t.app.availability(bob_id).await.unwrap(),
+        "away until chosen"
+    );
     let page = bob.get("/inbox").await;
     assert!(page.body.contains("aria-pressed=\"false\""));
-    let p = bob.post("/availability", &[("available", "1"), ("back", "/inbox")]).await;
+    let p = bob
+        .post("/availability", &[("available", "1"), ("back", "/inbox")])
+        .await;
     assert_eq!(p.location.as_deref(), Some("/inbox"));
     assert!(t.app.availability(bob_id).await.unwrap());
-    assert!(bob.get("/inbox").await.body.contains("aria-pressed=\"true\""));
+    assert!(
+        bob.get("/inbox")
+            .await
+            .body
+            .contains("aria-pressed=\"true\"")
+    );
     // Only a path on this site is a way back.
     let p = bob
-        .post("/availability", &[("available", "0"), ("back", "//evil.example/")])
+        .post(
+            "/availability",
+            &[("available", "0"), ("back", "//evil.example/")],
+        )
         .await;
     assert_eq!(p.location.as_deref(), Some("/"));
     assert!(!t.app.availability(bob_id).await.unwrap());
@@ -301,6 +371,11 @@ async fn settings(t: TestApp) {
         .archive_chat_channel(&Actor::system(), ch[0].id)
         .await
         .unwrap();
-    let (s, _, _) = widget_post(&base, &format!("/chat/{}/messages", ch[0].id), json!({"text": "hi"})).await;
+    let (s, _, _) = widget_post(
+        &base,
+        &format!("/chat/{}/messages", ch[0].id),
+        json!({"text": "hi"}),
+    )
+    .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 }

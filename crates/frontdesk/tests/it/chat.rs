@@ -51,14 +51,8 @@ fn create_chat_prints_the_channel_id_last_and_refuses_unknown_teams() {
     let second: i64 = out.lines().last().unwrap().trim().parse().unwrap();
     assert_ne!(first, second);
     // An unknown team, or both workspaces at once: a clear refusal.
-    let (ok, _, err) = run(frontdesk(&data).args([
-        "admin",
-        "create-chat",
-        "--name",
-        "X",
-        "--team",
-        "Nope",
-    ]));
+    let (ok, _, err) =
+        run(frontdesk(&data).args(["admin", "create-chat", "--name", "X", "--team", "Nope"]));
     assert!(!ok && err.contains("Nope"), "{err}");
     let (ok, _, _) = run(frontdesk(&data).args([
         "admin",
