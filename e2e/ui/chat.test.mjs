@@ -5,17 +5,19 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
-import { startServer, launchBrowser, signIn, shot, createTeamWithAddresses } from "./harness.mjs";
+import { execFileSync } from "node:child_process";
+import { startServer, launchBrowser, signIn, shot, createTeamWithAddresses, binary } from "./harness.mjs";
 
 const USERS = [{ email: "ann@example.com", name: "Ann Agent", role: "super-admin" }];
 
 let server, chrome, site, siteUrl, channel;
 
 /** A tiny static "customer site" on another port: another origin than Frontdesk's. */
-function startSite(frontdesk, channelId) {
+function startSite(frontdesk, channelId, settings = null) {
+  const before = settings ? `<script>window.hsConversationsSettings = ${JSON.stringify(settings)};</script>\n` : "";
   const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Acme shop</title></head>
 <body><main><h1>Acme shop</h1><p>Welcome to our shop.</p></main>
-<script src="${frontdesk}/chat/widget.js" data-frontdesk-chat="${channelId}" async></script></body></html>`;
+${before}<script src="${frontdesk}/chat/widget.js" data-frontdesk-chat="${channelId}" async></script></body></html>`;
   return new Promise((resolve) => {
     const s = createServer((req, res) => {
       res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
@@ -153,4 +155,42 @@ test("with nobody available the widget asks for an email address and the chat co
   await v.getByRole("log").getByText("Yes, we ship to Norway.").waitFor({ timeout: 20_000 });
   await v.context().close();
   await ann.context().close();
+});
+
+test("a signed-in customer identified by the page chats on a help-desk channel made with the CLI: a ticket that is theirs", async () => {
+  const cli = (...args) => execFileSync(binary(), ["admin", ...args, ...server.dbArgs], { encoding: "utf8" });
+  const helpDesk = cli("create-chat", "--name", "Account chat", "--team", "Support", "--help-desk").trim().split("\n").pop();
+  assert.match(helpDesk, /^\d+$/);
+  const apiToken = cli("create-token", "--email", "ann@example.com").trim().split("\n").pop();
+  const r = await fetch(`${server.url}/visitor-identification/v3/tokens/create`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${apiToken}`, "content-type": "application/json" },
+    body: JSON.stringify({ email: "ada@example.com", firstName: "Ada", lastName: "Lovelace" }),
+  });
+  assert.equal(r.status, 200);
+  const { token } = await r.json();
+  const shop = await startSite(server.url, helpDesk, { identificationEmail: "ada@example.com", identificationToken: token });
+  try {
+    const ann = await signIn(chrome.browser, server.url, "ann@example.com");
+    await setAvailable(ann, true);
+    const context = await chrome.browser.newContext();
+    const v = await context.newPage();
+    await v.goto(`http://127.0.0.1:${shop.address().port}/`);
+    await v.getByRole("button", { name: /chat/i }).first().click();
+    await v.getByRole("textbox", { name: "Message" }).fill("Please close my account");
+    await v.getByRole("textbox", { name: "Message" }).press("Enter");
+    await v.getByRole("log").getByText("Please close my account").waitFor();
+    // HD-06: a ticket in the help desk, and it is Ada's.
+    await ann.goto(`${server.url}/helpdesk`);
+    await ann.getByRole("link", { name: "Please close my account" }).first().click();
+    await ann.waitForURL(/\/helpdesk\/tickets\/\d+/);
+    await ann.locator("#sidebar, aside").getByText("Ada Lovelace").first().waitFor();
+    await ann.locator("#rich-body").fill("Done, Ada.");
+    await ann.locator("#send").click();
+    await v.getByRole("log").getByText("Done, Ada.").waitFor({ timeout: 20_000 });
+    await context.close();
+    await ann.context().close();
+  } finally {
+    await new Promise((res) => shop.close(res));
+  }
 });

@@ -136,6 +136,8 @@ export async function startServer({ users = [], smtp = false, relayPort = null }
   }
   return {
     url, dir, smtpPort, log: () => log,
+    // The data directory and database arguments, for `frontdesk admin …` beside the server.
+    dbArgs: base,
     async stop() {
       proc.kill("SIGTERM");
       await new Promise((r) => (proc.exitCode !== null ? r() : proc.on("exit", r)));
