@@ -99,6 +99,8 @@ pub struct App {
     create_groups: Arc<objects::CreateGroups>,
     /// Failed sign-ins per client address (see `sessions.rs`).
     sign_in_clients: Arc<sessions::ClientLimiter>,
+    /// New chats per client address (see `chat.rs`).
+    chat_starts: Arc<chat::ChatStarts>,
 }
 
 impl App {
@@ -112,6 +114,7 @@ impl App {
             auth_cache: Arc::default(),
             create_groups: Arc::default(),
             sign_in_clients: Arc::default(),
+            chat_starts: Arc::default(),
         }
     }
 

@@ -13,6 +13,24 @@ pub const MAX_VISITOR_NAME_CHARS: usize = 200;
 /// HubSpot's visitor identification tokens live 12 hours.
 pub const VISITOR_TOKEN_TTL_MS: i64 = 12 * 60 * 60 * 1000;
 
+/// New chats one client address may start at once (a visitor's later messages are not
+/// counted), and how often one more is allowed: the widget's endpoints are public, and every
+/// new chat is a conversation and perhaps a ticket.
+pub const CHAT_STARTS_BURST: i64 = 5;
+pub const CHAT_START_REFILL_MS: i64 = 60_000;
+
+/// A token bucket measured in milliseconds of refill: with `level` left at `at`, may one
+/// more start happen at `now`? `Ok(new level)`, or how many milliseconds until one may.
+pub fn chat_start_budget(level: i64, at: i64, now: i64) -> Result<i64, i64> {
+    let full = CHAT_STARTS_BURST * CHAT_START_REFILL_MS;
+    let current = (level + (now - at).max(0)).min(full);
+    if current < CHAT_START_REFILL_MS {
+        Err(CHAT_START_REFILL_MS - current)
+    } else {
+        Ok(current - CHAT_START_REFILL_MS)
+    }
+}
+
 /// How an agent's reply on a chat conversation is delivered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChatDelivery {
@@ -145,6 +163,17 @@ mod tests {
         assert_eq!(visitor_name(Some("  ")), Ok(None));
         assert!(visitor_name(Some("a\u{7}b")).is_err());
         assert!(chat_answered_live(1) && !chat_answered_live(0));
+    }
+
+    #[test]
+    fn chat_starts_are_rationed_per_client() {
+        let full = CHAT_STARTS_BURST * CHAT_START_REFILL_MS;
+        let mut level = full;
+        for _ in 0..CHAT_STARTS_BURST {
+            level = chat_start_budget(level, 0, 0).unwrap();
+        }
+        assert_eq!(chat_start_budget(level, 0, 0), Err(CHAT_START_REFILL_MS));
+        assert_eq!(chat_start_budget(level, 0, CHAT_START_REFILL_MS), Ok(0));
     }
 
     #[test]

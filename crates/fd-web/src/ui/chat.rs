@@ -256,7 +256,12 @@ struct SendBody {
     identification_token: Option<String>,
 }
 
-async fn send(State(st): State<UiState>, Path(channel): Path<String>, raw: Bytes) -> Response {
+async fn send(
+    State(st): State<UiState>,
+    Path(channel): Path<String>,
+    extensions: axum::http::Extensions,
+    raw: Bytes,
+) -> Response {
     let Some(ch) = channel_id(&channel) else {
         return bad("not a chat channel id");
     };
@@ -264,6 +269,29 @@ async fn send(State(st): State<UiState>, Path(channel): Path<String>, raw: Bytes
         Ok(b) => b,
         Err(m) => return bad(&m),
     };
+    // A new chat is a conversation (and perhaps a ticket): rationed per client address.
+    let peer = extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|axum::extract::ConnectInfo(a)| a.ip());
+    if b.token.as_deref().is_none_or(|t| t.trim().is_empty())
+        && let Some(ip) = peer
+        && let Err(wait_ms) = st.app.take_chat_start(ip)
+    {
+        let secs = (wait_ms + 999) / 1000;
+        let mut r = cors(
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                axum::Json(serde_json::json!({
+                    "message": format!("Too many new chats from your address; try again in {secs} seconds."),
+                })),
+            )
+                .into_response(),
+        );
+        if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+            r.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return r;
+    }
     let identification = match (b.identification_email, b.identification_token) {
         (Some(e), Some(t)) if !e.trim().is_empty() && !t.trim().is_empty() => Some((e, t)),
         _ => None,

@@ -17,6 +17,7 @@ fd_testkit::on_both_backends! {
     hd_15_api_reply_on_a_chat_thread_reaches_the_widget_stream => api_reply_live;
     visitor_identification_token_from_the_api_identifies_the_chat => identification;
     chat_settings_page_and_availability_toggle => settings;
+    new_chats_are_rationed_per_client_address => rationed;
 }
 
 /// A team with an available admin agent and a help-desk chat channel; returns its id.
@@ -378,4 +379,40 @@ async fn settings(t: TestApp) {
     )
     .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
+}
+
+async fn rationed(t: TestApp) {
+    t.admin("ann@example.com").await;
+    let ch = channel(&t, "ann@example.com").await;
+    let base = serve_with_peers(&t).await;
+    let path = format!("/chat/{ch}/messages");
+    let mut first = None;
+    for i in 0..fd_app::domain::chat::CHAT_STARTS_BURST {
+        let (s, body, _) = widget_post(&base, &path, json!({"text": format!("chat {i}")})).await;
+        assert_eq!(s, StatusCode::CREATED, "{body}");
+        first.get_or_insert(body["token"].as_str().unwrap().to_string());
+    }
+    let r = reqwest::Client::new()
+        .post(format!("{base}{path}"))
+        .body(json!({"text": "one too many"}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(r.headers()["access-control-allow-origin"], "*");
+    assert_eq!(r.headers()["retry-after"], "60");
+    assert!(r.text().await.unwrap().contains("Too many new chats"));
+    // A visitor already chatting goes on.
+    let (s, _, _) = widget_post(
+        &base,
+        &path,
+        json!({"token": first.unwrap(), "text": "still here"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    // Time refills the budget (the injected clock).
+    t.clock
+        .advance_ms(fd_app::domain::chat::CHAT_START_REFILL_MS);
+    let (s, _, _) = widget_post(&base, &path, json!({"text": "a minute later"})).await;
+    assert_eq!(s, StatusCode::CREATED);
 }
