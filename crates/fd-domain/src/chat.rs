@@ -123,6 +123,7 @@ pub fn visitor_token_holds(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
