@@ -135,8 +135,9 @@ export async function startServer({ users = [], smtp = false, relayPort = null }
     await new Promise((r) => setTimeout(r, 100));
   }
   return {
-    // `args`: the data directory (and database) options, for admin commands beside the server.
-    url, dir, smtpPort, args: base, log: () => log,
+    // `args` / `dbArgs`: the data directory and database options, for `frontdesk admin …`
+    // beside the server.
+    url, dir, smtpPort, args: base, dbArgs: base, log: () => log,
     async stop() {
       proc.kill("SIGTERM");
       await new Promise((r) => (proc.exitCode !== null ? r() : proc.on("exit", r)));

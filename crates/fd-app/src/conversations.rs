@@ -506,18 +506,7 @@ impl App {
             || c.visitor_email.is_some()
             || contact_email.is_some()
             || !reply.recipients.to.is_empty();
-        let by_email =
-            match fd_domain::engagements::hd_15_reply_delivery(c.channel, has_email, false) {
-                ReplyDelivery::Email => true,
-                ReplyDelivery::LiveChat => false,
-                ReplyDelivery::Refused(reason) => {
-                    return Err(DomainError::RuleViolation {
-                        rule: "HD-15",
-                        message: reason,
-                    }
-                    .into());
-                }
-            };
+        let by_email = reply_goes_by_email(tx, &c, has_email).await?;
         let recipients = if reply.recipients.to.is_empty() && by_email {
             // The customer's newest message matters only when the answered one is not theirs.
             let newest_inbound = match &target {
@@ -569,7 +558,13 @@ impl App {
         let new = NewMessage {
             conversation_id: id,
             direction: Direction::Outbound,
-            channel: c.channel,
+            // A chat answered by email (its visitor left an address when nobody was available)
+            // is an email message: delivered, retried and threaded as one.
+            channel: if by_email && c.channel == Channel::Chat {
+                Channel::Email
+            } else {
+                c.channel
+            },
             sender_user_id: Some(user),
             sender_name: sender.as_ref().map(|u| u.name.clone()),
             sender_address: reply.from_address.clone(),
@@ -1152,6 +1147,40 @@ impl App {
         props.insert("hs_pipeline_stage".to_string(), stage.to_string());
         let applied = apply_ticket_changes(tx, &cfg, &Actor::system(), &mut t, &props, now).await?;
         Ok(applied.events)
+    }
+}
+
+/// HD-15: whether an agent's reply on `c` goes out by email. Email conversations do; on a
+/// chat conversation fd-domain's `chat::hd_15_chat_delivery` decides (the visitor's widget,
+/// which reads the stored message live, or email when the visitor asked for it; a chat no
+/// widget and no address can receive is refused, never stored as sent). Other channels keep
+/// their message as stored.
+/// HD-15: whether a reply on `c` goes by email (true) or is read where the customer wrote
+/// (false), or is refused. `fd_domain::engagements::hd_15_reply_delivery` decides per channel;
+/// for live chat, `fd_domain::chat::hd_15_chat_delivery` decides between the visitor's chat
+/// window and the email address a visitor left when nobody was available.
+async fn reply_goes_by_email(
+    tx: &mut Tx,
+    c: &Conversation,
+    has_email: bool,
+) -> Result<bool, AppError> {
+    if c.channel == Channel::Chat {
+        let s = tx.chat_session_of_conversation(c.id).await?;
+        let d = fd_domain::chat::hd_15_chat_delivery(fd_domain::chat::ChatVisitor {
+            has_session: s.is_some(),
+            by_email: s.as_ref().is_some_and(|s| s.by_email),
+            email: c.visitor_email.as_deref(),
+        })?;
+        return Ok(d == fd_domain::chat::ChatDelivery::Email);
+    }
+    match fd_domain::engagements::hd_15_reply_delivery(c.channel, has_email, false) {
+        ReplyDelivery::Email => Ok(true),
+        ReplyDelivery::LiveChat => Ok(false),
+        ReplyDelivery::Refused(reason) => Err(DomainError::RuleViolation {
+            rule: "HD-15",
+            message: reason,
+        }
+        .into()),
     }
 }
 

@@ -14,6 +14,7 @@ mod agent_html;
 mod associations;
 mod auth;
 mod calling;
+mod chat;
 mod clock;
 mod comments;
 mod config;
@@ -46,6 +47,7 @@ pub use admin::{NewPipeline, NewProperty, NewStage, NewUserInput, StagePatch};
 pub use agent_html::sanitize_agent_html;
 pub use auth::{NewApiToken, TOKEN_PREFIX};
 pub use calling::{CALL_EVENT_TOLERANCE_MS, CallEvent, CallEventOutcome, call_event_signature};
+pub use chat::{ChatView, VisitorMessage, VisitorSent};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use conversations::{InboundMessage, NewConversation, Reply, TicketCreation, VisitorContact};
 pub use cpu::run_cpu;
@@ -81,7 +83,8 @@ pub use sessions::{
     SignInOutcome, SignedIn, Throttle, describe_user_agent, lock_duration_ms,
 };
 pub use threads::{
-    ChannelAccount, ThreadItem, channel_by_id, channel_id, channel_name, inbox_by_id, inbox_id,
+    CHAT_ACCOUNT_BASE, ChannelAccount, ThreadItem, channel_by_id, channel_id, channel_name,
+    inbox_by_id, inbox_id,
 };
 pub use tickets::{NewTicket, TicketChanges, TicketDetails};
 pub use totp::{
@@ -108,6 +111,8 @@ pub struct App {
     sign_in_clients: Arc<sessions::ClientLimiter>,
     /// Form submissions per client address (see `forms.rs`).
     form_clients: Arc<forms::SubmitLimiter>,
+    /// New chats per client address (see `chat.rs`).
+    chat_starts: Arc<chat::ChatStarts>,
 }
 
 impl App {
@@ -122,6 +127,7 @@ impl App {
             create_groups: Arc::default(),
             sign_in_clients: Arc::default(),
             form_clients: Arc::default(),
+            chat_starts: Arc::default(),
         }
     }
 

@@ -24,6 +24,8 @@ pub struct ChannelAccount {
 /// Calling channels' account ids start here, so they never meet an email account's id (the
 /// teams' addresses are numbered from 1 in their own table).
 pub const CALLING_ACCOUNT_BASE: i64 = 1_000_000_000;
+/// Chat channels' account ids start here (a chat channel's id added), past the calling ones.
+pub const CHAT_ACCOUNT_BASE: i64 = 2_000_000_000;
 
 /// HubSpot's channel ids. Live chat is 1000 in real traffic; Frontdesk numbers the others.
 pub fn channel_id(c: Channel) -> i64 {
@@ -104,6 +106,7 @@ impl App {
         let mut tx = self.db().read().await?;
         let addresses = tx.all_team_addresses().await?;
         let phones = tx.calling_channels().await?;
+        let chats = tx.chat_channels().await?;
         tx.commit().await?;
         let mut out: Vec<ChannelAccount> = addresses
             .into_iter()
@@ -124,6 +127,19 @@ impl App {
             address: Some(p.number),
             created_at: p.created_at,
         }));
+        out.extend(
+            chats
+                .into_iter()
+                .filter(|ch| ch.archived_at.is_none())
+                .map(|ch| ChannelAccount {
+                    id: (CHAT_ACCOUNT_BASE + ch.id).to_string(),
+                    channel: Channel::Chat,
+                    workspace: ch.workspace,
+                    name: ch.name,
+                    address: None,
+                    created_at: ch.created_at,
+                }),
+        );
         Ok(out)
     }
 
@@ -154,6 +170,14 @@ impl App {
                     })
                 })
                 .map(|a| a.id.clone())
+                .unwrap_or_else(|| "0".into())
+        } else if c.channel == Channel::Chat {
+            // A chat conversation's `channel_account` is its chat channel's id.
+            c.channel_account
+                .as_deref()
+                .and_then(|id| id.parse::<i64>().ok())
+                .map(|id| (CHAT_ACCOUNT_BASE + id).to_string())
+                .filter(|id| accounts.iter().any(|a| a.id == *id))
                 .unwrap_or_else(|| "0".into())
         } else {
             channel_id(c.channel).to_string()

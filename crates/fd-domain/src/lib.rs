@@ -12,6 +12,7 @@
 
 pub mod access;
 pub mod accounts;
+pub mod chat;
 pub mod contacts;
 pub mod engagements;
 pub mod entities;

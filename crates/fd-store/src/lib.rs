@@ -9,6 +9,7 @@
 //! time is passed in.
 
 mod activity;
+mod chat;
 mod config;
 mod conversations;
 mod crm;
@@ -33,6 +34,7 @@ mod tickets;
 mod tokens;
 mod ui;
 
+pub use chat::{ChatChannel, ChatSession, VisitorToken};
 pub use conversations::{ConversationListQuery, NewMessage};
 pub(crate) use db::{Arg, Row, Sql};
 pub use db::{Backend, Db, Tx, create_postgres_database};

@@ -166,6 +166,21 @@ enum AdminCommand {
         #[arg(long)]
         name: String,
     },
+    /// Create a chat channel for a team; its id (for the widget's `data-frontdesk-chat`) is
+    /// the last line printed.
+    CreateChat {
+        #[arg(long)]
+        name: String,
+        /// Team name or id.
+        #[arg(long)]
+        team: String,
+        /// Chats open tickets in the help desk (the default).
+        #[arg(long, conflicts_with = "inbox")]
+        help_desk: bool,
+        /// Chats open conversations in the inbox, without tickets.
+        #[arg(long)]
+        inbox: bool,
+    },
     /// List users with their role, access and teams.
     ListUsers,
     #[command(flatten)]
@@ -370,6 +385,31 @@ async fn admin(db: DbArgs, command: AdminCommand) -> anyhow::Result<()> {
         AdminCommand::CreateTeam { name } => {
             let team = app.create_team(&system, &name).await?;
             println!("created team {:?} (id {})", team.name, team.id);
+        }
+        AdminCommand::CreateChat {
+            name,
+            team,
+            help_desk: _,
+            inbox,
+        } => {
+            let workspace = if inbox {
+                fd_app::domain::Workspace::Inbox
+            } else {
+                fd_app::domain::Workspace::HelpDesk
+            };
+            let team_id = app.team_by_name_or_id(&team).await?;
+            let ch = app
+                .create_chat_channel(&system, &name, team_id, workspace)
+                .await?;
+            println!(
+                "created chat channel {:?} for team {} ({}); embed it with \
+                 <script src=\"BASE/chat/widget.js\" data-frontdesk-chat=\"{}\" async></script>",
+                ch.name,
+                team.trim(),
+                workspace.as_str(),
+                ch.id
+            );
+            println!("{}", ch.id);
         }
         AdminCommand::CreateToken { email, name } => {
             let t = app

@@ -17,6 +17,7 @@ mod pipelines;
 mod properties;
 mod search;
 mod thread_assignee;
+mod visitor_identification;
 
 use std::collections::BTreeMap;
 
@@ -53,7 +54,7 @@ fn api() -> OpenApiRouter<WebState> {
 }
 
 /// Each route file's routes, by name.
-fn route_files() -> [(&'static str, OpenApiRouter<WebState>); 10] {
+fn route_files() -> [(&'static str, OpenApiRouter<WebState>); 11] {
     [
         ("calling", calling::routes()),
         ("thread_assignee", thread_assignee::routes()),
@@ -65,6 +66,7 @@ fn route_files() -> [(&'static str, OpenApiRouter<WebState>); 10] {
         ("associations", associations::routes()),
         ("conversations", conversations::routes()),
         ("forms", forms::routes()),
+        ("visitor_identification", visitor_identification::routes()),
     ]
 }
 

@@ -281,11 +281,25 @@ pub(crate) async fn thread_items(
             (None, Some(e)) => app.contact_id_by_email(e).await?.is_some(),
             _ => false,
         };
+        // Live chat's read state: the visitor's widget has shown the replies up to this one.
+        let visitor_seen = match c.channel {
+            Channel::Chat => app
+                .chat_session_of(&agent.actor, c.id)
+                .await?
+                .and_then(|s| s.visitor_seen_message_id),
+            _ => None,
+        };
         let mut items: Vec<(i64, i64, ThreadItemVm)> = messages
             .iter()
             .zip(frames)
             .map(|((m, blocked, notices), frame)| {
                 let mut item = message_item(m, *blocked, frame, c, dir);
+                if m.channel == Channel::Chat
+                    && m.status == DeliveryStatus::Sent
+                    && visitor_seen.is_some_and(|s| m.id <= s)
+                {
+                    item.status = "Seen".into();
+                }
                 item.visitor &= !known_address;
                 item.notices = notices.clone();
                 (m.created_at, m.id.0, item)
@@ -659,10 +673,12 @@ pub(crate) async fn build_for(
     .await?;
     // HD-15: the editor adapts to how this channel's replies are delivered (one rule, the
     // one the reply use case applies).
+    // A chat is answered in the visitor's chat window (the reply use case refuses one that
+    // has neither a window nor an address).
     let delivery = fd_app::domain::engagements::hd_15_reply_delivery(
         conv.channel,
         conv.channel == Channel::Email || conv.visitor_email.is_some() || contact_email.is_some(),
-        false,
+        conv.channel == Channel::Chat,
     );
     // HD-21: on call tickets, comments open once an outgoing email is drafted or sent.
     let channels: Vec<Channel> = conversations.iter().map(|c| c.channel).collect();

@@ -322,3 +322,48 @@ pub(crate) async fn presence(State(state): State<UiState>, post: Post) -> UiResu
     }
     Ok(axum::http::StatusCode::NO_CONTENT.into_response())
 }
+
+// ---- Chat visitors on the presence line (used by `chat.rs`) --------------------------------
+// A visitor's widget stream joins the presence of the conversation (and its ticket) under a
+// user id no agent has (0), so agents see "… is viewing / is replying" for the visitor through
+// the same line, and the widget hears when an agent there is replying.
+impl Live {
+    pub(crate) fn join_visitor(&self, target: &str, name: &str) -> u64 {
+        self.join(target, UserId(0), name)
+    }
+
+    pub(crate) fn leave_visitor(&self, target: &str, id: u64) {
+        self.leave(target, id);
+    }
+
+    /// The visitor on `target` is typing, or stopped.
+    pub(crate) fn set_visitor_typing(&self, target: &str, typing: bool) {
+        self.set_replying(target, UserId(0), typing);
+    }
+
+    /// Whether an agent (not the visitor) on `target` is replying now.
+    pub(crate) fn agent_replying(&self, target: &str) -> bool {
+        self.pages.lock().is_ok_and(|pages| {
+            pages.get(target).is_some_and(|page| {
+                page.values().any(|v| {
+                    v.user != UserId(0)
+                        && v.replying_since
+                            .is_some_and(|t| t.elapsed().as_millis() < REPLYING_FOR_MS)
+                })
+            })
+        })
+    }
+
+    /// Whether an agent has `target` open now.
+    pub(crate) fn agent_present(&self, target: &str) -> bool {
+        self.pages.lock().is_ok_and(|pages| {
+            pages
+                .get(target)
+                .is_some_and(|page| page.values().any(|v| v.user != UserId(0)))
+        })
+    }
+
+    pub(crate) fn subscribe_changes(&self) -> broadcast::Receiver<String> {
+        self.changed.subscribe()
+    }
+}

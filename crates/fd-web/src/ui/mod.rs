@@ -9,6 +9,7 @@
 mod admin;
 mod assets;
 mod auth;
+mod chat;
 mod editor;
 mod engagements;
 mod flash;
@@ -55,6 +56,7 @@ pub(crate) fn router<S: Clone + Send + Sync + 'static>(app: App) -> Router<S> {
     };
     Router::new()
         .route("/", get(home))
+        .merge(chat::routes())
         .route("/login", get(auth::login_page).post(auth::login))
         .route("/logout", post(auth::logout))
         .route(

@@ -27,6 +27,8 @@ pub(crate) struct Chrome {
     /// How this page shows times (the agent's zone, now): templates write every timestamp as
     /// `{{ chrome.times.html(ms)|safe }}`.
     pub times: Times,
+    /// The agent's chat availability (the top bar's toggle).
+    pub available: bool,
 }
 
 impl Chrome {
@@ -51,6 +53,7 @@ impl Chrome {
             watch: String::new(),
             flash: agent.flash.map(|f| f.message()).unwrap_or_default(),
             times: Times::of(app, agent),
+            available: app.availability(agent.user.id).await?,
         })
     }
 

@@ -11,6 +11,7 @@ mod api_errors;
 mod api_forms;
 mod api_rules;
 mod api_wire;
+mod chat;
 mod hardening_input;
 mod rules_intake;
 mod rules_one_action;

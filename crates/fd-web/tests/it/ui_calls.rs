@@ -7,6 +7,7 @@ use fd_testkit::TestApp;
 
 use crate::ui_common::*;
 
+/// A bot's conversation: nothing but its bot answers it until it is handed off.
 async fn chat_reply_is_refused_with_its_reason(t: TestApp) {
     agent(&t, "ann@example.com").await;
     let (c, _) = t
@@ -14,7 +15,7 @@ async fn chat_reply_is_refused_with_its_reason(t: TestApp) {
         .create_conversation(
             &Actor::system(),
             fd_app::NewConversation {
-                channel: Channel::Chat,
+                channel: Channel::Bot,
                 channel_account: None,
                 workspace: Workspace::Inbox,
                 team: None,
@@ -37,7 +38,10 @@ async fn chat_reply_is_refused_with_its_reason(t: TestApp) {
     let a = Browser::login(&base, "ann@example.com").await;
     let page = a.get(&format!("/inbox/conversations/{}", c.id)).await;
     assert!(page.body.contains("id=\"delivery-note\""), "{}", page.body);
-    assert!(page.body.contains("live chat replies cannot be delivered"));
+    assert!(
+        page.body
+            .contains("a bot conversation is answered by its bot")
+    );
     let r = a
         .post(
             &format!("/conversations/{}/reply", c.id),
@@ -49,7 +53,7 @@ async fn chat_reply_is_refused_with_its_reason(t: TestApp) {
         )
         .await;
     assert!(
-        r.body.contains("live chat replies cannot be delivered"),
+        r.body.contains("a bot conversation is answered by its bot"),
         "{}",
         r.body
     );

@@ -4,6 +4,7 @@
 
 mod boundaries;
 mod calling;
+mod chat;
 mod cli;
 mod mail;
 mod notmuch;
