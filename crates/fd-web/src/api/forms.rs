@@ -654,6 +654,9 @@ pub(crate) struct SubmissionErrors {
     message: String,
     correlation_id: String,
     category: String,
+    /// One entry per refused field. A body that cannot be read at all (not JSON, not a
+    /// form) is answered with the API's plain error body, without `errors`.
+    #[schema(required = false)]
     errors: Vec<SubmissionErrorOut>,
 }
 
