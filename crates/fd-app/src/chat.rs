@@ -13,9 +13,7 @@
 
 use fd_domain::chat::{self as rules, VISITOR_TOKEN_TTL_MS};
 use fd_domain::entities::AdminObject;
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
 
 use fd_domain::*;
 use fd_store::{ChatChannel, ChatSession, Contact, Message, Tx};
@@ -35,26 +33,8 @@ fn new_token(prefix: &str) -> String {
     format!("{prefix}{body}")
 }
 
-/// New chats started per client address (fd-domain's `chat_start_budget`): IPv4 addresses
-/// one by one, IPv6 by /64, as one household or one attacker holds a whole /64. In this
-/// node's memory, like the sign-in limits: a restart forgets it.
-#[derive(Default)]
-pub(crate) struct ChatStarts {
-    buckets: Mutex<HashMap<u128, (i64, i64)>>,
-}
-
-/// At most this many addresses are remembered; past it, full buckets are forgotten first.
-const CHAT_CLIENTS_MAX: usize = 100_000;
-
-fn client_key(ip: IpAddr) -> u128 {
-    match ip {
-        IpAddr::V4(a) => u128::from(u32::from(a)),
-        IpAddr::V6(a) => match a.to_ipv4_mapped() {
-            Some(v4) => u128::from(u32::from(v4)),
-            None => (u128::from(a) >> 64) << 64 | 1 << 32,
-        },
-    }
-}
+/// At most this many addresses are remembered for new chats.
+pub(crate) const CHAT_CLIENTS_MAX: usize = 100_000;
 
 /// What a visitor sends: a message, and optionally who they are.
 #[derive(Debug, Clone, Default)]
@@ -116,19 +96,7 @@ impl App {
     /// Whether `client` may start one more chat now (a first message without a token);
     /// `Err(ms)` says how long until it may. Takes from the client's budget.
     pub fn take_chat_start(&self, client: IpAddr) -> Result<(), i64> {
-        let now = self.now();
-        let full = rules::CHAT_STARTS_BURST * rules::CHAT_START_REFILL_MS;
-        let Ok(mut map) = self.chat_starts.buckets.lock() else {
-            return Ok(());
-        };
-        if map.len() >= CHAT_CLIENTS_MAX {
-            map.retain(|_, (level, at)| *level + (now - *at) < full);
-        }
-        let (level, at) = map.entry(client_key(client)).or_insert((full, now));
-        let new_level = rules::chat_start_budget(*level, *at, now)?;
-        *level = new_level;
-        *at = now;
-        Ok(())
+        self.chat_starts.take(client, self.now())
     }
 
     /// A chat channel for a team (admins): its conversations open in `workspace`, with a

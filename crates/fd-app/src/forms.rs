@@ -9,15 +9,12 @@
 //! Depends on `conversations.rs`, `crm.rs` and `tickets.rs`; none of them depends on this.
 //! Must not depend on HTTP: the caller hands over the client address and the values.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
 
 use fd_domain::forms::{
     Form, FormField, PostSubmit, SubmissionError, SubmittedValue, check_form, check_submission,
 };
 use fd_domain::*;
-use fd_mail::smtp::limits::PeerKey;
 use fd_store::{NewFormSubmission, Tx};
 use rand::Rng;
 
@@ -29,8 +26,6 @@ use crate::{Actor, App, AppError, Event, TicketCreation};
 pub const SUBMIT_BURST: i64 = 50;
 /// …after which it regains one per this many milliseconds.
 pub const SUBMIT_REFILL_MS: i64 = 200;
-/// Addresses tracked at most; beyond this, addresses whose budget is whole are forgotten.
-const CLIENT_TABLE_MAX: usize = 65_536;
 
 /// Ticket properties that route a ticket rather than describe the request: a form's
 /// submitter never sets them (the form's team and the intake stage do).
@@ -41,38 +36,6 @@ const ROUTING_PROPERTIES: [&str; 5] = [
     "hubspot_team_id",
     "source_type",
 ];
-
-/// The per-address budget of submissions: a token bucket per client in milliseconds of
-/// refill, as sign-in's `ClientLimiter` keeps failed attempts (IPv6 by /64, `PeerKey`).
-#[derive(Default)]
-pub(crate) struct SubmitLimiter {
-    buckets: Mutex<HashMap<PeerKey, (i64, i64)>>,
-}
-
-impl SubmitLimiter {
-    const FULL: i64 = SUBMIT_BURST * SUBMIT_REFILL_MS;
-
-    /// Takes one submission from the client's budget, or says how long until it has one.
-    fn take(&self, ip: IpAddr, now: i64) -> Result<(), i64> {
-        let Ok(mut map) = self.buckets.lock() else {
-            return Ok(());
-        };
-        if map.len() >= CLIENT_TABLE_MAX {
-            map.retain(|_, (level, at)| *level + (now - *at) < Self::FULL);
-            if map.len() >= CLIENT_TABLE_MAX {
-                map.clear();
-            }
-        }
-        let (level, at) = map.entry(PeerKey::of(ip)).or_insert((Self::FULL, now));
-        let current = (*level + (now - *at).max(0)).min(Self::FULL);
-        if current < SUBMIT_REFILL_MS {
-            return Err(SUBMIT_REFILL_MS - current);
-        }
-        *level = current - SUBMIT_REFILL_MS;
-        *at = now;
-        Ok(())
-    }
-}
 
 /// A new form's definition (defaults: the help desk, a thank-you message).
 #[derive(Debug, Clone)]

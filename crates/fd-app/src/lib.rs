@@ -9,6 +9,7 @@
 
 mod activity;
 mod actor;
+mod address_budget;
 mod admin;
 mod agent_html;
 mod associations;
@@ -108,11 +109,12 @@ pub struct App {
     /// The API's grouped ticket creates (see `objects.rs`).
     create_groups: Arc<objects::CreateGroups>,
     /// Failed sign-ins per client address (see `sessions.rs`).
-    sign_in_clients: Arc<sessions::ClientLimiter>,
+    /// Failed sign-ins per client address (see `sessions.rs`).
+    sign_in_clients: Arc<address_budget::AddressBudget>,
     /// Form submissions per client address (see `forms.rs`).
-    form_clients: Arc<forms::SubmitLimiter>,
+    form_clients: Arc<address_budget::AddressBudget>,
     /// New chats per client address (see `chat.rs`).
-    chat_starts: Arc<chat::ChatStarts>,
+    chat_starts: Arc<address_budget::AddressBudget>,
 }
 
 impl App {
@@ -125,9 +127,21 @@ impl App {
             config: config::ConfigSlot::default(),
             auth_cache: Arc::default(),
             create_groups: Arc::default(),
-            sign_in_clients: Arc::default(),
-            form_clients: Arc::default(),
-            chat_starts: Arc::default(),
+            sign_in_clients: Arc::new(address_budget::AddressBudget::new(
+                sessions::CLIENT_BURST,
+                sessions::CLIENT_REFILL_MS,
+                sessions::CLIENT_TABLE_MAX,
+            )),
+            form_clients: Arc::new(address_budget::AddressBudget::new(
+                forms::SUBMIT_BURST,
+                forms::SUBMIT_REFILL_MS,
+                sessions::CLIENT_TABLE_MAX,
+            )),
+            chat_starts: Arc::new(address_budget::AddressBudget::new(
+                fd_domain::chat::CHAT_STARTS_BURST,
+                fd_domain::chat::CHAT_START_REFILL_MS,
+                chat::CHAT_CLIENTS_MAX,
+            )),
         }
     }
 

@@ -25,13 +25,10 @@
 //! Each session records a summary of its browser and its client address, so the user can
 //! see their sessions and end any of them.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
 
 // One client is one IPv4 address or one IPv6 /64, as for SMTP connections.
 use crate::passwords::sha256_hex;
-use fd_mail::smtp::limits::PeerKey;
 use fd_store::{SignInChallenge, UiSession, User};
 use rand::Rng;
 
@@ -57,7 +54,7 @@ pub const CLIENT_REFILL_MS: i64 = 60_000;
 /// A password accepted for an account with two-factor sign-in waits this long for the code.
 pub const CHALLENGE_TTL_MS: i64 = 5 * 60_000;
 /// Addresses tracked at most; beyond this, addresses whose budget is whole are forgotten.
-const CLIENT_TABLE_MAX: usize = 65_536;
+pub(crate) const CLIENT_TABLE_MAX: usize = 65_536;
 
 /// An argon2id hash of a random password nobody knows: unknown addresses are checked against
 /// it so that a wrong address takes as long to refuse as a wrong password.
@@ -217,47 +214,6 @@ pub fn lock_duration_ms(failures: i64) -> i64 {
     }
     let doublings = (failures - FREE_LOGIN_ATTEMPTS).min(10) as u32;
     (FIRST_LOCK_MS.saturating_mul(1 << doublings)).min(MAX_LOCK_MS)
-}
-
-/// The per-address budget of failed sign-ins: a token bucket per client, in milliseconds of
-/// refill (`CLIENT_REFILL_MS` buys one attempt).
-#[derive(Default)]
-pub(crate) struct ClientLimiter {
-    buckets: Mutex<HashMap<PeerKey, (i64, i64)>>,
-}
-
-impl ClientLimiter {
-    const FULL: i64 = CLIENT_BURST * CLIENT_REFILL_MS;
-
-    /// Takes one attempt from the client's budget, or says how long until it has one.
-    fn take(&self, ip: IpAddr, now: i64) -> Result<(), i64> {
-        let Ok(mut map) = self.buckets.lock() else {
-            return Ok(());
-        };
-        if map.len() >= CLIENT_TABLE_MAX {
-            map.retain(|_, (level, at)| *level + (now - *at) < Self::FULL);
-            if map.len() >= CLIENT_TABLE_MAX {
-                map.clear();
-            }
-        }
-        let (level, at) = map.entry(PeerKey::of(ip)).or_insert((Self::FULL, now));
-        let current = (*level + (now - *at).max(0)).min(Self::FULL);
-        if current < CLIENT_REFILL_MS {
-            return Err(CLIENT_REFILL_MS - current);
-        }
-        *level = current - CLIENT_REFILL_MS;
-        *at = now;
-        Ok(())
-    }
-
-    /// Gives the attempt back (it succeeded).
-    fn refund(&self, ip: IpAddr) {
-        if let Ok(mut map) = self.buckets.lock()
-            && let Some((level, _)) = map.get_mut(&PeerKey::of(ip))
-        {
-            *level = (*level + CLIENT_REFILL_MS).min(Self::FULL);
-        }
-    }
 }
 
 /// A device cookie as issued: 64 hexadecimal digits.

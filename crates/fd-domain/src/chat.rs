@@ -22,13 +22,7 @@ pub const CHAT_START_REFILL_MS: i64 = 60_000;
 /// A token bucket measured in milliseconds of refill: with `level` left at `at`, may one
 /// more start happen at `now`? `Ok(new level)`, or how many milliseconds until one may.
 pub fn chat_start_budget(level: i64, at: i64, now: i64) -> Result<i64, i64> {
-    let full = CHAT_STARTS_BURST * CHAT_START_REFILL_MS;
-    let current = (level + (now - at).max(0)).min(full);
-    if current < CHAT_START_REFILL_MS {
-        Err(CHAT_START_REFILL_MS - current)
-    } else {
-        Ok(current - CHAT_START_REFILL_MS)
-    }
+    crate::limits::take_from_bucket(level, at, now, CHAT_STARTS_BURST, CHAT_START_REFILL_MS)
 }
 
 /// How an agent's reply on a chat conversation is delivered.

@@ -18,6 +18,7 @@ pub mod engagements;
 pub mod entities;
 pub mod error;
 pub mod forms;
+pub mod limits;
 pub mod local_time;
 pub mod model;
 pub mod property;
