@@ -11,6 +11,7 @@
 #![deny(clippy::string_slice)]
 
 pub mod access;
+pub mod bots;
 pub mod accounts;
 pub mod chat;
 pub mod contacts;
