@@ -60,6 +60,11 @@ pub struct ChatView {
     /// The latest time an agent opened the conversation.
     pub agent_read_at: Option<Millis>,
     pub visitor_seen: Option<MessageId>,
+    /// A bot answers (a new visitor on a channel with an enabled bot, or a bot conversation
+    /// not handed off yet): the widget does not ask for an address when nobody is available.
+    pub bot: bool,
+    /// The bot's question waiting for an answer offers these quick replies.
+    pub quick_replies: Vec<String>,
 }
 
 /// The answer to a visitor's message.
@@ -195,7 +200,10 @@ impl App {
             by_email: false,
             agent_read_at: None,
             visitor_seen: None,
+            bot: false,
+            quick_replies: Vec::new(),
         };
+        view.bot = tx.enabled_bot(channel).await?.is_some();
         if let Some(token) = token.filter(|t| !t.trim().is_empty()) {
             let s = session(&mut tx, channel, token).await?;
             view.by_email = s.by_email;
@@ -205,6 +213,13 @@ impl App {
                 // The visitor's own conversation: the token is their access to it.
                 view.messages = tx.messages(&ViewerScope::All, c).await?.unwrap_or_default();
                 view.agent_read_at = tx.conversation_last_read_by_agents(c).await?;
+                view.bot = tx
+                    .conversation(&ViewerScope::All, c)
+                    .await?
+                    .is_some_and(|c| c.channel == Channel::Bot);
+                if view.bot {
+                    view.quick_replies = self.bot_quick_replies(&mut tx, c).await?;
+                }
             }
         }
         tx.commit().await?;
@@ -243,6 +258,8 @@ impl App {
         let system = Actor::system();
         let mut tx = self.db().write().await?;
         let ch = live_channel(&mut tx, channel).await?;
+        // HD-08: with a bot enabled, new chats talk to the bot (`bots.rs`).
+        let bot = tx.enabled_bot(ch.id).await?;
         let contact = match &input.identification {
             Some((e, t)) => Some(identified_contact(&mut tx, e, t, now).await?),
             None => None,
@@ -272,7 +289,7 @@ impl App {
                     .conversation(&ViewerScope::All, cid)
                     .await?
                     .ok_or_else(|| AppError::not_found("conversation", cid))?;
-                let (mid, c, events) = self
+                let (mid, c, mut events) = self
                     .record_inbound_in(
                         &mut tx,
                         &system,
@@ -282,6 +299,13 @@ impl App {
                         now,
                     )
                     .await?;
+                // Not handed off yet: the bot answers, in this transaction.
+                if c.channel == Channel::Bot {
+                    events.extend(
+                        self.run_bot_in(&mut tx, &ch, bot, c.id, &text, now)
+                            .await?,
+                    );
+                }
                 (token, c.id, mid, events)
             }
             None => {
@@ -289,7 +313,9 @@ impl App {
                 let known_email = email
                     .clone()
                     .or(contact.as_ref().and_then(|k| k.email.clone()));
-                if !live && known_email.is_none() {
+                // A bot answers whoever is available; it asks for an address itself if its
+                // steps want one.
+                if bot.is_none() && !live && known_email.is_none() {
                     return Err(AppError::invalid_as(
                         "email",
                         ErrorCode::Required,
@@ -301,10 +327,23 @@ impl App {
                         &mut tx,
                         &system,
                         NewConversation {
-                            channel: Channel::Chat,
+                            // HD-08: a bot conversation is a BOT conversation, which
+                            // `hd_06_08_creates_ticket` never gives a ticket; without a
+                            // ticket it lives in the inbox (its `create_ticket` step moves
+                            // it to the help desk as a ticket made by hand does), and it has
+                            // no team until the bot hands it to one.
+                            channel: if bot.is_some() {
+                                Channel::Bot
+                            } else {
+                                Channel::Chat
+                            },
                             channel_account: Some(ch.id.to_string()),
-                            workspace: ch.workspace,
-                            team: Some(ch.team_id),
+                            workspace: if bot.is_some() {
+                                Workspace::Inbox
+                            } else {
+                                ch.workspace
+                            },
+                            team: if bot.is_some() { None } else { Some(ch.team_id) },
                             owner: None,
                             contact: contact.as_ref().map(|k| k.id),
                             visitor_name: name.clone(),
@@ -322,11 +361,18 @@ impl App {
                 let mid =
                     mid.ok_or_else(|| AppError::Internal("the first message vanished".into()))?;
                 let token = new_token("fdv_");
-                tx.insert_chat_session(ch.id, &sha256_hex(&token), c.id, !live, now)
+                let by_email = bot.is_none() && !live;
+                tx.insert_chat_session(ch.id, &sha256_hex(&token), c.id, by_email, now)
                     .await?;
                 let mut events = vec![Event::ConversationChanged(c.id)];
                 if let Some(t) = c.ticket_id {
                     events.push(Event::TicketChanged(t));
+                }
+                if c.channel == Channel::Bot {
+                    events.extend(
+                        self.run_bot_in(&mut tx, &ch, bot, c.id, &text, now)
+                            .await?,
+                    );
                 }
                 (token, c.id, mid, events)
             }
@@ -388,7 +434,7 @@ impl App {
         Ok(())
     }
 
-    async fn set_visitor_details(
+    pub(crate) async fn set_visitor_details(
         &self,
         tx: &mut Tx,
         cid: ConversationId,

@@ -891,7 +891,30 @@ impl App {
         actor.require_ticket_access()?;
         let now = self.now();
         let mut tx = self.db().write().await?;
-        let mut c = lock_conversation(&mut tx, actor, id).await?;
+        let t = self
+            .create_ticket_from_conversation_in(&mut tx, actor, id, properties, now)
+            .await?;
+        tx.commit().await?;
+        self.publish(vec![
+            Event::TicketChanged(t.id),
+            Event::ConversationChanged(id),
+        ]);
+        Ok(t)
+    }
+
+    /// The body of [`App::create_ticket_from_conversation`] inside an open transaction: a
+    /// bot's `create_ticket` step (HD-08) makes its ticket here, in the transaction of the
+    /// visitor's message, so it follows every rule of a ticket made by hand.
+    pub(crate) async fn create_ticket_from_conversation_in(
+        &self,
+        tx: &mut Tx,
+        actor: &Actor,
+        id: ConversationId,
+        properties: BTreeMap<String, String>,
+        now: i64,
+    ) -> Result<Ticket, AppError> {
+        actor.require_ticket_access()?;
+        let mut c = lock_conversation(tx, actor, id).await?;
         rules::inb_04_check_attach(&c, None)?;
         let mode = tx.account_settings().await?.mode;
         let workspace = match mode {
@@ -913,7 +936,7 @@ impl App {
                 .and_then(|p| p.parse::<i64>().ok())
                 .map(PipelineId)
                 .unwrap_or(PipelineId(0));
-            let cfg = self.ticket_config(&mut tx).await?;
+            let cfg = self.ticket_config(tx).await?;
             // No status chosen: the one automatic creation would use (HD-06) — in the chosen
             // pipeline, or the default one when none was chosen either.
             let start = match props.contains_key("hs_pipeline") {
@@ -945,15 +968,15 @@ impl App {
             associations: Vec::new(),
             via_form: false,
         };
-        let cfg = self.ticket_config(&mut tx).await?;
-        let t = insert_ticket(&mut tx, &cfg, actor, &new, workspace, now).await?;
-        attach_conversation(&mut tx, actor, t.id, id, now).await?;
-        c = lock_conversation(&mut tx, actor, id).await?;
+        let cfg = self.ticket_config(tx).await?;
+        let t = insert_ticket(tx, &cfg, actor, &new, workspace, now).await?;
+        attach_conversation(tx, actor, t.id, id, now).await?;
+        c = lock_conversation(tx, actor, id).await?;
         if c.workspace != workspace {
             let old = c.workspace;
             c.workspace = workspace;
             c.updated_at = now;
-            save_conv(&mut tx, &mut c).await?;
+            save_conv(tx, &mut c).await?;
             tx.record_activity(&conv_change(
                 id,
                 actor,
@@ -964,11 +987,6 @@ impl App {
             ))
             .await?;
         }
-        tx.commit().await?;
-        self.publish(vec![
-            Event::TicketChanged(t.id),
-            Event::ConversationChanged(id),
-        ]);
         Ok(t)
     }
 

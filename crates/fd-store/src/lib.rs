@@ -9,6 +9,7 @@
 //! time is passed in.
 
 mod activity;
+mod bots;
 mod chat;
 mod config;
 mod conversations;
@@ -34,6 +35,7 @@ mod tickets;
 mod tokens;
 mod ui;
 
+pub use bots::{BotRow, BotSessionRow};
 pub use chat::{ChatChannel, ChatSession, VisitorToken};
 pub use conversations::{ConversationListQuery, NewMessage};
 pub(crate) use db::{Arg, Row, Sql};
