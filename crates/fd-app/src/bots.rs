@@ -375,6 +375,11 @@ impl App {
                     if let Some(t) = c.team_id {
                         props.insert("hubspot_team_id".to_string(), t.to_string());
                     }
+                    // INB-04: a conversation has one ticket. A visitor who goes down the
+                    // ticket path again (the bot starts over after it ended) has theirs.
+                    if c.ticket_id.is_some() {
+                        continue;
+                    }
                     // The system acts for the bot, as it does for mail and chat.
                     let t = self
                         .create_ticket_from_conversation_in(tx, &Actor::system(), cid, props, now)

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod access;
+mod bots;
 mod accounts;
 mod admin;
 mod bad_input;
