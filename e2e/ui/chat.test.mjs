@@ -4,28 +4,14 @@
 // asks for an email address. axe-core checks the widget page and the chat settings.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { createServer } from "node:http";
 import { execFileSync } from "node:child_process";
-import { startServer, launchBrowser, signIn, shot, createTeamWithAddresses, binary } from "./harness.mjs";
+import { startServer, launchBrowser, signIn, shot, createTeamWithAddresses, binary, startChatSite } from "./harness.mjs";
 
 const USERS = [{ email: "ann@example.com", name: "Ann Agent", role: "super-admin" }];
 
 let server, chrome, site, siteUrl, channel;
 
-/** A tiny static "customer site" on another port: another origin than Frontdesk's. */
-function startSite(frontdesk, channelId, settings = null) {
-  const before = settings ? `<script>window.hsConversationsSettings = ${JSON.stringify(settings)};</script>\n` : "";
-  const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Acme shop</title></head>
-<body><main><h1>Acme shop</h1><p>Welcome to our shop.</p></main>
-${before}<script src="${frontdesk}/chat/widget.js" data-frontdesk-chat="${channelId}" async></script></body></html>`;
-  return new Promise((resolve) => {
-    const s = createServer((req, res) => {
-      res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
-      res.end(html);
-    });
-    s.listen(0, "127.0.0.1", () => resolve(s));
-  });
-}
+const startSite = startChatSite;
 
 before(async () => {
   server = await startServer({ users: USERS });

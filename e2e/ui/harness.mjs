@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import { createRequire } from "node:module";
 import { mkdtempSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
+import { createServer as createHttpServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -251,4 +252,23 @@ export async function createTeamWithAddresses(page, url, name, addresses) {
     await team.getByRole("button", { name: "Connect" }).click();
     await page.locator("section.card", { hasText: address }).first().waitFor();
   }
+}
+
+/**
+ * A tiny static "customer site" on another loopback port (another origin than Frontdesk's)
+ * whose page embeds the chat widget of `channelId` with one script tag, optionally after
+ * `window.hsConversationsSettings = settings`. Close it with `site.close()`.
+ */
+export function startChatSite(frontdesk, channelId, settings = null) {
+  const before = settings ? `<script>window.hsConversationsSettings = ${JSON.stringify(settings)};</script>\n` : "";
+  const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Acme shop</title></head>
+<body><main><h1>Acme shop</h1><p>Welcome to our shop.</p></main>
+${before}<script src="${frontdesk}/chat/widget.js" data-frontdesk-chat="${channelId}" async></script></body></html>`;
+  return new Promise((resolve) => {
+    const s = createHttpServer((req, res) => {
+      res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
+      res.end(html);
+    });
+    s.listen(0, "127.0.0.1", () => resolve(s));
+  });
 }

@@ -168,6 +168,10 @@ struct WireState {
     /// The newest visitor message an agent has seen.
     seen_up_to: Option<String>,
     agent_typing: bool,
+    /// A bot answers (no address asked for when nobody is available).
+    bot: bool,
+    /// The bot's question's answers, shown as buttons.
+    quick_replies: Vec<String>,
 }
 
 fn wire_message(m: &Message) -> WireMessage {
@@ -211,6 +215,8 @@ fn wire_state(st: &UiState, v: &ChatView, targets: &[String]) -> WireState {
         messages: v.messages.iter().map(wire_message).collect(),
         seen_up_to,
         agent_typing: targets.iter().any(|t| st.live.agent_replying(t)),
+        bot: v.bot,
+        quick_replies: v.quick_replies.clone(),
     }
 }
 

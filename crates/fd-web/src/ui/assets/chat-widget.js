@@ -44,6 +44,7 @@
     "label{font-size:13px;width:100%}input,textarea{width:100%;padding:6px;border:1px solid #767676;border-radius:4px;color:#111;background:#fff}" +
     "textarea{resize:none;height:3.2em}button.send{border:0;border-radius:4px;padding:6px 14px;background:#1d4ed8;color:#fff;cursor:pointer}" +
     ".err{color:#b00020;font-size:13px;width:100%}.seen{font-size:12px;color:#444;text-align:right;margin:0}" +
+    ".qr{display:flex;flex-wrap:wrap;gap:6px;padding:0 12px}.qr button{border:1px solid #1d4ed8;border-radius:16px;padding:4px 12px;background:#fff;color:#1d4ed8;cursor:pointer}" +
     ".m{position:relative}.sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}";
 
   function build() {
@@ -58,6 +59,8 @@
     head.appendChild(ui.title); head.appendChild(ui.close);
     ui.log = el("div", { "class": "log", role: "log", "aria-live": "polite", "aria-label": "Chat messages", tabindex: "0" });
     ui.status = el("p", { "class": "st", role: "status" });
+    // A bot's question: its answers as buttons (clicking one sends its label).
+    ui.quick = el("div", { "class": "qr", role: "group", "aria-label": "Quick replies" });
     ui.form = el("form", { novalidate: "" });
     ui.who = el("div", { style: "display:contents" });
     ui.nameLabel = el("label", { "for": "fd-name" }, "Your name (optional)");
@@ -70,7 +73,7 @@
     ui.err = el("p", { "class": "err", role: "alert" });
     ui.send = el("button", { type: "submit", "class": "send" }, "Send");
     [ui.who, ui.msgLabel, ui.msg, ui.err, ui.send].forEach(function (x) { ui.form.appendChild(x); });
-    [head, ui.log, ui.status, ui.form].forEach(function (x) { ui.panel.appendChild(x); });
+    [head, ui.log, ui.quick, ui.status, ui.form].forEach(function (x) { ui.panel.appendChild(x); });
     root.appendChild(ui.launch); root.appendChild(ui.panel);
     ui.launch.addEventListener("click", function () { if (open) { hide(); } else { show(); } });
     ui.close.addEventListener("click", hide);
@@ -92,12 +95,12 @@
   function render(s) {
     last = s;
     ui.title.textContent = s.name || "Chat";
-    var offline = !s.available && !s.byEmail;
+    var offline = !s.available && !s.byEmail && !s.bot;
     ui.who.style.display = s.started ? "none" : "contents";
     ui.emailLabel.textContent = offline && !settings.identificationToken ? "Your email (required)" : "Your email (optional)";
     var status = s.agentTyping ? "An agent is typing…" :
       s.byEmail ? "We will answer by email." :
-      s.available ? "" : "Nobody is available right now. Leave your email address and we will answer by email.";
+      s.available || s.bot ? "" : "Nobody is available right now. Leave your email address and we will answer by email.";
     if (ui.status.textContent !== status) { ui.status.textContent = status; }
     (s.messages || []).forEach(function (m) {
       if (shown[m.id]) { return; }
@@ -108,6 +111,16 @@
       ui.log.appendChild(p);
       shown[m.id] = p;
     });
+    var replies = s.quickReplies || [];
+    if (ui.quick.getAttribute("data-for") !== replies.join("\n")) {
+      ui.quick.textContent = "";
+      ui.quick.setAttribute("data-for", replies.join("\n"));
+      replies.forEach(function (label) {
+        var b = el("button", { type: "button" }, label);
+        b.addEventListener("click", function () { sendMessage(label); });
+        ui.quick.appendChild(b);
+      });
+    }
     var old = ui.log.querySelector(".seen");
     if (old) { old.parentNode.removeChild(old); }
     if (s.seenUpTo && shown[s.seenUpTo] && ui.log.lastChild === shown[s.seenUpTo]) {
@@ -143,8 +156,8 @@
     shown = {}; seenSent = "0";
     if (ui.log) { ui.log.textContent = ""; }
   }
-  function sendMessage() {
-    var text = ui.msg.value.trim();
+  function sendMessage(choice) {
+    var text = typeof choice === "string" ? choice : ui.msg.value.trim();
     if (!text) { return; }
     ui.err.textContent = "";
     var body = { token: token, text: text };
@@ -155,7 +168,7 @@
     }
     ui.send.disabled = true;
     api("/messages", body).then(function (r) {
-      ui.msg.value = "";
+      if (typeof choice !== "string") { ui.msg.value = ""; }
       typingAt = 0;
       var first = !token;
       token = r.token;
