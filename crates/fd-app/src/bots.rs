@@ -36,8 +36,9 @@ pub struct Bot {
 }
 
 fn bot_of(row: BotRow) -> Result<Bot, AppError> {
-    let definition = serde_json::from_str(&row.definition)
-        .map_err(|e| AppError::Internal(format!("bot {} has an unreadable definition: {e}", row.id)))?;
+    let definition = serde_json::from_str(&row.definition).map_err(|e| {
+        AppError::Internal(format!("bot {} has an unreadable definition: {e}", row.id))
+    })?;
     Ok(Bot {
         id: row.id,
         chat_channel_id: row.chat_channel_id,
@@ -111,7 +112,9 @@ async fn checked(tx: &mut Tx, def: &BotDefinition) -> Result<(), AppError> {
 }
 
 async fn bot_row(tx: &mut Tx, id: i64) -> Result<BotRow, AppError> {
-    tx.bot(id).await?.ok_or_else(|| AppError::not_found("bot", id))
+    tx.bot(id)
+        .await?
+        .ok_or_else(|| AppError::not_found("bot", id))
 }
 
 impl App {
@@ -248,7 +251,11 @@ impl App {
             actor,
             AdminObject::Team,
             ch.team_id.0,
-            if enabled { "bot_enabled" } else { "bot_disabled" },
+            if enabled {
+                "bot_enabled"
+            } else {
+                "bot_disabled"
+            },
             Some("bot"),
             Some(id.to_string()),
         )

@@ -301,10 +301,7 @@ impl App {
                     .await?;
                 // Not handed off yet: the bot answers, in this transaction.
                 if c.channel == Channel::Bot {
-                    events.extend(
-                        self.run_bot_in(&mut tx, &ch, bot, c.id, &text, now)
-                            .await?,
-                    );
+                    events.extend(self.run_bot_in(&mut tx, &ch, bot, c.id, &text, now).await?);
                 }
                 (token, c.id, mid, events)
             }
@@ -343,7 +340,11 @@ impl App {
                             } else {
                                 ch.workspace
                             },
-                            team: if bot.is_some() { None } else { Some(ch.team_id) },
+                            team: if bot.is_some() {
+                                None
+                            } else {
+                                Some(ch.team_id)
+                            },
                             owner: None,
                             contact: contact.as_ref().map(|k| k.id),
                             visitor_name: name.clone(),
@@ -369,10 +370,7 @@ impl App {
                     events.push(Event::TicketChanged(t));
                 }
                 if c.channel == Channel::Bot {
-                    events.extend(
-                        self.run_bot_in(&mut tx, &ch, bot, c.id, &text, now)
-                            .await?,
-                    );
+                    events.extend(self.run_bot_in(&mut tx, &ch, bot, c.id, &text, now).await?);
                 }
                 (token, c.id, mid, events)
             }

@@ -635,27 +635,25 @@ pub fn advance(def: &BotDefinition, state: &BotState, input: &str) -> Result<Tur
                     });
                 }
             },
-            StepKind::CollectName { text, next } => {
-                match crate::chat::visitor_name(Some(input)) {
-                    Ok(Some(n)) => {
-                        st.vars.insert("name".into(), n.clone());
-                        out.push(BotOutput::Name(n));
-                        Some(next.clone())
-                    }
-                    _ => {
-                        st.retried = true;
-                        out.push(BotOutput::Say(format!(
-                            "Please give a name of at most {} characters.",
-                            crate::chat::MAX_VISITOR_NAME_CHARS
-                        )));
-                        out.push(BotOutput::Say(render(text, &st.vars)));
-                        return Ok(Turn {
-                            outputs: out,
-                            state: st,
-                        });
-                    }
+            StepKind::CollectName { text, next } => match crate::chat::visitor_name(Some(input)) {
+                Ok(Some(n)) => {
+                    st.vars.insert("name".into(), n.clone());
+                    out.push(BotOutput::Name(n));
+                    Some(next.clone())
                 }
-            }
+                _ => {
+                    st.retried = true;
+                    out.push(BotOutput::Say(format!(
+                        "Please give a name of at most {} characters.",
+                        crate::chat::MAX_VISITOR_NAME_CHARS
+                    )));
+                    out.push(BotOutput::Say(render(text, &st.vars)));
+                    return Ok(Turn {
+                        outputs: out,
+                        state: st,
+                    });
+                }
+            },
             // `waits()` admits only the three kinds above.
             _ => None,
         },

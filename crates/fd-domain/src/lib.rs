@@ -11,8 +11,8 @@
 #![deny(clippy::string_slice)]
 
 pub mod access;
-pub mod bots;
 pub mod accounts;
+pub mod bots;
 pub mod chat;
 pub mod contacts;
 pub mod engagements;

@@ -123,7 +123,10 @@ async fn hd_08_no_ticket(t: TestApp) {
         .unwrap();
     let c = conv(&t, s.conversation).await;
     assert_eq!(c.channel, Channel::Bot);
-    assert_eq!(c.ticket_id, None, "HD-08: the bot conversation has no ticket");
+    assert_eq!(
+        c.ticket_id, None,
+        "HD-08: the bot conversation has no ticket"
+    );
     assert_eq!(ticket_count(&t).await, before);
     let v = t.app.chat_view(w.ch.id, Some(&s.token)).await.unwrap();
     assert!(v.bot);
@@ -260,7 +263,11 @@ async fn hd_08_hand_off(t: TestApp) {
         .chat_visitor_message(w.ch.id, None, says("hi"))
         .await
         .unwrap();
-    assert_eq!(conv(&t, s.conversation).await.team_id, None, "no team before the hand-off");
+    assert_eq!(
+        conv(&t, s.conversation).await.team_id,
+        None,
+        "no team before the hand-off"
+    );
     let mut events = t.app.subscribe();
     t.app
         .chat_visitor_message(w.ch.id, Some(&s.token), says("Sales"))
@@ -414,10 +421,7 @@ async fn bad_import(t: TestApp) {
         ),
     ];
     for (json, field) in cases {
-        assert_invalid(
-            t.app.import_bot(&w.admin, w.ch.id, None, json).await,
-            field,
-        );
+        assert_invalid(t.app.import_bot(&w.admin, w.ch.id, None, json).await, field);
     }
     assert!(t.app.bots(&w.admin, w.ch.id).await.unwrap().is_empty());
     // Admins only.
@@ -437,7 +441,10 @@ async fn bad_import(t: TestApp) {
         .import_bot(&w.admin, w.ch.id, Some("Copy"), &json)
         .await
         .unwrap();
-    assert_eq!((again.name.as_str(), &again.definition), ("Copy", &bot.definition));
+    assert_eq!(
+        (again.name.as_str(), &again.definition),
+        ("Copy", &bot.definition)
+    );
     // An update to an invalid definition leaves the stored one.
     let (_, mut broken) = fd_app::parse_bot_json(&good).unwrap();
     broken.start = Some("missing".into());

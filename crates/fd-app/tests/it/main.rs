@@ -4,10 +4,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod access;
-mod bots;
 mod accounts;
 mod admin;
 mod bad_input;
+mod bots;
 mod calling;
 mod chat;
 mod common;

@@ -143,7 +143,9 @@ async fn bots_page(
             bots,
         });
     }
-    let team = first_team.map(|t| t.to_string()).unwrap_or_else(|| "1".into());
+    let team = first_team
+        .map(|t| t.to_string())
+        .unwrap_or_else(|| "1".into());
     Ok(BotsPage {
         chrome,
         channels,
@@ -447,8 +449,13 @@ async fn edit_page(
     json: Option<String>,
     errors: Vec<String>,
 ) -> Result<EditPage, UiError> {
-    let chrome = Chrome::load(&st.app, agent, "settings", format!("Chat bot: {}", bot.name))
-        .await?;
+    let chrome = Chrome::load(
+        &st.app,
+        agent,
+        "settings",
+        format!("Chat bot: {}", bot.name),
+    )
+    .await?;
     let teams = st.app.teams().await?;
     let channel = st
         .app
@@ -467,7 +474,13 @@ async fn edit_page(
                 .collect(),
             teams: teams
                 .iter()
-                .map(|t| Opt::new(t.id.to_string(), t.name.clone(), row.team == t.id.to_string()))
+                .map(|t| {
+                    Opt::new(
+                        t.id.to_string(),
+                        t.name.clone(),
+                        row.team == t.id.to_string(),
+                    )
+                })
                 .collect(),
             row,
         })
