@@ -402,15 +402,11 @@ pub fn validate(def: &BotDefinition, teams: &[TeamId]) -> Result<(), DomainError
                     }
                 }
             }
-            StepKind::HandOff { team, .. } => {
-                if !teams.contains(team) {
-                    err(
-                        format!("{at}.team"),
-                        ErrorCode::InvalidValue,
-                        format!("step {name:?} hands off to team {team}, which does not exist"),
-                    );
-                }
-            }
+            StepKind::HandOff { team, .. } if !teams.contains(team) => err(
+                format!("{at}.team"),
+                ErrorCode::InvalidValue,
+                format!("step {name:?} hands off to team {team}, which does not exist"),
+            ),
             StepKind::CreateTicket {
                 subject: Some(sub), ..
             } if sub.chars().count() > MAX_TEXT_CHARS => err(
@@ -528,14 +524,13 @@ pub struct Turn {
 pub fn render(template: &str, vars: &BTreeMap<String, String>) -> String {
     let mut out = String::new();
     let mut rest = template;
-    while let Some(open) = rest.find("{{") {
-        let Some(close) = rest[open + 2..].find("}}") else {
+    while let Some((before, after)) = rest.split_once("{{") {
+        let Some((key, tail)) = after.split_once("}}") else {
             break;
         };
-        out.push_str(&rest[..open]);
-        let key = rest[open + 2..open + 2 + close].trim();
-        out.push_str(vars.get(key).map(String::as_str).unwrap_or(""));
-        rest = &rest[open + 2 + close + 2..];
+        out.push_str(before);
+        out.push_str(vars.get(key.trim()).map(String::as_str).unwrap_or(""));
+        rest = tail;
     }
     out.push_str(rest);
     out

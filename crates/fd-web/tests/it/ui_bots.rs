@@ -91,7 +91,11 @@ async fn settings(t: TestApp) {
     assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
     let id = id_in(&p.location);
     let editor = ann.get(&format!("/settings/bots/{id}")).await;
-    assert!(editor.body.contains("Sales -&#62; sales"), "{}", editor.body);
+    assert!(
+        editor.body.contains("Sales -&#62; sales"),
+        "{}",
+        editor.body
+    );
     // The step form posted back as shown (plus a renamed bot) changes nothing else.
     let before = t.app.bot(&admin, id).await.unwrap();
     let step = |sid: &'static str,
