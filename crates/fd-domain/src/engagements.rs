@@ -61,8 +61,10 @@ pub fn hd_15_reply_delivery(
              conversation"
                 .into(),
         ),
+        // A bot's hand-off turns its conversation into a CHAT conversation of the team
+        // (fd-app `bots.rs`), which this rule then answers like any live chat.
         Channel::Bot => ReplyDelivery::Refused(
-            "a bot conversation is answered by its bot; hand it off to a team to reply".into(),
+            "a bot conversation is answered by its bot until the bot hands it off to a team".into(),
         ),
         Channel::Whatsapp | Channel::Messenger => ReplyDelivery::Refused(format!(
             "no {channel} channel is connected, so the reply cannot be delivered"
