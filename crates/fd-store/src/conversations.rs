@@ -592,6 +592,13 @@ impl Tx {
             args![id],
         )
         .await?;
+        // A chat visitor's session points at its conversation: the token reaches nothing once
+        // the conversation is gone (bot state goes by cascade, migration 0015).
+        self.exec(
+            "DELETE FROM chat_sessions WHERE conversation_id = $1",
+            args![id],
+        )
+        .await?;
         self.exec("DELETE FROM conversations WHERE id = $1", args![id])
             .await?;
         Ok(())

@@ -18,6 +18,7 @@ fd_testkit::on_both_backends! {
     hd_18_bot_collected_email_is_the_visitors_and_becomes_a_contact => hd_18_collect_email;
     hd_08_bad_bot_import_is_refused_and_stores_nothing => bad_import;
     hd_08_one_bot_per_channel_and_a_disabled_bot_hands_over_to_the_team => one_bot_per_channel;
+    inb_13_a_trashed_bot_conversation_is_purged_with_its_bot_state => purged;
 }
 
 fn says(text: &str) -> VisitorMessage {
@@ -488,4 +489,25 @@ async fn one_bot_per_channel(t: TestApp) {
     assert_eq!(c.ticket_id, None);
     t.app.delete_bot(&w.admin, first.id).await.unwrap();
     assert_not_found(t.app.bot(&w.admin, first.id).await);
+}
+
+async fn purged(t: TestApp) {
+    const DAY: i64 = 86_400_000;
+    let w = world(&t).await;
+    enabled_bot(&t, &w).await;
+    let s = t
+        .app
+        .chat_visitor_message(w.ch.id, None, says("hi"))
+        .await
+        .unwrap();
+    t.app
+        .trash_conversation(&w.ann, s.conversation)
+        .await
+        .unwrap();
+    t.app.set_trash_retention_days(&w.admin, 7).await.unwrap();
+    t.clock.advance_ms(8 * DAY);
+    assert_eq!(t.app.purge_trash().await.unwrap(), (0, 1));
+    assert_not_found(t.app.conversation(&w.ann, s.conversation).await);
+    // The visitor's token reaches nothing any more.
+    assert_not_found(t.app.chat_view(w.ch.id, Some(&s.token)).await);
 }
