@@ -117,7 +117,8 @@
       ui.quick.setAttribute("data-for", replies.join("\n"));
       replies.forEach(function (label) {
         var b = el("button", { type: "button" }, label);
-        b.addEventListener("click", function () { sendMessage(label); });
+        // The buttons go once answered: the message box keeps the keyboard's place.
+        b.addEventListener("click", function () { ui.msg.focus(); sendMessage(label); });
         ui.quick.appendChild(b);
       });
     }
