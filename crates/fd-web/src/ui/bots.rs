@@ -253,13 +253,16 @@ fn row_of(n: usize, s: &Step) -> StepRow {
 /// Blank rows after the steps, to add steps without script.
 const BLANK_ROWS: usize = 2;
 
+/// The form's rows: the bot's start first (the form has no `start`: a bot starts at its
+/// first step), then the others in order, then blank rows.
 fn rows_of(def: &BotDefinition) -> Vec<StepRow> {
-    let mut rows: Vec<StepRow> = def
+    let start = def.start_id();
+    let ordered = def
         .steps
         .iter()
-        .enumerate()
-        .map(|(i, s)| row_of(i + 1, s))
-        .collect();
+        .filter(|s| Some(s.id.as_str()) == start)
+        .chain(def.steps.iter().filter(|s| Some(s.id.as_str()) != start));
+    let mut rows: Vec<StepRow> = ordered.enumerate().map(|(i, s)| row_of(i + 1, s)).collect();
     for _ in 0..BLANK_ROWS {
         rows.push(StepRow {
             n: rows.len() + 1,
@@ -606,5 +609,11 @@ mod tests {
             ..StepRow::default()
         }];
         assert!(definition_of(&bad).unwrap_err()[0].contains("Label -> step id"));
+        // A bot that starts elsewhere than at its first step keeps starting there.
+        let mut elsewhere = def.clone();
+        elsewhere.start = Some(def.steps[1].id.clone());
+        let back = definition_of(&rows_of(&elsewhere)).unwrap();
+        assert_eq!(back.start_id(), Some(def.steps[1].id.as_str()));
+        assert_eq!(back.steps.len(), def.steps.len());
     }
 }
