@@ -40,6 +40,7 @@ mod threads;
 mod tickets;
 mod totp;
 mod ui;
+mod user_objects;
 
 use std::sync::Arc;
 
@@ -83,6 +84,7 @@ pub use sessions::{
     FREE_LOGIN_ATTEMPTS, SESSION_IDLE_MS, SecondFactorAttempt, SessionInfo, SignInAttempt,
     SignInOutcome, SignedIn, Throttle, describe_user_agent, lock_duration_ms,
 };
+pub use user_objects::UserObject;
 pub use threads::{
     CHAT_ACCOUNT_BASE, ChannelAccount, ThreadItem, channel_by_id, channel_id, channel_name,
     inbox_by_id, inbox_id,

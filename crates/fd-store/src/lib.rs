@@ -33,6 +33,8 @@ mod sqlite;
 mod tickets;
 mod tokens;
 mod ui;
+mod user_profiles;
+pub use user_profiles::{UserAvailability, UserProfile};
 
 pub use chat::{ChatChannel, ChatSession, VisitorToken};
 pub use conversations::{ConversationListQuery, NewMessage};
