@@ -9,6 +9,7 @@
 mod admin;
 mod assets;
 mod auth;
+mod calling;
 mod chat;
 mod editor;
 mod engagements;
@@ -57,6 +58,7 @@ pub(crate) fn router<S: Clone + Send + Sync + 'static>(app: App) -> Router<S> {
     Router::new()
         .route("/", get(home))
         .merge(chat::routes())
+        .merge(calling::routes())
         .route("/login", get(auth::login_page).post(auth::login))
         .route("/logout", post(auth::logout))
         .route(
