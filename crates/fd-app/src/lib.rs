@@ -84,7 +84,6 @@ pub use sessions::{
     FREE_LOGIN_ATTEMPTS, SESSION_IDLE_MS, SecondFactorAttempt, SessionInfo, SignInAttempt,
     SignInOutcome, SignedIn, Throttle, describe_user_agent, lock_duration_ms,
 };
-pub use user_objects::UserObject;
 pub use threads::{
     CHAT_ACCOUNT_BASE, ChannelAccount, ThreadItem, channel_by_id, channel_id, channel_name,
     inbox_by_id, inbox_id,
@@ -95,6 +94,7 @@ pub use totp::{
     totp_match, totp_uri,
 };
 pub use ui::{CompanyOverview, ContactOverview, LIBRARY_KINDS, ReplyOutcome};
+pub use user_objects::UserObject;
 
 use fd_store::Db;
 use tokio::sync::broadcast;

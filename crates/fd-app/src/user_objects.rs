@@ -254,7 +254,9 @@ impl App {
                 let p = u.properties();
                 (u, p)
             })
-            .filter(|(_, p)| groups.is_empty() || groups.iter().any(|g| g.iter().all(|f| f.matches(p))))
+            .filter(|(_, p)| {
+                groups.is_empty() || groups.iter().any(|g| g.iter().all(|f| f.matches(p)))
+            })
             .filter(|(u, p)| {
                 query.as_deref().is_none_or(|q| {
                     [

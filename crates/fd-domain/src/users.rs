@@ -22,7 +22,13 @@ pub const OUT_OF_OFFICE: &str = "hs_out_of_office_hours";
 pub const JOB_TITLE: &str = "hs_job_title";
 
 /// Properties a PATCH may set.
-pub const WRITABLE: &[&str] = &[AVAILABILITY, TIME_ZONE, WORKING_HOURS, OUT_OF_OFFICE, JOB_TITLE];
+pub const WRITABLE: &[&str] = &[
+    AVAILABILITY,
+    TIME_ZONE,
+    WORKING_HOURS,
+    OUT_OF_OFFICE,
+    JOB_TITLE,
+];
 
 /// Properties the system derives from the account (Settings → Users): readable, never written
 /// through the users object.
@@ -188,7 +194,9 @@ pub fn parse_out_of_office(raw: &str) -> Result<Vec<OutOfOffice>, FieldError> {
         if e.start_timestamp < 0 || e.start_timestamp >= e.end_timestamp {
             return Err(invalid(
                 OUT_OF_OFFICE,
-                format!("entry {i}: startTimestamp must be before endTimestamp (epoch milliseconds)"),
+                format!(
+                    "entry {i}: startTimestamp must be before endTimestamp (epoch milliseconds)"
+                ),
             ));
         }
     }
@@ -244,7 +252,9 @@ pub fn check_user_patch(props: &BTreeMap<String, String>) -> Result<UserPatch, D
                         Err(_) => errors.push(FieldError::new(
                             TIME_ZONE,
                             ErrorCode::InvalidOption,
-                            format!("{value:?} is not a time zone name such as America/New_York or UTC"),
+                            format!(
+                                "{value:?} is not a time zone name such as America/New_York or UTC"
+                            ),
                         )),
                     }
                 }
@@ -384,7 +394,9 @@ impl UserFilter {
             (Op::Has, v) => v.is_some(),
             (Op::NotHas, v) => v.is_none(),
             (Op::Neq(x), v) => v.is_none_or(|v| !v.eq_ignore_ascii_case(x.trim())),
-            (Op::NotIn(xs), v) => v.is_none_or(|v| !xs.iter().any(|x| v.eq_ignore_ascii_case(x.trim()))),
+            (Op::NotIn(xs), v) => {
+                v.is_none_or(|v| !xs.iter().any(|x| v.eq_ignore_ascii_case(x.trim())))
+            }
             (Op::NotContainsToken(x), v) => v.is_none_or(|v| !contains_token(v, x)),
             (_, None) => false,
             (Op::Eq(x), Some(v)) => v.eq_ignore_ascii_case(x.trim()),
@@ -395,7 +407,8 @@ impl UserFilter {
                 o == *dir || (*or_equal && o == Ordering::Equal)
             }
             (Op::Between(lo, hi), Some(v)) => {
-                compare_values(v, lo) != Ordering::Less && compare_values(v, hi) != Ordering::Greater
+                compare_values(v, lo) != Ordering::Less
+                    && compare_values(v, hi) != Ordering::Greater
             }
         }
     }
@@ -488,11 +501,16 @@ mod tests {
             r#"{"days":"MONDAY"}"#,
             "nine to five",
         ] {
-            assert_eq!(codes(check_user_patch(&props(&[(WORKING_HOURS, bad)]))).len(), 1, "{bad}");
+            assert_eq!(
+                codes(check_user_patch(&props(&[(WORKING_HOURS, bad)]))).len(),
+                1,
+                "{bad}"
+            );
         }
         let many = format!(
             "[{}]",
-            vec![r#"{"days":"MONDAY","startMinute":0,"endMinute":60}"#; MAX_WORKING_HOURS + 1].join(",")
+            vec![r#"{"days":"MONDAY","startMinute":0,"endMinute":60}"#; MAX_WORKING_HOURS + 1]
+                .join(",")
         );
         assert_eq!(
             codes(check_user_patch(&props(&[(WORKING_HOURS, &many)]))),
@@ -548,8 +566,11 @@ mod tests {
         assert_eq!(p.time_zone.unwrap().name(), "America/New_York");
         assert_eq!(p.job_title, Some(Some("Support lead".into())));
         assert!(
-            check_user_patch(&props(&[(OUT_OF_OFFICE, r#"[{"startTimestamp":5,"endTimestamp":2}]"#)]))
-                .is_err()
+            check_user_patch(&props(&[(
+                OUT_OF_OFFICE,
+                r#"[{"startTimestamp":5,"endTimestamp":2}]"#
+            )]))
+            .is_err()
         );
     }
 
@@ -563,7 +584,9 @@ mod tests {
         ]);
         let f = |p: &str, op: &str, v: Option<&str>, vs: &[&str]| {
             let vs: Vec<String> = vs.iter().map(|s| s.to_string()).collect();
-            UserFilter::parse(p, op, v, Some("20"), &vs).unwrap().matches(&u)
+            UserFilter::parse(p, op, v, Some("20"), &vs)
+                .unwrap()
+                .matches(&u)
         };
         assert!(f(AVAILABILITY, "EQ", Some("AVAILABLE"), &[]));
         assert!(!f(AVAILABILITY, "NEQ", Some("available"), &[]));
@@ -575,15 +598,21 @@ mod tests {
         assert!(f(AVAILABILITY, "IN", None, &["away", "available"]));
         assert!(!f(AVAILABILITY, "NOT_IN", None, &["available"]));
         assert_eq!(
-            UserFilter::parse("colour", "EQ", Some("x"), None, &[]).unwrap_err().code,
+            UserFilter::parse("colour", "EQ", Some("x"), None, &[])
+                .unwrap_err()
+                .code,
             ErrorCode::PropertyDoesntExist
         );
         assert_eq!(
-            UserFilter::parse("hs_email", "LIKE", Some("x"), None, &[]).unwrap_err().code,
+            UserFilter::parse("hs_email", "LIKE", Some("x"), None, &[])
+                .unwrap_err()
+                .code,
             ErrorCode::InvalidOption
         );
         assert_eq!(
-            UserFilter::parse("hs_email", "IN", None, None, &[]).unwrap_err().code,
+            UserFilter::parse("hs_email", "IN", None, None, &[])
+                .unwrap_err()
+                .code,
             ErrorCode::Required
         );
     }

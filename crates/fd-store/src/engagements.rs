@@ -225,7 +225,11 @@ impl Tx {
             > 0)
     }
 
-    pub async fn archive_calling_channel(&mut self, id: i64, now: Millis) -> Result<bool, StoreError> {
+    pub async fn archive_calling_channel(
+        &mut self,
+        id: i64,
+        now: Millis,
+    ) -> Result<bool, StoreError> {
         Ok(self
             .exec(
                 "UPDATE calling_channels SET archived_at = $1 WHERE id = $2 AND archived_at IS NULL",

@@ -415,7 +415,9 @@ async fn hd_15(t: TestApp) {
 /// and connecting it again brings it back with a new secret and a new team.
 async fn settings_lifecycle(t: TestApp) {
     let ch = connect(&t, Workspace::HelpDesk).await;
-    let (_, agent) = t.agent("ann@example.com", TicketAccessLevel::All, &[]).await;
+    let (_, agent) = t
+        .agent("ann@example.com", TicketAccessLevel::All, &[])
+        .await;
     let (_, admin) = t.admin("boss@example.com").await;
     assert!(matches!(
         t.app.calling_settings(&agent).await,
@@ -436,7 +438,12 @@ async fn settings_lifecycle(t: TestApp) {
     let team = t.team("Other").await;
     let bad = t
         .app
-        .connect_calling(&admin, "415 555 0199", &team.to_string(), Workspace::HelpDesk)
+        .connect_calling(
+            &admin,
+            "415 555 0199",
+            &team.to_string(),
+            Workspace::HelpDesk,
+        )
         .await
         .unwrap_err();
     assert!(matches!(bad, fd_app::AppError::Domain(_)), "{bad:?}");
@@ -454,8 +461,14 @@ async fn settings_lifecycle(t: TestApp) {
         post(&t, &ch.secret, event("e1", "c1", "ringing", "+14155550123")).await,
         CallEventOutcome::Refused(_)
     ));
-    let (_, ticket, _, created) =
-        applied(post(&t, &rotated.secret, event("e2", "c1", "ringing", "+14155550123")).await);
+    let (_, ticket, _, created) = applied(
+        post(
+            &t,
+            &rotated.secret,
+            event("e2", "c1", "ringing", "+14155550123"),
+        )
+        .await,
+    );
     assert!(created && ticket.is_some());
 
     // Disconnect: out of the list, events refused, its ticket kept.
@@ -466,7 +479,12 @@ async fn settings_lifecycle(t: TestApp) {
         Err(fd_app::AppError::NotFound { .. })
     ));
     assert!(matches!(
-        post(&t, &rotated.secret, event("e3", "c2", "ringing", "+14155550123")).await,
+        post(
+            &t,
+            &rotated.secret,
+            event("e3", "c2", "ringing", "+14155550123")
+        )
+        .await,
         CallEventOutcome::Refused(_)
     ));
     assert!(t.app.ticket(&admin, ticket.unwrap()).await.is_ok());
@@ -481,7 +499,13 @@ async fn settings_lifecycle(t: TestApp) {
     assert_eq!(again.team_id, team);
     assert_eq!(again.workspace, Workspace::Inbox);
     assert_ne!(again.secret, rotated.secret);
-    let (_, ticket, _, _) =
-        applied(post(&t, &again.secret, event("e4", "c3", "ringing", "+14155550123")).await);
+    let (_, ticket, _, _) = applied(
+        post(
+            &t,
+            &again.secret,
+            event("e4", "c3", "ringing", "+14155550123"),
+        )
+        .await,
+    );
     assert!(ticket.is_none(), "an inbox number opens no ticket");
 }

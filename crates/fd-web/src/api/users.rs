@@ -25,8 +25,8 @@ use utoipa_axum::routes;
 use super::objects::SimplePublicObject;
 use super::search::{SearchIn, SearchResponse, request};
 use super::{
-    Auth, BatchResponse, Body, Paging, Params, Time, batch_response, check_batch_size, property_strings,
-    scalar_string,
+    Auth, BatchResponse, Body, Paging, Params, Time, batch_response, check_batch_size,
+    property_strings, scalar_string,
 };
 use crate::{ApiError, WebState};
 
@@ -342,7 +342,10 @@ async fn batch_read(
         .collect::<Result<_, _>>()?;
     refuse_duplicates(&raw)?;
     let users = s.app.user_objects(&actor, archived).await?;
-    let by_email = matches!(input.id_property.as_deref().map(str::trim), Some("hs_email"));
+    let by_email = matches!(
+        input.id_property.as_deref().map(str::trim),
+        Some("hs_email")
+    );
     match input.id_property.as_deref().map(str::trim) {
         None | Some("") | Some("hs_object_id") | Some("hs_email") => {}
         Some(other) => {
@@ -444,8 +447,7 @@ async fn batch_update(
     let mut results = Vec::new();
     let mut errors = Vec::new();
     for ((one, props), raw_id) in input.inputs.iter().zip(prepared).zip(&raw) {
-        let Some(id) = resolve(&s, &actor, raw_id, one.id_property.as_deref(), false).await?
-        else {
+        let Some(id) = resolve(&s, &actor, raw_id, one.id_property.as_deref(), false).await? else {
             errors.push(
                 ApiError::not_found(format!("user {raw_id} not found"))
                     .with_context(json!({"ids": [raw_id]})),
@@ -503,7 +505,12 @@ mod tests {
         let names = shown(&["hs_job_title".into(), "colour".into()]);
         assert_eq!(
             names,
-            ["hs_job_title", "hs_object_id", "hs_createdate", "hs_lastmodifieddate"]
+            [
+                "hs_job_title",
+                "hs_object_id",
+                "hs_createdate",
+                "hs_lastmodifieddate"
+            ]
         );
     }
 }

@@ -152,7 +152,14 @@ async fn connect(State(st): State<UiState>, headers: HeaderMap, post: Post) -> U
                 secret: ch.secret,
                 rotated: false,
             };
-            render(&st, &post.agent, &headers, Some(revealed), ConnectForm::default()).await
+            render(
+                &st,
+                &post.agent,
+                &headers,
+                Some(revealed),
+                ConnectForm::default(),
+            )
+            .await
         }
         Err(e @ (AppError::Domain(_) | AppError::Conflict(_) | AppError::NotFound { .. })) => {
             let (mut at, rest) = field_errors(&e, "number");
@@ -191,7 +198,14 @@ async fn rotate(
         secret: ch.secret,
         rotated: true,
     };
-    render(&st, &post.agent, &headers, Some(revealed), ConnectForm::default()).await
+    render(
+        &st,
+        &post.agent,
+        &headers,
+        Some(revealed),
+        ConnectForm::default(),
+    )
+    .await
 }
 
 async fn disconnect(State(st): State<UiState>, Path(Id(id)): Path<Id>, post: Post) -> UiResult {

@@ -50,11 +50,17 @@ async fn users_object(t: TestApp) {
     assert_eq!(first["properties"]["hs_email"], "admin@example.com");
     assert_eq!(first["properties"]["hs_availability_status"], "away");
     assert_eq!(first["properties"]["hs_standard_time_zone"], "UTC");
-    assert_eq!(first["properties"]["hubspot_owner_id"], admin.id.to_string());
+    assert_eq!(
+        first["properties"]["hubspot_owner_id"],
+        admin.id.to_string()
+    );
     assert!(first["properties"].get("no_such").is_none());
     assert_eq!(first["archived"], false);
     assert!(first["createdAt"].as_str().unwrap().ends_with('Z'));
-    let after = r.body["paging"]["next"]["after"].as_str().unwrap().to_string();
+    let after = r.body["paging"]["next"]["after"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let r = api
         .get(&format!(
             "/crm/v3/objects/0-115?after={after}&properties=hs_availability_status,hubspot_team_id,hs_email"
@@ -91,7 +97,13 @@ async fn users_object(t: TestApp) {
     assert!(!api.t.app.availability(ann.id).await.unwrap());
     assert!(!api.t.app.chat_view(channel, None).await.unwrap().available);
     // The time zone is the profile's own.
-    let profile = api.t.app.user_by_email("ann@example.com").await.unwrap().unwrap();
+    let profile = api
+        .t
+        .app
+        .user_by_email("ann@example.com")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(profile.time_zone, "America/Detroit");
 
     // Read by id and by type id, with the stored working hours.
@@ -106,7 +118,10 @@ async fn users_object(t: TestApp) {
         r.body["properties"]["hs_working_hours"],
         "[{\"days\":\"MONDAY_TO_FRIDAY\",\"startMinute\":540,\"endMinute\":1020}]"
     );
-    assert_eq!(r.body["properties"]["hs_standard_time_zone"], "America/Detroit");
+    assert_eq!(
+        r.body["properties"]["hs_standard_time_zone"],
+        "America/Detroit"
+    );
     let r = api
         .get("/crm/v3/objects/users/ann@example.com?idProperty=hs_email")
         .await;
@@ -123,7 +138,10 @@ async fn users_object(t: TestApp) {
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(r.body["results"][0]["properties"]["hs_availability_status"], "available");
+    assert_eq!(
+        r.body["results"][0]["properties"]["hs_availability_status"],
+        "available"
+    );
     assert!(api.t.app.chat_view(channel, None).await.unwrap().available);
     let r = api
         .post(
@@ -132,7 +150,10 @@ async fn users_object(t: TestApp) {
         )
         .await;
     assert_eq!(r.status, 207, "{}", r.body);
-    assert_eq!(r.body["results"][0]["properties"]["hs_email"], "ann@example.com");
+    assert_eq!(
+        r.body["results"][0]["properties"]["hs_email"],
+        "ann@example.com"
+    );
     assert_eq!(r.body["errors"][0]["context"]["ids"][0], "424242");
 
     // Search: the CRM search's operators on the users properties, one sort, paging.
@@ -146,7 +167,10 @@ async fn users_object(t: TestApp) {
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["total"], 1);
-    assert_eq!(r.body["results"][0]["properties"]["hs_email"], "ann@example.com");
+    assert_eq!(
+        r.body["results"][0]["properties"]["hs_email"],
+        "ann@example.com"
+    );
     let r = api
         .post(
             "/crm/v3/objects/users/search",
@@ -160,7 +184,10 @@ async fn users_object(t: TestApp) {
     assert_eq!(r.body["results"][0]["id"], ann.id.to_string());
     assert_eq!(r.body["paging"]["next"]["after"], "1");
     let r = api
-        .post("/crm/v3/objects/users/search", json!({"query": "SUPPORT LEAD"}))
+        .post(
+            "/crm/v3/objects/users/search",
+            json!({"query": "SUPPORT LEAD"}),
+        )
         .await;
     assert_eq!(r.body["total"], 1, "{}", r.body);
     let r = api
@@ -211,7 +238,12 @@ async fn users_object_refusals(t: TestApp) {
     codes.sort();
     assert_eq!(
         codes,
-        ["INVALID_OPTION", "INVALID_OPTION", "PROPERTY_DOESNT_EXIST", "READ_ONLY_VALUE"]
+        [
+            "INVALID_OPTION",
+            "INVALID_OPTION",
+            "PROPERTY_DOESNT_EXIST",
+            "READ_ONLY_VALUE"
+        ]
     );
     let r = api
         .patch(&path, json!({"properties": {"hs_standard_time_zone": ""}}))
@@ -222,7 +254,13 @@ async fn users_object_refusals(t: TestApp) {
     assert_eq!(r.status, 400, "{}", r.body);
     // Nothing was written by the refused requests.
     assert_eq!(
-        api.t.app.user_by_email("ann@example.com").await.unwrap().unwrap().email,
+        api.t
+            .app
+            .user_by_email("ann@example.com")
+            .await
+            .unwrap()
+            .unwrap()
+            .email,
         "ann@example.com"
     );
 
@@ -266,7 +304,12 @@ async fn users_object_refusals(t: TestApp) {
         )
         .await;
     assert_eq!(r.status, 405, "{}", r.body);
-    assert!(r.body["message"].as_str().unwrap().contains("Settings → Users"));
+    assert!(
+        r.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("Settings → Users")
+    );
     let r = api.delete(&path).await;
     assert_eq!(r.status, 405, "{}", r.body);
     let r = api
@@ -276,7 +319,14 @@ async fn users_object_refusals(t: TestApp) {
         )
         .await;
     assert_eq!(r.status, 400, "{}", r.body);
-    assert!(r.body["message"].as_str().unwrap().contains("Settings → Users"), "{}", r.body);
+    assert!(
+        r.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("Settings → Users"),
+        "{}",
+        r.body
+    );
     assert_eq!(api.t.app.users().await.unwrap().len(), 3);
 
     // A deactivated user is archived: not listed, not patched.

@@ -72,17 +72,29 @@ async fn calling_settings_page(t: TestApp) {
     let boss = Browser::login(&base, "boss@example.com").await;
     let page = boss.get("/settings/calling").await;
     assert_eq!(page.status, 200);
-    assert!(page.body.contains("No number is connected yet."), "{}", page.body);
+    assert!(
+        page.body.contains("No number is connected yet."),
+        "{}",
+        page.body
+    );
     assert!(page.body.contains("/calling/v1/events"));
 
     let refused = boss
         .post(
             "/settings/calling",
-            &[("number", "415 555 0100"), ("team", &team.to_string()), ("workspace", "inbox")],
+            &[
+                ("number", "415 555 0100"),
+                ("team", &team.to_string()),
+                ("workspace", "inbox"),
+            ],
         )
         .await;
     assert_eq!(refused.status, 400);
-    assert!(refused.body.contains("id=\"calling-number-error\""), "{}", refused.body);
+    assert!(
+        refused.body.contains("id=\"calling-number-error\""),
+        "{}",
+        refused.body
+    );
     assert!(refused.body.contains("value=\"415 555 0100\""));
     assert!(refused.body.contains("<option value=\"inbox\" selected>"));
     assert!(t.app.calling_channels().await.unwrap().is_empty());
@@ -90,7 +102,11 @@ async fn calling_settings_page(t: TestApp) {
     let done = boss
         .post(
             "/settings/calling",
-            &[("number", "+1 415 555 0100"), ("team", &team.to_string()), ("workspace", "help_desk")],
+            &[
+                ("number", "+1 415 555 0100"),
+                ("team", &team.to_string()),
+                ("workspace", "help_desk"),
+            ],
         )
         .await;
     assert_eq!(done.status, 200, "{}", done.body);
