@@ -181,10 +181,14 @@ async fn unknown_route(uri: Uri) -> ApiError {
 }
 
 async fn method_not_allowed(uri: Uri) -> ApiError {
+    let message = match api::users_method_not_allowed(uri.path()) {
+        Some(why) => why.to_string(),
+        None => format!("This method is not allowed on {}", uri.path()),
+    };
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "METHOD_NOT_ALLOWED",
-        format!("This method is not allowed on {}", uri.path()),
+        message,
     )
 }
 

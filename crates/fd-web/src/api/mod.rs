@@ -41,6 +41,7 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::{ApiError, WebState};
 
 pub(crate) use forms::{peer_ip as form_peer_ip, values_from_pairs as form_values_from_pairs};
+pub(crate) use users::method_not_allowed as users_method_not_allowed;
 
 /// Every API route with its OpenAPI operation: utoipa-axum's `routes!` registers each handler
 /// at the path and methods of its `#[utoipa::path]`, and the same annotation is its operation

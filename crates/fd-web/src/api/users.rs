@@ -2,7 +2,8 @@
 //! `/crm/v3/objects/0-115`, which the router rewrites to it): list, read, update, batch read
 //! and update, and search. Its own module rather than the generic `{objectType}` road because
 //! a user is not a CRM record: the account (Settings → Users) creates and deactivates users,
-//! so create and archive answer 405, and its properties are a fixed set
+//! so create and archive are not routes (the router's 405 says where users are managed),
+//! and its properties are a fixed set
 //! (`fd_domain::users`), not property definitions. The static paths take precedence over
 //! the generic `{objectType}` routes, so Python's `basic_api.get_page("users", …)` and
 //! `.update("users", …)` land here.
@@ -32,22 +33,22 @@ use crate::{ApiError, WebState};
 
 pub(super) fn routes() -> OpenApiRouter<WebState> {
     OpenApiRouter::new()
-        .routes(routes!(list, create))
-        .routes(routes!(read, update, archive))
+        .routes(routes!(list))
+        .routes(routes!(read, update))
         .routes(routes!(batch_read))
         .routes(routes!(batch_update))
         .routes(routes!(search))
 }
 
-/// Why users cannot be created or archived here.
-const MANAGED_IN_SETTINGS: &str = "Users are created, deactivated and removed in Settings → Users (or with `frontdesk admin create-user`), not through the users object; it reads users and updates their availability, time zone, working hours, out-of-office hours and job title";
+/// Why users cannot be created or archived here: the router's 405 for the users paths
+/// (`crate::method_not_allowed`) says this instead of its general words.
+pub(crate) const MANAGED_IN_SETTINGS: &str = "Users are created, deactivated and removed in Settings → Users (or with `frontdesk admin create-user`), not through the users object; it reads users and updates their availability, time zone, working hours, out-of-office hours and job title";
 
-fn not_here() -> ApiError {
-    ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "METHOD_NOT_ALLOWED",
-        MANAGED_IN_SETTINGS,
-    )
+/// The 405 message for a method the users object does not have at `path`, if it is one of
+/// its paths.
+pub(crate) fn method_not_allowed(path: &str) -> Option<&'static str> {
+    (path == "/crm/v3/objects/users" || path.starts_with("/crm/v3/objects/users/"))
+        .then_some(MANAGED_IN_SETTINGS)
 }
 
 /// A page of users in id order.
@@ -173,19 +174,6 @@ async fn list(
 }
 
 #[utoipa::path(
-    post,
-    path = "/crm/v3/objects/users",
-    operation_id = "createUser",
-    tag = "users",
-    summary = "Not here: users are created in Settings → Users (405)",
-    request_body = UserPropertiesIn,
-    responses((status = 405, description = "users are created in Settings → Users", body = super::openapi::ErrorBody)),
-)]
-async fn create(Auth(_actor): Auth) -> ApiError {
-    not_here()
-}
-
-#[utoipa::path(
     get,
     path = "/crm/v3/objects/users/{userId}",
     operation_id = "getUser",
@@ -254,19 +242,6 @@ async fn update(
     names.extend(props.keys().cloned());
     let u = s.app.update_user_object(&actor, id, &props).await?;
     Ok(Json(render(&u, &shown(&names))))
-}
-
-#[utoipa::path(
-    delete,
-    path = "/crm/v3/objects/users/{userId}",
-    operation_id = "archiveUser",
-    tag = "users",
-    summary = "Not here: users are deactivated in Settings → Users (405)",
-    params(("userId" = String, Path)),
-    responses((status = 405, description = "users are deactivated in Settings → Users", body = super::openapi::ErrorBody)),
-)]
-async fn archive(Auth(_actor): Auth, Path(_user_id): Path<String>) -> ApiError {
-    not_here()
 }
 
 /// A user id in a batch body (a digit string, or a number).
