@@ -12,6 +12,7 @@
 use std::collections::BTreeMap;
 
 use fd_domain::engagements::{CallEventKind, disposition, normalize_e164};
+use fd_domain::entities::AdminObject;
 use fd_domain::*;
 use fd_store::{CallingCall, CallingChannel};
 use hmac::{Hmac, KeyInit, Mac};
@@ -134,6 +135,16 @@ impl App {
                     .await?
             }
         };
+        self.audit(
+            &mut tx,
+            actor,
+            AdminObject::Team,
+            ch.team_id.0,
+            "calling_channel_connected",
+            Some("calling_channel"),
+            Some(format!("{} {}", ch.id, ch.number)),
+        )
+        .await?;
         tx.commit().await?;
         Ok(ch)
     }
@@ -160,6 +171,17 @@ impl App {
             .calling_channel(channel)
             .await?
             .ok_or_else(|| AppError::not_found("calling channel", channel))?;
+        // The secret itself is never recorded.
+        self.audit(
+            &mut tx,
+            actor,
+            AdminObject::Team,
+            ch.team_id.0,
+            "calling_secret_rotated",
+            Some("calling_channel"),
+            Some(format!("{} {}", ch.id, ch.number)),
+        )
+        .await?;
         tx.commit().await?;
         Ok(ch)
     }
@@ -173,6 +195,20 @@ impl App {
         if !tx.archive_calling_channel(channel, now).await? {
             return Err(AppError::not_found("calling channel", channel));
         }
+        let ch = tx
+            .calling_channel(channel)
+            .await?
+            .ok_or_else(|| AppError::not_found("calling channel", channel))?;
+        self.audit(
+            &mut tx,
+            actor,
+            AdminObject::Team,
+            ch.team_id.0,
+            "calling_channel_disconnected",
+            Some("calling_channel"),
+            Some(format!("{} {}", ch.id, ch.number)),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }

@@ -485,6 +485,19 @@ impl App {
         let now = self.now();
         let mut tx = self.db().write().await?;
         set_user_availability_in(&mut tx, actor, user, available, now).await?;
+        // Someone else's availability is an administrator's change, recorded as such.
+        if actor.user_id() != Some(user) {
+            self.audit(
+                &mut tx,
+                actor,
+                AdminObject::User,
+                user.0,
+                "user_property_changed",
+                Some(fd_domain::users::AVAILABILITY),
+                Some(fd_domain::users::availability_text(available).to_string()),
+            )
+            .await?;
+        }
         tx.commit().await?;
         Ok(())
     }

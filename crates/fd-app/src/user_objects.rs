@@ -11,6 +11,7 @@
 
 use std::collections::BTreeMap;
 
+use fd_domain::entities::AdminObject;
 use fd_domain::users::{self as rules, UserFilter};
 use fd_domain::*;
 use fd_store::{Team, User, UserProfile};
@@ -122,12 +123,12 @@ fn assemble(
 impl App {
     /// Every user as a users object, in id order: the active ones, or with `archived` the
     /// deactivated ones (HubSpot's archived users).
+    /// Any authenticated actor may read them, as the owners API lists the same people.
     pub async fn user_objects(
         &self,
-        actor: &Actor,
+        _actor: &Actor,
         archived: bool,
     ) -> Result<Vec<UserObject>, AppError> {
-        let _ = actor;
         let mut tx = self.db().read().await?;
         let users = tx.users().await?;
         let teams = tx.teams().await?;
@@ -198,6 +199,22 @@ impl App {
             }
             profile.updated_at = now;
             tx.save_user_profile(&profile).await?;
+        }
+        // Changing someone else is an administrator's act, recorded as such; a user's own
+        // availability and profile are theirs to change unrecorded (the toggle is frequent).
+        if actor.user_id() != Some(user) {
+            for (name, value) in properties {
+                self.audit(
+                    &mut tx,
+                    actor,
+                    AdminObject::User,
+                    id,
+                    "user_property_changed",
+                    Some(name),
+                    Some(value.clone()),
+                )
+                .await?;
+            }
         }
         tx.commit().await?;
         self.user_object(actor, id, false).await

@@ -499,6 +499,25 @@ async fn settings_lifecycle(t: TestApp) {
     assert_eq!(again.team_id, team);
     assert_eq!(again.workspace, Workspace::Inbox);
     assert_ne!(again.secret, rotated.secret);
+    // Each is an administrative change of the team, recorded without the secret.
+    let changes = t
+        .app
+        .admin_changes(&admin, fd_app::domain::entities::AdminObject::Team)
+        .await
+        .unwrap();
+    let actions: Vec<&str> = changes.iter().map(|c| c.action.as_str()).collect();
+    for a in [
+        "calling_channel_connected",
+        "calling_secret_rotated",
+        "calling_channel_disconnected",
+    ] {
+        assert!(actions.contains(&a), "{actions:?}");
+    }
+    assert!(
+        changes
+            .iter()
+            .all(|c| !c.new_value.as_deref().unwrap_or("").contains(&again.secret))
+    );
     let (_, ticket, _, _) = applied(
         post(
             &t,

@@ -105,6 +105,26 @@ async fn users_object(t: TestApp) {
         .unwrap()
         .unwrap();
     assert_eq!(profile.time_zone, "America/Detroit");
+    // The administrator changed someone else: recorded with actor and time.
+    let changes = api
+        .t
+        .app
+        .admin_changes(
+            &Actor::system(),
+            fd_app::domain::entities::AdminObject::User,
+        )
+        .await
+        .unwrap();
+    let ann_changes: Vec<_> = changes
+        .iter()
+        .filter(|c| c.object_id == ann.id.0 && c.action == "user_property_changed")
+        .collect();
+    assert_eq!(ann_changes.len(), 4, "{changes:?}");
+    assert!(
+        ann_changes
+            .iter()
+            .all(|c| c.actor_user_id == Some(admin.id))
+    );
 
     // Read by id and by type id, with the stored working hours.
     let r = api
