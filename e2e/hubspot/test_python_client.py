@@ -319,3 +319,40 @@ def test_conversations_through_api_request(hs):
     r = api(hs, "GET", f"{conv}/threads/{thread_id}", qs={"association": "TICKET"})
     assert r.json()["status"] == "CLOSED"
     assert r.json()["threadAssociations"]["associatedTicketId"] == ticket_id
+
+
+def test_users_object_availability(hs):
+    """HUBSPOT-API-2.md §8: availability is the users object's `hs_availability_status`, which
+    Python reaches only through the generic objects API."""
+    from hubspot.crm.objects import SimplePublicObjectInput as ObjectInput
+    from hubspot.crm.objects.exceptions import ApiException as ObjectsApiException
+
+    props = ["hs_email", "hs_availability_status", "hs_working_hours", "hubspot_owner_id"]
+    users = hs.crm.objects.basic_api.get_page("users", limit=100, properties=props).results
+    agent = next(u for u in users if u.properties["hs_email"] == "acceptance-agent@example.com")
+    owners = hs.crm.owners.owners_api.get_page(limit=100).results
+    owner = next(o for o in owners if o.email == "acceptance-agent@example.com")
+    assert agent.properties["hubspot_owner_id"] == owner.id
+
+    hours = json.dumps([{"days": "MONDAY_TO_FRIDAY", "startMinute": 540, "endMinute": 1020}], separators=(",", ":"))
+    for status in ["available", "away"]:
+        updated = hs.crm.objects.basic_api.update(
+            "users",
+            agent.id,
+            ObjectInput(properties={"hs_availability_status": status, "hs_working_hours": hours}),
+        )
+        assert updated.properties["hs_availability_status"] == status
+        again = hs.crm.objects.basic_api.get_by_id("0-115", agent.id, properties=props)
+        assert again.properties["hs_availability_status"] == status
+        assert json.loads(again.properties["hs_working_hours"])[0]["startMinute"] == 540
+
+    with pytest.raises(ObjectsApiException) as bad:
+        hs.crm.objects.basic_api.update("users", agent.id, ObjectInput(properties={"hs_availability_status": "busy"}))
+    assert bad.value.status == 400 and error_body(bad.value)["category"] == "VALIDATION_ERROR"
+    # An agent's own token may not change another user.
+    me = next(u for u in users if u.properties["hs_email"] == "acceptance-admin@example.com")
+    with pytest.raises(ObjectsApiException) as forbidden:
+        client(token=AGENT_TOKEN).crm.objects.basic_api.update(
+            "users", me.id, ObjectInput(properties={"hs_availability_status": "away"})
+        )
+    assert forbidden.value.status == 403

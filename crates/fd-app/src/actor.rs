@@ -53,6 +53,16 @@ impl Actor {
         }
     }
 
+    /// A user may change their own availability and profile; changing another user's is an
+    /// administrator's (HubSpot's "Availability Management" is an admin permission).
+    pub(crate) fn require_self_or_admin(&self, user: UserId, what: &str) -> Result<(), AppError> {
+        if self.user_id() == Some(user) {
+            Ok(())
+        } else {
+            self.require_admin(&format!("{what} of another user"))
+        }
+    }
+
     pub(crate) fn require_user(&self) -> Result<UserId, AppError> {
         self.user_id()
             .ok_or_else(|| AppError::Forbidden("this action needs a signed-in user".into()))

@@ -12,6 +12,7 @@
 use std::collections::BTreeMap;
 
 use fd_domain::engagements::{CallEventKind, disposition, normalize_e164};
+use fd_domain::entities::AdminObject;
 use fd_domain::*;
 use fd_store::{CallingCall, CallingChannel};
 use hmac::{Hmac, KeyInit, Mac};
@@ -117,16 +118,99 @@ impl App {
             },
         }
         .ok_or_else(|| AppError::not_found("team", team.trim()))?;
-        if tx.calling_channel_by_number(&number).await?.is_some() {
-            return Err(AppError::Conflict(format!(
-                "{number} is already connected as a calling channel"
-            )));
-        }
-        let ch = tx
-            .insert_calling_channel(team_row.id, &number, workspace, &new_secret(), now)
-            .await?;
+        let ch = match tx.calling_channel_by_number(&number).await? {
+            Some(old) if old.archived_at.is_none() => {
+                return Err(AppError::Conflict(format!(
+                    "{number} is already connected as a calling channel"
+                )));
+            }
+            // A disconnected number comes back on its row (its calls keep pointing at it),
+            // with a new secret: the old one stopped signing when it was disconnected.
+            Some(old) => {
+                tx.reconnect_calling_channel(old.id, team_row.id, workspace, &new_secret())
+                    .await?
+            }
+            None => {
+                tx.insert_calling_channel(team_row.id, &number, workspace, &new_secret(), now)
+                    .await?
+            }
+        };
+        self.audit(
+            &mut tx,
+            actor,
+            AdminObject::Team,
+            ch.team_id.0,
+            "calling_channel_connected",
+            Some("calling_channel"),
+            Some(format!("{} {}", ch.id, ch.number)),
+        )
+        .await?;
         tx.commit().await?;
         Ok(ch)
+    }
+
+    /// Settings → Calling: the connected numbers, for an administrator.
+    pub async fn calling_settings(&self, actor: &Actor) -> Result<Vec<CallingChannel>, AppError> {
+        actor.require_admin("managing calling channels")?;
+        self.calling_channels().await
+    }
+
+    /// Gives a connected channel a new webhook secret and returns it: events signed with the
+    /// old one are refused from now on.
+    pub async fn rotate_calling_secret(
+        &self,
+        actor: &Actor,
+        channel: i64,
+    ) -> Result<CallingChannel, AppError> {
+        actor.require_admin("rotating a calling channel's secret")?;
+        let mut tx = self.db().write().await?;
+        if !tx.set_calling_secret(channel, &new_secret()).await? {
+            return Err(AppError::not_found("calling channel", channel));
+        }
+        let ch = tx
+            .calling_channel(channel)
+            .await?
+            .ok_or_else(|| AppError::not_found("calling channel", channel))?;
+        // The secret itself is never recorded.
+        self.audit(
+            &mut tx,
+            actor,
+            AdminObject::Team,
+            ch.team_id.0,
+            "calling_secret_rotated",
+            Some("calling_channel"),
+            Some(format!("{} {}", ch.id, ch.number)),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(ch)
+    }
+
+    /// Disconnects a number (archives its channel): its events are refused from now on, its
+    /// calls keep their conversations and tickets.
+    pub async fn disconnect_calling(&self, actor: &Actor, channel: i64) -> Result<(), AppError> {
+        actor.require_admin("disconnecting a calling channel")?;
+        let now = self.now();
+        let mut tx = self.db().write().await?;
+        if !tx.archive_calling_channel(channel, now).await? {
+            return Err(AppError::not_found("calling channel", channel));
+        }
+        let ch = tx
+            .calling_channel(channel)
+            .await?
+            .ok_or_else(|| AppError::not_found("calling channel", channel))?;
+        self.audit(
+            &mut tx,
+            actor,
+            AdminObject::Team,
+            ch.team_id.0,
+            "calling_channel_disconnected",
+            Some("calling_channel"),
+            Some(format!("{} {}", ch.id, ch.number)),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// The calling channels (the conversations API lists them as channel accounts).
@@ -173,7 +257,11 @@ impl App {
             )));
         };
         let mut tx = self.db().write().await?;
-        let Some(channel) = tx.calling_channel_by_number(&ours).await? else {
+        let Some(channel) = tx
+            .calling_channel_by_number(&ours)
+            .await?
+            .filter(|c| c.archived_at.is_none())
+        else {
             return Ok(CallEventOutcome::Refused(format!(
                 "{ours} is not connected as a calling channel"
             )));

@@ -514,9 +514,34 @@ impl App {
     /// An agent sets themselves available or away (HubSpot's `hs_availability_status`).
     pub async fn set_availability(&self, actor: &Actor, available: bool) -> Result<(), AppError> {
         let user = actor.require_user()?;
+        self.set_user_availability(actor, user, available).await
+    }
+
+    /// Sets a user available or away: the one road of the top bar's toggle, the users
+    /// object's PATCH and `admin set-availability`. Whether a chat finds anyone available
+    /// reads what this writes.
+    pub async fn set_user_availability(
+        &self,
+        actor: &Actor,
+        user: UserId,
+        available: bool,
+    ) -> Result<(), AppError> {
         let now = self.now();
         let mut tx = self.db().write().await?;
-        tx.set_user_availability(user, available, now).await?;
+        set_user_availability_in(&mut tx, actor, user, available, now).await?;
+        // Someone else's availability is an administrator's change, recorded as such.
+        if actor.user_id() != Some(user) {
+            self.audit(
+                &mut tx,
+                actor,
+                AdminObject::User,
+                user.0,
+                "user_property_changed",
+                Some(fd_domain::users::AVAILABILITY),
+                Some(fd_domain::users::availability_text(available).to_string()),
+            )
+            .await?;
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -608,4 +633,22 @@ fn subject_of(text: &str) -> String {
         s.push('…');
     }
     if s.is_empty() { "Chat".into() } else { s }
+}
+
+/// [`App::set_user_availability`] inside a larger transaction (a users-object PATCH that
+/// changes other properties too): yourself, or anyone as an administrator; active users only.
+pub(crate) async fn set_user_availability_in(
+    tx: &mut Tx,
+    actor: &Actor,
+    user: UserId,
+    available: bool,
+    now: Millis,
+) -> Result<(), AppError> {
+    actor.require_self_or_admin(user, "setting the availability")?;
+    match tx.user(user).await? {
+        Some(u) if u.active => {}
+        _ => return Err(AppError::not_found("user", user)),
+    }
+    tx.set_user_availability(user, available, now).await?;
+    Ok(())
 }

@@ -41,6 +41,7 @@ mod threads;
 mod tickets;
 mod totp;
 mod ui;
+mod user_objects;
 
 use std::sync::Arc;
 
@@ -95,6 +96,7 @@ pub use totp::{
     totp_match, totp_uri,
 };
 pub use ui::{CompanyOverview, ContactOverview, LIBRARY_KINDS, ReplyOutcome};
+pub use user_objects::UserObject;
 
 use fd_store::Db;
 use tokio::sync::broadcast;

@@ -629,63 +629,7 @@ impl App {
         if kind == ObjectType::Ticket {
             actor.require_ticket_access()?;
         }
-        let mut errors = Vec::new();
-        if req.groups.len() > MAX_FILTER_GROUPS {
-            errors.push(FieldError::new(
-                "filterGroups",
-                ErrorCode::TooLarge,
-                format!(
-                    "at most {MAX_FILTER_GROUPS} filter groups are allowed, {} were given",
-                    req.groups.len()
-                ),
-            ));
-        }
-        let total_filters: usize = req.groups.iter().map(Vec::len).sum();
-        if total_filters > MAX_FILTERS {
-            errors.push(FieldError::new(
-                "filters",
-                ErrorCode::TooLarge,
-                format!(
-                    "at most {MAX_FILTERS} filters are allowed in all, {total_filters} were given"
-                ),
-            ));
-        }
-        if req.groups.iter().any(|g| g.len() > MAX_FILTERS_PER_GROUP) {
-            errors.push(FieldError::new(
-                "filters",
-                ErrorCode::TooLarge,
-                format!("at most {MAX_FILTERS_PER_GROUP} filters are allowed per group"),
-            ));
-        }
-        if !(0..=MAX_SEARCH_LIMIT).contains(&req.limit) {
-            errors.push(FieldError::new(
-                "limit",
-                ErrorCode::InvalidInteger,
-                format!("must be between 0 and {MAX_SEARCH_LIMIT}"),
-            ));
-        }
-        if req.offset < 0 || req.offset.saturating_add(req.limit.max(0)) > MAX_SEARCH_RESULTS {
-            errors.push(FieldError::new(
-                "after",
-                ErrorCode::TooLarge,
-                format!("paging is limited to the first {MAX_SEARCH_RESULTS} results"),
-            ));
-        }
-        if let Some(q) = &req.query {
-            if q.chars().count() > MAX_FILTER_VALUE_CHARS {
-                errors.push(FieldError::new(
-                    "query",
-                    ErrorCode::TooLarge,
-                    format!("is longer than {MAX_FILTER_VALUE_CHARS} characters"),
-                ));
-            }
-            if let Err(DomainError::Invalid(e)) = fd_domain::text::no_nul("query", q) {
-                errors.extend(e);
-            }
-        }
-        for f in req.groups.iter().flatten() {
-            errors.extend(filter_limits(f));
-        }
+        let mut errors = search_limits(req);
         if !errors.is_empty() {
             return Err(DomainError::Invalid(errors).into());
         }
@@ -863,6 +807,67 @@ impl App {
             values,
         })
     }
+}
+
+/// HubSpot's search limits on a request (groups, filters, page, values), every problem at
+/// once; checked before anything reads the database. The users search checks the same.
+pub(crate) fn search_limits(req: &SearchRequest) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    if req.groups.len() > MAX_FILTER_GROUPS {
+        errors.push(FieldError::new(
+            "filterGroups",
+            ErrorCode::TooLarge,
+            format!(
+                "at most {MAX_FILTER_GROUPS} filter groups are allowed, {} were given",
+                req.groups.len()
+            ),
+        ));
+    }
+    let total_filters: usize = req.groups.iter().map(Vec::len).sum();
+    if total_filters > MAX_FILTERS {
+        errors.push(FieldError::new(
+            "filters",
+            ErrorCode::TooLarge,
+            format!("at most {MAX_FILTERS} filters are allowed in all, {total_filters} were given"),
+        ));
+    }
+    if req.groups.iter().any(|g| g.len() > MAX_FILTERS_PER_GROUP) {
+        errors.push(FieldError::new(
+            "filters",
+            ErrorCode::TooLarge,
+            format!("at most {MAX_FILTERS_PER_GROUP} filters are allowed per group"),
+        ));
+    }
+    if !(0..=MAX_SEARCH_LIMIT).contains(&req.limit) {
+        errors.push(FieldError::new(
+            "limit",
+            ErrorCode::InvalidInteger,
+            format!("must be between 0 and {MAX_SEARCH_LIMIT}"),
+        ));
+    }
+    if req.offset < 0 || req.offset.saturating_add(req.limit.max(0)) > MAX_SEARCH_RESULTS {
+        errors.push(FieldError::new(
+            "after",
+            ErrorCode::TooLarge,
+            format!("paging is limited to the first {MAX_SEARCH_RESULTS} results"),
+        ));
+    }
+    if let Some(q) = &req.query {
+        if q.chars().count() > MAX_FILTER_VALUE_CHARS {
+            errors.push(FieldError::new(
+                "query",
+                ErrorCode::TooLarge,
+                format!("is longer than {MAX_FILTER_VALUE_CHARS} characters"),
+            ));
+        }
+        if let Err(DomainError::Invalid(e)) = fd_domain::text::no_nul("query", q) {
+            errors.extend(e);
+        }
+    }
+    for f in req.groups.iter().flatten() {
+        errors.extend(filter_limits(f));
+    }
+    errors
 }
 
 /// The limits of one filter that hold whatever its property: checked before any query runs.

@@ -27,6 +27,7 @@ pub mod reading;
 pub mod rules;
 pub mod search;
 pub mod text;
+pub mod users;
 
 pub use access::{TicketAccess, Viewer, ViewerScope};
 pub use error::{DomainError, ErrorCode, FieldError};

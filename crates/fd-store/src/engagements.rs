@@ -38,6 +38,8 @@ pub struct CallingChannel {
     pub workspace: Workspace,
     pub secret: String,
     pub created_at: Millis,
+    /// Disconnected (Settings → Calling): events to the number are refused.
+    pub archived_at: Option<Millis>,
 }
 
 fn channel_from_row(r: &crate::Row) -> Result<CallingChannel, StoreError> {
@@ -48,6 +50,7 @@ fn channel_from_row(r: &crate::Row) -> Result<CallingChannel, StoreError> {
         workspace: decode(r.string("workspace")?.parse())?,
         secret: r.string("secret")?,
         created_at: r.i64("created_at")?,
+        archived_at: r.opt_i64("archived_at")?,
     })
 }
 
@@ -60,7 +63,7 @@ pub struct CallingCall {
     pub engagement_id: i64,
 }
 
-const CHANNEL_COLUMNS: &str = "id, team_id, number, workspace, secret, created_at";
+const CHANNEL_COLUMNS: &str = "id, team_id, number, workspace, secret, created_at, archived_at";
 
 impl Tx {
     pub async fn insert_engagement(
@@ -173,13 +176,67 @@ impl Tx {
             .transpose()
     }
 
+    /// The connected calling channels (archived ones are left out).
     pub async fn calling_channels(&mut self) -> Result<Vec<CallingChannel>, StoreError> {
-        let sql = format!("SELECT {CHANNEL_COLUMNS} FROM calling_channels ORDER BY id");
+        let sql = format!(
+            "SELECT {CHANNEL_COLUMNS} FROM calling_channels WHERE archived_at IS NULL ORDER BY id"
+        );
         self.all(&sql, args![])
             .await?
             .iter()
             .map(channel_from_row)
             .collect()
+    }
+
+    pub async fn calling_channel(&mut self, id: i64) -> Result<Option<CallingChannel>, StoreError> {
+        let sql = format!("SELECT {CHANNEL_COLUMNS} FROM calling_channels WHERE id = $1");
+        self.opt(&sql, args![id])
+            .await?
+            .as_ref()
+            .map(channel_from_row)
+            .transpose()
+    }
+
+    /// Connects an archived channel's number again: new team, workspace and secret.
+    pub async fn reconnect_calling_channel(
+        &mut self,
+        id: i64,
+        team: TeamId,
+        workspace: Workspace,
+        secret: &str,
+    ) -> Result<CallingChannel, StoreError> {
+        let sql = format!(
+            "UPDATE calling_channels SET team_id = $1, workspace = $2, secret = $3, archived_at = NULL \
+             WHERE id = $4 RETURNING {CHANNEL_COLUMNS}"
+        );
+        let row = self
+            .one(&sql, args![team, workspace.as_str(), secret, id])
+            .await?;
+        channel_from_row(&row)
+    }
+
+    pub async fn set_calling_secret(&mut self, id: i64, secret: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .exec(
+                "UPDATE calling_channels SET secret = $1 WHERE id = $2 AND archived_at IS NULL",
+                args![secret, id],
+            )
+            .await?
+            > 0)
+    }
+
+    pub async fn archive_calling_channel(
+        &mut self,
+        id: i64,
+        now: Millis,
+    ) -> Result<bool, StoreError> {
+        Ok(self
+            .exec(
+                "UPDATE calling_channels SET archived_at = $1 WHERE id = $2 AND archived_at IS NULL",
+                args![now, id],
+            )
+            .await?
+            > 0)
     }
 
     /// Records a provider event id; false when it was already applied (a replay).

@@ -34,6 +34,8 @@ mod sqlite;
 mod tickets;
 mod tokens;
 mod ui;
+mod user_profiles;
+pub use user_profiles::{UserAvailability, UserProfile};
 
 pub use bots::{BotRow, BotSessionRow};
 pub use chat::{ChatChannel, ChatSession, VisitorToken};

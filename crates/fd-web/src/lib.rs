@@ -133,11 +133,19 @@ fn security_headers(router: Router) -> Router {
     })
 }
 
+/// The users object's type id: `/crm/v3/objects/0-115…` is served as `/crm/v3/objects/users…`.
+const USERS_BY_TYPE_ID: &str = "/crm/v3/objects/0-115";
+
 /// Collapses `//` (clients given a base URL with a trailing slash produce it) and drops a
-/// trailing slash (Python's owners call is `/crm/v3/owners/`), keeping the query.
+/// trailing slash (Python's owners call is `/crm/v3/owners/`), keeping the query; and spells
+/// the users object's type id `0-115` as `users` (its routes are static paths, which a
+/// type id in the `{objectType}` segment would otherwise miss).
 async fn normalize_path(mut req: Request) -> Request {
     let path = req.uri().path();
-    if !(path.contains("//") || (path.len() > 1 && path.ends_with('/'))) {
+    let users_alias = path
+        .strip_prefix(USERS_BY_TYPE_ID)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
+    if !(users_alias || path.contains("//") || (path.len() > 1 && path.ends_with('/'))) {
         return req;
     }
     let mut clean = String::with_capacity(path.len());
@@ -148,6 +156,11 @@ async fn normalize_path(mut req: Request) -> Request {
     }
     while clean.len() > 1 && clean.ends_with('/') {
         clean.pop();
+    }
+    if let Some(rest) = clean.strip_prefix(USERS_BY_TYPE_ID)
+        && (rest.is_empty() || rest.starts_with('/'))
+    {
+        clean = format!("/crm/v3/objects/users{rest}");
     }
     if let Some(q) = req.uri().query() {
         clean.push('?');
@@ -168,10 +181,14 @@ async fn unknown_route(uri: Uri) -> ApiError {
 }
 
 async fn method_not_allowed(uri: Uri) -> ApiError {
+    let message = match api::users_method_not_allowed(uri.path()) {
+        Some(why) => why.to_string(),
+        None => format!("This method is not allowed on {}", uri.path()),
+    };
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "METHOD_NOT_ALLOWED",
-        format!("This method is not allowed on {}", uri.path()),
+        message,
     )
 }
 

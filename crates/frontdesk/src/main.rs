@@ -101,6 +101,12 @@ enum RoleArg {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+enum AvailabilityArg {
+    Available,
+    Away,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
 enum AccessArg {
     All,
     Team,
@@ -160,6 +166,14 @@ enum AdminCommand {
         /// Inbound calls open conversations in the inbox, without tickets.
         #[arg(long)]
         inbox: bool,
+    },
+    /// Set a user available or away (HubSpot's `hs_availability_status`): what the top bar's
+    /// toggle and the users API set, and what a chat asks before it waits for an agent.
+    SetAvailability {
+        #[arg(long)]
+        email: String,
+        #[arg(long, value_enum)]
+        status: AvailabilityArg,
     },
     /// Create a team.
     CreateTeam {
@@ -381,6 +395,21 @@ async fn admin(db: DbArgs, command: AdminCommand) -> anyhow::Result<()> {
                 ch.team_id
             );
             println!("{}", ch.secret);
+        }
+        AdminCommand::SetAvailability { email, status } => {
+            let user = app
+                .user_by_email(email.trim())
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no user with the email address {email:?}"))?;
+            let available = matches!(status, AvailabilityArg::Available);
+            app.set_user_availability(&system, user.id, available)
+                .await?;
+            println!(
+                "{} <{}> is now {}",
+                user.name,
+                user.email,
+                fd_app::domain::users::availability_text(available)
+            );
         }
         AdminCommand::CreateTeam { name } => {
             let team = app.create_team(&system, &name).await?;

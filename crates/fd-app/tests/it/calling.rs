@@ -18,6 +18,7 @@ fd_testkit::on_both_backends! {
     inb_14_inbound_call_on_inbox_number_opens_a_conversation_without_ticket => inbox_call;
     hd_21_call_ticket_from_the_calling_channel_opens_comments_after_an_email_draft => hd_21;
     hd_15_call_reply_goes_by_email_and_undeliverable_replies_are_refused => hd_15;
+    calling_settings_rotate_disconnect_and_reconnect_a_number => settings_lifecycle;
 }
 
 const OUR_NUMBER: &str = "+14155550100";
@@ -407,4 +408,123 @@ async fn hd_15(t: TestApp) {
         assert_rule(t.app.send_reply(&a, c.id, reply("Hello")).await, "HD-15");
         assert!(t.app.messages(&a, c.id).await.unwrap().is_empty());
     }
+}
+
+/// Settings → Calling's use cases: only administrators manage numbers; a rotated secret
+/// replaces the old one at once; a disconnected number refuses events and leaves the list,
+/// and connecting it again brings it back with a new secret and a new team.
+async fn settings_lifecycle(t: TestApp) {
+    let ch = connect(&t, Workspace::HelpDesk).await;
+    let (_, agent) = t
+        .agent("ann@example.com", TicketAccessLevel::All, &[])
+        .await;
+    let (_, admin) = t.admin("boss@example.com").await;
+    assert!(matches!(
+        t.app.calling_settings(&agent).await,
+        Err(fd_app::AppError::Forbidden(_))
+    ));
+    let listed = t.app.calling_settings(&admin).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    let id = listed[0].id;
+    assert!(matches!(
+        t.app.rotate_calling_secret(&agent, id).await,
+        Err(fd_app::AppError::Forbidden(_))
+    ));
+    assert!(matches!(
+        t.app.disconnect_calling(&agent, id).await,
+        Err(fd_app::AppError::Forbidden(_))
+    ));
+    // An invalid number is refused by the E.164 rule, an existing one as a conflict.
+    let team = t.team("Other").await;
+    let bad = t
+        .app
+        .connect_calling(
+            &admin,
+            "415 555 0199",
+            &team.to_string(),
+            Workspace::HelpDesk,
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(bad, fd_app::AppError::Domain(_)), "{bad:?}");
+    let dup = t
+        .app
+        .connect_calling(&admin, OUR_NUMBER, &team.to_string(), Workspace::HelpDesk)
+        .await
+        .unwrap_err();
+    assert!(matches!(dup, fd_app::AppError::Conflict(_)), "{dup:?}");
+
+    // Rotation: the old secret no longer signs, the new one does.
+    let rotated = t.app.rotate_calling_secret(&admin, id).await.unwrap();
+    assert_ne!(rotated.secret, ch.secret);
+    assert!(matches!(
+        post(&t, &ch.secret, event("e1", "c1", "ringing", "+14155550123")).await,
+        CallEventOutcome::Refused(_)
+    ));
+    let (_, ticket, _, created) = applied(
+        post(
+            &t,
+            &rotated.secret,
+            event("e2", "c1", "ringing", "+14155550123"),
+        )
+        .await,
+    );
+    assert!(created && ticket.is_some());
+
+    // Disconnect: out of the list, events refused, its ticket kept.
+    t.app.disconnect_calling(&admin, id).await.unwrap();
+    assert!(t.app.calling_settings(&admin).await.unwrap().is_empty());
+    assert!(matches!(
+        t.app.disconnect_calling(&admin, id).await,
+        Err(fd_app::AppError::NotFound { .. })
+    ));
+    assert!(matches!(
+        post(
+            &t,
+            &rotated.secret,
+            event("e3", "c2", "ringing", "+14155550123")
+        )
+        .await,
+        CallEventOutcome::Refused(_)
+    ));
+    assert!(t.app.ticket(&admin, ticket.unwrap()).await.is_ok());
+
+    // Connecting it again: same channel row, the new team, a new secret.
+    let again = t
+        .app
+        .connect_calling(&admin, OUR_NUMBER, &team.to_string(), Workspace::Inbox)
+        .await
+        .unwrap();
+    assert_eq!(again.id, id);
+    assert_eq!(again.team_id, team);
+    assert_eq!(again.workspace, Workspace::Inbox);
+    assert_ne!(again.secret, rotated.secret);
+    // Each is an administrative change of the team, recorded without the secret.
+    let changes = t
+        .app
+        .admin_changes(&admin, fd_app::domain::entities::AdminObject::Team)
+        .await
+        .unwrap();
+    let actions: Vec<&str> = changes.iter().map(|c| c.action.as_str()).collect();
+    for a in [
+        "calling_channel_connected",
+        "calling_secret_rotated",
+        "calling_channel_disconnected",
+    ] {
+        assert!(actions.contains(&a), "{actions:?}");
+    }
+    assert!(
+        changes
+            .iter()
+            .all(|c| !c.new_value.as_deref().unwrap_or("").contains(&again.secret))
+    );
+    let (_, ticket, _, _) = applied(
+        post(
+            &t,
+            &again.secret,
+            event("e4", "c3", "ringing", "+14155550123"),
+        )
+        .await,
+    );
+    assert!(ticket.is_none(), "an inbox number opens no ticket");
 }

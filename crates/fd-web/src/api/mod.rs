@@ -17,6 +17,7 @@ mod pipelines;
 mod properties;
 mod search;
 mod thread_assignee;
+mod users;
 mod visitor_identification;
 
 use std::collections::BTreeMap;
@@ -40,6 +41,7 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::{ApiError, WebState};
 
 pub(crate) use forms::{peer_ip as form_peer_ip, values_from_pairs as form_values_from_pairs};
+pub(crate) use users::method_not_allowed as users_method_not_allowed;
 
 /// Every API route with its OpenAPI operation: utoipa-axum's `routes!` registers each handler
 /// at the path and methods of its `#[utoipa::path]`, and the same annotation is its operation
@@ -54,8 +56,9 @@ fn api() -> OpenApiRouter<WebState> {
 }
 
 /// Each route file's routes, by name.
-fn route_files() -> [(&'static str, OpenApiRouter<WebState>); 11] {
+fn route_files() -> [(&'static str, OpenApiRouter<WebState>); 12] {
     [
+        ("users", users::routes()),
         ("calling", calling::routes()),
         ("thread_assignee", thread_assignee::routes()),
         ("objects", objects::routes()),
@@ -279,6 +282,16 @@ pub(crate) fn object_type(raw: &str) -> Result<ObjectType, ApiError> {
 
 /// An object type served by the CRM object, search and properties APIs.
 pub(crate) fn crm_type(raw: &str) -> Result<ObjectType, ApiError> {
+    // The users object has its own routes (`users.rs`); what reaches the generic ones with
+    // it is what users do not offer.
+    if matches!(
+        raw.trim().to_ascii_lowercase().as_str(),
+        "users" | "user" | "0-115"
+    ) {
+        return Err(ApiError::validation(
+            "The users object offers reads, updates, batch read and update, and search at /crm/v3/objects/users: users are created and deactivated in Settings → Users",
+        ));
+    }
     match object_type(raw)? {
         t @ (ObjectType::Ticket
         | ObjectType::Contact

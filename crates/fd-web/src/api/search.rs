@@ -99,7 +99,7 @@ impl ToSchema for SortIn {}
 #[derive(Deserialize, Default, ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[schema(as = SearchRequest)]
-struct SearchIn {
+pub(super) struct SearchIn {
     #[schema(nullable = false)]
     #[serde(default)]
     query: Option<String>,
@@ -114,7 +114,7 @@ struct SearchIn {
     #[serde(default)]
     sorts: Vec<Value>,
     #[serde(default)]
-    properties: Vec<String>,
+    pub(super) properties: Vec<String>,
     /// at most 5 groups of at most 6 filters, 18 filters in all
     #[schema(inline)]
     #[serde(default)]
@@ -123,12 +123,12 @@ struct SearchIn {
 
 /// One page of matches and how many there are in all.
 #[derive(Serialize, ToSchema)]
-struct SearchResponse {
-    total: i64,
-    results: Vec<SimplePublicObject>,
+pub(super) struct SearchResponse {
+    pub(super) total: i64,
+    pub(super) results: Vec<SimplePublicObject>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
-    paging: Option<Paging>,
+    pub(super) paging: Option<Paging>,
 }
 
 fn int(field: &str, v: &Option<Value>, default: i64) -> Result<i64, ApiError> {
@@ -203,6 +203,22 @@ async fn search(
     Body(input): Body<SearchIn>,
 ) -> Result<Json<SearchResponse>, ApiError> {
     let kind = crm_type(&object_type)?;
+    let req = request(&input)?;
+    let offset = req.offset;
+    let (total, records) = s.app.search_records(&actor, kind, &req).await?;
+    let shape = Shape::new(&s.app, kind, &input.properties).await?;
+    let results = records.iter().map(|r| shape.render(r)).collect();
+    let next = offset + records.len() as i64;
+    let paging = (!records.is_empty() && next < total).then(|| Paging::after(next));
+    Ok(Json(SearchResponse {
+        total,
+        results,
+        paging,
+    }))
+}
+
+/// The use cases' search request from the body (one sort, integers, filter values as text).
+pub(super) fn request(input: &SearchIn) -> Result<SearchRequest, ApiError> {
     if input.sorts.len() > 1 {
         return Err(ApiError::validation(format!(
             "Only one sort is allowed, {} were given",
@@ -246,14 +262,5 @@ async fn search(
         limit,
         offset,
     };
-    let (total, records) = s.app.search_records(&actor, kind, &req).await?;
-    let shape = Shape::new(&s.app, kind, &input.properties).await?;
-    let results = records.iter().map(|r| shape.render(r)).collect();
-    let next = offset + records.len() as i64;
-    let paging = (!records.is_empty() && next < total).then(|| Paging::after(next));
-    Ok(Json(SearchResponse {
-        total,
-        results,
-        paging,
-    }))
+    Ok(req)
 }

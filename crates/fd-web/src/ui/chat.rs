@@ -540,7 +540,7 @@ struct ChatSettingsPage {
 }
 
 /// This server's origin as the browser asked for it (for the embed snippet).
-fn origin(headers: &HeaderMap) -> String {
+pub(super) fn origin(headers: &HeaderMap) -> String {
     let host = headers
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
@@ -552,7 +552,7 @@ fn origin(headers: &HeaderMap) -> String {
     format!("{}://{host}", if https { "https" } else { "http" })
 }
 
-fn require_admin(agent: &Agent) -> Result<(), UiError> {
+pub(super) fn require_admin(agent: &Agent) -> Result<(), UiError> {
     if agent.actor.viewer.is_account_admin() {
         Ok(())
     } else {

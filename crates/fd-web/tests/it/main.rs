@@ -10,6 +10,7 @@ mod api_engagements;
 mod api_errors;
 mod api_forms;
 mod api_rules;
+mod api_users;
 mod api_wire;
 mod chat;
 mod hardening_input;

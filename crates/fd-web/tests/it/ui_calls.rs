@@ -61,6 +61,89 @@ async fn chat_reply_is_refused_with_its_reason(t: TestApp) {
     assert_eq!(messages.len(), 1, "the refused reply was not stored");
 }
 
+/// Settings → Calling without script: an admin connects a number and sees its secret once,
+/// a bad number comes back at its field with what was typed, rotation shows a new secret,
+/// disconnecting removes it; agents may not open the page.
+async fn calling_settings_page(t: TestApp) {
+    t.admin("boss@example.com").await;
+    agent(&t, "ann@example.com").await;
+    let team = t.team("Phones").await;
+    let base = serve(&t).await;
+    let boss = Browser::login(&base, "boss@example.com").await;
+    let page = boss.get("/settings/calling").await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("No number is connected yet."),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("/calling/v1/events"));
+
+    let refused = boss
+        .post(
+            "/settings/calling",
+            &[
+                ("number", "415 555 0100"),
+                ("team", &team.to_string()),
+                ("workspace", "inbox"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, 400);
+    assert!(
+        refused.body.contains("id=\"calling-number-error\""),
+        "{}",
+        refused.body
+    );
+    assert!(refused.body.contains("value=\"415 555 0100\""));
+    assert!(refused.body.contains("<option value=\"inbox\" selected>"));
+    assert!(t.app.calling_channels().await.unwrap().is_empty());
+
+    let done = boss
+        .post(
+            "/settings/calling",
+            &[
+                ("number", "+1 415 555 0100"),
+                ("team", &team.to_string()),
+                ("workspace", "help_desk"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    let ch = t.app.calling_channels().await.unwrap().remove(0);
+    assert_eq!(ch.number, "+14155550100");
+    assert!(done.body.contains(&ch.secret), "the secret is shown once");
+    let listed = boss.get("/settings/calling").await;
+    assert!(listed.body.contains("+14155550100"));
+    assert!(!listed.body.contains(&ch.secret), "and only once");
+
+    let rotated = boss
+        .post(&format!("/settings/calling/{}/rotate", ch.id), &[])
+        .await;
+    assert_eq!(rotated.status, 200);
+    let new_secret = t.app.calling_channels().await.unwrap().remove(0).secret;
+    assert_ne!(new_secret, ch.secret);
+    assert!(rotated.body.contains(&new_secret));
+
+    let gone = boss
+        .post(&format!("/settings/calling/{}/disconnect", ch.id), &[])
+        .await;
+    assert_eq!(gone.status.as_u16(), 303);
+    assert!(t.app.calling_channels().await.unwrap().is_empty());
+
+    let ann = Browser::login(&base, "ann@example.com").await;
+    assert_eq!(ann.get("/settings/calling").await.status, 403);
+    let r = ann
+        .post(
+            "/settings/calling",
+            &[("number", "+14155550101"), ("team", &team.to_string())],
+        )
+        .await;
+    assert_eq!(r.status, 403);
+    assert!(t.app.calling_channels().await.unwrap().is_empty());
+}
+
 fd_testkit::on_both_backends! {
     ui_hd_15_a_reply_nothing_can_deliver_is_refused_with_its_reason => chat_reply_is_refused_with_its_reason;
+    ui_calling_settings_connect_rotate_disconnect => calling_settings_page;
 }

@@ -66,3 +66,54 @@ fn create_chat_prints_the_channel_id_last_and_refuses_unknown_teams() {
     ]));
     assert!(!ok);
 }
+
+/// `frontdesk admin set-availability`: the CLI's road to the same availability the top bar's
+/// toggle and the users API set; unknown users and statuses are refused clearly.
+#[test]
+fn set_availability_sets_a_user_available_or_away() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (ok, _, err) = run(frontdesk(&data).args([
+        "admin",
+        "create-user",
+        "--email",
+        "ann@example.com",
+        "--name",
+        "Ann Agent",
+        "--role",
+        "agent",
+        "--password",
+        "correct horse battery",
+    ]));
+    assert!(ok, "{err}");
+    for status in ["available", "away"] {
+        let (ok, out, err) = run(frontdesk(&data).args([
+            "admin",
+            "set-availability",
+            "--email",
+            "ann@example.com",
+            "--status",
+            status,
+        ]));
+        assert!(ok, "{err}");
+        assert!(out.contains(&format!("is now {status}")), "{out}");
+    }
+    let (ok, _, err) = run(frontdesk(&data).args([
+        "admin",
+        "set-availability",
+        "--email",
+        "nobody@example.com",
+        "--status",
+        "away",
+    ]));
+    assert!(!ok && err.contains("nobody@example.com"), "{err}");
+    let (ok, _, _) = run(frontdesk(&data).args([
+        "admin",
+        "set-availability",
+        "--email",
+        "ann@example.com",
+        "--status",
+        "busy",
+    ]));
+    assert!(!ok);
+}
