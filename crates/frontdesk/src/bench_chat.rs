@@ -681,11 +681,24 @@ async fn phases(args: &BenchChatArgs, desk: &Desk, server: &Server) -> anyhow::R
     }
     let mut visitors = Vec::with_capacity(args.visitors);
     let mut failures: Vec<String> = Vec::new();
-    for t in tasks {
+    let mut last = (0usize, Duration::ZERO);
+    for (i, t) in tasks.into_iter().enumerate() {
         match t.await {
             Ok(Ok(v)) => visitors.push(v),
             Ok(Err(e)) => failures.push(format!("{e:#}")),
             Err(e) => failures.push(format!("{e}")),
+        }
+        // The rate per thousand shows whether starting a chat slows as more are held.
+        if (i + 1) % 1000 == 0 {
+            let now = started.elapsed();
+            println!(
+                "  {:>6} opened at {:>6.1} s ({:.0}/s for the last {})",
+                i + 1,
+                now.as_secs_f64(),
+                (i + 1 - last.0) as f64 / (now - last.1).as_secs_f64().max(1e-9),
+                i + 1 - last.0
+            );
+            last = (i + 1, now);
         }
     }
     let opened_in = started.elapsed();

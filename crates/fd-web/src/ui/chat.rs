@@ -443,9 +443,7 @@ impl WidgetHub {
         let mut rx = Vec::with_capacity(targets.len());
         if let Ok(mut map) = self.targets.lock() {
             for t in targets {
-                let tx = map
-                    .entry(t.clone())
-                    .or_insert_with(|| watch::channel(0).0);
+                let tx = map.entry(t.clone()).or_insert_with(|| watch::channel(0).0);
                 rx.push((t.clone(), tx.subscribe()));
             }
         }

@@ -192,7 +192,10 @@ fn serve_raises_its_open_file_limit_to_the_hard_limit() {
     let mut line = String::new();
     while !line.contains("Frontdesk is running at") {
         line.clear();
-        assert!(reader.read_line(&mut line).unwrap() > 0, "serve ended early");
+        assert!(
+            reader.read_line(&mut line).unwrap() > 0,
+            "serve ended early"
+        );
     }
     let limits = std::fs::read_to_string(format!("/proc/{}/limits", child.id())).unwrap();
     let row = limits
