@@ -219,17 +219,32 @@ fn memory_kib(pid: u32) -> anyhow::Result<(u64, u64)> {
 }
 
 fn parse_memory(status: &str) -> Option<(u64, u64)> {
-    let field = |name: &str| {
-        status.lines().find_map(|l| {
-            l.strip_prefix(name)?
-                .trim()
-                .strip_suffix("kB")?
-                .trim()
-                .parse::<u64>()
-                .ok()
-        })
-    };
-    Some((field("VmRSS:")?, field("VmHWM:")?))
+    Some((status_kib(status, "VmRSS:")?, status_kib(status, "VmHWM:")?))
+}
+
+/// One `Name:  1234 kB` line of `/proc/<pid>/status`.
+fn status_kib(status: &str, name: &str) -> Option<u64> {
+    status.lines().find_map(|l| {
+        l.strip_prefix(name)?
+            .trim()
+            .strip_suffix("kB")?
+            .trim()
+            .parse::<u64>()
+            .ok()
+    })
+}
+
+/// `RssAnon` (heap: connections, tasks, SQLite's page cache) and `RssFile` (the mapped binary
+/// and libraries), in KiB, for the record.
+fn memory_split(pid: u32) -> String {
+    match std::fs::read_to_string(format!("/proc/{pid}/status")) {
+        Ok(s) => format!(
+            "RssAnon {} KiB, RssFile {} KiB",
+            status_kib(&s, "RssAnon:").unwrap_or(0),
+            status_kib(&s, "RssFile:").unwrap_or(0)
+        ),
+        Err(_) => "?".into(),
+    }
 }
 
 fn load_average() -> String {
@@ -369,26 +384,7 @@ async fn open_visitor(
             .send()
             .await?;
         ok_json(r, "GET state?token").await?;
-        let r = http
-            .get(format!("{chat}/events?token={token}"))
-            .header("origin", ORIGIN)
-            .header("accept", "text/event-stream")
-            .send()
-            .await?;
-        if !r.status().is_success() {
-            bail!("GET events answered {}", r.status());
-        }
-        let (tx, mut heard) = mpsc::unbounded_channel();
-        follow(r, tx);
-        // The stream opens with the conversation's state.
-        loop {
-            match heard.recv().await {
-                Some(Heard::Sse(_, Sse::Event { name, .. })) if name == "state" => break,
-                Some(Heard::Sse(..)) => {}
-                Some(Heard::Ended(why)) => bail!("the widget stream ended at once: {why}"),
-                None => bail!("the widget stream ended at once"),
-            }
-        }
+        let heard = open_stream(&http, chat, &token).await?;
         anyhow::Ok(Visitor {
             http: http.clone(),
             token,
@@ -398,6 +394,34 @@ async fn open_visitor(
     tokio::time::timeout(timeout, steps)
         .await
         .map_err(|_| anyhow::anyhow!("no answer within {} s", timeout.as_secs()))?
+}
+
+/// The widget's `stream()`: `GET /chat/{id}/events?token=`, read until its first state.
+async fn open_stream(
+    http: &reqwest::Client,
+    chat: &str,
+    token: &str,
+) -> anyhow::Result<mpsc::UnboundedReceiver<Heard>> {
+    let r = http
+        .get(format!("{chat}/events?token={token}"))
+        .header("origin", ORIGIN)
+        .header("accept", "text/event-stream")
+        .send()
+        .await?;
+    if !r.status().is_success() {
+        bail!("GET events answered {}", r.status());
+    }
+    let (tx, mut heard) = mpsc::unbounded_channel();
+    follow(r, tx);
+    // The stream opens with the conversation's state.
+    loop {
+        match heard.recv().await {
+            Some(Heard::Sse(_, Sse::Event { name, .. })) if name == "state" => return Ok(heard),
+            Some(Heard::Sse(..)) => {}
+            Some(Heard::Ended(why)) => bail!("the widget stream ended at once: {why}"),
+            None => bail!("the widget stream ended at once"),
+        }
+    }
 }
 
 /// A client whose connections come from `ip`.
@@ -742,8 +766,10 @@ async fn phases(args: &BenchChatArgs, desk: &Desk, server: &Server) -> anyhow::R
     let held = alive;
     let per = (rss_idle.saturating_sub(rss_before)) as f64 / held.max(1) as f64;
     println!(
-        "server memory with {held} idle visitors: VmRSS {rss_idle} KiB (peak VmHWM {hwm_idle} KiB); \
-         {:.1} KiB more than before them, {per:.1} KiB per visitor",
+        "server memory with {held} idle visitors: VmRSS {rss_idle} KiB (peak VmHWM {hwm_idle} KiB; {}); \
+         {:.1} KiB more than before them, {per:.1} KiB per visitor (their chats' rows in the \
+         database's page cache included)",
+        memory_split(server.pid),
         rss_idle.saturating_sub(rss_before) as f64
     );
 
@@ -784,6 +810,39 @@ async fn phases(args: &BenchChatArgs, desk: &Desk, server: &Server) -> anyhow::R
             summary(&mut replies)
         );
     }
+    // A second tab of every visitor: one more stream each on chats that exist, so what the
+    // server's memory grows by is the held streams alone, without new rows.
+    let (rss_pre_tabs, _) = memory_kib(server.pid)?;
+    let started = Instant::now();
+    let mut tabs = Vec::with_capacity(visitors.len());
+    for v in &visitors {
+        let (http, token, chat) = (v.http.clone(), v.token.clone(), chat.clone());
+        let sem = sem.clone();
+        tabs.push(tokio::spawn(async move {
+            let _permit = sem.acquire_owned().await?;
+            tokio::time::timeout(timeout, open_stream(&http, &chat, &token))
+                .await
+                .map_err(|_| anyhow::anyhow!("no stream within {} s", timeout.as_secs()))?
+        }));
+    }
+    let mut seconds = Vec::with_capacity(tabs.len());
+    let mut second_failures = 0;
+    for t in tabs {
+        match t.await {
+            Ok(Ok(h)) => seconds.push(h),
+            _ => second_failures += 1,
+        }
+    }
+    let (rss_tabs, _) = memory_kib(server.pid)?;
+    println!(
+        "a second stream for each visitor: {} opened in {:.1} s ({second_failures} failed); \
+         VmRSS {rss_pre_tabs} -> {rss_tabs} KiB ({}), {:.1} KiB per held stream",
+        seconds.len(),
+        started.elapsed().as_secs_f64(),
+        memory_split(server.pid),
+        rss_tabs.saturating_sub(rss_pre_tabs) as f64 / seconds.len().max(1) as f64
+    );
+    drop(seconds);
     let (rss_end, hwm_end) = memory_kib(server.pid)?;
     println!("server memory at the end: VmRSS {rss_end} KiB (peak VmHWM {hwm_end} KiB)");
     println!(
