@@ -683,7 +683,7 @@ async fn phases(args: &BenchChatArgs, desk: &Desk, server: &Server) -> anyhow::R
         .max(1);
     let started = Instant::now();
     let sem = Arc::new(tokio::sync::Semaphore::new(args.open_concurrency.max(1)));
-    let mut tasks = Vec::with_capacity(args.visitors);
+    let mut tasks = tokio::task::JoinSet::new();
     let mut client = None;
     for i in 0..args.visitors {
         if i % per_address == 0 || client.is_none() {
@@ -692,39 +692,51 @@ async fn phases(args: &BenchChatArgs, desk: &Desk, server: &Server) -> anyhow::R
         let http = client.clone().context("client")?;
         let sem = sem.clone();
         let chat = chat.clone();
-        tasks.push(tokio::spawn(async move {
+        tasks.spawn(async move {
             let _permit = sem.acquire_owned().await?;
-            open_visitor(
+            let t = Instant::now();
+            let v = open_visitor(
                 http,
                 &chat,
                 &format!("Hello, visitor {i} here: where is my parcel?"),
                 timeout,
             )
-            .await
-        }));
+            .await?;
+            anyhow::Ok((v, t.elapsed()))
+        });
     }
     let mut visitors = Vec::with_capacity(args.visitors);
     let mut failures: Vec<String> = Vec::new();
+    let mut open_times = Vec::with_capacity(args.visitors);
     let mut last = (0usize, Duration::ZERO);
-    for (i, t) in tasks.into_iter().enumerate() {
-        match t.await {
-            Ok(Ok(v)) => visitors.push(v),
+    let mut done = 0;
+    // In the order they finish: the rate per thousand shows whether starting a chat slows
+    // as more are held.
+    while let Some(t) = tasks.join_next().await {
+        match t {
+            Ok(Ok((v, took))) => {
+                visitors.push(v);
+                open_times.push(took);
+            }
             Ok(Err(e)) => failures.push(format!("{e:#}")),
             Err(e) => failures.push(format!("{e}")),
         }
-        // The rate per thousand shows whether starting a chat slows as more are held.
-        if (i + 1) % 1000 == 0 {
+        done += 1;
+        if done % 1000 == 0 {
             let now = started.elapsed();
             println!(
-                "  {:>6} opened at {:>6.1} s ({:.0}/s for the last {})",
-                i + 1,
+                "  {done:>6} opened at {:>6.1} s ({:.0}/s for the last {})",
                 now.as_secs_f64(),
-                (i + 1 - last.0) as f64 / (now - last.1).as_secs_f64().max(1e-9),
-                i + 1 - last.0
+                (done - last.0) as f64 / (now - last.1).as_secs_f64().max(1e-9),
+                done - last.0
             );
-            last = (i + 1, now);
+            last = (done, now);
         }
     }
+    println!(
+        "one visitor's four requests (state, first message, state, stream): {}",
+        summary(&mut open_times)
+    );
     let opened_in = started.elapsed();
     println!(
         "opened {} of {} visitors in {:.1} s ({:.0} chat starts/s, {} at once, {} per source address)",
