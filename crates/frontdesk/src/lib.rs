@@ -5,6 +5,7 @@
 
 pub mod bench;
 pub mod bench_api;
+pub mod bench_chat;
 pub mod bench_forms;
 pub mod bench_hostile;
 pub mod bench_mail;
@@ -199,6 +200,23 @@ pub fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()> + Send + 'st
         Ok(async {
             let _ = tokio::signal::ctrl_c().await;
         })
+    }
+}
+
+/// Raises this process's soft limit on open files to its hard limit and returns the limit
+/// now in force (`None` where it cannot be read). Every held chat, event stream and SMTP
+/// session is a file descriptor: the soft limit many systems start with (1,024) would refuse
+/// connections long before the node's memory or CPU is used up, while the hard limit is what
+/// the administrator allows.
+pub fn raise_open_file_limit() -> Option<u64> {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(n) => Some(n),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot raise the open-file limit");
+            rlimit::getrlimit(rlimit::Resource::NOFILE)
+                .ok()
+                .map(|(soft, _)| soft)
+        }
     }
 }
 

@@ -87,6 +87,9 @@ enum Command {
     /// Public form submissions per second over loopback HTTP (each a contact, a FORM
     /// conversation and a ticket).
     BenchForms(frontdesk::bench_forms::BenchFormsArgs),
+    /// Live chat over loopback HTTP: idle visitors one server process holds and its memory,
+    /// and visitor-to-agent latency (BENCHMARKS.md, "Channels: forms and live chat").
+    BenchChat(frontdesk::bench_chat::BenchChatArgs),
     /// Measure the web UI's page server times on a fresh database (BENCHMARKS.md, "Web UI").
     BenchUi(frontdesk::bench_ui::BenchUiArgs),
     /// Time the worst mail HTML against the sanitiser's bounds and measure HTTP latency while
@@ -281,6 +284,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(args) => bench::run(args).await,
         Command::BenchApi(args) => frontdesk::bench_api::run(args).await,
         Command::BenchForms(args) => frontdesk::bench_forms::run(args).await,
+        Command::BenchChat(args) => frontdesk::bench_chat::run(args).await,
         Command::BenchUi(args) => frontdesk::bench_ui::run(args).await,
         Command::BenchHostileMail(args) => frontdesk::bench_hostile::run(args).await,
     }
@@ -292,6 +296,9 @@ async fn serve(
     mail: frontdesk::mail::MailArgs,
 ) -> anyhow::Result<()> {
     let shutdown = frontdesk::shutdown_signal()?;
+    // Each held chat or event stream is an open file.
+    let open_files = frontdesk::raise_open_file_limit();
+    tracing::info!(open_files, "open-file limit");
     let config = db.config();
     let app = frontdesk::open(&config).await?;
     let listener = tokio::net::TcpListener::bind(listen)

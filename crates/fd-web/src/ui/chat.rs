@@ -13,7 +13,9 @@
 //!
 //! Only translates: every action is an `fd_app::App` use case. Must not contain SQL.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
 use askama::Template;
@@ -29,7 +31,7 @@ use fd_app::domain::*;
 use fd_app::{Actor, ChatView, Event, VisitorMessage};
 use futures_util::stream::{self, Stream};
 use serde::{Deserialize, Serialize};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
 use super::view::Opt;
 use super::{Agent, Chrome, Id, Post, UiError, UiResult, UiState, page};
@@ -415,14 +417,146 @@ impl Drop for VisitorPresence {
     }
 }
 
+/// The widget streams of this node by what they wait for (`conversation:3`, `ticket:12`),
+/// woken by one task that reads the app's events and the presence changes.
+///
+/// Each stream used to subscribe to both broadcasts itself: every event and every presence
+/// change anywhere on the node then woke every held chat (a visitor joining woke all the
+/// others, so opening N chats cost N² wake-ups, each cloning the target's name), and when
+/// the presence broadcast overflowed under a burst of joins every lagging stream re-read its
+/// conversation. Now a change wakes only the streams of its conversation or target, and a
+/// burst of changes to one conversation is one re-read (`watch` keeps only the latest).
+#[derive(Default)]
+pub(crate) struct WidgetHub {
+    targets: Mutex<HashMap<String, watch::Sender<u64>>>,
+    started: OnceLock<()>,
+}
+
+impl WidgetHub {
+    /// Starts the task that wakes the streams (once per hub).
+    fn start(
+        self: &Arc<Self>,
+        events: impl FnOnce() -> broadcast::Receiver<Event>,
+        changes: impl FnOnce() -> broadcast::Receiver<String>,
+    ) {
+        self.started.get_or_init(|| {
+            tokio::spawn(dispatch(Arc::downgrade(self), events(), changes()));
+        });
+    }
+
+    /// Registers a stream for `targets`; it stops being woken when the guard drops.
+    fn watch(self: &Arc<Self>, targets: &[String]) -> WidgetWatch {
+        let mut rx = Vec::with_capacity(targets.len());
+        if let Ok(mut map) = self.targets.lock() {
+            for t in targets {
+                let tx = map.entry(t.clone()).or_insert_with(|| watch::channel(0).0);
+                rx.push((t.clone(), tx.subscribe()));
+            }
+        }
+        WidgetWatch {
+            hub: self.clone(),
+            rx,
+        }
+    }
+
+    fn wake(&self, target: &str) {
+        if let Ok(map) = self.targets.lock()
+            && let Some(tx) = map.get(target)
+        {
+            tx.send_modify(|v| *v = v.wrapping_add(1));
+        }
+    }
+
+    /// Missed changes (the task lagged): every stream reads its state again.
+    fn wake_all(&self) {
+        if let Ok(map) = self.targets.lock() {
+            for tx in map.values() {
+                tx.send_modify(|v| *v = v.wrapping_add(1));
+            }
+        }
+    }
+
+    /// How many targets have streams waiting on them.
+    #[cfg(test)]
+    fn watched(&self) -> usize {
+        self.targets.lock().map(|m| m.len()).unwrap_or(0)
+    }
+}
+
+/// Routes each change to the streams of its target; ends with the app or the hub.
+async fn dispatch(
+    hub: Weak<WidgetHub>,
+    mut events: broadcast::Receiver<Event>,
+    mut changes: broadcast::Receiver<String>,
+) {
+    loop {
+        let target = tokio::select! {
+            ev = events.recv() => match ev {
+                Ok(Event::MessageAdded { conversation, .. })
+                | Ok(Event::ConversationChanged(conversation)) => Some(format!("conversation:{conversation}")),
+                Ok(_) => continue,
+                Err(broadcast::error::RecvError::Lagged(_)) => None,
+                Err(broadcast::error::RecvError::Closed) => return,
+            },
+            p = changes.recv() => match p {
+                Ok(target) => Some(target),
+                Err(broadcast::error::RecvError::Lagged(_)) => None,
+                Err(broadcast::error::RecvError::Closed) => return,
+            },
+        };
+        let Some(hub) = hub.upgrade() else { return };
+        match target {
+            Some(t) => hub.wake(&t),
+            None => hub.wake_all(),
+        }
+    }
+}
+
+/// One stream's registration; dropping it forgets targets nobody waits on any more.
+struct WidgetWatch {
+    hub: Arc<WidgetHub>,
+    rx: Vec<(String, watch::Receiver<u64>)>,
+}
+
+impl WidgetWatch {
+    /// Waits until one of the targets changed (`false`: never will).
+    async fn changed(&mut self) -> bool {
+        if self.rx.is_empty() {
+            return std::future::pending().await;
+        }
+        let woke = futures_util::future::select_all(
+            self.rx.iter_mut().map(|(_, r)| Box::pin(r.changed())),
+        )
+        .await
+        .0
+        .is_ok();
+        // One state answers every change seen so far, on all the targets.
+        for (_, r) in &mut self.rx {
+            r.borrow_and_update();
+        }
+        woke
+    }
+}
+
+impl Drop for WidgetWatch {
+    fn drop(&mut self) {
+        if let Ok(mut map) = self.hub.targets.lock() {
+            for (t, rx) in self.rx.drain(..) {
+                drop(rx);
+                if map.get(&t).is_some_and(|tx| tx.receiver_count() == 0) {
+                    map.remove(&t);
+                }
+            }
+        }
+    }
+}
+
 struct WidgetStream {
     presence: VisitorPresence,
     channel: i64,
     token: String,
-    conversation: ConversationId,
     targets: Vec<String>,
-    events: broadcast::Receiver<Event>,
-    changes: broadcast::Receiver<String>,
+    watch: WidgetWatch,
     first: bool,
 }
 
@@ -443,12 +577,13 @@ async fn events(
         Ok(v) => v,
         Err(e) => return error(e),
     };
-    let Some(conversation) = v.conversation else {
+    if v.conversation.is_none() {
         return bad("this visitor has no conversation yet");
-    };
+    }
     let targets = targets(&v, ticket_of(&st, &v).await);
-    let events = st.app.subscribe();
-    let changes = st.live.subscribe_changes();
+    st.widgets
+        .start(|| st.app.subscribe(), || st.live.subscribe_changes());
+    let watch = st.widgets.watch(&targets);
     // Marked as the visitor's own words: a visitor calling themselves "Ann" is not agent Ann.
     let name = v
         .messages
@@ -467,10 +602,8 @@ async fn events(
         },
         channel: ch,
         token,
-        conversation,
         targets,
-        events,
-        changes,
+        watch,
         first: true,
     };
     let mut r = Sse::new(widget_stream(ws))
@@ -492,32 +625,14 @@ async fn state_event(ws: &WidgetStream) -> Option<SseEvent> {
 
 fn widget_stream(ws: WidgetStream) -> impl Stream<Item = Result<SseEvent, Infallible>> {
     stream::unfold(ws, |mut ws| async move {
-        loop {
-            if ws.first {
-                ws.first = false;
-                let e = state_event(&ws).await?;
-                return Some((Ok(e), ws));
-            }
-            let relevant = tokio::select! {
-                ev = ws.events.recv() => match ev {
-                    Ok(Event::MessageAdded { conversation, .. })
-                    | Ok(Event::ConversationChanged(conversation)) => conversation == ws.conversation,
-                    Ok(_) => false,
-                    Err(broadcast::error::RecvError::Lagged(_)) => true,
-                    Err(broadcast::error::RecvError::Closed) => return None,
-                },
-                p = ws.changes.recv() => match p {
-                    Ok(target) => ws.targets.contains(&target),
-                    Err(broadcast::error::RecvError::Lagged(_)) => true,
-                    Err(broadcast::error::RecvError::Closed) => return None,
-                },
-            };
-            if relevant {
-                // A token that no longer reaches anything (channel archived) ends the stream.
-                let e = state_event(&ws).await?;
-                return Some((Ok(e), ws));
-            }
+        if ws.first {
+            ws.first = false;
+        } else if !ws.watch.changed().await {
+            return None;
         }
+        // A token that no longer reaches anything (channel archived) ends the stream.
+        let e = state_event(&ws).await?;
+        Some((Ok(e), ws))
     })
 }
 
@@ -642,4 +757,66 @@ async fn set_availability(State(st): State<UiState>, post: Post) -> UiResult {
         .filter(|b| b.starts_with('/') && !b.starts_with("//"))
         .unwrap_or("/");
     Ok(Redirect::to(back).into_response())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn pending(w: &WidgetWatch) -> bool {
+        w.rx.iter().any(|(_, r)| r.has_changed().unwrap())
+    }
+
+    /// A held chat is woken by its own conversation's changes and presence only, and a target
+    /// nobody waits on any more is forgotten (thousands of idle chats cost nothing per event
+    /// elsewhere, and closed streams leave nothing behind).
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_change_wakes_only_the_streams_of_its_target_and_left_targets_are_forgotten() {
+        let (events, _) = broadcast::channel(16);
+        let (changes, _) = broadcast::channel(16);
+        let hub = Arc::new(WidgetHub::default());
+        hub.start(|| events.subscribe(), || changes.subscribe());
+        let mut one = hub.watch(&["conversation:1".into(), "ticket:10".into()]);
+        let mut two = hub.watch(&["conversation:2".into()]);
+        assert_eq!(hub.watched(), 3);
+
+        events
+            .send(Event::MessageAdded {
+                conversation: ConversationId(1),
+                ticket: Some(TicketId(10)),
+            })
+            .unwrap();
+        assert!(one.changed().await);
+        assert!(!pending(&two));
+
+        // Presence on the ticket (an agent replying there) wakes the chat on that ticket.
+        changes.send("ticket:10".into()).unwrap();
+        assert!(one.changed().await);
+        assert!(!pending(&two));
+
+        // A ticket event is not the widget's; conversation 2's change wakes only its chat.
+        events.send(Event::TicketChanged(TicketId(10))).unwrap();
+        events
+            .send(Event::ConversationChanged(ConversationId(2)))
+            .unwrap();
+        assert!(two.changed().await);
+        assert!(!pending(&one));
+
+        // Several changes before the stream looks again are one wake-up.
+        changes.send("conversation:1".into()).unwrap();
+        changes.send("ticket:10".into()).unwrap();
+        changes.send("conversation:2".into()).unwrap();
+        assert!(two.changed().await);
+        assert!(one.changed().await);
+        assert!(!pending(&one));
+
+        drop(one);
+        assert_eq!(hub.watched(), 1);
+        let three = hub.watch(&["conversation:2".into()]);
+        drop(two);
+        assert_eq!(hub.watched(), 1);
+        drop(three);
+        assert_eq!(hub.watched(), 0);
+    }
 }

@@ -48,12 +48,15 @@ pub(crate) use view::Chrome;
 pub(crate) struct UiState {
     pub app: App,
     pub live: Arc<live::Live>,
+    /// The chat widgets' streams, woken per conversation (`chat.rs`).
+    pub widgets: Arc<chat::WidgetHub>,
 }
 
 /// The UI's routes, with their own state; merged into [`crate::router`].
 pub(crate) fn router<S: Clone + Send + Sync + 'static>(app: App) -> Router<S> {
     let state = UiState {
         live: Arc::new(live::Live::default()),
+        widgets: Arc::default(),
         app,
     };
     Router::new()

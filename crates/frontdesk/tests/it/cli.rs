@@ -163,6 +163,57 @@ fn serve_on_a_fresh_data_dir_prints_sign_in_and_admin_commands_work_beside_it() 
     stop(server);
 }
 
+/// A server holding thousands of chats and event streams needs as many open files: `serve`
+/// raises its soft limit to the hard one, which a shell's default (often 1,024) is below.
+#[cfg(target_os = "linux")]
+#[test]
+fn serve_raises_its_open_file_limit_to_the_hard_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let hard = std::process::Command::new("sh")
+        .args(["-c", "ulimit -Hn"])
+        .output()
+        .unwrap();
+    let hard = String::from_utf8_lossy(&hard.stdout).trim().to_string();
+    let mut child = std::process::Command::new("sh")
+        .args([
+            "-c",
+            "ulimit -Sn 256 && exec \"$0\" serve --listen 127.0.0.1:0",
+            env!("CARGO_BIN_EXE_frontdesk"),
+        ])
+        .env_remove("FRONTDESK_DATABASE_URL")
+        .env("FRONTDESK_DATA_DIR", &data)
+        .env("FRONTDESK_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("Frontdesk is running at") {
+        line.clear();
+        assert!(
+            reader.read_line(&mut line).unwrap() > 0,
+            "serve ended early"
+        );
+    }
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", child.id())).unwrap();
+    let row = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap();
+    let cols: Vec<&str> = row.split_whitespace().collect();
+    // "Max open files  <soft>  <hard>  files"
+    let (soft, hard_now) = (cols[3], cols[4]);
+    assert_eq!(soft, hard_now, "{row}");
+    if hard != "unlimited" {
+        assert_eq!(soft, hard, "{row}");
+    }
+    assert_ne!(soft, "256", "{row}");
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
 #[test]
 fn migrate_creates_the_database_and_is_idempotent() {
     let dir = tempfile::tempdir().unwrap();
