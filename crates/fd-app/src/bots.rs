@@ -322,7 +322,7 @@ impl App {
             None => bot.filter(|b| b.enabled),
         };
         let Some(bot) = bot else {
-            return self.hand_off_in(tx, ch, cid, ch.team_id, now).await;
+            return self.hand_off_in(tx, ch, cid, ch.team_id, false, now).await;
         };
         let state: BotState = match &session {
             Some(s) => serde_json::from_str(&s.state)
@@ -394,7 +394,7 @@ impl App {
                     events.push(Event::TicketChanged(t.id));
                 }
                 BotOutput::HandOff(team) => {
-                    events.extend(self.hand_off_in(tx, ch, cid, team, now).await?);
+                    events.extend(self.hand_off_in(tx, ch, cid, team, false, now).await?);
                 }
                 BotOutput::End => {}
             }
@@ -413,16 +413,42 @@ impl App {
         Ok(events)
     }
 
+    /// An agent answers bot conversation `cid` before the bot handed it off: the agent takes
+    /// it over (HD-15's rule), so the bot stops and the conversation becomes a live chat of
+    /// the team it is with, else the chat channel's team, as at a hand-off. A bot
+    /// conversation no chat window holds has nothing to take over; the reply rule refuses it.
+    pub(crate) async fn take_over_from_bot_in(
+        &self,
+        tx: &mut Tx,
+        cid: ConversationId,
+        now: i64,
+    ) -> Result<Vec<Event>, AppError> {
+        let Some(s) = tx.chat_session_of_conversation(cid).await? else {
+            return Ok(Vec::new());
+        };
+        let Some(ch) = tx.chat_channel(s.channel_id).await? else {
+            return Ok(Vec::new());
+        };
+        let team = tx
+            .conversation(&ViewerScope::All, cid)
+            .await?
+            .and_then(|c| c.team_id)
+            .unwrap_or(ch.team_id);
+        self.hand_off_in(tx, &ch, cid, team, true, now).await
+    }
+
     /// A bot hands the conversation to `team`: it becomes a live chat of the team (agents'
     /// replies reach the widget, HD-15's chat rule) in the team's inbox, with the transcript.
     /// With nobody of the team available and an address known, replies go by email, as for
-    /// a chat started while nobody was available.
+    /// a chat started while nobody was available — unless an agent takes the conversation
+    /// over (`by_agent`), who is there to answer in the chat window.
     async fn hand_off_in(
         &self,
         tx: &mut Tx,
         ch: &ChatChannel,
         cid: ConversationId,
         team: TeamId,
+        by_agent: bool,
         now: i64,
     ) -> Result<Vec<Event>, AppError> {
         let system = Actor::system();
@@ -465,6 +491,7 @@ impl App {
         .await?;
         let live = fd_domain::chat::chat_answered_live(tx.available_team_members(team).await?);
         if !live
+            && !by_agent
             && c.visitor_email.is_some()
             && let Some(s) = tx.chat_session_of_conversation(cid).await?
             && !s.by_email

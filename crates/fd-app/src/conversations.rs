@@ -494,6 +494,11 @@ impl App {
                 "this conversation has no ticket to change",
             ));
         }
+        // An agent answering a bot's chat takes it over from the bot (HD-15's rule, fd-app
+        // `bots.rs`): from here on it is a live chat of the channel's team.
+        if c.channel == Channel::Bot {
+            events.extend(self.take_over_from_bot_in(tx, id, now).await?);
+        }
         // Changing the stage may have closed this conversation (INB-10); reload it.
         c = lock_conversation(tx, actor, id).await?;
         let sender = tx.user(user).await?;
@@ -1168,11 +1173,6 @@ impl App {
     }
 }
 
-/// HD-15: whether an agent's reply on `c` goes out by email. Email conversations do; on a
-/// chat conversation fd-domain's `chat::hd_15_chat_delivery` decides (the visitor's widget,
-/// which reads the stored message live, or email when the visitor asked for it; a chat no
-/// widget and no address can receive is refused, never stored as sent). Other channels keep
-/// their message as stored.
 /// HD-15: whether a reply on `c` goes by email (true) or is read where the customer wrote
 /// (false), or is refused. `fd_domain::engagements::hd_15_reply_delivery` decides per channel;
 /// for live chat, `fd_domain::chat::hd_15_chat_delivery` decides between the visitor's chat

@@ -62,10 +62,15 @@ pub fn hd_15_reply_delivery(
                 .into(),
         ),
         // A bot's hand-off turns its conversation into a CHAT conversation of the team
-        // (fd-app `bots.rs`), which this rule then answers like any live chat.
-        Channel::Bot => ReplyDelivery::Refused(
-            "a bot conversation is answered by its bot until the bot hands it off to a team".into(),
-        ),
+        // (fd-app `bots.rs`), which this rule then answers like any live chat. An agent who
+        // answers before that takes the conversation over from the bot, as in HubSpot's inbox:
+        // fd-app hands it to the chat channel's team first, and the reply reaches the chat
+        // window. A bot conversation no chat window holds (one made through the API) has no
+        // visitor to answer.
+        Channel::Bot if live_chat_delivery => ReplyDelivery::LiveChat,
+        Channel::Bot => {
+            ReplyDelivery::Refused("this bot conversation has no chat window to answer in".into())
+        }
         Channel::Whatsapp | Channel::Messenger => ReplyDelivery::Refused(format!(
             "no {channel} channel is connected, so the reply cannot be delivered"
         )),
@@ -192,12 +197,21 @@ mod tests {
             hd_15_reply_delivery(Channel::Chat, false, true),
             ReplyDelivery::LiveChat
         );
-        for c in [Channel::Bot, Channel::Whatsapp, Channel::Messenger] {
+        for c in [Channel::Whatsapp, Channel::Messenger] {
             assert!(matches!(
                 hd_15_reply_delivery(c, true, true),
                 ReplyDelivery::Refused(_)
             ));
         }
+        // An agent's reply takes a bot's chat over; without a chat window it is refused.
+        assert_eq!(
+            hd_15_reply_delivery(Channel::Bot, false, true),
+            ReplyDelivery::LiveChat
+        );
+        assert!(matches!(
+            hd_15_reply_delivery(Channel::Bot, true, false),
+            ReplyDelivery::Refused(_)
+        ));
     }
 
     #[test]

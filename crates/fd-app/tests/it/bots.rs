@@ -16,6 +16,7 @@ fd_testkit::on_both_backends! {
     hd_08_create_ticket_step_makes_one_ticket_as_by_hand => hd_08_create_ticket;
     hd_08_hand_off_puts_the_conversation_in_the_teams_inbox_then_replies_reach_the_widget => hd_08_hand_off;
     hd_18_bot_collected_email_is_the_visitors_and_becomes_a_contact => hd_18_collect_email;
+    hd_15_an_agent_reply_takes_a_bot_chat_over_and_reaches_the_widget => take_over;
     hd_08_bad_bot_import_is_refused_and_stores_nothing => bad_import;
     hd_08_one_bot_per_channel_and_a_disabled_bot_hands_over_to_the_team => one_bot_per_channel;
     inb_13_a_trashed_bot_conversation_is_purged_with_its_bot_state => purged;
@@ -152,11 +153,6 @@ async fn hd_08_no_ticket(t: TestApp) {
     let last = texts(&t, w.ch.id, &s.token).await;
     assert_eq!(last.last().unwrap().2, "Hi! Sales or support?");
     assert_eq!(ticket_count(&t).await, before);
-    // The bot answers, not the agents, until it hands off (HD-15).
-    assert_rule(
-        t.app.send_reply(&w.ann, s.conversation, reply("Hi")).await,
-        "HD-15",
-    );
     // Without a bot the same channel opens a ticket per conversation (HD-06).
     t.app.set_availability(&w.ann, true).await.unwrap();
     let bots = t.app.bots(&w.admin, w.ch.id).await.unwrap();
@@ -337,6 +333,52 @@ async fn hd_08_hand_off(t: TestApp) {
     let after = texts(&t, w.ch.id, &s.token).await;
     assert_eq!(after.last().unwrap().2, "Sales", "no bot answer any more");
     assert_eq!(ticket_count(&t).await, before);
+}
+
+/// An agent who answers before the bot hands off takes the chat over: the bot stops, the
+/// conversation is a live chat of the channel's team, and the reply reaches the widget even
+/// though the team is marked away and the bot collected an address (someone is there).
+async fn take_over(t: TestApp) {
+    let w = world(&t).await;
+    enabled_bot(&t, &w).await;
+    let before = ticket_count(&t).await;
+    let s = t
+        .app
+        .chat_visitor_message(w.ch.id, None, says("hello"))
+        .await
+        .unwrap();
+    // The bot takes the visitor to its ticket (collecting an address), then says goodbye.
+    for answer in ["Support", "Eve", "eve@example.com"] {
+        t.app
+            .chat_visitor_message(w.ch.id, Some(&s.token), says(answer))
+            .await
+            .unwrap();
+    }
+    let ticket = conv(&t, s.conversation).await.ticket_id;
+    assert!(ticket.is_some());
+    let m = t
+        .app
+        .send_reply(&w.ann, s.conversation, reply("Ann here, what do you need?"))
+        .await
+        .unwrap();
+    assert_eq!((m.channel, m.status), (Channel::Chat, DeliveryStatus::Sent));
+    let c = conv(&t, s.conversation).await;
+    assert_eq!(c.channel, Channel::Chat);
+    assert_eq!(c.team_id, Some(w.ch.team_id));
+    assert_eq!(c.ticket_id, ticket, "the bot's one ticket stays");
+    let v = t.app.chat_view(w.ch.id, Some(&s.token)).await.unwrap();
+    assert!(!v.bot);
+    assert!(!v.by_email, "the agent answers in the chat window");
+    assert!(v.quick_replies.is_empty());
+    assert_eq!(v.messages.last().unwrap().id, m.id);
+    // The bot no longer answers the visitor.
+    t.app
+        .chat_visitor_message(w.ch.id, Some(&s.token), says("Support"))
+        .await
+        .unwrap();
+    let after = texts(&t, w.ch.id, &s.token).await;
+    assert_eq!(after.last().unwrap().2, "Support");
+    assert_eq!(ticket_count(&t).await, before + 1);
 }
 
 async fn hd_18_collect_email(t: TestApp) {

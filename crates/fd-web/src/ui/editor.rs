@@ -673,12 +673,12 @@ pub(crate) async fn build_for(
     .await?;
     // HD-15: the editor adapts to how this channel's replies are delivered (one rule, the
     // one the reply use case applies).
-    // A chat is answered in the visitor's chat window (the reply use case refuses one that
-    // has neither a window nor an address).
+    // A chat, or a bot's chat an agent takes over, is answered in the visitor's chat window
+    // (the reply use case refuses one that has neither a window nor an address).
     let delivery = fd_app::domain::engagements::hd_15_reply_delivery(
         conv.channel,
         conv.channel == Channel::Email || conv.visitor_email.is_some() || contact_email.is_some(),
-        conv.channel == Channel::Chat,
+        matches!(conv.channel, Channel::Chat | Channel::Bot),
     );
     // HD-21: on call tickets, comments open once an outgoing email is drafted or sent.
     let channels: Vec<Channel> = conversations.iter().map(|c| c.channel).collect();
