@@ -656,15 +656,15 @@ pub(crate) struct BatchReadIn {
     /// at most 100 inputs
     #[schema(required = true, inline)]
     #[serde(default)]
-    inputs: Vec<IdIn>,
+    pub(super) inputs: Vec<IdIn>,
     #[serde(default)]
-    properties: Vec<String>,
+    pub(super) properties: Vec<String>,
     #[allow(dead_code)]
     #[serde(default)]
     properties_with_history: Vec<String>,
     #[schema(nullable = false)]
     #[serde(default)]
-    id_property: Option<String>,
+    pub(super) id_property: Option<String>,
 }
 
 fn duplicates<'a>(ids: impl Iterator<Item = &'a str>) -> Vec<String> {
@@ -694,6 +694,43 @@ fn input_id(v: &Value) -> Result<String, ApiError> {
     scalar_string(v).ok_or_else(|| ApiError::validation("inputs[].id must be a string"))
 }
 
+/// A batch read's ids as sent, checked: at most 100, each a string, none twice (HubSpot's
+/// answers). The users object's batch read takes the same input.
+pub(super) fn batch_read_ids(input: &BatchReadIn) -> Result<Vec<String>, ApiError> {
+    check_batch_size(input.inputs.len())?;
+    let raw: Vec<String> = input
+        .inputs
+        .iter()
+        .map(|i| input_id(&i.id))
+        .collect::<Result<_, _>>()?;
+    refuse_duplicates(&raw)?;
+    Ok(raw)
+}
+
+/// Each input's id as sent, and its properties as strings.
+pub(super) type BatchUpdates = (Vec<String>, Vec<BTreeMap<String, String>>);
+
+/// A batch update's ids and properties as sent, checked as a batch read's ids are, and every
+/// input with its properties. The users object's batch update takes the same input.
+pub(super) fn batch_update_inputs(input: &BatchUpdateIn) -> Result<BatchUpdates, ApiError> {
+    check_batch_size(input.inputs.len())?;
+    let raw: Vec<String> = input
+        .inputs
+        .iter()
+        .map(|i| input_id(&i.id))
+        .collect::<Result<_, _>>()?;
+    refuse_duplicates(&raw)?;
+    let mut prepared = Vec::with_capacity(input.inputs.len());
+    for i in &input.inputs {
+        let props = i
+            .properties
+            .as_ref()
+            .ok_or_else(|| ApiError::validation("Missing required field: inputs[].properties"))?;
+        prepared.push(property_strings(props)?);
+    }
+    Ok((raw, prepared))
+}
+
 #[utoipa::path(
     post,
     path = "/crm/v3/objects/{objectType}/batch/read",
@@ -715,15 +752,9 @@ async fn batch_read(
     Body(input): Body<BatchReadIn>,
 ) -> Result<Response, ApiError> {
     let kind = crm_type(&object_type)?;
-    check_batch_size(input.inputs.len())?;
+    let raw = batch_read_ids(&input)?;
     let started = s.app.now();
     let archived = params.bool("archived", false)?;
-    let raw: Vec<String> = input
-        .inputs
-        .iter()
-        .map(|i| input_id(&i.id))
-        .collect::<Result<_, _>>()?;
-    refuse_duplicates(&raw)?;
     let mut ids = Vec::new();
     let mut missing = Vec::new();
     for r in &raw {
@@ -826,7 +857,7 @@ pub(crate) struct BatchUpdateOne {
     properties: Option<BTreeMap<String, Value>>,
     #[schema(nullable = false)]
     #[serde(default)]
-    id_property: Option<String>,
+    pub(super) id_property: Option<String>,
 }
 
 #[derive(Deserialize, Default, ToSchema)]
@@ -835,7 +866,7 @@ pub(crate) struct BatchUpdateIn {
     /// at most 100 inputs
     #[schema(required = true, inline)]
     #[serde(default)]
-    inputs: Vec<BatchUpdateOne>,
+    pub(super) inputs: Vec<BatchUpdateOne>,
 }
 
 #[utoipa::path(
@@ -858,21 +889,7 @@ async fn batch_update(
     Body(input): Body<BatchUpdateIn>,
 ) -> Result<Response, ApiError> {
     let kind = crm_type(&object_type)?;
-    check_batch_size(input.inputs.len())?;
-    let raw: Vec<String> = input
-        .inputs
-        .iter()
-        .map(|i| input_id(&i.id))
-        .collect::<Result<_, _>>()?;
-    refuse_duplicates(&raw)?;
-    let mut prepared = Vec::with_capacity(input.inputs.len());
-    for i in &input.inputs {
-        let props = i
-            .properties
-            .as_ref()
-            .ok_or_else(|| ApiError::validation("Missing required field: inputs[].properties"))?;
-        prepared.push(property_strings(props)?);
-    }
+    let (raw, prepared) = batch_update_inputs(&input)?;
     let started = s.app.now();
     let mut names: Vec<String> = default_properties(kind)
         .iter()

@@ -23,12 +23,11 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::objects::SimplePublicObject;
-use super::search::{SearchIn, SearchResponse, request};
-use super::{
-    Auth, BatchResponse, Body, Paging, Params, Time, batch_response, check_batch_size,
-    property_strings, scalar_string,
+use super::objects::{
+    BatchReadIn, BatchUpdateIn, SimplePublicObject, batch_read_ids, batch_update_inputs,
 };
+use super::search::{SearchIn, SearchResponse, request};
+use super::{Auth, BatchResponse, Body, Paging, Params, Time, batch_response, property_strings};
 use crate::{ApiError, WebState};
 
 pub(super) fn routes() -> OpenApiRouter<WebState> {
@@ -245,49 +244,6 @@ async fn update(
 }
 
 /// A user id in a batch body (a digit string, or a number).
-#[derive(Deserialize, Default, ToSchema)]
-#[schema(as = UserIdInput)]
-pub(crate) struct UserIdIn {
-    #[serde(default)]
-    #[schema(value_type = String, required = true)]
-    id: Value,
-}
-
-#[derive(Deserialize, Default, ToSchema)]
-#[serde(rename_all = "camelCase")]
-#[schema(as = BatchReadUsers)]
-pub(crate) struct BatchReadIn {
-    #[schema(required = true, inline)]
-    #[serde(default)]
-    inputs: Vec<UserIdIn>,
-    #[serde(default)]
-    properties: Vec<String>,
-    #[allow(dead_code)]
-    #[serde(default)]
-    properties_with_history: Vec<String>,
-    #[schema(nullable = false)]
-    #[serde(default)]
-    id_property: Option<String>,
-}
-
-fn input_id(v: &Value) -> Result<String, ApiError> {
-    scalar_string(v).ok_or_else(|| ApiError::validation("inputs[].id must be a string"))
-}
-
-fn refuse_duplicates(ids: &[String]) -> Result<(), ApiError> {
-    let mut seen = std::collections::BTreeSet::new();
-    let dup: std::collections::BTreeSet<&String> =
-        ids.iter().filter(|i| !seen.insert(i.as_str())).collect();
-    if dup.is_empty() {
-        Ok(())
-    } else {
-        Err(
-            ApiError::validation(format!("Duplicate IDs found in batch input: {dup:?}"))
-                .with_context(json!({ "ids": dup })),
-        )
-    }
-}
-
 #[utoipa::path(
     post,
     path = "/crm/v3/objects/users/batch/read",
@@ -307,15 +263,9 @@ async fn batch_read(
     params: Params,
     Body(input): Body<BatchReadIn>,
 ) -> Result<Response, ApiError> {
-    check_batch_size(input.inputs.len())?;
+    let raw = batch_read_ids(&input)?;
     let started = s.app.now();
     let archived = params.bool("archived", false)?;
-    let raw: Vec<String> = input
-        .inputs
-        .iter()
-        .map(|i| input_id(&i.id))
-        .collect::<Result<_, _>>()?;
-    refuse_duplicates(&raw)?;
     let users = s.app.user_objects(&actor, archived).await?;
     let by_email = matches!(
         input.id_property.as_deref().map(str::trim),
@@ -358,29 +308,6 @@ async fn batch_read(
     Ok(batch_response(started, s.app.now(), results, errors, StatusCode::OK).into_response())
 }
 
-#[derive(Deserialize, Default, ToSchema)]
-#[serde(rename_all = "camelCase")]
-#[schema(as = BatchUpdateUser)]
-pub(crate) struct BatchUpdateOne {
-    #[schema(value_type = String, required = true)]
-    #[serde(default)]
-    id: Value,
-    #[schema(value_type = BTreeMap<String, Option<String>>, required = true)]
-    #[serde(default)]
-    properties: Option<BTreeMap<String, Value>>,
-    #[schema(nullable = false)]
-    #[serde(default)]
-    id_property: Option<String>,
-}
-
-#[derive(Deserialize, Default, ToSchema)]
-#[schema(as = BatchUpdateUsers)]
-pub(crate) struct BatchUpdateIn {
-    #[schema(required = true)]
-    #[serde(default)]
-    inputs: Vec<BatchUpdateOne>,
-}
-
 #[utoipa::path(
     post,
     path = "/crm/v3/objects/users/batch/update",
@@ -398,21 +325,7 @@ async fn batch_update(
     Auth(actor): Auth,
     Body(input): Body<BatchUpdateIn>,
 ) -> Result<Response, ApiError> {
-    check_batch_size(input.inputs.len())?;
-    let raw: Vec<String> = input
-        .inputs
-        .iter()
-        .map(|i| input_id(&i.id))
-        .collect::<Result<_, _>>()?;
-    refuse_duplicates(&raw)?;
-    let mut prepared = Vec::with_capacity(input.inputs.len());
-    for i in &input.inputs {
-        let props = i
-            .properties
-            .as_ref()
-            .ok_or_else(|| ApiError::validation("Missing required field: inputs[].properties"))?;
-        prepared.push(property_strings(props)?);
-    }
+    let (raw, prepared) = batch_update_inputs(&input)?;
     let started = s.app.now();
     let mut names: Vec<String> = DEFAULT_PROPERTIES.iter().map(|s| s.to_string()).collect();
     for p in &prepared {
