@@ -27,6 +27,7 @@ pub mod reading;
 pub mod rules;
 pub mod search;
 pub mod text;
+pub mod ticket_merge;
 pub mod users;
 
 pub use access::{TicketAccess, Viewer, ViewerScope};
