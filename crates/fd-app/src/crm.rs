@@ -612,13 +612,18 @@ impl App {
 const MAX_MERGE_HOPS: usize = 20;
 
 impl App {
-    /// The record a merged-away contact or company now lives on, as HubSpot answers an old
+    /// The record a merged-away contact, company or ticket now lives on, as HubSpot answers an old
     /// id with the primary record: the duplicate's newest "merged" history row names the
     /// primary, followed while that was merged away too. `None` when `id` is live, missing,
     /// archived without a merge, or its survivor was archived since. It tells no more than
     /// reading the records themselves does (contacts and companies are not scoped by ticket
     /// access; what the survivor's page lists of tickets is, HD-09).
     pub async fn merge_survivor(&self, kind: ObjectType, id: i64) -> Result<Option<i64>, AppError> {
+        if kind == ObjectType::Ticket {
+            return self
+                .ticket_merge_survivor(TicketId(id), MAX_MERGE_HOPS)
+                .await;
+        }
         if !matches!(kind, ObjectType::Contact | ObjectType::Company) {
             return Ok(None);
         }

@@ -38,6 +38,7 @@ mod schema;
 mod seeding;
 mod sessions;
 mod threads;
+mod ticket_merge;
 mod tickets;
 mod totp;
 mod ui;

@@ -1071,9 +1071,9 @@ async fn group_worker(app: App, mut rx: tokio::sync::mpsc::Receiver<CreateJob>) 
 }
 
 impl App {
-    /// One live record by id, a merged-away contact's or company's id answering with the
-    /// record it was merged into (HubSpot's read of an old id). Archived reads and tickets
-    /// are plain [`App::record`] reads.
+    /// One live record by id, a merged-away contact's, company's or ticket's id answering
+    /// with the record it was merged into (HubSpot's read of an old id). Archived reads are
+    /// plain [`App::record`] reads.
     pub async fn record_following_merges(
         &self,
         actor: &Actor,

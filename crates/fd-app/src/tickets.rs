@@ -661,6 +661,12 @@ impl App {
         let now = self.now();
         let mut tx = self.db().write().await?;
         let mut t = match tx.ticket_for_update(&actor.scope(), id).await? {
+            // A merged-away ticket waits for an unmerge, not a restore.
+            Some(_) if tx.ticket_merged_into(id).await?.is_some() => {
+                return Err(AppError::Conflict(format!(
+                    "ticket {id} was merged into another ticket"
+                )));
+            }
             Some(t) if t.trashed_at.is_some() => t,
             Some(_) => {
                 return Err(AppError::Conflict(format!(

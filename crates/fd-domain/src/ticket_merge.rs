@@ -8,8 +8,8 @@
 
 use std::collections::BTreeSet;
 
-use crate::entities::Ticket;
 use crate::TicketId;
+use crate::entities::Ticket;
 
 /// The property listing the ids a ticket has absorbed, `;`-separated (HubSpot's spelling).
 pub const MERGED_IDS_PROPERTY: &str = "hs_merged_object_ids";
@@ -59,11 +59,7 @@ pub fn merge_survivor(primary: &Ticket, merged: &Ticket, now: i64) -> Ticket {
     ));
     ids.insert(merged.id.0);
     ids.remove(&primary.id.0);
-    let joined = ids
-        .iter()
-        .map(i64::to_string)
-        .collect::<Vec<_>>()
-        .join(";");
+    let joined = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(";");
     s.custom.insert(MERGED_IDS_PROPERTY.to_string(), joined);
     s
 }
@@ -120,7 +116,8 @@ mod tests {
         let mut p = ticket(10, 1);
         p.custom.insert(MERGED_IDS_PROPERTY.into(), "4;7".into());
         let mut m = ticket(9, 2);
-        m.custom.insert(MERGED_IDS_PROPERTY.into(), "7;5;junk".into());
+        m.custom
+            .insert(MERGED_IDS_PROPERTY.into(), "7;5;junk".into());
         let s = merge_survivor(&p, &m, 3);
         assert_eq!(s.custom[MERGED_IDS_PROPERTY], "4;5;7;9");
         assert_eq!(merged_ids(Some("1; 2;x;;3")).len(), 3);

@@ -31,6 +31,8 @@ mod seed;
 pub use seed::{seed_customer, seed_customer_email};
 mod sessions;
 mod sqlite;
+mod ticket_merges;
+pub use ticket_merges::{MovedAssociation, MovedFromTicket, TicketMergeRecord, ticket_snapshot};
 mod tickets;
 mod tokens;
 mod ui;

@@ -153,7 +153,7 @@ fn table(object: ObjectType) -> Result<Table, StoreError> {
             table: "tickets",
             values_type: "tickets",
             live: "t.trashed_at IS NULL",
-            archived: "t.trashed_at IS NOT NULL",
+            archived: "t.trashed_at IS NOT NULL AND t.id NOT IN (SELECT merged_id FROM ticket_merges)",
             text_columns: &["t.subject", "t.content"],
             fts: "tickets_fts",
         },

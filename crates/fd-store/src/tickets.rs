@@ -80,7 +80,10 @@ fn push_view_filter(sql: &mut Sql, backend: Backend, q: &TicketListQuery, how: M
             .bind(u)
             .push(")"),
         TicketView::Closed => sql.push(" AND t.trashed_at IS NULL AND t.is_open = FALSE"),
-        TicketView::Trash => sql.push(" AND t.trashed_at IS NOT NULL"),
+        // A merged-away ticket is kept trashed for unmerge, but it was not deleted (0017).
+        TicketView::Trash => sql.push(
+            " AND t.trashed_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ticket_merges tm WHERE tm.merged_id = t.id)",
+        ),
     };
     if let Some(p) = q.pipeline {
         sql.push(" AND t.pipeline_id = ").bind(p);
@@ -515,7 +518,8 @@ impl Tx {
     ) -> Result<Vec<TicketId>, StoreError> {
         let rows = self
             .all(
-                "SELECT id FROM tickets WHERE trashed_at IS NOT NULL AND trashed_at < $1 ORDER BY id LIMIT $2",
+                "SELECT id FROM tickets WHERE trashed_at IS NOT NULL AND trashed_at < $1 \
+                 AND id NOT IN (SELECT merged_id FROM ticket_merges) ORDER BY id LIMIT $2",
                 args![cutoff, limit],
             )
             .await?;

@@ -15,6 +15,7 @@ mod concurrency;
 mod contacts;
 mod conversations;
 mod forms;
+mod merge;
 mod reading;
 mod search;
 mod sign_in;
