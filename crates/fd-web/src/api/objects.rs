@@ -7,8 +7,9 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use fd_app::domain::ObjectType;
 use fd_app::domain::property::{PropertyDefinition, PropertyType, format_time};
+use fd_app::domain::ticket_merge::MERGED_IDS_PROPERTY;
+use fd_app::domain::{CompanyId, ContactId, ObjectType, TicketId};
 use fd_app::{Actor, App, AssociationEnd, CrmRecord, default_type, properties_type};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -26,6 +27,7 @@ pub(super) fn routes() -> OpenApiRouter<WebState> {
     OpenApiRouter::new()
         .routes(routes!(list, create))
         .routes(routes!(read, update, archive))
+        .routes(routes!(merge))
         .routes(routes!(batch_read))
         .routes(routes!(batch_create))
         .routes(routes!(batch_update))
@@ -140,6 +142,8 @@ fn standard_type(kind: ObjectType, name: &str) -> Option<PropertyType> {
             "hubspot_team_id",
             "source_type",
             "hs_object_id",
+            // Set by a merge (`;`-separated ids the ticket absorbed), read-only.
+            "hs_merged_object_ids",
         ],
         ObjectType::Contact => &[
             "email",
@@ -374,7 +378,8 @@ async fn read(
         .await?
         .ok_or_else(|| ApiError::not_found(format!("{} {object_id} not found", singular(kind))))?;
     let shape = Shape::new(&s.app, kind, &params.list("properties")).await?;
-    // A merged-away contact's or company's id answers with the record it was merged into.
+    // A merged-away contact's, company's or ticket's id answers with the record it was
+    // merged into.
     let r = s
         .app
         .record_following_merges(&actor, kind, id, archived)
@@ -383,6 +388,88 @@ async fn read(
     v.associations =
         associations_block(&s.app, &actor, kind, r.id, &params.list("associations")).await?;
     Ok(Json(v))
+}
+
+/// HubSpot's `PublicMergeInput`: both ids as digit strings (numbers are read too).
+#[derive(Deserialize, Default, ToSchema)]
+#[schema(as = PublicMergeInput)]
+pub(crate) struct MergeIn {
+    #[serde(rename = "primaryObjectId", default)]
+    #[schema(value_type = String, required = true)]
+    primary_object_id: Value,
+    #[serde(rename = "objectIdToMerge", default)]
+    #[schema(value_type = String, required = true)]
+    object_id_to_merge: Value,
+}
+
+fn merge_id(v: &Value, field: &str) -> Result<i64, ApiError> {
+    if v.is_null() {
+        return Err(ApiError::validation(format!(
+            "Missing required field: {field}"
+        )));
+    }
+    body_id(v).ok_or_else(|| ApiError::validation(format!("{field} must be a record id")))
+}
+
+#[utoipa::path(
+    post,
+    path = "/crm/v3/objects/{objectType}/merge",
+    operation_id = "mergeObjects",
+    tag = "objects",
+    summary = "Merge two records into the primary (tickets, contacts, companies)",
+    description = "The primary keeps its id and its values; the merged record's conversations, associations and history move to it, and reading the merged id answers with the primary. Tickets: the create date becomes the older one and hs_merged_object_ids lists the absorbed ids.",
+    params(("objectType" = inline(CrmObjectType), Path)),
+    request_body = MergeIn,
+    responses((status = 200, description = "the surviving record", body = SimplePublicObject)),
+)]
+async fn merge(
+    State(s): State<WebState>,
+    Auth(actor): Auth,
+    Path(object_type): Path<String>,
+    Body(input): Body<MergeIn>,
+) -> Result<Json<SimplePublicObject>, ApiError> {
+    let kind = crm_type(&object_type)?;
+    let primary = merge_id(&input.primary_object_id, "primaryObjectId")?;
+    let merged = merge_id(&input.object_id_to_merge, "objectIdToMerge")?;
+    let survivor = match kind {
+        ObjectType::Ticket => {
+            s.app
+                .merge_tickets(&actor, TicketId(primary), TicketId(merged))
+                .await?
+                .id
+                .0
+        }
+        ObjectType::Contact => {
+            s.app
+                .merge_contacts(&actor, ContactId(primary), ContactId(merged))
+                .await?
+                .id
+                .0
+        }
+        ObjectType::Company => {
+            s.app
+                .merge_companies(&actor, CompanyId(primary), CompanyId(merged))
+                .await?
+                .id
+                .0
+        }
+        _ => {
+            return Err(ApiError::validation(format!(
+                "{} cannot be merged: merge serves tickets, contacts and companies",
+                kind.plural()
+            )));
+        }
+    };
+    let record = s.app.record(&actor, kind, survivor, false).await?;
+    let mut names: Vec<String> = default_properties(kind)
+        .iter()
+        .map(|n| n.to_string())
+        .collect();
+    if kind == ObjectType::Ticket {
+        names.push(MERGED_IDS_PROPERTY.to_string());
+    }
+    let shape = Shape::new(&s.app, kind, &names).await?;
+    Ok(Json(shape.render(&record)))
 }
 
 /// An association type as a request names it.

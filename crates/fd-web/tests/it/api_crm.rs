@@ -820,4 +820,90 @@ fd_testkit::on_both_backends! {
     batch_endpoints_answer_201_200_207_204 => batches;
     pipelines_properties_and_owners => pipelines_properties_owners;
     associations_v4_labels_and_batches => associations;
+    merge_tickets_api_answers_200_with_the_survivor_and_old_ids_read_as_it => merge_tickets_api;
+}
+
+/// `POST /crm/v3/objects/tickets/merge` (HUBSPOT-API-2.md §2): string ids, 200 with the
+/// survivor (the primary's id and values, the oldest create date, `hs_merged_object_ids`),
+/// the merged id read as the survivor, 404 OBJECT_NOT_FOUND and 400 VALIDATION_ERROR.
+async fn merge_tickets_api(t: TestApp) {
+    let api = Api::start(t).await;
+    let create = |subject: &str, priority: &str| {
+        json!({"properties": {"subject": subject, "hs_pipeline": "0", "hs_pipeline_stage": "1",
+            "hs_ticket_priority": priority}})
+    };
+    let old = api
+        .post("/crm/v3/objects/tickets", create("First", "LOW"))
+        .await;
+    assert_eq!(old.status, 201, "{}", old.body);
+    api.t.clock.advance_ms(60_000);
+    let primary = api
+        .post("/crm/v3/objects/tickets", create("Second", "HIGH"))
+        .await;
+    assert_eq!(primary.status, 201, "{}", primary.body);
+    let old_id = old.body["id"].as_str().unwrap().to_string();
+    let primary_id = primary.body["id"].as_str().unwrap().to_string();
+
+    let r = api
+        .post(
+            "/crm/v3/objects/tickets/merge",
+            json!({"primaryObjectId": primary_id, "objectIdToMerge": old_id}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["id"], primary_id);
+    assert_eq!(r.body["properties"]["subject"], "Second");
+    assert_eq!(r.body["properties"]["hs_ticket_priority"], "HIGH");
+    assert_eq!(r.body["properties"]["hs_merged_object_ids"], old_id);
+    assert_eq!(r.body["createdAt"], old.body["createdAt"]);
+    assert_eq!(
+        r.body["properties"]["createdate"],
+        old.body["properties"]["createdate"]
+    );
+
+    // The merged id reads as the survivor; lists show only the survivor.
+    let r = api
+        .get(&format!(
+            "/crm/v3/objects/tickets/{old_id}?properties=hs_merged_object_ids"
+        ))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["id"], primary_id);
+    assert_eq!(r.body["properties"]["hs_merged_object_ids"], old_id);
+    let list = api.get("/crm/v3/objects/tickets").await;
+    assert_eq!(ids(&list.body), vec![primary_id.clone()]);
+
+    // Refusals: merged away already, missing, itself, malformed.
+    let again = api
+        .post(
+            "/crm/v3/objects/tickets/merge",
+            json!({"primaryObjectId": primary_id, "objectIdToMerge": old_id}),
+        )
+        .await;
+    assert_eq!(again.status, 404, "{}", again.body);
+    assert_eq!(again.error_category(), "OBJECT_NOT_FOUND");
+    let missing = api
+        .post(
+            "/crm/v3/objects/tickets/merge",
+            json!({"primaryObjectId": primary_id, "objectIdToMerge": "999999"}),
+        )
+        .await;
+    assert_eq!(missing.status, 404, "{}", missing.body);
+    for body in [
+        json!({"primaryObjectId": primary_id, "objectIdToMerge": primary_id}),
+        json!({"primaryObjectId": primary_id}),
+        json!({"primaryObjectId": "abc", "objectIdToMerge": old_id}),
+    ] {
+        let r = api.post("/crm/v3/objects/tickets/merge", body).await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        assert_eq!(r.error_category(), "VALIDATION_ERROR");
+    }
+    // Engagements have no merge.
+    let r = api
+        .post(
+            "/crm/v3/objects/notes/merge",
+            json!({"primaryObjectId": "1", "objectIdToMerge": "2"}),
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.body);
 }
