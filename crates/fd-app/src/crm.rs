@@ -609,7 +609,7 @@ impl App {
 }
 
 /// Longest chain of merges followed to the surviving record (A into B, B into C…).
-const MAX_MERGE_HOPS: usize = 20;
+pub(crate) const MAX_MERGE_HOPS: usize = 20;
 
 impl App {
     /// The record a merged-away contact, company or ticket now lives on, as HubSpot answers an old

@@ -587,8 +587,12 @@ impl MailService {
             && let Some(subject) = &mail.subject
         {
             for ticket in fd_mail::thread::tags_in_subject(subject) {
+                // A merged-away ticket's tag answers on the ticket it was merged into.
+                let ticket = tx
+                    .ticket_following_merges(TicketId(ticket), crate::crm::MAX_MERGE_HOPS)
+                    .await?;
                 let convs = tx
-                    .conversations_of_ticket(&ViewerScope::All, TicketId(ticket), false)
+                    .conversations_of_ticket(&ViewerScope::All, ticket, false)
                     .await?;
                 if let Some(c) = convs
                     .into_iter()

@@ -142,13 +142,7 @@ impl App {
         max_hops: usize,
     ) -> Result<Option<i64>, AppError> {
         let mut tx = self.db().read().await?;
-        let mut current = id;
-        for _ in 0..max_hops {
-            match tx.ticket_merged_into(current).await? {
-                Some(next) if next != current => current = next,
-                _ => break,
-            }
-        }
+        let current = tx.ticket_following_merges(id, max_hops).await?;
         let live =
             current != id && matches!(tx.ticket_open_state(current).await?, Some((_, false)));
         tx.commit().await?;

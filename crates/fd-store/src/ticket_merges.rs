@@ -196,6 +196,23 @@ impl Tx {
             .map(TicketId))
     }
 
+    /// The ticket `id` now lives on: itself when it was not merged away, else the end of
+    /// its chain of merges (followed up to `max_hops`).
+    pub async fn ticket_following_merges(
+        &mut self,
+        id: TicketId,
+        max_hops: usize,
+    ) -> Result<TicketId, StoreError> {
+        let mut current = id;
+        for _ in 0..max_hops {
+            match self.ticket_merged_into(current).await? {
+                Some(next) if next != current => current = next,
+                _ => break,
+            }
+        }
+        Ok(current)
+    }
+
     /// The record of the merge that consumed `id`.
     pub async fn ticket_merge_record(
         &mut self,

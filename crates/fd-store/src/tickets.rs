@@ -399,13 +399,14 @@ impl Tx {
 
     /// How many tickets a view holds for this viewer (the counts beside the views). Views
     /// over the columns `ticket_tallies` keeps (migration 0011) are summed from it; a followed
-    /// view or a text search counts the tickets themselves.
+    /// view, the trash or a text search counts the tickets themselves.
     pub async fn count_tickets(
         &mut self,
         scope: &ViewerScope,
         q: &TicketListQuery,
     ) -> Result<i64, StoreError> {
-        if q.text.is_none() && !matches!(q.view, TicketView::Following(_)) {
+        // The trash is counted: merged-away tickets are kept trashed (0017) but are not in it.
+        if q.text.is_none() && !matches!(q.view, TicketView::Following(_) | TicketView::Trash) {
             return self.count_tickets_tallied(scope, q).await;
         }
         self.count_tickets_counted(scope, q).await

@@ -1,9 +1,10 @@
 //! Ticket merge (issue 15 item 1): what moves to the survivor, which values it keeps, the
 //! durable record unmerge will read, old ids leading to the survivor, and the refusals.
 
-use fd_app::AppError;
 use fd_app::domain::ticket_merge::MERGED_IDS_PROPERTY;
 use fd_app::domain::*;
+use fd_app::{Actor, AppError, MailService, MailSettings};
+use fd_mail::{IncomingMail, MailSource};
 use fd_store::*;
 use fd_testkit::TestApp;
 
@@ -13,6 +14,7 @@ fd_testkit::on_both_backends! {
     merge_moves_everything_to_the_primary_which_keeps_its_values_and_the_oldest_create_date => moves_everything;
     merge_old_ticket_id_leads_to_the_survivor_and_leaves_lists_and_trash => old_id_leads_to_survivor;
     merge_is_refused_for_itself_trashed_merged_away_and_hidden_tickets => refusals;
+    merge_mail_answering_the_merged_ticket_lands_on_the_survivor => mail_lands_on_survivor;
 }
 
 fn draft_on(ticket: TicketId, text: &str) -> Draft {
@@ -185,4 +187,99 @@ async fn refusals(t: TestApp) {
     t.app.merge_tickets(&ann, a.id, b.id).await.unwrap();
     assert_not_found(t.app.merge_tickets(&ann, a.id, b.id).await);
     assert_not_found(t.app.merge_tickets(&ann, b.id, a.id).await);
+}
+
+const SUPPORT: &str = "support@help.example";
+
+/// A message from `from` to the support address, stored and ingested.
+async fn deliver(
+    mail: &MailService,
+    from: &str,
+    subject: &str,
+    id: &str,
+    in_reply_to: Option<&str>,
+) {
+    let reply = in_reply_to
+        .map(|r| format!("In-Reply-To: <{r}>\r\nReferences: <{r}>\r\n"))
+        .unwrap_or_default();
+    let raw = format!(
+        "From: {from}\r\nTo: {SUPPORT}\r\nSubject: {subject}\r\nMessage-ID: <{id}>\r\n{reply}\
+         Date: Mon, 7 Dec 2026 09:00:00 +0000\r\nMIME-Version: 1.0\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\nHello, something is broken.\r\n"
+    );
+    mail.accept(IncomingMail {
+        source: MailSource::Mailgate,
+        envelope_from: None,
+        recipients: vec![SUPPORT.to_string()],
+        raw: raw.into_bytes(),
+        truncated_from: None,
+    })
+    .await
+    .unwrap();
+    mail.run_pending_jobs().await.unwrap();
+}
+
+async fn mail_lands_on_survivor(t: TestApp) {
+    let system = Actor::system();
+    t.team("Support").await;
+    t.app
+        .connect_email(&system, SUPPORT, "Support", Workspace::HelpDesk, false)
+        .await
+        .unwrap();
+    let mail = MailService::new(t.app.clone(), MailSettings::default());
+    deliver(
+        &mail,
+        "a@customer.example",
+        "Printer",
+        "m1@customer.example",
+        None,
+    )
+    .await;
+    deliver(
+        &mail,
+        "b@customer.example",
+        "Scanner",
+        "m2@customer.example",
+        None,
+    )
+    .await;
+    let tickets = t.app.list_tickets(&system, &all_tickets()).await.unwrap();
+    let find = |s: &str| tickets.iter().find(|t| t.subject == s).unwrap().id;
+    let (printer, scanner) = (find("Printer"), find("Scanner"));
+    t.app
+        .merge_tickets(&system, scanner, printer)
+        .await
+        .unwrap();
+
+    // A reply naming the merged ticket's tag, and one referencing its first message.
+    deliver(
+        &mail,
+        "a@customer.example",
+        &format!("Re: Printer [#{printer}]"),
+        "m3@customer.example",
+        None,
+    )
+    .await;
+    deliver(
+        &mail,
+        "a@customer.example",
+        "Re: Printer",
+        "m4@customer.example",
+        Some("m1@customer.example"),
+    )
+    .await;
+    assert_eq!(ticket_count(&t).await, 1, "no new ticket was opened");
+    let d = t.app.ticket_details(&system, scanner).await.unwrap();
+    assert_eq!(d.conversations.len(), 2);
+    let printer_conv = d
+        .conversations
+        .iter()
+        .find(|c| c.subject.as_deref() == Some("Printer"))
+        .unwrap();
+    let messages = t.app.messages(&system, printer_conv.id).await.unwrap();
+    assert_eq!(
+        messages.len(),
+        3,
+        "both replies landed on the survivor's conversation"
+    );
 }
