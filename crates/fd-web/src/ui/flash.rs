@@ -39,6 +39,7 @@ pub(crate) enum Flash {
     SettingsSaved,
     ContactMerged,
     CompanyMerged,
+    TicketMerged,
 }
 
 const ALL: &[(Flash, &str, &str)] = &[
@@ -94,6 +95,11 @@ const ALL: &[(Flash, &str, &str)] = &[
         Flash::CompanyMerged,
         "company-merged",
         "That company was merged into this one: its contacts and tickets are here.",
+    ),
+    (
+        Flash::TicketMerged,
+        "ticket-merged",
+        "That ticket was merged into this one: its conversations, comments and history are here.",
     ),
 ];
 

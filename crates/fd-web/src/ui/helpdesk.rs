@@ -692,6 +692,20 @@ pub(crate) async fn ticket_page(
     Path(Id(id)): Path<Id>,
     Query(p): Query<TicketParams>,
 ) -> UiResult {
+    // A merged-away ticket's address (a bookmark, a link in an old mail) opens the ticket it
+    // was merged into, when the agent may see that one.
+    if let Some(survivor) = state.app.merge_survivor(ObjectType::Ticket, id).await?
+        && state
+            .app
+            .ticket(&agent.actor, TicketId(survivor))
+            .await
+            .is_ok()
+    {
+        return see_other_flash(
+            &format!("/helpdesk/tickets/{survivor}"),
+            Flash::TicketMerged,
+        );
+    }
     let es = EditorState {
         reply_to: p.reply_to.map(MessageId),
         comment_tab: p.tab.as_deref() == Some("comment"),

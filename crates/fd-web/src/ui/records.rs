@@ -44,6 +44,12 @@ pub(crate) async fn ticket_record(
 ) -> UiResult {
     agent.actor_can_use_tickets()?;
     let app = &state.app;
+    // A merged-away ticket's record page is the survivor's (see helpdesk's ticket page).
+    if let Some(survivor) = app.merge_survivor(ObjectType::Ticket, id).await?
+        && app.ticket(&agent.actor, TicketId(survivor)).await.is_ok()
+    {
+        return see_other_flash(&format!("/tickets/{survivor}"), Flash::TicketMerged);
+    }
     let d = app.ticket_details(&agent.actor, TicketId(id)).await?;
     let dir = Directory::load(app).await?;
     let times = Times::of(app, &agent);

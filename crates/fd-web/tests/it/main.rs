@@ -25,4 +25,5 @@ mod ui_gaps;
 mod ui_helpdesk;
 mod ui_inbox;
 mod ui_mail_frames;
+mod ui_merge;
 mod ui_scope;
