@@ -40,6 +40,7 @@ pub(crate) enum Flash {
     ContactMerged,
     CompanyMerged,
     TicketMerged,
+    TicketsMerged,
 }
 
 const ALL: &[(Flash, &str, &str)] = &[
@@ -100,6 +101,11 @@ const ALL: &[(Flash, &str, &str)] = &[
         Flash::TicketMerged,
         "ticket-merged",
         "That ticket was merged into this one: its conversations, comments and history are here.",
+    ),
+    (
+        Flash::TicketsMerged,
+        "tickets-merged",
+        "Tickets merged: the other ticket's conversations, comments and history are here.",
     ),
 ];
 

@@ -25,6 +25,7 @@ mod notifications;
 mod people;
 mod profile;
 mod records;
+mod ticket_merge;
 mod time_zone;
 mod view;
 mod widgets;
@@ -98,6 +99,10 @@ pub(crate) fn router<S: Clone + Send + Sync + 'static>(app: App) -> Router<S> {
             get(helpdesk::new_ticket_form).post(helpdesk::create_ticket),
         )
         .route("/helpdesk/tickets/{id}", get(helpdesk::ticket_page))
+        .route(
+            "/helpdesk/tickets/{id}/merge",
+            get(ticket_merge::merge_page).post(ticket_merge::merge),
+        )
         .route("/tickets/{id}", get(records::ticket_record))
         .route(
             "/tickets/{id}/properties",
