@@ -155,7 +155,8 @@ async fn render(
                         row("Status", &|t: &Ticket| dir.stage_label(t.stage_id)),
                         row("Priority", &priority),
                         row("Owner", &owner),
-                        row("Created", &|t: &Ticket| times.text(t.created_at)),
+                        // Absolute: the oldest of two dates must be readable as a date.
+                        row("Created", &|t: &Ticket| times.when(t.created_at).0.absolute),
                         row("Merged ticket IDs", &merged_ids),
                     ],
                 });
