@@ -872,6 +872,13 @@ async fn merge_tickets_api(t: TestApp) {
     assert_eq!(r.body["properties"]["hs_merged_object_ids"], old_id);
     let list = api.get("/crm/v3/objects/tickets").await;
     assert_eq!(ids(&list.body), vec![primary_id.clone()]);
+    let archived = api.get("/crm/v3/objects/tickets?archived=true").await;
+    assert_eq!(archived.status, 200, "{}", archived.body);
+    assert!(
+        ids(&archived.body).is_empty(),
+        "a merged id is not archived: {}",
+        archived.body
+    );
 
     // Refusals: merged away already, missing, itself, malformed.
     let again = api
