@@ -529,6 +529,16 @@ impl Tx {
 
     /// Deletes a ticket for good, with everything that hangs off it.
     pub async fn purge_ticket(&mut self, id: TicketId) -> Result<(), StoreError> {
+        // Tickets merged into this one go with it: they are kept only to be unmerged (0017).
+        let merged = self
+            .all(
+                "SELECT merged_id FROM ticket_merges WHERE survivor_id = $1",
+                args![id],
+            )
+            .await?;
+        for m in merged {
+            Box::pin(self.purge_ticket(TicketId(m.i64("merged_id")?))).await?;
+        }
         let convs = self
             .all(
                 "SELECT id FROM conversations WHERE ticket_id = $1",

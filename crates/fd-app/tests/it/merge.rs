@@ -15,6 +15,7 @@ fd_testkit::on_both_backends! {
     merge_old_ticket_id_leads_to_the_survivor_and_leaves_lists_and_trash => old_id_leads_to_survivor;
     merge_is_refused_for_itself_trashed_merged_away_and_hidden_tickets => refusals;
     merge_mail_answering_the_merged_ticket_lands_on_the_survivor => mail_lands_on_survivor;
+    merge_inb_13_merged_tickets_are_not_purged_alone_but_with_their_survivor => purge;
 }
 
 fn draft_on(ticket: TicketId, text: &str) -> Draft {
@@ -282,4 +283,24 @@ async fn mail_lands_on_survivor(t: TestApp) {
         3,
         "both replies landed on the survivor's conversation"
     );
+}
+
+async fn purge(t: TestApp) {
+    const DAY: i64 = 24 * 3600 * 1000;
+    let (_, ann) = t
+        .agent("ann@example.com", TicketAccessLevel::All, &[])
+        .await;
+    let a = ticket(&t, &ann, "One").await;
+    let b = ticket(&t, &ann, "Two").await;
+    t.app.merge_tickets(&ann, b.id, a.id).await.unwrap();
+    // Merged away is kept for an unmerge, however long ago.
+    t.clock.advance_ms(400 * DAY);
+    assert_eq!(t.app.purge_trash().await.unwrap(), (0, 0));
+    assert!(tk(&t, a.id).await.trashed_at.is_some());
+    // Purging the survivor takes the tickets merged into it along.
+    t.app.trash_ticket(&ann, b.id).await.unwrap();
+    t.clock.advance_ms(91 * DAY);
+    assert_eq!(t.app.purge_trash().await.unwrap().0, 1);
+    assert_not_found(t.app.ticket(&Actor::system(), b.id).await);
+    assert_not_found(t.app.ticket(&Actor::system(), a.id).await);
 }
