@@ -905,6 +905,27 @@ async fn merge_tickets_api(t: TestApp) {
         assert_eq!(r.status, 400, "{}", r.body);
         assert_eq!(r.error_category(), "VALIDATION_ERROR");
     }
+    // Contacts merge on the same route, the primary keeping its id.
+    let mut contact_ids = Vec::new();
+    for email in ["p@example.com", "d@example.com"] {
+        let c = api
+            .post(
+                "/crm/v3/objects/contacts",
+                json!({"properties": {"email": email}}),
+            )
+            .await;
+        assert_eq!(c.status, 201, "{}", c.body);
+        contact_ids.push(c.body["id"].as_str().unwrap().to_string());
+    }
+    let r = api
+        .post(
+            "/crm/v3/objects/contacts/merge",
+            json!({"primaryObjectId": contact_ids[0], "objectIdToMerge": contact_ids[1]}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["id"], contact_ids[0]);
+    assert_eq!(r.body["properties"]["email"], "p@example.com");
     // Engagements have no merge.
     let r = api
         .post(
