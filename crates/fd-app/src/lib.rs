@@ -27,6 +27,7 @@ mod drafts;
 mod engagements;
 mod error;
 mod events;
+mod files;
 mod forms;
 mod mail;
 mod mail_ingest;
@@ -59,6 +60,7 @@ pub use cpu::run_cpu;
 pub use crm::{AssociationEnd, NewContact, NewLinkedRecord, RecordList};
 pub use error::AppError;
 pub use events::{Event, WatchTarget};
+pub use files::FileDownload;
 pub use fd_domain as domain;
 pub use forms::{
     FormChanges, FormSubmission, NewForm, SUBMIT_BURST, SUBMIT_REFILL_MS, SubmitOutcome,

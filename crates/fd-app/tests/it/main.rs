@@ -5,6 +5,7 @@
 
 mod access;
 mod accounts;
+mod attachments;
 mod admin;
 mod bad_input;
 mod bots;
