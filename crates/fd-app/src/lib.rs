@@ -70,7 +70,7 @@ pub use forms::{
 pub use drafts::DraftEntry;
 pub use engagements::Engagement;
 pub use fd_store::{
-    ConversationListQuery, ThreadQuery, ThreadSort, TicketListQuery, TicketSort, TicketView,
+    ConversationListQuery, FileRow, ThreadQuery, ThreadSort, TicketListQuery, TicketSort, TicketView,
 };
 pub use mail::{
     AttachmentDownload, MailService, MailSettings, MessageHtml, flatten_unbounded_html,

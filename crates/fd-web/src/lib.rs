@@ -7,6 +7,7 @@
 
 mod api;
 mod attachments;
+mod multipart;
 mod error;
 mod ui;
 
