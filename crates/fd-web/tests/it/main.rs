@@ -7,6 +7,7 @@ mod api_common;
 mod api_conversations;
 mod api_crm;
 mod api_engagements;
+mod api_files;
 mod api_errors;
 mod api_forms;
 mod api_rules;
