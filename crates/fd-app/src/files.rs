@@ -6,8 +6,8 @@
 //! own transaction through [`attachments_for_reply`] (called by `conversations.rs`, which
 //! this module does not import).
 
-use fd_domain::outgoing::{self, AttachCandidate, AttachmentLimits, VariableValues};
 use fd_domain::entities::{AdminObject, AttachmentMeta};
+use fd_domain::outgoing::{self, AttachCandidate, AttachmentLimits, VariableValues};
 use fd_domain::{MessageId, TicketId, UserId};
 use fd_store::{FileRow, Tx};
 
@@ -89,7 +89,10 @@ pub(crate) async fn bind_attachments(
 
 /// A type as the upload said, or guessed from the name's extension.
 fn content_type_of(name: &str, given: Option<&str>) -> String {
-    if let Some(g) = given.map(str::trim).filter(|g| !g.is_empty() && g.contains('/')) {
+    if let Some(g) = given
+        .map(str::trim)
+        .filter(|g| !g.is_empty() && g.contains('/'))
+    {
         return g.to_ascii_lowercase();
     }
     let ext = name

@@ -60,8 +60,8 @@ pub use cpu::run_cpu;
 pub use crm::{AssociationEnd, NewContact, NewLinkedRecord, RecordList};
 pub use error::AppError;
 pub use events::{Event, WatchTarget};
-pub use files::FileDownload;
 pub use fd_domain as domain;
+pub use files::FileDownload;
 pub use forms::{
     FormChanges, FormSubmission, NewForm, SUBMIT_BURST, SUBMIT_REFILL_MS, SubmitOutcome,
     parse_field_spec,
@@ -70,7 +70,8 @@ pub use forms::{
 pub use drafts::DraftEntry;
 pub use engagements::Engagement;
 pub use fd_store::{
-    ConversationListQuery, FileRow, ThreadQuery, ThreadSort, TicketListQuery, TicketSort, TicketView,
+    ConversationListQuery, FileRow, ThreadQuery, ThreadSort, TicketListQuery, TicketSort,
+    TicketView,
 };
 pub use mail::{
     AttachmentDownload, MailService, MailSettings, MessageHtml, flatten_unbounded_html,

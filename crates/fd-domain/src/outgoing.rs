@@ -150,7 +150,10 @@ pub fn check_attach(
             errors.push(FieldError::new(
                 "attachments",
                 ErrorCode::InvalidValue,
-                format!("file {} ({}) was already sent with another message", f.id, f.name),
+                format!(
+                    "file {} ({}) was already sent with another message",
+                    f.id, f.name
+                ),
             ));
         } else if f.size > limits.max_file_bytes {
             errors.push(FieldError::new(
@@ -298,7 +301,11 @@ pub fn check_variables(field: &str, text: &str) -> Result<(), DomainError> {
 /// unknown one (saved before this rule existed) also becomes empty, never raw braces in a
 /// customer's mail. `escape` turns a value into the target's syntax (HTML-escaping for rich
 /// text) so a contact's name cannot inject markup.
-pub fn fill_variables(text: &str, values: &VariableValues, escape: impl Fn(&str) -> String) -> String {
+pub fn fill_variables(
+    text: &str,
+    values: &VariableValues,
+    escape: impl Fn(&str) -> String,
+) -> String {
     let mut out = String::with_capacity(text.len());
     for p in pieces(text) {
         match p {
@@ -343,13 +350,17 @@ mod tests {
 
     #[test]
     fn hd_16_variables_fill_and_missing_ones_are_empty() {
-        let t = "Hi {{contact.firstname}}, ticket #{{ ticket.id }} - {{agent.name}}{{company.name}}.";
+        let t =
+            "Hi {{contact.firstname}}, ticket #{{ ticket.id }} - {{agent.name}}{{company.name}}.";
         assert_eq!(
             fill_variables(t, &vals(), str::to_string),
             "Hi Ada, ticket #42 - Grace Hopper."
         );
         assert_eq!(fill_variables("a {{ b", &vals(), str::to_string), "a {{ b");
-        assert_eq!(fill_variables("{{x{{ticket.id}}", &vals(), str::to_string), "{{x42");
+        assert_eq!(
+            fill_variables("{{x{{ticket.id}}", &vals(), str::to_string),
+            "{{x42"
+        );
     }
 
     #[test]

@@ -70,7 +70,10 @@ impl Tx {
     }
 
     /// The files a message carries, in the order they were attached.
-    pub async fn files_of_message(&mut self, message: MessageId) -> Result<Vec<FileRow>, StoreError> {
+    pub async fn files_of_message(
+        &mut self,
+        message: MessageId,
+    ) -> Result<Vec<FileRow>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM files WHERE message_id = $1 ORDER BY id");
         let rows = self.all(&sql, args![message]).await?;
         rows.iter().map(file_from_row).collect()
@@ -122,7 +125,10 @@ impl Tx {
     /// An agent's signature (`None`: none set).
     pub async fn user_signature(&mut self, user: UserId) -> Result<Option<String>, StoreError> {
         match self
-            .opt("SELECT body FROM signatures WHERE user_id = $1", args![user])
+            .opt(
+                "SELECT body FROM signatures WHERE user_id = $1",
+                args![user],
+            )
             .await?
         {
             Some(r) => Ok(Some(r.string("body")?)),

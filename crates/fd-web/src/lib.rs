@@ -7,8 +7,8 @@
 
 mod api;
 mod attachments;
-mod multipart;
 mod error;
+mod multipart;
 mod ui;
 
 use axum::Json;

@@ -136,7 +136,13 @@ mod tests {
         assert_eq!(p[1].filename.as_deref(), Some("a \"b\".bin"));
         assert_eq!(p[1].content_type.as_deref(), Some("application/pdf"));
         assert_eq!(p[1].data, b"\x00\x01\r\n--");
-        assert!(parse("XyZ", b"--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nno end").is_err());
+        assert!(
+            parse(
+                "XyZ",
+                b"--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nno end"
+            )
+            .is_err()
+        );
         assert_eq!(boundary("application/json"), None);
     }
 }

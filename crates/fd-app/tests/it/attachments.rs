@@ -56,11 +56,7 @@ async fn item_7_reply_carries_files(t: TestApp) {
     assert_eq!(sent.attachments.len(), 1);
     assert_eq!(sent.attachments[0].filename, "report.pdf");
     // The reply's attachment downloads like a received one.
-    let d = t
-        .app
-        .message_attachment(&agent, sent.id, 0)
-        .await
-        .unwrap();
+    let d = t.app.message_attachment(&agent, sent.id, 0).await.unwrap();
     assert_eq!(d.bytes, bytes);
     let f = t.app.file(&agent, f.id).await.unwrap();
     assert_eq!(f.message_id, Some(sent.id));
@@ -129,14 +125,32 @@ async fn item_7_limits(t: TestApp) {
     t.app.set_attachment_limits(&admin, small).await.unwrap();
     assert_eq!(t.app.attachment_limits().await.unwrap(), small);
 
-    let msg = too_large(t.app.upload_file(&agent, "big.bin", None, &[1u8; 2049]).await);
+    let msg = too_large(
+        t.app
+            .upload_file(&agent, "big.bin", None, &[1u8; 2049])
+            .await,
+    );
     assert!(msg.contains("over the limit of 2 KiB per file"), "{msg}");
-    assert_invalid(t.app.upload_file(&agent, "empty.txt", None, b"").await, "file");
-    assert_invalid(t.app.upload_file(&agent, "  ", None, b"x").await, "fileName");
+    assert_invalid(
+        t.app.upload_file(&agent, "empty.txt", None, b"").await,
+        "file",
+    );
+    assert_invalid(
+        t.app.upload_file(&agent, "  ", None, b"x").await,
+        "fileName",
+    );
 
     let (c, _, _) = conversation_with_ticket(&t, "carl@customer.example").await;
-    let a = t.app.upload_file(&agent, "a.bin", None, &[1u8; 2000]).await.unwrap();
-    let b = t.app.upload_file(&agent, "b.bin", None, &[2u8; 2000]).await.unwrap();
+    let a = t
+        .app
+        .upload_file(&agent, "a.bin", None, &[1u8; 2000])
+        .await
+        .unwrap();
+    let b = t
+        .app
+        .upload_file(&agent, "b.bin", None, &[2u8; 2000])
+        .await
+        .unwrap();
     let before = t.app.messages(&agent, c.id).await.unwrap().len();
     let msg = too_large(
         t.app
@@ -177,7 +191,11 @@ async fn item_7_owner(t: TestApp) {
         .agent("bob@example.com", TicketAccessLevel::All, &[])
         .await;
     let (c, _, _) = conversation_with_ticket(&t, "carl@customer.example").await;
-    let f = t.app.upload_file(&ann, "secret.txt", None, b"ann's").await.unwrap();
+    let f = t
+        .app
+        .upload_file(&ann, "secret.txt", None, b"ann's")
+        .await
+        .unwrap();
     // Bob can neither read nor attach Ann's unsent upload.
     assert_not_found(t.app.file(&bob, f.id).await);
     assert_not_found(t.app.file_download(&bob, f.id).await);
@@ -222,7 +240,10 @@ async fn item_7_owner(t: TestApp) {
         )
         .await
         .unwrap();
-    assert_eq!(t.app.file_download(&bob, f.id).await.unwrap().bytes, b"ann's");
+    assert_eq!(
+        t.app.file_download(&bob, f.id).await.unwrap().bytes,
+        b"ann's"
+    );
     // An agent who cannot see the ticket still cannot.
     let (_, own) = t
         .agent("olga@example.com", TicketAccessLevel::Owned, &[])
@@ -294,12 +315,27 @@ async fn item_8_signatures(t: TestApp) {
         .agent("ann@example.com", TicketAccessLevel::All, &["Support"])
         .await;
     t.app
-        .connect_email(&Actor::system(), "help@desk.example", "Support", Workspace::HelpDesk, false)
+        .connect_email(
+            &Actor::system(),
+            "help@desk.example",
+            "Support",
+            Workspace::HelpDesk,
+            false,
+        )
         .await
         .unwrap();
     let (_, tk, k) = conversation_with_ticket(&t, "carl@customer.example").await;
-    assert_eq!(t.app.reply_signature(&ann, None, Some(tk.id)).await.unwrap(), "");
-    assert_invalid(t.app.set_my_signature(&ann, "-- {{agent.nick}}").await, "signature");
+    assert_eq!(
+        t.app
+            .reply_signature(&ann, None, Some(tk.id))
+            .await
+            .unwrap(),
+        ""
+    );
+    assert_invalid(
+        t.app.set_my_signature(&ann, "-- {{agent.nick}}").await,
+        "signature",
+    );
     t.app
         .set_my_signature(&ann, "Cheers, {{agent.name}}\nfor {{contact.firstname}}")
         .await
@@ -328,7 +364,11 @@ async fn item_8_signatures(t: TestApp) {
             .await,
     );
     t.app
-        .set_address_signature(&admin, "Help@Desk.example", "The Support team, ticket {{ticket.id}}")
+        .set_address_signature(
+            &admin,
+            "Help@Desk.example",
+            "The Support team, ticket {{ticket.id}}",
+        )
         .await
         .unwrap();
     assert_eq!(

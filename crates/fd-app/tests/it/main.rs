@@ -5,8 +5,8 @@
 
 mod access;
 mod accounts;
-mod attachments;
 mod admin;
+mod attachments;
 mod bad_input;
 mod bots;
 mod calling;

@@ -53,7 +53,10 @@ fn item_7_attachments_are_mixed_parts_with_encoded_names_and_exact_bytes() {
     assert_eq!(a.content_type, "application/pdf");
     assert_eq!(a.data, bytes);
     // A malformed type is sent as bytes rather than breaking the header.
-    assert_eq!(parsed.attachments[1].content_type, "application/octet-stream");
+    assert_eq!(
+        parsed.attachments[1].content_type,
+        "application/octet-stream"
+    );
     assert_eq!(parsed.attachments[1].data, b"hello");
     assert_eq!(parsed.text.trim(), "See attached.");
 }

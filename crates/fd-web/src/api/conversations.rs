@@ -1145,16 +1145,18 @@ async fn send(
         .ok_or_else(|| ApiError::validation("Missing required field: text"))?;
     let mut files = Vec::new();
     for (i, a) in input.attachments.iter().enumerate() {
-        if !a.kind.as_deref().is_some_and(|k| k.eq_ignore_ascii_case("FILE")) {
+        if !a
+            .kind
+            .as_deref()
+            .is_some_and(|k| k.eq_ignore_ascii_case("FILE"))
+        {
             return Err(ApiError::validation(format!(
                 "attachments[{i}].type must be FILE"
             )));
         }
-        let raw = a
-            .file_id
-            .as_ref()
-            .and_then(scalar_string)
-            .ok_or_else(|| ApiError::validation(format!("Missing required field: attachments[{i}].fileId")))?;
+        let raw = a.file_id.as_ref().and_then(scalar_string).ok_or_else(|| {
+            ApiError::validation(format!("Missing required field: attachments[{i}].fileId"))
+        })?;
         let id = fd_app::domain::text::parse_id(&raw).ok_or_else(|| {
             ApiError::validation(format!("attachments[{i}].fileId {raw:?} is not a file id"))
         })?;

@@ -73,7 +73,17 @@ fn kind_of(content_type: &str, ext: &str) -> &'static str {
         "video" => "MOVIE",
         _ if matches!(
             ext,
-            "pdf" | "doc" | "docx" | "xls" | "xlsx" | "ppt" | "pptx" | "txt" | "csv" | "odt" | "ods"
+            "pdf"
+                | "doc"
+                | "docx"
+                | "xls"
+                | "xlsx"
+                | "ppt"
+                | "pptx"
+                | "txt"
+                | "csv"
+                | "odt"
+                | "ods"
         ) || major == "text" =>
         {
             "DOCUMENT"

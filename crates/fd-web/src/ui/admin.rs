@@ -908,7 +908,9 @@ pub(crate) async fn save_account(State(state): State<UiState>, post: Post) -> Ui
             .set_trash_retention_days(&post.agent.actor, days)
             .await?;
     }
-    if let (Some(file), Some(message)) = (f.id::<i64>("max_file_mib"), f.id::<i64>("max_message_mib")) {
+    if let (Some(file), Some(message)) =
+        (f.id::<i64>("max_file_mib"), f.id::<i64>("max_message_mib"))
+    {
         let mib = 1024 * 1024;
         state
             .app

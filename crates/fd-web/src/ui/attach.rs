@@ -60,10 +60,7 @@ pub(crate) async fn chips(app: &App, actor: &Actor, ids: &[i64]) -> Vec<ChipVm> 
 
 /// Uploads a post's files; the ids of those stored, or the first refusal (the files stored
 /// before it are kept and returned with it, so the agent does not lose them).
-pub(crate) async fn store_files(
-    app: &App,
-    post: &Post,
-) -> (Vec<i64>, Option<AppError>) {
+pub(crate) async fn store_files(app: &App, post: &Post) -> (Vec<i64>, Option<AppError>) {
     let mut ids = Vec::new();
     for p in &post.files {
         let name = p.filename.clone().unwrap_or_default();

@@ -588,7 +588,11 @@ pub(crate) async fn build_for(
             None,
         )
         .await?;
-        let body_html = match st.body_html.clone().or_else(|| draft.as_ref().map(draft_html)) {
+        let body_html = match st
+            .body_html
+            .clone()
+            .or_else(|| draft.as_ref().map(draft_html))
+        {
             Some(b) => b,
             None => signature_html(app, agent, &from, Some(t.id)).await?,
         };
@@ -692,7 +696,11 @@ pub(crate) async fn build_for(
         app.default_reply_from(&agent.actor, conv.id).await?,
     )
     .await?;
-    let body_html = match st.body_html.clone().or_else(|| draft.as_ref().map(draft_html)) {
+    let body_html = match st
+        .body_html
+        .clone()
+        .or_else(|| draft.as_ref().map(draft_html))
+    {
         // Item 8: a new reply starts with the signature, once: a refused send or a draft
         // brings back what the agent had, signature included.
         Some(b) => b,

@@ -244,7 +244,10 @@ pub(crate) async fn save_signature(
     let token = cookie_token(&headers).unwrap_or_default();
     let r = state
         .app
-        .set_my_signature(&post.agent.actor, post.fields.get("signature").unwrap_or(""))
+        .set_my_signature(
+            &post.agent.actor,
+            post.fields.get("signature").unwrap_or(""),
+        )
         .await
         .map(|()| Some("Your signature is saved.".to_string()));
     profile_result(&state, &post, &token, r).await

@@ -56,12 +56,25 @@ async fn files_api(t: TestApp) {
     let team = api.t.team("Support").await;
     api.t
         .app
-        .connect_team_address(&Actor::system(), team, "support@frontdesk.example", Workspace::HelpDesk)
+        .connect_team_address(
+            &Actor::system(),
+            team,
+            "support@frontdesk.example",
+            Workspace::HelpDesk,
+        )
         .await
         .unwrap();
     let (c, _) = api.email_thread("Need the invoice").await;
     let bytes: Vec<u8> = (0..=255u8).cycle().take(2000).collect();
-    let r = upload(&api, &api.token, "Invoice 7.pdf", "application/pdf", &bytes, r#"{"access": "PRIVATE"}"#).await;
+    let r = upload(
+        &api,
+        &api.token,
+        "Invoice 7.pdf",
+        "application/pdf",
+        &bytes,
+        r#"{"access": "PRIVATE"}"#,
+    )
+    .await;
     assert_eq!(r.status, 201, "{}", r.body);
     let f = &r.body;
     assert_eq!(f["name"], "Invoice 7");
@@ -79,20 +92,43 @@ async fn files_api(t: TestApp) {
     let g = api.get(&format!("/files/v3/files/{id}")).await;
     assert_eq!(g.status, 200);
     assert_eq!(g.body["id"], id.as_str());
-    let dl = api.http.get(&url).bearer_auth(&api.token).send().await.unwrap();
+    let dl = api
+        .http
+        .get(&url)
+        .bearer_auth(&api.token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(dl.status().as_u16(), 200);
     assert_eq!(dl.headers()["content-type"], "application/pdf");
-    assert!(dl.headers()["content-disposition"].to_str().unwrap().starts_with("attachment"));
+    assert!(
+        dl.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment")
+    );
     assert_eq!(dl.bytes().await.unwrap().to_vec(), bytes);
-    assert_eq!(api.http.get(&url).send().await.unwrap().status().as_u16(), 401);
+    assert_eq!(
+        api.http.get(&url).send().await.unwrap().status().as_u16(),
+        401
+    );
 
     // HD-09: another agent can neither read nor attach it.
     api.t
-        .agent("bob@example.com", fd_app::domain::TicketAccessLevel::All, &[])
+        .agent(
+            "bob@example.com",
+            fd_app::domain::TicketAccessLevel::All,
+            &[],
+        )
         .await;
     let bob = api.token_for("bob@example.com").await;
     let r = api
-        .send_as(Some(&bob), reqwest::Method::GET, &format!("/files/v3/files/{id}"), None)
+        .send_as(
+            Some(&bob),
+            reqwest::Method::GET,
+            &format!("/files/v3/files/{id}"),
+            None,
+        )
         .await;
     assert_eq!(r.status, 404);
     let dl = api.http.get(&url).bearer_auth(&bob).send().await.unwrap();
@@ -101,9 +137,24 @@ async fn files_api(t: TestApp) {
     // Bad uploads: not multipart, no file, bad options.
     let r = api.post("/files/v3/files", json!({"file": "x"})).await;
     assert_eq!(r.status, 400, "{}", r.body);
-    let r = upload(&api, &api.token, "a.txt", "text/plain", b"x", r#"{"access": "EVERYONE"}"#).await;
+    let r = upload(
+        &api,
+        &api.token,
+        "a.txt",
+        "text/plain",
+        b"x",
+        r#"{"access": "EVERYONE"}"#,
+    )
+    .await;
     assert_eq!(r.status, 400);
-    assert!(r.body["message"].as_str().unwrap().contains("options.access"), "{}", r.body);
+    assert!(
+        r.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("options.access"),
+        "{}",
+        r.body
+    );
     let r = upload(&api, &api.token, "empty.txt", "text/plain", b"", "{}").await;
     assert_eq!(r.status, 400);
 
@@ -111,25 +162,52 @@ async fn files_api(t: TestApp) {
     let admin = api.t.app.actor_for_token(&api.token).await.unwrap();
     api.t
         .app
-        .set_attachment_limits(&admin, AttachmentLimits { max_file_bytes: 4096, max_message_bytes: 4096 })
+        .set_attachment_limits(
+            &admin,
+            AttachmentLimits {
+                max_file_bytes: 4096,
+                max_message_bytes: 4096,
+            },
+        )
         .await
         .unwrap();
-    let r = upload(&api, &api.token, "big.bin", "application/octet-stream", &[0u8; 5000], "{}").await;
+    let r = upload(
+        &api,
+        &api.token,
+        "big.bin",
+        "application/octet-stream",
+        &[0u8; 5000],
+        "{}",
+    )
+    .await;
     assert_eq!(r.status, 413, "{}", r.body);
     assert_eq!(r.body["category"], "PAYLOAD_TOO_LARGE");
     assert!(
-        r.body["message"].as_str().unwrap().contains("over the limit of 4 KiB per file"),
+        r.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("over the limit of 4 KiB per file"),
         "{}",
         r.body
     );
 
     // Sending a MESSAGE with the file: Bob may not, the owner may; the message lists it.
     let me = admin.user_id().unwrap();
-    let bob_id = api.t.app.user_by_email("bob@example.com").await.unwrap().unwrap().id;
+    let bob_id = api
+        .t
+        .app
+        .user_by_email("bob@example.com")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
     let accounts = api
         .get("/conversations/v3/conversations/channel-accounts?channelId=1002")
         .await;
-    let account = accounts.body["results"][0]["id"].as_str().unwrap().to_string();
+    let account = accounts.body["results"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let msg = |sender: String, file: &str| {
         json!({"type": "MESSAGE", "text": "The invoice is attached", "senderActorId": sender,
             "channelId": "1002", "channelAccountId": account,
@@ -138,7 +216,12 @@ async fn files_api(t: TestApp) {
     };
     let path = format!("/conversations/v3/conversations/threads/{}/messages", c.id);
     let r = api
-        .send_as(Some(&bob), reqwest::Method::POST, &path, Some(msg(format!("A-{bob_id}"), &id)))
+        .send_as(
+            Some(&bob),
+            reqwest::Method::POST,
+            &path,
+            Some(msg(format!("A-{bob_id}"), &id)),
+        )
         .await;
     assert_eq!(r.status, 400, "{}", r.body);
     let r = api.post(&path, json!({"type": "COMMENT", "text": "x", "attachments": [{"type": "FILE", "fileId": id}]})).await;
@@ -152,10 +235,19 @@ async fn files_api(t: TestApp) {
     assert_eq!(r.body["attachments"][0]["size"], 2000);
     // Once sent, whoever sees the thread may read the file; it is not sent twice.
     let r = api
-        .send_as(Some(&bob), reqwest::Method::GET, &format!("/files/v3/files/{id}"), None)
+        .send_as(
+            Some(&bob),
+            reqwest::Method::GET,
+            &format!("/files/v3/files/{id}"),
+            None,
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     let r = api.post(&path, msg(format!("A-{me}"), &id)).await;
     assert_eq!(r.status, 400, "{}", r.body);
-    assert!(r.body["message"].as_str().unwrap().contains("already sent"), "{}", r.body);
+    assert!(
+        r.body["message"].as_str().unwrap().contains("already sent"),
+        "{}",
+        r.body
+    );
 }
