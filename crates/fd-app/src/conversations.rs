@@ -79,6 +79,9 @@ pub struct Reply {
     /// Properties given with the send (a conditional stage's required ones).
     pub properties: BTreeMap<String, String>,
     pub message_id_header: Option<String>,
+    /// Item 7: uploaded files (ids) sent with the reply: the sender's own, not yet sent,
+    /// within the account's limits.
+    pub attachments: Vec<i64>,
 }
 
 /// HD-18: who an unknown visitor turns out to be.
@@ -469,10 +472,13 @@ impl App {
             },
             None => tx.latest_message(&actor.scope(), id).await?,
         };
-        if reply.text.trim().is_empty() && reply.html.as_deref().is_none_or(|h| h.trim().is_empty())
+        if reply.text.trim().is_empty()
+            && reply.html.as_deref().is_none_or(|h| h.trim().is_empty())
+            && reply.attachments.is_empty()
         {
             return Err(AppError::invalid("text", "the reply is empty"));
         }
+        let files = crate::files::attachments_for_reply(tx, user, &reply.attachments).await?;
         let mut ticket_props = reply.properties.clone();
         if let Some(stage) = reply.set_stage {
             ticket_props.insert("hs_pipeline_stage".into(), stage.to_string());
@@ -577,7 +583,7 @@ impl App {
             subject,
             text: reply.text.clone(),
             html: reply.html.clone(),
-            attachments: Vec::new(),
+            attachments: files.iter().map(|(_, m)| m.clone()).collect(),
             message_id_header: reply.message_id_header.clone(),
             in_reply_to: target.as_ref().and_then(|m| m.message_id_header.clone()),
             references_header: references,
@@ -591,6 +597,7 @@ impl App {
             created_at: now,
         };
         let mid = tx.insert_message(&new).await?;
+        crate::files::bind_attachments(tx, &files, mid, now).await?;
         if by_email {
             // HD-15 From, our Message-ID, the reply address and the outbox job, in this
             // transaction.

@@ -27,6 +27,7 @@ mod drafts;
 mod engagements;
 mod error;
 mod events;
+mod files;
 mod forms;
 mod mail;
 mod mail_ingest;
@@ -60,6 +61,7 @@ pub use crm::{AssociationEnd, NewContact, NewLinkedRecord, RecordList};
 pub use error::AppError;
 pub use events::{Event, WatchTarget};
 pub use fd_domain as domain;
+pub use files::FileDownload;
 pub use forms::{
     FormChanges, FormSubmission, NewForm, SUBMIT_BURST, SUBMIT_REFILL_MS, SubmitOutcome,
     parse_field_spec,
@@ -68,7 +70,8 @@ pub use forms::{
 pub use drafts::DraftEntry;
 pub use engagements::Engagement;
 pub use fd_store::{
-    ConversationListQuery, ThreadQuery, ThreadSort, TicketListQuery, TicketSort, TicketView,
+    ConversationListQuery, FileRow, ThreadQuery, ThreadSort, TicketListQuery, TicketSort,
+    TicketView,
 };
 pub use mail::{
     AttachmentDownload, MailService, MailSettings, MessageHtml, flatten_unbounded_html,

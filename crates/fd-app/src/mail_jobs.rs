@@ -263,7 +263,7 @@ impl MailService {
     async fn send(&self, id: MessageId, job: i64, attempt: i64) -> Result<SendOutcome, AppError> {
         let app = self.app();
         let worker = self.settings().worker.clone();
-        let (message, conversation, token, auto_submitted) = {
+        let (message, conversation, token, auto_submitted, files) = {
             let mut tx = app.db().read().await?;
             let m = tx.message(&ViewerScope::All, id).await?;
             let c = match &m {
@@ -281,8 +281,19 @@ impl MailService {
                 .message_meta(&ViewerScope::All, id)
                 .await?
                 .is_some_and(|m| m.auto_submitted);
+            // Item 7: the files an agent attached go out as MIME parts.
+            let mut files = Vec::new();
+            for a in m.iter().flat_map(|m| &m.attachments) {
+                if let Some(content) = tx.blob(&a.sha256).await? {
+                    files.push(fd_mail::build::OutgoingAttachment {
+                        filename: a.filename.clone(),
+                        content_type: a.content_type.clone(),
+                        content,
+                    });
+                }
+            }
             tx.commit().await?;
-            (m, c, token, auto)
+            (m, c, token, auto, files)
         };
         let finish = |status: DeliveryStatus, detail: String| async move {
             let mut tx = app.db().write().await?;
@@ -377,6 +388,7 @@ impl MailService {
                     .unwrap_or_else(|| fd_mail::build::text_to_html(&m.text)),
             ),
             auto_submitted,
+            attachments: files,
         };
         let raw = match fd_mail::build::build(&outgoing) {
             Ok(r) => r,

@@ -118,6 +118,8 @@ impl App {
     ) -> Result<LibraryItem, AppError> {
         actor.require_admin("managing snippets, templates and the knowledge base")?;
         let kind = library_kind(kind)?;
+        // HD-16: a snippet or template may use only the variables filled at insert time.
+        fd_domain::outgoing::check_variables("body", body_html)?;
         let now = self.now();
         let mut item = LibraryItem {
             id: 0,
@@ -143,6 +145,7 @@ impl App {
     ) -> Result<(), AppError> {
         actor.require_admin("managing snippets, templates and the knowledge base")?;
         let t = title(item_title)?;
+        fd_domain::outgoing::check_variables("body", body_html)?;
         let now = self.now();
         let mut tx = self.db().write().await?;
         if !tx.update_library_item(id, &t, body_html, now).await? {

@@ -28,6 +28,18 @@ pub struct OutgoingMail {
     pub html: Option<String>,
     /// Frontdesk's own automatic mail (acknowledgements): `Auto-Submitted: auto-replied`.
     pub auto_submitted: bool,
+    /// Files sent with the message: with any, the message is `multipart/mixed` (the body
+    /// first, `multipart/alternative` when there is HTML), each file a base64 part with
+    /// `Content-Disposition: attachment` and its name (RFC 2231-encoded when not ASCII).
+    pub attachments: Vec<OutgoingAttachment>,
+}
+
+/// One file of an outgoing message.
+#[derive(Debug, Clone, Default)]
+pub struct OutgoingAttachment {
+    pub filename: String,
+    pub content_type: String,
+    pub content: Vec<u8>,
 }
 
 fn bare(id: &str) -> String {
@@ -116,6 +128,22 @@ pub fn build(mail: &OutgoingMail) -> std::io::Result<Vec<u8>> {
     b = b.text_body(mail.text.clone());
     if let Some(h) = &mail.html {
         b = b.html_body(h.clone());
+    }
+    for a in &mail.attachments {
+        // A type that is not `type/subtype` would break the header: send it as bytes.
+        let ct = a.content_type.trim();
+        let ct = if ct.split_once('/').is_some_and(|(t, s)| {
+            !t.is_empty()
+                && !s.is_empty()
+                && ct
+                    .bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || b"/.+-_".contains(&c))
+        }) {
+            ct.to_ascii_lowercase()
+        } else {
+            "application/octet-stream".to_string()
+        };
+        b = b.attachment(ct, a.filename.clone(), a.content.clone());
     }
     b.write_to_vec()
 }

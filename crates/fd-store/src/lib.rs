@@ -19,6 +19,8 @@ mod directory;
 mod engagements;
 pub use engagements::{CallingCall, CallingChannel, EngagementRow};
 mod error;
+mod files;
+pub use files::FileRow;
 mod forms;
 mod jobs;
 mod mail;

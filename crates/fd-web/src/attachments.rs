@@ -45,9 +45,15 @@ pub(crate) fn attachment_href(id: MessageId, index: usize) -> String {
     format!("/mail/messages/{id}/attachments/{index}")
 }
 
+/// Where an uploaded file downloads (the Files API's `url`; issue 15, item 7).
+pub(crate) fn file_href(id: i64) -> String {
+    format!("/mail/files/{id}")
+}
+
 pub(crate) fn routes() -> Router<WebState> {
     Router::new()
         .route("/mail/messages/{id}/attachments/{index}", get(attachment))
+        .route("/mail/files/{id}", get(file))
         .route("/mail/messages/{id}/html", get(html))
 }
 
@@ -136,22 +142,36 @@ async fn attachment(
 ) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
     let a = state.app.message_attachment(&actor, id, index).await?;
-    let inline = INLINE_TYPES.contains(&a.meta.content_type.as_str());
-    let content_type = if inline || DOWNLOAD_TYPES.contains(&a.meta.content_type.as_str()) {
-        a.meta.content_type.clone()
+    Ok(serve(&a.meta.filename, &a.meta.content_type, a.bytes))
+}
+
+/// An uploaded file (the uploader's own, or one sent with a message the viewer may see),
+/// served like an attachment.
+async fn file(
+    State(state): State<WebState>,
+    Viewer(actor): Viewer,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = fd_app::domain::text::parse_id(&id)
+        .ok_or_else(|| ApiError::not_found(format!("file {id} not found")))?;
+    let d = state.app.file_download(&actor, id).await?;
+    Ok(serve(&d.file.name, &d.file.content_type, d.bytes))
+}
+
+fn serve(filename: &str, content_type: &str, bytes: Vec<u8>) -> Response {
+    let inline = INLINE_TYPES.contains(&content_type);
+    let content_type = if inline || DOWNLOAD_TYPES.contains(&content_type) {
+        content_type.to_string()
     } else {
         "application/octet-stream".to_string()
     };
-    let mut resp = a.bytes.into_response();
+    let mut resp = bytes.into_response();
     let h = resp.headers_mut();
     safe_headers(h);
     if let Ok(v) = HeaderValue::from_str(&content_type) {
         h.insert(header::CONTENT_TYPE, v);
     }
-    let disp = disposition(
-        if inline { "inline" } else { "attachment" },
-        &a.meta.filename,
-    );
+    let disp = disposition(if inline { "inline" } else { "attachment" }, filename);
     if let Ok(v) = HeaderValue::from_str(&disp) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
@@ -159,7 +179,7 @@ async fn attachment(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static("default-src 'none'; sandbox"),
     );
-    Ok(resp)
+    resp
 }
 
 #[derive(serde::Deserialize)]

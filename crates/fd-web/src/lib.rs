@@ -8,6 +8,7 @@
 mod api;
 mod attachments;
 mod error;
+mod multipart;
 mod ui;
 
 use axum::Json;

@@ -6,6 +6,7 @@
 mod access;
 mod accounts;
 mod admin;
+mod attachments;
 mod bad_input;
 mod bots;
 mod calling;

@@ -5,3 +5,4 @@ mod corpus;
 mod headers;
 mod hostile;
 mod listener;
+mod outgoing;

@@ -296,6 +296,8 @@ struct Attachment {
     name: String,
     content_type: String,
     size: i64,
+    /// Download address (bearer token or signed-in session)
+    url: String,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -827,11 +829,13 @@ fn message_out(m: &Message, c: &Conversation, accounts: &[ChannelAccount]) -> Me
     let attachments = m
         .attachments
         .iter()
-        .map(|a| Attachment {
+        .enumerate()
+        .map(|(i, a)| Attachment {
             kind: "FILE",
             name: a.filename.clone(),
             content_type: a.content_type.clone(),
             size: a.size,
+            url: crate::attachments::attachment_href(m.id, i),
         })
         .collect();
     MessageOut {
@@ -1098,10 +1102,24 @@ struct SendIn {
     #[schema(inline)]
     #[serde(default)]
     recipients: Vec<RecipientIn>,
-    /// not supported: must be empty
-    #[schema(value_type = Vec<Object>)]
+    /// Files to send with a MESSAGE: `{"type": "FILE", "fileId": "…"}` of files uploaded
+    /// through `POST /files/v3/files` by this token's user and not sent yet (comments take none)
+    #[schema(inline)]
     #[serde(default)]
-    attachments: Vec<Value>,
+    attachments: Vec<AttachmentIn>,
+}
+
+/// A file to send (`type` FILE, the id from the Files API).
+#[derive(Deserialize, Default, Clone, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct AttachmentIn {
+    /// `FILE`
+    #[serde(rename = "type")]
+    #[serde(default)]
+    kind: Option<String>,
+    #[schema(value_type = String)]
+    #[serde(default)]
+    file_id: Option<Value>,
 }
 
 #[utoipa::path(
@@ -1125,10 +1143,24 @@ async fn send(
         .text
         .clone()
         .ok_or_else(|| ApiError::validation("Missing required field: text"))?;
-    if !input.attachments.is_empty() {
-        return Err(ApiError::validation(
-            "attachments are not supported when sending through the API",
-        ));
+    let mut files = Vec::new();
+    for (i, a) in input.attachments.iter().enumerate() {
+        if !a
+            .kind
+            .as_deref()
+            .is_some_and(|k| k.eq_ignore_ascii_case("FILE"))
+        {
+            return Err(ApiError::validation(format!(
+                "attachments[{i}].type must be FILE"
+            )));
+        }
+        let raw = a.file_id.as_ref().and_then(scalar_string).ok_or_else(|| {
+            ApiError::validation(format!("Missing required field: attachments[{i}].fileId"))
+        })?;
+        let id = fd_app::domain::text::parse_id(&raw).ok_or_else(|| {
+            ApiError::validation(format!("attachments[{i}].fileId {raw:?} is not a file id"))
+        })?;
+        files.push(id);
     }
     let kind = input
         .kind
@@ -1140,6 +1172,11 @@ async fn send(
         return Err(ApiError::not_found(format!("thread {id} not found")));
     }
     if kind == "COMMENT" {
+        if !files.is_empty() {
+            return Err(ApiError::validation(
+                "a COMMENT takes no attachments: send them with a MESSAGE",
+            ));
+        }
         let cm = s.app.comment(&actor, None, Some(id), &text).await?;
         let name = match cm.author_id {
             Some(a) => s.app.user_actor(a).await.ok().map(|u| u.name),
@@ -1250,10 +1287,12 @@ async fn send(
                 html: input.rich_text.clone(),
                 recipients,
                 from_address,
+                attachments: files,
                 ..Reply::default()
             },
         )
-        .await?;
+        .await
+        .map_err(super::files::upload_error)?;
     let c = s.app.conversation(&actor, id).await?;
     Ok((StatusCode::CREATED, Json(message_out(&m, &c, &accounts))))
 }

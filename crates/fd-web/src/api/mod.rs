@@ -9,6 +9,7 @@
 mod associations;
 mod calling;
 mod conversations;
+pub(crate) mod files;
 mod forms;
 mod objects;
 pub(crate) mod openapi;
@@ -56,8 +57,9 @@ fn api() -> OpenApiRouter<WebState> {
 }
 
 /// Each route file's routes, by name.
-fn route_files() -> [(&'static str, OpenApiRouter<WebState>); 12] {
+fn route_files() -> [(&'static str, OpenApiRouter<WebState>); 13] {
     [
+        ("files", files::routes()),
         ("users", users::routes()),
         ("calling", calling::routes()),
         ("thread_assignee", thread_assignee::routes()),

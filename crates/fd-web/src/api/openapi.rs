@@ -32,7 +32,7 @@ use utoipa::{Modify, OpenApi, ToSchema};
         description = "The subset of HubSpot's public API that Frontdesk serves: CRM objects v3 \
             (tickets, contacts, companies, and the calls, notes and emails engagements) with batch \
             and search, pipelines, properties, owners, associations v4, conversations v3 (with \
-            thread assignment), forms v3, public form submissions (no token) and the account's \
+            thread assignment and FILE attachments), files v3 (uploads to attach), forms v3, public form submissions (no token) and the account's \
             details. Authenticate with a bearer token from `frontdesk admin create-token`; the \
             calling webhook is signed instead.",
     ),

@@ -224,6 +224,8 @@ pub(crate) struct TeamRow {
     pub addresses: Vec<Opt>,
     pub members: Vec<Opt>,
     pub non_members: Vec<Opt>,
+    /// Item 8: each connected address with its signature.
+    pub signatures: Vec<(String, String)>,
 }
 
 #[derive(Template)]
@@ -248,7 +250,13 @@ pub(crate) async fn teams(State(state): State<UiState>, agent: Agent) -> UiResul
                 Opt::new(a.clone(), a, default)
             })
             .collect();
+        let mut signatures = Vec::new();
+        for a in state.app.team_addresses(t.id).await? {
+            let sig = state.app.address_signature(&a.0).await?;
+            signatures.push((a.0, sig));
+        }
         rows.push(TeamRow {
+            signatures,
             id: t.id.0,
             name: t.name.clone(),
             addresses,
@@ -315,6 +323,15 @@ pub(crate) async fn update_team(
         Some("default_from") => {
             app.set_team_default_from(actor, team, f.get("address").unwrap_or(""))
                 .await?;
+        }
+        // Item 8: a connected address's signature (variables checked by the use case).
+        Some("signature") => {
+            app.set_address_signature(
+                actor,
+                f.get("address").unwrap_or(""),
+                f.get("signature").unwrap_or(""),
+            )
+            .await?;
         }
         _ => return Err(UiError::bad_request("Unknown action.")),
     }
@@ -863,15 +880,21 @@ struct AccountPage {
     chrome: Chrome,
     help_desk: bool,
     retention: i64,
+    /// Item 7: the attachment limits, in MiB.
+    max_file_mib: i64,
+    max_message_mib: i64,
 }
 
 pub(crate) async fn account(State(state): State<UiState>, agent: Agent) -> UiResult {
     let c = chrome(&state, &agent, "Account").await?;
     let s = state.app.account_settings().await?;
+    let limits = state.app.attachment_limits().await?;
     page(&AccountPage {
         chrome: c,
         help_desk: s.mode == AccountMode::HelpDesk,
         retention: s.trash_retention_days,
+        max_file_mib: limits.max_file_bytes / (1024 * 1024),
+        max_message_mib: limits.max_message_bytes / (1024 * 1024),
     })
 }
 
@@ -883,6 +906,21 @@ pub(crate) async fn save_account(State(state): State<UiState>, post: Post) -> Ui
         state
             .app
             .set_trash_retention_days(&post.agent.actor, days)
+            .await?;
+    }
+    if let (Some(file), Some(message)) =
+        (f.id::<i64>("max_file_mib"), f.id::<i64>("max_message_mib"))
+    {
+        let mib = 1024 * 1024;
+        state
+            .app
+            .set_attachment_limits(
+                &post.agent.actor,
+                fd_app::domain::outgoing::AttachmentLimits {
+                    max_file_bytes: file.saturating_mul(mib),
+                    max_message_bytes: message.saturating_mul(mib),
+                },
+            )
             .await?;
     }
     see_other_flash("/settings/account", Flash::SettingsSaved)

@@ -258,6 +258,9 @@ impl Fields {
 pub(crate) struct Post {
     pub agent: Agent,
     pub fields: Fields,
+    /// Files of a `multipart/form-data` post (the reply form's file input; issue 15,
+    /// item 7): only parts that name a file and carry bytes.
+    pub files: Vec<crate::multipart::Part>,
 }
 
 impl FromRequest<UiState> for Post {
@@ -272,11 +275,34 @@ impl FromRequest<UiState> for Post {
             .get("x-csrf-token")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
+        let boundary = parts
+            .headers
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(crate::multipart::boundary);
         let req = Request::from_parts(parts, body);
-        let Form(pairs): Form<Vec<(String, String)>> = Form::from_request(req, state)
-            .await
-            .map_err(|e| UiError::bad_request(e.body_text()).into_response())?;
-        let fields = Fields(pairs);
+        let mut files = Vec::new();
+        let fields = if let Some(boundary) = boundary {
+            let bytes = axum::body::Bytes::from_request(req, state)
+                .await
+                .map_err(IntoResponse::into_response)?;
+            let form = crate::multipart::parse(&boundary, &bytes)
+                .map_err(|e| UiError::bad_request(e).into_response())?;
+            let mut pairs = Vec::new();
+            for p in form {
+                match &p.filename {
+                    Some(name) if !name.is_empty() && !p.data.is_empty() => files.push(p),
+                    Some(_) => {}
+                    None => pairs.push((p.name.clone(), p.text())),
+                }
+            }
+            Fields(pairs)
+        } else {
+            let Form(pairs): Form<Vec<(String, String)>> = Form::from_request(req, state)
+                .await
+                .map_err(|e| UiError::bad_request(e.body_text()).into_response())?;
+            Fields(pairs)
+        };
         let token = header_token.or_else(|| fields.get("_csrf").map(str::to_string));
         if token.as_deref() != Some(agent.csrf.as_str()) {
             return Err(UiError::new(
@@ -285,7 +311,11 @@ impl FromRequest<UiState> for Post {
             )
             .into_response());
         }
-        Ok(Post { agent, fields })
+        Ok(Post {
+            agent,
+            fields,
+            files,
+        })
     }
 }
 

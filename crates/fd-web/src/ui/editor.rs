@@ -65,6 +65,8 @@ pub(crate) struct EditorState {
     pub stale: bool,
     pub missing: Vec<String>,
     pub values: BTreeMap<String, String>,
+    /// Item 7: files already uploaded for this reply (kept when a send is refused).
+    pub attachments: Vec<i64>,
 }
 
 /// One entry of a thread: a conversation's header, a message or an internal comment.
@@ -366,6 +368,9 @@ pub(crate) struct EditorVm {
     pub draft_url: String,
     pub discard_url: String,
     pub comment_url: String,
+    /// Item 7: files attached so far, and the account's limits in words.
+    pub attachments: Vec<super::attach::ChipVm>,
+    pub limits_text: String,
 }
 
 /// The conversation the editor answers: the one the agent chose (or whose message they
@@ -450,10 +455,22 @@ async fn from_options(
         .collect())
 }
 
-pub(crate) async fn libraries(app: &App, agent: &Agent) -> Result<Vec<LibItemVm>, AppError> {
-    Ok(app
-        .library_items(&agent.actor, None)
-        .await?
+/// HD-16: the library items the editor inserts, their variables filled for `ticket` (the
+/// ticket at hand, as the agent may see it) when the editor is built for it.
+pub(crate) async fn libraries(
+    app: &App,
+    agent: &Agent,
+    ticket: Option<TicketId>,
+) -> Result<Vec<LibItemVm>, AppError> {
+    let mut items = app.library_items(&agent.actor, None).await?;
+    let bodies: Vec<&str> = items.iter().map(|i| i.body_html.as_str()).collect();
+    let filled = app
+        .fill_variables(&agent.actor, ticket, &bodies, true)
+        .await?;
+    for (i, body) in items.iter_mut().zip(filled) {
+        i.body_html = body;
+    }
+    Ok(items
         .into_iter()
         .map(|i| LibItemVm {
             id: i.id,
@@ -529,7 +546,9 @@ pub(crate) async fn build_for(
         }
     }
     let conv = target_conversation(conversations, chosen);
-    let libraries = libraries(app, agent).await?;
+    let libraries = libraries(app, agent, ticket.map(|t| t.id)).await?;
+    let chips = super::attach::chips(app, &agent.actor, &st.attachments).await;
+    let limits_text = super::attach::limits_text(app.attachment_limits().await?);
     let statuses = ticket
         .map(|t| dir.send_statuses(t.pipeline_id))
         .unwrap_or_default();
@@ -569,6 +588,14 @@ pub(crate) async fn build_for(
             None,
         )
         .await?;
+        let body_html = match st
+            .body_html
+            .clone()
+            .or_else(|| draft.as_ref().map(draft_html))
+        {
+            Some(b) => b,
+            None => signature_html(app, agent, &from, Some(t.id)).await?,
+        };
         // Without a contact to write to, the ticket still takes internal comments.
         let mode = if with_email.is_empty() {
             "comment"
@@ -602,11 +629,7 @@ pub(crate) async fn build_for(
                 })
                 .collect(),
             reply_to_options: Vec::new(),
-            body_html: st
-                .body_html
-                .clone()
-                .or_else(|| draft.as_ref().map(draft_html))
-                .unwrap_or_default(),
+            body_html,
             body_text: String::new(),
             seen_id: 0,
             reviewed: false,
@@ -625,6 +648,8 @@ pub(crate) async fn build_for(
             draft_url: format!("/tickets/{}/draft", t.id),
             discard_url: String::new(),
             comment_url: format!("/tickets/{}/comment", t.id),
+            attachments: chips,
+            limits_text,
         })));
     };
     let messages = app.messages(&agent.actor, conv.id).await?;
@@ -671,6 +696,16 @@ pub(crate) async fn build_for(
         app.default_reply_from(&agent.actor, conv.id).await?,
     )
     .await?;
+    let body_html = match st
+        .body_html
+        .clone()
+        .or_else(|| draft.as_ref().map(draft_html))
+    {
+        // Item 8: a new reply starts with the signature, once: a refused send or a draft
+        // brings back what the agent had, signature included.
+        Some(b) => b,
+        None => signature_html(app, agent, &from, ticket.map(|t| t.id)).await?,
+    };
     // HD-15: the editor adapts to how this channel's replies are delivered (one rule, the
     // one the reply use case applies).
     // A chat, or a bot's chat an agent takes over, is answered in the visitor's chat window
@@ -718,11 +753,7 @@ pub(crate) async fn build_for(
             .unwrap_or_default(),
         start_contacts: Vec::new(),
         reply_to_options,
-        body_html: st
-            .body_html
-            .clone()
-            .or_else(|| draft.as_ref().map(draft_html))
-            .unwrap_or_default(),
+        body_html,
         body_text: String::new(),
         seen_id,
         reviewed: st.stale,
@@ -744,7 +775,35 @@ pub(crate) async fn build_for(
         draft_url: format!("/conversations/{}/draft", conv.id),
         discard_url: format!("/conversations/{}/draft/discard", conv.id),
         comment_url: format!("/conversations/{}/comment", conv.id),
+        attachments: chips,
+        limits_text,
     })))
+}
+
+/// Item 8: the signature a new reply starts with (the selected From address's, else the
+/// agent's), its variables filled for the ticket, below an empty first line; empty when
+/// there is none.
+async fn signature_html(
+    app: &App,
+    agent: &Agent,
+    from: &[Opt],
+    ticket: Option<TicketId>,
+) -> Result<String, AppError> {
+    let address = from
+        .iter()
+        .find(|o| o.selected)
+        .or(from.first())
+        .map(|o| o.value.clone());
+    let sig = app
+        .reply_signature(&agent.actor, address.as_deref(), ticket)
+        .await?;
+    if sig.trim().is_empty() {
+        return Ok(String::new());
+    }
+    Ok(format!(
+        "<div><br></div>{}",
+        text_to_html(&format!("-- \n{sig}"))
+    ))
 }
 
 fn with_text(mut e: EditorVm) -> EditorVm {
@@ -803,7 +862,16 @@ fn reply_of(f: &Fields) -> Reply {
         set_stage: f.record_id("stage").map(StageId),
         properties,
         message_id_header: None,
+        attachments: attachment_ids(f),
     }
+}
+
+/// The files the form attaches: its checked `attachment` boxes (ids of uploads).
+fn attachment_ids(f: &Fields) -> Vec<i64> {
+    f.all("attachment")
+        .into_iter()
+        .filter_map(|v| fd_app::domain::text::parse_id(v.trim()))
+        .collect()
 }
 
 fn state_of(f: &Fields, conversation: Option<ConversationId>) -> EditorState {
@@ -820,6 +888,7 @@ fn state_of(f: &Fields, conversation: Option<ConversationId>) -> EditorState {
             .iter()
             .filter_map(|(k, v)| k.strip_prefix("p.").map(|n| (n.to_string(), v.clone())))
             .collect(),
+        attachments: attachment_ids(f),
         ..EditorState::default()
     }
 }
@@ -881,6 +950,17 @@ pub(crate) async fn reply(state: &UiState, id: i64, post: &Post) -> Result<Poste
     let f = &post.fields;
     let conv = ConversationId(id);
     let mut reply = reply_of(f);
+    // Item 7: the form's own file input (no script): stored first, for this agent.
+    let (uploaded, upload_err) = super::attach::store_files(&state.app, post).await;
+    reply.attachments.extend(uploaded.iter().copied());
+    if let Some(e) = upload_err {
+        let mut es = state_of(f, Some(conv));
+        es.attachments = reply.attachments.clone();
+        let api = crate::api::files::upload_error(e);
+        es.error = Some(format!("The file was not attached: {}", api.message));
+        return refused(f, Some(conv), es, api.status);
+    }
+    let attached = reply.attachments.clone();
     let seen = f.record_id("seen").map(MessageId);
     // Required dates and times asked for by the status (HD-19) are read in the agent's zone.
     let outcome = if reply.properties.is_empty() {
@@ -907,6 +987,7 @@ pub(crate) async fn reply(state: &UiState, id: i64, post: &Post) -> Result<Poste
         Err(e) => Err(e),
     };
     let mut es = state_of(f, Some(conv));
+    es.attachments = attached;
     match outcome {
         Ok(ReplyOutcome::Sent(m)) => {
             // Back where the agent was, at the message just written, with what became of it.
@@ -957,7 +1038,21 @@ pub(crate) async fn start_conversation(
     let Some(contact) = f.record_id("contact") else {
         return Err(UiError::bad_request("Choose the contact to write to."));
     };
-    let reply = reply_of(f);
+    let mut reply = reply_of(f);
+    let (uploaded, upload_err) = super::attach::store_files(&state.app, post).await;
+    reply.attachments.extend(uploaded.iter().copied());
+    let attached = reply.attachments.clone();
+    if let Some(e) = upload_err {
+        let mut es = state_of(f, None);
+        es.attachments = attached;
+        let api = crate::api::files::upload_error(e);
+        es.error = Some(format!("The file was not attached: {}", api.message));
+        return Ok(Posted::Refused {
+            host: Host::Ticket(TicketId(id)),
+            state: es,
+            status: api.status,
+        });
+    }
     let result = state
         .app
         .start_conversation_on_ticket(&post.agent.actor, TicketId(id), ContactId(contact), reply)
@@ -973,6 +1068,7 @@ pub(crate) async fn start_conversation(
         }
         Err(e @ (AppError::Domain(_) | AppError::Conflict(_))) => {
             let mut es = state_of(f, None);
+            es.attachments = attached;
             if let AppError::Domain(DomainError::MissingRequiredProperties { missing, .. }) = &e {
                 es.missing = missing.clone();
             }
@@ -1107,10 +1203,16 @@ pub(crate) async fn suggestions(
         .app
         .reply_suggestions(&agent.actor, TicketId(id))
         .await?;
+    let bodies: Vec<&str> = items.iter().map(|i| i.body_html.as_str()).collect();
+    let filled = state
+        .app
+        .fill_variables(&agent.actor, Some(TicketId(id)), &bodies, true)
+        .await?;
     Ok(Json(
         items
             .into_iter()
-            .map(|i| serde_json::json!({"id": i.id, "title": i.title, "body": sanitize_reply(&i.body_html)}))
+            .zip(filled)
+            .map(|(i, body)| serde_json::json!({"id": i.id, "title": i.title, "body": sanitize_reply(&body)}))
             .collect::<Vec<_>>(),
     )
     .into_response())

@@ -8,6 +8,7 @@
 
 mod admin;
 mod assets;
+mod attach;
 mod auth;
 mod bots;
 mod calling;
@@ -73,6 +74,7 @@ pub(crate) fn router<S: Clone + Send + Sync + 'static>(app: App) -> Router<S> {
         )
         .route("/profile", get(profile::profile))
         .route("/profile/sessions/end", post(profile::end_session))
+        .route("/profile/signature", post(profile::save_signature))
         .route(
             "/profile/sessions/end-others",
             post(profile::end_other_sessions),
@@ -113,20 +115,36 @@ pub(crate) fn router<S: Clone + Send + Sync + 'static>(app: App) -> Router<S> {
         .route("/tickets/{id}/restore", post(helpdesk::restore))
         .route("/tickets/{id}/associate", post(helpdesk::associate))
         .route("/tickets/{id}/contacts", post(helpdesk::add_contact))
-        .route("/tickets/{id}/start", post(host::start_conversation))
+        .route(
+            "/tickets/{id}/start",
+            post(host::start_conversation).layer(attach::upload_limit()),
+        )
         .route("/tickets/{id}/comment", post(host::comment_on_ticket))
-        .route("/tickets/{id}/draft", post(editor::save_ticket_draft))
+        .route(
+            "/tickets/{id}/draft",
+            post(editor::save_ticket_draft).layer(attach::upload_limit()),
+        )
         .route("/tickets/{id}/suggestions", get(editor::suggestions))
-        .route("/conversations/{id}/reply", post(host::reply))
+        .route(
+            "/conversations/{id}/reply",
+            post(host::reply).layer(attach::upload_limit()),
+        )
+        .route(
+            "/files/upload",
+            post(attach::upload).layer(attach::upload_limit()),
+        )
         .route("/messages/{id}/retry", post(host::retry_delivery))
         .route(
             "/conversations/{id}/comment",
             post(host::comment_on_conversation),
         )
-        .route("/conversations/{id}/draft", post(editor::save_draft))
+        .route(
+            "/conversations/{id}/draft",
+            post(editor::save_draft).layer(attach::upload_limit()),
+        )
         .route(
             "/conversations/{id}/draft/discard",
-            post(editor::discard_draft),
+            post(editor::discard_draft).layer(attach::upload_limit()),
         )
         .route("/conversations/{id}/owner", post(inbox::set_owner))
         .route("/conversations/{id}/status", post(inbox::set_ticket_status))

@@ -119,6 +119,8 @@ struct ProfilePage {
     recovery_codes: Vec<String>,
     notice: Option<String>,
     error: Option<String>,
+    /// Item 8: the agent's signature as saved (variables unfilled).
+    signature: String,
 }
 
 async fn profile_page(
@@ -163,7 +165,9 @@ async fn profile_page(
         },
     };
     let failed = error.is_some();
+    let signature = state.app.my_signature(&agent.actor).await?;
     let mut r = page(&ProfilePage {
+        signature,
         chrome,
         sessions,
         two_factor,
@@ -228,6 +232,24 @@ pub(crate) async fn end_session(
     if r.is_ok() {
         return see_other("/profile#sessions");
     }
+    profile_result(&state, &post, &token, r).await
+}
+
+/// Item 8: saves the agent's signature (unknown variables are refused on the page).
+pub(crate) async fn save_signature(
+    State(state): State<UiState>,
+    headers: HeaderMap,
+    post: Post,
+) -> UiResult {
+    let token = cookie_token(&headers).unwrap_or_default();
+    let r = state
+        .app
+        .set_my_signature(
+            &post.agent.actor,
+            post.fields.get("signature").unwrap_or(""),
+        )
+        .await
+        .map(|()| Some("Your signature is saved.".to_string()));
     profile_result(&state, &post, &token, r).await
 }
 

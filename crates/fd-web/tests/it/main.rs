@@ -8,6 +8,7 @@ mod api_conversations;
 mod api_crm;
 mod api_engagements;
 mod api_errors;
+mod api_files;
 mod api_forms;
 mod api_rules;
 mod api_users;

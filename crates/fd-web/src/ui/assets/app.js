@@ -329,17 +329,19 @@
       if (el) { el.addEventListener("change", saveDraft); el.addEventListener("input", saveDraft); }
     });
     replyForm.addEventListener("submit", syncBody);
+    // A pasted image becomes an attachment (uploaded at once, shown as a chip).
     rich.addEventListener("paste", function (e) {
       var items = (e.clipboardData && e.clipboardData.items) || [];
+      var files = [];
       for (var i = 0; i < items.length; i++) {
         if (items[i].type.indexOf("image/") === 0) {
           var file = items[i].getAsFile();
-          var reader = new FileReader();
-          reader.onload = function () { insertHtml('<img src="' + reader.result + '" alt="Pasted image">'); };
-          reader.readAsDataURL(file);
-          e.preventDefault();
-          return;
+          if (file) { files.push(file); }
         }
+      }
+      if (files.length) {
+        e.preventDefault();
+        uploadAttachments(files);
       }
     });
     replyForm.querySelectorAll("[data-cmd]").forEach(function (b) {
@@ -409,6 +411,92 @@
         prompt1.hidden = !box.children.length;
       });
     }
+  }
+
+  // Attachments (issue 15, item 7): files dropped on the editor or pasted images are uploaded
+  // at once (POST /files/upload, owned by this agent until sent) and shown as chips with a
+  // remove button; the form sends the chips' ids with the reply. Without script the file input
+  // sends the files with the form. A refused upload shows its reason and leaves the draft.
+  var attachBox = replyForm && replyForm.querySelector("#attachments");
+  function attachError(msg) {
+    var el = doc.getElementById("attach-error");
+    if (!el) { return; }
+    el.textContent = msg || "";
+    el.hidden = !msg;
+  }
+  function chipRemovable(li) {
+    if (li.querySelector("button.chip-remove")) { return; }
+    var cb = li.querySelector('input[name="attachment"]');
+    var name = li.querySelector("a");
+    if (cb) { cb.hidden = true; }
+    var b = doc.createElement("button");
+    b.type = "button";
+    b.className = "chip-remove link";
+    b.textContent = "Remove";
+    b.setAttribute("aria-label", "Remove " + (name ? name.textContent : "file"));
+    b.addEventListener("click", function () { li.parentNode.removeChild(li); });
+    li.appendChild(b);
+  }
+  function addChip(f) {
+    var ul = doc.getElementById("attachment-chips");
+    if (!ul) { return; }
+    var li = doc.createElement("li");
+    li.className = "chip";
+    var cb = doc.createElement("input");
+    cb.type = "checkbox"; cb.name = "attachment"; cb.value = String(f.id); cb.checked = true;
+    cb.id = "att-" + f.id;
+    var l = doc.createElement("label");
+    l.htmlFor = cb.id;
+    var a = doc.createElement("a");
+    a.href = f.href; a.textContent = f.name;
+    var size = doc.createElement("span");
+    size.className = "muted"; size.textContent = " (" + f.size + ")";
+    l.appendChild(a); l.appendChild(size);
+    li.appendChild(cb); li.appendChild(l);
+    ul.appendChild(li);
+    chipRemovable(li);
+  }
+  function uploadAttachments(files) {
+    if (!attachBox || !files.length) { return; }
+    var form = new FormData();
+    for (var i = 0; i < files.length; i++) {
+      var f = files[i];
+      var name = f.name || ("pasted-image." + ((f.type || "image/png").split("/")[1] || "png"));
+      form.append("files", f, name);
+    }
+    form.set("_csrf", csrf);
+    attachError("");
+    fetch(attachBox.dataset.uploadUrl, {
+      method: "POST", body: form, headers: { "X-CSRF-Token": csrf }, credentials: "same-origin"
+    }).then(function (r) {
+      return r.json().catch(function () { return { error: "The upload failed (" + r.status + ")." }; });
+    }).then(function (res) {
+      if (res.error) { attachError(res.error); return; }
+      (res.files || []).forEach(addChip);
+    }).catch(function () { attachError("The upload failed: check your connection and try again."); });
+  }
+  if (attachBox) {
+    attachBox.querySelectorAll(".js-only").forEach(function (el) { el.hidden = false; });
+    attachBox.querySelectorAll("#attachment-chips li").forEach(chipRemovable);
+    var dropTargets = [replyForm.querySelector("#rich-body"), attachBox];
+    dropTargets.forEach(function (t) {
+      if (!t) { return; }
+      t.addEventListener("dragover", function (e) {
+        if (e.dataTransfer && Array.prototype.indexOf.call(e.dataTransfer.types || [], "Files") >= 0) {
+          e.preventDefault();
+          attachBox.classList.add("dropping");
+        }
+      });
+      t.addEventListener("dragleave", function () { attachBox.classList.remove("dropping"); });
+      t.addEventListener("drop", function (e) {
+        var files = e.dataTransfer && e.dataTransfer.files;
+        if (files && files.length) {
+          e.preventDefault();
+          attachBox.classList.remove("dropping");
+          uploadAttachments(files);
+        }
+      });
+    });
   }
 
   // Reply to an earlier message (HD-14) without leaving the page.
