@@ -20,105 +20,36 @@ impl Part {
 
 /// The boundary of a `multipart/form-data` content type, if it is one.
 pub(crate) fn boundary(content_type: &str) -> Option<String> {
-    let mut params = content_type.split(';');
-    let kind = params.next()?.trim();
+    let kind = content_type.split(';').next()?.trim();
     if !kind.eq_ignore_ascii_case("multipart/form-data") {
         return None;
     }
-    params.find_map(|p| {
-        let (k, v) = p.split_once('=')?;
-        k.trim()
-            .eq_ignore_ascii_case("boundary")
-            .then(|| v.trim().trim_matches('"').to_string())
-            .filter(|b| !b.is_empty() && b.len() <= 70)
-    })
-}
-
-fn find(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
-    if needle.is_empty() || hay.len() < needle.len() {
-        return None;
-    }
-    (from..=hay.len() - needle.len()).find(|&i| hay.get(i..i + needle.len()) == Some(needle))
-}
-
-/// A header parameter (`name="x"`), unquoted; `\"` and `\\` unescaped. Browsers send
-/// non-ASCII names as raw UTF-8 inside the quotes.
-fn param(header: &str, key: &str) -> Option<String> {
-    let mut rest = header;
-    while let Some(i) = rest.find(';') {
-        rest = rest.get(i + 1..)?;
-        let t = rest.trim_start();
-        let Some((k, v)) = t.split_once('=') else {
-            continue;
-        };
-        if !k.trim().eq_ignore_ascii_case(key) {
-            continue;
-        }
-        let v = v.trim_start();
-        if let Some(q) = v.strip_prefix('"') {
-            let mut out = String::new();
-            let mut chars = q.chars();
-            while let Some(c) = chars.next() {
-                match c {
-                    '\\' => {
-                        if let Some(n) = chars.next() {
-                            out.push(n);
-                        }
-                    }
-                    '"' => return Some(out),
-                    c => out.push(c),
-                }
-            }
-            return Some(out);
-        }
-        return Some(v.split(';').next().unwrap_or("").trim().to_string());
-    }
-    None
+    multer::parse_boundary(content_type).ok()
 }
 
 /// Splits a body into its parts; a body that is not well-formed multipart is refused with
-/// what is wrong.
-pub(crate) fn parse(boundary: &str, body: &[u8]) -> Result<Vec<Part>, String> {
-    let delim = format!("--{boundary}").into_bytes();
-    let mut pos = find(body, &delim, 0).ok_or("the multipart body has no boundary")?;
+/// what is wrong. The splitting is `multer`'s (the parser axum's own extractor uses): a
+/// boundary search that stays linear on hostile bodies is a solved problem.
+pub(crate) async fn parse(boundary: &str, body: axum::body::Bytes) -> Result<Vec<Part>, String> {
+    let stream = futures_util::stream::once(async move { Ok::<_, std::convert::Infallible>(body) });
+    let mut form = multer::Multipart::new(stream, boundary);
     let mut parts = Vec::new();
-    loop {
-        pos += delim.len();
-        if body.get(pos..pos + 2) == Some(b"--") {
-            return Ok(parts);
-        }
-        if body.get(pos..pos + 2) == Some(b"\r\n") {
-            pos += 2;
-        } else {
-            return Err("a multipart boundary is not followed by a line end".into());
-        }
-        let head_end = find(body, b"\r\n\r\n", pos).ok_or("a multipart part has no header end")?;
-        let head = String::from_utf8_lossy(body.get(pos..head_end).unwrap_or_default());
-        let next_delim: Vec<u8> = [b"\r\n".as_slice(), &delim].concat();
-        let data_start = head_end + 4;
-        let end = find(body, &next_delim, data_start).ok_or("the multipart body is cut short")?;
-        let mut name = None;
-        let mut filename = None;
-        let mut content_type = None;
-        for line in head.split("\r\n") {
-            let Some((k, v)) = line.split_once(':') else {
-                continue;
-            };
-            if k.trim().eq_ignore_ascii_case("content-disposition") {
-                name = param(v, "name");
-                filename = param(v, "filename");
-            } else if k.trim().eq_ignore_ascii_case("content-type") {
-                content_type = Some(v.trim().to_string());
-            }
-        }
+    while let Some(field) = form.next_field().await.map_err(|e| e.to_string())? {
+        let name = field
+            .name()
+            .ok_or("a multipart part has no name")?
+            .to_string();
+        let filename = field.file_name().map(str::to_string);
+        let content_type = field.content_type().map(|m| m.to_string());
+        let data = field.bytes().await.map_err(|e| e.to_string())?.to_vec();
         parts.push(Part {
-            name: name.ok_or("a multipart part has no name")?,
+            name,
             filename,
             content_type,
-            data: body.get(data_start..end).unwrap_or_default().to_vec(),
+            data,
         });
-        pos = end + 2;
     }
+    Ok(parts)
 }
 
 #[cfg(test)]
@@ -126,11 +57,13 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    #[test]
-    fn parts_with_files_and_fields() {
+    #[tokio::test]
+    async fn parts_with_files_and_fields() {
         let body = b"--XyZ\r\nContent-Disposition: form-data; name=\"fileName\"\r\n\r\nr\xc3\xa9sum\xc3\xa9.pdf\r\n--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a \\\"b\\\".bin\"\r\nContent-Type: application/pdf\r\n\r\n\x00\x01\r\n--\r\n--XyZ--\r\n";
         let b = boundary("multipart/form-data; boundary=\"XyZ\"").unwrap();
-        let p = parse(&b, body).unwrap();
+        let p = parse(&b, axum::body::Bytes::from_static(body))
+            .await
+            .unwrap();
         assert_eq!(p.len(), 2);
         assert_eq!(p[0].text(), "résumé.pdf");
         assert_eq!(p[1].filename.as_deref(), Some("a \"b\".bin"));
@@ -139,8 +72,11 @@ mod tests {
         assert!(
             parse(
                 "XyZ",
-                b"--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nno end"
+                axum::body::Bytes::from_static(
+                    b"--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nno end"
+                )
             )
+            .await
             .is_err()
         );
         assert_eq!(boundary("application/json"), None);

@@ -191,7 +191,9 @@ async fn upload(
     let boundary = crate::multipart::boundary(ct).ok_or_else(|| {
         ApiError::validation("the upload must be multipart/form-data with a `file` part")
     })?;
-    let parts = crate::multipart::parse(&boundary, &body).map_err(ApiError::validation)?;
+    let parts = crate::multipart::parse(&boundary, body)
+        .await
+        .map_err(ApiError::validation)?;
     let file = parts
         .iter()
         .find(|p| p.name == "file")

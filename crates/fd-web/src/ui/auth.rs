@@ -286,7 +286,8 @@ impl FromRequest<UiState> for Post {
             let bytes = axum::body::Bytes::from_request(req, state)
                 .await
                 .map_err(IntoResponse::into_response)?;
-            let form = crate::multipart::parse(&boundary, &bytes)
+            let form = crate::multipart::parse(&boundary, bytes)
+                .await
                 .map_err(|e| UiError::bad_request(e).into_response())?;
             let mut pairs = Vec::new();
             for p in form {
