@@ -22,6 +22,8 @@ mod error;
 mod forms;
 mod jobs;
 mod mail;
+mod notify;
+pub use notify::NewNotification;
 mod reads;
 mod records;
 mod scope;
