@@ -197,6 +197,32 @@ impl App {
         Ok(days)
     }
 
+    /// Follow-up links of a ticket the actor may see: the ticket it follows up and its own
+    /// follow-ups, each with its subject, only those the actor may see (HD-09).
+    pub async fn follow_up_links(
+        &self,
+        actor: &Actor,
+        ticket: TicketId,
+    ) -> Result<(Option<(TicketId, String)>, Vec<(TicketId, String)>), AppError> {
+        let scope = actor.scope();
+        let mut tx = self.db().read().await?;
+        if tx.ticket(&scope, ticket).await?.is_none() {
+            return Err(AppError::not_found("ticket", ticket));
+        }
+        let of = match tx.follow_up_of(ticket).await? {
+            Some(o) => tx.ticket(&scope, o).await?.map(|t| (t.id, t.subject)),
+            None => None,
+        };
+        let mut ups = Vec::new();
+        for f in tx.follow_ups(ticket).await? {
+            if let Some(t) = tx.ticket(&scope, f).await? {
+                ups.push((t.id, t.subject));
+            }
+        }
+        tx.commit().await?;
+        Ok((of, ups))
+    }
+
     /// The periodic part of digests: queues one digest job for each user whose digest is
     /// due and who has something unread not emailed yet. The server calls it every few
     /// minutes; tests call it after moving the clock. Returns how many were queued.

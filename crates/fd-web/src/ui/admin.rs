@@ -863,6 +863,8 @@ struct AccountPage {
     chrome: Chrome,
     help_desk: bool,
     retention: i64,
+    /// Days after closing when a customer's reply opens a follow-up ticket (0: reopen).
+    follow_up_days: i64,
 }
 
 pub(crate) async fn account(State(state): State<UiState>, agent: Agent) -> UiResult {
@@ -872,6 +874,7 @@ pub(crate) async fn account(State(state): State<UiState>, agent: Agent) -> UiRes
         chrome: c,
         help_desk: s.mode == AccountMode::HelpDesk,
         retention: s.trash_retention_days,
+        follow_up_days: state.app.follow_up_days().await?,
     })
 }
 
@@ -883,6 +886,17 @@ pub(crate) async fn save_account(State(state): State<UiState>, post: Post) -> Ui
         state
             .app
             .set_trash_retention_days(&post.agent.actor, days)
+            .await?;
+    }
+    if let Some(raw) = f.get("follow_up_days") {
+        let days = raw.trim().parse::<i64>().map_err(|_| {
+            UiError::bad_request(format!(
+                "The follow-up period must be a whole number of days, not {raw:?}."
+            ))
+        })?;
+        state
+            .app
+            .set_follow_up_days(&post.agent.actor, days)
             .await?;
     }
     see_other_flash("/settings/account", Flash::SettingsSaved)
