@@ -31,6 +31,8 @@ pub(crate) struct TicketNotice {
     pub excerpt: String,
     /// An assignment: the new owner hears of it even when not following the ticket.
     pub new_owner: Option<UserId>,
+    /// A reassignment: the previous owner hears that the ticket left them.
+    pub previous_owner: Option<UserId>,
     /// Users already told of this by another notification (a comment's @mentions).
     pub already_told: Vec<UserId>,
 }
@@ -44,6 +46,7 @@ impl TicketNotice {
             comment: None,
             excerpt: excerpt.to_string(),
             new_owner: None,
+            previous_owner: None,
             already_told: Vec::new(),
         }
     }
@@ -64,12 +67,18 @@ pub(crate) async fn notify_ticket_activity(
     };
     let followers = tx.followers(ticket.id).await?;
     let actor_id = actor.user_id();
-    let recipients = notify::ticket_activity_recipients(
+    let mut recipients = notify::ticket_activity_recipients(
         ticket.owner_id,
         &followers,
         notice.new_owner,
         actor_id,
     );
+    if let Some(p) = notice.previous_owner
+        && Some(p) != actor_id
+        && !recipients.contains(&p)
+    {
+        recipients.push(p);
+    }
     if recipients.is_empty() {
         return Ok(Vec::new());
     }

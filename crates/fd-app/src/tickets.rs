@@ -409,6 +409,7 @@ pub(crate) async fn apply_ticket_changes(
         );
         let mut n = TicketNotice::new(t.id, TicketActivity::OwnerChanged, &excerpt);
         n.new_owner = t.owner_id;
+        n.previous_owner = before.owner_id;
         let told = notify_ticket_activity(tx, actor, n, now).await?;
         events.extend(told.into_iter().map(Event::NotificationsChanged));
     }
