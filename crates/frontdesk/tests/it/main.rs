@@ -8,5 +8,6 @@ mod chat;
 mod cli;
 mod mail;
 mod notmuch;
+mod notify;
 mod server;
 mod tokens;
