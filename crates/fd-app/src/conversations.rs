@@ -21,8 +21,8 @@ use fd_store::{
 use crate::activity::{conv_change, conv_event};
 use crate::agent_html::sanitize_agent_html;
 use crate::cpu::run_cpu;
-use crate::notify::{TicketNotice, notify_ticket_activity};
 use crate::crm::{AssociationEnd, association_pair};
+use crate::notify::{TicketNotice, notify_ticket_activity};
 use crate::tickets::{NewTicket, apply_ticket_changes, insert_ticket};
 use crate::{Actor, App, AppError, Event, NewContact};
 
@@ -1220,7 +1220,10 @@ impl App {
             ));
         };
         tx.insert_follow_up(new.id, old.id, now).await?;
-        for (on, action, other) in [(old.id, "follow_up_opened", new.id), (new.id, "follow_up_of", old.id)] {
+        for (on, action, other) in [
+            (old.id, "follow_up_opened", new.id),
+            (new.id, "follow_up_of", old.id),
+        ] {
             tx.record_activity(&NewActivity {
                 object_type: ObjectType::Ticket,
                 object_id: on.0,

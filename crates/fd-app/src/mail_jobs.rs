@@ -266,7 +266,11 @@ impl MailService {
     /// A notification email (one, or a digest): sent, or settled without sending (the
     /// recipient read it, changed their preference or may no longer see the ticket).
     /// Errors (no relay, the relay refusing) take the queue's retry-then-fail road.
-    async fn run_notify_job(&self, job: &fd_store::Job, stats: &mut JobStats) -> Result<(), AppError> {
+    async fn run_notify_job(
+        &self,
+        job: &fd_store::Job,
+        stats: &mut JobStats,
+    ) -> Result<(), AppError> {
         use crate::notify::{JOB_NOTIFY_EMAIL, NotifyOutcome};
         let outcome = if job.kind == JOB_NOTIFY_EMAIL {
             let id = payload_id(&job.payload, "notification_id")

@@ -67,12 +67,8 @@ pub(crate) async fn notify_ticket_activity(
     };
     let followers = tx.followers(ticket.id).await?;
     let actor_id = actor.user_id();
-    let mut recipients = notify::ticket_activity_recipients(
-        ticket.owner_id,
-        &followers,
-        notice.new_owner,
-        actor_id,
-    );
+    let mut recipients =
+        notify::ticket_activity_recipients(ticket.owner_id, &followers, notice.new_owner, actor_id);
     if let Some(p) = notice.previous_owner
         && Some(p) != actor_id
         && !recipients.contains(&p)
@@ -101,7 +97,12 @@ pub(crate) async fn notify_ticket_activity(
         let Some(u) = tx.user(user).await? else {
             continue;
         };
-        if !u.active || tx.ticket(&u.viewer().ticket_scope(), ticket.id).await?.is_none() {
+        if !u.active
+            || tx
+                .ticket(&u.viewer().ticket_scope(), ticket.id)
+                .await?
+                .is_none()
+        {
             continue;
         }
         let text = if notice.new_owner == Some(user) {

@@ -14,8 +14,8 @@ use fd_store::{
 use fd_domain::notify::{self, TicketActivity};
 
 use crate::config::TicketConfig;
-use crate::notify::{TicketNotice, notify_ticket_activity};
 use crate::crm::{AssociationEnd, association_pair};
+use crate::notify::{TicketNotice, notify_ticket_activity};
 use crate::{Actor, App, AppError, Event};
 
 /// Input of "create ticket" (HD-10, HD-11), in HubSpot's property vocabulary.

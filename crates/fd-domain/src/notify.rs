@@ -285,8 +285,14 @@ mod tests {
     fn inb_11_follow_up_only_after_the_period() {
         assert!(!inb_11_follow_up(false, Some(0), 7 * DAY, 7));
         assert!(inb_11_follow_up(false, Some(0), 7 * DAY + 1, 7));
-        assert!(!inb_11_follow_up(false, Some(0), 900 * DAY, 0), "0 = always reopen");
-        assert!(!inb_11_follow_up(true, Some(0), 900 * DAY, 7), "open tickets");
+        assert!(
+            !inb_11_follow_up(false, Some(0), 900 * DAY, 0),
+            "0 = always reopen"
+        );
+        assert!(
+            !inb_11_follow_up(true, Some(0), 900 * DAY, 7),
+            "open tickets"
+        );
         assert!(!inb_11_follow_up(false, None, 900 * DAY, 7));
         assert!(check_follow_up_days(-1).is_err());
         assert!(check_follow_up_days(MAX_FOLLOW_UP_DAYS + 1).is_err());

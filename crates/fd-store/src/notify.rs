@@ -236,7 +236,11 @@ impl Tx {
             .collect()
     }
 
-    pub async fn set_last_digest_at(&mut self, user: UserId, now: Millis) -> Result<(), StoreError> {
+    pub async fn set_last_digest_at(
+        &mut self,
+        user: UserId,
+        now: Millis,
+    ) -> Result<(), StoreError> {
         self.exec(
             "UPDATE notification_prefs SET last_digest_at = $2 WHERE user_id = $1",
             args![user, now],

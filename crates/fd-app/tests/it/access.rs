@@ -399,7 +399,10 @@ async fn hd_09_elsewhere(t: TestApp) {
         .comment(&w.admin, Some(t4), None, "@owned FYI")
         .await
         .unwrap();
-    assert_eq!(t.app.notifications(&w.owned, 50).await.unwrap().len(), earlier);
+    assert_eq!(
+        t.app.notifications(&w.owned, 50).await.unwrap().len(),
+        earlier
+    );
     t.app
         .comment(&w.admin, Some(t1), None, "@owned yours")
         .await

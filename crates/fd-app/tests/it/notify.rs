@@ -31,14 +31,26 @@ fn kinds(n: &[Notification]) -> Vec<String> {
 
 async fn every_activity(t: TestApp) {
     let system = Actor::system();
-    let (ann_u, ann) = t.agent("ann@example.com", TicketAccessLevel::All, &[]).await;
-    let (_, bob) = t.agent("bob@example.com", TicketAccessLevel::All, &[]).await;
+    let (ann_u, ann) = t
+        .agent("ann@example.com", TicketAccessLevel::All, &[])
+        .await;
+    let (_, bob) = t
+        .agent("bob@example.com", TicketAccessLevel::All, &[])
+        .await;
     let (carl_u, carl) = t
         .agent("carl@example.com", TicketAccessLevel::All, &[])
         .await;
-    let (dan_u, dan) = t.agent("dan@example.com", TicketAccessLevel::All, &[]).await;
+    let (dan_u, dan) = t
+        .agent("dan@example.com", TicketAccessLevel::All, &[])
+        .await;
     let (c, tkt, _) = conversation_with_ticket(&t, "gina@customer.example").await;
-    update(&t, &system, tkt.id, &[("hubspot_owner_id", &ann_u.id.to_string())]).await;
+    update(
+        &t,
+        &system,
+        tkt.id,
+        &[("hubspot_owner_id", &ann_u.id.to_string())],
+    )
+    .await;
     t.app.follow_ticket(&bob, tkt.id, true).await.unwrap();
     // Assigned by the system: Ann (the new owner) is told, with old → new.
     let a = notes(&t, &ann).await;
@@ -52,7 +64,11 @@ async fn every_activity(t: TestApp) {
         .record_inbound_message(
             &system,
             c.id,
-            inbound("Still  burning,\nplease hurry", "gina@customer.example", "<m2@x>"),
+            inbound(
+                "Still  burning,\nplease hurry",
+                "gina@customer.example",
+                "<m2@x>",
+            ),
         )
         .await
         .unwrap();
@@ -66,7 +82,13 @@ async fn every_activity(t: TestApp) {
         .unwrap();
     move_to_stage(&t, &carl, tkt.id, STAGE_WAITING).await;
     // Owner change by Carl to Dan: Dan is told he was assigned, Ann and Bob of the change.
-    update(&t, &carl, tkt.id, &[("hubspot_owner_id", &dan_u.id.to_string())]).await;
+    update(
+        &t,
+        &carl,
+        tkt.id,
+        &[("hubspot_owner_id", &dan_u.id.to_string())],
+    )
+    .await;
     // A merge by Carl into this ticket.
     let other = ticket(&t, &carl, "Smoke alarm").await;
     t.app.merge_tickets(&carl, tkt.id, other.id).await.unwrap();
@@ -91,16 +113,28 @@ async fn every_activity(t: TestApp) {
         Some("Still burning, please hurry")
     );
     assert_eq!(by_kind("reply").text, "carl replied");
-    assert_eq!(by_kind("reply").excerpt.as_deref(), Some("We are on our way"));
-    assert_eq!(by_kind("comment").excerpt.as_deref(), Some("Bring an extinguisher"));
-    assert_eq!(by_kind("status").excerpt.as_deref(), Some("New → Waiting on contact"));
+    assert_eq!(
+        by_kind("reply").excerpt.as_deref(),
+        Some("We are on our way")
+    );
+    assert_eq!(
+        by_kind("comment").excerpt.as_deref(),
+        Some("Bring an extinguisher")
+    );
+    assert_eq!(
+        by_kind("status").excerpt.as_deref(),
+        Some("New → Waiting on contact")
+    );
     assert_eq!(by_kind("owner").excerpt.as_deref(), Some("ann → dan"));
     assert_eq!(
         by_kind("merge").excerpt.as_deref(),
         Some(format!("#{} Smoke alarm merged into #{}", other.id, tkt.id).as_str())
     );
     assert!(b.iter().all(|n| n.ticket_id == Some(tkt.id)));
-    assert!(b.iter().all(|n| n.ticket_subject.as_deref() == Some(tkt.subject.as_str())));
+    assert!(
+        b.iter()
+            .all(|n| n.ticket_subject.as_deref() == Some(tkt.subject.as_str()))
+    );
     // The actor hears nothing of their own actions; the new owner hears of the assignment
     // and then, as owner, of the merge.
     assert!(notes(&t, &carl).await.is_empty(), "{:?}", carl_u.id);
@@ -121,7 +155,9 @@ async fn hd_09_recipients(t: TestApp) {
     let system = Actor::system();
     let red = t.team("Red").await;
     let blue = t.team("Blue").await;
-    let (_, rita) = t.agent("rita@example.com", TicketAccessLevel::Team, &["Red"]).await;
+    let (_, rita) = t
+        .agent("rita@example.com", TicketAccessLevel::Team, &["Red"])
+        .await;
     let (olga_u, olga) = t
         .agent("olga@example.com", TicketAccessLevel::Owned, &[])
         .await;
@@ -135,7 +171,13 @@ async fn hd_09_recipients(t: TestApp) {
     assert_eq!(notes(&t, &rita).await.len(), 1);
     // The ticket moves to another team: Rita still follows it but may no longer see it, so
     // she is not told, and what she was told before is hidden too.
-    update(&t, &system, tkt.id, &[("hubspot_team_id", &blue.to_string())]).await;
+    update(
+        &t,
+        &system,
+        tkt.id,
+        &[("hubspot_team_id", &blue.to_string())],
+    )
+    .await;
     t.app
         .comment(&admin, Some(tkt.id), None, "second")
         .await
@@ -143,7 +185,13 @@ async fn hd_09_recipients(t: TestApp) {
     assert!(notes(&t, &rita).await.is_empty());
     assert_eq!(t.app.unread_notification_count(&rita).await.unwrap(), 0);
     // An owned-only agent assigned the ticket sees it: told.
-    update(&t, &admin, tkt.id, &[("hubspot_owner_id", &olga_u.id.to_string())]).await;
+    update(
+        &t,
+        &admin,
+        tkt.id,
+        &[("hubspot_owner_id", &olga_u.id.to_string())],
+    )
+    .await;
     assert_eq!(kinds(&notes(&t, &olga).await), ["owner"]);
     // Unassigned again, she may not see it: the earlier notification disappears from her
     // bell, and opening it is "not found".
@@ -157,12 +205,22 @@ async fn hd_09_recipients(t: TestApp) {
 }
 
 async fn opening_marks_read(t: TestApp) {
-    let (_, ann) = t.agent("ann@example.com", TicketAccessLevel::All, &[]).await;
-    let (_, bob) = t.agent("bob@example.com", TicketAccessLevel::All, &[]).await;
+    let (_, ann) = t
+        .agent("ann@example.com", TicketAccessLevel::All, &[])
+        .await;
+    let (_, bob) = t
+        .agent("bob@example.com", TicketAccessLevel::All, &[])
+        .await;
     let tkt = ticket(&t, &bob, "Printer").await;
     t.app.follow_ticket(&ann, tkt.id, true).await.unwrap();
-    t.app.comment(&bob, Some(tkt.id), None, "one").await.unwrap();
-    t.app.comment(&bob, Some(tkt.id), None, "two").await.unwrap();
+    t.app
+        .comment(&bob, Some(tkt.id), None, "one")
+        .await
+        .unwrap();
+    t.app
+        .comment(&bob, Some(tkt.id), None, "two")
+        .await
+        .unwrap();
     assert_eq!(t.app.unread_notification_count(&ann).await.unwrap(), 2);
     let n = notes(&t, &ann).await;
     let opened = t.app.open_notification(&ann, n[0].id).await.unwrap();
@@ -182,16 +240,27 @@ async fn opening_marks_read(t: TestApp) {
 
 async fn email_preference(t: TestApp) {
     const HOUR: i64 = 3_600_000;
-    let (_, ann) = t.agent("ann@example.com", TicketAccessLevel::All, &[]).await;
-    let (_, bob) = t.agent("bob@example.com", TicketAccessLevel::All, &[]).await;
-    let (_, cleo) = t.agent("cleo@example.com", TicketAccessLevel::All, &[]).await;
-    let (_, carl) = t.agent("carl@example.com", TicketAccessLevel::All, &[]).await;
+    let (_, ann) = t
+        .agent("ann@example.com", TicketAccessLevel::All, &[])
+        .await;
+    let (_, bob) = t
+        .agent("bob@example.com", TicketAccessLevel::All, &[])
+        .await;
+    let (_, cleo) = t
+        .agent("cleo@example.com", TicketAccessLevel::All, &[])
+        .await;
+    let (_, carl) = t
+        .agent("carl@example.com", TicketAccessLevel::All, &[])
+        .await;
     // Default: immediately.
     assert_eq!(
         t.app.notify_email_mode(&ann).await.unwrap(),
         notify::NotifyEmail::Immediately
     );
-    assert_invalid(t.app.set_notify_email_mode(&ann, "weekly").await, "notify_email");
+    assert_invalid(
+        t.app.set_notify_email_mode(&ann, "weekly").await,
+        "notify_email",
+    );
     t.app.set_notify_email_mode(&bob, "hourly").await.unwrap();
     t.app.set_notify_email_mode(&cleo, "off").await.unwrap();
     let tkt = ticket(&t, &carl, "Printer").await;
@@ -199,7 +268,10 @@ async fn email_preference(t: TestApp) {
         t.app.follow_ticket(a, tkt.id, true).await.unwrap();
     }
     let jobs = t.app.pending_jobs().await.unwrap();
-    t.app.comment(&carl, Some(tkt.id), None, "one").await.unwrap();
+    t.app
+        .comment(&carl, Some(tkt.id), None, "one")
+        .await
+        .unwrap();
     // One email job, for Ann (immediately); Bob waits for his digest, Cleo gets none.
     assert_eq!(t.app.pending_jobs().await.unwrap(), jobs + 1);
     // No relay: the email job fails and retries; the notification stays in the app.
@@ -212,7 +284,10 @@ async fn email_preference(t: TestApp) {
     assert_eq!(t.app.queue_notification_digests().await.unwrap(), 0);
     // (The test clock moves a millisecond per read: margins of a second.)
     t.clock.advance_ms(HOUR - 1000);
-    t.app.comment(&carl, Some(tkt.id), None, "two").await.unwrap();
+    t.app
+        .comment(&carl, Some(tkt.id), None, "two")
+        .await
+        .unwrap();
     assert_eq!(t.app.queue_notification_digests().await.unwrap(), 0);
     t.clock.advance_ms(1000);
     assert_eq!(t.app.queue_notification_digests().await.unwrap(), 1);
@@ -229,9 +304,17 @@ async fn late_reply(
     extra_ms: i64,
 ) -> (Ticket, Conversation, ConversationId) {
     const DAY: i64 = 86_400_000;
-    let (_, ann) = t.agent("ann@example.com", TicketAccessLevel::All, &[]).await;
+    let (_, ann) = t
+        .agent("ann@example.com", TicketAccessLevel::All, &[])
+        .await;
     let (c, tkt, _) = conversation_with_ticket(t, "gina@customer.example").await;
-    update(t, &ann, tkt.id, &[("hubspot_owner_id", &ann.user_id().unwrap().to_string())]).await;
+    update(
+        t,
+        &ann,
+        tkt.id,
+        &[("hubspot_owner_id", &ann.user_id().unwrap().to_string())],
+    )
+    .await;
     move_to_stage(t, &ann, tkt.id, STAGE_CLOSED).await;
     t.clock.advance_ms(days_closed * DAY + extra_ms);
     t.app
@@ -265,10 +348,15 @@ async fn follow_up_period(t: TestApp) {
     let (old, c, _) = late_reply(&t, 7, -1000).await;
     assert_eq!(ticket_count(&t).await, 1);
     assert!(tk(&t, old.id).await.is_open);
-    assert_eq!(t.app.messages(&Actor::system(), c.id).await.unwrap().len(), 2);
+    assert_eq!(
+        t.app.messages(&Actor::system(), c.id).await.unwrap().len(),
+        2
+    );
 
     // Closed again, and a reply a moment more than seven days later: a follow-up.
-    let (_, ann) = t.agent("ann2@example.com", TicketAccessLevel::All, &[]).await;
+    let (_, ann) = t
+        .agent("ann2@example.com", TicketAccessLevel::All, &[])
+        .await;
     move_to_stage(&t, &ann, old.id, STAGE_CLOSED).await;
     t.clock.advance_ms(7 * 86_400_000 + 1000);
     let ann_owner = tk(&t, old.id).await.owner_id.unwrap();
@@ -278,27 +366,50 @@ async fn follow_up_period(t: TestApp) {
         .record_inbound_message(
             &Actor::system(),
             c.id,
-            inbound("Hello again, new problem", "gina@customer.example", "<late2@x>"),
+            inbound(
+                "Hello again, new problem",
+                "gina@customer.example",
+                "<late2@x>",
+            ),
         )
         .await
         .unwrap();
     assert_eq!(ticket_count(&t).await, 2);
     let old_now = tk(&t, old.id).await;
     assert!(!old_now.is_open, "the old ticket stays closed");
-    assert_eq!(t.app.messages(&Actor::system(), c.id).await.unwrap().len(), 2);
-    let (_, ups) = t.app.follow_up_links(&Actor::system(), old.id).await.unwrap();
+    assert_eq!(
+        t.app.messages(&Actor::system(), c.id).await.unwrap().len(),
+        2
+    );
+    let (_, ups) = t
+        .app
+        .follow_up_links(&Actor::system(), old.id)
+        .await
+        .unwrap();
     assert_eq!(ups.len(), 1);
     let new_id = ups[0].0;
-    let (of, _) = t.app.follow_up_links(&Actor::system(), new_id).await.unwrap();
+    let (of, _) = t
+        .app
+        .follow_up_links(&Actor::system(), new_id)
+        .await
+        .unwrap();
     assert_eq!(of.map(|o| o.0), Some(old.id));
-    let d = t.app.ticket_details(&Actor::system(), new_id).await.unwrap();
+    let d = t
+        .app
+        .ticket_details(&Actor::system(), new_id)
+        .await
+        .unwrap();
     assert!(d.ticket.is_open);
     assert_eq!(
         d.ticket.subject,
         format!("{} (follow-up of #{})", old.subject, old.id)
     );
     assert_eq!(d.ticket.owner_id, Some(ann_owner), "same owner");
-    let old_d = t.app.ticket_details(&Actor::system(), old.id).await.unwrap();
+    let old_d = t
+        .app
+        .ticket_details(&Actor::system(), old.id)
+        .await
+        .unwrap();
     assert_eq!(
         d.contacts.iter().map(|k| k.id).collect::<Vec<_>>(),
         old_d.contacts.iter().map(|k| k.id).collect::<Vec<_>>(),
@@ -320,9 +431,18 @@ async fn follow_up_period(t: TestApp) {
     // The owner hears of it on both tickets, and that the new one is hers.
     let n = notes(&t, &owner).await;
     assert_eq!(n.len(), before + 3);
-    assert!(n.iter().any(|n| n.kind == "owner" && n.ticket_id == Some(new_id)));
-    assert!(n.iter().any(|n| n.kind == "follow_up" && n.ticket_id == Some(old.id)));
-    assert!(n.iter().any(|n| n.kind == "customer_message" && n.ticket_id == Some(new_id)));
+    assert!(
+        n.iter()
+            .any(|n| n.kind == "owner" && n.ticket_id == Some(new_id))
+    );
+    assert!(
+        n.iter()
+            .any(|n| n.kind == "follow_up" && n.ticket_id == Some(old.id))
+    );
+    assert!(
+        n.iter()
+            .any(|n| n.kind == "customer_message" && n.ticket_id == Some(new_id))
+    );
 }
 
 async fn follow_up_zero(t: TestApp) {
@@ -335,9 +455,14 @@ async fn follow_up_zero(t: TestApp) {
 
 async fn follow_up_setting(t: TestApp) {
     let (_, admin) = t.admin("boss@example.com").await;
-    let (_, agent) = t.agent("zoe@example.com", TicketAccessLevel::All, &[]).await;
+    let (_, agent) = t
+        .agent("zoe@example.com", TicketAccessLevel::All, &[])
+        .await;
     assert_invalid(t.app.set_follow_up_days(&admin, -1).await, "follow_up_days");
-    assert_invalid(t.app.set_follow_up_days(&admin, 3651).await, "follow_up_days");
+    assert_invalid(
+        t.app.set_follow_up_days(&admin, 3651).await,
+        "follow_up_days",
+    );
     assert!(matches!(
         t.app.set_follow_up_days(&agent, 3).await,
         Err(fd_app::AppError::Forbidden(_))

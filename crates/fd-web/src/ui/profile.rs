@@ -321,7 +321,10 @@ pub(crate) async fn set_notify_email(
     let token = cookie_token(&headers).unwrap_or_default();
     let r = state
         .app
-        .set_notify_email_mode(&post.agent.actor, post.fields.get("notify_email").unwrap_or(""))
+        .set_notify_email_mode(
+            &post.agent.actor,
+            post.fields.get("notify_email").unwrap_or(""),
+        )
         .await
         .map(|m| Some(format!("Notification emails: {}.", m.label())));
     profile_result(&state, &post, &token, r).await

@@ -7,7 +7,7 @@ mod calling;
 mod chat;
 mod cli;
 mod mail;
-mod notmuch;
 mod notify;
+mod notmuch;
 mod server;
 mod tokens;

@@ -55,12 +55,11 @@ async fn tickets(e: &Env) -> i64 {
 
 /// Raw mail received for the agents' mailbox, with its bytes, oldest first.
 async fn agent_mail(e: &Env) -> Vec<(fd_store::RawMail, String)> {
-    let list = e
-        .t
-        .app
-        .raw_mail_list(&Actor::system(), None, 1000)
-        .await
-        .unwrap();
+    let list =
+        e.t.app
+            .raw_mail_list(&Actor::system(), None, 1000)
+            .await
+            .unwrap();
     let mut out = Vec::new();
     for r in list {
         if r.recipients.iter().any(|a| a == AGENTS) {
@@ -107,7 +106,12 @@ async fn emails(t: TestApp) {
     let before_tickets = tickets(&e).await;
     // Bob comments: Ann (owner, immediately by default) gets one email.
     e.t.app
-        .comment(&bob, Some(tkt), None, "Bring the extinguisher, quickly please")
+        .comment(
+            &bob,
+            Some(tkt),
+            None,
+            "Bring the extinguisher, quickly please",
+        )
         .await
         .unwrap();
     let stats = e.run_jobs().await;
@@ -124,7 +128,9 @@ async fn emails(t: TestApp) {
     assert!(!flat.contains("Reply-To:"), "no reply address: {raw}");
     assert!(!flat.contains("In-Reply-To:") && !flat.contains("References:"));
     assert!(
-        flat.contains(&format!("Subject: bob commented on \"Printer on fire\" (#{tkt})")),
+        flat.contains(&format!(
+            "Subject: bob commented on \"Printer on fire\" (#{tkt})"
+        )),
         "names the ticket without a [#id] tag: {raw}"
     );
     assert!(!flat.contains("[#"), "{raw}");
@@ -195,7 +201,10 @@ async fn emails(t: TestApp) {
 
     // Off: no email at all.
     e.t.app.set_notify_email_mode(&ann, "off").await.unwrap();
-    e.t.app.comment(&bob, Some(tkt), None, "quiet").await.unwrap();
+    e.t.app
+        .comment(&bob, Some(tkt), None, "quiet")
+        .await
+        .unwrap();
     assert_eq!(e.run_jobs().await.sent, 0);
     assert_eq!(agent_mail(&e).await.len(), 2);
     let _ = Reply::default();
@@ -213,14 +222,31 @@ async fn digest(t: TestApp) {
         e.t.agent("bob@help.example", TicketAccessLevel::All, &[])
             .await;
     e.t.app.set_notify_email_mode(&ann, "daily").await.unwrap();
-    let one = e.t.app.create_ticket(&bob, ticket_input("Printer")).await.unwrap();
-    let two = e.t.app.create_ticket(&bob, ticket_input("Scanner")).await.unwrap();
+    let one =
+        e.t.app
+            .create_ticket(&bob, ticket_input("Printer"))
+            .await
+            .unwrap();
+    let two =
+        e.t.app
+            .create_ticket(&bob, ticket_input("Scanner"))
+            .await
+            .unwrap();
     for t in [one.id, two.id] {
         e.t.app.follow_ticket(&ann, t, true).await.unwrap();
     }
-    e.t.app.comment(&bob, Some(one.id), None, "first note").await.unwrap();
-    e.t.app.comment(&bob, Some(two.id), None, "second note").await.unwrap();
-    e.t.app.comment(&bob, Some(two.id), None, "already seen").await.unwrap();
+    e.t.app
+        .comment(&bob, Some(one.id), None, "first note")
+        .await
+        .unwrap();
+    e.t.app
+        .comment(&bob, Some(two.id), None, "second note")
+        .await
+        .unwrap();
+    e.t.app
+        .comment(&bob, Some(two.id), None, "already seen")
+        .await
+        .unwrap();
     // One read already: not in the digest.
     let read = e.t.app.notifications(&ann, 10).await.unwrap()[0].id;
     e.t.app.open_notification(&ann, read).await.unwrap();
@@ -232,8 +258,14 @@ async fn digest(t: TestApp) {
     assert_eq!(got.len(), 1);
     let raw = &got[0].1;
     assert!(raw.contains("2 new notification(s)"), "{raw}");
-    assert!(raw.contains(&format!("Ticket #{}: Printer", one.id)), "{raw}");
-    assert!(raw.contains("first note") && raw.contains("second note"), "{raw}");
+    assert!(
+        raw.contains(&format!("Ticket #{}: Printer", one.id)),
+        "{raw}"
+    );
+    assert!(
+        raw.contains("first note") && raw.contains("second note"),
+        "{raw}"
+    );
     assert!(!raw.contains("already seen"), "{raw}");
     assert!(raw.contains("Auto-Submitted: auto-generated"));
     // Emailed: a later digest does not repeat them; a day later with nothing new, none.
@@ -332,7 +364,11 @@ async fn follow_up_by_mail(t: TestApp) {
     assert_eq!(tickets(&e).await, 2);
     let old_t = e.t.app.ticket(&Actor::system(), old).await.unwrap();
     assert!(!old_t.is_open, "the old ticket stays closed");
-    let (_, ups) = e.t.app.follow_up_links(&Actor::system(), old).await.unwrap();
+    let (_, ups) =
+        e.t.app
+            .follow_up_links(&Actor::system(), old)
+            .await
+            .unwrap();
     assert_eq!(ups.len(), 1);
     let d =
         e.t.app
