@@ -412,7 +412,27 @@ async fn mentions_notify_the_other_agent(t: TestApp) {
     );
     let list = b.get("/notifications").await;
     assert!(list.body.contains("ann mentioned you"), "{}", list.body);
-    assert!(list.body.contains(&format!("/helpdesk/tickets/{ticket}")));
+    // Each names its ticket and quotes the comment; its link opens it through
+    // `/notifications/{id}`, which marks it read and lands on the ticket's comments.
+    assert!(list.body.contains(&format!("#{ticket} ")), "{}", list.body);
+    assert!(list.body.contains("@bob can you check this invoice?"));
+    let href = list
+        .body
+        .split("href=\"/notifications/")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap();
+    let opened = b.get(&format!("/notifications/{href}")).await;
+    assert_eq!(opened.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        opened.location.as_deref(),
+        Some(format!("/helpdesk/tickets/{ticket}?tab=comment").as_str())
+    );
+    assert!(!b.get("/helpdesk").await.body.contains("class=\"badge\""));
+    assert_eq!(
+        b.get("/notifications/999999").await.status,
+        StatusCode::NOT_FOUND
+    );
     assert!(
         b.get("/helpdesk?view=mentions")
             .await
