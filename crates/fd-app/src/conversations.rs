@@ -1166,8 +1166,9 @@ impl App {
     /// conversation whose ticket has been closed longer than the account's follow-up period
     /// opens a new conversation and ticket (same contact, channel address, team and owner,
     /// a subject naming the old ticket) linked to the old one, which stays closed. `None`
-    /// when the rule says reopen (or there is no closed ticket). Chat keeps its session on
-    /// its conversation, so only email takes follow-ups.
+    /// when the rule says reopen (or there is no closed ticket). Email and live chat take
+    /// follow-ups (a chat's session moves to the new conversation); other channels start a
+    /// new conversation per contact anyway (forms, calls) or have no ticket (bots).
     async fn open_follow_up(
         &self,
         tx: &mut Tx,
@@ -1182,7 +1183,7 @@ impl App {
         let Some(old_id) = old_conv.ticket_id else {
             return Ok(None);
         };
-        if old_conv.channel != Channel::Email
+        if !matches!(old_conv.channel, Channel::Email | Channel::Chat)
             || tx.ticket_open_state(old_id).await? != Some((false, false))
         {
             return Ok(None);
@@ -1220,6 +1221,9 @@ impl App {
             ));
         };
         tx.insert_follow_up(new.id, old.id, now).await?;
+        if old_conv.channel == Channel::Chat {
+            tx.move_chat_session(old_conv.id, c.id).await?;
+        }
         for (on, action, other) in [
             (old.id, "follow_up_opened", new.id),
             (new.id, "follow_up_of", old.id),

@@ -283,6 +283,21 @@ impl Tx {
         Ok(())
     }
 
+    /// A chat's follow-up: the visitor's session moves to the follow-up conversation, so
+    /// the widget goes on there (and the next message does not open another follow-up).
+    pub async fn move_chat_session(
+        &mut self,
+        from: ConversationId,
+        to: ConversationId,
+    ) -> Result<(), StoreError> {
+        self.exec(
+            "UPDATE chat_sessions SET conversation_id = $2, visitor_seen_message_id = NULL WHERE conversation_id = $1",
+            args![from, to],
+        )
+        .await?;
+        Ok(())
+    }
+
     /// The ticket `ticket` follows up, if any.
     pub async fn follow_up_of(&mut self, ticket: TicketId) -> Result<Option<TicketId>, StoreError> {
         let r = self

@@ -18,6 +18,7 @@ fd_testkit::on_both_backends! {
     notify_inb_11_follow_up_after_the_period_reopen_within => follow_up_period;
     notify_inb_11_follow_up_period_zero_always_reopens => follow_up_zero;
     notify_follow_up_period_is_checked => follow_up_setting;
+    notify_inb_11_a_late_chat_message_opens_a_follow_up_and_the_chat_goes_on_there => follow_up_chat;
 }
 
 async fn notes(t: &TestApp, actor: &Actor) -> Vec<Notification> {
@@ -473,4 +474,52 @@ async fn follow_up_setting(t: TestApp) {
     let (old, _, _) = late_reply(&t, 20, 0).await;
     assert_eq!(ticket_count(&t).await, 1);
     assert!(tk(&t, old.id).await.is_open);
+}
+
+async fn follow_up_chat(t: TestApp) {
+    const DAY: i64 = 86_400_000;
+    let team = t.team("Support").await;
+    let (_, ann) = t
+        .agent("ann@example.com", TicketAccessLevel::All, &["Support"])
+        .await;
+    t.app.set_availability(&ann, true).await.unwrap();
+    let ch = t
+        .app
+        .create_chat_channel(&Actor::system(), "Website", team, Workspace::HelpDesk)
+        .await
+        .unwrap();
+    let says = |text: &str| fd_app::VisitorMessage {
+        text: text.into(),
+        ..fd_app::VisitorMessage::default()
+    };
+    let first = t
+        .app
+        .chat_visitor_message(ch.id, None, says("My printer is on fire"))
+        .await
+        .unwrap();
+    let old = conv(&t, first.conversation).await.ticket_id.unwrap();
+    move_to_stage(&t, &ann, old, STAGE_CLOSED).await;
+    t.clock.advance_ms(8 * DAY);
+    let late = t
+        .app
+        .chat_visitor_message(ch.id, Some(&first.token), says("Now the scanner too"))
+        .await
+        .unwrap();
+    assert_ne!(late.conversation, first.conversation, "a new conversation");
+    let new = conv(&t, late.conversation).await.ticket_id.unwrap();
+    assert_ne!(new, old);
+    assert!(!tk(&t, old).await.is_open);
+    let (of, _) = t.app.follow_up_links(&Actor::system(), new).await.unwrap();
+    assert_eq!(of.map(|o| o.0), Some(old));
+    // The widget goes on in the follow-up: the next message stays there.
+    let next = t
+        .app
+        .chat_visitor_message(ch.id, Some(&first.token), says("Hello?"))
+        .await
+        .unwrap();
+    assert_eq!(next.conversation, late.conversation);
+    assert_eq!(ticket_count(&t).await, 2);
+    let v = t.app.chat_view(ch.id, Some(&first.token)).await.unwrap();
+    let texts: Vec<&str> = v.messages.iter().map(|m| m.text.as_str()).collect();
+    assert_eq!(texts, vec!["Now the scanner too", "Hello?"]);
 }
