@@ -8,7 +8,10 @@ use fd_domain::rules::{self, Mentionable};
 use fd_domain::*;
 use fd_store::{Comment, Conversation, NewActivity, Notification, Ticket};
 
+use fd_domain::notify::TicketActivity;
+
 use crate::conversations::lock_conversation;
+use crate::notify::{TicketNotice, notify_ticket_activity};
 use crate::{Actor, App, AppError, Event};
 
 impl App {
@@ -87,36 +90,31 @@ impl App {
             if *m == author {
                 continue;
             }
-            tx.insert_notification(
-                *m,
-                "mention",
-                ticket_id,
-                conv_id,
-                Some(id),
-                Some(author),
-                &format!("{author_name} mentioned you"),
+            let excerpt = fd_domain::notify::excerpt(body);
+            tx.insert_ticket_notification(
+                &fd_store::NewNotification {
+                    user: *m,
+                    kind: "mention",
+                    ticket: ticket_id,
+                    conversation: conv_id,
+                    comment: Some(id),
+                    actor: Some(author),
+                    text: &format!("{author_name} mentioned you"),
+                    excerpt: Some(&excerpt),
+                },
                 now,
             )
             .await?;
             notified.push(*m);
         }
         if let Some(t) = ticket_id {
-            for f in tx.followers(t).await? {
-                if f != author && !notified.contains(&f) {
-                    tx.insert_notification(
-                        f,
-                        "comment",
-                        Some(t),
-                        conv_id,
-                        Some(id),
-                        Some(author),
-                        &format!("{author_name} commented on a ticket you follow"),
-                        now,
-                    )
-                    .await?;
-                    notified.push(f);
-                }
-            }
+            // Owner and followers hear of it through the one notification path; those
+            // @mentioned were told already.
+            let mut n = TicketNotice::new(t, TicketActivity::Comment, body);
+            n.conversation = conv_id;
+            n.comment = Some(id);
+            n.already_told = notified.clone();
+            notified.extend(notify_ticket_activity(&mut tx, actor, n, now).await?);
             tx.touch_ticket(t, now).await?;
             tx.record_activity(&NewActivity {
                 object_type: ObjectType::Ticket,

@@ -10,6 +10,7 @@
 use std::collections::BTreeMap;
 
 use fd_domain::engagements::ReplyDelivery;
+use fd_domain::notify::TicketActivity;
 use fd_domain::rules;
 use fd_domain::*;
 use fd_store::{
@@ -21,6 +22,7 @@ use crate::activity::{conv_change, conv_event};
 use crate::agent_html::sanitize_agent_html;
 use crate::cpu::run_cpu;
 use crate::crm::{AssociationEnd, association_pair};
+use crate::notify::{TicketNotice, notify_ticket_activity};
 use crate::tickets::{NewTicket, apply_ticket_changes, insert_ticket};
 use crate::{Actor, App, AppError, Event, NewContact};
 
@@ -596,8 +598,19 @@ impl App {
             },
             created_at: now,
         };
+        let reply_excerpt = if new.text.trim().is_empty() {
+            new.html.clone().unwrap_or_default()
+        } else {
+            new.text.clone()
+        };
         let mid = tx.insert_message(&new).await?;
         crate::files::bind_attachments(tx, &files, mid, now).await?;
+        if let Some(t) = c.ticket_id {
+            let mut n = TicketNotice::new(t, TicketActivity::Reply, &reply_excerpt);
+            n.conversation = Some(c.id);
+            let told = notify_ticket_activity(tx, actor, n, now).await?;
+            events.extend(told.into_iter().map(Event::NotificationsChanged));
+        }
         if by_email {
             // HD-15 From, our Message-ID, the reply address and the outbox job, in this
             // transaction.
@@ -1130,6 +1143,10 @@ impl App {
     ) -> Result<(MessageId, Conversation, Vec<Event>), AppError> {
         let mut events = Vec::new();
         if customer {
+            // Closed longer than the account's follow-up period: a new ticket instead.
+            if let Some(done) = self.open_follow_up(tx, actor, id, &m, now).await? {
+                return Ok(done);
+            }
             // The ticket first (lock order: a ticket before its conversations); its move to
             // an OPEN stage reopens its conversation when it has only one (INB-11).
             events = self.reopen_ticket_for_customer(tx, actor, id, now).await?;
@@ -1138,11 +1155,113 @@ impl App {
         if customer && c.status == ConversationStatus::Closed {
             set_conv_status(tx, actor, &mut c, ConversationStatus::Open, now).await?;
         }
+        let excerpt = m.text.clone();
         let mid = insert_inbound(tx, &c, m, true, now).await?;
         c.last_message_at = now;
         c.updated_at = now;
         save_conv(tx, &mut c).await?;
+        if customer && let Some(t) = c.ticket_id {
+            let mut n = TicketNotice::new(t, TicketActivity::CustomerMessage, &excerpt);
+            n.conversation = Some(c.id);
+            let told = notify_ticket_activity(tx, &Actor::system(), n, now).await?;
+            events.extend(told.into_iter().map(Event::NotificationsChanged));
+        }
         Ok((mid, c, events))
+    }
+
+    /// Follow-up tickets (INB-11 with `notify::inb_11_follow_up`): a customer's email on a
+    /// conversation whose ticket has been closed longer than the account's follow-up period
+    /// opens a new conversation and ticket (same contact, channel address, team and owner,
+    /// a subject naming the old ticket) linked to the old one, which stays closed. `None`
+    /// when the rule says reopen (or there is no closed ticket). Email and live chat take
+    /// follow-ups (a chat's session moves to the new conversation); other channels start a
+    /// new conversation per contact anyway (forms, calls) or have no ticket (bots).
+    async fn open_follow_up(
+        &self,
+        tx: &mut Tx,
+        actor: &Actor,
+        id: ConversationId,
+        m: &InboundMessage,
+        now: i64,
+    ) -> Result<Option<(MessageId, Conversation, Vec<Event>)>, AppError> {
+        let Some(old_conv) = tx.conversation(&ViewerScope::All, id).await? else {
+            return Ok(None);
+        };
+        let Some(old_id) = old_conv.ticket_id else {
+            return Ok(None);
+        };
+        if !matches!(old_conv.channel, Channel::Email | Channel::Chat)
+            || tx.ticket_open_state(old_id).await? != Some((false, false))
+        {
+            return Ok(None);
+        }
+        let Some(old) = tx.ticket(&ViewerScope::All, old_id).await? else {
+            return Ok(None);
+        };
+        let days = tx.follow_up_days().await?;
+        if !fd_domain::notify::inb_11_follow_up(old.is_open, old.closed_at, now, days) {
+            return Ok(None);
+        }
+        let owner = match old.owner_id {
+            Some(o) if tx.user_active(o).await? == Some(true) => Some(o),
+            _ => None,
+        };
+        let input = NewConversation {
+            channel: old_conv.channel,
+            channel_account: old_conv.channel_account.clone(),
+            workspace: old_conv.workspace,
+            team: old_conv.team_id,
+            owner,
+            contact: old_conv.contact_id,
+            visitor_name: old_conv.visitor_name.clone(),
+            visitor_email: old_conv.visitor_email.clone(),
+            subject: Some(fd_domain::notify::follow_up_subject(&old.subject, old.id.0)),
+            ticket: TicketCreation::Automatic,
+        };
+        let excerpt = m.text.clone();
+        let (c, ticket, mid) = self
+            .create_conversation_in(tx, actor, input, Some(m.clone()), now)
+            .await?;
+        let (Some(new), Some(mid)) = (ticket, mid) else {
+            return Err(AppError::Internal(
+                "a follow-up conversation was created without its ticket".into(),
+            ));
+        };
+        tx.insert_follow_up(new.id, old.id, now).await?;
+        if old_conv.channel == Channel::Chat {
+            tx.move_chat_session(old_conv.id, c.id).await?;
+        }
+        for (on, action, other) in [
+            (old.id, "follow_up_opened", new.id),
+            (new.id, "follow_up_of", old.id),
+        ] {
+            tx.record_activity(&NewActivity {
+                object_type: ObjectType::Ticket,
+                object_id: on.0,
+                actor: ActorRef::System,
+                action,
+                field: None,
+                old_value: None,
+                new_value: Some(other.to_string()),
+                at: now,
+            })
+            .await?;
+        }
+        let mut events = vec![
+            Event::ConversationChanged(c.id),
+            Event::TicketChanged(new.id),
+            Event::TicketChanged(old.id),
+        ];
+        for (t, activity) in [
+            (old.id, TicketActivity::FollowUp),
+            (new.id, TicketActivity::CustomerMessage),
+        ] {
+            let mut n = TicketNotice::new(t, activity, &excerpt);
+            n.conversation = Some(c.id);
+            let told = notify_ticket_activity(tx, &Actor::system(), n, now).await?;
+            events.extend(told.into_iter().map(Event::NotificationsChanged));
+        }
+        Ok(Some((mid, c, events)))
     }
 
     /// INB-11 on a customer's message: load the conversation's ticket, ask the rule where a

@@ -32,6 +32,7 @@ mod forms;
 mod mail;
 mod mail_ingest;
 mod mail_jobs;
+mod notify;
 mod objects;
 mod passwords;
 mod reading;

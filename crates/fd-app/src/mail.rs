@@ -38,6 +38,11 @@ pub struct MailSettings {
     /// Jobs claimed per round. Small enough that several workers alternate (one parses its
     /// batch while another writes), large enough that a commit serves many messages.
     pub batch: i64,
+    /// The address people reach the web UI at (`https://help.example.com`): links in
+    /// notification emails start with it.
+    pub public_url: Option<String>,
+    /// The From address of notification emails (default: the first connected address).
+    pub notify_from: Option<String>,
 }
 
 impl Default for MailSettings {
@@ -54,6 +59,8 @@ impl Default for MailSettings {
                 fd_mail::build::random_token(6)
             ),
             batch: 16,
+            public_url: None,
+            notify_from: None,
         }
     }
 }

@@ -218,6 +218,9 @@ impl MailService {
                         },
                         None => Err(AppError::Internal(format!("bad payload {}", job.payload))),
                     },
+                    crate::notify::JOB_NOTIFY_EMAIL | crate::notify::JOB_NOTIFY_DIGEST => {
+                        self.run_notify_job(&job, &mut stats).await
+                    }
                     other => Err(AppError::Internal(format!("unknown job kind {other}"))),
                 };
                 if let Err(e) = result {
@@ -258,6 +261,42 @@ impl MailService {
                 }
             }
         }
+    }
+
+    /// A notification email (one, or a digest): sent, or settled without sending (the
+    /// recipient read it, changed their preference or may no longer see the ticket).
+    /// Errors (no relay, the relay refusing) take the queue's retry-then-fail road.
+    async fn run_notify_job(
+        &self,
+        job: &fd_store::Job,
+        stats: &mut JobStats,
+    ) -> Result<(), AppError> {
+        use crate::notify::{JOB_NOTIFY_EMAIL, NotifyOutcome};
+        let outcome = if job.kind == JOB_NOTIFY_EMAIL {
+            let id = payload_id(&job.payload, "notification_id")
+                .ok_or_else(|| AppError::Internal(format!("bad payload {}", job.payload)))?;
+            contained(
+                "emailing a notification",
+                self.send_notification_email(NotificationId(id)),
+            )
+            .await?
+        } else {
+            let id = payload_id(&job.payload, "user_id")
+                .ok_or_else(|| AppError::Internal(format!("bad payload {}", job.payload)))?;
+            contained(
+                "emailing a digest",
+                self.send_notification_digest(UserId(id)),
+            )
+            .await?
+        };
+        let mut tx = self.app().db().write().await?;
+        tx.complete_job(job.id, &self.settings().worker).await?;
+        tx.commit().await?;
+        match outcome {
+            NotifyOutcome::Sent => stats.sent += 1,
+            NotifyOutcome::NotSent => stats.not_sent += 1,
+        }
+        Ok(())
     }
 
     async fn send(&self, id: MessageId, job: i64, attempt: i64) -> Result<SendOutcome, AppError> {

@@ -11,6 +11,9 @@ use fd_domain::ticket_merge::{self, MergeRefusal};
 use fd_domain::*;
 use fd_store::{NewActivity, TicketMergeRecord, ticket_snapshot};
 
+use fd_domain::notify::TicketActivity;
+
+use crate::notify::{TicketNotice, notify_ticket_activity};
 use crate::{Actor, App, AppError, Event};
 
 fn merge_row(
@@ -119,8 +122,14 @@ impl App {
             .await?;
         tx.record_activity(&merge_row(m.id, actor, None, Some(p.id.0.to_string()), now))
             .await?;
+        // Follow and notify: the survivor's owner and followers (the merged ticket's
+        // followers moved over) hear of the merge.
+        let excerpt = format!("#{} {} merged into #{}", m.id, m.subject, p.id);
+        let n = TicketNotice::new(p.id, TicketActivity::Merged, &excerpt);
+        let told = notify_ticket_activity(&mut tx, actor, n, now).await?;
         tx.commit().await?;
         let mut events = vec![Event::TicketChanged(p.id), Event::TicketChanged(m.id)];
+        events.extend(told.into_iter().map(Event::NotificationsChanged));
         events.extend(
             moved
                 .conversations

@@ -11,8 +11,11 @@ use fd_store::{
     TICKET_COLUMN_PROPERTIES, Ticket, TicketListQuery, Tx,
 };
 
+use fd_domain::notify::{self, TicketActivity};
+
 use crate::config::TicketConfig;
 use crate::crm::{AssociationEnd, association_pair};
+use crate::notify::{TicketNotice, notify_ticket_activity};
 use crate::{Actor, App, AppError, Event};
 
 /// Input of "create ticket" (HD-10, HD-11), in HubSpot's property vocabulary.
@@ -391,7 +394,38 @@ pub(crate) async fn apply_ticket_changes(
         tx.record_activity(&change(t.id, actor, &name, old, new, now))
             .await?;
     }
+    // Follow and notify: a status change and an owner change each tell the owner and the
+    // followers; an assignment tells the new owner.
+    if old_stage.id != new_stage.id {
+        let excerpt = notify::change_excerpt(&old_stage.label, &new_stage.label);
+        let n = TicketNotice::new(t.id, TicketActivity::StatusChanged, &excerpt);
+        let told = notify_ticket_activity(tx, actor, n, now).await?;
+        events.extend(told.into_iter().map(Event::NotificationsChanged));
+    }
+    if before.owner_id != t.owner_id {
+        let excerpt = notify::change_excerpt(
+            &owner_name(tx, before.owner_id).await?,
+            &owner_name(tx, t.owner_id).await?,
+        );
+        let mut n = TicketNotice::new(t.id, TicketActivity::OwnerChanged, &excerpt);
+        n.new_owner = t.owner_id;
+        n.previous_owner = before.owner_id;
+        let told = notify_ticket_activity(tx, actor, n, now).await?;
+        events.extend(told.into_iter().map(Event::NotificationsChanged));
+    }
     Ok(Applied { events })
+}
+
+/// A user's name for a notification's `old → new` (nobody: "Unassigned").
+async fn owner_name(tx: &mut Tx, owner: Option<UserId>) -> Result<String, AppError> {
+    Ok(match owner {
+        Some(u) => tx
+            .user(u)
+            .await?
+            .map(|u| u.name)
+            .unwrap_or_else(|| format!("user {u}")),
+        None => "Unassigned".to_string(),
+    })
 }
 
 /// Builds and inserts a ticket inside an open transaction (shared with "create from conversation").
@@ -513,6 +547,13 @@ pub(crate) async fn insert_ticket(
             ..activity(t.id, actor, "associated", now)
         })
         .await?;
+    }
+    // Assignment at creation by someone else tells the new owner.
+    if t.owner_id.is_some() && t.owner_id != actor.user_id() {
+        let excerpt = notify::change_excerpt("Unassigned", &owner_name(tx, t.owner_id).await?);
+        let mut n = TicketNotice::new(t.id, TicketActivity::OwnerChanged, &excerpt);
+        n.new_owner = t.owner_id;
+        notify_ticket_activity(tx, actor, n, now).await?;
     }
     Ok(t)
 }

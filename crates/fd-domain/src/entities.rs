@@ -241,8 +241,13 @@ pub struct Notification {
     pub comment_id: Option<CommentId>,
     pub actor_id: Option<UserId>,
     pub text: String,
+    /// Plain-text excerpt of what happened (a message, a comment, `old → new`).
+    pub excerpt: Option<String>,
+    /// The ticket's subject at read time, so the bell names the ticket.
+    pub ticket_subject: Option<String>,
     pub created_at: Millis,
     pub read_at: Option<Millis>,
+    pub emailed_at: Option<Millis>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

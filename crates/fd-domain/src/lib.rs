@@ -22,6 +22,7 @@ pub mod forms;
 pub mod limits;
 pub mod local_time;
 pub mod model;
+pub mod notify;
 pub mod outgoing;
 pub mod property;
 pub mod reading;

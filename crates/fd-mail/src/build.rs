@@ -97,6 +97,23 @@ pub fn random_token(len: usize) -> String {
 
 /// Serialises the message (CRLF line ends, folded and encoded headers).
 pub fn build(mail: &OutgoingMail) -> std::io::Result<Vec<u8>> {
+    build_as(mail, "auto-replied")
+}
+
+/// A notification to an agent: like [`build`], but `Auto-Submitted: auto-generated`
+/// (RFC 3834 §5: not a response to a message) whatever `auto_submitted` says, so any
+/// mail system (ours included, if it loops back) treats it as automatic.
+pub fn build_notification(mail: &OutgoingMail) -> std::io::Result<Vec<u8>> {
+    build_as(
+        &OutgoingMail {
+            auto_submitted: true,
+            ..mail.clone()
+        },
+        "auto-generated",
+    )
+}
+
+fn build_as(mail: &OutgoingMail, auto_kind: &'static str) -> std::io::Result<Vec<u8>> {
     let mut b = MessageBuilder::new()
         .from(address(&mail.from))
         .subject(mail.subject.clone())
@@ -121,7 +138,7 @@ pub fn build(mail: &OutgoingMail) -> std::io::Result<Vec<u8>> {
         // RFC 3834 §5: automatic responses carry Auto-Submitted: auto-replied, and §3.1.8
         // suggests keeping other responders quiet too.
         b = b
-            .header("Auto-Submitted", Text::new("auto-replied"))
+            .header("Auto-Submitted", Text::new(auto_kind))
             .header("X-Auto-Response-Suppress", Text::new("All"))
             .header("Precedence", Text::new("auto_reply"));
     }

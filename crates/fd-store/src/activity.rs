@@ -4,7 +4,7 @@ use fd_domain::entities::{AdminChange, AdminChangeRecord, AdminObject};
 use fd_domain::*;
 
 use crate::error::decode;
-use crate::{ActivityEvent, NewActivity, Notification, StoreError, Tx, args};
+use crate::{ActivityEvent, NewActivity, StoreError, Tx, args};
 
 impl Tx {
     /// Records a change in the history; written with the transaction's other activity rows
@@ -140,46 +140,6 @@ impl Tx {
             )
             .await?;
         Ok(NotificationId(r.i64("id")?))
-    }
-
-    /// A user's notifications, newest first. Notifications about tickets the user can no
-    /// longer see are left out (HD-09 covers notifications too).
-    pub async fn notifications(
-        &mut self,
-        user: UserId,
-        scope: &ViewerScope,
-        limit: i64,
-    ) -> Result<Vec<Notification>, StoreError> {
-        let mut sql = crate::Sql::new(
-            "SELECT n.id, n.user_id, n.kind, n.ticket_id, n.conversation_id, n.comment_id, n.actor_id, n.text, \
-             n.created_at, n.read_at FROM notifications n WHERE n.user_id = ",
-        );
-        sql.bind(user);
-        if !matches!(scope, ViewerScope::All) {
-            // EXISTS by primary key, not `IN (SELECT …)`, which scans every visible ticket.
-            sql.push(" AND (n.ticket_id IS NULL OR EXISTS (SELECT 1 FROM tickets t WHERE t.id = n.ticket_id");
-            crate::push_ticket_scope(&mut sql, scope, "t");
-            sql.push("))");
-        }
-        sql.push(" ORDER BY n.created_at DESC, n.id DESC LIMIT ")
-            .bind(limit);
-        let rows = self.all_sql(sql).await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Notification {
-                    id: NotificationId(r.i64("id")?),
-                    user_id: UserId(r.i64("user_id")?),
-                    kind: r.string("kind")?,
-                    ticket_id: r.opt_i64("ticket_id")?.map(TicketId),
-                    conversation_id: r.opt_i64("conversation_id")?.map(ConversationId),
-                    comment_id: r.opt_i64("comment_id")?.map(CommentId),
-                    actor_id: r.opt_i64("actor_id")?.map(UserId),
-                    text: r.string("text")?,
-                    created_at: r.i64("created_at")?,
-                    read_at: r.opt_i64("read_at")?,
-                })
-            })
-            .collect()
     }
 
     pub async fn mark_notifications_read(

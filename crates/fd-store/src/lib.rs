@@ -24,6 +24,8 @@ pub use files::FileRow;
 mod forms;
 mod jobs;
 mod mail;
+mod notify;
+pub use notify::NewNotification;
 mod reads;
 mod records;
 mod scope;

@@ -154,13 +154,22 @@ pub async fn launch_with_mail(
     result
 }
 
-/// Periodic jobs: the trash purge (INB-13) once at start and then hourly; folding the view
+/// Periodic jobs: the trash purge (INB-13) once at start and then hourly; notification
+/// digests due every five minutes; folding the view
 /// tallies' change rows every minute (they only grow on PostgreSQL).
 async fn run_jobs(app: App, mut stop: tokio::sync::watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(Duration::from_secs(3600));
     let mut fold = tokio::time::interval(Duration::from_secs(60));
+    // Notification digests: which users' hourly or daily digest is due, every five minutes
+    // (the job queue then sends them).
+    let mut digests = tokio::time::interval(Duration::from_secs(300));
     loop {
         tokio::select! {
+            _ = digests.tick() => {
+                if let Err(e) = app.queue_notification_digests().await {
+                    tracing::error!(error = %e, "queueing notification digests failed");
+                }
+            }
             _ = fold.tick() => {
                 if let Err(e) = app.compact_view_tallies().await {
                     tracing::error!(error = %e, "folding the view tallies failed");

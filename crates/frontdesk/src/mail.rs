@@ -34,6 +34,13 @@ pub struct MailArgs {
     /// Send replies through this relay: smtp[s]://[user:pass@]host:port (`?tls=required|none`).
     #[arg(long, env = "FRONTDESK_SMTP_RELAY")]
     pub smtp_relay: Option<String>,
+    /// The address people open the web UI at (https://help.example.com): links in
+    /// notification emails start with it.
+    #[arg(long, env = "FRONTDESK_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// The From address of notification emails (default: the first connected address).
+    #[arg(long, env = "FRONTDESK_NOTIFY_FROM")]
+    pub notify_from: Option<String>,
     /// Extra CA certificate (PEM) to trust for the relay.
     #[arg(long, env = "FRONTDESK_SMTP_RELAY_CA")]
     pub smtp_relay_ca: Option<PathBuf>,
@@ -101,9 +108,16 @@ impl MailArgs {
             ),
             None => None,
         };
+        if let Some(u) = &self.public_url
+            && !(u.starts_with("http://") || u.starts_with("https://"))
+        {
+            anyhow::bail!("--public-url must start with http:// or https://, not {u:?}");
+        }
         Ok(MailSettings {
             max_message_bytes: self.mail_max_size,
             relay,
+            public_url: self.public_url.clone(),
+            notify_from: self.notify_from.clone(),
             ..MailSettings::default()
         })
     }

@@ -393,25 +393,32 @@ async fn hd_09_elsewhere(t: TestApp) {
     );
 
     // Notifications: a mention on a ticket the user cannot see stays hidden until they can.
+    // (Being assigned their own tickets notified them already: counted from here.)
+    let earlier = t.app.notifications(&w.owned, 50).await.unwrap().len();
     t.app
         .comment(&w.admin, Some(t4), None, "@owned FYI")
         .await
         .unwrap();
-    assert!(t.app.notifications(&w.owned, 50).await.unwrap().is_empty());
+    assert_eq!(
+        t.app.notifications(&w.owned, 50).await.unwrap().len(),
+        earlier
+    );
     t.app
         .comment(&w.admin, Some(t1), None, "@owned yours")
         .await
         .unwrap();
     let notes = t.app.notifications(&w.owned, 50).await.unwrap();
-    assert_eq!(
-        notes.iter().map(|n| n.ticket_id).collect::<Vec<_>>(),
-        vec![Some(t1)]
-    );
+    assert_eq!(notes.len(), earlier + 1);
+    assert_eq!(notes[0].ticket_id, Some(t1));
+    assert!(notes.iter().all(|n| n.ticket_id != Some(t4)));
     t.app
         .assign_ticket_owner(&w.admin, t4, Some(w.owned_id))
         .await
         .unwrap();
-    assert_eq!(t.app.notifications(&w.owned, 50).await.unwrap().len(), 2);
+    // Now visible: the mention, and the assignment itself.
+    let notes = t.app.notifications(&w.owned, 50).await.unwrap();
+    assert_eq!(notes.len(), earlier + 3);
+    assert_eq!(notes.iter().filter(|n| n.ticket_id == Some(t4)).count(), 2);
 
     // A contact's conversations (INB-03) and conversation lists: tickets the viewer cannot
     // see hide their conversations; conversations without a ticket are the inbox's.

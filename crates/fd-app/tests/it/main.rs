@@ -17,6 +17,7 @@ mod contacts;
 mod conversations;
 mod forms;
 mod merge;
+mod notify;
 mod reading;
 mod search;
 mod sign_in;

@@ -883,6 +883,8 @@ struct AccountPage {
     /// Item 7: the attachment limits, in MiB.
     max_file_mib: i64,
     max_message_mib: i64,
+    /// Days after closing when a customer's reply opens a follow-up ticket (0: reopen).
+    follow_up_days: i64,
 }
 
 pub(crate) async fn account(State(state): State<UiState>, agent: Agent) -> UiResult {
@@ -895,6 +897,7 @@ pub(crate) async fn account(State(state): State<UiState>, agent: Agent) -> UiRes
         retention: s.trash_retention_days,
         max_file_mib: limits.max_file_bytes / (1024 * 1024),
         max_message_mib: limits.max_message_bytes / (1024 * 1024),
+        follow_up_days: state.app.follow_up_days().await?,
     })
 }
 
@@ -921,6 +924,17 @@ pub(crate) async fn save_account(State(state): State<UiState>, post: Post) -> Ui
                     max_message_bytes: message.saturating_mul(mib),
                 },
             )
+            .await?;
+    }
+    if let Some(raw) = f.get("follow_up_days") {
+        let days = raw.trim().parse::<i64>().map_err(|_| {
+            UiError::bad_request(format!(
+                "The follow-up period must be a whole number of days, not {raw:?}."
+            ))
+        })?;
+        state
+            .app
+            .set_follow_up_days(&post.agent.actor, days)
             .await?;
     }
     see_other_flash("/settings/account", Flash::SettingsSaved)

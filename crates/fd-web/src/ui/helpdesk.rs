@@ -534,6 +534,9 @@ struct TicketPage {
     followers: Vec<String>,
     conversations: Vec<NamedLink>,
     engagements: Vec<super::engagements::EngagementVm>,
+    /// Follow-up tickets: the one this follows up, and this one's follow-ups.
+    follow_up_of: Option<(i64, String)>,
+    follow_ups: Vec<(i64, String)>,
 }
 
 /// Renders the ticket page; posts that fail re-render it with their error and the agent's
@@ -592,7 +595,10 @@ pub(crate) async fn render_ticket(
         created_at: t.created_at,
         priority: super::view::priority_label(t.priority.as_deref()),
     };
+    let (follow_up_of, follow_ups) = app.follow_up_links(&agent.actor, id).await?;
     page(&TicketPage {
+        follow_up_of: follow_up_of.map(|(i, s)| (i.0, s)),
+        follow_ups: follow_ups.into_iter().map(|(i, s)| (i.0, s)).collect(),
         chrome: Chrome::load(app, agent, "helpdesk", t.subject.clone())
             .await?
             .watching(format!("ticket:{}", t.id)),

@@ -75,6 +75,7 @@ pub(crate) fn router<S: Clone + Send + Sync + 'static>(app: App) -> Router<S> {
         .route("/profile", get(profile::profile))
         .route("/profile/sessions/end", post(profile::end_session))
         .route("/profile/signature", post(profile::save_signature))
+        .route("/profile/notifications", post(profile::set_notify_email))
         .route(
             "/profile/sessions/end-others",
             post(profile::end_other_sessions),
@@ -185,6 +186,7 @@ pub(crate) fn router<S: Clone + Send + Sync + 'static>(app: App) -> Router<S> {
         .route("/ui/search/companies", get(records::search_companies))
         .route("/notifications", get(notifications::list))
         .route("/notifications/read", post(notifications::mark_read))
+        .route("/notifications/{id}", get(notifications::open))
         .route("/settings", get(admin::index))
         .route(
             "/settings/users",

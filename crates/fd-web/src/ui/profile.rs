@@ -121,6 +121,8 @@ struct ProfilePage {
     error: Option<String>,
     /// Item 8: the agent's signature as saved (variables unfilled).
     signature: String,
+    /// Notification email choices: (value, label, chosen).
+    notify_modes: Vec<(&'static str, &'static str, bool)>,
 }
 
 async fn profile_page(
@@ -164,6 +166,11 @@ async fn profile_page(
             recovery_codes_left,
         },
     };
+    let chosen = state.app.notify_email_mode(&agent.actor).await?;
+    let notify_modes = fd_app::domain::notify::NotifyEmail::ALL
+        .into_iter()
+        .map(|m| (m.as_str(), m.label(), m == chosen))
+        .collect();
     let failed = error.is_some();
     let signature = state.app.my_signature(&agent.actor).await?;
     let mut r = page(&ProfilePage {
@@ -174,6 +181,7 @@ async fn profile_page(
         recovery_codes,
         notice,
         error,
+        notify_modes,
     })?;
     if failed {
         *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
@@ -323,6 +331,24 @@ pub(crate) async fn totp_disable(
         .disable_own_totp(&post.agent.actor, password)
         .await
         .map(|()| Some("Two-factor sign-in is off.".to_string()));
+    profile_result(&state, &post, &token, r).await
+}
+
+/// Follow and notify: how the user is emailed about their notifications.
+pub(crate) async fn set_notify_email(
+    State(state): State<UiState>,
+    headers: HeaderMap,
+    post: Post,
+) -> UiResult {
+    let token = cookie_token(&headers).unwrap_or_default();
+    let r = state
+        .app
+        .set_notify_email_mode(
+            &post.agent.actor,
+            post.fields.get("notify_email").unwrap_or(""),
+        )
+        .await
+        .map(|m| Some(format!("Notification emails: {}.", m.label())));
     profile_result(&state, &post, &token, r).await
 }
 

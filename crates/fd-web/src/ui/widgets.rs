@@ -576,6 +576,15 @@ pub(crate) fn activity_vm(a: &ActivityEvent, dir: &Directory, words: &ActivityWo
         "commented" => "commented".into(),
         "trashed" => "moved the ticket to the trash".into(),
         "restored" => "restored the ticket".into(),
+        // Follow-up tickets (a customer's late reply): each names the other ticket.
+        "follow_up_opened" => format!(
+            "opened follow-up #{} for the customer's reply",
+            a.new_value.as_deref().unwrap_or("?")
+        ),
+        "follow_up_of" => format!(
+            "opened this ticket as a follow-up of #{}",
+            a.new_value.as_deref().unwrap_or("?")
+        ),
         other => other.replace('_', " "),
     };
     ActivityVm {

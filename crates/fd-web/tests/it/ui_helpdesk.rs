@@ -412,7 +412,27 @@ async fn mentions_notify_the_other_agent(t: TestApp) {
     );
     let list = b.get("/notifications").await;
     assert!(list.body.contains("ann mentioned you"), "{}", list.body);
-    assert!(list.body.contains(&format!("/helpdesk/tickets/{ticket}")));
+    // Each names its ticket and quotes the comment; its link opens it through
+    // `/notifications/{id}`, which marks it read and lands on the ticket's comments.
+    assert!(list.body.contains(&format!("#{ticket} ")), "{}", list.body);
+    assert!(list.body.contains("@bob can you check this invoice?"));
+    let href = list
+        .body
+        .split("href=\"/notifications/")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap();
+    let opened = b.get(&format!("/notifications/{href}")).await;
+    assert_eq!(opened.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        opened.location.as_deref(),
+        Some(format!("/helpdesk/tickets/{ticket}?tab=comment").as_str())
+    );
+    assert!(!b.get("/helpdesk").await.body.contains("class=\"badge\""));
+    assert_eq!(
+        b.get("/notifications/999999").await.status,
+        StatusCode::NOT_FOUND
+    );
     assert!(
         b.get("/helpdesk?view=mentions")
             .await
@@ -525,5 +545,93 @@ fd_testkit::on_both_backends! {
     ui_hd_19_conditional_status_prompt => conditional_status_prompts_for_its_properties;
     ui_hd_17_drafts_private_and_stale_reply_review => drafts_are_private_and_stale_replies_are_held;
     ui_hd_21_mentions_notify => mentions_notify_the_other_agent;
+    ui_inb_11_follow_up_shown_on_both_tickets => follow_up_shown_on_both_tickets;
     ui_hostile_html_is_inert => hostile_html_is_inert;
+}
+
+/// A customer's late reply opens a follow-up: both ticket pages name the other, and the
+/// activity says so (issue 15, item 9).
+async fn follow_up_shown_on_both_tickets(t: TestApp) {
+    let (_, ann) = agent(&t, "ann@example.com").await;
+    let (conv, old) = inbound(&t, "Invoice").await;
+    t.app
+        .update_ticket(
+            &ann,
+            old,
+            fd_app::TicketChanges {
+                properties: [("hs_pipeline_stage".to_string(), "4".to_string())]
+                    .into_iter()
+                    .collect(),
+                ..fd_app::TicketChanges::default()
+            },
+        )
+        .await
+        .unwrap();
+    t.clock.advance_ms(30 * 86_400_000);
+    t.app
+        .record_inbound_message(
+            &fd_app::Actor::system(),
+            conv,
+            InboundMessage {
+                sender_address: Some("dora@example.com".into()),
+                text: "Another invoice is wrong".into(),
+                ..InboundMessage::default()
+            },
+        )
+        .await
+        .unwrap();
+    let (_, ups) = t.app.follow_up_links(&ann, old).await.unwrap();
+    let new = ups[0].0;
+    let base = serve(&t).await;
+    let a = Browser::login(&base, "ann@example.com").await;
+    let old_page = a.get(&format!("/helpdesk/tickets/{old}")).await;
+    assert!(
+        old_page.body.contains(&format!(
+            "Follow-ups: <a href=\"/helpdesk/tickets/{new}\">#{new} Invoice (follow-up of #{old})</a>"
+        )),
+        "{}",
+        old_page.body
+    );
+    assert!(old_page.body.contains(&format!("opened follow-up #{new}")));
+    let new_page = a.get(&format!("/helpdesk/tickets/{new}")).await;
+    assert!(
+        new_page.body.contains(&format!(
+            "Follow-up of <a href=\"/helpdesk/tickets/{old}\">#{old} Invoice</a>"
+        )),
+        "{}",
+        new_page.body
+    );
+    assert!(
+        new_page
+            .body
+            .contains(&format!("opened this ticket as a follow-up of #{old}"))
+    );
+    // The settings page shows the period, and refuses a bad one.
+    let (_, _) = t.admin("boss@example.com").await;
+    let boss = Browser::login(&base, "boss@example.com").await;
+    let settings = boss.get("/settings/account").await;
+    assert!(settings.body.contains("name=\"follow_up_days\""));
+    let bad = boss
+        .post(
+            "/settings/account",
+            &[
+                ("mode", "help_desk"),
+                ("retention", "90"),
+                ("follow_up_days", "soon"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.body);
+    let ok = boss
+        .post(
+            "/settings/account",
+            &[
+                ("mode", "help_desk"),
+                ("retention", "90"),
+                ("follow_up_days", "0"),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    assert_eq!(t.app.follow_up_days().await.unwrap(), 0);
 }

@@ -35,7 +35,7 @@ impl Drop for Env {
     }
 }
 
-async fn env_with(t: TestApp, settings: MailSettings) -> Env {
+pub(crate) async fn env_with(t: TestApp, settings: MailSettings) -> Env {
     let system = Actor::system();
     t.team("Support").await;
     t.team("Billing").await;
@@ -153,6 +153,17 @@ pub(crate) fn msg(
 }
 
 impl Env {
+    /// The SMTP listener's address (a relay pointing here loops mail back in).
+    pub(crate) fn smtp_addr(&self) -> std::net::SocketAddr {
+        self.smtp
+    }
+
+    /// The same database and listener, with another mail service (its relay) for the jobs.
+    pub(crate) async fn with_settings(mut self, settings: MailSettings) -> Env {
+        self.mail = MailService::new(self.t.app.clone(), settings);
+        self
+    }
+
     /// Stores a message as the SMTP listener would (same sink, no socket).
     pub(crate) async fn receive(&self, envelope_from: &str, to: &[&str], raw: &str) -> i64 {
         self.mail

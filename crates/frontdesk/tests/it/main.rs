@@ -7,6 +7,7 @@ mod calling;
 mod chat;
 mod cli;
 mod mail;
+mod notify;
 mod notmuch;
 mod server;
 mod tokens;
