@@ -39,6 +39,7 @@ mod seeding;
 mod sessions;
 mod threads;
 mod ticket_merge;
+mod ticket_unmerge;
 mod tickets;
 mod totp;
 mod ui;
@@ -58,6 +59,7 @@ pub use conversations::{InboundMessage, NewConversation, Reply, TicketCreation, 
 pub use cpu::run_cpu;
 pub use crm::{AssociationEnd, NewContact, NewLinkedRecord, RecordList};
 pub use error::AppError;
+pub use ticket_unmerge::{TicketLinks, Unmerged};
 pub use events::{Event, WatchTarget};
 pub use fd_domain as domain;
 pub use forms::{
