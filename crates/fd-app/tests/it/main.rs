@@ -16,6 +16,7 @@ mod contacts;
 mod conversations;
 mod forms;
 mod merge;
+mod unmerge;
 mod reading;
 mod search;
 mod sign_in;
