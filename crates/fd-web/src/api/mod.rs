@@ -17,6 +17,7 @@ mod pipelines;
 mod properties;
 mod search;
 mod thread_assignee;
+mod ticket_unmerge;
 mod users;
 mod visitor_identification;
 
@@ -56,7 +57,7 @@ fn api() -> OpenApiRouter<WebState> {
 }
 
 /// Each route file's routes, by name.
-fn route_files() -> [(&'static str, OpenApiRouter<WebState>); 12] {
+fn route_files() -> [(&'static str, OpenApiRouter<WebState>); 13] {
     [
         ("users", users::routes()),
         ("calling", calling::routes()),
@@ -70,6 +71,7 @@ fn route_files() -> [(&'static str, OpenApiRouter<WebState>); 12] {
         ("conversations", conversations::routes()),
         ("forms", forms::routes()),
         ("visitor_identification", visitor_identification::routes()),
+        ("ticket_unmerge", ticket_unmerge::routes()),
     ]
 }
 
