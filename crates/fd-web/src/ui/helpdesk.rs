@@ -534,6 +534,8 @@ struct TicketPage {
     followers: Vec<String>,
     conversations: Vec<NamedLink>,
     engagements: Vec<super::engagements::EngagementVm>,
+    /// The tickets this one was split from or into (issue 15).
+    links: super::ticket_split::LinksVm,
 }
 
 /// Renders the ticket page; posts that fail re-render it with their error and the agent's
@@ -576,6 +578,14 @@ pub(crate) async fn render_ticket(
         .map(|a| activity_vm(a, &dir, &words))
         .collect();
     activity.truncate(100);
+    let links = super::ticket_split::links_and_undo(
+        app,
+        agent,
+        t,
+        d.activity.iter().rev().take(100),
+        &mut activity,
+    )
+    .await?;
     let tz = agent.zone();
     let mut props = editable_fields(&defs, t, &dir, &tz, None);
     mark_changed_by(&mut props, &d.activity, &dir);
@@ -625,6 +635,7 @@ pub(crate) async fn render_ticket(
             })
             .collect(),
         activity,
+        links,
         following: d.followers.contains(&agent.user.id),
         followers: d
             .followers
