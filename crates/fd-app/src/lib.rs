@@ -59,13 +59,13 @@ pub use conversations::{InboundMessage, NewConversation, Reply, TicketCreation, 
 pub use cpu::run_cpu;
 pub use crm::{AssociationEnd, NewContact, NewLinkedRecord, RecordList};
 pub use error::AppError;
-pub use ticket_unmerge::{TicketLinks, Unmerged};
 pub use events::{Event, WatchTarget};
 pub use fd_domain as domain;
 pub use forms::{
     FormChanges, FormSubmission, NewForm, SUBMIT_BURST, SUBMIT_REFILL_MS, SubmitOutcome,
     parse_field_spec,
 };
+pub use ticket_unmerge::{TicketLinks, Unmerged};
 // The query inputs of the list use cases; the store itself is not part of fd-app's API.
 pub use drafts::DraftEntry;
 pub use engagements::Engagement;

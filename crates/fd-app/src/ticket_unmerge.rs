@@ -135,8 +135,13 @@ impl App {
             return Ok(result.0);
         }
         let split = tx.ticket_split(other).await?;
-        rules::check_unmerge(s_side, o_side, split.as_ref().map(|x| x.source_ticket), false)
-            .map_err(|r| refused("mergedObjectId", r))?;
+        rules::check_unmerge(
+            s_side,
+            o_side,
+            split.as_ref().map(|x| x.source_ticket),
+            false,
+        )
+        .map_err(|r| refused("mergedObjectId", r))?;
         let Some(split) = split else {
             return Err(refused(
                 "mergedObjectId",
@@ -151,8 +156,12 @@ impl App {
             Event::TicketChanged(other),
             Event::ConversationChanged(split.source_conversation),
         ];
-        tx.move_messages(&split.messages, split.new_conversation, split.source_conversation)
-            .await?;
+        tx.move_messages(
+            &split.messages,
+            split.new_conversation,
+            split.source_conversation,
+        )
+        .await?;
         if tx
             .message_count(&ViewerScope::All, split.new_conversation, None)
             .await?
@@ -166,8 +175,16 @@ impl App {
         tx.move_ticket_contents(other, survivor).await?;
         tx.purge_ticket(other).await?;
         tx.touch_ticket(survivor, now).await?;
-        tx.record_activity(&row(survivor, actor, "unsplit", "split", Some(other), None, now))
-            .await?;
+        tx.record_activity(&row(
+            survivor,
+            actor,
+            "unsplit",
+            "split",
+            Some(other),
+            None,
+            now,
+        ))
+        .await?;
         let source = tx
             .ticket(&scope, survivor)
             .await?
@@ -218,10 +235,26 @@ impl App {
             return Err(conflict(m.id));
         }
         restored.version += 1;
-        tx.record_activity(&row(s.id, actor, "unmerged", "merged", Some(m.id), None, now))
-            .await?;
-        tx.record_activity(&row(m.id, actor, "unmerged", "merged", None, Some(s.id), now))
-            .await?;
+        tx.record_activity(&row(
+            s.id,
+            actor,
+            "unmerged",
+            "merged",
+            Some(m.id),
+            None,
+            now,
+        ))
+        .await?;
+        tx.record_activity(&row(
+            m.id,
+            actor,
+            "unmerged",
+            "merged",
+            None,
+            Some(s.id),
+            now,
+        ))
+        .await?;
         let mut events = vec![Event::TicketChanged(s.id), Event::TicketChanged(m.id)];
         events.extend(
             record

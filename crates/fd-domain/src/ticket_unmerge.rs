@@ -293,7 +293,9 @@ mod tests {
         assert_eq!(s.updated_at, 900);
         let s = unmerge_survivor(&current, &merged, 100, &[70, 80], 900);
         assert_eq!(s.created_at, 70, "a ticket still merged in is older");
-        current.custom.insert(MERGED_IDS_PROPERTY.into(), "2".into());
+        current
+            .custom
+            .insert(MERGED_IDS_PROPERTY.into(), "2".into());
         let s = unmerge_survivor(&current, &merged, 100, &[], 900);
         assert!(!s.custom.contains_key(MERGED_IDS_PROPERTY));
     }
@@ -364,10 +366,16 @@ mod tests {
             check_split(&[MessageId(3), MessageId(2), MessageId(3)], &owner, size),
             Ok((10, vec![MessageId(2), MessageId(3)]))
         );
-        assert_eq!(check_split(&[], &owner, size), Err(SplitRefusal::NoMessages));
+        assert_eq!(
+            check_split(&[], &owner, size),
+            Err(SplitRefusal::NoMessages)
+        );
         assert_eq!(
             check_split(&[MessageId(1), MessageId(9), MessageId(8)], &owner, size),
-            Err(SplitRefusal::NotInConversation(vec![MessageId(8), MessageId(9)]))
+            Err(SplitRefusal::NotInConversation(vec![
+                MessageId(8),
+                MessageId(9)
+            ]))
         );
         assert_eq!(
             check_split(&[MessageId(1), MessageId(4)], &owner, size),

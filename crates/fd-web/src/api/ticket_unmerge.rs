@@ -85,7 +85,11 @@ pub(crate) struct LinksOut {
     split_into_ids: Vec<String>,
 }
 
-async fn render_ticket(s: &WebState, actor: &fd_app::Actor, id: TicketId) -> Result<SimplePublicObject, ApiError> {
+async fn render_ticket(
+    s: &WebState,
+    actor: &fd_app::Actor,
+    id: TicketId,
+) -> Result<SimplePublicObject, ApiError> {
     let record = s.app.record(actor, ObjectType::Ticket, id.0, false).await?;
     let mut names: Vec<String> = default_properties(ObjectType::Ticket)
         .iter()
@@ -115,7 +119,9 @@ async fn unmerge(
 ) -> Result<Json<UnmergeOut>, ApiError> {
     let id = TicketId(parse_id("ticket", &ticket_id)?);
     if input.merged_object_id.is_null() {
-        return Err(ApiError::validation("Missing required field: mergedObjectId"));
+        return Err(ApiError::validation(
+            "Missing required field: mergedObjectId",
+        ));
     }
     let other = body_id(&input.merged_object_id)
         .ok_or_else(|| ApiError::validation("mergedObjectId must be a ticket id"))?;
@@ -163,7 +169,10 @@ async fn split(
     }
     let props = property_strings(&input.properties.unwrap_or_default())?;
     let new = s.app.split_ticket(&actor, id, &ids, props).await?;
-    Ok((StatusCode::CREATED, Json(render_ticket(&s, &actor, new.id).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(render_ticket(&s, &actor, new.id).await?),
+    ))
 }
 
 #[utoipa::path(

@@ -45,7 +45,9 @@ pub(crate) async fn links_and_undo<'a>(
                 ("merged", Some(o), _) => (
                     o,
                     "Undo merge",
-                    format!("Take ticket #{o} back out of this ticket, with its own conversations?"),
+                    format!(
+                        "Take ticket #{o} back out of this ticket, with its own conversations?"
+                    ),
                 ),
                 ("split", None, Some(n)) => (
                     n,
@@ -86,9 +88,16 @@ pub(crate) async fn unmerge(
     post: Post,
 ) -> UiResult {
     post.agent.actor_can_use_tickets()?;
-    let other = post.fields.get("other").unwrap_or_default().trim().to_string();
+    let other = post
+        .fields
+        .get("other")
+        .unwrap_or_default()
+        .trim()
+        .to_string();
     let Some(other) = text::parse_id(&other) else {
-        return Err(UiError::bad_request(format!("{other:?} is not a ticket ID.")));
+        return Err(UiError::bad_request(format!(
+            "{other:?} is not a ticket ID."
+        )));
     };
     match state
         .app
@@ -222,10 +231,19 @@ pub(crate) async fn split(
     for raw in post.fields.all("m") {
         match text::parse_id(raw.trim()) {
             Some(m) => chosen.push(m),
-            None => return Err(UiError::bad_request(format!("{raw:?} is not a message ID."))),
+            None => {
+                return Err(UiError::bad_request(format!(
+                    "{raw:?} is not a message ID."
+                )));
+            }
         }
     }
-    let subject = post.fields.get("subject").unwrap_or_default().trim().to_string();
+    let subject = post
+        .fields
+        .get("subject")
+        .unwrap_or_default()
+        .trim()
+        .to_string();
     let mut props = BTreeMap::new();
     if !subject.is_empty() {
         props.insert("subject".to_string(), subject.clone());
@@ -243,7 +261,15 @@ pub(crate) async fn split(
                 .map(|e| e.message.clone())
                 .collect::<Vec<_>>()
                 .join("; ");
-            let mut r = render(&state, &post.agent, TicketId(id), &chosen, subject, Some(why)).await?;
+            let mut r = render(
+                &state,
+                &post.agent,
+                TicketId(id),
+                &chosen,
+                subject,
+                Some(why),
+            )
+            .await?;
             *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
             Ok(r)
         }

@@ -603,11 +603,7 @@ pub(crate) fn activity_vm(a: &ActivityEvent, dir: &Directory, words: &ActivityWo
 /// `old_value`, the other ticket's row names the survivor in `new_value`.
 fn merge_words(a: &ActivityEvent) -> String {
     let other = |v: &Option<String>| v.as_deref().map(|v| format!("#{v}"));
-    match (
-        a.action.as_str(),
-        other(&a.old_value),
-        other(&a.new_value),
-    ) {
+    match (a.action.as_str(), other(&a.old_value), other(&a.new_value)) {
         ("merged", Some(o), _) => format!("merged ticket {o} into this ticket"),
         ("merged", None, Some(n)) => format!("merged this ticket into ticket {n}"),
         ("unmerged", Some(o), _) => format!("undid the merge of ticket {o} into this ticket"),

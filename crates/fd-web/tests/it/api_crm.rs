@@ -947,8 +947,12 @@ async fn unmerge_and_split_api(t: TestApp) {
         json!({"properties": {"subject": subject, "hs_pipeline": "0", "hs_pipeline_stage": "1",
             "hs_ticket_priority": priority}})
     };
-    let a = api.post("/crm/v3/objects/tickets", create("First", "LOW")).await;
-    let b = api.post("/crm/v3/objects/tickets", create("Second", "HIGH")).await;
+    let a = api
+        .post("/crm/v3/objects/tickets", create("First", "LOW"))
+        .await;
+    let b = api
+        .post("/crm/v3/objects/tickets", create("Second", "HIGH"))
+        .await;
     let a_id = a.body["id"].as_str().unwrap().to_string();
     let b_id = b.body["id"].as_str().unwrap().to_string();
     let r = api
@@ -958,17 +962,25 @@ async fn unmerge_and_split_api(t: TestApp) {
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let links = api.get(&format!("/frontdesk/v1/tickets/{b_id}/links")).await;
+    let links = api
+        .get(&format!("/frontdesk/v1/tickets/{b_id}/links"))
+        .await;
     assert_eq!(links.status, 200, "{}", links.body);
     assert_eq!(links.body["mergedObjectIds"], json!([a_id]));
     let path = format!("/frontdesk/v1/tickets/{b_id}/unmerge");
     let r = api.post(&path, json!({"mergedObjectId": a_id})).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["survivor"]["id"], b_id);
-    assert_eq!(r.body["survivor"]["properties"]["hs_merged_object_ids"], Value::Null);
+    assert_eq!(
+        r.body["survivor"]["properties"]["hs_merged_object_ids"],
+        Value::Null
+    );
     assert_eq!(r.body["restored"]["id"], a_id);
     assert_eq!(r.body["restored"]["properties"]["subject"], "First");
-    assert_eq!(r.body["restored"]["properties"]["hs_ticket_priority"], "LOW");
+    assert_eq!(
+        r.body["restored"]["properties"]["hs_ticket_priority"],
+        "LOW"
+    );
     let read = api.get(&format!("/crm/v3/objects/tickets/{a_id}")).await;
     assert_eq!(read.body["id"], a_id, "the old id reads as itself again");
     // Refusals: not merged (any more), itself, missing field, unknown ticket.
@@ -983,9 +995,19 @@ async fn unmerge_and_split_api(t: TestApp) {
         assert_eq!(r.error_category(), "VALIDATION_ERROR");
     }
     let r = api.post(&path, json!({"mergedObjectId": a_id})).await;
-    assert!(r.body["message"].as_str().unwrap().contains("was not merged"), "{}", r.body);
+    assert!(
+        r.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("was not merged"),
+        "{}",
+        r.body
+    );
     let r = api
-        .post("/frontdesk/v1/tickets/999999/unmerge", json!({"mergedObjectId": a_id}))
+        .post(
+            "/frontdesk/v1/tickets/999999/unmerge",
+            json!({"mergedObjectId": a_id}),
+        )
         .await;
     assert_eq!(r.status, 404, "{}", r.body);
 
@@ -1018,7 +1040,10 @@ async fn unmerge_and_split_api(t: TestApp) {
         .await
         .unwrap();
     let src = ticket.unwrap().id.0.to_string();
-    for (text, id) in [("two", "s2@customer.example"), ("three", "s3@customer.example")] {
+    for (text, id) in [
+        ("two", "s2@customer.example"),
+        ("three", "s3@customer.example"),
+    ] {
         app.record_inbound_message(&Actor::system(), c.id, msg(text, id))
             .await
             .unwrap();
@@ -1040,19 +1065,28 @@ async fn unmerge_and_split_api(t: TestApp) {
     assert_eq!(r.status, 201, "{}", r.body);
     assert_eq!(r.body["properties"]["subject"], "The fax");
     let new_id = r.body["id"].as_str().unwrap().to_string();
-    let l = api.get(&format!("/frontdesk/v1/tickets/{new_id}/links")).await;
+    let l = api
+        .get(&format!("/frontdesk/v1/tickets/{new_id}/links"))
+        .await;
     assert_eq!(l.body["splitFromId"], src);
     let l = api.get(&format!("/frontdesk/v1/tickets/{src}/links")).await;
     assert_eq!(l.body["splitIntoIds"], json!([new_id]));
     for (body, needle) in [
         (json!({"messageIds": []}), "at least one message"),
-        (json!({"messageIds": msgs[..2]}), "at least one message in the conversation"),
+        (
+            json!({"messageIds": msgs[..2]}),
+            "at least one message in the conversation",
+        ),
         (json!({"messageIds": ["999999"]}), "999999"),
         (json!({"properties": {}}), "messageIds"),
     ] {
         let r = api.post(&split, body).await;
         assert_eq!(r.status, 400, "{}", r.body);
-        assert!(r.body["message"].as_str().unwrap().contains(needle), "{}", r.body);
+        assert!(
+            r.body["message"].as_str().unwrap().contains(needle),
+            "{}",
+            r.body
+        );
     }
     // Undo the split the same way as a merge.
     let r = api
