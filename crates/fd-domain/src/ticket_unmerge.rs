@@ -205,8 +205,8 @@ pub fn check_split(
 }
 
 /// The properties of the ticket a split opens: what the request gives, and for what it does
-/// not, the source ticket's pipeline, status, priority and category, and the subject of the
-/// conversation the messages came from (else the source ticket's).
+/// not, the source ticket's pipeline, status, priority, category, owner and team, and the
+/// subject of the conversation the messages came from (else the source ticket's).
 pub fn split_properties(
     source: &Ticket,
     conversation_subject: Option<&str>,
@@ -231,6 +231,15 @@ pub fn split_properties(
     ] {
         if let Some(v) = value {
             p.entry(name.into()).or_insert_with(|| v.clone());
+        }
+    }
+    // The same owner and team, so the people who handle the source see the new ticket.
+    for (name, value) in [
+        ("hubspot_owner_id", source.owner_id.map(|u| u.0)),
+        ("hubspot_team_id", source.team_id.map(|t| t.0)),
+    ] {
+        if let Some(v) = value {
+            p.entry(name.into()).or_insert_with(|| v.to_string());
         }
     }
     p.remove(MERGED_IDS_PROPERTY);
@@ -391,7 +400,10 @@ mod tests {
     fn split_properties_default_to_the_source() {
         let mut src = ticket(1, 1);
         src.custom.insert(MERGED_IDS_PROPERTY.into(), "7".into());
+        src.owner_id = Some(crate::UserId(4));
         let p = split_properties(&src, Some("Re: printer"), &BTreeMap::new());
+        assert_eq!(p["hubspot_owner_id"], "4");
+        assert!(!p.contains_key("hubspot_team_id"));
         assert_eq!(p["subject"], "Re: printer");
         assert_eq!(p["hs_pipeline"], "0");
         assert_eq!(p["hs_pipeline_stage"], "1");

@@ -962,6 +962,14 @@ async fn unmerge_and_split_api(t: TestApp) {
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
+    let archived = api
+        .get(&format!("/crm/v3/objects/tickets/{a_id}?archived=true"))
+        .await;
+    assert_eq!(archived.status, 200, "{}", archived.body);
+    assert_eq!(
+        archived.body["id"], b_id,
+        "a merged id is not archived: it reads as the survivor"
+    );
     let links = api
         .get(&format!("/frontdesk/v1/tickets/{b_id}/links"))
         .await;
