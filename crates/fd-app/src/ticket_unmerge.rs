@@ -23,7 +23,10 @@ use crate::{Actor, App, AppError, Event};
 #[derive(Debug, Clone)]
 pub enum Unmerged {
     /// A merge undone: the survivor as it is now, and the ticket that came back.
-    Merge { survivor: Ticket, restored: Ticket },
+    Merge {
+        survivor: Ticket,
+        restored: Box<Ticket>,
+    },
     /// A split undone: the source ticket, and the id of the split-off ticket, now gone.
     Split { source: Ticket, removed: TicketId },
 }
@@ -263,7 +266,13 @@ impl App {
                 .iter()
                 .map(|c| Event::ConversationChanged(ConversationId(*c))),
         );
-        Ok((Unmerged::Merge { survivor, restored }, events))
+        Ok((
+            Unmerged::Merge {
+                survivor,
+                restored: Box::new(restored),
+            },
+            events,
+        ))
     }
 
     /// Splits messages of one of ticket `id`'s conversations off to a new ticket: they move

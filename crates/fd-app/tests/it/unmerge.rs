@@ -59,7 +59,7 @@ async fn add_message(t: &TestApp, c: ConversationId, text: &str) -> MessageId {
 
 fn restored(u: Unmerged) -> (Ticket, Ticket) {
     match u {
-        Unmerged::Merge { survivor, restored } => (survivor, restored),
+        Unmerged::Merge { survivor, restored } => (survivor, *restored),
         other => panic!("expected a merge undone, got {other:?}"),
     }
 }
