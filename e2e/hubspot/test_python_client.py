@@ -8,6 +8,8 @@ Super Admin's) and FRONTDESK_AGENT_TOKEN (a team-limited agent's).
 
 import json
 import os
+import urllib.error
+import urllib.request
 import re
 import subprocess
 import uuid
@@ -20,6 +22,7 @@ from hubspot.crm.pipelines import PipelineInput, PipelineStageInput
 from hubspot.crm.tickets import (
     BatchReadInputSimplePublicObjectId,
     Filter,
+    PublicMergeInput,
     FilterGroup,
     PublicObjectSearchRequest,
     SimplePublicObjectId,
@@ -356,3 +359,65 @@ def test_users_object_availability(hs):
             "users", me.id, ObjectInput(properties={"hs_availability_status": "away"})
         )
     assert forbidden.value.status == 403
+
+
+def frontdesk_post(path, body, token=TOKEN):
+    """A Frontdesk endpoint the HubSpot client does not know (/frontdesk/v1/...)."""
+    req = urllib.request.Request(
+        BASE + path,
+        data=json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(req) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def test_ticket_merge_with_the_client_and_unmerge(hs, stages):
+    """HUBSPOT-API-2.md §2: `basic_api.merge(public_merge_input=...)` answers the survivor (the
+    primary's id and values, the older create date, hs_merged_object_ids); the merged id reads
+    as the survivor. Frontdesk's unmerge (issue 15) then gives both tickets back."""
+    open_stage, _ = stages
+    tag = uuid.uuid4().hex[:6]
+    made = []
+    for subject, priority in [(f"Toner empty {tag}", "LOW"), (f"Printer says no {tag}", "HIGH")]:
+        made.append(
+            hs.crm.tickets.basic_api.create(
+                simple_public_object_input_for_create=SimplePublicObjectInputForCreate(
+                    properties={
+                        "subject": subject,
+                        "hs_pipeline": "0",
+                        "hs_pipeline_stage": open_stage,
+                        "hs_ticket_priority": priority,
+                    }
+                )
+            )
+        )
+    old, primary = made
+    s = hs.crm.tickets.basic_api.merge(
+        public_merge_input=PublicMergeInput(primary_object_id=primary.id, object_id_to_merge=old.id)
+    )
+    assert s.id == primary.id
+    assert s.properties["subject"] == f"Printer says no {tag}"
+    assert s.properties["hs_ticket_priority"] == "HIGH"
+    assert s.properties["hs_merged_object_ids"] == old.id
+    r = hs.crm.tickets.basic_api.get_by_id(ticket_id=old.id, properties=["subject"])
+    assert r.id == primary.id, "the merged id reads as the survivor"
+    with pytest.raises(NotFoundException):
+        hs.crm.tickets.basic_api.merge(
+            public_merge_input=PublicMergeInput(primary_object_id=primary.id, object_id_to_merge=old.id)
+        )
+
+    status, body = frontdesk_post(f"/frontdesk/v1/tickets/{primary.id}/unmerge", {"mergedObjectId": old.id})
+    assert status == 200, body
+    assert body["restored"]["id"] == old.id
+    assert body["survivor"]["properties"]["hs_merged_object_ids"] is None
+    r = hs.crm.tickets.basic_api.get_by_id(ticket_id=old.id, properties=["subject", "hs_ticket_priority"])
+    assert r.id == old.id
+    assert r.properties["subject"] == f"Toner empty {tag}"
+    assert r.properties["hs_ticket_priority"] == "LOW"
+    status, body = frontdesk_post(f"/frontdesk/v1/tickets/{primary.id}/unmerge", {"mergedObjectId": old.id})
+    assert status == 400 and "was not merged" in body["message"], body

@@ -41,6 +41,7 @@ mod seeding;
 mod sessions;
 mod threads;
 mod ticket_merge;
+mod ticket_unmerge;
 mod tickets;
 mod totp;
 mod ui;
@@ -67,6 +68,7 @@ pub use forms::{
     FormChanges, FormSubmission, NewForm, SUBMIT_BURST, SUBMIT_REFILL_MS, SubmitOutcome,
     parse_field_spec,
 };
+pub use ticket_unmerge::{TicketLinks, Unmerged};
 // The query inputs of the list use cases; the store itself is not part of fd-app's API.
 pub use drafts::DraftEntry;
 pub use engagements::Engagement;

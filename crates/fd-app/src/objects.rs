@@ -1081,6 +1081,14 @@ impl App {
         id: i64,
         archived: bool,
     ) -> Result<CrmRecord, AppError> {
+        // A merged-away ticket is kept trashed only for an unmerge: `archived=true` does not
+        // show it (lists leave it out too), it leads to the survivor like a plain read.
+        if archived
+            && kind == ObjectType::Ticket
+            && let Some(survivor) = self.merge_survivor(kind, id).await?
+        {
+            return self.record(actor, kind, survivor, false).await;
+        }
         match self.record(actor, kind, id, archived).await {
             Err(e @ AppError::NotFound { .. }) if !archived => {
                 match self.merge_survivor(kind, id).await? {

@@ -30,6 +30,7 @@ pub mod rules;
 pub mod search;
 pub mod text;
 pub mod ticket_merge;
+pub mod ticket_unmerge;
 pub mod users;
 
 pub use access::{TicketAccess, Viewer, ViewerScope};

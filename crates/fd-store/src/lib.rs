@@ -36,7 +36,9 @@ pub use seed::{seed_customer, seed_customer_email};
 mod sessions;
 mod sqlite;
 mod ticket_merges;
-pub use ticket_merges::{MovedAssociation, MovedFromTicket, TicketMergeRecord, ticket_snapshot};
+pub use ticket_merges::{
+    MovedAssociation, MovedFromTicket, TicketMergeRecord, TicketSplit, ticket_snapshot,
+};
 mod tickets;
 mod tokens;
 mod ui;

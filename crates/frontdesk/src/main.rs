@@ -95,6 +95,9 @@ enum Command {
     /// Time the worst mail HTML against the sanitiser's bounds and measure HTTP latency while
     /// it is ingested (BENCHMARKS.md, "Hostile mail").
     BenchHostileMail(frontdesk::bench_hostile::BenchHostileArgs),
+    /// Time a merge of two tickets of 1,000 messages each and its unmerge (BENCHMARKS.md,
+    /// "Ticket merge and unmerge").
+    BenchMerge(frontdesk::bench_merge::BenchMergeArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -287,6 +290,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::BenchChat(args) => frontdesk::bench_chat::run(args).await,
         Command::BenchUi(args) => frontdesk::bench_ui::run(args).await,
         Command::BenchHostileMail(args) => frontdesk::bench_hostile::run(args).await,
+        Command::BenchMerge(args) => frontdesk::bench_merge::run(args).await,
     }
 }
 

@@ -22,3 +22,4 @@ mod reading;
 mod search;
 mod sign_in;
 mod tickets;
+mod unmerge;

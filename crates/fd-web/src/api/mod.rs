@@ -18,6 +18,7 @@ mod pipelines;
 mod properties;
 mod search;
 mod thread_assignee;
+mod ticket_unmerge;
 mod users;
 mod visitor_identification;
 
@@ -57,7 +58,7 @@ fn api() -> OpenApiRouter<WebState> {
 }
 
 /// Each route file's routes, by name.
-fn route_files() -> [(&'static str, OpenApiRouter<WebState>); 13] {
+fn route_files() -> [(&'static str, OpenApiRouter<WebState>); 14] {
     [
         ("files", files::routes()),
         ("users", users::routes()),
@@ -72,6 +73,7 @@ fn route_files() -> [(&'static str, OpenApiRouter<WebState>); 13] {
         ("conversations", conversations::routes()),
         ("forms", forms::routes()),
         ("visitor_identification", visitor_identification::routes()),
+        ("ticket_unmerge", ticket_unmerge::routes()),
     ]
 }
 

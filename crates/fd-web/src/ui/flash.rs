@@ -41,6 +41,9 @@ pub(crate) enum Flash {
     CompanyMerged,
     TicketMerged,
     TicketsMerged,
+    TicketsUnmerged,
+    SplitUndone,
+    TicketSplit,
 }
 
 const ALL: &[(Flash, &str, &str)] = &[
@@ -106,6 +109,21 @@ const ALL: &[(Flash, &str, &str)] = &[
         Flash::TicketsMerged,
         "tickets-merged",
         "Tickets merged: the other ticket's conversations, comments and history are here.",
+    ),
+    (
+        Flash::TicketsUnmerged,
+        "tickets-unmerged",
+        "Merge undone: the other ticket is back with its own conversations, comments and history.",
+    ),
+    (
+        Flash::SplitUndone,
+        "split-undone",
+        "Split undone: the messages are back in their conversation.",
+    ),
+    (
+        Flash::TicketSplit,
+        "ticket-split",
+        "Ticket split: the chosen messages are in this new ticket.",
     ),
 ];
 

@@ -537,6 +537,8 @@ struct TicketPage {
     /// Follow-up tickets: the one this follows up, and this one's follow-ups.
     follow_up_of: Option<(i64, String)>,
     follow_ups: Vec<(i64, String)>,
+    /// The tickets this one was split from or into (issue 15).
+    links: super::ticket_split::LinksVm,
 }
 
 /// Renders the ticket page; posts that fail re-render it with their error and the agent's
@@ -579,6 +581,14 @@ pub(crate) async fn render_ticket(
         .map(|a| activity_vm(a, &dir, &words))
         .collect();
     activity.truncate(100);
+    let links = super::ticket_split::links_and_undo(
+        app,
+        agent,
+        t,
+        d.activity.iter().rev().take(100),
+        &mut activity,
+    )
+    .await?;
     let tz = agent.zone();
     let mut props = editable_fields(&defs, t, &dir, &tz, None);
     mark_changed_by(&mut props, &d.activity, &dir);
@@ -631,6 +641,7 @@ pub(crate) async fn render_ticket(
             })
             .collect(),
         activity,
+        links,
         following: d.followers.contains(&agent.user.id),
         followers: d
             .followers

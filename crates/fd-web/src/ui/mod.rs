@@ -27,6 +27,7 @@ mod people;
 mod profile;
 mod records;
 mod ticket_merge;
+mod ticket_split;
 mod time_zone;
 mod view;
 mod widgets;
@@ -105,6 +106,14 @@ pub(crate) fn router<S: Clone + Send + Sync + 'static>(app: App) -> Router<S> {
         .route(
             "/helpdesk/tickets/{id}/merge",
             get(ticket_merge::merge_page).post(ticket_merge::merge),
+        )
+        .route(
+            "/helpdesk/tickets/{id}/split",
+            get(ticket_split::split_page).post(ticket_split::split),
+        )
+        .route(
+            "/helpdesk/tickets/{id}/unmerge",
+            post(ticket_split::unmerge),
         )
         .route("/tickets/{id}", get(records::ticket_record))
         .route(

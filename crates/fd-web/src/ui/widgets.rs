@@ -433,6 +433,15 @@ pub(crate) struct ActivityVm {
     pub who: String,
     pub text: String,
     pub at: Millis,
+    /// "Undo merge" / "Undo split" on the row of a merge or split that can still be undone.
+    pub undo: Option<UndoVm>,
+}
+
+/// An undo button on a history row: posts `other` to the ticket's unmerge.
+pub(crate) struct UndoVm {
+    pub other: i64,
+    pub label: &'static str,
+    pub confirm: String,
 }
 
 /// What a history row needs to be told in words: each property's label and its options'
@@ -585,6 +594,7 @@ pub(crate) fn activity_vm(a: &ActivityEvent, dir: &Directory, words: &ActivityWo
             "opened this ticket as a follow-up of #{}",
             a.new_value.as_deref().unwrap_or("?")
         ),
+        "merged" | "unmerged" | "split" | "unsplit" => merge_words(a),
         other => other.replace('_', " "),
     };
     ActivityVm {
@@ -594,6 +604,23 @@ pub(crate) fn activity_vm(a: &ActivityEvent, dir: &Directory, words: &ActivityWo
             .unwrap_or_else(|| "Frontdesk".into()),
         text,
         at: a.at,
+        undo: None,
+    }
+}
+
+/// Merge, unmerge and split rows in words; the survivor's row names the other ticket in
+/// `old_value`, the other ticket's row names the survivor in `new_value`.
+fn merge_words(a: &ActivityEvent) -> String {
+    let other = |v: &Option<String>| v.as_deref().map(|v| format!("#{v}"));
+    match (a.action.as_str(), other(&a.old_value), other(&a.new_value)) {
+        ("merged", Some(o), _) => format!("merged ticket {o} into this ticket"),
+        ("merged", None, Some(n)) => format!("merged this ticket into ticket {n}"),
+        ("unmerged", Some(o), _) => format!("undid the merge of ticket {o} into this ticket"),
+        ("unmerged", None, Some(n)) => format!("undid the merge of this ticket into ticket {n}"),
+        ("split", None, Some(n)) => format!("split messages off to ticket {n}"),
+        ("split", Some(o), _) => format!("split this ticket off ticket {o}"),
+        ("unsplit", Some(o), _) => format!("undid the split of ticket {o}"),
+        (action, _, _) => action.to_string(),
     }
 }
 

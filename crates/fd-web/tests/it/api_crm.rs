@@ -821,6 +821,7 @@ fd_testkit::on_both_backends! {
     pipelines_properties_and_owners => pipelines_properties_owners;
     associations_v4_labels_and_batches => associations;
     merge_tickets_api_answers_200_with_the_survivor_and_old_ids_read_as_it => merge_tickets_api;
+    unmerge_and_split_api_under_frontdesk_v1 => unmerge_and_split_api;
 }
 
 /// `POST /crm/v3/objects/tickets/merge` (HUBSPOT-API-2.md §2): string ids, 200 with the
@@ -934,4 +935,187 @@ async fn merge_tickets_api(t: TestApp) {
         )
         .await;
     assert_eq!(r.status, 400, "{}", r.body);
+}
+
+/// `POST /frontdesk/v1/tickets/{id}/unmerge` and `/split` (issue 15 items 2 and 3): 200 with
+/// both tickets, 201 with the new ticket, the links both ways, 400 naming the problem, 404.
+async fn unmerge_and_split_api(t: TestApp) {
+    use fd_app::domain::{Channel, Workspace};
+    use fd_app::{Actor, InboundMessage, NewConversation, TicketCreation};
+    let api = Api::start(t).await;
+    let create = |subject: &str, priority: &str| {
+        json!({"properties": {"subject": subject, "hs_pipeline": "0", "hs_pipeline_stage": "1",
+            "hs_ticket_priority": priority}})
+    };
+    let a = api
+        .post("/crm/v3/objects/tickets", create("First", "LOW"))
+        .await;
+    let b = api
+        .post("/crm/v3/objects/tickets", create("Second", "HIGH"))
+        .await;
+    let a_id = a.body["id"].as_str().unwrap().to_string();
+    let b_id = b.body["id"].as_str().unwrap().to_string();
+    let r = api
+        .post(
+            "/crm/v3/objects/tickets/merge",
+            json!({"primaryObjectId": b_id, "objectIdToMerge": a_id}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let archived = api
+        .get(&format!("/crm/v3/objects/tickets/{a_id}?archived=true"))
+        .await;
+    assert_eq!(archived.status, 200, "{}", archived.body);
+    assert_eq!(
+        archived.body["id"], b_id,
+        "a merged id is not archived: it reads as the survivor"
+    );
+    let links = api
+        .get(&format!("/frontdesk/v1/tickets/{b_id}/links"))
+        .await;
+    assert_eq!(links.status, 200, "{}", links.body);
+    assert_eq!(links.body["mergedObjectIds"], json!([a_id]));
+    let path = format!("/frontdesk/v1/tickets/{b_id}/unmerge");
+    let r = api.post(&path, json!({"mergedObjectId": a_id})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["survivor"]["id"], b_id);
+    assert_eq!(
+        r.body["survivor"]["properties"]["hs_merged_object_ids"],
+        Value::Null
+    );
+    assert_eq!(r.body["restored"]["id"], a_id);
+    assert_eq!(r.body["restored"]["properties"]["subject"], "First");
+    assert_eq!(
+        r.body["restored"]["properties"]["hs_ticket_priority"],
+        "LOW"
+    );
+    let read = api.get(&format!("/crm/v3/objects/tickets/{a_id}")).await;
+    assert_eq!(read.body["id"], a_id, "the old id reads as itself again");
+    // Refusals: not merged (any more), itself, missing field, unknown ticket.
+    for body in [
+        json!({"mergedObjectId": a_id}),
+        json!({"mergedObjectId": b_id}),
+        json!({}),
+        json!({"mergedObjectId": "x"}),
+    ] {
+        let r = api.post(&path, body).await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        assert_eq!(r.error_category(), "VALIDATION_ERROR");
+    }
+    let r = api.post(&path, json!({"mergedObjectId": a_id})).await;
+    assert!(
+        r.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("was not merged"),
+        "{}",
+        r.body
+    );
+    let r = api
+        .post(
+            "/frontdesk/v1/tickets/999999/unmerge",
+            json!({"mergedObjectId": a_id}),
+        )
+        .await;
+    assert_eq!(r.status, 404, "{}", r.body);
+
+    // Split: a conversation with three messages on a ticket.
+    let app = &api.t.app;
+    let msg = |text: &str, id: &str| InboundMessage {
+        sender_address: Some("k@customer.example".into()),
+        subject: Some("Printer".into()),
+        text: text.into(),
+        message_id_header: Some(id.into()),
+        ..InboundMessage::default()
+    };
+    let (c, ticket) = app
+        .create_conversation(
+            &Actor::system(),
+            NewConversation {
+                channel: Channel::Email,
+                channel_account: None,
+                workspace: Workspace::HelpDesk,
+                team: None,
+                owner: None,
+                contact: None,
+                visitor_name: None,
+                visitor_email: None,
+                subject: Some("Printer".into()),
+                ticket: TicketCreation::Automatic,
+            },
+            Some(msg("one", "s1@customer.example")),
+        )
+        .await
+        .unwrap();
+    let src = ticket.unwrap().id.0.to_string();
+    for (text, id) in [
+        ("two", "s2@customer.example"),
+        ("three", "s3@customer.example"),
+    ] {
+        app.record_inbound_message(&Actor::system(), c.id, msg(text, id))
+            .await
+            .unwrap();
+    }
+    let msgs: Vec<String> = app
+        .messages(&Actor::system(), c.id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| m.id.0.to_string())
+        .collect();
+    let split = format!("/frontdesk/v1/tickets/{src}/split");
+    let r = api
+        .post(
+            &split,
+            json!({"messageIds": [msgs[2]], "properties": {"subject": "The fax"}}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.body["properties"]["subject"], "The fax");
+    let new_id = r.body["id"].as_str().unwrap().to_string();
+    let l = api
+        .get(&format!("/frontdesk/v1/tickets/{new_id}/links"))
+        .await;
+    assert_eq!(l.body["splitFromId"], src);
+    let l = api.get(&format!("/frontdesk/v1/tickets/{src}/links")).await;
+    assert_eq!(l.body["splitIntoIds"], json!([new_id]));
+    for (body, needle) in [
+        (json!({"messageIds": []}), "at least one message"),
+        (
+            json!({"messageIds": msgs[..2]}),
+            "at least one message in the conversation",
+        ),
+        (json!({"messageIds": ["999999"]}), "999999"),
+        (json!({"properties": {}}), "messageIds"),
+    ] {
+        let r = api.post(&split, body).await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        assert!(
+            r.body["message"].as_str().unwrap().contains(needle),
+            "{}",
+            r.body
+        );
+    }
+    // Undo the split the same way as a merge.
+    let r = api
+        .post(
+            &format!("/frontdesk/v1/tickets/{src}/unmerge"),
+            json!({"mergedObjectId": new_id}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["removedId"], new_id);
+    assert_eq!(app.messages(&Actor::system(), c.id).await.unwrap().len(), 3);
+    let gone = api.get(&format!("/crm/v3/objects/tickets/{new_id}")).await;
+    assert_eq!(gone.status, 404, "{}", gone.body);
+    // The operations are documented.
+    let doc = api.get("/openapi.json").await;
+    for p in ["unmerge", "split", "links"] {
+        assert!(
+            doc.body["paths"]
+                .get(format!("/frontdesk/v1/tickets/{{ticketId}}/{p}"))
+                .is_some(),
+            "{p} is documented"
+        );
+    }
 }
