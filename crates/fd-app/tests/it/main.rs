@@ -8,6 +8,7 @@ mod accounts;
 mod admin;
 mod bad_input;
 mod bots;
+mod bulk;
 mod calling;
 mod chat;
 mod common;
