@@ -41,6 +41,7 @@ pub(crate) enum Flash {
     CompanyMerged,
     TicketMerged,
     TicketsMerged,
+    TicketMoved,
 }
 
 const ALL: &[(Flash, &str, &str)] = &[
@@ -106,6 +107,11 @@ const ALL: &[(Flash, &str, &str)] = &[
         Flash::TicketsMerged,
         "tickets-merged",
         "Tickets merged: the other ticket's conversations, comments and history are here.",
+    ),
+    (
+        Flash::TicketMoved,
+        "ticket-moved",
+        "Ticket moved to the other pipeline.",
     ),
 ];
 

@@ -25,6 +25,7 @@ mod notifications;
 mod people;
 mod profile;
 mod records;
+mod ticket_bulk;
 mod ticket_merge;
 mod time_zone;
 mod view;
@@ -102,6 +103,11 @@ pub(crate) fn router<S: Clone + Send + Sync + 'static>(app: App) -> Router<S> {
         .route(
             "/helpdesk/tickets/{id}/merge",
             get(ticket_merge::merge_page).post(ticket_merge::merge),
+        )
+        .route("/helpdesk/bulk", post(ticket_bulk::bulk))
+        .route(
+            "/helpdesk/tickets/{id}/move",
+            get(ticket_bulk::move_page).post(ticket_bulk::move_ticket),
         )
         .route("/tickets/{id}", get(records::ticket_record))
         .route(
