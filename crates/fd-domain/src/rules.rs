@@ -554,7 +554,10 @@ mod tests {
                 labelled(22, 2, 2, StageState::Closed, "Closed"),
             ],
         );
-        assert_eq!(hd_22_pipeline_move_stage(&from, &target).unwrap().id, StageId(21));
+        assert_eq!(
+            hd_22_pipeline_move_stage(&from, &target).unwrap().id,
+            StageId(21)
+        );
     }
 
     #[test]
@@ -572,7 +575,10 @@ mod tests {
                 labelled(22, 2, 2, StageState::Closed, "Closed"),
             ],
         );
-        assert_eq!(hd_22_pipeline_move_stage(&from, &target).unwrap().id, StageId(22));
+        assert_eq!(
+            hd_22_pipeline_move_stage(&from, &target).unwrap().id,
+            StageId(22)
+        );
     }
 
     #[test]

@@ -381,7 +381,11 @@ async fn bulk_matching(t: TestApp) {
     };
     let selection = BulkSelection::Matching(q);
     assert_eq!(
-        t.app.bulk_selection_ids(&scoped, &selection).await.unwrap().len(),
+        t.app
+            .bulk_selection_ids(&scoped, &selection)
+            .await
+            .unwrap()
+            .len(),
         30
     );
     let out = t
@@ -400,7 +404,11 @@ async fn bulk_matching(t: TestApp) {
     for t0 in &team_high {
         assert_eq!(tk(&t, t0.id).await.stage_id, StageId(2));
     }
-    assert_eq!(tk(&t, team_low.id).await.stage_id, StageId(1), "filtered out");
+    assert_eq!(
+        tk(&t, team_low.id).await.stage_id,
+        StageId(1),
+        "filtered out"
+    );
     assert_eq!(tk(&t, outside.id).await.stage_id, StageId(1), "HD-09 scope");
 }
 
@@ -423,7 +431,10 @@ async fn bulk_move(t: TestApp) {
     let closed = ticket_with(
         &t,
         &agent,
-        &[("subject", "Closed one"), ("hs_pipeline_stage", STAGE_CLOSED)],
+        &[
+            ("subject", "Closed one"),
+            ("hs_pipeline_stage", STAGE_CLOSED),
+        ],
     )
     .await;
     let p = intake.id.to_string();
@@ -441,7 +452,9 @@ async fn bulk_move(t: TestApp) {
     assert_eq!(out.refused.len(), 1);
     assert_eq!(out.refused[0].id, closed.id);
     assert!(
-        out.refused[0].reason.starts_with("Ticket status: moving to pipeline \"Intake\""),
+        out.refused[0]
+            .reason
+            .starts_with("Ticket status: moving to pipeline \"Intake\""),
         "{}",
         out.refused[0].reason
     );
@@ -488,7 +501,11 @@ async fn bulk_properties(t: TestApp) {
         .unwrap();
     assert!(out.changed.is_empty());
     assert_eq!(out.refused.len(), 2);
-    assert!(out.refused[0].reason.starts_with("Priority: "), "{}", out.refused[0].reason);
+    assert!(
+        out.refused[0].reason.starts_with("Priority: "),
+        "{}",
+        out.refused[0].reason
+    );
 }
 
 async fn bulk_follow(t: TestApp) {
@@ -528,11 +545,7 @@ async fn bulk_trash_restore(t: TestApp) {
     let b = ticket(&t, &agent, "Two").await;
     let out = t
         .app
-        .bulk_tickets(
-            &agent,
-            &BulkSelection::Ids(vec![a.id]),
-            &BulkAction::Trash,
-        )
+        .bulk_tickets(&agent, &BulkSelection::Ids(vec![a.id]), &BulkAction::Trash)
         .await
         .unwrap();
     assert_eq!(changed_ids(&out), vec![a.id]);
@@ -549,7 +562,10 @@ async fn bulk_trash_restore(t: TestApp) {
         .unwrap();
     assert_eq!(changed_ids(&out), vec![a.id]);
     assert_eq!(out.refused.len(), 1);
-    assert_eq!(out.refused[0].reason, format!("ticket {} is not in the trash", b.id));
+    assert_eq!(
+        out.refused[0].reason,
+        format!("ticket {} is not in the trash", b.id)
+    );
     assert!(tk(&t, a.id).await.trashed_at.is_none());
     // The trash view as a filter selection.
     t.app.trash_ticket(&agent, b.id).await.unwrap();
@@ -579,7 +595,11 @@ async fn bulk_merge(t: TestApp) {
         )
         .await
         .unwrap();
-    assert_eq!(changed_ids(&out), vec![a.id, b.id], "the primary is not merged");
+    assert_eq!(
+        changed_ids(&out),
+        vec![a.id, b.id],
+        "the primary is not merged"
+    );
     assert!(out.refused.is_empty());
     let survivor = tk(&t, primary.id).await;
     let merged = survivor

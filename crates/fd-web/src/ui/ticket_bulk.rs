@@ -88,9 +88,11 @@ impl ListParams {
             .split('&')
             .filter_map(|kv| kv.split_once('='))
             .filter_map(|(k, v)| {
-                let name = ["view", "q", "sort", "pipeline", "stage", "priority", "within"]
-                    .into_iter()
-                    .find(|n| *n == k)?;
+                let name = [
+                    "view", "q", "sort", "pipeline", "stage", "priority", "within",
+                ]
+                .into_iter()
+                .find(|n| *n == k)?;
                 Some((name, decode(v)))
             })
             .collect()
@@ -179,7 +181,9 @@ fn action_of(f: &Fields) -> Result<(BulkAction, String), String> {
             )
         }
         "pipeline" => {
-            let p = f.text("move_pipeline").ok_or("Choose the pipeline to move to.")?;
+            let p = f
+                .text("move_pipeline")
+                .ok_or("Choose the pipeline to move to.")?;
             let mut pairs = vec![("hs_pipeline", p)];
             if let Some(s) = f.text("move_stage") {
                 pairs.push(("hs_pipeline_stage", s));
@@ -189,7 +193,9 @@ fn action_of(f: &Fields) -> Result<(BulkAction, String), String> {
         "follow" => (BulkAction::Follow(true), "Follow".into()),
         "unfollow" => (BulkAction::Follow(false), "Unfollow".into()),
         "merge" => {
-            let raw = f.text("primary").ok_or("Give the ticket ID to merge into.")?;
+            let raw = f
+                .text("primary")
+                .ok_or("Give the ticket ID to merge into.")?;
             let id = text::parse_id(raw.trim_start_matches('#'))
                 .ok_or_else(|| format!("{raw:?} is not a ticket ID."))?;
             (
@@ -328,7 +334,8 @@ async fn render_move(
     let selected = picked.or(mapped.map(|s| s.id));
     let stages = target
         .map(|p| {
-            let mut live: Vec<&fd_app::domain::entities::Stage> = p.stages.iter().filter(|s| !s.archived).collect();
+            let mut live: Vec<&fd_app::domain::entities::Stage> =
+                p.stages.iter().filter(|s| !s.archived).collect();
             live.sort_by_key(|s| (s.display_order, s.id));
             live.into_iter()
                 .map(|s| Opt::new(s.id.to_string(), s.label.clone(), Some(s.id) == selected))
@@ -340,7 +347,11 @@ async fn render_move(
             "{} has no status named {} and no {} status: choose one.",
             p.label,
             c.label,
-            if c.state == StageState::Closed { "closed" } else { "open" }
+            if c.state == StageState::Closed {
+                "closed"
+            } else {
+                "open"
+            }
         )),
         (Some(_), Some(s), Some(c)) => Some(format!(
             "Preselected: {} (mapped from the current status {}).",

@@ -452,15 +452,23 @@ async fn hd_22_move(t: TestApp) {
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["properties"]["hs_pipeline"], billing.as_str());
-    assert_eq!(r.body["properties"]["hs_pipeline_stage"], stages["Triage"].as_str());
-    let closed = api.ticket("Closed one", &[("hs_pipeline_stage", "4")]).await;
+    assert_eq!(
+        r.body["properties"]["hs_pipeline_stage"],
+        stages["Triage"].as_str()
+    );
+    let closed = api
+        .ticket("Closed one", &[("hs_pipeline_stage", "4")])
+        .await;
     let r = api
         .patch(
             &format!("/crm/v3/objects/tickets/{closed}"),
             json!({"properties": {"hs_pipeline": billing}}),
         )
         .await;
-    assert_eq!(r.body["properties"]["hs_pipeline_stage"], stages["Done"].as_str());
+    assert_eq!(
+        r.body["properties"]["hs_pipeline_stage"],
+        stages["Done"].as_str()
+    );
     // A stage of another pipeline.
     let r = api
         .patch(
@@ -471,7 +479,10 @@ async fn hd_22_move(t: TestApp) {
     assert_eq!(r.status, 400, "{}", r.body);
     assert_eq!(r.body["errors"][0]["in"], "hs_pipeline_stage");
     assert!(
-        r.body["message"].as_str().unwrap().contains("is not a stage of pipeline 0"),
+        r.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("is not a stage of pipeline 0"),
         "{}",
         r.body
     );
@@ -515,7 +526,11 @@ async fn hd_22_move(t: TestApp) {
             "/crm/v3/objects/tickets/{closed}?properties=hs_pipeline"
         ))
         .await;
-    assert_eq!(r.body["properties"]["hs_pipeline"], billing.as_str(), "unchanged");
+    assert_eq!(
+        r.body["properties"]["hs_pipeline"],
+        billing.as_str(),
+        "unchanged"
+    );
 }
 
 /// Batch update: each input is a single update (HD-19, HD-09); the refused ones are in
@@ -535,7 +550,15 @@ async fn batch_update_rules(t: TestApp) {
         ("hubspot_team_id", team.as_str()),
     ];
     let with_priority = api
-        .ticket("Has priority", &[in_billing[0], in_billing[1], in_billing[2], ("hs_ticket_priority", "HIGH")])
+        .ticket(
+            "Has priority",
+            &[
+                in_billing[0],
+                in_billing[1],
+                in_billing[2],
+                ("hs_ticket_priority", "HIGH"),
+            ],
+        )
         .await;
     let without = api.ticket("No priority", &in_billing).await;
     let hidden = api.ticket("Other team", &in_billing[..2]).await;
@@ -569,9 +592,15 @@ async fn batch_update_rules(t: TestApp) {
         (&hidden, &stages["Triage"]),
     ] {
         let r = api
-            .get(&format!("/crm/v3/objects/tickets/{id}?properties=hs_pipeline_stage"))
+            .get(&format!(
+                "/crm/v3/objects/tickets/{id}?properties=hs_pipeline_stage"
+            ))
             .await;
-        assert_eq!(r.body["properties"]["hs_pipeline_stage"], stage.as_str(), "ticket {id}");
+        assert_eq!(
+            r.body["properties"]["hs_pipeline_stage"],
+            stage.as_str(),
+            "ticket {id}"
+        );
     }
 }
 
@@ -597,11 +626,27 @@ async fn batch_archive_refusals(t: TestApp) {
         )
         .await;
     assert_eq!(r.status, 204, "{}", r.body);
-    assert_eq!(api.get(&format!("/crm/v3/objects/tickets/{mine}")).await.status, 404);
-    assert_eq!(api.get(&format!("/crm/v3/objects/tickets/{hidden}")).await.status, 200);
+    assert_eq!(
+        api.get(&format!("/crm/v3/objects/tickets/{mine}"))
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        api.get(&format!("/crm/v3/objects/tickets/{hidden}"))
+            .await
+            .status,
+        200
+    );
     // A user without Service access (HD-05) is refused per id.
     api.t
-        .user_with("sam@example.com", Role::Agent, TicketAccessLevel::All, &[], false)
+        .user_with(
+            "sam@example.com",
+            Role::Agent,
+            TicketAccessLevel::All,
+            &[],
+            false,
+        )
         .await;
     let sam = api.token_for("sam@example.com").await;
     let r = api
@@ -617,5 +662,10 @@ async fn batch_archive_refusals(t: TestApp) {
     assert_eq!(r.body["numErrors"], 1);
     assert_eq!(r.body["errors"][0]["context"]["ids"][0], hidden.as_str());
     assert_eq!(r.body["errors"][0]["category"], "MISSING_SCOPES");
-    assert_eq!(api.get(&format!("/crm/v3/objects/tickets/{hidden}")).await.status, 200);
+    assert_eq!(
+        api.get(&format!("/crm/v3/objects/tickets/{hidden}"))
+            .await
+            .status,
+        200
+    );
 }
