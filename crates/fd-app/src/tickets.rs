@@ -336,6 +336,40 @@ async fn apply_stage_effects(
     Ok(())
 }
 
+/// HD-22 (move to another pipeline): a new pipeline without a chosen stage lands in the stage
+/// fd-domain's `hd_22_pipeline_move_stage` maps the current one to; with none, the move is
+/// refused naming the stage to choose. An unknown or archived pipeline is left to
+/// `apply_properties`, which refuses it; a chosen stage is checked against the pipeline there.
+fn map_pipeline_move(
+    cfg: &TicketConfig,
+    t: &Ticket,
+    props: &mut BTreeMap<String, Option<String>>,
+) -> Result<(), AppError> {
+    if props.contains_key("hs_pipeline_stage") {
+        return Ok(());
+    }
+    let Some(target) = props
+        .get("hs_pipeline")
+        .and_then(id_of)
+        .map(PipelineId)
+        .filter(|p| *p != t.pipeline_id)
+        .and_then(|p| cfg.pipeline(p))
+        .filter(|p| !p.archived)
+    else {
+        return Ok(());
+    };
+    let current = cfg
+        .stage(t.stage_id)
+        .ok_or_else(|| AppError::Internal(format!("stage {} vanished", t.stage_id)))?;
+    match rules::hd_22_pipeline_move_stage(current, target) {
+        Some(stage) => {
+            props.insert("hs_pipeline_stage".into(), Some(stage.id.to_string()));
+            Ok(())
+        }
+        None => Err(rules::hd_22_stage_choice_needed(current, target).into()),
+    }
+}
+
 /// The single path that changes a locked ticket's properties, for every use case.
 pub(crate) async fn apply_ticket_changes(
     tx: &mut Tx,
@@ -345,7 +379,8 @@ pub(crate) async fn apply_ticket_changes(
     raw: &BTreeMap<String, String>,
     now: i64,
 ) -> Result<Applied, AppError> {
-    let props = normalize_properties(cfg, raw)?;
+    let mut props = normalize_properties(cfg, raw)?;
+    map_pipeline_move(cfg, t, &mut props)?;
     let before = t.clone();
     let mut errors = Vec::new();
     let changed = apply_properties(tx, cfg, t, &props, &mut errors).await?;

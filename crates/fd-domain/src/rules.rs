@@ -104,6 +104,35 @@ impl Pipeline {
     }
 }
 
+/// HD-22 (move to another pipeline): the stage a ticket in `current` lands in when moved to
+/// `target` without a chosen stage — the live stage of the same name (case and surrounding
+/// spaces ignored), else the first live stage, in display order, with the same OPEN/CLOSED
+/// state. `None`: no stage fits and the agent must choose one. The screens preselect this
+/// and the use case applies it, so both agree.
+pub fn hd_22_pipeline_move_stage<'p>(current: &Stage, target: &'p Pipeline) -> Option<&'p Stage> {
+    let name = current.label.trim().to_lowercase();
+    let mut live: Vec<&Stage> = target.stages.iter().filter(|s| !s.archived).collect();
+    live.sort_by_key(|s| (s.display_order, s.id));
+    live.iter()
+        .find(|s| s.label.trim().to_lowercase() == name)
+        .or_else(|| live.iter().find(|s| s.state == current.state))
+        .copied()
+}
+
+/// HD-22: the refusal when [`hd_22_pipeline_move_stage`] finds no stage: it names the choice
+/// the caller must make (a stage of the target pipeline).
+pub fn hd_22_stage_choice_needed(current: &Stage, target: &Pipeline) -> DomainError {
+    DomainError::field(
+        "hs_pipeline_stage",
+        ErrorCode::Required,
+        format!(
+            "moving to pipeline {:?}: it has no stage named {:?} and no live {} stage; \
+             choose a stage of that pipeline (hs_pipeline_stage)",
+            target.label, current.label, current.state
+        ),
+    )
+}
+
 /// The default pipeline: the first live one in display order (HubSpot: a missing pipeline
 /// means the default).
 pub fn default_pipeline(pipelines: &[Pipeline]) -> Option<&Pipeline> {
@@ -504,6 +533,68 @@ mod tests {
             updated_at: 0,
             stages,
         }
+    }
+
+    fn labelled(id: i64, pipeline: i64, order: i64, state: StageState, label: &str) -> Stage {
+        Stage {
+            label: label.into(),
+            ..stage(id, pipeline, order, state)
+        }
+    }
+
+    #[test]
+    fn hd_22_move_maps_to_the_same_named_stage_first() {
+        let from = labelled(1, 1, 0, StageState::Open, "Waiting on us");
+        let target = pipeline(
+            2,
+            0,
+            vec![
+                labelled(20, 2, 0, StageState::Open, "New"),
+                labelled(21, 2, 1, StageState::Open, " waiting ON us "),
+                labelled(22, 2, 2, StageState::Closed, "Closed"),
+            ],
+        );
+        assert_eq!(
+            hd_22_pipeline_move_stage(&from, &target).unwrap().id,
+            StageId(21)
+        );
+    }
+
+    #[test]
+    fn hd_22_move_falls_back_to_the_first_live_stage_of_the_same_state() {
+        let from = labelled(1, 1, 0, StageState::Closed, "Solved");
+        let mut archived = labelled(20, 2, 0, StageState::Closed, "Done");
+        archived.archived = true;
+        let target = pipeline(
+            2,
+            0,
+            vec![
+                labelled(23, 2, 3, StageState::Closed, "Rejected"),
+                archived,
+                labelled(21, 2, 1, StageState::Open, "New"),
+                labelled(22, 2, 2, StageState::Closed, "Closed"),
+            ],
+        );
+        assert_eq!(
+            hd_22_pipeline_move_stage(&from, &target).unwrap().id,
+            StageId(22)
+        );
+    }
+
+    #[test]
+    fn hd_22_move_without_a_fitting_stage_asks_for_a_choice() {
+        let from = labelled(1, 1, 0, StageState::Closed, "Solved");
+        let mut same_name = labelled(20, 2, 0, StageState::Closed, "Solved");
+        same_name.archived = true;
+        let target = pipeline(
+            2,
+            0,
+            vec![same_name, labelled(21, 2, 1, StageState::Open, "New")],
+        );
+        assert!(hd_22_pipeline_move_stage(&from, &target).is_none());
+        let e = hd_22_stage_choice_needed(&from, &target);
+        assert_eq!(e.codes(), vec![ErrorCode::Required]);
+        assert!(e.to_string().contains("hs_pipeline_stage"), "{e}");
     }
 
     fn support() -> Vec<Pipeline> {

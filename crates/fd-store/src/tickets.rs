@@ -363,6 +363,22 @@ impl Tx {
         Ok(out)
     }
 
+    /// Every ticket id of a view with its filters, scoped to what the viewer may see (HD-09),
+    /// in id order: a bulk action's "all N matching this filter", resolved here rather than
+    /// from the ids a page showed. Ids only, so 10,000 matches stay small.
+    pub async fn ticket_ids_matching(
+        &mut self,
+        scope: &ViewerScope,
+        q: &TicketListQuery,
+    ) -> Result<Vec<TicketId>, StoreError> {
+        let mut sql = Sql::new("SELECT t.id AS id FROM tickets t WHERE 1 = 1");
+        push_view_filter(&mut sql, self.backend(), q, MatchUse::Drive);
+        push_ticket_scope(&mut sql, scope, "t");
+        sql.push(" ORDER BY t.id");
+        let rows = self.all_sql(sql).await?;
+        rows.iter().map(|r| Ok(TicketId(r.i64("id")?))).collect()
+    }
+
     /// How a page of a search should use the full-text matches (SQLite). A page of a
     /// search whose words are common is found by walking the page's ordering index and
     /// keeping the matches, a few dozen entries in; looking every match up and sorting them

@@ -90,6 +90,9 @@ enum Command {
     /// Live chat over loopback HTTP: idle visitors one server process holds and its memory,
     /// and visitor-to-agent latency (BENCHMARKS.md, "Channels: forms and live chat").
     BenchChat(frontdesk::bench_chat::BenchChatArgs),
+    /// One bulk status change of many tickets, each through the single-edit use case
+    /// (BENCHMARKS.md, "Bulk actions").
+    BenchBulk(frontdesk::bench_bulk::BenchBulkArgs),
     /// Measure the web UI's page server times on a fresh database (BENCHMARKS.md, "Web UI").
     BenchUi(frontdesk::bench_ui::BenchUiArgs),
     /// Time the worst mail HTML against the sanitiser's bounds and measure HTTP latency while
@@ -288,6 +291,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::BenchApi(args) => frontdesk::bench_api::run(args).await,
         Command::BenchForms(args) => frontdesk::bench_forms::run(args).await,
         Command::BenchChat(args) => frontdesk::bench_chat::run(args).await,
+        Command::BenchBulk(args) => frontdesk::bench_bulk::run(args).await,
         Command::BenchUi(args) => frontdesk::bench_ui::run(args).await,
         Command::BenchHostileMail(args) => frontdesk::bench_hostile::run(args).await,
         Command::BenchMerge(args) => frontdesk::bench_merge::run(args).await,

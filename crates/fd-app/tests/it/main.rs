@@ -9,6 +9,7 @@ mod admin;
 mod attachments;
 mod bad_input;
 mod bots;
+mod bulk;
 mod calling;
 mod chat;
 mod common;

@@ -1004,14 +1004,7 @@ async fn batch_update(
         };
         match s.app.update_record(&actor, kind, id, props).await {
             Ok(r) => results.push(r),
-            Err(e) => {
-                let e = ApiError::from(e);
-                let ctx = json!({"ids": [raw_id]});
-                errors.push(ApiError {
-                    context: Some(ctx),
-                    ..e
-                });
-            }
+            Err(e) => errors.push(item_error(e, raw_id)),
         }
     }
     let shape = Shape::new(&s.app, kind, &names).await?;
@@ -1036,14 +1029,17 @@ pub(crate) struct BatchIdsIn {
     summary = "Archive up to 100 records",
     params(("objectType" = inline(CrmObjectType), Path)),
     request_body = BatchIdsIn,
-    responses((status = 204, description = "no content")),
+    responses(
+        (status = 204, description = "no content"),
+        (status = 207, description = "some inputs were refused: `errors` names each id and why", body = BatchResponse<SimplePublicObject>),
+    ),
 )]
 async fn batch_archive(
     State(s): State<WebState>,
     Auth(actor): Auth,
     Path(object_type): Path<String>,
     Body(input): Body<BatchIdsIn>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<Response, ApiError> {
     let kind = crm_type(&object_type)?;
     check_batch_size(input.inputs.len())?;
     let raw: Vec<String> = input
@@ -1052,6 +1048,10 @@ async fn batch_archive(
         .map(|i| input_id(&i.id))
         .collect::<Result<_, _>>()?;
     refuse_duplicates(&raw)?;
+    let started = s.app.now();
+    // Each id is its own use case call: a refused one (a rule, a conflict) is reported in
+    // `errors` and does not undo the others.
+    let mut errors = Vec::new();
     for r in &raw {
         let Ok(id) = parse_id(singular(kind), r) else {
             continue;
@@ -1059,8 +1059,27 @@ async fn batch_archive(
         match s.app.archive_record(&actor, kind, id).await {
             // HubSpot answers 204 whether or not each id still existed.
             Ok(()) | Err(fd_app::AppError::NotFound { .. }) => {}
-            Err(e) => return Err(e.into()),
+            Err(e) => errors.push(item_error(e, r)),
         }
     }
-    Ok(StatusCode::NO_CONTENT)
+    if errors.is_empty() {
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
+    let results: Vec<SimplePublicObject> = Vec::new();
+    Ok(batch_response(started, s.app.now(), results, errors, StatusCode::OK).into_response())
+}
+
+/// A batch input's refusal: the use case's error with the input's id added to its context
+/// (keeping what the error already named, such as the properties a rule needs).
+fn item_error(e: fd_app::AppError, raw_id: &str) -> ApiError {
+    let e = ApiError::from(e);
+    let mut ctx = match e.context.clone() {
+        Some(Value::Object(m)) => m,
+        _ => serde_json::Map::new(),
+    };
+    ctx.insert("ids".into(), json!([raw_id]));
+    ApiError {
+        context: Some(Value::Object(ctx)),
+        ..e
+    }
 }

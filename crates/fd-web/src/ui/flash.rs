@@ -44,6 +44,7 @@ pub(crate) enum Flash {
     TicketsUnmerged,
     SplitUndone,
     TicketSplit,
+    TicketMoved,
 }
 
 const ALL: &[(Flash, &str, &str)] = &[
@@ -124,6 +125,11 @@ const ALL: &[(Flash, &str, &str)] = &[
         Flash::TicketSplit,
         "ticket-split",
         "Ticket split: the chosen messages are in this new ticket.",
+    ),
+    (
+        Flash::TicketMoved,
+        "ticket-moved",
+        "Ticket moved to the other pipeline.",
     ),
 ];
 

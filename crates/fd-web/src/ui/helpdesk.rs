@@ -217,6 +217,8 @@ struct ListPage {
     prev_href: Option<String>,
     next_href: Option<String>,
     range: String,
+    /// The bulk action bar (issue 15 item 6); `None` for drafts and mentions.
+    bulk: Option<super::ticket_bulk::BulkBar>,
 }
 
 fn encode(s: &str) -> String {
@@ -232,6 +234,56 @@ fn encode(s: &str) -> String {
 }
 
 impl ListParams {
+    /// The list query these parameters stand for (this page of it) and whether it is a text
+    /// search. The bulk actions resolve "all matching this filter" from the same query.
+    pub(crate) fn query(&self, me: UserId) -> (TicketListQuery, bool) {
+        let view_key = self.view.as_deref().unwrap_or("open");
+        let sort_key = self.sort.as_deref().unwrap_or("activity_desc");
+        let sort = SORTS
+            .iter()
+            .find(|s| s.0 == sort_key)
+            .map(|s| s.2)
+            .unwrap_or(TicketSort::LastActivityDesc);
+        let page_no = self.page.unwrap_or(1).max(1);
+        let text = self.q.clone().filter(|s| !s.trim().is_empty());
+        let searching = text.is_some() && !matches!(view_key, "mentions" | "drafts");
+        let view = if searching {
+            search_reach(self.within.as_deref().unwrap_or(""))
+        } else {
+            ticket_view(view_key, me).unwrap_or(TicketView::AllOpen)
+        };
+        let q = TicketListQuery {
+            view,
+            sort,
+            limit: PAGE_SIZE,
+            offset: (page_no - 1) * PAGE_SIZE,
+            text,
+            pipeline: self.pipeline.as_deref().and_then(|s| s.parse().ok()),
+            stage: self.stage.as_deref().and_then(|s| s.parse().ok()),
+            priority: self.priority.clone().filter(|s| !s.is_empty()),
+        };
+        (q, searching)
+    }
+
+    /// The filter fields of a posted form (the bulk form carries the list's filter).
+    pub(crate) fn from_fields(f: &super::auth::Fields) -> ListParams {
+        ListParams {
+            view: f.text("view"),
+            q: f.text("q"),
+            sort: f.text("sort"),
+            pipeline: f.text("pipeline"),
+            stage: f.text("stage"),
+            priority: f.text("priority"),
+            page: None,
+            within: f.text("within"),
+        }
+    }
+
+    /// The list's address with these parameters (first page).
+    pub(crate) fn list_href(&self) -> String {
+        self.href(None, None)
+    }
+
     fn href(&self, page: Option<i64>, sort: Option<&str>) -> String {
         let mut parts = Vec::new();
         let mut add = |k: &str, v: Option<&str>| {
@@ -276,31 +328,10 @@ pub(crate) async fn list(
     agent.actor_can_use_tickets()?;
     let view_key = p.view.clone().unwrap_or_else(|| "open".into());
     let sort_key = p.sort.clone().unwrap_or_else(|| "activity_desc".into());
-    let sort = SORTS
-        .iter()
-        .find(|s| s.0 == sort_key)
-        .map(|s| s.2)
-        .unwrap_or(TicketSort::LastActivityDesc);
     let page_no = p.page.unwrap_or(1).max(1);
     let stage: Option<StageId> = p.stage.as_deref().and_then(|s| s.parse().ok());
-    let text = p.q.clone().filter(|s| !s.trim().is_empty());
-    let searching = text.is_some() && !matches!(view_key.as_str(), "mentions" | "drafts");
     let within = p.within.clone().unwrap_or_default();
-    let view = if searching {
-        search_reach(&within)
-    } else {
-        ticket_view(&view_key, agent.user.id).unwrap_or(TicketView::AllOpen)
-    };
-    let q = TicketListQuery {
-        view,
-        sort,
-        limit: PAGE_SIZE,
-        offset: (page_no - 1) * PAGE_SIZE,
-        text,
-        pipeline: p.pipeline.as_deref().and_then(|s| s.parse().ok()),
-        stage,
-        priority: p.priority.clone().filter(|s| !s.is_empty()),
-    };
+    let (q, searching) = p.query(agent.user.id);
     let dir = Directory::load(app).await?;
     // Search results span every view (`within`), so no view is marked as the current one.
     let active_view = if searching { "" } else { view_key.as_str() };
@@ -402,6 +433,7 @@ pub(crate) async fn list(
         header("Priority", "priority_asc", "priority_desc"),
         header("Last activity", "activity_asc", "activity_desc"),
     ];
+    let bulk = super::ticket_bulk::bulk_bar(&state, &dir, &view_key, &p, total).await?;
     let query_string = p
         .href(None, None)
         .trim_start_matches("/helpdesk?")
@@ -446,6 +478,7 @@ pub(crate) async fn list(
             _ => format!("{}–{} of {}", first, q.offset + shown, total),
         },
         view_key,
+        bulk,
     })
 }
 

@@ -26,6 +26,7 @@ mod notifications;
 mod people;
 mod profile;
 mod records;
+mod ticket_bulk;
 mod ticket_merge;
 mod ticket_split;
 mod time_zone;
@@ -114,6 +115,11 @@ pub(crate) fn router<S: Clone + Send + Sync + 'static>(app: App) -> Router<S> {
         .route(
             "/helpdesk/tickets/{id}/unmerge",
             post(ticket_split::unmerge),
+        )
+        .route("/helpdesk/bulk", post(ticket_bulk::bulk))
+        .route(
+            "/helpdesk/tickets/{id}/move",
+            get(ticket_bulk::move_page).post(ticket_bulk::move_ticket),
         )
         .route("/tickets/{id}", get(records::ticket_record))
         .route(

@@ -396,5 +396,276 @@ fd_testkit::on_both_backends! {
     inb_04_ticket_thread_association_cannot_be_removed => inb_04;
     hd_19_conditional_stage_refusal_names_the_missing_properties => hd_19;
     hd_09_a_team_token_sees_and_changes_only_team_tickets => hd_09;
+    hd_22_patch_of_hs_pipeline_maps_the_stage_or_names_the_choice => hd_22_move;
+    batch_update_applies_hd_19_and_access_per_item_with_207 => batch_update_rules;
+    batch_archive_reports_each_refused_id_with_207 => batch_archive_refusals;
     revoked_unknown_and_missing_tokens_are_401 => tokens;
+}
+
+/// A pipeline "Billing" (Triage OPEN, Escalated OPEN needing a priority, Done CLOSED) made
+/// through the app; returns its id and stage ids by label.
+async fn billing(api: &Api) -> (String, std::collections::BTreeMap<String, String>) {
+    let admin = fd_app::Actor::system();
+    let stage = |label: &str, order: i64, state: StageState, req: &[&str]| fd_app::NewStage {
+        label: label.into(),
+        display_order: order,
+        state,
+        required_properties: req.iter().map(|s| s.to_string()).collect(),
+    };
+    let p = api
+        .t
+        .app
+        .create_pipeline(
+            &admin,
+            fd_app::NewPipeline {
+                label: "Billing".into(),
+                display_order: 1,
+                stages: vec![
+                    stage("Triage", 0, StageState::Open, &[]),
+                    stage("Escalated", 1, StageState::Open, &["hs_ticket_priority"]),
+                    stage("Done", 2, StageState::Closed, &[]),
+                ],
+            },
+        )
+        .await
+        .unwrap();
+    let stages = p
+        .stages
+        .iter()
+        .map(|s| (s.label.clone(), s.id.to_string()))
+        .collect();
+    (p.id.to_string(), stages)
+}
+
+/// HD-22: `PATCH` with `hs_pipeline` alone maps the status (same name, else same state); with
+/// a stage of another pipeline it is a clear 400; with no stage to map to, a 400 naming the
+/// choice (`hs_pipeline_stage`) and nothing changes.
+async fn hd_22_move(t: TestApp) {
+    let api = Api::start(t).await;
+    let (billing, stages) = billing(&api).await;
+    let open = api.ticket("Open one", &[]).await;
+    let r = api
+        .patch(
+            &format!("/crm/v3/objects/tickets/{open}"),
+            json!({"properties": {"hs_pipeline": billing}}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["properties"]["hs_pipeline"], billing.as_str());
+    assert_eq!(
+        r.body["properties"]["hs_pipeline_stage"],
+        stages["Triage"].as_str()
+    );
+    let closed = api
+        .ticket("Closed one", &[("hs_pipeline_stage", "4")])
+        .await;
+    let r = api
+        .patch(
+            &format!("/crm/v3/objects/tickets/{closed}"),
+            json!({"properties": {"hs_pipeline": billing}}),
+        )
+        .await;
+    assert_eq!(
+        r.body["properties"]["hs_pipeline_stage"],
+        stages["Done"].as_str()
+    );
+    // A stage of another pipeline.
+    let r = api
+        .patch(
+            &format!("/crm/v3/objects/tickets/{closed}"),
+            json!({"properties": {"hs_pipeline": "0", "hs_pipeline_stage": stages["Triage"]}}),
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(r.body["errors"][0]["in"], "hs_pipeline_stage");
+    assert!(
+        r.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("is not a stage of pipeline 0"),
+        "{}",
+        r.body
+    );
+    // A pipeline with no stage of the ticket's name or state: the client must choose.
+    let admin = fd_app::Actor::system();
+    let intake = api
+        .t
+        .app
+        .create_pipeline(
+            &admin,
+            fd_app::NewPipeline {
+                label: "Intake".into(),
+                display_order: 2,
+                stages: vec![fd_app::NewStage {
+                    label: "Arrived".into(),
+                    display_order: 0,
+                    state: StageState::Open,
+                    required_properties: vec![],
+                }],
+            },
+        )
+        .await
+        .unwrap();
+    let r = api
+        .patch(
+            &format!("/crm/v3/objects/tickets/{closed}"),
+            json!({"properties": {"hs_pipeline": intake.id.to_string()}}),
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(r.body["category"], "VALIDATION_ERROR");
+    assert_eq!(r.body["errors"][0]["in"], "hs_pipeline_stage");
+    assert_eq!(r.body["errors"][0]["code"], "REQUIRED");
+    assert!(
+        r.body["message"].as_str().unwrap().contains("Intake"),
+        "{}",
+        r.body
+    );
+    let r = api
+        .get(&format!(
+            "/crm/v3/objects/tickets/{closed}?properties=hs_pipeline"
+        ))
+        .await;
+    assert_eq!(
+        r.body["properties"]["hs_pipeline"],
+        billing.as_str(),
+        "unchanged"
+    );
+}
+
+/// Batch update: each input is a single update (HD-19, HD-09); the refused ones are in
+/// `errors` with their id and reason, the others changed — 207.
+async fn batch_update_rules(t: TestApp) {
+    let api = Api::start(t).await;
+    let (billing, stages) = billing(&api).await;
+    let red = api.t.team("Red").await;
+    api.t
+        .agent("rita@example.com", TicketAccessLevel::Team, &["Red"])
+        .await;
+    let rita = api.token_for("rita@example.com").await;
+    let team = red.to_string();
+    let in_billing = [
+        ("hs_pipeline", billing.as_str()),
+        ("hs_pipeline_stage", stages["Triage"].as_str()),
+        ("hubspot_team_id", team.as_str()),
+    ];
+    let with_priority = api
+        .ticket(
+            "Has priority",
+            &[
+                in_billing[0],
+                in_billing[1],
+                in_billing[2],
+                ("hs_ticket_priority", "HIGH"),
+            ],
+        )
+        .await;
+    let without = api.ticket("No priority", &in_billing).await;
+    let hidden = api.ticket("Other team", &in_billing[..2]).await;
+    let esc = stages["Escalated"].clone();
+    let body = json!({"inputs": [
+        {"id": with_priority, "properties": {"hs_pipeline_stage": esc}},
+        {"id": without, "properties": {"hs_pipeline_stage": esc}},
+        {"id": hidden, "properties": {"hs_pipeline_stage": esc}},
+    ]});
+    let r = api
+        .send_as(
+            Some(&rita),
+            reqwest::Method::POST,
+            "/crm/v3/objects/tickets/batch/update",
+            Some(body),
+        )
+        .await;
+    assert_eq!(r.status, 207, "{}", r.body);
+    assert_eq!(ids(&r.body), vec![with_priority.clone()]);
+    assert_eq!(r.body["numErrors"], 2);
+    let errors = r.body["errors"].as_array().unwrap();
+    assert_eq!(errors[0]["context"]["ids"][0], without.as_str());
+    assert_eq!(errors[0]["category"], "VALIDATION_ERROR");
+    assert_eq!(errors[0]["errors"][0]["code"], "REQUIRED");
+    assert_eq!(errors[0]["context"]["properties"][0], "hs_ticket_priority");
+    assert_eq!(errors[1]["context"]["ids"][0], hidden.as_str());
+    assert_eq!(errors[1]["category"], "OBJECT_NOT_FOUND");
+    for (id, stage) in [
+        (&with_priority, &esc),
+        (&without, &stages["Triage"]),
+        (&hidden, &stages["Triage"]),
+    ] {
+        let r = api
+            .get(&format!(
+                "/crm/v3/objects/tickets/{id}?properties=hs_pipeline_stage"
+            ))
+            .await;
+        assert_eq!(
+            r.body["properties"]["hs_pipeline_stage"],
+            stage.as_str(),
+            "ticket {id}"
+        );
+    }
+}
+
+/// Batch archive: HubSpot's 204 when every id is archived or already gone (an id outside the
+/// token's access reads as gone and stays); a refused id makes it 207 with `errors` naming it.
+async fn batch_archive_refusals(t: TestApp) {
+    let api = Api::start(t).await;
+    let red = api.t.team("Red").await;
+    api.t
+        .agent("rita@example.com", TicketAccessLevel::Team, &["Red"])
+        .await;
+    let rita = api.token_for("rita@example.com").await;
+    let mine = api
+        .ticket("Red ticket", &[("hubspot_team_id", &red.to_string())])
+        .await;
+    let hidden = api.ticket("Other team", &[]).await;
+    let r = api
+        .send_as(
+            Some(&rita),
+            reqwest::Method::POST,
+            "/crm/v3/objects/tickets/batch/archive",
+            Some(json!({"inputs": [{"id": mine}, {"id": hidden}]})),
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    assert_eq!(
+        api.get(&format!("/crm/v3/objects/tickets/{mine}"))
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        api.get(&format!("/crm/v3/objects/tickets/{hidden}"))
+            .await
+            .status,
+        200
+    );
+    // A user without Service access (HD-05) is refused per id.
+    api.t
+        .user_with(
+            "sam@example.com",
+            Role::Agent,
+            TicketAccessLevel::All,
+            &[],
+            false,
+        )
+        .await;
+    let sam = api.token_for("sam@example.com").await;
+    let r = api
+        .send_as(
+            Some(&sam),
+            reqwest::Method::POST,
+            "/crm/v3/objects/tickets/batch/archive",
+            Some(json!({"inputs": [{"id": hidden}]})),
+        )
+        .await;
+    assert_eq!(r.status, 207, "{}", r.body);
+    assert_eq!(r.body["results"], json!([]));
+    assert_eq!(r.body["numErrors"], 1);
+    assert_eq!(r.body["errors"][0]["context"]["ids"][0], hidden.as_str());
+    assert_eq!(r.body["errors"][0]["category"], "MISSING_SCOPES");
+    assert_eq!(
+        api.get(&format!("/crm/v3/objects/tickets/{hidden}"))
+            .await
+            .status,
+        200
+    );
 }

@@ -1235,8 +1235,46 @@
     if (e.persisted && form && form.dataset.sending) { sendingState(form, false); }
   });
 
+  // ---- Bulk actions on the ticket list, move to pipeline (issue 15) --------------------------
+  // The bar is a plain form that works without script. Script keeps its controls out of the
+  // way until a ticket is ticked or "all matching" is chosen, shows only the field the chosen
+  // action needs, offers "select all on this page", and submits the move page's pipeline
+  // choice as soon as it is made.
+  function bulkBar() {
+    var form = doc.getElementById("bulk-form");
+    if (!form) { return; }
+    var bar = doc.getElementById("bulk-bar");
+    var all = doc.getElementById("bulk-all");
+    var pageBox = doc.getElementById("bulk-page");
+    var action = doc.getElementById("bulk-action");
+    var count = doc.getElementById("bulk-count");
+    function boxes() { return form.querySelectorAll('input[name="ids"]'); }
+    function update() {
+      var ticked = Array.prototype.filter.call(boxes(), function (b) { return b.checked; }).length;
+      bar.classList.toggle("idle", !(ticked || all.checked));
+      count.textContent = all.checked ? "All matching tickets selected." : (ticked ? ticked + " selected." : "");
+      if (pageBox) { pageBox.checked = ticked > 0 && ticked === boxes().length; }
+      form.querySelectorAll(".bulk-field").forEach(function (f) {
+        f.hidden = f.getAttribute("data-action") !== action.value;
+      });
+    }
+    if (pageBox) {
+      pageBox.hidden = false;
+      pageBox.addEventListener("change", function () {
+        boxes().forEach(function (b) { b.checked = pageBox.checked; });
+        update();
+      });
+    }
+    form.addEventListener("change", update);
+    update();
+  }
+  doc.querySelectorAll("select[data-autosubmit]").forEach(function (sel) {
+    sel.addEventListener("change", function () { if (sel.value) { sel.form.submit(); } });
+  });
+
   sizeFrames();
   localTimes();
   openAtLatest();
   offerBrowserZone();
+  bulkBar();
 })();
