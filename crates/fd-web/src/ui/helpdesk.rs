@@ -218,7 +218,7 @@ struct ListPage {
     next_href: Option<String>,
     range: String,
     /// The bulk action bar (issue 15 item 6); `None` for drafts and mentions.
-    bulk: Option<super::ticket_bulk::BulkBar>,
+    bulk: Option<BulkBar>,
 }
 
 fn encode(s: &str) -> String {
@@ -277,6 +277,23 @@ impl ListParams {
             page: None,
             within: f.text("within"),
         }
+    }
+
+    /// The filter as hidden fields of the bulk form, so "all matching" is resolved from the
+    /// same parameters the list was drawn with (`from_fields` reads them back).
+    fn hidden_fields(&self) -> Vec<(&'static str, String)> {
+        [
+            ("view", &self.view),
+            ("q", &self.q),
+            ("sort", &self.sort),
+            ("pipeline", &self.pipeline),
+            ("stage", &self.stage),
+            ("priority", &self.priority),
+            ("within", &self.within),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| Some((k, v.clone().filter(|v| !v.is_empty())?)))
+        .collect()
     }
 
     /// The list's address with these parameters (first page).
@@ -433,7 +450,7 @@ pub(crate) async fn list(
         header("Priority", "priority_asc", "priority_desc"),
         header("Last activity", "activity_asc", "activity_desc"),
     ];
-    let bulk = super::ticket_bulk::bulk_bar(&state, &dir, &view_key, &p, total).await?;
+    let bulk = bulk_bar(&state, &dir, &view_key, &p, total).await?;
     let query_string = p
         .href(None, None)
         .trim_start_matches("/helpdesk?")
@@ -1130,3 +1147,60 @@ pub(crate) async fn create_ticket(State(state): State<UiState>, post: Post) -> U
         Err(e) => Err(e.into()),
     }
 }
+
+/// What the list page's bulk bar offers.
+pub(crate) struct BulkBar {
+    /// Tickets matching the filter (-1: a search, not counted).
+    pub total: i64,
+    pub trash: bool,
+    /// The filter, as hidden fields, so "all matching" is resolved from it.
+    pub filter: Vec<(&'static str, String)>,
+    pub owners: Vec<Opt>,
+    pub stage_groups: Vec<OptGroup>,
+    pub pipelines: Vec<Opt>,
+    pub properties: Vec<Opt>,
+}
+
+/// The bar for a list of tickets; `None` for views that list no tickets (drafts, mentions).
+pub(crate) async fn bulk_bar(
+    state: &UiState,
+    dir: &Directory,
+    view_key: &str,
+    p: &ListParams,
+    total: i64,
+) -> Result<Option<BulkBar>, AppError> {
+    if matches!(view_key, "drafts" | "mentions") {
+        return Ok(None);
+    }
+    let properties = state
+        .app
+        .properties("tickets")
+        .await?
+        .into_iter()
+        .filter(|d| !d.read_only && !BAR_FIELDS.contains(&d.name.as_str()))
+        .map(|d| Opt::new(d.name, d.label, false))
+        .collect();
+    Ok(Some(BulkBar {
+        total,
+        trash: view_key == "trash",
+        filter: p.hidden_fields(),
+        owners: dir.owner_options(None),
+        stage_groups: dir.stage_groups(None),
+        pipelines: dir
+            .pipelines
+            .iter()
+            .filter(|p| !p.archived)
+            .map(|p| Opt::new(p.id.to_string(), p.label.clone(), false))
+            .collect(),
+        properties,
+    }))
+}
+
+/// Properties the bar has its own control for (or that are not values to set in bulk).
+const BAR_FIELDS: &[&str] = &[
+    "hs_pipeline",
+    "hs_pipeline_stage",
+    "hubspot_owner_id",
+    "hs_ticket_priority",
+    "subject",
+];
