@@ -241,3 +241,11 @@ pub fn unique_message_id() -> String {
         NEXT.fetch_add(1, Ordering::Relaxed)
     )
 }
+
+/// A ticket's history rows, as the store reads them.
+pub async fn ticket_activity(t: &TestApp, id: TicketId) -> Vec<ActivityEvent> {
+    let mut tx = t.app.db().read().await.unwrap();
+    let a = tx.activity(ObjectType::Ticket, id.0).await.unwrap();
+    tx.commit().await.unwrap();
+    a
+}

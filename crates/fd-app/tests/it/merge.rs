@@ -35,13 +35,6 @@ fn draft_on(ticket: TicketId, text: &str) -> Draft {
     }
 }
 
-async fn activity(t: &TestApp, id: TicketId) -> Vec<ActivityEvent> {
-    let mut tx = t.app.db().read().await.unwrap();
-    let a = tx.activity(ObjectType::Ticket, id.0).await.unwrap();
-    tx.commit().await.unwrap();
-    a
-}
-
 async fn moves_everything(t: TestApp) {
     let (ann_user, ann) = t
         .agent("ann@example.com", TicketAccessLevel::All, &[])
@@ -63,7 +56,7 @@ async fn moves_everything(t: TestApp) {
         .save_draft(&bob, draft_on(old.id, "Half an answer"))
         .await
         .unwrap();
-    let old_history = activity(&t, old.id).await.len();
+    let old_history = ticket_activity(&t, old.id).await.len();
     assert!(old_history > 0);
     t.clock.advance_ms(60_000);
 
@@ -103,7 +96,7 @@ async fn moves_everything(t: TestApp) {
         draft.map(|d| d.body_text).as_deref(),
         Some("Half an answer")
     );
-    let history = activity(&t, primary.id).await;
+    let history = ticket_activity(&t, primary.id).await;
     assert!(
         history.len() > old_history,
         "the merged ticket's history moved"
@@ -111,7 +104,7 @@ async fn moves_everything(t: TestApp) {
     assert!(history.iter().any(|a| a.action == "merged"
         && a.old_value.as_deref() == Some(&old.id.0.to_string())
         && a.actor_user_id == Some(ann_user.id)));
-    let merged_history = activity(&t, old.id).await;
+    let merged_history = ticket_activity(&t, old.id).await;
     assert_eq!(merged_history.len(), 1);
     assert_eq!(
         merged_history[0].new_value.as_deref(),

@@ -22,13 +22,6 @@ fd_testkit::on_both_backends! {
     split_undo_moves_the_messages_back_and_removes_the_new_ticket => split_undo;
 }
 
-async fn activity(t: &TestApp, id: TicketId) -> Vec<ActivityEvent> {
-    let mut tx = t.app.db().read().await.unwrap();
-    let a = tx.activity(ObjectType::Ticket, id.0).await.unwrap();
-    tx.commit().await.unwrap();
-    a
-}
-
 async fn contact_ids(t: &TestApp, id: TicketId) -> Vec<ContactId> {
     let d = t.app.ticket_details(&Actor::system(), id).await.unwrap();
     let mut ids: Vec<_> = d.contacts.iter().map(|c| c.id).collect();
@@ -81,8 +74,8 @@ async fn gives_both_back(t: TestApp) {
         .await
         .unwrap();
     t.app.follow_ticket(&bob, old.id, true).await.unwrap();
-    let old_history = activity(&t, old.id).await.len();
-    let primary_history = activity(&t, primary.id).await.len();
+    let old_history = ticket_activity(&t, old.id).await.len();
+    let primary_history = ticket_activity(&t, primary.id).await.len();
     t.clock.advance_ms(60_000);
     t.app.merge_tickets(&ann, primary.id, old.id).await.unwrap();
     // An edit on the survivor after the merge: the survivor keeps it.
@@ -150,8 +143,8 @@ async fn gives_both_back(t: TestApp) {
     assert_eq!(k1_tickets, 1);
 
     // History: each ticket has its own back, plus merged and unmerged rows.
-    let h_old = activity(&t, old.id).await;
-    let h_primary = activity(&t, primary.id).await;
+    let h_old = ticket_activity(&t, old.id).await;
+    let h_primary = ticket_activity(&t, primary.id).await;
     assert_eq!(
         h_old.len(),
         old_history + 2,
@@ -355,14 +348,14 @@ async fn split_moves_messages(t: TestApp) {
     assert_eq!(l_src.split_into, vec![new.id]);
     assert_eq!(l_new.split_from, Some(src.id));
     assert!(
-        activity(&t, src.id)
+        ticket_activity(&t, src.id)
             .await
             .iter()
             .any(|a| a.action == "split"
                 && a.new_value.as_deref() == Some(new.id.0.to_string().as_str()))
     );
     assert!(
-        activity(&t, new.id)
+        ticket_activity(&t, new.id)
             .await
             .iter()
             .any(|a| a.action == "split"
@@ -455,7 +448,7 @@ async fn split_undo(t: TestApp) {
     assert_eq!(message_ids(&t, nc).await, vec![reply]);
     assert!(d.comments.iter().any(|c| c.body == "On the new ticket"));
     assert!(
-        activity(&t, src.id)
+        ticket_activity(&t, src.id)
             .await
             .iter()
             .any(|a| a.action == "unsplit")

@@ -207,7 +207,6 @@ async fn emails(t: TestApp) {
         .unwrap();
     assert_eq!(e.run_jobs().await.sent, 0);
     assert_eq!(agent_mail(&e).await.len(), 2);
-    let _ = Reply::default();
 }
 
 async fn digest(t: TestApp) {
