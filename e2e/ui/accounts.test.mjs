@@ -35,7 +35,15 @@ async function login(email, password) {
   await page.getByLabel("Email address").fill(email);
   await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Sign in" }).click();
-  await page.waitForURL((u) => u.pathname !== "/login");
+  // Signed in is the redirect away from /login (its commit: the next page's subresources are
+  // not what this proves); a refusal shows #login-error, reported with the server's log.
+  const refused = page.locator("#login-error");
+  await Promise.race([
+    page.waitForURL((u) => u.pathname !== "/login", { waitUntil: "commit" }),
+    refused.waitFor().then(async () => {
+      throw new Error(`sign-in of ${email} refused: ${await refused.innerText()}\n${server.log()}`);
+    }),
+  ]);
   return page;
 }
 

@@ -118,7 +118,8 @@ export async function startServer({ users = [], smtp = false, relayPort = null }
   if (relayPort) extra.push("--smtp-relay", `smtp://127.0.0.1:${relayPort}?tls=none`);
   const proc = spawn(binary(), ["serve", ...base, "--listen", `127.0.0.1:${port}`, ...extra], {
     stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, FRONTDESK_LOG: "warn" },
+    // Sign-in outcomes (refusals, throttles) are logged at info: a failing flow shows why.
+    env: { ...process.env, FRONTDESK_LOG: "warn,fd_app::sessions=info" },
   });
   let log = "";
   proc.stdout.on("data", (d) => { log += d; });
