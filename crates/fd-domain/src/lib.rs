@@ -26,6 +26,7 @@ pub mod notify;
 pub mod outgoing;
 pub mod property;
 pub mod reading;
+pub mod routing;
 pub mod rules;
 pub mod search;
 pub mod text;
