@@ -37,6 +37,7 @@ mod notify;
 mod objects;
 mod passwords;
 mod reading;
+mod routing;
 mod schema;
 mod seeding;
 mod sessions;
@@ -70,6 +71,7 @@ pub use forms::{
     FormChanges, FormSubmission, NewForm, SUBMIT_BURST, SUBMIT_REFILL_MS, SubmitOutcome,
     parse_field_spec,
 };
+pub use routing::TeamRoutingView;
 pub use ticket_unmerge::{TicketLinks, Unmerged};
 // The query inputs of the list use cases; the store itself is not part of fd-app's API.
 pub use drafts::DraftEntry;

@@ -590,6 +590,7 @@ pub(crate) async fn insert_ticket(
         n.new_owner = t.owner_id;
         notify_ticket_activity(tx, actor, n, now).await?;
     }
+    crate::routing::route_new_ticket(tx, &mut t, now).await?;
     Ok(t)
 }
 

@@ -174,7 +174,9 @@ pub fn check_capacity(capacity: Option<i64>) -> Result<Option<i64>, FieldError> 
         Some(n) if !(1..=MAX_CAPACITY).contains(&n) => Err(FieldError::new(
             "capacity",
             ErrorCode::InvalidValue,
-            format!("must be between 1 and {MAX_CAPACITY} open tickets (leave it empty for no limit)"),
+            format!(
+                "must be between 1 and {MAX_CAPACITY} open tickets (leave it empty for no limit)"
+            ),
         )),
         c => Ok(c),
     }
@@ -285,7 +287,10 @@ pub fn choose_owner(
         RoutingMode::Manual => None,
         RoutingMode::RoundRobin => eligible.first().map(|c| c.user),
         // `min_by_key` keeps the first of equal minima, i.e. the next in turn.
-        RoutingMode::LoadBalanced => eligible.iter().min_by_key(|c| c.open_tickets).map(|c| c.user),
+        RoutingMode::LoadBalanced => eligible
+            .iter()
+            .min_by_key(|c| c.open_tickets)
+            .map(|c| c.user),
     }
 }
 
@@ -328,7 +333,11 @@ mod tests {
                 break;
             };
             cursor = Some(u);
-            members.iter_mut().find(|m| m.user == u).unwrap().open_tickets += 1;
+            members
+                .iter_mut()
+                .find(|m| m.user == u)
+                .unwrap()
+                .open_tickets += 1;
             out.push(u.0);
         }
         out
@@ -345,10 +354,7 @@ mod tests {
     #[test]
     fn routing_round_robin_gives_each_member_one_per_cycle_in_order() {
         let mut m = vec![member(30, 5), member(10, 0), member(20, 9)];
-        assert_eq!(
-            run(rr(None), &mut m, 7),
-            vec![10, 20, 30, 10, 20, 30, 10]
-        );
+        assert_eq!(run(rr(None), &mut m, 7), vec![10, 20, 30, 10, 20, 30, 10]);
     }
 
     #[test]
@@ -400,10 +406,7 @@ mod tests {
         assert_eq!(choose_owner(lb(None), &m, None), Some(UserId(2)));
         let mut m = vec![member(1, 3), member(2, 0), member(3, 0)];
         // 2 and 3 catch up with 1, then all three take turns.
-        assert_eq!(
-            run(lb(None), &mut m, 9),
-            vec![2, 3, 2, 3, 2, 3, 1, 2, 3]
-        );
+        assert_eq!(run(lb(None), &mut m, 9), vec![2, 3, 2, 3, 2, 3, 1, 2, 3]);
     }
 
     #[test]
@@ -427,7 +430,10 @@ mod tests {
 
     #[test]
     fn routing_modes_channels_and_capacities_are_parsed_with_clear_errors() {
-        assert_eq!(RoutingMode::parse("Round-Robin").unwrap(), RoutingMode::RoundRobin);
+        assert_eq!(
+            RoutingMode::parse("Round-Robin").unwrap(),
+            RoutingMode::RoundRobin
+        );
         assert_eq!(
             RoutingMode::parse("load_balanced").unwrap(),
             RoutingMode::LoadBalanced
@@ -435,7 +441,10 @@ mod tests {
         let e = RoutingMode::parse("random").unwrap_err();
         assert_eq!(e.code, ErrorCode::InvalidOption);
         assert!(e.message.contains("round-robin"), "{}", e.message);
-        assert_eq!(RoutingChannel::parse("phone").unwrap(), RoutingChannel::Calls);
+        assert_eq!(
+            RoutingChannel::parse("phone").unwrap(),
+            RoutingChannel::Calls
+        );
         assert!(RoutingChannel::parse("fax").is_err());
         assert_eq!(
             RoutingChannel::of_source_type(Some("EMAIL")),

@@ -20,6 +20,7 @@ mod forms;
 mod merge;
 mod notify;
 mod reading;
+mod routing;
 mod search;
 mod sign_in;
 mod tickets;
