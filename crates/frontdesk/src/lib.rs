@@ -14,6 +14,7 @@ pub mod bench_merge;
 pub mod bench_ui;
 pub mod forms;
 pub mod mail;
+pub mod routing;
 
 use std::future::Future;
 use std::path::{Path, PathBuf};

@@ -9,5 +9,6 @@ mod cli;
 mod mail;
 mod notify;
 mod notmuch;
+mod routing;
 mod server;
 mod tokens;
