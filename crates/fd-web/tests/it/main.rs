@@ -27,4 +27,5 @@ mod ui_helpdesk;
 mod ui_inbox;
 mod ui_mail_frames;
 mod ui_merge;
+mod ui_routing;
 mod ui_scope;
