@@ -631,6 +631,10 @@ impl App {
             tx.touch_ticket(t, now).await?;
         }
         tx.delete_draft(user, c.ticket_id, Some(id)).await?;
+        events.extend(
+            crate::automation::agent_reply(self, tx, actor, c.ticket_id, by_email, reply.set_stage.is_some(), now)
+                .await?,
+        );
         let message = tx
             .message(&ViewerScope::All, mid)
             .await?
@@ -1165,6 +1169,9 @@ impl App {
             n.conversation = Some(c.id);
             let told = notify_ticket_activity(tx, &Actor::system(), n, now).await?;
             events.extend(told.into_iter().map(Event::NotificationsChanged));
+        }
+        if customer {
+            events.extend(crate::automation::customer_message(self, tx, c.ticket_id, now).await?);
         }
         Ok((mid, c, events))
     }

@@ -425,6 +425,7 @@ pub(crate) async fn apply_ticket_changes(
             .await?;
         }
     }
+    let changed_names: Vec<String> = changed.iter().map(|(n, _, _)| n.clone()).collect();
     for (name, old, new) in changed {
         tx.record_activity(&change(t.id, actor, &name, old, new, now))
             .await?;
@@ -448,6 +449,7 @@ pub(crate) async fn apply_ticket_changes(
         let told = notify_ticket_activity(tx, actor, n, now).await?;
         events.extend(told.into_iter().map(Event::NotificationsChanged));
     }
+    events.extend(crate::automation::ticket_changed(tx, cfg, actor, t, changed_names, now).await?);
     Ok(Applied { events })
 }
 
@@ -590,6 +592,7 @@ pub(crate) async fn insert_ticket(
         n.new_owner = t.owner_id;
         notify_ticket_activity(tx, actor, n, now).await?;
     }
+    crate::automation::ticket_created(tx, cfg, actor, &mut t, now).await?;
     Ok(t)
 }
 
