@@ -130,7 +130,76 @@ pub struct WeeklyHours {
     pub time_zone: String,
 }
 
+const DAY_NAMES: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+
 impl WeeklyHours {
+    /// Reads `Mon-Fri 09:00-17:00` (days as ranges or a comma list, then a time window) in
+    /// the zone `time_zone`.
+    pub fn parse(text: &str, time_zone: &str) -> Result<WeeklyHours, DomainError> {
+        let bad = || {
+            DomainError::field(
+                "hours",
+                ErrorCode::InvalidOption,
+                format!("{text:?} is not weekly hours such as \"Mon-Fri 09:00-17:00\""),
+            )
+        };
+        let (days_text, window) = text.trim().split_once(' ').ok_or_else(bad)?;
+        let day = |d: &str| {
+            DAY_NAMES
+                .iter()
+                .position(|n| n.eq_ignore_ascii_case(d.trim()))
+                .and_then(|i| u8::try_from(i).ok())
+        };
+        let mut days = Vec::new();
+        for part in days_text.split(',') {
+            match part.split_once('-') {
+                Some((a, b)) => {
+                    let (a, b) = (day(a).ok_or_else(bad)?, day(b).ok_or_else(bad)?);
+                    if a > b {
+                        return Err(bad());
+                    }
+                    days.extend(a..=b);
+                }
+                None => days.push(day(part).ok_or_else(bad)?),
+            }
+        }
+        days.sort_unstable();
+        days.dedup();
+        let minute = |t: &str| -> Option<u16> {
+            let (h, m) = t.trim().split_once(':')?;
+            let (h, m): (u16, u16) = (h.parse().ok()?, m.parse().ok()?);
+            (h <= 24 && m < 60 && h * 60 + m <= 24 * 60).then_some(h * 60 + m)
+        };
+        let (a, b) = window.trim().split_once('-').ok_or_else(bad)?;
+        let hours = WeeklyHours {
+            days,
+            start_minute: minute(a).ok_or_else(bad)?,
+            end_minute: minute(b).ok_or_else(bad)?,
+            time_zone: time_zone.trim().to_string(),
+        };
+        if hours.start_minute >= hours.end_minute {
+            return Err(bad());
+        }
+        UserTimeZone::parse(&hours.time_zone)?;
+        Ok(hours)
+    }
+
+    /// The hours as [`WeeklyHours::parse`] reads them (without the zone).
+    pub fn describe(&self) -> String {
+        let days: Vec<&str> = self
+            .days
+            .iter()
+            .filter_map(|d| DAY_NAMES.get(usize::from(*d)).copied())
+            .collect();
+        let hm = |m: u16| format!("{:02}:{:02}", m / 60, m % 60);
+        format!(
+            "{} {}-{}",
+            days.join(","),
+            hm(self.start_minute),
+            hm(self.end_minute)
+        )
+    }
+
     /// Whether `at` falls inside these hours.
     pub fn contains(&self, at: Millis) -> bool {
         let tz = UserTimeZone::or_utc(&self.time_zone);
@@ -758,6 +827,20 @@ mod tests {
             &ticket(),
             monday + 5 * 86_400_000
         ));
+    }
+
+    #[test]
+    fn weekly_hours_read_and_write_back() {
+        let h = WeeklyHours::parse("Mon-Fri 09:00-17:30", "Europe/Rome").unwrap();
+        assert_eq!(h.days, vec![0, 1, 2, 3, 4]);
+        assert_eq!((h.start_minute, h.end_minute), (540, 1050));
+        assert_eq!(h.describe(), "Mon,Tue,Wed,Thu,Fri 09:00-17:30");
+        assert_eq!(WeeklyHours::parse(&h.describe(), "Europe/Rome").unwrap(), h);
+        assert!(WeeklyHours::parse("Sat,Sun 10:00-12:00", "UTC").is_ok());
+        for bad in ["Mon-Fri", "Fri-Mon 09:00-17:00", "Mon 17:00-09:00", "Xyz 09:00-10:00"] {
+            assert!(WeeklyHours::parse(bad, "UTC").is_err(), "{bad}");
+        }
+        assert!(WeeklyHours::parse("Mon 09:00-10:00", "Mars/Base").is_err());
     }
 
     #[test]

@@ -52,13 +52,6 @@ async fn hd_20_rule(t: &TestApp) -> fd_app::AutomationRule {
         .expect("the built-in HD-20 rule")
 }
 
-async fn hd_20_off_for(t: &TestApp) {
-    let id = hd_20_rule(t).await.rule.id;
-    t.app
-        .set_automation_rule_enabled(&Actor::system(), id, false)
-        .await
-        .unwrap();
-}
 
 async fn last_outcome(t: &TestApp, id: i64) -> String {
     t.app
@@ -132,7 +125,7 @@ async fn hd_20_off(t: TestApp) {
     let (_, ann) = t.agent("ann@example.com", TicketAccessLevel::All, &[]).await;
     let id = hd_20_rule(&t).await.rule.id;
     assert_invalid(t.app.delete_automation_rule(&Actor::system(), id).await, "rule");
-    hd_20_off_for(&t).await;
+    hd_20_rule_off(&t).await;
     let (c, tkt, _) = conversation_with_ticket(&t, "gina@customer.example").await;
     t.app.send_reply(&ann, c.id, reply("On it")).await.unwrap();
     assert_eq!(tk(&t, tkt.id).await.stage_id.to_string(), STAGE_NEW);
@@ -178,7 +171,7 @@ async fn created_trigger(t: TestApp) {
 }
 
 async fn customer_message_trigger(t: TestApp) {
-    hd_20_off_for(&t).await;
+    hd_20_rule_off(&t).await;
     add(
         &t,
         rule(
@@ -305,7 +298,7 @@ async fn change_triggers(t: TestApp) {
 }
 
 async fn business_hours(t: TestApp) {
-    hd_20_off_for(&t).await;
+    hd_20_rule_off(&t).await;
     add(
         &t,
         rule(
