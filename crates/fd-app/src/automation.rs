@@ -66,8 +66,7 @@ fn parse_row(r: &AutomationRuleRow) -> Result<Rule, AppError> {
         enabled: r.enabled,
         position: r.position,
         trigger: serde_json::from_str(&r.trigger_json).map_err(|e| bad("trigger", e))?,
-        conditions: serde_json::from_str(&r.conditions_json)
-            .map_err(|e| bad("conditions", e))?,
+        conditions: serde_json::from_str(&r.conditions_json).map_err(|e| bad("conditions", e))?,
         actions: serde_json::from_str(&r.actions_json).map_err(|e| bad("actions", e))?,
         builtin: r.builtin.clone(),
     })
@@ -487,12 +486,9 @@ async fn send_email(
         .iter()
         .rev()
         .find(|m| m.direction == Direction::Inbound);
-    let Some(to) = fd_domain::rules::hd_14_default_to(
-        target,
-        newest_inbound,
-        &c,
-        contact_email.as_deref(),
-    ) else {
+    let Some(to) =
+        fd_domain::rules::hd_14_default_to(target, newest_inbound, &c, contact_email.as_deref())
+    else {
         return Err(Refused("the customer has no email address".into()));
     };
     let new = NewMessage {
@@ -682,7 +678,11 @@ impl App {
             .collect()
     }
 
-    pub async fn automation_rule(&self, actor: &Actor, id: i64) -> Result<AutomationRule, AppError> {
+    pub async fn automation_rule(
+        &self,
+        actor: &Actor,
+        id: i64,
+    ) -> Result<AutomationRule, AppError> {
         self.automation_rules(actor)
             .await?
             .into_iter()
@@ -714,9 +714,7 @@ impl App {
         let json = RuleJson::of(&input)?;
         let mut tx = self.db().write().await?;
         check_references(self, &mut tx, &input).await?;
-        let id = tx
-            .insert_automation_rule(&json.input(&input), now)
-            .await?;
+        let id = tx.insert_automation_rule(&json.input(&input), now).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -787,7 +785,12 @@ struct RuleJson {
 
 impl RuleJson {
     fn of(input: &RuleInput) -> Result<RuleJson, AppError> {
-        rules::validate(&input.name, &input.trigger, &input.conditions, &input.actions)?;
+        rules::validate(
+            &input.name,
+            &input.trigger,
+            &input.conditions,
+            &input.actions,
+        )?;
         let ser = |e: serde_json::Error| AppError::Internal(format!("rule JSON: {e}"));
         Ok(RuleJson {
             trigger: serde_json::to_string(&input.trigger).map_err(ser)?,
@@ -837,16 +840,14 @@ async fn check_references(app: &App, tx: &mut Tx, input: &RuleInput) -> Result<(
     let mut teams = Vec::new();
     for a in &input.actions {
         match a {
-            Action::SetStage { stage } if cfg.stage(*stage).is_none() => errors.push(
-                FieldError::new(
+            Action::SetStage { stage } if cfg.stage(*stage).is_none() => {
+                errors.push(FieldError::new(
                     "actions",
                     ErrorCode::InvalidOption,
                     format!("{stage} is not a status"),
-                ),
-            ),
-            Action::SetOwner { owner: Some(u) } | Action::AddFollower { user: u } => {
-                users.push(*u)
+                ))
             }
+            Action::SetOwner { owner: Some(u) } | Action::AddFollower { user: u } => users.push(*u),
             Action::Notify { users: us, .. } => users.extend(us.iter().copied()),
             Action::SetTeam { team: Some(x) } => teams.push(*x),
             _ => {}

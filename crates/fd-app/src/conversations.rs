@@ -632,8 +632,16 @@ impl App {
         }
         tx.delete_draft(user, c.ticket_id, Some(id)).await?;
         events.extend(
-            crate::automation::agent_reply(self, tx, actor, c.ticket_id, by_email, reply.set_stage.is_some(), now)
-                .await?,
+            crate::automation::agent_reply(
+                self,
+                tx,
+                actor,
+                c.ticket_id,
+                by_email,
+                reply.set_stage.is_some(),
+                now,
+            )
+            .await?,
         );
         let message = tx
             .message(&ViewerScope::All, mid)

@@ -208,8 +208,8 @@ impl WeeklyHours {
         };
         let local = ts.to_zoned(tz.zone().clone());
         let day = u8::try_from(local.weekday().to_monday_zero_offset()).unwrap_or(0);
-        let minute = u16::try_from(i32::from(local.hour()) * 60 + i32::from(local.minute()))
-            .unwrap_or(0);
+        let minute =
+            u16::try_from(i32::from(local.hour()) * 60 + i32::from(local.minute())).unwrap_or(0);
         self.days.contains(&day) && minute >= self.start_minute && minute < self.end_minute
     }
 }
@@ -225,11 +225,20 @@ pub enum Condition {
         values: Vec<String>,
     },
     /// The ticket's channel (HubSpot's `source_type`: EMAIL, FORM, CHAT, PHONE).
-    Channel { channels: Vec<String> },
-    Team { teams: Vec<TeamId> },
-    Pipeline { pipeline: i64 },
+    Channel {
+        channels: Vec<String>,
+    },
+    Team {
+        teams: Vec<TeamId>,
+    },
+    Pipeline {
+        pipeline: i64,
+    },
     /// Inside (`inside: true`) or outside the weekly hours.
-    BusinessHours { hours: WeeklyHours, inside: bool },
+    BusinessHours {
+        hours: WeeklyHours,
+        inside: bool,
+    },
 }
 
 /// What a rule does, in order.
@@ -336,7 +345,9 @@ pub fn validate(
     for c in conditions {
         match c {
             Condition::Property {
-                property, op, values,
+                property,
+                op,
+                values,
             } => {
                 if property.trim().is_empty() {
                     err(
@@ -432,13 +443,11 @@ pub fn validate(
                 ErrorCode::Required,
                 "a set-status action names the status".into(),
             ),
-            Action::SendEmail { body } | Action::Comment { body } if body.trim().is_empty() => {
-                err(
-                    "actions",
-                    ErrorCode::Required,
-                    "an email or comment action needs its text".into(),
-                )
-            }
+            Action::SendEmail { body } | Action::Comment { body } if body.trim().is_empty() => err(
+                "actions",
+                ErrorCode::Required,
+                "an email or comment action needs its text".into(),
+            ),
             Action::Notify {
                 users,
                 owner,
@@ -476,12 +485,19 @@ pub enum TicketEvent {
     CustomerMessage,
     /// An agent's reply; `by_email` when it went to the customer by email, `chose_status`
     /// when the agent chose a status at send time (HD-19).
-    AgentReply { by_email: bool, chose_status: bool },
+    AgentReply {
+        by_email: bool,
+        chose_status: bool,
+    },
     /// Properties changed (HubSpot names: `hs_pipeline_stage` is the status,
     /// `hubspot_owner_id` the owner).
-    Changed { properties: Vec<String> },
+    Changed {
+        properties: Vec<String>,
+    },
     /// A time trigger of this rule came due.
-    TimeDue { rule: i64 },
+    TimeDue {
+        rule: i64,
+    },
 }
 
 /// A chain of rule runs on one ticket: which rules already fired in it and how deep it is.
@@ -543,7 +559,10 @@ fn condition_holds(c: &Condition, t: &Ticket, now: Millis) -> bool {
             values,
         } => {
             let v = t.property(property).filter(|v| !v.trim().is_empty());
-            let eq = |x: &String| v.as_deref().is_some_and(|v| v.eq_ignore_ascii_case(x.trim()));
+            let eq = |x: &String| {
+                v.as_deref()
+                    .is_some_and(|v| v.eq_ignore_ascii_case(x.trim()))
+            };
             match op {
                 PropertyOp::Empty => v.is_none(),
                 PropertyOp::NotEmpty => v.is_some(),
@@ -717,7 +736,12 @@ mod tests {
             body: "sent".into(),
         });
         let f = evaluate(&[r], &e, &ticket(), 0, &Chain::default());
-        assert_eq!(f[0].actions, vec![Action::Comment { body: "sent".into() }]);
+        assert_eq!(
+            f[0].actions,
+            vec![Action::Comment {
+                body: "sent".into()
+            }]
+        );
         assert_eq!(f[0].skipped.len(), 1);
         assert!(f[0].skipped[0].1.contains("HD-20"));
     }
@@ -738,9 +762,21 @@ mod tests {
         let changed = |p: &str| TicketEvent::Changed {
             properties: vec![p.to_string()],
         };
-        assert!(trigger_matches(&Trigger::TicketCreated, 1, &TicketEvent::Created));
-        assert!(!trigger_matches(&Trigger::TicketCreated, 1, &TicketEvent::CustomerMessage));
-        assert!(trigger_matches(&Trigger::CustomerMessage, 1, &TicketEvent::CustomerMessage));
+        assert!(trigger_matches(
+            &Trigger::TicketCreated,
+            1,
+            &TicketEvent::Created
+        ));
+        assert!(!trigger_matches(
+            &Trigger::TicketCreated,
+            1,
+            &TicketEvent::CustomerMessage
+        ));
+        assert!(trigger_matches(
+            &Trigger::CustomerMessage,
+            1,
+            &TicketEvent::CustomerMessage
+        ));
         assert!(trigger_matches(
             &Trigger::AgentReply,
             1,
@@ -749,9 +785,21 @@ mod tests {
                 chose_status: false
             }
         ));
-        assert!(trigger_matches(&Trigger::StatusChanged, 1, &changed("hs_pipeline_stage")));
-        assert!(!trigger_matches(&Trigger::StatusChanged, 1, &changed("hubspot_owner_id")));
-        assert!(trigger_matches(&Trigger::OwnerChanged, 1, &changed("hubspot_owner_id")));
+        assert!(trigger_matches(
+            &Trigger::StatusChanged,
+            1,
+            &changed("hs_pipeline_stage")
+        ));
+        assert!(!trigger_matches(
+            &Trigger::StatusChanged,
+            1,
+            &changed("hubspot_owner_id")
+        ));
+        assert!(trigger_matches(
+            &Trigger::OwnerChanged,
+            1,
+            &changed("hubspot_owner_id")
+        ));
         let prio = Trigger::PropertyChanged {
             property: "hs_ticket_priority".into(),
         };
@@ -761,8 +809,16 @@ mod tests {
             event: TimedEvent::Created,
             minutes: 5,
         };
-        assert!(trigger_matches(&timed, 7, &TicketEvent::TimeDue { rule: 7 }));
-        assert!(!trigger_matches(&timed, 7, &TicketEvent::TimeDue { rule: 8 }));
+        assert!(trigger_matches(
+            &timed,
+            7,
+            &TicketEvent::TimeDue { rule: 7 }
+        ));
+        assert!(!trigger_matches(
+            &timed,
+            7,
+            &TicketEvent::TimeDue { rule: 8 }
+        ));
     }
 
     #[test]
@@ -774,9 +830,21 @@ mod tests {
             values: values.iter().map(|s| s.to_string()).collect(),
         };
         assert!(conditions_hold(&[p(PropertyOp::Equals, &["high"])], &t, 0));
-        assert!(!conditions_hold(&[p(PropertyOp::NotEquals, &["HIGH"])], &t, 0));
-        assert!(conditions_hold(&[p(PropertyOp::In, &["LOW", "HIGH"])], &t, 0));
-        assert!(!conditions_hold(&[p(PropertyOp::NotIn, &["LOW", "HIGH"])], &t, 0));
+        assert!(!conditions_hold(
+            &[p(PropertyOp::NotEquals, &["HIGH"])],
+            &t,
+            0
+        ));
+        assert!(conditions_hold(
+            &[p(PropertyOp::In, &["LOW", "HIGH"])],
+            &t,
+            0
+        ));
+        assert!(!conditions_hold(
+            &[p(PropertyOp::NotIn, &["LOW", "HIGH"])],
+            &t,
+            0
+        ));
         assert!(conditions_hold(&[p(PropertyOp::NotEmpty, &[])], &t, 0));
         assert!(!conditions_hold(&[p(PropertyOp::Empty, &[])], &t, 0));
         let owner_empty = Condition::Property {
@@ -800,7 +868,11 @@ mod tests {
             &t,
             0
         ));
-        assert!(!conditions_hold(&[Condition::Pipeline { pipeline: 9 }], &t, 0));
+        assert!(!conditions_hold(
+            &[Condition::Pipeline { pipeline: 9 }],
+            &t,
+            0
+        ));
     }
 
     #[test]
@@ -837,7 +909,12 @@ mod tests {
         assert_eq!(h.describe(), "Mon,Tue,Wed,Thu,Fri 09:00-17:30");
         assert_eq!(WeeklyHours::parse(&h.describe(), "Europe/Rome").unwrap(), h);
         assert!(WeeklyHours::parse("Sat,Sun 10:00-12:00", "UTC").is_ok());
-        for bad in ["Mon-Fri", "Fri-Mon 09:00-17:00", "Mon 17:00-09:00", "Xyz 09:00-10:00"] {
+        for bad in [
+            "Mon-Fri",
+            "Fri-Mon 09:00-17:00",
+            "Mon 17:00-09:00",
+            "Xyz 09:00-10:00",
+        ] {
             assert!(WeeklyHours::parse(bad, "UTC").is_err(), "{bad}");
         }
         assert!(WeeklyHours::parse("Mon 09:00-10:00", "Mars/Base").is_err());
@@ -854,7 +931,14 @@ mod tests {
             properties: vec!["hs_pipeline_stage".into()],
         };
         assert_eq!(
-            evaluate(std::slice::from_ref(&r), &e, &ticket(), 0, &Chain::default()).len(),
+            evaluate(
+                std::slice::from_ref(&r),
+                &e,
+                &ticket(),
+                0,
+                &Chain::default()
+            )
+            .len(),
             1
         );
         let chain = Chain::default().with(4);
@@ -928,7 +1012,13 @@ mod tests {
             (StageId(3), "Waiting on contact", true),
         ];
         assert_eq!(stage_named(stages, WAITING_ON_CONTACT), Some(StageId(2)));
-        assert_eq!(stage_named([(StageId(3), "Waiting on contact", true)], WAITING_ON_CONTACT), None);
+        assert_eq!(
+            stage_named(
+                [(StageId(3), "Waiting on contact", true)],
+                WAITING_ON_CONTACT
+            ),
+            None
+        );
     }
 
     #[test]
@@ -939,7 +1029,10 @@ mod tests {
         };
         let s = serde_json::to_string(&t).unwrap();
         assert_eq!(serde_json::from_str::<Trigger>(&s).unwrap(), t);
-        let a = vec![Action::SetOwner { owner: None }, Action::AddFollower { user: UserId(2) }];
+        let a = vec![
+            Action::SetOwner { owner: None },
+            Action::AddFollower { user: UserId(2) },
+        ];
         let s = serde_json::to_string(&a).unwrap();
         assert_eq!(serde_json::from_str::<Vec<Action>>(&s).unwrap(), a);
     }

@@ -25,7 +25,12 @@ fd_testkit::on_both_backends! {
     automation_rules_are_validated_and_admin_only => validation;
 }
 
-fn rule(name: &str, trigger: Trigger, conditions: Vec<Condition>, actions: Vec<Action>) -> RuleInput {
+fn rule(
+    name: &str,
+    trigger: Trigger,
+    conditions: Vec<Condition>,
+    actions: Vec<Action>,
+) -> RuleInput {
     RuleInput {
         name: name.into(),
         enabled: true,
@@ -52,7 +57,6 @@ async fn hd_20_rule(t: &TestApp) -> fd_app::AutomationRule {
         .expect("the built-in HD-20 rule")
 }
 
-
 async fn last_outcome(t: &TestApp, id: i64) -> String {
     t.app
         .automation_rule(&Actor::system(), id)
@@ -63,7 +67,9 @@ async fn last_outcome(t: &TestApp, id: i64) -> String {
 }
 
 async fn hd_20_default(t: TestApp) {
-    let (_, ann) = t.agent("ann@example.com", TicketAccessLevel::All, &[]).await;
+    let (_, ann) = t
+        .agent("ann@example.com", TicketAccessLevel::All, &[])
+        .await;
     let r = hd_20_rule(&t).await;
     assert!(r.rule.enabled, "HD-20's rule is on in a new installation");
     let (c, tkt, _) = conversation_with_ticket(&t, "gina@customer.example").await;
@@ -89,7 +95,9 @@ async fn hd_20_default(t: TestApp) {
 }
 
 async fn hd_20_chosen_status_wins(t: TestApp) {
-    let (_, ann) = t.agent("ann@example.com", TicketAccessLevel::All, &[]).await;
+    let (_, ann) = t
+        .agent("ann@example.com", TicketAccessLevel::All, &[])
+        .await;
     let (c, tkt, _) = conversation_with_ticket(&t, "gina@customer.example").await;
     // The agent chooses "Waiting on us" (3) at send time: the rule does not move it.
     t.app
@@ -122,9 +130,14 @@ async fn hd_20_chosen_status_wins(t: TestApp) {
 }
 
 async fn hd_20_off(t: TestApp) {
-    let (_, ann) = t.agent("ann@example.com", TicketAccessLevel::All, &[]).await;
+    let (_, ann) = t
+        .agent("ann@example.com", TicketAccessLevel::All, &[])
+        .await;
     let id = hd_20_rule(&t).await.rule.id;
-    assert_invalid(t.app.delete_automation_rule(&Actor::system(), id).await, "rule");
+    assert_invalid(
+        t.app.delete_automation_rule(&Actor::system(), id).await,
+        "rule",
+    );
     hd_20_rule_off(&t).await;
     let (c, tkt, _) = conversation_with_ticket(&t, "gina@customer.example").await;
     t.app.send_reply(&ann, c.id, reply("On it")).await.unwrap();
@@ -161,7 +174,11 @@ async fn created_trigger(t: TestApp) {
     let (_, tkt, _) = conversation_with_ticket(&t, "gina@customer.example").await;
     let after = tk(&t, tkt.id).await;
     assert_eq!(after.team_id, Some(red));
-    let d = t.app.ticket_details(&Actor::system(), tkt.id).await.unwrap();
+    let d = t
+        .app
+        .ticket_details(&Actor::system(), tkt.id)
+        .await
+        .unwrap();
     assert_eq!(d.comments.len(), 1);
     assert_eq!(d.comments[0].body, "Routed by automation");
     assert_eq!(d.comments[0].author_id, None);
@@ -208,7 +225,10 @@ async fn customer_message_trigger(t: TestApp) {
     let sent = thread.last().unwrap();
     assert_eq!(sent.direction, Direction::Outbound);
     assert_eq!(sent.text, "We got your message.");
-    assert_eq!(sent.recipients.to, vec!["gina@customer.example".to_string()]);
+    assert_eq!(
+        sent.recipients.to,
+        vec!["gina@customer.example".to_string()]
+    );
     // Through the outbox (no address is connected in this test, so it stays unsent).
     assert!(matches!(
         sent.status,
@@ -228,8 +248,12 @@ async fn customer_message_trigger(t: TestApp) {
 }
 
 async fn change_triggers(t: TestApp) {
-    let (ann_u, ann) = t.agent("ann@example.com", TicketAccessLevel::All, &[]).await;
-    let (bob_u, bob) = t.agent("bob@example.com", TicketAccessLevel::All, &[]).await;
+    let (ann_u, ann) = t
+        .agent("ann@example.com", TicketAccessLevel::All, &[])
+        .await;
+    let (bob_u, bob) = t
+        .agent("bob@example.com", TicketAccessLevel::All, &[])
+        .await;
     add(
         &t,
         rule(
@@ -275,18 +299,40 @@ async fn change_triggers(t: TestApp) {
     )
     .await;
     let tkt = ticket(&t, &Actor::system(), "Printer").await;
-    update(&t, &Actor::system(), tkt.id, &[("hubspot_owner_id", &ann_u.id.to_string())]).await;
-    let d = t.app.ticket_details(&Actor::system(), tkt.id).await.unwrap();
+    update(
+        &t,
+        &Actor::system(),
+        tkt.id,
+        &[("hubspot_owner_id", &ann_u.id.to_string())],
+    )
+    .await;
+    let d = t
+        .app
+        .ticket_details(&Actor::system(), tkt.id)
+        .await
+        .unwrap();
     assert_eq!(d.followers, vec![bob_u.id]);
     // A low priority is not in the condition; a high one notifies both.
-    update(&t, &Actor::system(), tkt.id, &[("hs_ticket_priority", "LOW")]).await;
+    update(
+        &t,
+        &Actor::system(),
+        tkt.id,
+        &[("hs_ticket_priority", "LOW")],
+    )
+    .await;
     let autos = |n: Vec<fd_store::Notification>| {
         n.into_iter()
             .filter(|n| n.kind == "automation")
             .collect::<Vec<_>>()
     };
     assert!(autos(t.app.notifications(&bob, 50).await.unwrap()).is_empty());
-    update(&t, &Actor::system(), tkt.id, &[("hs_ticket_priority", "HIGH")]).await;
+    update(
+        &t,
+        &Actor::system(),
+        tkt.id,
+        &[("hs_ticket_priority", "HIGH")],
+    )
+    .await;
     let b = autos(t.app.notifications(&bob, 50).await.unwrap());
     assert_eq!(b.len(), 1);
     assert_eq!(b[0].excerpt.as_deref(), Some("Priority went up"));
@@ -335,9 +381,7 @@ async fn loop_protection(t: TestApp) {
             "Ping",
             Trigger::StatusChanged,
             vec![],
-            vec![Action::SetStage {
-                stage: StageId(3),
-            }],
+            vec![Action::SetStage { stage: StageId(3) }],
         ),
     )
     .await;
@@ -347,9 +391,7 @@ async fn loop_protection(t: TestApp) {
             "Pong",
             Trigger::StatusChanged,
             vec![],
-            vec![Action::SetStage {
-                stage: StageId(1),
-            }],
+            vec![Action::SetStage { stage: StageId(1) }],
         ),
     )
     .await;
@@ -364,7 +406,11 @@ async fn loop_protection(t: TestApp) {
         .count();
     assert!(stage_moves <= 4, "{stage_moves} moves");
     for id in [a, b] {
-        let runs = t.app.automation_runs(&Actor::system(), id, 50).await.unwrap();
+        let runs = t
+            .app
+            .automation_runs(&Actor::system(), id, 50)
+            .await
+            .unwrap();
         assert!(!runs.is_empty() && runs.len() <= 2, "{runs:?}");
     }
 }
@@ -391,7 +437,11 @@ async fn refused_action(t: TestApp) {
     // The ticket is in no team of Rita's: she may not see it, so may not own it (HD-09).
     let tkt = ticket(&t, &Actor::system(), "Not Red").await;
     assert_eq!(tk(&t, tkt.id).await.owner_id, None);
-    let runs = t.app.automation_runs(&Actor::system(), id, 10).await.unwrap();
+    let runs = t
+        .app
+        .automation_runs(&Actor::system(), id, 10)
+        .await
+        .unwrap();
     assert_eq!(runs.len(), 1);
     assert!(runs[0].refused);
     assert!(runs[0].outcome.contains("HD-09"), "{}", runs[0].outcome);
@@ -435,24 +485,33 @@ async fn hd_19_applies(t: TestApp) {
                 property: "hs_ticket_priority".into(),
             },
             vec![],
-            vec![Action::SetStage {
-                stage: StageId(3),
-            }],
+            vec![Action::SetStage { stage: StageId(3) }],
         ),
     )
     .await;
     let tkt = ticket(&t, &Actor::system(), "Conditional").await;
-    update(&t, &Actor::system(), tkt.id, &[("hs_ticket_priority", "HIGH")]).await;
+    update(
+        &t,
+        &Actor::system(),
+        tkt.id,
+        &[("hs_ticket_priority", "HIGH")],
+    )
+    .await;
     // The rule's move was refused like an agent's; the priority change itself stands.
     let after = tk(&t, tkt.id).await;
     assert_eq!(after.stage_id.to_string(), STAGE_NEW);
     assert_eq!(after.priority.as_deref(), Some("HIGH"));
     let outcome = last_outcome(&t, id).await;
-    assert!(outcome.contains("refused") && outcome.contains("hs_ticket_category"), "{outcome}");
+    assert!(
+        outcome.contains("refused") && outcome.contains("hs_ticket_category"),
+        "{outcome}"
+    );
 }
 
 async fn time_trigger(t: TestApp) {
-    let (_, ann) = t.agent("ann@example.com", TicketAccessLevel::All, &[]).await;
+    let (_, ann) = t
+        .agent("ann@example.com", TicketAccessLevel::All, &[])
+        .await;
     let id = add(
         &t,
         rule(
@@ -462,14 +521,15 @@ async fn time_trigger(t: TestApp) {
                 minutes: 3 * 24 * 60,
             },
             vec![],
-            vec![Action::SetStage {
-                stage: StageId(4),
-            }],
+            vec![Action::SetStage { stage: StageId(4) }],
         ),
     )
     .await;
     let (c, tkt, _) = conversation_with_ticket(&t, "gina@customer.example").await;
-    t.app.send_reply(&ann, c.id, reply("Try turning it off")).await.unwrap();
+    t.app
+        .send_reply(&ann, c.id, reply("Try turning it off"))
+        .await
+        .unwrap();
     t.clock.advance_ms(2 * 86_400_000);
     assert_eq!(t.app.run_automation_sweep().await.unwrap(), 0);
     assert_eq!(tk(&t, tkt.id).await.stage_id.to_string(), STAGE_WAITING);
@@ -482,14 +542,26 @@ async fn time_trigger(t: TestApp) {
     assert_eq!(t.app.run_automation_sweep().await.unwrap(), 0);
     assert_eq!(tk(&t, tkt.id).await.stage_id.to_string(), STAGE_NEW);
     // A new reply is a new occurrence.
-    t.app.send_reply(&ann, c.id, reply("Any luck?")).await.unwrap();
+    t.app
+        .send_reply(&ann, c.id, reply("Any luck?"))
+        .await
+        .unwrap();
     t.clock.advance_ms(3 * 86_400_000);
     assert_eq!(t.app.run_automation_sweep().await.unwrap(), 1);
-    assert_eq!(t.app.automation_runs(&Actor::system(), id, 10).await.unwrap().len(), 2);
+    assert_eq!(
+        t.app
+            .automation_runs(&Actor::system(), id, 10)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
 }
 
 async fn validation(t: TestApp) {
-    let (_, ann) = t.agent("ann@example.com", TicketAccessLevel::All, &[]).await;
+    let (_, ann) = t
+        .agent("ann@example.com", TicketAccessLevel::All, &[])
+        .await;
     let ok = rule(
         "Comment",
         Trigger::TicketCreated,

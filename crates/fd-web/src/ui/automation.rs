@@ -14,9 +14,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
-use fd_app::domain::automation::{
-    Action, Condition, PropertyOp, TimedEvent, Trigger, WeeklyHours,
-};
+use fd_app::domain::automation::{Action, Condition, PropertyOp, TimedEvent, Trigger, WeeklyHours};
 use fd_app::domain::*;
 use fd_app::{AppError, AutomationRule, RuleInput};
 
@@ -94,7 +92,10 @@ const ACTION_KINDS: [(&str, &str); 9] = [
     ("add_follower", "Add follower (target: email)"),
     ("send_email", "Email the customer (value: text)"),
     ("comment", "Post an internal comment (value: text)"),
-    ("notify", "Notify (target: emails or “owner”; value: message)"),
+    (
+        "notify",
+        "Notify (target: emails or “owner”; value: message)",
+    ),
 ];
 
 /// A choice of a `<select>`.
@@ -466,7 +467,12 @@ fn posted(fields: &Fields) -> FormState {
             .map(|s| s.trim().to_string())
             .collect()
     };
-    let (ck, cp, co, cv) = (col("c_kind"), col("c_property"), col("c_op"), col("c_value"));
+    let (ck, cp, co, cv) = (
+        col("c_kind"),
+        col("c_property"),
+        col("c_op"),
+        col("c_value"),
+    );
     let conditions = (0..ck.len())
         .map(|i| CondRow {
             n: i,
@@ -519,7 +525,9 @@ async fn rule_of(st: &UiState, f: &FormState) -> Result<Result<RuleInput, Vec<St
             .find(|u| u.active && u.email.eq_ignore_ascii_case(who.trim()))
             .map(|u| u.id);
         if found.is_none() {
-            errors.push(format!("{who:?} is not the email address of an active user."));
+            errors.push(format!(
+                "{who:?} is not the email address of an active user."
+            ));
         }
         found
     };
@@ -689,7 +697,17 @@ async fn edit(State(st): State<UiState>, agent: Agent, Path(Id(id)): Path<Id>) -
     require_admin(&agent)?;
     let r = st.app.automation_rule(&agent.actor, id).await?;
     let f = form_of(&st, &r).await?;
-    page(&edit_page(&st, &agent, Some(id), r.rule.builtin.is_some(), f, Vec::new()).await?)
+    page(
+        &edit_page(
+            &st,
+            &agent,
+            Some(id),
+            r.rule.builtin.is_some(),
+            f,
+            Vec::new(),
+        )
+        .await?,
+    )
 }
 
 async fn refused(
@@ -721,7 +739,11 @@ async fn create(State(st): State<UiState>, post: Post) -> UiResult {
         Ok(i) => i,
         Err(errors) => return refused(&st, &post.agent, None, f, errors).await,
     };
-    match st.app.create_automation_rule(&post.agent.actor, input).await {
+    match st
+        .app
+        .create_automation_rule(&post.agent.actor, input)
+        .await
+    {
         Ok(_) => Ok(Redirect::to("/settings/automation").into_response()),
         Err(e) => {
             let errors = reasons(e)?;
