@@ -12,8 +12,9 @@
 //! (`Actor::automation`), which is what stops loops. A refused action is logged on the
 //! ticket's activity and in the rule's run log, and notifies the administrators.
 //!
-//! Depends on the ticket, mail and notify internals; no use-case module depends on it other
-//! than through those four calls. Must not depend on HTTP or HTML.
+//! Depends on the mail and notify internals and the config; the ticket module calls it and
+//! hands it `apply_ticket_changes` (`ApplyChanges`), so it does not import the ticket
+//! module back. Must not depend on HTTP or HTML.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -30,10 +31,22 @@ use fd_store::{
 
 use crate::config::TicketConfig;
 use crate::notify::{TicketNotice, notify_ticket_activity};
-use crate::tickets::apply_ticket_changes;
 use crate::{Actor, App, AppError, Event};
 
-type EngineFuture<'a> = Pin<Box<dyn Future<Output = Result<Vec<Event>, AppError>> + Send + 'a>>;
+pub(crate) type EngineFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<Vec<Event>, AppError>> + Send + 'a>>;
+
+/// How a rule's property, status, owner and team changes are applied: the ticket module's
+/// `apply_ticket_changes` (as `tickets::apply_for_automation`), handed in by the caller.
+/// That module calls this one after every change, so this one must not import it back.
+pub(crate) type ApplyChanges = for<'a> fn(
+    &'a mut Tx,
+    &'a TicketConfig,
+    &'a Actor,
+    &'a mut Ticket,
+    &'a BTreeMap<String, String>,
+    i64,
+) -> EngineFuture<'a>;
 
 /// A rule as the settings page and the API show it: the stored row and its parsed parts.
 #[derive(Debug, Clone)]
@@ -88,9 +101,10 @@ pub(crate) async fn ticket_created(
     cfg: &TicketConfig,
     actor: &Actor,
     t: &mut Ticket,
+    apply: ApplyChanges,
     now: i64,
 ) -> Result<Vec<Event>, AppError> {
-    let events = run(tx, cfg, actor, t.id, TicketEvent::Created, now).await?;
+    let events = run(tx, cfg, actor, t.id, TicketEvent::Created, apply, now).await?;
     reload(tx, t, &events).await?;
     Ok(events)
 }
@@ -103,6 +117,7 @@ pub(crate) fn ticket_changed<'a>(
     actor: &'a Actor,
     t: &'a mut Ticket,
     changed: Vec<String>,
+    apply: ApplyChanges,
     now: i64,
 ) -> EngineFuture<'a> {
     Box::pin(async move {
@@ -112,7 +127,7 @@ pub(crate) fn ticket_changed<'a>(
         let event = TicketEvent::Changed {
             properties: changed,
         };
-        let events = run(tx, cfg, actor, t.id, event, now).await?;
+        let events = run(tx, cfg, actor, t.id, event, apply, now).await?;
         reload(tx, t, &events).await?;
         Ok(events)
     })
@@ -123,6 +138,7 @@ pub(crate) async fn customer_message(
     app: &App,
     tx: &mut Tx,
     ticket: Option<TicketId>,
+    apply: ApplyChanges,
     now: i64,
 ) -> Result<Vec<Event>, AppError> {
     let Some(ticket) = ticket else {
@@ -135,6 +151,7 @@ pub(crate) async fn customer_message(
         &Actor::system(),
         ticket,
         TicketEvent::CustomerMessage,
+        apply,
         now,
     )
     .await
@@ -149,6 +166,7 @@ pub(crate) async fn agent_reply(
     ticket: Option<TicketId>,
     by_email: bool,
     chose_status: bool,
+    apply: ApplyChanges,
     now: i64,
 ) -> Result<Vec<Event>, AppError> {
     let Some(ticket) = ticket else {
@@ -159,7 +177,7 @@ pub(crate) async fn agent_reply(
         by_email,
         chose_status,
     };
-    run(tx, &cfg, actor, ticket, event, now).await
+    run(tx, &cfg, actor, ticket, event, apply, now).await
 }
 
 /// After rules ran, the caller's copy of the ticket is brought up to date.
@@ -179,6 +197,7 @@ fn run<'a>(
     actor: &'a Actor,
     ticket: TicketId,
     event: TicketEvent,
+    apply: ApplyChanges,
     now: i64,
 ) -> EngineFuture<'a> {
     Box::pin(async move {
@@ -209,7 +228,7 @@ fn run<'a>(
             let mut done = Vec::new();
             let mut refusals = Vec::new();
             for a in &f.actions {
-                match act(tx, cfg, &rule_actor, rule, ticket, a, now).await {
+                match act(tx, cfg, &rule_actor, rule, ticket, a, apply, now).await {
                     Ok((what, more)) => {
                         done.push(what);
                         events.extend(more);
@@ -283,6 +302,7 @@ async fn act(
     rule: &Rule,
     ticket: TicketId,
     action: &Action,
+    apply: ApplyChanges,
     now: i64,
 ) -> Result<(String, Vec<Event>), ActError> {
     let mut t = tx
@@ -402,11 +422,11 @@ async fn act(
             ));
         }
         Action::SendEmail { body } => {
-            return send_email(tx, cfg, actor, ticket, body, now).await;
+            return send_email(tx, cfg, actor, ticket, body, apply, now).await;
         }
     };
-    let applied = apply_ticket_changes(tx, cfg, actor, &mut t, &props, now).await?;
-    Ok((what, applied.events))
+    let events = apply(tx, cfg, actor, &mut t, &props, now).await?;
+    Ok((what, events))
 }
 
 fn stage_label(cfg: &TicketConfig, stage: StageId) -> String {
@@ -450,6 +470,7 @@ async fn send_email(
     actor: &Actor,
     ticket: TicketId,
     body: &str,
+    apply: ApplyChanges,
     now: i64,
 ) -> Result<(String, Vec<Event>), ActError> {
     let convs = tx
@@ -543,7 +564,7 @@ async fn send_email(
         by_email: true,
         chose_status: false,
     };
-    events.extend(run(tx, cfg, actor, ticket, event, now).await?);
+    events.extend(run(tx, cfg, actor, ticket, event, apply, now).await?);
     Ok((format!("emailed the customer at {to}"), events))
 }
 
@@ -595,69 +616,71 @@ async fn refused(
 /// How many tickets a sweep handles per rule at most (the next sweep takes the rest).
 const SWEEP_BATCH: i64 = 200;
 
-impl App {
-    /// Time triggers: fires each enabled "time since" rule once per ticket per occurrence of
-    /// its event, for occurrences at least the rule's delay before now. One transaction per
-    /// ticket; the occurrence is claimed in it, so two nodes sweeping never fire it twice.
-    /// Returns how many rule runs it started.
-    pub async fn run_automation_sweep(&self) -> Result<usize, AppError> {
-        let now = self.now();
-        let timed: Vec<Rule> = {
-            let mut tx = self.db().read().await?;
-            let rows = tx.automation_rules().await?;
-            tx.commit().await?;
-            let mut out = Vec::new();
-            for r in &rows {
-                let rule = parse_row(r)?;
-                if rule.enabled && matches!(rule.trigger, Trigger::TimeSince { .. }) {
-                    out.push(rule);
-                }
-            }
-            out
-        };
-        let mut fired = 0;
-        for rule in timed {
-            let Trigger::TimeSince { event, minutes } = rule.trigger else {
-                continue;
-            };
-            let cutoff = now.saturating_sub(minutes.saturating_mul(60_000));
-            let due = {
-                let mut tx = self.db().read().await?;
-                let due = tx
-                    .automation_time_candidates(rule.id, event, cutoff, SWEEP_BATCH)
-                    .await?;
-                tx.commit().await?;
-                due
-            };
-            for (ticket, occurred) in due {
-                let mut tx = self.db().write().await?;
-                if !tx
-                    .claim_automation_occurrence(rule.id, ticket, occurred, now)
-                    .await?
-                {
-                    tx.commit().await?;
-                    continue;
-                }
-                let cfg = self.ticket_config(&mut tx).await?;
-                let events = run(
-                    &mut tx,
-                    &cfg,
-                    &Actor::system(),
-                    ticket,
-                    TicketEvent::TimeDue { rule: rule.id },
-                    now,
-                )
-                .await?;
-                tx.commit().await?;
-                if !events.is_empty() {
-                    fired += 1;
-                }
-                self.publish(events);
+/// Time triggers: fires each enabled "time since" rule once per ticket per occurrence of its
+/// event, for occurrences at least the rule's delay before now. One transaction per ticket;
+/// the occurrence is claimed in it, so two nodes sweeping never fire it twice. Returns how
+/// many tickets rules ran on. (`App::run_automation_sweep`, in the ticket module, hands in
+/// `apply`.)
+pub(crate) async fn sweep(app: &App, apply: ApplyChanges) -> Result<usize, AppError> {
+    let now = app.now();
+    let timed: Vec<Rule> = {
+        let mut tx = app.db().read().await?;
+        let rows = tx.automation_rules().await?;
+        tx.commit().await?;
+        let mut out = Vec::new();
+        for r in &rows {
+            let rule = parse_row(r)?;
+            if rule.enabled && matches!(rule.trigger, Trigger::TimeSince { .. }) {
+                out.push(rule);
             }
         }
-        Ok(fired)
+        out
+    };
+    let mut fired = 0;
+    for rule in timed {
+        let Trigger::TimeSince { event, minutes } = rule.trigger else {
+            continue;
+        };
+        let cutoff = now.saturating_sub(minutes.saturating_mul(60_000));
+        let due = {
+            let mut tx = app.db().read().await?;
+            let due = tx
+                .automation_time_candidates(rule.id, event, cutoff, SWEEP_BATCH)
+                .await?;
+            tx.commit().await?;
+            due
+        };
+        for (ticket, occurred) in due {
+            let mut tx = app.db().write().await?;
+            if !tx
+                .claim_automation_occurrence(rule.id, ticket, occurred, now)
+                .await?
+            {
+                tx.commit().await?;
+                continue;
+            }
+            let cfg = app.ticket_config(&mut tx).await?;
+            let events = run(
+                &mut tx,
+                &cfg,
+                &Actor::system(),
+                ticket,
+                TicketEvent::TimeDue { rule: rule.id },
+                apply,
+                now,
+            )
+            .await?;
+            tx.commit().await?;
+            if !events.is_empty() {
+                fired += 1;
+            }
+            app.publish(events);
+        }
     }
+    Ok(fired)
+}
 
+impl App {
     /// Settings → Automation: every rule in order, with what it did last (admins only).
     pub async fn automation_rules(&self, actor: &Actor) -> Result<Vec<AutomationRule>, AppError> {
         actor.require_admin("managing automation")?;

@@ -23,7 +23,7 @@ use crate::agent_html::sanitize_agent_html;
 use crate::cpu::run_cpu;
 use crate::crm::{AssociationEnd, association_pair};
 use crate::notify::{TicketNotice, notify_ticket_activity};
-use crate::tickets::{NewTicket, apply_ticket_changes, insert_ticket};
+use crate::tickets::{NewTicket, apply_for_automation, apply_ticket_changes, insert_ticket};
 use crate::{Actor, App, AppError, Event, NewContact};
 
 pub use fd_domain::rules::TicketCreation;
@@ -639,6 +639,7 @@ impl App {
                 c.ticket_id,
                 by_email,
                 reply.set_stage.is_some(),
+                apply_for_automation,
                 now,
             )
             .await?,
@@ -1179,7 +1180,16 @@ impl App {
             events.extend(told.into_iter().map(Event::NotificationsChanged));
         }
         if customer {
-            events.extend(crate::automation::customer_message(self, tx, c.ticket_id, now).await?);
+            events.extend(
+                crate::automation::customer_message(
+                    self,
+                    tx,
+                    c.ticket_id,
+                    apply_for_automation,
+                    now,
+                )
+                .await?,
+            );
         }
         Ok((mid, c, events))
     }
