@@ -159,6 +159,7 @@ pub(crate) async fn customer_message(
 
 /// "Agent reply" / "email sent to the customer": called by `send_reply_in` after the
 /// message is stored. `chose_status`: the agent chose a status at send time (HD-20: it wins).
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn agent_reply(
     app: &App,
     tx: &mut Tx,
@@ -295,6 +296,7 @@ async fn may_see(tx: &mut Tx, user: UserId, ticket: TicketId) -> Result<bool, Ap
 }
 
 /// Carries out one action; returns what it did, for the run log.
+#[allow(clippy::too_many_arguments)]
 async fn act(
     tx: &mut Tx,
     cfg: &TicketConfig,
