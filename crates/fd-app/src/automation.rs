@@ -447,20 +447,32 @@ async fn notify_user(
 ) -> Result<(), AppError> {
     let text = format!("Automation “{rule}”");
     let excerpt = fd_domain::notify::excerpt(message);
-    tx.insert_ticket_notification(
-        &fd_store::NewNotification {
-            user,
-            kind: "automation",
-            ticket: Some(ticket),
-            conversation: None,
-            comment: None,
-            actor: None,
-            text: &text,
-            excerpt: Some(&excerpt),
-        },
-        now,
-    )
-    .await?;
+    let id = tx
+        .insert_ticket_notification(
+            &fd_store::NewNotification {
+                user,
+                kind: "automation",
+                ticket: Some(ticket),
+                conversation: None,
+                comment: None,
+                actor: None,
+                text: &text,
+                excerpt: Some(&excerpt),
+            },
+            now,
+        )
+        .await?;
+    // Emailed like every other notification, as the user chose.
+    if tx.notify_email_mode(user).await? == fd_domain::notify::NotifyEmail::Immediately {
+        tx.enqueue_job(
+            crate::notify::JOB_NOTIFY_EMAIL,
+            &serde_json::json!({ "notification_id": id.0 }).to_string(),
+            now,
+            5,
+            now,
+        )
+        .await?;
+    }
     Ok(())
 }
 

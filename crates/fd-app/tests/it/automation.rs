@@ -434,8 +434,20 @@ async fn refused_action(t: TestApp) {
         ),
     )
     .await;
+    let jobs = |t: &TestApp| {
+        let db = t.app.db().clone();
+        async move {
+            let mut tx = db.read().await.unwrap();
+            let n = tx.pending_job_count().await.unwrap();
+            tx.commit().await.unwrap();
+            n
+        }
+    };
+    let jobs_before = jobs(&t).await;
     // The ticket is in no team of Rita's: she may not see it, so may not own it (HD-09).
     let tkt = ticket(&t, &Actor::system(), "Not Red").await;
+    // The admin's notification is emailed as they chose (immediately, by default).
+    assert_eq!(jobs(&t).await, jobs_before + 1);
     assert_eq!(tk(&t, tkt.id).await.owner_id, None);
     let runs = t
         .app
