@@ -6,6 +6,9 @@ use crate::{App, AppError};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor {
     pub viewer: Viewer,
+    /// Set when an automation rule acts: the chain of rules that led here (loop protection,
+    /// fd-domain's `automation::Chain`). `None` for people, tokens and the system itself.
+    pub automation: Option<fd_domain::automation::Chain>,
 }
 
 impl Actor {
@@ -13,6 +16,7 @@ impl Actor {
     pub fn system() -> Actor {
         Actor {
             viewer: Viewer::System,
+            automation: None,
         }
     }
 
@@ -76,7 +80,10 @@ impl App {
         let user = tx.user(id).await?;
         tx.commit().await?;
         match user {
-            Some(u) if u.active => Ok(Actor { viewer: u.viewer() }),
+            Some(u) if u.active => Ok(Actor {
+                viewer: u.viewer(),
+                automation: None,
+            }),
             _ => Err(AppError::Unauthenticated),
         }
     }

@@ -169,7 +169,10 @@ impl App {
         tx.commit().await?;
         match user {
             Some(u) if u.active => {
-                let actor = Actor { viewer: u.viewer() };
+                let actor = Actor {
+                    viewer: u.viewer(),
+                    automation: None,
+                };
                 self.auth_cache.put(version, hash, actor.clone());
                 Ok(actor)
             }

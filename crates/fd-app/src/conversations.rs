@@ -23,7 +23,7 @@ use crate::agent_html::sanitize_agent_html;
 use crate::cpu::run_cpu;
 use crate::crm::{AssociationEnd, association_pair};
 use crate::notify::{TicketNotice, notify_ticket_activity};
-use crate::tickets::{NewTicket, apply_ticket_changes, insert_ticket};
+use crate::tickets::{NewTicket, apply_for_automation, apply_ticket_changes, insert_ticket};
 use crate::{Actor, App, AppError, Event, NewContact};
 
 pub use fd_domain::rules::TicketCreation;
@@ -631,6 +631,19 @@ impl App {
             tx.touch_ticket(t, now).await?;
         }
         tx.delete_draft(user, c.ticket_id, Some(id)).await?;
+        events.extend(
+            crate::automation::agent_reply(
+                self,
+                tx,
+                actor,
+                c.ticket_id,
+                by_email,
+                reply.set_stage.is_some(),
+                apply_for_automation,
+                now,
+            )
+            .await?,
+        );
         let message = tx
             .message(&ViewerScope::All, mid)
             .await?
@@ -1165,6 +1178,18 @@ impl App {
             n.conversation = Some(c.id);
             let told = notify_ticket_activity(tx, &Actor::system(), n, now).await?;
             events.extend(told.into_iter().map(Event::NotificationsChanged));
+        }
+        if customer {
+            events.extend(
+                crate::automation::customer_message(
+                    self,
+                    tx,
+                    c.ticket_id,
+                    apply_for_automation,
+                    now,
+                )
+                .await?,
+            );
         }
         Ok((mid, c, events))
     }

@@ -530,6 +530,7 @@ impl App {
         Ok(Some(ActiveSession {
             actor: Actor {
                 viewer: user.viewer(),
+                automation: None,
             },
             user,
             csrf_token: s.csrf_token,

@@ -425,6 +425,7 @@ pub(crate) async fn apply_ticket_changes(
             .await?;
         }
     }
+    let changed_names: Vec<String> = changed.iter().map(|(n, _, _)| n.clone()).collect();
     for (name, old, new) in changed {
         tx.record_activity(&change(t.id, actor, &name, old, new, now))
             .await?;
@@ -448,6 +449,18 @@ pub(crate) async fn apply_ticket_changes(
         let told = notify_ticket_activity(tx, actor, n, now).await?;
         events.extend(told.into_iter().map(Event::NotificationsChanged));
     }
+    events.extend(
+        crate::automation::ticket_changed(
+            tx,
+            cfg,
+            actor,
+            t,
+            changed_names,
+            apply_for_automation,
+            now,
+        )
+        .await?,
+    );
     Ok(Applied { events })
 }
 
@@ -591,6 +604,7 @@ pub(crate) async fn insert_ticket(
         notify_ticket_activity(tx, actor, n, now).await?;
     }
     crate::routing::route_new_ticket(tx, &mut t, now).await?;
+    crate::automation::ticket_created(tx, cfg, actor, &mut t, apply_for_automation, now).await?;
     Ok(t)
 }
 
@@ -1007,4 +1021,29 @@ pub(crate) async fn restore_ticket_in(
         events.push(Event::ConversationChanged(c.id));
     }
     Ok(events)
+}
+
+/// `apply_ticket_changes` as automation applies a rule's changes (`automation::ApplyChanges`):
+/// handed to it, so that the automation module does not import this one, which calls it.
+pub(crate) fn apply_for_automation<'a>(
+    tx: &'a mut Tx,
+    cfg: &'a TicketConfig,
+    actor: &'a Actor,
+    t: &'a mut Ticket,
+    raw: &'a BTreeMap<String, String>,
+    now: i64,
+) -> crate::automation::EngineFuture<'a> {
+    Box::pin(async move {
+        Ok(apply_ticket_changes(tx, cfg, actor, t, raw, now)
+            .await?
+            .events)
+    })
+}
+
+impl App {
+    /// Automation's time triggers ("no customer reply for 3 days"), each occurrence once:
+    /// see `automation::sweep`.
+    pub async fn run_automation_sweep(&self) -> Result<usize, AppError> {
+        crate::automation::sweep(self, apply_for_automation).await
+    }
 }

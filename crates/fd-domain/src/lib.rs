@@ -12,6 +12,7 @@
 
 pub mod access;
 pub mod accounts;
+pub mod automation;
 pub mod bots;
 pub mod chat;
 pub mod contacts;

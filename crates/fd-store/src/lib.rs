@@ -9,6 +9,8 @@
 //! time is passed in.
 
 mod activity;
+mod automation;
+pub use automation::{AutomationRuleInput, AutomationRuleRow, AutomationRun};
 mod bots;
 mod chat;
 mod config;

@@ -249,3 +249,17 @@ pub async fn ticket_activity(t: &TestApp, id: TicketId) -> Vec<ActivityEvent> {
     tx.commit().await.unwrap();
     a
 }
+
+/// Turns HD-20's built-in automation off, for scenarios about what agents' own actions do
+/// (with it on, an email reply also moves the ticket to "Waiting on contact").
+pub async fn hd_20_rule_off(t: &TestApp) {
+    let rules = t.app.automation_rules(&Actor::system()).await.unwrap();
+    let builtin = rules
+        .iter()
+        .find(|r| r.rule.builtin.as_deref() == Some(fd_app::domain::automation::HD_20_BUILTIN))
+        .expect("the built-in HD-20 rule");
+    t.app
+        .set_automation_rule_enabled(&Actor::system(), builtin.rule.id, false)
+        .await
+        .unwrap();
+}

@@ -7,6 +7,7 @@ mod access;
 mod accounts;
 mod admin;
 mod attachments;
+mod automation;
 mod bad_input;
 mod bots;
 mod bulk;

@@ -32,6 +32,8 @@ fn kinds(n: &[Notification]) -> Vec<String> {
 
 async fn every_activity(t: TestApp) {
     let system = Actor::system();
+    // Each notification here follows an agent's own action.
+    hd_20_rule_off(&t).await;
     let (ann_u, ann) = t
         .agent("ann@example.com", TicketAccessLevel::All, &[])
         .await;

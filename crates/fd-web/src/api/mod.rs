@@ -7,6 +7,7 @@
 //! booleans, repeated or comma-separated array parameters, empty JSON bodies.
 
 mod associations;
+mod automation;
 mod calling;
 mod conversations;
 pub(crate) mod files;
@@ -58,7 +59,7 @@ fn api() -> OpenApiRouter<WebState> {
 }
 
 /// Each route file's routes, by name.
-fn route_files() -> [(&'static str, OpenApiRouter<WebState>); 14] {
+fn route_files() -> [(&'static str, OpenApiRouter<WebState>); 15] {
     [
         ("files", files::routes()),
         ("users", users::routes()),
@@ -74,6 +75,7 @@ fn route_files() -> [(&'static str, OpenApiRouter<WebState>); 14] {
         ("forms", forms::routes()),
         ("visitor_identification", visitor_identification::routes()),
         ("ticket_unmerge", ticket_unmerge::routes()),
+        ("automation", automation::routes()),
     ]
 }
 

@@ -233,7 +233,11 @@ fn comment_item(cm: &Comment, dir: &Directory) -> ThreadItemVm {
         id: cm.id.0,
         conversation_id: cm.conversation_id.map_or(0, |c| c.0),
         css: "comment",
-        author: dir.user_name(cm.author_id),
+        // A comment without an author was posted by an automation rule.
+        author: match cm.author_id {
+            Some(u) => dir.user_name(Some(u)),
+            None => "Automation".into(),
+        },
         at: cm.created_at,
         text: cm.body.clone(),
         ..ThreadItemVm::default()

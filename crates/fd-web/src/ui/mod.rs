@@ -10,6 +10,7 @@ mod admin;
 mod assets;
 mod attach;
 mod auth;
+mod automation;
 mod bots;
 mod calling;
 mod chat;
@@ -68,6 +69,7 @@ pub(crate) fn router<S: Clone + Send + Sync + 'static>(app: App) -> Router<S> {
         .route("/", get(home))
         .merge(chat::routes())
         .merge(bots::routes())
+        .merge(automation::routes())
         .merge(calling::routes())
         .merge(routing::routes())
         .route("/login", get(auth::login_page).post(auth::login))

@@ -595,6 +595,10 @@ pub(crate) fn activity_vm(a: &ActivityEvent, dir: &Directory, words: &ActivityWo
             a.new_value.as_deref().unwrap_or("?")
         ),
         "merged" | "unmerged" | "split" | "unsplit" => merge_words(a),
+        "automation_refused" => format!(
+            "refused an action of automation rule “{field}”: {}",
+            a.new_value.as_deref().unwrap_or("")
+        ),
         other => other.replace('_', " "),
     };
     ActivityVm {

@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod api_automation;
 mod api_common;
 mod api_conversations;
 mod api_crm;
