@@ -24,6 +24,7 @@ mod config;
 mod conversations;
 mod cpu;
 mod crm;
+mod csat;
 mod drafts;
 mod engagements;
 mod error;
@@ -40,6 +41,7 @@ mod reading;
 mod schema;
 mod seeding;
 mod sessions;
+mod suggest;
 mod threads;
 mod ticket_merge;
 mod ticket_unmerge;
@@ -51,6 +53,8 @@ mod user_objects;
 use std::sync::Arc;
 
 pub use actor::Actor;
+pub use csat::{COMMENT_MAX as CSAT_COMMENT_MAX, CsatEmail, CsatOutcome, LINK_DAYS as CSAT_LINK_DAYS};
+pub use suggest::{SUGGESTIONS_SHOWN, Suggestion, SuggestionKind, query_text, suggestion_tokens};
 pub use admin::{NewPipeline, NewProperty, NewStage, NewUserInput, StagePatch};
 pub use agent_html::sanitize_agent_html;
 pub use auth::{NewApiToken, TOKEN_PREFIX};
@@ -128,6 +132,8 @@ pub struct App {
     form_clients: Arc<address_budget::AddressBudget>,
     /// New chats per client address (see `chat.rs`).
     chat_starts: Arc<address_budget::AddressBudget>,
+    /// The reply-suggestion index (see `suggest.rs`).
+    suggest_index: Arc<suggest::SuggestIndex>,
 }
 
 impl App {
@@ -155,7 +161,12 @@ impl App {
                 fd_domain::chat::CHAT_START_REFILL_MS,
                 chat::CHAT_CLIENTS_MAX,
             )),
+            suggest_index: Arc::default(),
         }
+    }
+
+    pub(crate) fn suggest_index(&self) -> &suggest::SuggestIndex {
+        &self.suggest_index
     }
 
     pub fn db(&self) -> &Db {
