@@ -21,6 +21,7 @@ mod merge;
 mod notify;
 mod reading;
 mod search;
+mod suggest;
 mod sign_in;
 mod tickets;
 mod unmerge;
