@@ -15,6 +15,7 @@ mod chat;
 mod common;
 mod concurrency;
 mod contacts;
+mod csat;
 mod conversations;
 mod forms;
 mod merge;
