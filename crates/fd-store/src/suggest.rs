@@ -121,7 +121,7 @@ impl Tx {
     pub async fn article_fingerprint(&mut self) -> Result<(i64, i64, i64), StoreError> {
         let r = self
             .one(
-                "SELECT COUNT(*) AS n, COALESCE(MAX(updated_at), 0) AS u, COALESCE(SUM(id), 0) AS s \
+                "SELECT COUNT(*) AS n, COALESCE(MAX(updated_at), 0) AS u, CAST(COALESCE(SUM(id), 0) AS BIGINT) AS s \
                  FROM library_items WHERE kind = 'article' AND archived = FALSE",
                 args![],
             )
