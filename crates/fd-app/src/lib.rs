@@ -53,6 +53,7 @@ mod user_objects;
 use std::sync::Arc;
 
 pub use actor::Actor;
+pub use fd_store::{CsatCounts, CsatSettings, CsatSurvey};
 pub use csat::{COMMENT_MAX as CSAT_COMMENT_MAX, CsatEmail, CsatOutcome, LINK_DAYS as CSAT_LINK_DAYS};
 pub use suggest::{SUGGESTIONS_SHOWN, Suggestion, SuggestionKind, query_text, suggestion_tokens};
 pub use admin::{NewPipeline, NewProperty, NewStage, NewUserInput, StagePatch};

@@ -18,6 +18,7 @@ mod pipelines;
 mod properties;
 mod search;
 mod thread_assignee;
+mod suggestions;
 mod ticket_unmerge;
 mod users;
 mod visitor_identification;
@@ -58,7 +59,7 @@ fn api() -> OpenApiRouter<WebState> {
 }
 
 /// Each route file's routes, by name.
-fn route_files() -> [(&'static str, OpenApiRouter<WebState>); 14] {
+fn route_files() -> [(&'static str, OpenApiRouter<WebState>); 15] {
     [
         ("files", files::routes()),
         ("users", users::routes()),
@@ -74,6 +75,7 @@ fn route_files() -> [(&'static str, OpenApiRouter<WebState>); 14] {
         ("forms", forms::routes()),
         ("visitor_identification", visitor_identification::routes()),
         ("ticket_unmerge", ticket_unmerge::routes()),
+        ("suggestions", suggestions::routes()),
     ]
 }
 

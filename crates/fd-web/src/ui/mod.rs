@@ -13,6 +13,7 @@ mod auth;
 mod bots;
 mod calling;
 mod chat;
+mod csat;
 mod editor;
 mod engagements;
 mod flash;
@@ -68,6 +69,7 @@ pub(crate) fn router<S: Clone + Send + Sync + 'static>(app: App) -> Router<S> {
         .merge(chat::routes())
         .merge(bots::routes())
         .merge(calling::routes())
+        .merge(csat::routes())
         .route("/login", get(auth::login_page).post(auth::login))
         .route("/logout", post(auth::logout))
         .route(
