@@ -16,7 +16,7 @@
 //! (`tickets_by_ids` with the actor's scope, HD-09) after ranking, together with "resolved"
 //! (a closed stage) — so a reply from a ticket the agent cannot see never leaves this module.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use bm25::{Embedder, EmbedderBuilder, Language, LanguageMode, Scorer, Tokenizer};
 use fd_domain::*;
@@ -29,8 +29,11 @@ use crate::{Actor, App, AppError};
 pub const SUGGESTIONS_SHOWN: usize = 3;
 /// Messages read per step while catching the index up.
 const CATCH_UP_BATCH: i64 = 5_000;
-/// Ranked past tickets checked against the viewer's access per query at most.
+/// Ranked past tickets checked against the viewer's access per query at most (an agent who
+/// may see few tickets gets fewer past replies rather than a slow editor).
 const SCOPE_CHECK_LIMIT: usize = 2_000;
+/// Ranked past tickets checked per scoped read.
+const SCOPE_CHECK_CHUNK: usize = 32;
 /// Below this many documents the average length is refitted on every doubling anyway.
 const MIN_REFIT_DOCS: usize = 16;
 
@@ -347,56 +350,69 @@ impl App {
             .collect();
         // Equal scores in a fixed order (the scorer's own order of ties is a hash set's).
         ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-        // Which of the best-ranked past tickets the actor may be shown: one scoped read.
-        let candidates: Vec<TicketId> = ranked
-            .iter()
-            .filter_map(|(_, k)| match k {
-                DocKey::Ticket(t) if Some(*t) != exclude => Some(*t),
-                _ => None,
-            })
-            .take(SCOPE_CHECK_LIMIT)
-            .collect();
-        let shown: std::collections::HashSet<TicketId> = tx
-            .tickets_by_ids(&actor.scope(), &candidates)
-            .await?
-            .into_iter()
-            .filter(|t| !t.is_open && t.trashed_at.is_none())
-            .map(|t| t.id)
-            .collect();
-        tx.commit().await?;
+        // Which of the best-ranked past tickets the actor may be shown: scoped reads of the
+        // next few ranked tickets at a time, until enough suggestions are found.
         let mut out = Vec::new();
-        for (score, key) in ranked {
-            if out.len() >= limit {
-                break;
-            }
-            match key {
-                DocKey::Article(id) => {
-                    if let Some(a) = state.articles.get(&id) {
-                        out.push(Suggestion {
-                            kind: SuggestionKind::Article,
-                            id,
-                            title: a.title.clone(),
-                            body_html: a.body_html.clone(),
-                            ticket: None,
-                            score,
-                        });
-                    }
+        let mut next = 0;
+        let mut checked = 0;
+        while out.len() < limit && next < ranked.len() {
+            let mut end = next;
+            let mut chunk = Vec::new();
+            while end < ranked.len() && chunk.len() < SCOPE_CHECK_CHUNK {
+                if let DocKey::Ticket(t) = ranked[end].1
+                    && Some(t) != exclude
+                    && checked < SCOPE_CHECK_LIMIT
+                {
+                    chunk.push(t);
                 }
-                DocKey::Ticket(t) if shown.contains(&t) => {
-                    if let Some(r) = state.replies.get(&t) {
-                        out.push(Suggestion {
-                            kind: SuggestionKind::Reply,
-                            id: r.message.0,
-                            title: r.subject.clone(),
-                            body_html: escape_text(&r.text),
-                            ticket: Some(t),
-                            score,
-                        });
-                    }
-                }
-                DocKey::Ticket(_) => {}
+                end += 1;
             }
+            checked += chunk.len();
+            let shown: HashSet<TicketId> = if chunk.is_empty() {
+                HashSet::new()
+            } else {
+                tx.tickets_by_ids(&actor.scope(), &chunk)
+                    .await?
+                    .into_iter()
+                    .filter(|t| !t.is_open && t.trashed_at.is_none())
+                    .map(|t| t.id)
+                    .collect()
+            };
+            for (score, key) in &ranked[next..end] {
+                if out.len() >= limit {
+                    break;
+                }
+                match *key {
+                    DocKey::Article(id) => {
+                        if let Some(a) = state.articles.get(&id) {
+                            out.push(Suggestion {
+                                kind: SuggestionKind::Article,
+                                id,
+                                title: a.title.clone(),
+                                body_html: a.body_html.clone(),
+                                ticket: None,
+                                score: *score,
+                            });
+                        }
+                    }
+                    DocKey::Ticket(t) if shown.contains(&t) => {
+                        if let Some(r) = state.replies.get(&t) {
+                            out.push(Suggestion {
+                                kind: SuggestionKind::Reply,
+                                id: r.message.0,
+                                title: r.subject.clone(),
+                                body_html: escape_text(&r.text),
+                                ticket: Some(t),
+                                score: *score,
+                            });
+                        }
+                    }
+                    DocKey::Ticket(_) => {}
+                }
+            }
+            next = end;
         }
+        tx.commit().await?;
         Ok(out)
     }
 }
