@@ -105,7 +105,11 @@ fn activity(ticket: TicketId, action: &'static str, value: Option<String>, at: i
 /// Called by `apply_ticket_changes` in its transaction when a ticket moves to a CLOSED stage
 /// from one that was not: queues the survey when CSAT is on, the ticket has none yet and
 /// its customer has an address.
-pub(crate) async fn queue_survey_in(tx: &mut Tx, ticket: TicketId, now: i64) -> Result<(), AppError> {
+pub(crate) async fn queue_survey_in(
+    tx: &mut Tx,
+    ticket: TicketId,
+    now: i64,
+) -> Result<(), AppError> {
     if !tx.csat_settings().await?.enabled {
         return Ok(());
     }
@@ -231,8 +235,14 @@ impl App {
         };
         let settings = tx.csat_settings().await?;
         let token = new_token();
-        tx.issue_csat_token(ticket, &sha256_hex(&token), &to, now, now + LINK_DAYS * DAY_MS)
-            .await?;
+        tx.issue_csat_token(
+            ticket,
+            &sha256_hex(&token),
+            &to,
+            now,
+            now + LINK_DAYS * DAY_MS,
+        )
+        .await?;
         tx.commit().await?;
         Ok(Some(CsatEmail {
             ticket,
@@ -293,8 +303,13 @@ impl App {
         if changed {
             tx.set_csat_rating(ticket, &new_rating, new_comment.as_deref(), now)
                 .await?;
-            tx.set_property_value("tickets", ticket.0, "frontdesk_csat_rating", Some(&new_rating))
-                .await?;
+            tx.set_property_value(
+                "tickets",
+                ticket.0,
+                "frontdesk_csat_rating",
+                Some(&new_rating),
+            )
+            .await?;
             tx.set_property_value(
                 "tickets",
                 ticket.0,
@@ -310,12 +325,22 @@ impl App {
             )
             .await?;
             if survey.rating.as_deref() != Some(new_rating.as_str()) {
-                tx.record_activity(&activity(ticket, "csat_rated", Some(new_rating.clone()), now))
-                    .await?;
+                tx.record_activity(&activity(
+                    ticket,
+                    "csat_rated",
+                    Some(new_rating.clone()),
+                    now,
+                ))
+                .await?;
             }
             if survey.comment != new_comment && new_comment.is_some() {
-                tx.record_activity(&activity(ticket, "csat_commented", new_comment.clone(), now))
-                    .await?;
+                tx.record_activity(&activity(
+                    ticket,
+                    "csat_commented",
+                    new_comment.clone(),
+                    now,
+                ))
+                .await?;
             }
         }
         let survey = tx.csat_survey(ticket).await?.unwrap_or(survey);

@@ -53,9 +53,6 @@ mod user_objects;
 use std::sync::Arc;
 
 pub use actor::Actor;
-pub use fd_store::{CsatCounts, CsatSettings, CsatSurvey};
-pub use csat::{COMMENT_MAX as CSAT_COMMENT_MAX, CsatEmail, CsatOutcome, LINK_DAYS as CSAT_LINK_DAYS};
-pub use suggest::{SUGGESTIONS_SHOWN, Suggestion, SuggestionKind, query_text, suggestion_tokens};
 pub use admin::{NewPipeline, NewProperty, NewStage, NewUserInput, StagePatch};
 pub use agent_html::sanitize_agent_html;
 pub use auth::{NewApiToken, TOKEN_PREFIX};
@@ -67,14 +64,19 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use conversations::{InboundMessage, NewConversation, Reply, TicketCreation, VisitorContact};
 pub use cpu::run_cpu;
 pub use crm::{AssociationEnd, NewContact, NewLinkedRecord, RecordList};
+pub use csat::{
+    COMMENT_MAX as CSAT_COMMENT_MAX, CsatEmail, CsatOutcome, LINK_DAYS as CSAT_LINK_DAYS,
+};
 pub use error::AppError;
 pub use events::{Event, WatchTarget};
 pub use fd_domain as domain;
+pub use fd_store::{CsatCounts, CsatSettings, CsatSurvey};
 pub use files::FileDownload;
 pub use forms::{
     FormChanges, FormSubmission, NewForm, SUBMIT_BURST, SUBMIT_REFILL_MS, SubmitOutcome,
     parse_field_spec,
 };
+pub use suggest::{SUGGESTIONS_SHOWN, Suggestion, SuggestionKind, query_text, suggestion_tokens};
 pub use ticket_unmerge::{TicketLinks, Unmerged};
 // The query inputs of the list use cases; the store itself is not part of fd-app's API.
 pub use drafts::DraftEntry;

@@ -99,7 +99,10 @@ impl Tx {
     }
 
     /// The system's read of a ticket's survey (the job that sends it, the rating page).
-    pub async fn csat_survey(&mut self, ticket: TicketId) -> Result<Option<CsatSurvey>, StoreError> {
+    pub async fn csat_survey(
+        &mut self,
+        ticket: TicketId,
+    ) -> Result<Option<CsatSurvey>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM csat_surveys s WHERE s.ticket_id = $1");
         self.opt(&sql, args![ticket])
             .await?

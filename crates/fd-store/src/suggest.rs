@@ -59,7 +59,8 @@ impl Tx {
         if tickets.is_empty() {
             return Ok(Vec::new());
         }
-        let mut sql = Sql::new("SELECT id, subject FROM tickets WHERE trashed_at IS NULL AND id IN (");
+        let mut sql =
+            Sql::new("SELECT id, subject FROM tickets WHERE trashed_at IS NULL AND id IN (");
         sql.bind_list(tickets.iter().copied()).push(")");
         let mut out: BTreeMap<TicketId, SuggestionSource> = BTreeMap::new();
         for r in self.all_sql(sql).await? {

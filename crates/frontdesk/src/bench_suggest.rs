@@ -587,7 +587,7 @@ pub async fn run(args: BenchSuggestArgs) -> anyhow::Result<()> {
             .map(|(tp, w)| (want.intersection(w).count(), *tp))
             .filter(|(n, _)| *n > 0)
             .collect();
-        scored.sort_by(|a, b| b.0.cmp(&a.0));
+        scored.sort_by_key(|s| std::cmp::Reverse(s.0));
         if scored.iter().take(3).any(|(_, tp)| tp == topic) {
             base_hits += 1;
         }

@@ -33,7 +33,9 @@ fn token_of(text: &str) -> String {
 }
 
 async fn off_by_default(t: TestApp) {
-    let (_, ann) = t.agent("ann@example.com", TicketAccessLevel::All, &[]).await;
+    let (_, ann) = t
+        .agent("ann@example.com", TicketAccessLevel::All, &[])
+        .await;
     let (_, tk, _) = conversation_with_ticket(&t, "cust@example.com").await;
     let jobs = t.app.pending_jobs().await.unwrap();
     move_to_stage(&t, &ann, tk.id, STAGE_CLOSED).await;
@@ -43,7 +45,9 @@ async fn off_by_default(t: TestApp) {
 
 async fn queued_once(t: TestApp) {
     enable(&t).await;
-    let (_, ann) = t.agent("ann@example.com", TicketAccessLevel::All, &[]).await;
+    let (_, ann) = t
+        .agent("ann@example.com", TicketAccessLevel::All, &[])
+        .await;
     let (_, tk, _) = conversation_with_ticket(&t, "cust@example.com").await;
     let jobs = t.app.pending_jobs().await.unwrap();
     move_to_stage(&t, &ann, tk.id, STAGE_CLOSED).await;
@@ -73,13 +77,22 @@ async fn queued_once(t: TestApp) {
 
 async fn rating(t: TestApp) {
     enable(&t).await;
-    let (_, ann) = t.agent("ann@example.com", TicketAccessLevel::All, &[]).await;
+    let (_, ann) = t
+        .agent("ann@example.com", TicketAccessLevel::All, &[])
+        .await;
     let (_, bob) = t
         .agent("bob@example.com", TicketAccessLevel::Owned, &[])
         .await;
     let (_, tk, _) = conversation_with_ticket(&t, "cust@example.com").await;
     move_to_stage(&t, &ann, tk.id, STAGE_CLOSED).await;
-    let token = token_of(&t.app.issue_csat_email(tk.id).await.unwrap().unwrap().text(""));
+    let token = token_of(
+        &t.app
+            .issue_csat_email(tk.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .text(""),
+    );
     let from = t.app.now();
     let CsatOutcome::Rated { survey, subject } =
         t.app.csat_rate(&token, Some("good"), None).await.unwrap()
@@ -90,13 +103,18 @@ async fn rating(t: TestApp) {
     assert_eq!(subject, tk.subject);
     // On the ticket: its properties (the API's), its survey, its history.
     let after = tk_props(&t, tk.id).await;
-    assert_eq!(after.get("frontdesk_csat_rating").map(String::as_str), Some("good"));
+    assert_eq!(
+        after.get("frontdesk_csat_rating").map(String::as_str),
+        Some("good")
+    );
     let s = t.app.ticket_csat(&ann, tk.id).await.unwrap().unwrap();
     assert_eq!(s.rating.as_deref(), Some("good"));
-    assert!(ticket_activity(&t, tk.id)
-        .await
-        .iter()
-        .any(|a| a.action == "csat_rated" && a.new_value.as_deref() == Some("good")));
+    assert!(
+        ticket_activity(&t, tk.id)
+            .await
+            .iter()
+            .any(|a| a.action == "csat_rated" && a.new_value.as_deref() == Some("good"))
+    );
     // HD-09: Bob may not see the ticket, nor its survey.
     assert!(t.app.ticket_csat(&bob, tk.id).await.unwrap().is_none());
     // A comment, then a change of mind: the comment stays.
@@ -109,7 +127,10 @@ async fn rating(t: TestApp) {
     assert_eq!(s.rating.as_deref(), Some("bad"));
     assert_eq!(s.comment.as_deref(), Some("Quick answer, thanks"));
     let after = tk_props(&t, tk.id).await;
-    assert_eq!(after.get("frontdesk_csat_rating").map(String::as_str), Some("bad"));
+    assert_eq!(
+        after.get("frontdesk_csat_rating").map(String::as_str),
+        Some("bad")
+    );
     assert_eq!(
         after.get("frontdesk_csat_comment").map(String::as_str),
         Some("Quick answer, thanks")
@@ -137,12 +158,24 @@ async fn tk_props(t: &TestApp, id: TicketId) -> std::collections::BTreeMap<Strin
 
 async fn expired(t: TestApp) {
     enable(&t).await;
-    let (_, ann) = t.agent("ann@example.com", TicketAccessLevel::All, &[]).await;
+    let (_, ann) = t
+        .agent("ann@example.com", TicketAccessLevel::All, &[])
+        .await;
     let (_, tk, _) = conversation_with_ticket(&t, "cust@example.com").await;
     move_to_stage(&t, &ann, tk.id, STAGE_CLOSED).await;
-    let token = token_of(&t.app.issue_csat_email(tk.id).await.unwrap().unwrap().text(""));
+    let token = token_of(
+        &t.app
+            .issue_csat_email(tk.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .text(""),
+    );
     assert_eq!(
-        t.app.csat_rate("nonsense", Some("good"), None).await.unwrap(),
+        t.app
+            .csat_rate("nonsense", Some("good"), None)
+            .await
+            .unwrap(),
         CsatOutcome::Unknown
     );
     // A comment before any rating is refused in words.
@@ -164,17 +197,28 @@ async fn expired(t: TestApp) {
 
 async fn settings(t: TestApp) {
     let (_, admin) = t.admin("admin@example.com").await;
-    let (_, ann) = t.agent("ann@example.com", TicketAccessLevel::All, &[]).await;
+    let (_, ann) = t
+        .agent("ann@example.com", TicketAccessLevel::All, &[])
+        .await;
     let s = t.app.csat_settings(&admin).await.unwrap();
     assert!(!s.enabled);
     assert_forbidden(t.app.csat_settings(&ann).await);
     assert_forbidden(t.app.set_csat_settings(&ann, true, "a", "b").await);
-    assert_invalid(t.app.set_csat_settings(&admin, true, "Rate us", "  ").await, "csat_intro");
-    assert_invalid(t.app.set_csat_settings(&admin, true, "", "Hi").await, "csat_subject");
+    assert_invalid(
+        t.app.set_csat_settings(&admin, true, "Rate us", "  ").await,
+        "csat_intro",
+    );
+    assert_invalid(
+        t.app.set_csat_settings(&admin, true, "", "Hi").await,
+        "csat_subject",
+    );
     t.app
         .set_csat_settings(&admin, true, "Rate us", "Tell us")
         .await
         .unwrap();
     let s = t.app.csat_settings(&admin).await.unwrap();
-    assert_eq!((s.enabled, s.subject.as_str(), s.intro.as_str()), (true, "Rate us", "Tell us"));
+    assert_eq!(
+        (s.enabled, s.subject.as_str(), s.intro.as_str()),
+        (true, "Rate us", "Tell us")
+    );
 }

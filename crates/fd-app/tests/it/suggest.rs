@@ -26,7 +26,16 @@ async fn article(t: &TestApp, admin: &Actor, title: &str, body: &str) -> i64 {
 
 /// A customer's email ticket with `text`, answered by `agent` with `answer`.
 async fn answered(t: &TestApp, agent: &Actor, subject: &str, text: &str, answer: &str) -> Ticket {
-    let k = contact(t, &format!("{}@example.com", unique_message_id().trim_matches(['<', '>']).replace('@', "."))).await;
+    let k = contact(
+        t,
+        &format!(
+            "{}@example.com",
+            unique_message_id()
+                .trim_matches(['<', '>'])
+                .replace('@', ".")
+        ),
+    )
+    .await;
     let from = k.email.clone().unwrap_or_default();
     let mut input = new_conversation(Channel::Email, Some(k.id));
     input.ticket = TicketCreation::Automatic;
@@ -54,8 +63,14 @@ fn titles(s: &[Suggestion]) -> Vec<String> {
 async fn idf(t: TestApp) {
     let (_, admin) = t.admin("admin@example.com").await;
     for (title, body) in [
-        ("Printer setup", "Set up the office printer and its printer queue."),
-        ("Printer drivers", "Download printer drivers for every printer model."),
+        (
+            "Printer setup",
+            "Set up the office printer and its printer queue.",
+        ),
+        (
+            "Printer drivers",
+            "Download printer drivers for every printer model.",
+        ),
         ("Printer paper", "Which paper sizes the printer takes."),
         ("Money back", "How to ask for a refund of an order."),
     ] {
@@ -75,13 +90,7 @@ async fn idf(t: TestApp) {
 
 async fn saturation(t: TestApp) {
     let (_, admin) = t.admin("admin@example.com").await;
-    article(
-        &t,
-        &admin,
-        "Printer printer",
-        &"printer ".repeat(40),
-    )
-    .await;
+    article(&t, &admin, "Printer printer", &"printer ".repeat(40)).await;
     article(
         &t,
         &admin,
@@ -90,7 +99,13 @@ async fn saturation(t: TestApp) {
     )
     .await;
     for i in 0..4 {
-        article(&t, &admin, &format!("Other {i}"), "Unrelated words about the weather.").await;
+        article(
+            &t,
+            &admin,
+            &format!("Other {i}"),
+            "Unrelated words about the weather.",
+        )
+        .await;
     }
     // Raw term frequency would rank the page of "printer" first; BM25 saturates it, and the
     // article with both words wins.
@@ -103,7 +118,9 @@ async fn saturation(t: TestApp) {
 }
 
 async fn scoping(t: TestApp) {
-    let (_, ann) = t.agent("ann@example.com", TicketAccessLevel::All, &[]).await;
+    let (_, ann) = t
+        .agent("ann@example.com", TicketAccessLevel::All, &[])
+        .await;
     let (bob_user, bob) = t
         .agent("bob@example.com", TicketAccessLevel::Owned, &[])
         .await;
@@ -133,14 +150,23 @@ async fn scoping(t: TestApp) {
         "Checking.",
     )
     .await;
-    update(&t, &ann, asked.id, &[("hubspot_owner_id", &bob_user.id.to_string())]).await;
+    update(
+        &t,
+        &ann,
+        asked.id,
+        &[("hubspot_owner_id", &bob_user.id.to_string())],
+    )
+    .await;
     // Ann may see the resolved ticket: its reply is suggested, first; the open ticket's is not,
     // nor the ticket's own.
     let s = t.app.reply_suggestions(&ann, asked.id).await.unwrap();
     assert_eq!(s[0].kind, SuggestionKind::Reply);
     assert_eq!(s[0].ticket, Some(hidden.id));
     assert!(s[0].body_html.contains("Hold the flux button"));
-    assert!(s.iter().all(|x| x.ticket != Some(open.id) && x.ticket != Some(asked.id)));
+    assert!(
+        s.iter()
+            .all(|x| x.ticket != Some(open.id) && x.ticket != Some(asked.id))
+    );
     // Bob owns only his ticket: the resolved one's reply never reaches him.
     let s = t.app.reply_suggestions(&bob, asked.id).await.unwrap();
     assert!(s.iter().all(|x| x.kind != SuggestionKind::Reply), "{s:?}");
@@ -153,18 +179,32 @@ async fn scoping(t: TestApp) {
         "Replace the flux fuse.",
     )
     .await;
-    update(&t, &ann, mine.id, &[("hubspot_owner_id", &bob_user.id.to_string())]).await;
+    update(
+        &t,
+        &ann,
+        mine.id,
+        &[("hubspot_owner_id", &bob_user.id.to_string())],
+    )
+    .await;
     move_to_stage(&t, &ann, mine.id, STAGE_CLOSED).await;
     let s = t.app.reply_suggestions(&bob, asked.id).await.unwrap();
     assert_eq!(s.len(), 1, "{s:?}");
     assert_eq!(s[0].ticket, Some(mine.id));
     // Reopened: no longer resolved, no longer suggested.
     move_to_stage(&t, &ann, mine.id, STAGE_NEW).await;
-    assert!(t.app.reply_suggestions(&bob, asked.id).await.unwrap().is_empty());
+    assert!(
+        t.app
+            .reply_suggestions(&bob, asked.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 async fn seat(t: TestApp) {
-    let (_, ann) = t.agent("ann@example.com", TicketAccessLevel::All, &[]).await;
+    let (_, ann) = t
+        .agent("ann@example.com", TicketAccessLevel::All, &[])
+        .await;
     let user = t
         .app
         .create_user(

@@ -156,12 +156,7 @@ async fn comment(
     Path(token): Path<String>,
     axum::Form(pairs): axum::Form<Vec<(String, String)>>,
 ) -> Result<Response, super::UiError> {
-    let get = |k: &str| {
-        pairs
-            .iter()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.as_str())
-    };
+    let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     let text = get("comment").unwrap_or("");
     let rating = get("rating").filter(|r| !r.is_empty());
     match st.app.csat_rate(&token, rating, Some(text)).await {
@@ -211,7 +206,11 @@ async fn save_settings(State(st): State<UiState>, post: Post) -> UiResult {
                 (!at.is_empty()).then(|| {
                     at.into_iter()
                         .map(|(k, v)| {
-                            let what = if k == "csat_subject" { "Subject" } else { "Text" };
+                            let what = if k == "csat_subject" {
+                                "Subject"
+                            } else {
+                                "Text"
+                            };
                             format!("{what}: {v}")
                         })
                         .collect::<Vec<_>>()

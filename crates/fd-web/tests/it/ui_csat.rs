@@ -53,13 +53,18 @@ async fn rating_pages(t: TestApp) {
     assert!(p.body.contains("as good"));
     assert!(p.body.contains(&format!("/csat/{token}/bad")));
     let p = anon
-        .post_raw(&format!("/csat/{token}"), &[("comment", "Fast & kind")], &[])
+        .post_raw(
+            &format!("/csat/{token}"),
+            &[("comment", "Fast & kind")],
+            &[],
+        )
         .await;
     assert_eq!(p.status, StatusCode::OK, "{}", p.body);
     assert!(p.body.contains("Your comment"));
     assert!(p.body.contains("Fast &#38; kind</textarea>"), "{}", p.body);
     // The ticket page shows the badge and the history rows.
-    t.agent("ann@example.com", TicketAccessLevel::All, &[]).await;
+    t.agent("ann@example.com", TicketAccessLevel::All, &[])
+        .await;
     let ann = Browser::login(&api.base, "ann@example.com").await;
     let page = ann.get(&format!("/helpdesk/tickets/{}", tk.id)).await;
     assert!(page.body.contains("id=\"ticket-csat\""));
@@ -73,7 +78,10 @@ async fn rating_pages(t: TestApp) {
         ))
         .await;
     assert_eq!(r.body["properties"]["frontdesk_csat_rating"], "good");
-    assert_eq!(r.body["properties"]["frontdesk_csat_comment"], "Fast & kind");
+    assert_eq!(
+        r.body["properties"]["frontdesk_csat_comment"],
+        "Fast & kind"
+    );
     let r = api
         .patch(
             &format!("/crm/v3/objects/tickets/{}", tk.id),
@@ -114,7 +122,11 @@ async fn settings_page(t: TestApp) {
     let r = a
         .post(
             "/settings/csat",
-            &[("enabled", "on"), ("subject", "Rate us"), ("intro", "Tell us")],
+            &[
+                ("enabled", "on"),
+                ("subject", "Rate us"),
+                ("intro", "Tell us"),
+            ],
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
@@ -122,7 +134,10 @@ async fn settings_page(t: TestApp) {
     assert!(p.body.contains("id=\"csat-enabled\" checked"));
     assert!(p.body.contains("Tell us"));
     let ann = Browser::login(&base, "ann@example.com").await;
-    assert_eq!(ann.get("/settings/csat").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        ann.get("/settings/csat").await.status,
+        StatusCode::FORBIDDEN
+    );
 }
 
 async fn api_suggestions(t: TestApp) {
@@ -149,7 +164,12 @@ async fn api_suggestions(t: TestApp) {
         .unwrap();
     let (_, admin) = t.admin("boss@example.com").await;
     t.app
-        .create_library_item(&admin, "article", "Resetting the flux printer", "<p>Hold the flux button.</p>")
+        .create_library_item(
+            &admin,
+            "article",
+            "Resetting the flux printer",
+            "<p>Hold the flux button.</p>",
+        )
         .await
         .unwrap();
     let id = api.ticket("Flux printer broken", &[]).await;
@@ -159,6 +179,8 @@ async fn api_suggestions(t: TestApp) {
     assert_eq!(r.body["results"][0]["kind"], "article");
     assert_eq!(r.body["results"][0]["title"], "Resetting the flux printer");
     let token = api.token_for(&core.email).await;
-    let r = api.send_as(Some(&token), reqwest::Method::GET, &path, None).await;
+    let r = api
+        .send_as(Some(&token), reqwest::Method::GET, &path, None)
+        .await;
     assert_eq!(r.status, 403, "{}", r.body);
 }
