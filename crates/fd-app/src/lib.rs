@@ -25,6 +25,7 @@ mod config;
 mod conversations;
 mod cpu;
 mod crm;
+mod csat;
 mod drafts;
 mod engagements;
 mod error;
@@ -42,6 +43,7 @@ mod routing;
 mod schema;
 mod seeding;
 mod sessions;
+mod suggest;
 mod threads;
 mod ticket_merge;
 mod ticket_unmerge;
@@ -65,15 +67,20 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use conversations::{InboundMessage, NewConversation, Reply, TicketCreation, VisitorContact};
 pub use cpu::run_cpu;
 pub use crm::{AssociationEnd, NewContact, NewLinkedRecord, RecordList};
+pub use csat::{
+    COMMENT_MAX as CSAT_COMMENT_MAX, CsatEmail, CsatOutcome, LINK_DAYS as CSAT_LINK_DAYS,
+};
 pub use error::AppError;
 pub use events::{Event, WatchTarget};
 pub use fd_domain as domain;
+pub use fd_store::{CsatCounts, CsatSettings, CsatSurvey};
 pub use files::FileDownload;
 pub use forms::{
     FormChanges, FormSubmission, NewForm, SUBMIT_BURST, SUBMIT_REFILL_MS, SubmitOutcome,
     parse_field_spec,
 };
 pub use routing::TeamRoutingView;
+pub use suggest::{SUGGESTIONS_SHOWN, Suggestion, SuggestionKind, query_text, suggestion_tokens};
 pub use ticket_unmerge::{TicketLinks, Unmerged};
 // The query inputs of the list use cases; the store itself is not part of fd-app's API.
 pub use drafts::DraftEntry;
@@ -132,6 +139,8 @@ pub struct App {
     form_clients: Arc<address_budget::AddressBudget>,
     /// New chats per client address (see `chat.rs`).
     chat_starts: Arc<address_budget::AddressBudget>,
+    /// The reply-suggestion index (see `suggest.rs`).
+    suggest_index: Arc<suggest::SuggestIndex>,
 }
 
 impl App {
@@ -159,7 +168,12 @@ impl App {
                 fd_domain::chat::CHAT_START_REFILL_MS,
                 chat::CHAT_CLIENTS_MAX,
             )),
+            suggest_index: Arc::default(),
         }
+    }
+
+    pub(crate) fn suggest_index(&self) -> &suggest::SuggestIndex {
+        &self.suggest_index
     }
 
     pub fn db(&self) -> &Db {

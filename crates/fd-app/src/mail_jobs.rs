@@ -221,6 +221,7 @@ impl MailService {
                     crate::notify::JOB_NOTIFY_EMAIL | crate::notify::JOB_NOTIFY_DIGEST => {
                         self.run_notify_job(&job, &mut stats).await
                     }
+                    crate::csat::JOB_CSAT_EMAIL => self.run_csat_job(&job, &mut stats).await,
                     other => Err(AppError::Internal(format!("unknown job kind {other}"))),
                 };
                 if let Err(e) = result {
@@ -261,6 +262,30 @@ impl MailService {
                 }
             }
         }
+    }
+
+    /// A satisfaction survey email (issue 16, item 7): sent, or settled without sending.
+    async fn run_csat_job(
+        &self,
+        job: &fd_store::Job,
+        stats: &mut JobStats,
+    ) -> Result<(), AppError> {
+        let id = payload_id(&job.payload, "ticket_id")
+            .ok_or_else(|| AppError::Internal(format!("bad payload {}", job.payload)))?;
+        let sent = contained(
+            "emailing a satisfaction survey",
+            self.send_csat_email(TicketId(id)),
+        )
+        .await?;
+        let mut tx = self.app().db().write().await?;
+        tx.complete_job(job.id, &self.settings().worker).await?;
+        tx.commit().await?;
+        if sent {
+            stats.sent += 1;
+        } else {
+            stats.not_sent += 1;
+        }
+        Ok(())
     }
 
     /// A notification email (one, or a digest): sent, or settled without sending (the

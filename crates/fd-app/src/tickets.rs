@@ -404,6 +404,9 @@ pub(crate) async fn apply_ticket_changes(
             rules::inb_10_11_stage_move_effects(old_stage.state, new_stage.state, live, now);
         t.is_open = new_stage.state == StageState::Open;
         apply_stage_effects(tx, actor, t, &effects, now, &mut events).await?;
+        if new_stage.state == StageState::Closed && old_stage.state != StageState::Closed {
+            crate::csat::queue_survey_in(tx, t.id, now).await?;
+        }
     }
     t.updated_at = now;
     t.last_activity_at = t.last_activity_at.max(now);

@@ -5,7 +5,7 @@
 //! view in `drafts.rs`.) Must not depend on HTTP or HTML, nor be depended on by the
 //! aggregates' modules.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 
 use fd_domain::*;
 use fd_store::{
@@ -75,14 +75,6 @@ fn library_kind(kind: &str) -> Result<&'static str, AppError> {
 
 fn title(raw: &str) -> Result<String, AppError> {
     Ok(fd_domain::text::name("title", raw, 255)?)
-}
-
-/// Words of four letters or more, lower-cased: what reply suggestions match on.
-fn words(s: &str) -> BTreeSet<String> {
-    s.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| w.chars().count() >= 4)
-        .map(str::to_lowercase)
-        .collect()
 }
 
 impl App {
@@ -223,34 +215,6 @@ impl App {
         }
         tx.commit().await?;
         Ok(())
-    }
-
-    /// HD-04: reply suggestions (Service Seat only): knowledge-base articles that share words
-    /// with the ticket's name and description, best match first.
-    pub async fn reply_suggestions(
-        &self,
-        actor: &Actor,
-        ticket: TicketId,
-    ) -> Result<Vec<LibraryItem>, AppError> {
-        require_seat(actor, "reply suggestions")?;
-        let t = self.ticket(actor, ticket).await?;
-        let wanted = words(&format!(
-            "{} {}",
-            t.subject,
-            t.content.as_deref().unwrap_or("")
-        ));
-        let mut scored: Vec<(usize, LibraryItem)> = self
-            .library_items(actor, Some("article"))
-            .await?
-            .into_iter()
-            .map(|a| {
-                let have = words(&format!("{} {}", a.title, a.body_html));
-                (wanted.intersection(&have).count(), a)
-            })
-            .filter(|(n, _)| *n > 0)
-            .collect();
-        scored.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.title.cmp(&b.1.title)));
-        Ok(scored.into_iter().take(3).map(|(_, a)| a).collect())
     }
 
     /// A conversation's messages for the thread view, each with the number of remote images

@@ -16,6 +16,8 @@ mod chat;
 mod config;
 mod conversations;
 mod crm;
+mod csat;
+pub use csat::{CsatCounts, CsatSettings, CsatSurvey};
 mod db;
 mod directory;
 mod engagements;
@@ -39,6 +41,8 @@ mod seed;
 pub use seed::{seed_customer, seed_customer_email};
 mod sessions;
 mod sqlite;
+mod suggest;
+pub use suggest::SuggestionSource;
 mod ticket_merges;
 pub use ticket_merges::{
     MovedAssociation, MovedFromTicket, TicketMergeRecord, TicketSplit, ticket_snapshot,

@@ -101,6 +101,9 @@ enum Command {
     /// Time a merge of two tickets of 1,000 messages each and its unmerge (BENCHMARKS.md,
     /// "Ticket merge and unmerge").
     BenchMerge(frontdesk::bench_merge::BenchMergeArgs),
+    /// Measure reply suggestions: top-3 hit rate on held-out resolved tickets and query
+    /// latency (BENCHMARKS.md, "Reply suggestions").
+    BenchSuggest(frontdesk::bench_suggest::BenchSuggestArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -297,6 +300,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::BenchUi(args) => frontdesk::bench_ui::run(args).await,
         Command::BenchHostileMail(args) => frontdesk::bench_hostile::run(args).await,
         Command::BenchMerge(args) => frontdesk::bench_merge::run(args).await,
+        Command::BenchSuggest(args) => frontdesk::bench_suggest::run(args).await,
     }
 }
 

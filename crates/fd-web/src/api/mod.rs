@@ -18,6 +18,7 @@ mod owners;
 mod pipelines;
 mod properties;
 mod search;
+mod suggestions;
 mod thread_assignee;
 mod ticket_unmerge;
 mod users;
@@ -59,7 +60,7 @@ fn api() -> OpenApiRouter<WebState> {
 }
 
 /// Each route file's routes, by name.
-fn route_files() -> [(&'static str, OpenApiRouter<WebState>); 15] {
+fn route_files() -> [(&'static str, OpenApiRouter<WebState>); 16] {
     [
         ("files", files::routes()),
         ("users", users::routes()),
@@ -76,6 +77,7 @@ fn route_files() -> [(&'static str, OpenApiRouter<WebState>); 15] {
         ("visitor_identification", visitor_identification::routes()),
         ("ticket_unmerge", ticket_unmerge::routes()),
         ("automation", automation::routes()),
+        ("suggestions", suggestions::routes()),
     ]
 }
 

@@ -1197,7 +1197,8 @@ pub(crate) async fn discard_draft(
     see_other(&back(&post.fields, format!("/inbox/conversations/{id}")))
 }
 
-/// HD-04: reply suggestions, for Service Seat holders only (others get 403).
+/// HD-04: reply suggestions, for Service Seat holders only (others get 403): BM25-ranked
+/// knowledge-base articles and past replies on resolved tickets the agent may see.
 pub(crate) async fn suggestions(
     State(state): State<UiState>,
     agent: Agent,
@@ -1216,7 +1217,15 @@ pub(crate) async fn suggestions(
         items
             .into_iter()
             .zip(filled)
-            .map(|(i, body)| serde_json::json!({"id": i.id, "title": i.title, "body": sanitize_reply(&body)}))
+            .map(|(i, body)| {
+                serde_json::json!({
+                    "id": i.id,
+                    "kind": i.kind.as_str(),
+                    "title": i.title,
+                    "ticket": i.ticket.map(|t| t.0.to_string()),
+                    "body": sanitize_reply(&body),
+                })
+            })
             .collect::<Vec<_>>(),
     )
     .into_response())

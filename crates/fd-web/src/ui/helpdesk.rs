@@ -589,6 +589,8 @@ struct TicketPage {
     follow_ups: Vec<(i64, String)>,
     /// The tickets this one was split from or into (issue 15).
     links: super::ticket_split::LinksVm,
+    /// The customer's satisfaction rating (issue 16, item 7).
+    csat: Option<super::csat::CsatBadge>,
 }
 
 /// Renders the ticket page; posts that fail re-render it with their error and the agent's
@@ -656,7 +658,13 @@ pub(crate) async fn render_ticket(
         priority: super::view::priority_label(t.priority.as_deref()),
     };
     let (follow_up_of, follow_ups) = app.follow_up_links(&agent.actor, id).await?;
+    let csat = app
+        .ticket_csat(&agent.actor, id)
+        .await?
+        .as_ref()
+        .and_then(super::csat::CsatBadge::from_survey);
     page(&TicketPage {
+        csat,
         follow_up_of: follow_up_of.map(|(i, s)| (i.0, s)),
         follow_ups: follow_ups.into_iter().map(|(i, s)| (i.0, s)).collect(),
         chrome: Chrome::load(app, agent, "helpdesk", t.subject.clone())

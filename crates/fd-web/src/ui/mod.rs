@@ -14,6 +14,7 @@ mod automation;
 mod bots;
 mod calling;
 mod chat;
+mod csat;
 mod editor;
 mod engagements;
 mod flash;
@@ -72,6 +73,7 @@ pub(crate) fn router<S: Clone + Send + Sync + 'static>(app: App) -> Router<S> {
         .merge(automation::routes())
         .merge(calling::routes())
         .merge(routing::routes())
+        .merge(csat::routes())
         .route("/login", get(auth::login_page).post(auth::login))
         .route("/logout", post(auth::logout))
         .route(

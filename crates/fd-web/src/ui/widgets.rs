@@ -599,6 +599,16 @@ pub(crate) fn activity_vm(a: &ActivityEvent, dir: &Directory, words: &ActivityWo
             "refused an action of automation rule “{field}”: {}",
             a.new_value.as_deref().unwrap_or("")
         ),
+        // Satisfaction survey (issue 16, item 7).
+        "csat_queued" => "queued a satisfaction survey to the customer".into(),
+        "csat_rated" => format!(
+            "recorded the customer's rating: {}",
+            a.new_value.as_deref().unwrap_or("?")
+        ),
+        "csat_commented" => format!(
+            "recorded the customer's comment: {}",
+            a.new_value.as_deref().unwrap_or("")
+        ),
         other => other.replace('_', " "),
     };
     ActivityVm {

@@ -22,6 +22,7 @@ mod ui_auth;
 mod ui_bots;
 mod ui_calls;
 mod ui_common;
+mod ui_csat;
 mod ui_feedback;
 mod ui_gaps;
 mod ui_helpdesk;

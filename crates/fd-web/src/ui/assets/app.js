@@ -379,13 +379,15 @@
           var ul = doc.getElementById("suggestions");
           ul.innerHTML = "";
           ul.hidden = false;
-          if (!list.length) { ul.textContent = "No matching articles."; return; }
+          if (!list.length) { ul.textContent = "No matching articles or past replies."; return; }
           list.forEach(function (s) {
             var li = doc.createElement("li");
             var b = doc.createElement("button");
             b.type = "button";
-            b.textContent = "Insert " + s.title;
-            b.addEventListener("click", function () { insertHtml(articleCard(s)); });
+            // A past reply (issue 16) goes in whole; an article as its card.
+            var reply = s.kind === "reply";
+            b.textContent = reply ? "Insert reply from #" + s.ticket + ": " + s.title : "Insert " + s.title;
+            b.addEventListener("click", function () { insertHtml(reply ? s.body : articleCard(s)); });
             li.appendChild(b);
             ul.appendChild(li);
           });
