@@ -28,6 +28,7 @@ pub mod property;
 pub mod reading;
 pub mod rules;
 pub mod search;
+pub mod sla;
 pub mod text;
 pub mod ticket_merge;
 pub mod ticket_unmerge;

@@ -66,6 +66,11 @@ impl UserTimeZone {
     pub fn name(&self) -> &str {
         &self.name
     }
+
+    /// The zone itself, for calendar arithmetic (SLA business hours).
+    pub fn zone(&self) -> &TimeZone {
+        &self.zone
+    }
 }
 
 /// Every zone name a user may choose, sorted.
