@@ -1068,7 +1068,7 @@ mod tests {
         let resumed = compute(&p, &tl, t0 + 11 * HOUR);
         assert_eq!(resumed.first_response.status, ClockStatus::Running);
         assert_eq!(resumed.first_response.elapsed_ms, 2 * HOUR);
-        assert_eq!(resumed.first_response.due_at, Some(t0 + 12 * HOUR));
+        assert_eq!(resumed.first_response.due_at, Some(t0 + 13 * HOUR));
         let ttc = resumed.time_to_close.unwrap();
         assert_eq!(ttc.due_at, Some(t0 + 17 * HOUR));
     }
