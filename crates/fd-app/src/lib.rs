@@ -40,6 +40,7 @@ mod reading;
 mod schema;
 mod seeding;
 mod sessions;
+mod sla;
 mod threads;
 mod ticket_merge;
 mod ticket_unmerge;
@@ -95,6 +96,7 @@ pub use sessions::{
     FREE_LOGIN_ATTEMPTS, SESSION_IDLE_MS, SecondFactorAttempt, SessionInfo, SignInAttempt,
     SignInOutcome, SignedIn, Throttle, describe_user_agent, lock_duration_ms,
 };
+pub use sla::{SlaPolicyForm, SlaPolicyView, TicketSla};
 pub use threads::{
     CHAT_ACCOUNT_BASE, ChannelAccount, ThreadItem, channel_by_id, channel_id, channel_name,
     inbox_by_id, inbox_id,

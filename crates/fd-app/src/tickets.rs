@@ -448,6 +448,7 @@ pub(crate) async fn apply_ticket_changes(
         let told = notify_ticket_activity(tx, actor, n, now).await?;
         events.extend(told.into_iter().map(Event::NotificationsChanged));
     }
+    crate::sla::recompute_ticket_sla(tx, t.id, now).await?;
     Ok(Applied { events })
 }
 
@@ -590,6 +591,7 @@ pub(crate) async fn insert_ticket(
         n.new_owner = t.owner_id;
         notify_ticket_activity(tx, actor, n, now).await?;
     }
+    crate::sla::recompute_ticket_sla(tx, t.id, now).await?;
     Ok(t)
 }
 

@@ -22,5 +22,6 @@ mod notify;
 mod reading;
 mod search;
 mod sign_in;
+mod sla;
 mod tickets;
 mod unmerge;
