@@ -14,6 +14,7 @@ pub mod bench_merge;
 pub mod bench_ui;
 pub mod forms;
 pub mod mail;
+pub mod sla;
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -165,8 +166,15 @@ async fn run_jobs(app: App, mut stop: tokio::sync::watch::Receiver<bool>) {
     // Notification digests: which users' hourly or daily digest is due, every five minutes
     // (the job queue then sends them).
     let mut digests = tokio::time::interval(Duration::from_secs(300));
+    // SLA clocks that became due soon or breached: refreshed and their owners told, each minute.
+    let mut sla_sweep = tokio::time::interval(Duration::from_secs(60));
     loop {
         tokio::select! {
+            _ = sla_sweep.tick() => {
+                if let Err(e) = app.run_sla_sweep().await {
+                    tracing::error!(error = %e, "the SLA sweep failed");
+                }
+            }
             _ = digests.tick() => {
                 if let Err(e) = app.queue_notification_digests().await {
                     tracing::error!(error = %e, "queueing notification digests failed");

@@ -210,6 +210,8 @@ enum AdminCommand {
     Mail(frontdesk::mail::MailAdminCommand),
     #[command(flatten)]
     Forms(frontdesk::forms::FormsAdminCommand),
+    #[command(flatten)]
+    Sla(frontdesk::sla::SlaAdminCommand),
     /// Create an API token (HubSpot private-app style) acting as a user; the token is the
     /// last line printed and is shown only this once.
     CreateToken {
@@ -497,6 +499,7 @@ async fn admin(db: DbArgs, command: AdminCommand) -> anyhow::Result<()> {
         }
         AdminCommand::Mail(cmd) => frontdesk::mail::admin(&app, cmd).await?,
         AdminCommand::Forms(cmd) => frontdesk::forms::admin(&app, cmd).await?,
+        AdminCommand::Sla(cmd) => frontdesk::sla::admin(&app, cmd).await?,
         AdminCommand::ListUsers => {
             let teams = app.teams().await?;
             println!(
