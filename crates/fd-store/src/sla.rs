@@ -358,3 +358,36 @@ impl Tx {
             .collect()
     }
 }
+
+/// The list order of [`crate::TicketSort::SlaDueAsc`]: the shown clock's due time, soonest
+/// first, tickets without a counting clock last (portable: no `NULLS LAST`).
+pub(crate) const SLA_DUE_ORDER: &str = " ORDER BY (SELECT s.relevant_due FROM ticket_sla s WHERE s.ticket_id = t.id \
+     AND s.relevant_status IN ('running', 'due_soon', 'breached')) IS NULL, \
+     (SELECT s.relevant_due FROM ticket_sla s WHERE s.ticket_id = t.id \
+     AND s.relevant_status IN ('running', 'due_soon', 'breached')) ASC, t.id ASC";
+
+/// The statuses a list's SLA filter stands for; an unknown name matches nothing.
+pub fn sla_filter_statuses(name: &str) -> &'static [&'static str] {
+    match name {
+        "breached" => &["breached"],
+        "due_soon" => &["due_soon"],
+        "at_risk" => &["due_soon", "breached"],
+        "running" => &["running"],
+        "paused" => &["paused"],
+        "met" => &["met"],
+        "met_late" => &["met_late"],
+        _ => &[],
+    }
+}
+
+/// Narrows a ticket query (`t`) to tickets whose shown clock is in the named SLA state.
+pub(crate) fn push_sla_filter(sql: &mut Sql, name: &str) {
+    let statuses = sla_filter_statuses(name);
+    if statuses.is_empty() {
+        sql.push(" AND 1 = 0");
+        return;
+    }
+    sql.push(" AND t.id IN (SELECT s.ticket_id FROM ticket_sla s WHERE s.relevant_status IN (");
+    sql.bind_list(statuses.iter().map(|s| s.to_string()))
+        .push("))");
+}

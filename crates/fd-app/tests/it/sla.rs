@@ -589,6 +589,55 @@ async fn properties_in_search(t: TestApp) {
         .unwrap();
     let ids: Vec<i64> = sorted.iter().map(|r| r.id).collect();
     assert_eq!(ids, [fresh.id.0, late.id.0]);
+    // The help desk's list filters and sorts on the stored state.
+    let none = ticket(&t, &admin, "No clock yet").await;
+    t.app
+        .update_sla_policy(
+            &admin,
+            t.app.sla_policies(&admin).await.unwrap()[0].policy.id,
+            SlaPolicyForm {
+                pipeline: Some("Support Pipeline".into()),
+                priorities: vec!["LOW".into()],
+                ..form("Fast", "1h")
+            },
+        )
+        .await
+        .unwrap();
+    update(&t, &admin, late.id, &[("hs_ticket_priority", "LOW")]).await;
+    update(&t, &admin, fresh.id, &[("hs_ticket_priority", "LOW")]).await;
+    // Fresh has 29 minutes left; 15 minutes later it is due soon (the sweep notices).
+    t.clock.advance_ms(15 * MINUTE);
+    t.app.run_sla_sweep().await.unwrap();
+    let list = |sla: Option<&str>, sort| fd_store::TicketListQuery {
+        sla: sla.map(String::from),
+        sort,
+        ..all_tickets()
+    };
+    let ids = |v: Vec<fd_store::Ticket>| v.iter().map(|x| x.id).collect::<Vec<_>>();
+    let breached = t
+        .app
+        .list_tickets(
+            &admin,
+            &list(Some("breached"), fd_store::TicketSort::CreatedAsc),
+        )
+        .await
+        .unwrap();
+    assert_eq!(ids(breached), [late.id]);
+    let at_risk = t
+        .app
+        .list_tickets(
+            &admin,
+            &list(Some("at_risk"), fd_store::TicketSort::CreatedAsc),
+        )
+        .await
+        .unwrap();
+    assert_eq!(ids(at_risk), [late.id, fresh.id]);
+    let by_due = t
+        .app
+        .list_tickets(&admin, &list(None, fd_store::TicketSort::SlaDueAsc))
+        .await
+        .unwrap();
+    assert_eq!(ids(by_due), [late.id, fresh.id, none.id]);
 }
 
 async fn hd_04(t: TestApp) {

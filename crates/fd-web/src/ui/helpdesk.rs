@@ -150,6 +150,8 @@ pub(crate) struct ListParams {
     pipeline: Option<String>,
     stage: Option<String>,
     priority: Option<String>,
+    /// The SLA state of the shown clock (issue 16 item 1): see `fd_store`'s SLA filter.
+    sla: Option<String>,
     page: Option<i64>,
     /// A search's reach (issue 13): all live tickets (empty), `open` or `closed`; a search
     /// ignores the current view so a closed ticket is found from the open view.
@@ -177,6 +179,7 @@ const SORTS: &[(&str, &str, TicketSort)] = &[
         TicketSort::PriorityDesc,
     ),
     ("priority_asc", "Priority (lowest)", TicketSort::PriorityAsc),
+    ("sla_due_asc", "SLA due (soonest)", TicketSort::SlaDueAsc),
 ];
 
 const PAGE_SIZE: i64 = 25;
@@ -210,6 +213,8 @@ struct ListPage {
     headers: Vec<SortHeader>,
     stage_groups: Vec<OptGroup>,
     priorities: Vec<Opt>,
+    /// The SLA state filter (Service Seat only, HD-04).
+    sla_states: Vec<Opt>,
     query_string: String,
     /// A text search: results come from every view, narrowed by `reach`.
     searching: bool,
@@ -261,6 +266,7 @@ impl ListParams {
             pipeline: self.pipeline.as_deref().and_then(|s| s.parse().ok()),
             stage: self.stage.as_deref().and_then(|s| s.parse().ok()),
             priority: self.priority.clone().filter(|s| !s.is_empty()),
+            sla: self.sla.clone().filter(|s| !s.is_empty()),
         };
         (q, searching)
     }
@@ -274,6 +280,7 @@ impl ListParams {
             pipeline: f.text("pipeline"),
             stage: f.text("stage"),
             priority: f.text("priority"),
+            sla: f.text("sla"),
             page: None,
             within: f.text("within"),
         }
@@ -289,6 +296,7 @@ impl ListParams {
             ("pipeline", &self.pipeline),
             ("stage", &self.stage),
             ("priority", &self.priority),
+            ("sla", &self.sla),
             ("within", &self.within),
         ]
         .into_iter()
@@ -314,6 +322,7 @@ impl ListParams {
         add("pipeline", self.pipeline.as_deref());
         add("stage", self.stage.as_deref());
         add("priority", self.priority.as_deref());
+        add("sla", self.sla.as_deref());
         add("within", self.within.as_deref());
         let page = page.map(|p| p.to_string());
         add("page", page.as_deref().filter(|p| *p != "1"));
@@ -479,6 +488,10 @@ pub(crate) async fn list(
         .iter()
         .map(|(v, l)| Opt::new(*v, *l, p.priority.as_deref().unwrap_or("") == *v))
         .collect(),
+        sla_states: super::slas::SLA_FILTERS
+            .iter()
+            .map(|(v, l)| Opt::new(*v, *l, p.sla.as_deref().unwrap_or("") == *v))
+            .collect(),
         query_string,
         searching,
         reach: SEARCH_REACH
@@ -589,6 +602,8 @@ struct TicketPage {
     follow_ups: Vec<(i64, String)>,
     /// The tickets this one was split from or into (issue 15).
     links: super::ticket_split::LinksVm,
+    /// The SLA clocks and why (Service Seat only, HD-04).
+    sla: Option<super::slas::SlaVm>,
 }
 
 /// Renders the ticket page; posts that fail re-render it with their error and the agent's
@@ -657,6 +672,7 @@ pub(crate) async fn render_ticket(
     };
     let (follow_up_of, follow_ups) = app.follow_up_links(&agent.actor, id).await?;
     page(&TicketPage {
+        sla: super::slas::ticket_sla_vm(state, agent, t.id).await?,
         follow_up_of: follow_up_of.map(|(i, s)| (i.0, s)),
         follow_ups: follow_ups.into_iter().map(|(i, s)| (i.0, s)).collect(),
         chrome: Chrome::load(app, agent, "helpdesk", t.subject.clone())

@@ -26,6 +26,7 @@ mod notifications;
 mod people;
 mod profile;
 mod records;
+mod slas;
 mod ticket_bulk;
 mod ticket_merge;
 mod ticket_split;
@@ -68,6 +69,7 @@ pub(crate) fn router<S: Clone + Send + Sync + 'static>(app: App) -> Router<S> {
         .merge(chat::routes())
         .merge(bots::routes())
         .merge(calling::routes())
+        .merge(slas::routes())
         .route("/login", get(auth::login_page).post(auth::login))
         .route("/logout", post(auth::logout))
         .route(
