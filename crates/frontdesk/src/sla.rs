@@ -7,6 +7,8 @@ use clap::Subcommand;
 use fd_app::domain::sla::{SlaPolicyInput, format_duration};
 use fd_app::{Actor, App, SlaPolicyForm};
 
+// Parsed once per process: the size of the largest variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug, Clone)]
 pub enum SlaAdminCommand {
     /// Create an SLA policy; its id is the last line printed. The most specific policy that

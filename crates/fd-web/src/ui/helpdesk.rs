@@ -150,7 +150,7 @@ pub(crate) struct ListParams {
     pipeline: Option<String>,
     stage: Option<String>,
     priority: Option<String>,
-    /// The SLA state of the shown clock (issue 16 item 1): see `fd_store`'s SLA filter.
+    /// The SLA state of the shown clock (issue 16 item 1): a name of `slas::SLA_FILTERS`.
     sla: Option<String>,
     page: Option<i64>,
     /// A search's reach (issue 13): all live tickets (empty), `open` or `closed`; a search

@@ -27,7 +27,7 @@ pub(crate) fn routes() -> Router<UiState> {
         .route("/settings/slas/{id}/delete", post(delete))
 }
 
-/// The ticket list's SLA filter choices (values are `fd_store`'s filter names).
+/// The ticket list's SLA filter choices (values are the store's SLA filter names).
 pub(crate) const SLA_FILTERS: &[(&str, &str)] = &[
     ("", "Any SLA state"),
     ("at_risk", "SLA at risk (due soon or breached)"),
