@@ -83,7 +83,7 @@ async fn sla_properties(t: TestApp) {
         {"propertyName": "hs_time_to_first_response_sla_status", "operator": "EQ", "value": "1"}]}]}))
     .await;
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(ids(&r.body), [late.clone()]);
+    assert_eq!(ids(&r.body), vec![late.clone()]);
     let r = search(json!({"filterGroups": [{"filters": [
         {"propertyName": "hs_time_to_first_response_sla_at", "operator": "HAS_PROPERTY"}]}],
         "sorts": [{"propertyName": "hs_time_to_first_response_sla_at", "direction": "DESCENDING"}]}))
