@@ -81,8 +81,11 @@ test("an admin sets an SLA policy in Settings and the ticket shows its clocks; l
   const links = ann.locator("main").getByRole("link", { name: /Printer on fire|Scanner jammed/ });
   await links.first().waitFor();
   assert.deepEqual(await links.allTextContents(), ["Printer on fire", "Scanner jammed"]);
+  await ann.getByRole("row", { name: /Printer on fire/ }).locator(".sla-badge", { hasText: "Running" }).waitFor();
   await shot(ann, "sla-05-list-filtered");
-  await ann.goto(`${server.url}/helpdesk?sla=breached`);
+  // The left panel's "Breached" view: nothing is breached yet.
+  await ann.getByRole("navigation", { name: "Ticket views" }).getByRole("link", { name: "Breached" }).click();
+  await ann.waitForURL(/sla=breached/);
   await ann.getByLabel("SLA", { exact: true }).waitFor();
   assert.equal(await ann.locator("main").getByRole("link", { name: "Printer on fire" }).count(), 0);
   assert.ok(id > 0 && other > id);

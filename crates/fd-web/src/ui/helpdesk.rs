@@ -357,7 +357,9 @@ pub(crate) async fn list(
     let page_no = p.page.unwrap_or(1).max(1);
     let stage: Option<StageId> = p.stage.as_deref().and_then(|s| s.parse().ok());
     let within = p.within.clone().unwrap_or_default();
-    let (q, searching) = p.query(agent.user.id);
+    let (mut q, searching) = p.query(agent.user.id);
+    // HD-04: SLA states are a Service Seat feature; without one the filter does nothing.
+    q.sla = q.sla.filter(|_| agent.actor.viewer.has_service_seat());
     let dir = Directory::load(app).await?;
     // Search results span every view (`within`), so no view is marked as the current one.
     let active_view = if searching { "" } else { view_key.as_str() };
