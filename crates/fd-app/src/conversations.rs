@@ -606,6 +606,7 @@ impl App {
         let mid = tx.insert_message(&new).await?;
         crate::files::bind_attachments(tx, &files, mid, now).await?;
         if let Some(t) = c.ticket_id {
+            crate::sla::recompute_ticket_sla(tx, t, now).await?;
             let mut n = TicketNotice::new(t, TicketActivity::Reply, &reply_excerpt);
             n.conversation = Some(c.id);
             let told = notify_ticket_activity(tx, actor, n, now).await?;
@@ -1174,6 +1175,7 @@ impl App {
         c.updated_at = now;
         save_conv(tx, &mut c).await?;
         if customer && let Some(t) = c.ticket_id {
+            crate::sla::recompute_ticket_sla(tx, t, now).await?;
             let mut n = TicketNotice::new(t, TicketActivity::CustomerMessage, &excerpt);
             n.conversation = Some(c.id);
             let told = notify_ticket_activity(tx, &Actor::system(), n, now).await?;

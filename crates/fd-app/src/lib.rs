@@ -43,6 +43,7 @@ mod routing;
 mod schema;
 mod seeding;
 mod sessions;
+mod sla;
 mod suggest;
 mod threads;
 mod ticket_merge;
@@ -106,6 +107,7 @@ pub use sessions::{
     FREE_LOGIN_ATTEMPTS, SESSION_IDLE_MS, SecondFactorAttempt, SessionInfo, SignInAttempt,
     SignInOutcome, SignedIn, Throttle, describe_user_agent, lock_duration_ms,
 };
+pub use sla::{SlaPolicyForm, SlaPolicyView, TicketSla};
 pub use threads::{
     CHAT_ACCOUNT_BASE, ChannelAccount, ThreadItem, channel_by_id, channel_id, channel_name,
     inbox_by_id, inbox_id,

@@ -127,6 +127,7 @@ impl App {
         let excerpt = format!("#{} {} merged into #{}", m.id, m.subject, p.id);
         let n = TicketNotice::new(p.id, TicketActivity::Merged, &excerpt);
         let told = notify_ticket_activity(&mut tx, actor, n, now).await?;
+        crate::sla::recompute_ticket_sla(&mut tx, p.id, now).await?;
         tx.commit().await?;
         let mut events = vec![Event::TicketChanged(p.id), Event::TicketChanged(m.id)];
         events.extend(told.into_iter().map(Event::NotificationsChanged));

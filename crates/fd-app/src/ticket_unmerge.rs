@@ -133,6 +133,7 @@ impl App {
             rules::check_unmerge(s_side, o_side, recorded, true)
                 .map_err(|r| refused("mergedObjectId", r))?;
             let result = self.undo_merge(&mut tx, actor, s, o, &record, now).await?;
+            crate::sla::recompute_ticket_sla(&mut tx, survivor, now).await?;
             tx.commit().await?;
             self.publish(result.1);
             return Ok(result.0);
@@ -343,6 +344,7 @@ impl App {
             .await?;
         tx.record_activity(&row(new.id, actor, "split", "split", Some(id), None, now))
             .await?;
+        crate::sla::recompute_ticket_sla(&mut tx, id, now).await?;
         tx.commit().await?;
         self.publish(vec![
             Event::TicketChanged(id),

@@ -30,6 +30,7 @@ pub mod reading;
 pub mod routing;
 pub mod rules;
 pub mod search;
+pub mod sla;
 pub mod text;
 pub mod ticket_merge;
 pub mod ticket_unmerge;

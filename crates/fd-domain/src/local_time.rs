@@ -67,7 +67,8 @@ impl UserTimeZone {
         &self.name
     }
 
-    /// The zone itself (automation's business-hours condition reads local times with it).
+    /// The zone itself, for local-time arithmetic (SLA business hours, automation's
+    /// business-hours condition).
     pub fn zone(&self) -> &TimeZone {
         &self.zone
     }

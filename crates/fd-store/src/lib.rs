@@ -40,6 +40,8 @@ mod search_index;
 mod seed;
 pub use seed::{seed_customer, seed_customer_email};
 mod sessions;
+mod sla;
+pub use sla::TicketSlaRow;
 mod sqlite;
 mod suggest;
 pub use suggest::SuggestionSource;

@@ -35,6 +35,9 @@ pub enum TicketSort {
     /// Urgent first; tickets without a priority last.
     PriorityDesc,
     PriorityAsc,
+    /// The SLA clock a list shows (`ticket_sla.relevant_due`), soonest first; tickets
+    /// without a counting clock last (issue 16 item 1).
+    SlaDueAsc,
 }
 
 #[derive(Debug, Clone)]
@@ -48,6 +51,9 @@ pub struct TicketListQuery {
     pub pipeline: Option<PipelineId>,
     pub stage: Option<StageId>,
     pub priority: Option<String>,
+    /// The SLA state of the clock a list shows (`ticket_sla.relevant_status`): `breached`,
+    /// `due_soon`, `at_risk` (either), `running`, `paused`, `met` or `met_late`.
+    pub sla: Option<String>,
 }
 
 impl Default for TicketListQuery {
@@ -61,6 +67,7 @@ impl Default for TicketListQuery {
             pipeline: None,
             stage: None,
             priority: None,
+            sla: None,
         }
     }
 }
@@ -93,6 +100,9 @@ fn push_view_filter(sql: &mut Sql, backend: Backend, q: &TicketListQuery, how: M
     }
     if let Some(p) = &q.priority {
         sql.push(" AND t.priority = ").bind(p.as_str());
+    }
+    if let Some(s) = &q.sla {
+        crate::sla::push_sla_filter(sql, s);
     }
     if let Some(text) = &q.text {
         push_text_search(sql, backend, ObjectType::Ticket, text, how);
@@ -349,6 +359,7 @@ impl Tx {
             TicketSort::PriorityAsc => {
                 " ORDER BY (CASE priority WHEN 'URGENT' THEN 4 WHEN 'HIGH' THEN 3 WHEN 'MEDIUM' THEN 2 WHEN 'LOW' THEN 1 ELSE 5 END) ASC, t.last_activity_at DESC, t.id DESC"
             }
+            TicketSort::SlaDueAsc => crate::sla::SLA_DUE_ORDER,
         });
         sql.push(" LIMIT ")
             .bind(q.limit.clamp(0, 1000))
@@ -422,7 +433,10 @@ impl Tx {
         q: &TicketListQuery,
     ) -> Result<i64, StoreError> {
         // The trash is counted: merged-away tickets are kept trashed (0017) but are not in it.
-        if q.text.is_none() && !matches!(q.view, TicketView::Following(_) | TicketView::Trash) {
+        if q.text.is_none()
+            && q.sla.is_none()
+            && !matches!(q.view, TicketView::Following(_) | TicketView::Trash)
+        {
             return self.count_tickets_tallied(scope, q).await;
         }
         self.count_tickets_counted(scope, q).await

@@ -16,6 +16,7 @@ pub mod bench_ui;
 pub mod forms;
 pub mod mail;
 pub mod routing;
+pub mod sla;
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -159,7 +160,7 @@ pub async fn launch_with_mail(
 }
 
 /// Periodic jobs: the trash purge (INB-13) once at start and then hourly; notification
-/// digests due every five minutes; automation's time triggers every minute; folding the view
+/// digests due every five minutes; the SLA sweep and automation's time triggers every minute; folding the view
 /// tallies' change rows every minute (they only grow on PostgreSQL).
 async fn run_jobs(app: App, mut stop: tokio::sync::watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(Duration::from_secs(3600));
@@ -167,11 +168,15 @@ async fn run_jobs(app: App, mut stop: tokio::sync::watch::Receiver<bool>) {
     // Notification digests: which users' hourly or daily digest is due, every five minutes
     // (the job queue then sends them).
     let mut digests = tokio::time::interval(Duration::from_secs(300));
-    // Automation's time triggers ("no customer reply for 3 days"): due occurrences every minute.
-    let mut automation = tokio::time::interval(Duration::from_secs(60));
+    // Every minute: SLA clocks that became due soon or breached (refreshed, their owners
+    // told), then automation's time triggers ("no customer reply for 3 days").
+    let mut sweeps = tokio::time::interval(Duration::from_secs(60));
     loop {
         tokio::select! {
-            _ = automation.tick() => {
+            _ = sweeps.tick() => {
+                if let Err(e) = app.run_sla_sweep().await {
+                    tracing::error!(error = %e, "the SLA sweep failed");
+                }
                 if let Err(e) = app.run_automation_sweep().await {
                     tracing::error!(error = %e, "the automation sweep failed");
                 }

@@ -215,6 +215,8 @@ enum AdminCommand {
     Forms(frontdesk::forms::FormsAdminCommand),
     #[command(flatten)]
     Routing(frontdesk::routing::RoutingAdminCommand),
+    #[command(flatten)]
+    Sla(frontdesk::sla::SlaAdminCommand),
     /// Create an API token (HubSpot private-app style) acting as a user; the token is the
     /// last line printed and is shown only this once.
     CreateToken {
@@ -504,6 +506,7 @@ async fn admin(db: DbArgs, command: AdminCommand) -> anyhow::Result<()> {
         AdminCommand::Mail(cmd) => frontdesk::mail::admin(&app, cmd).await?,
         AdminCommand::Forms(cmd) => frontdesk::forms::admin(&app, cmd).await?,
         AdminCommand::Routing(cmd) => frontdesk::routing::admin(&app, cmd).await?,
+        AdminCommand::Sla(cmd) => frontdesk::sla::admin(&app, cmd).await?,
         AdminCommand::ListUsers => {
             let teams = app.teams().await?;
             println!(

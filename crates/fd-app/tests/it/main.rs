@@ -25,6 +25,7 @@ mod reading;
 mod routing;
 mod search;
 mod sign_in;
+mod sla;
 mod suggest;
 mod tickets;
 mod unmerge;

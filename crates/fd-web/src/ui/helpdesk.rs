@@ -150,6 +150,8 @@ pub(crate) struct ListParams {
     pipeline: Option<String>,
     stage: Option<String>,
     priority: Option<String>,
+    /// The SLA state of the shown clock (issue 16 item 1): a name of `slas::SLA_FILTERS`.
+    sla: Option<String>,
     page: Option<i64>,
     /// A search's reach (issue 13): all live tickets (empty), `open` or `closed`; a search
     /// ignores the current view so a closed ticket is found from the open view.
@@ -177,6 +179,7 @@ const SORTS: &[(&str, &str, TicketSort)] = &[
         TicketSort::PriorityDesc,
     ),
     ("priority_asc", "Priority (lowest)", TicketSort::PriorityAsc),
+    ("sla_due_asc", "SLA due (soonest)", TicketSort::SlaDueAsc),
 ];
 
 const PAGE_SIZE: i64 = 25;
@@ -210,6 +213,8 @@ struct ListPage {
     headers: Vec<SortHeader>,
     stage_groups: Vec<OptGroup>,
     priorities: Vec<Opt>,
+    /// The SLA state filter (Service Seat only, HD-04).
+    sla_states: Vec<Opt>,
     query_string: String,
     /// A text search: results come from every view, narrowed by `reach`.
     searching: bool,
@@ -261,6 +266,7 @@ impl ListParams {
             pipeline: self.pipeline.as_deref().and_then(|s| s.parse().ok()),
             stage: self.stage.as_deref().and_then(|s| s.parse().ok()),
             priority: self.priority.clone().filter(|s| !s.is_empty()),
+            sla: self.sla.clone().filter(|s| !s.is_empty()),
         };
         (q, searching)
     }
@@ -274,6 +280,7 @@ impl ListParams {
             pipeline: f.text("pipeline"),
             stage: f.text("stage"),
             priority: f.text("priority"),
+            sla: f.text("sla"),
             page: None,
             within: f.text("within"),
         }
@@ -289,6 +296,7 @@ impl ListParams {
             ("pipeline", &self.pipeline),
             ("stage", &self.stage),
             ("priority", &self.priority),
+            ("sla", &self.sla),
             ("within", &self.within),
         ]
         .into_iter()
@@ -314,6 +322,7 @@ impl ListParams {
         add("pipeline", self.pipeline.as_deref());
         add("stage", self.stage.as_deref());
         add("priority", self.priority.as_deref());
+        add("sla", self.sla.as_deref());
         add("within", self.within.as_deref());
         let page = page.map(|p| p.to_string());
         add("page", page.as_deref().filter(|p| *p != "1"));
@@ -348,7 +357,9 @@ pub(crate) async fn list(
     let page_no = p.page.unwrap_or(1).max(1);
     let stage: Option<StageId> = p.stage.as_deref().and_then(|s| s.parse().ok());
     let within = p.within.clone().unwrap_or_default();
-    let (q, searching) = p.query(agent.user.id);
+    let (mut q, searching) = p.query(agent.user.id);
+    // HD-04: SLA states are a Service Seat feature; without one the filter does nothing.
+    q.sla = q.sla.filter(|_| agent.actor.viewer.has_service_seat());
     let dir = Directory::load(app).await?;
     // Search results span every view (`within`), so no view is marked as the current one.
     let active_view = if searching { "" } else { view_key.as_str() };
@@ -479,6 +490,10 @@ pub(crate) async fn list(
         .iter()
         .map(|(v, l)| Opt::new(*v, *l, p.priority.as_deref().unwrap_or("") == *v))
         .collect(),
+        sla_states: super::slas::SLA_FILTERS
+            .iter()
+            .map(|(v, l)| Opt::new(*v, *l, p.sla.as_deref().unwrap_or("") == *v))
+            .collect(),
         query_string,
         searching,
         reach: SEARCH_REACH
@@ -591,6 +606,8 @@ struct TicketPage {
     links: super::ticket_split::LinksVm,
     /// The customer's satisfaction rating (issue 16, item 7).
     csat: Option<super::csat::CsatBadge>,
+    /// The SLA clocks and why (Service Seat only, HD-04).
+    sla: Option<super::slas::SlaVm>,
 }
 
 /// Renders the ticket page; posts that fail re-render it with their error and the agent's
@@ -665,6 +682,7 @@ pub(crate) async fn render_ticket(
         .and_then(super::csat::CsatBadge::from_survey);
     page(&TicketPage {
         csat,
+        sla: super::slas::ticket_sla_vm(state, agent, t.id).await?,
         follow_up_of: follow_up_of.map(|(i, s)| (i.0, s)),
         follow_ups: follow_ups.into_iter().map(|(i, s)| (i.0, s)).collect(),
         chrome: Chrome::load(app, agent, "helpdesk", t.subject.clone())

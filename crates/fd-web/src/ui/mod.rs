@@ -29,6 +29,7 @@ mod people;
 mod profile;
 mod records;
 mod routing;
+mod slas;
 mod ticket_bulk;
 mod ticket_merge;
 mod ticket_split;
@@ -74,6 +75,7 @@ pub(crate) fn router<S: Clone + Send + Sync + 'static>(app: App) -> Router<S> {
         .merge(calling::routes())
         .merge(routing::routes())
         .merge(csat::routes())
+        .merge(slas::routes())
         .route("/login", get(auth::login_page).post(auth::login))
         .route("/logout", post(auth::logout))
         .route(

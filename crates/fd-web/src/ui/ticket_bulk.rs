@@ -144,6 +144,7 @@ pub(crate) async fn bulk(State(state): State<UiState>, post: Post) -> UiResult {
     let back = params.list_href();
     let selection = if f.flag("all_matching") {
         let (mut q, _) = params.query(agent.user.id);
+        q.sla = q.sla.filter(|_| agent.actor.viewer.has_service_seat());
         q.offset = 0;
         BulkSelection::Matching(q)
     } else {

@@ -314,6 +314,32 @@ pub(crate) struct TicketRow {
     pub preview: String,
     /// A customer wrote since this agent last opened the ticket.
     pub unread: bool,
+    /// The SLA state of its most pressing clock and its badge tone (issue 16 item 1); the
+    /// page shows it to Service Seat holders only (HD-04).
+    pub sla: Option<(&'static str, &'static str)>,
+}
+
+/// A ticket's most pressing SLA state from HubSpot's status codes (HUBSPOT-API-2.md §7):
+/// overdue, then due soon, then running, then completed late, then on time.
+fn sla_cell(t: &Ticket) -> Option<(&'static str, &'static str)> {
+    let codes: Vec<&str> = [
+        "hs_time_to_first_response_sla_status",
+        "hs_time_to_next_response_sla_status",
+        "hs_time_to_close_sla_status",
+    ]
+    .iter()
+    .filter_map(|n| t.custom.get(*n).map(String::as_str))
+    .collect();
+    [
+        ("1", "Breached", "late"),
+        ("2", "Due soon", "soon"),
+        ("0", "Running", "ok"),
+        ("4", "Met late", "late"),
+        ("3", "Met", "ok"),
+    ]
+    .into_iter()
+    .find(|(c, _, _)| codes.contains(c))
+    .map(|(_, label, tone)| (label, tone))
 }
 
 impl TicketRow {
@@ -336,6 +362,7 @@ impl TicketRow {
             last_activity_at: t.last_activity_at,
             preview: digest.map(|d| d.preview.clone()).unwrap_or_default(),
             unread: digest.is_some_and(|d| d.unread),
+            sla: sla_cell(t),
         }
     }
 }

@@ -12,6 +12,7 @@ mod api_errors;
 mod api_files;
 mod api_forms;
 mod api_rules;
+mod api_sla;
 mod api_users;
 mod api_wire;
 mod chat;
