@@ -369,55 +369,18 @@ impl MailService {
             .unwrap_or_default()
             .trim_end_matches('/')
             .to_string();
-        let Some(relay) = self.settings().relay.clone() else {
-            return Err(AppError::Internal(
-                "no SMTP relay is configured (serve --smtp-relay): survey email not sent".into(),
-            ));
+        let to = fd_mail::Mailbox {
+            name: None,
+            address: email.to.clone(),
         };
-        let from = match self.settings().notify_from.clone() {
-            Some(f) => f,
-            None => {
-                let mut tx = self.app().db().read().await?;
-                let a = tx.first_team_address().await?;
-                tx.commit().await?;
-                a.ok_or_else(|| {
-                    AppError::Internal(
-                        "no address to send the survey from (serve --notify-from, or connect an email address)"
-                            .into(),
-                    )
-                })?
-            }
-        };
-        let mail = fd_mail::build::OutgoingMail {
-            from: fd_mail::Mailbox {
-                name: Some("Customer feedback".into()),
-                address: from.clone(),
-            },
-            to: vec![fd_mail::Mailbox {
-                name: None,
-                address: email.to.clone(),
-            }],
-            cc: Vec::new(),
-            reply_to: None,
-            subject: email.subject.clone(),
-            message_id: fd_mail::build::new_message_id(
-                fd_mail::address::domain(&from).unwrap_or("localhost"),
-            ),
-            in_reply_to: None,
-            references: Vec::new(),
-            date: self.app().now() / 1000,
-            text: email.text(&base),
-            html: None,
-            auto_submitted: true,
-            attachments: Vec::new(),
-        };
-        let raw = fd_mail::build::build_notification(&mail)
-            .map_err(|e| AppError::Internal(format!("cannot build the survey email: {e}")))?;
-        // A null reverse-path: nothing answers automatic mail (RFC 3834 §3.3).
-        relay
-            .send("", std::slice::from_ref(&email.to), &raw)
-            .await
-            .map_err(|e| AppError::Internal(format!("sending the survey failed: {e}")))?;
+        self.send_automatic_mail(
+            "survey email",
+            "Customer feedback",
+            to,
+            &email.subject,
+            email.text(&base),
+        )
+        .await?;
         Ok(true)
     }
 }

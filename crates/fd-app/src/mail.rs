@@ -103,6 +103,68 @@ impl MailService {
         &self.settings
     }
 
+    /// Sends one automatic email (a notification, a digest, a satisfaction survey) straight
+    /// to the relay, from `--notify-from` or else the first connected address, marked
+    /// `Auto-Submitted` with a null reverse-path (RFC 3834 §3.3): nothing answers it and it
+    /// never threads back in as a ticket. `what` names the email in errors. Without a relay
+    /// it is an error, so the job retries and in the end is listed as failed.
+    pub(crate) async fn send_automatic_mail(
+        &self,
+        what: &str,
+        sender_name: &str,
+        to: fd_mail::Mailbox,
+        subject: &str,
+        text: String,
+    ) -> Result<(), AppError> {
+        let Some(relay) = self.settings().relay.clone() else {
+            return Err(AppError::Internal(format!(
+                "no SMTP relay is configured (serve --smtp-relay): {what} not sent"
+            )));
+        };
+        let from = match self.settings().notify_from.clone() {
+            Some(f) => f,
+            None => {
+                let mut tx = self.app.db().read().await?;
+                let a = tx.first_team_address().await?;
+                tx.commit().await?;
+                a.ok_or_else(|| {
+                    AppError::Internal(format!(
+                        "no address to send the {what} from (serve --notify-from, or connect an \
+                         email address)"
+                    ))
+                })?
+            }
+        };
+        let recipient = to.address.clone();
+        let mail = fd_mail::build::OutgoingMail {
+            from: fd_mail::Mailbox {
+                name: Some(sender_name.to_string()),
+                address: from.clone(),
+            },
+            to: vec![to],
+            cc: Vec::new(),
+            reply_to: None,
+            subject: subject.to_string(),
+            message_id: fd_mail::build::new_message_id(
+                fd_mail::address::domain(&from).unwrap_or("localhost"),
+            ),
+            in_reply_to: None,
+            references: Vec::new(),
+            date: self.app.now() / 1000,
+            text,
+            html: None,
+            auto_submitted: true,
+            attachments: Vec::new(),
+        };
+        let raw = fd_mail::build::build_notification(&mail)
+            .map_err(|e| AppError::Internal(format!("cannot build the {what}: {e}")))?;
+        relay
+            .send("", &[recipient], &raw)
+            .await
+            .map_err(|e| AppError::Internal(format!("sending the {what} failed: {e}")))?;
+        Ok(())
+    }
+
     /// Notified whenever this node stores new mail (job workers wait on it).
     pub fn wake_signal(&self) -> Arc<tokio::sync::Notify> {
         self.wake.clone()

@@ -382,8 +382,8 @@ impl MailService {
         Ok(NotifyOutcome::Sent)
     }
 
-    /// Hands a notification email to the relay. No relay: an error, so the job retries and
-    /// in the end is listed as failed (the notification stays in the app either way).
+    /// Hands a notification email to the relay (see `send_automatic_mail`; the notification
+    /// stays in the app either way).
     async fn deliver_notification(
         &self,
         to: &str,
@@ -391,56 +391,17 @@ impl MailService {
         subject: &str,
         text: &str,
     ) -> Result<(), AppError> {
-        let Some(relay) = self.settings().relay.clone() else {
-            return Err(AppError::Internal(
-                "no SMTP relay is configured (serve --smtp-relay): notification email not sent"
-                    .into(),
-            ));
+        let to = fd_mail::Mailbox {
+            name: Some(name.to_string()),
+            address: to.to_string(),
         };
-        let from = match self.settings().notify_from.clone() {
-            Some(f) => f,
-            None => {
-                let mut tx = self.app().db().read().await?;
-                let a = tx.first_team_address().await?;
-                tx.commit().await?;
-                a.ok_or_else(|| {
-                    AppError::Internal(
-                        "no address to send notifications from (serve --notify-from, or connect an email address)"
-                            .into(),
-                    )
-                })?
-            }
-        };
-        let mail = fd_mail::build::OutgoingMail {
-            from: fd_mail::Mailbox {
-                name: Some("Frontdesk notifications".into()),
-                address: from.clone(),
-            },
-            to: vec![fd_mail::Mailbox {
-                name: Some(name.to_string()),
-                address: to.to_string(),
-            }],
-            cc: Vec::new(),
-            reply_to: None,
-            subject: subject.to_string(),
-            message_id: fd_mail::build::new_message_id(
-                fd_mail::address::domain(&from).unwrap_or("localhost"),
-            ),
-            in_reply_to: None,
-            references: Vec::new(),
-            date: self.app().now() / 1000,
-            text: text.to_string(),
-            html: None,
-            auto_submitted: true,
-            attachments: Vec::new(),
-        };
-        let raw = fd_mail::build::build_notification(&mail)
-            .map_err(|e| AppError::Internal(format!("cannot build the notification: {e}")))?;
-        // A null reverse-path: nothing answers automatic mail (RFC 3834 §3.3).
-        relay
-            .send("", &[to.to_string()], &raw)
-            .await
-            .map_err(|e| AppError::Internal(format!("sending the notification failed: {e}")))?;
-        Ok(())
+        self.send_automatic_mail(
+            "notification email",
+            "Frontdesk notifications",
+            to,
+            subject,
+            text.to_string(),
+        )
+        .await
     }
 }

@@ -6,17 +6,15 @@
 //! (HD-19 check, INB-10 closing its conversation, history). Reports the wall time, tickets per
 //! second and how long the selection took to resolve, and checks that every ticket changed.
 
-use std::sync::Arc;
+use crate::bench_db::BenchDb;
 use std::time::Instant;
 
-use anyhow::{Context as _, bail};
+use anyhow::bail;
 use clap::Args;
 use fd_app::domain::*;
 use fd_app::{
-    Actor, App, BulkAction, BulkSelection, NewUserInput, SystemClock, TicketListQuery, TicketSeed,
-    TicketView,
+    Actor, BulkAction, BulkSelection, NewUserInput, TicketListQuery, TicketSeed, TicketView,
 };
-use fd_store::Db;
 
 #[derive(Args, Debug, Clone)]
 pub struct BenchBulkArgs {
@@ -30,23 +28,8 @@ pub struct BenchBulkArgs {
 }
 
 pub async fn run(args: BenchBulkArgs) -> anyhow::Result<()> {
-    let tmp = std::env::temp_dir().join(format!("frontdesk-bench-bulk-{}", std::process::id()));
-    let (url, backend) = match &args.postgres_admin_url {
-        Some(admin) => {
-            let name = format!("frontdesk_bench_bulk_{}", std::process::id());
-            (
-                fd_store::create_postgres_database(admin, &name).await?,
-                "postgresql",
-            )
-        }
-        None => {
-            std::fs::create_dir_all(&tmp)?;
-            (tmp.join("bench.db").display().to_string(), "sqlite")
-        }
-    };
-    let db = Db::connect(&url).await.context("open bench database")?;
-    db.migrate().await?;
-    let app = App::new(db, Arc::new(SystemClock));
+    let bench = BenchDb::create("bench-bulk", args.postgres_admin_url.as_deref()).await?;
+    let (app, backend) = (bench.app.clone(), bench.backend);
     let system = Actor::system();
     let team = app.create_team(&system, "Support").await?;
     let user = app
@@ -119,9 +102,6 @@ pub async fn run(args: BenchBulkArgs) -> anyhow::Result<()> {
         );
     }
     println!("all {seeded} tickets closed, each with its conversation (INB-10)");
-    app.close().await;
-    if args.postgres_admin_url.is_none() {
-        let _ = std::fs::remove_dir_all(&tmp);
-    }
+    bench.finish().await;
     Ok(())
 }

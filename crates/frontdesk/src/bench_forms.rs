@@ -9,15 +9,15 @@
 //! 5 per second, which every loopback client would share) does not apply: this measures what
 //! the server sustains for many clients, not what one client is allowed.
 
+use crate::bench_db::BenchDb;
 use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::{Context as _, bail};
+use anyhow::bail;
 use clap::Args;
 use fd_app::domain::Workspace;
 use fd_app::domain::forms::{PostSubmit, default_fields};
-use fd_app::{Actor, App, NewForm, SystemClock};
-use fd_store::Db;
+use fd_app::{Actor, NewForm};
 use serde_json::json;
 
 #[derive(Args, Debug, Clone)]
@@ -38,23 +38,8 @@ pub struct BenchFormsArgs {
 }
 
 pub async fn run(args: BenchFormsArgs) -> anyhow::Result<()> {
-    let tmp = std::env::temp_dir().join(format!("frontdesk-bench-forms-{}", std::process::id()));
-    let (url, backend) = match &args.postgres_admin_url {
-        Some(admin) => {
-            let name = format!("frontdesk_bench_forms_{}", std::process::id());
-            (
-                fd_store::create_postgres_database(admin, &name).await?,
-                "postgresql",
-            )
-        }
-        None => {
-            std::fs::create_dir_all(&tmp)?;
-            (tmp.join("bench.db").display().to_string(), "sqlite")
-        }
-    };
-    let db = Db::connect(&url).await.context("open bench database")?;
-    db.migrate().await?;
-    let app = App::new(db, Arc::new(SystemClock));
+    let bench = BenchDb::create("bench-forms", args.postgres_admin_url.as_deref()).await?;
+    let (app, backend) = (bench.app.clone(), bench.backend);
     let system = Actor::system();
     let team = app.create_team(&system, "Support").await?.id;
     let form = app
@@ -145,9 +130,6 @@ pub async fn run(args: BenchFormsArgs) -> anyhow::Result<()> {
     println!("{stored} submissions stored, each with its conversation and ticket");
     let _ = stop_tx.send(());
     server.await??;
-    app.close().await;
-    if args.postgres_admin_url.is_none() {
-        let _ = std::fs::remove_dir_all(&tmp);
-    }
+    bench.finish().await;
     Ok(())
 }

@@ -5,14 +5,13 @@
 //! A merge moves conversations by ticket (not messages one by one), so the message count
 //! should barely matter; this measures that it does not.
 
-use std::sync::Arc;
+use crate::bench_db::BenchDb;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use clap::Args;
 use fd_app::domain::{Channel, TicketId, Workspace};
-use fd_app::{Actor, App, InboundMessage, NewConversation, SystemClock, TicketCreation, Unmerged};
-use fd_store::Db;
+use fd_app::{Actor, App, InboundMessage, NewConversation, TicketCreation, Unmerged};
 
 #[derive(Args, Debug, Clone)]
 pub struct BenchMergeArgs {
@@ -93,23 +92,8 @@ pub async fn run(args: BenchMergeArgs) -> anyhow::Result<()> {
     if args.rounds == 0 || args.messages < 1 {
         bail!("--rounds and --messages must be at least 1");
     }
-    let tmp = std::env::temp_dir().join(format!("frontdesk-bench-merge-{}", std::process::id()));
-    let (url, backend) = match &args.postgres_admin_url {
-        Some(admin) => {
-            let name = format!("frontdesk_bench_merge_{}", std::process::id());
-            (
-                fd_store::create_postgres_database(admin, &name).await?,
-                "postgresql",
-            )
-        }
-        None => {
-            std::fs::create_dir_all(&tmp)?;
-            (tmp.join("bench.db").display().to_string(), "sqlite")
-        }
-    };
-    let db = Db::connect(&url).await.context("open bench database")?;
-    db.migrate().await?;
-    let app = App::new(db, Arc::new(SystemClock));
+    let bench = BenchDb::create("bench-merge", args.postgres_admin_url.as_deref()).await?;
+    let (app, backend) = (bench.app.clone(), bench.backend);
     let system = Actor::system();
     let started = Instant::now();
     let a = big_ticket(&app, "a@customer.example", "Printer", args.messages).await?;
@@ -148,9 +132,6 @@ pub async fn run(args: BenchMergeArgs) -> anyhow::Result<()> {
     }
     summary("merge", merges);
     summary("unmerge", unmerges);
-    app.close().await;
-    if args.postgres_admin_url.is_none() {
-        let _ = std::fs::remove_dir_all(&tmp);
-    }
+    bench.finish().await;
     Ok(())
 }

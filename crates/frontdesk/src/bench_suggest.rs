@@ -12,18 +12,17 @@
 //!
 //! The generator is seeded (`--seed`), so runs compare like with like.
 
+use crate::bench_db::BenchDb;
 use std::collections::BTreeSet;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use clap::Args;
 use fd_app::domain::{Channel, TicketId, Workspace};
 use fd_app::{
-    Actor, App, InboundMessage, NewConversation, NewUserInput, Reply, SuggestionKind, SystemClock,
+    Actor, App, InboundMessage, NewConversation, NewUserInput, Reply, SuggestionKind,
     TicketChanges, TicketCreation,
 };
-use fd_store::Db;
 
 #[derive(Args, Debug, Clone)]
 pub struct BenchSuggestArgs {
@@ -475,23 +474,8 @@ pub async fn run(args: BenchSuggestArgs) -> anyhow::Result<()> {
     if args.tickets < 10 || args.held_out == 0 || args.held_out >= 100 {
         bail!("--tickets must be at least 10 and --held-out between 1 and 99 (percent)");
     }
-    let tmp = std::env::temp_dir().join(format!("frontdesk-bench-suggest-{}", std::process::id()));
-    let (url, backend) = match &args.postgres_admin_url {
-        Some(admin) => {
-            let name = format!("frontdesk_bench_suggest_{}", std::process::id());
-            (
-                fd_store::create_postgres_database(admin, &name).await?,
-                "postgresql",
-            )
-        }
-        None => {
-            std::fs::create_dir_all(&tmp)?;
-            (tmp.join("bench.db").display().to_string(), "sqlite")
-        }
-    };
-    let db = Db::connect(&url).await.context("open bench database")?;
-    db.migrate().await?;
-    let app = App::new(db, Arc::new(SystemClock));
+    let bench = BenchDb::create("bench-suggest", args.postgres_admin_url.as_deref()).await?;
+    let (app, backend) = (bench.app.clone(), bench.backend);
     let system = Actor::system();
     let user = app
         .create_user(
@@ -633,9 +617,6 @@ pub async fn run(args: BenchSuggestArgs) -> anyhow::Result<()> {
         "query after one more ticket resolved (incremental catch-up): {:.2} ms",
         t.elapsed().as_secs_f64() * 1000.0
     );
-    app.close().await;
-    if args.postgres_admin_url.is_none() {
-        let _ = std::fs::remove_dir_all(&tmp);
-    }
+    bench.finish().await;
     Ok(())
 }

@@ -7,6 +7,7 @@ pub mod bench;
 pub mod bench_api;
 pub mod bench_bulk;
 pub mod bench_chat;
+pub mod bench_db;
 pub mod bench_forms;
 pub mod bench_hostile;
 pub mod bench_mail;
