@@ -14,7 +14,7 @@
 use fd_domain::notify::TicketActivity;
 use fd_domain::sla::{self, Clock, ClockKind, ClockStatus, SlaClocks, SlaPolicy, SlaPolicyInput};
 use fd_domain::*;
-use fd_store::{TicketSlaRow, Tx};
+use fd_store::{Ticket, TicketSlaRow, Tx};
 
 use crate::notify::{TicketNotice, notify_ticket_activity};
 use crate::{Actor, App, AppError, Event};
@@ -233,6 +233,17 @@ pub(crate) async fn recompute_ticket_sla(
     let Some(t) = tx.ticket(&ViewerScope::All, ticket).await? else {
         return Ok(None);
     };
+    recompute_loaded_ticket_sla(tx, &t, now).await
+}
+
+/// [`recompute_ticket_sla`] for a caller that has just saved the ticket and holds it
+/// (creation, `apply_ticket_changes`): the ticket is not read again.
+pub(crate) async fn recompute_loaded_ticket_sla(
+    tx: &mut Tx,
+    t: &Ticket,
+    now: Millis,
+) -> Result<Option<SlaClocks>, AppError> {
+    let ticket = t.id;
     let Some(timeline) = tx.sla_timeline(ticket).await? else {
         return Ok(None);
     };

@@ -452,7 +452,7 @@ pub(crate) async fn apply_ticket_changes(
         let told = notify_ticket_activity(tx, actor, n, now).await?;
         events.extend(told.into_iter().map(Event::NotificationsChanged));
     }
-    crate::sla::recompute_ticket_sla(tx, t.id, now).await?;
+    crate::sla::recompute_loaded_ticket_sla(tx, t, now).await?;
     events.extend(
         crate::automation::ticket_changed(
             tx,
@@ -608,7 +608,7 @@ pub(crate) async fn insert_ticket(
         notify_ticket_activity(tx, actor, n, now).await?;
     }
     crate::routing::route_new_ticket(tx, &mut t, now).await?;
-    crate::sla::recompute_ticket_sla(tx, t.id, now).await?;
+    crate::sla::recompute_loaded_ticket_sla(tx, &t, now).await?;
     crate::automation::ticket_created(tx, cfg, actor, &mut t, apply_for_automation, now).await?;
     Ok(t)
 }
