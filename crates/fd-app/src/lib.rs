@@ -81,7 +81,7 @@ pub use forms::{
     parse_field_spec,
 };
 pub use routing::TeamRoutingView;
-pub use suggest::{SUGGESTIONS_SHOWN, Suggestion, SuggestionKind, query_text, suggestion_tokens};
+pub use suggest::{Suggestion, SuggestionKind};
 pub use ticket_unmerge::{TicketLinks, Unmerged};
 // The query inputs of the list use cases; the store itself is not part of fd-app's API.
 pub use drafts::DraftEntry;

@@ -18,7 +18,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use bm25::{Embedder, EmbedderBuilder, Language, LanguageMode, Scorer, Tokenizer};
+use bm25::{Embedder, EmbedderBuilder, Language, LanguageMode, Scorer};
 use fd_domain::*;
 use fd_store::{SuggestionSource, Tx};
 use tokio::sync::Mutex;
@@ -26,7 +26,7 @@ use tokio::sync::Mutex;
 use crate::{Actor, App, AppError};
 
 /// How many suggestions the editor shows.
-pub const SUGGESTIONS_SHOWN: usize = 3;
+pub(crate) const SUGGESTIONS_SHOWN: usize = 3;
 /// Messages read per step while catching the index up.
 const CATCH_UP_BATCH: i64 = 5_000;
 /// Ranked past tickets checked against the viewer's access per query at most (an agent who
@@ -280,7 +280,7 @@ async fn catch_up(tx: &mut Tx, state: &mut IndexState) -> Result<(), AppError> {
 }
 
 /// The query text for a ticket: its subject and its customers' latest messages.
-pub fn query_text(subject: &str, latest_customer_texts: &[String]) -> String {
+pub(crate) fn query_text(subject: &str, latest_customer_texts: &[String]) -> String {
     let mut q = subject.to_string();
     for t in latest_customer_texts {
         q.push('\n');
@@ -415,9 +415,4 @@ impl App {
         tx.commit().await?;
         Ok(out)
     }
-}
-
-/// The tokens BM25 sees for a text (tests and the benchmark's diagnostics).
-pub fn suggestion_tokens(text: &str) -> Vec<String> {
-    bm25::DefaultTokenizer::new(language()).tokenize(text)
 }
