@@ -3,8 +3,8 @@
 //!
 //! The use cases call one function here each, inside their own transaction
 //! (`insert_ticket` → [`ticket_created`], `record_inbound_in` → [`customer_message`],
-//! `send_reply_in` → [`agent_reply`], `apply_ticket_changes` → [`ticket_changed`]), so a
-//! rule's actions commit with their trigger. Which rules fire and with which actions is
+//! `send_reply_in` → [`agent_reply`], `apply_ticket_changes` → [`ticket_changed`], the SLA
+//! sweep → [`sla_transition`]), so a rule's actions commit with their trigger. Which rules fire and with which actions is
 //! fd-domain's `automation::evaluate`; the actions go through the same internals an agent's
 //! change uses (`apply_ticket_changes` for properties, status, owner and team, HD-19
 //! included; the outgoing mail path for emails; notifications through the store and
@@ -179,6 +179,25 @@ pub(crate) async fn agent_reply(
         chose_status,
     };
     run(tx, &cfg, actor, ticket, event, apply, now).await
+}
+
+/// "SLA due soon" / "SLA breached": called by the SLA sweep in its transaction at the moment
+/// it tells the owner, which is once per clock and state, so a rule fires once per clock.
+pub(crate) async fn sla_transition(
+    tx: &mut Tx,
+    cfg: &TicketConfig,
+    ticket: TicketId,
+    clock: fd_domain::sla::ClockKind,
+    breached: bool,
+    apply: ApplyChanges,
+    now: i64,
+) -> Result<Vec<Event>, AppError> {
+    let event = if breached {
+        TicketEvent::SlaBreached { clock }
+    } else {
+        TicketEvent::SlaDueSoon { clock }
+    };
+    run(tx, cfg, &Actor::system(), ticket, event, apply, now).await
 }
 
 /// After rules ran, the caller's copy of the ticket is brought up to date.

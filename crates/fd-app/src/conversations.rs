@@ -23,7 +23,9 @@ use crate::agent_html::sanitize_agent_html;
 use crate::cpu::run_cpu;
 use crate::crm::{AssociationEnd, association_pair};
 use crate::notify::{TicketNotice, notify_ticket_activity};
-use crate::tickets::{NewTicket, apply_for_automation, apply_ticket_changes, insert_ticket};
+use crate::tickets::{
+    NewTicket, apply_for_automation, apply_ticket_changes, insert_ticket_row, ticket_created,
+};
 use crate::{Actor, App, AppError, Event, NewContact};
 
 pub use fd_domain::rules::TicketCreation;
@@ -327,14 +329,15 @@ impl App {
                 associations: Vec::new(),
                 via_form: false,
             };
-            let t = insert_ticket(tx, &cfg, &Actor::system(), &new, input.workspace, now).await?;
+            let t =
+                insert_ticket_row(tx, &cfg, &Actor::system(), &new, input.workspace, now).await?;
             c.ticket_id = Some(t.id);
-            ticket = Some(t);
+            ticket = Some((t, cfg));
         }
         c.id = tx.insert_conversation(&c).await?;
         tx.record_activity(&conv_event(c.id, actor, "created", now))
             .await?;
-        if let Some(t) = &ticket {
+        if let Some((t, _)) = &ticket {
             record_attached(tx, &Actor::system(), t.id, &c, now).await?;
         }
         let mut first_id = None;
@@ -342,6 +345,21 @@ impl App {
             // A ticket created just now already has this instant as its last activity.
             first_id = Some(insert_inbound(tx, &c, m, ticket.is_none(), now).await?);
         }
+        // The thread exists now: the clocks and the "ticket created" rules see the first
+        // message (a rule emailing the customer answers it).
+        let ticket = match ticket {
+            Some((mut t, cfg)) => {
+                let fired = ticket_created(tx, &cfg, &Actor::system(), &mut t, now).await?;
+                if !fired.is_empty()
+                    && let Some(fresh) = tx.conversation(&ViewerScope::All, c.id).await?
+                {
+                    // A rule may have written to the conversation (an email sent on it).
+                    c = fresh;
+                }
+                Some(t)
+            }
+            None => None,
+        };
         Ok((c, ticket, first_id))
     }
 
@@ -1008,7 +1026,7 @@ impl App {
             via_form: false,
         };
         let cfg = self.ticket_config(tx).await?;
-        let t = insert_ticket(tx, &cfg, actor, &new, workspace, now).await?;
+        let mut t = insert_ticket_row(tx, &cfg, actor, &new, workspace, now).await?;
         attach_conversation(tx, actor, t.id, id, now).await?;
         c = lock_conversation(tx, actor, id).await?;
         if c.workspace != workspace {
@@ -1026,6 +1044,8 @@ impl App {
             ))
             .await?;
         }
+        // Attached: the clocks and the "ticket created" rules see the conversation's thread.
+        ticket_created(tx, &cfg, actor, &mut t, now).await?;
         Ok(t)
     }
 

@@ -8,14 +8,17 @@
 //! fd-domain's `sla`; this module loads the facts, asks, and stores the answer: the
 //! `ticket_sla` row lists sort and filter on, and HubSpot's read-only properties in
 //! `property_values` (HUBSPOT-API-2.md §7) that the API and search read like any other.
-//! Depends on the store and `notify`; must not depend on other use-case modules (they call
-//! this one), HTTP or templates.
+//! Depends on the store, `notify` and automation's SLA entry (the sweep fires the "SLA due
+//! soon / breached" rules where it tells the owner; automation never calls this module); must
+//! not depend on other use-case modules (they call this one), HTTP or templates. The sweep
+//! gets `apply_ticket_changes` handed in (`App::run_sla_sweep`, in the ticket module).
 
 use fd_domain::notify::TicketActivity;
 use fd_domain::sla::{self, Clock, ClockKind, ClockStatus, SlaClocks, SlaPolicy, SlaPolicyInput};
 use fd_domain::*;
 use fd_store::{Ticket, TicketSlaRow, Tx};
 
+use crate::automation::ApplyChanges;
 use crate::notify::{TicketNotice, notify_ticket_activity};
 use crate::{Actor, App, AppError, Event};
 
@@ -499,67 +502,84 @@ impl App {
             _ => None,
         })
     }
+}
 
-    /// The sweep: recomputes tickets whose clocks change status by themselves by now, and
-    /// tells each ticket's owner (and followers) once when a clock becomes due soon and once
-    /// when it is breached. Runs from the periodic jobs; tests call it with the manual clock.
-    /// Returns how many notices were written.
-    pub async fn run_sla_sweep(&self) -> Result<usize, AppError> {
-        let now = self.now();
-        let mut notices = 0;
-        let mut events = Vec::new();
-        loop {
-            let mut tx = self.db().write().await?;
-            let ids = tx.tickets_sla_due_for_check(now, 200).await?;
-            if ids.is_empty() {
-                tx.commit().await?;
-                break;
-            }
-            for id in &ids {
-                let clocks = recompute_ticket_sla(&mut tx, *id, now).await?;
-                let Some(mut row) = tx.ticket_sla(*id).await? else {
-                    continue;
-                };
-                // A clock whose check time is past but did not change stays checked once.
-                if row.next_check_at.is_some_and(|n| n <= now) {
-                    row.next_check_at = None;
-                }
-                let mut told: Vec<String> = row.notified.split(' ').map(String::from).collect();
-                let name = match row.policy_id {
-                    Some(p) => tx.sla_policy(p).await?.map(|p| p.name).unwrap_or_default(),
-                    None => String::new(),
-                };
-                for c in clocks.iter().flat_map(|cs| cs.all()) {
-                    let Some(key) = notice_key(c) else { continue };
-                    if told.contains(&key) {
-                        continue;
-                    }
-                    let excerpt = format!(
-                        "{} {} under SLA policy \"{name}\"",
-                        c.kind.label(),
-                        if c.status == ClockStatus::Breached {
-                            "breached"
-                        } else {
-                            "is due soon"
-                        },
-                    );
-                    let n = TicketNotice::new(*id, TicketActivity::StatusChanged, &excerpt);
-                    let users = notify_ticket_activity(&mut tx, &Actor::system(), n, now).await?;
-                    events.extend(users.into_iter().map(Event::NotificationsChanged));
-                    told.push(key);
-                    notices += 1;
-                }
-                row.notified = told
-                    .into_iter()
-                    .filter(|k| !k.is_empty())
-                    .collect::<Vec<_>>()
-                    .join(" ");
-                tx.save_ticket_sla(&row).await?;
-                events.push(Event::TicketChanged(*id));
-            }
+/// The sweep: recomputes tickets whose clocks change status by themselves by now, and tells
+/// each ticket's owner (and followers) once when a clock becomes due soon and once when it is
+/// breached; at that same once-per-clock moment, in the same transaction, the "SLA due soon"
+/// and "SLA breached" automation rules run on the ticket. Runs from the periodic jobs
+/// (`App::run_sla_sweep`); tests call it with the manual clock. Returns how many notices were
+/// written.
+pub(crate) async fn sweep(app: &App, apply: ApplyChanges) -> Result<usize, AppError> {
+    let now = app.now();
+    let mut notices = 0;
+    let mut events = Vec::new();
+    loop {
+        let mut tx = app.db().write().await?;
+        let ids = tx.tickets_sla_due_for_check(now, 200).await?;
+        if ids.is_empty() {
             tx.commit().await?;
+            break;
         }
-        self.publish(events);
-        Ok(notices)
+        let mut cfg = None;
+        for id in &ids {
+            let clocks = recompute_ticket_sla(&mut tx, *id, now).await?;
+            let Some(mut row) = tx.ticket_sla(*id).await? else {
+                continue;
+            };
+            // A clock whose check time is past but did not change stays checked once.
+            if row.next_check_at.is_some_and(|n| n <= now) {
+                row.next_check_at = None;
+            }
+            let mut told: Vec<String> = row.notified.split(' ').map(String::from).collect();
+            let name = match row.policy_id {
+                Some(p) => tx.sla_policy(p).await?.map(|p| p.name).unwrap_or_default(),
+                None => String::new(),
+            };
+            let mut transitions = Vec::new();
+            for c in clocks.iter().flat_map(|cs| cs.all()) {
+                let Some(key) = notice_key(c) else { continue };
+                if told.contains(&key) {
+                    continue;
+                }
+                let breached = c.status == ClockStatus::Breached;
+                let excerpt = format!(
+                    "{} {} under SLA policy \"{name}\"",
+                    c.kind.label(),
+                    if breached { "breached" } else { "is due soon" },
+                );
+                let n = TicketNotice::new(*id, TicketActivity::StatusChanged, &excerpt);
+                let users = notify_ticket_activity(&mut tx, &Actor::system(), n, now).await?;
+                events.extend(users.into_iter().map(Event::NotificationsChanged));
+                told.push(key);
+                transitions.push((c.kind, breached));
+                notices += 1;
+            }
+            row.notified = told
+                .into_iter()
+                .filter(|k| !k.is_empty())
+                .collect::<Vec<_>>()
+                .join(" ");
+            // Saved before the rules run: a rule's change recomputes the clocks and keeps
+            // what this row says was told, so the transition is never told (or fired) twice.
+            tx.save_ticket_sla(&row).await?;
+            for (kind, breached) in transitions {
+                if cfg.is_none() {
+                    cfg = Some(app.ticket_config(&mut tx).await?);
+                }
+                if let Some(cfg) = &cfg {
+                    events.extend(
+                        crate::automation::sla_transition(
+                            &mut tx, cfg, *id, kind, breached, apply, now,
+                        )
+                        .await?,
+                    );
+                }
+            }
+            events.push(Event::TicketChanged(*id));
+        }
+        tx.commit().await?;
     }
+    app.publish(events);
+    Ok(notices)
 }

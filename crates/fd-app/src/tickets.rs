@@ -480,8 +480,29 @@ async fn owner_name(tx: &mut Tx, owner: Option<UserId>) -> Result<String, AppErr
     })
 }
 
-/// Builds and inserts a ticket inside an open transaction (shared with "create from conversation").
+/// Builds and inserts a ticket inside an open transaction, then runs what follows a creation
+/// ([`ticket_created`]): the roads whose ticket is complete once its row exists (by hand, the
+/// API, unmerge, objects).
 pub(crate) async fn insert_ticket(
+    tx: &mut Tx,
+    cfg: &TicketConfig,
+    actor: &Actor,
+    input: &NewTicket,
+    workspace: Workspace,
+    now: i64,
+) -> Result<Ticket, AppError> {
+    let mut t = insert_ticket_row(tx, cfg, actor, input, workspace, now).await?;
+    ticket_created(tx, cfg, actor, &mut t, now).await?;
+    Ok(t)
+}
+
+/// Builds and inserts a ticket inside an open transaction, routed (validation, the row,
+/// its creation activity, associations, the owner's notice, routing) — without the SLA
+/// computation and the "ticket created" automation. A channel's conversation creates the
+/// ticket first and its first message after, then calls [`ticket_created`], so that the
+/// clocks and the rules see the thread (a "created" rule emailing the customer answers the
+/// message the ticket came from).
+pub(crate) async fn insert_ticket_row(
     tx: &mut Tx,
     cfg: &TicketConfig,
     actor: &Actor,
@@ -608,9 +629,22 @@ pub(crate) async fn insert_ticket(
         notify_ticket_activity(tx, actor, n, now).await?;
     }
     crate::routing::route_new_ticket(tx, &mut t, now).await?;
-    crate::sla::recompute_loaded_ticket_sla(tx, &t, now).await?;
-    crate::automation::ticket_created(tx, cfg, actor, &mut t, apply_for_automation, now).await?;
     Ok(t)
+}
+
+/// What follows a ticket's creation once everything it came with exists (its conversation
+/// and first message, for a channel): the SLA clocks and the "ticket created" rules, in the
+/// caller's transaction; `ticket` is brought up to date with what the rules changed. Returns
+/// the rules' events.
+pub(crate) async fn ticket_created(
+    tx: &mut Tx,
+    cfg: &TicketConfig,
+    actor: &Actor,
+    ticket: &mut Ticket,
+    now: i64,
+) -> Result<Vec<Event>, AppError> {
+    crate::sla::recompute_loaded_ticket_sla(tx, ticket, now).await?;
+    crate::automation::ticket_created(tx, cfg, actor, ticket, apply_for_automation, now).await
 }
 
 impl App {
@@ -1050,5 +1084,11 @@ impl App {
     /// see `automation::sweep`.
     pub async fn run_automation_sweep(&self) -> Result<usize, AppError> {
         crate::automation::sweep(self, apply_for_automation).await
+    }
+
+    /// The SLA sweep (due soon, breached: notices and the SLA automation triggers, once per
+    /// clock): see `sla::sweep`. Returns how many notices were written.
+    pub async fn run_sla_sweep(&self) -> Result<usize, AppError> {
+        crate::sla::sweep(self, apply_for_automation).await
     }
 }

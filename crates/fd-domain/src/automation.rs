@@ -4,8 +4,8 @@
 //! asks [`evaluate`], and carries the actions out through the same use cases an agent's
 //! change goes through.
 //!
-//! Pure: no I/O, no clock (the caller passes "now"), no async. SLA triggers (due soon,
-//! breached) are not here yet: they belong with the SLA clocks, built separately.
+//! Pure: no I/O, no clock (the caller passes "now"), no async. The SLA triggers (due soon,
+//! breached) answer the transition the SLA sweep notices once per clock (`sla::ClockKind`).
 
 use serde::{Deserialize, Serialize};
 
@@ -13,6 +13,7 @@ use crate::entities::Ticket;
 use crate::error::{DomainError, ErrorCode, FieldError};
 use crate::local_time::UserTimeZone;
 use crate::model::{Millis, StageId, TeamId, UserId};
+use crate::sla::ClockKind;
 
 /// How deep a chain of rules may go: a rule's change may trigger other rules, whose changes
 /// may trigger others, at most this many times in one chain.
@@ -44,6 +45,65 @@ pub enum Trigger {
         event: TimedEvent,
         minutes: i64,
     },
+    /// An SLA clock of the ticket became due soon (a quarter of its goal left), once per
+    /// clock (each next-response cycle is its own clock).
+    SlaDueSoon {
+        #[serde(default)]
+        clock: SlaClock,
+    },
+    /// An SLA clock of the ticket passed its goal, once per clock.
+    SlaBreached {
+        #[serde(default)]
+        clock: SlaClock,
+    },
+}
+
+/// Which SLA clock an SLA trigger watches.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SlaClock {
+    #[default]
+    Any,
+    FirstResponse,
+    NextResponse,
+    TimeToClose,
+}
+
+impl SlaClock {
+    pub const ALL: [SlaClock; 4] = [
+        SlaClock::Any,
+        SlaClock::FirstResponse,
+        SlaClock::NextResponse,
+        SlaClock::TimeToClose,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SlaClock::Any => "any",
+            SlaClock::FirstResponse => "first_response",
+            SlaClock::NextResponse => "next_response",
+            SlaClock::TimeToClose => "time_to_close",
+        }
+    }
+    pub fn parse(s: &str) -> Option<SlaClock> {
+        SlaClock::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            SlaClock::Any => "any SLA clock",
+            SlaClock::FirstResponse => "the first-response clock",
+            SlaClock::NextResponse => "the next-response clock",
+            SlaClock::TimeToClose => "the time-to-close clock",
+        }
+    }
+    /// Whether a transition of this clock answers the trigger.
+    pub fn covers(self, kind: ClockKind) -> bool {
+        match self {
+            SlaClock::Any => true,
+            SlaClock::FirstResponse => kind == ClockKind::FirstResponse,
+            SlaClock::NextResponse => kind == ClockKind::NextResponse,
+            SlaClock::TimeToClose => kind == ClockKind::TimeToClose,
+        }
+    }
 }
 
 /// The events a time trigger counts from.
@@ -498,6 +558,14 @@ pub enum TicketEvent {
     TimeDue {
         rule: i64,
     },
+    /// An SLA clock just became due soon (told once per clock by the SLA sweep).
+    SlaDueSoon {
+        clock: ClockKind,
+    },
+    /// An SLA clock was just breached (told once per clock by the SLA sweep).
+    SlaBreached {
+        clock: ClockKind,
+    },
 }
 
 /// A chain of rule runs on one ticket: which rules already fired in it and how deep it is.
@@ -542,6 +610,10 @@ pub fn trigger_matches(trigger: &Trigger, rule: i64, event: &TicketEvent) -> boo
             properties.iter().any(|p| p == property)
         }
         (Trigger::TimeSince { .. }, TicketEvent::TimeDue { rule: r }) => *r == rule,
+        (Trigger::SlaDueSoon { clock: want }, TicketEvent::SlaDueSoon { clock })
+        | (Trigger::SlaBreached { clock: want }, TicketEvent::SlaBreached { clock }) => {
+            want.covers(*clock)
+        }
         _ => false,
     }
 }
@@ -819,6 +891,45 @@ mod tests {
             7,
             &TicketEvent::TimeDue { rule: 8 }
         ));
+    }
+
+    #[test]
+    fn sla_triggers_match_their_transition_and_clock() {
+        use crate::sla::ClockKind;
+        let soon = |clock| Trigger::SlaDueSoon { clock };
+        let breached = |clock| Trigger::SlaBreached { clock };
+        let first_soon = TicketEvent::SlaDueSoon {
+            clock: ClockKind::FirstResponse,
+        };
+        let close_breached = TicketEvent::SlaBreached {
+            clock: ClockKind::TimeToClose,
+        };
+        assert!(trigger_matches(&soon(SlaClock::Any), 1, &first_soon));
+        assert!(trigger_matches(
+            &soon(SlaClock::FirstResponse),
+            1,
+            &first_soon
+        ));
+        assert!(!trigger_matches(
+            &soon(SlaClock::NextResponse),
+            1,
+            &first_soon
+        ));
+        assert!(!trigger_matches(&breached(SlaClock::Any), 1, &first_soon));
+        assert!(trigger_matches(
+            &breached(SlaClock::TimeToClose),
+            1,
+            &close_breached
+        ));
+        assert!(!trigger_matches(&soon(SlaClock::Any), 1, &close_breached));
+        // The clock defaults to "any" when the JSON leaves it out.
+        let t: Trigger = serde_json::from_str(r#"{"kind":"sla_breached"}"#).unwrap();
+        assert_eq!(t, breached(SlaClock::Any));
+        let s = serde_json::to_string(&soon(SlaClock::NextResponse)).unwrap();
+        assert_eq!(s, r#"{"kind":"sla_due_soon","clock":"next_response"}"#);
+        for c in SlaClock::ALL {
+            assert_eq!(SlaClock::parse(c.as_str()), Some(c));
+        }
     }
 
     #[test]

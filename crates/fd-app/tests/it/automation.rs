@@ -23,6 +23,7 @@ fd_testkit::on_both_backends! {
     automation_hd_19_applies_to_a_rules_status_change => hd_19_applies;
     automation_time_trigger_fires_once_per_occurrence => time_trigger;
     automation_rules_are_validated_and_admin_only => validation;
+    automation_sla_due_soon_and_breached_fire_once_per_clock => sla_triggers;
 }
 
 fn rule(
@@ -185,6 +186,84 @@ async fn created_trigger(t: TestApp) {
     // A ticket by hand has no channel: the condition does not hold.
     let manual = ticket(&t, &Actor::system(), "By hand").await;
     assert_eq!(tk(&t, manual.id).await.team_id, None);
+
+    // "Ticket created" runs once the channel's first message exists: a rule emailing the
+    // customer answers it, on the conversation, after the inbound message.
+    add(
+        &t,
+        rule(
+            "Acknowledge email tickets",
+            Trigger::TicketCreated,
+            vec![Condition::Channel {
+                channels: vec!["EMAIL".into()],
+            }],
+            vec![Action::SendEmail {
+                body: "We have your request.".into(),
+            }],
+        ),
+    )
+    .await;
+    let assert_answered = |thread: &[fd_store::Message], from: &str| {
+        assert_eq!(thread.len(), 2, "{thread:?}");
+        assert_eq!(thread[0].direction, Direction::Inbound);
+        assert_eq!(thread[1].direction, Direction::Outbound);
+        assert_eq!(thread[1].text, "We have your request.");
+        assert_eq!(thread[1].recipients.to, vec![from.to_string()]);
+        assert_eq!(thread[1].reply_to_message_id, Some(thread[0].id));
+    };
+    let (c, tkt, _) = conversation_with_ticket(&t, "hugo@customer.example").await;
+    let thread = t.app.messages(&Actor::system(), c.id).await.unwrap();
+    assert_answered(&thread, "hugo@customer.example");
+    assert!(
+        !ticket_activity(&t, tkt.id)
+            .await
+            .iter()
+            .any(|a| a.action == "automation_refused")
+    );
+    // The same through mail ingestion.
+    t.app
+        .connect_email(
+            &Actor::system(),
+            "support@help.example",
+            "Red",
+            Workspace::HelpDesk,
+            false,
+        )
+        .await
+        .unwrap();
+    let mail = fd_app::MailService::new(t.app.clone(), fd_app::MailSettings::default());
+    mail.accept(fd_mail::IncomingMail {
+        source: fd_mail::MailSource::Mailgate,
+        envelope_from: None,
+        recipients: vec!["support@help.example".into()],
+        raw: b"From: Ida <ida@customer.example>\r\nTo: support@help.example\r\nSubject: By mail\r\n\
+Message-ID: <created-rule@customer.example>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\nHelp.\r\n"
+            .to_vec(),
+        truncated_from: None,
+    })
+    .await
+    .unwrap();
+    mail.run_pending_jobs().await.unwrap();
+    let by_mail = t
+        .app
+        .list_tickets(&Actor::system(), &all_tickets())
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|x| x.subject == "By mail")
+        .expect("a ticket from mail");
+    let d = t
+        .app
+        .ticket_details(&Actor::system(), by_mail.id)
+        .await
+        .unwrap();
+    assert_eq!(d.conversations.len(), 1);
+    let thread = t
+        .app
+        .messages(&Actor::system(), d.conversations[0].id)
+        .await
+        .unwrap();
+    assert_answered(&thread, "ida@customer.example");
 }
 
 async fn customer_message_trigger(t: TestApp) {
@@ -630,4 +709,133 @@ async fn validation(t: TestApp) {
         .await
         .unwrap();
     assert_not_found(t.app.automation_rule(&Actor::system(), id).await);
+}
+
+/// Issue 16 items 3 and 8: "SLA due soon" and "SLA breached" fire from the SLA sweep, once per
+/// clock, for the clock the rule names; running the sweep again does nothing.
+async fn sla_triggers(t: TestApp) {
+    let (lead_u, lead) = t.admin("lead@desk.example").await;
+    t.app
+        .create_sla_policy(
+            &lead,
+            fd_app::SlaPolicyForm {
+                input: fd_app::domain::sla::SlaPolicyInput {
+                    name: "Fast".into(),
+                    first_response: "4h".into(),
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let soon = add(
+        &t,
+        rule(
+            "First response due soon",
+            Trigger::SlaDueSoon {
+                clock: SlaClock::FirstResponse,
+            },
+            vec![],
+            vec![
+                Action::SetProperty {
+                    property: "hs_ticket_priority".into(),
+                    value: "HIGH".into(),
+                },
+                Action::Comment {
+                    body: "Due soon".into(),
+                },
+            ],
+        ),
+    )
+    .await;
+    let breached = add(
+        &t,
+        rule(
+            "Any clock breached",
+            Trigger::SlaBreached {
+                clock: SlaClock::Any,
+            },
+            vec![],
+            vec![
+                Action::SetOwner {
+                    owner: Some(lead_u.id),
+                },
+                Action::Comment {
+                    body: "Breached".into(),
+                },
+            ],
+        ),
+    )
+    .await;
+    // The policy has no time-to-close goal: this rule never fires.
+    let close = add(
+        &t,
+        rule(
+            "Time to close due soon",
+            Trigger::SlaDueSoon {
+                clock: SlaClock::TimeToClose,
+            },
+            vec![],
+            vec![Action::Comment {
+                body: "Never".into(),
+            }],
+        ),
+    )
+    .await;
+    let (_, tkt, _) = conversation_with_ticket(&t, "gina@customer.example").await;
+    let comments = |t: &TestApp| {
+        let app = t.app.clone();
+        async move {
+            app.ticket_details(&Actor::system(), tkt.id)
+                .await
+                .unwrap()
+                .comments
+                .into_iter()
+                .map(|c| c.body)
+                .collect::<Vec<_>>()
+        }
+    };
+    let runs = |id: i64| {
+        let app = t.app.clone();
+        async move {
+            app.automation_runs(&Actor::system(), id, 10)
+                .await
+                .unwrap()
+                .len()
+        }
+    };
+    const HOUR: i64 = 3_600_000;
+    // Two hours in: nothing is due.
+    t.clock.advance_ms(2 * HOUR);
+    assert_eq!(t.app.run_sla_sweep().await.unwrap(), 0);
+    assert!(comments(&t).await.is_empty());
+    assert_eq!(tk(&t, tkt.id).await.priority, None);
+    // Past due soon (a quarter left): the due-soon rule runs, once.
+    t.clock.advance_ms(HOUR + 60_000);
+    assert_eq!(t.app.run_sla_sweep().await.unwrap(), 1);
+    assert_eq!(comments(&t).await, vec!["Due soon".to_string()]);
+    assert_eq!(tk(&t, tkt.id).await.priority.as_deref(), Some("HIGH"));
+    assert_eq!(tk(&t, tkt.id).await.owner_id, None);
+    assert_eq!(runs(soon).await, 1);
+    assert_eq!(t.app.run_sla_sweep().await.unwrap(), 0);
+    assert_eq!(runs(soon).await, 1);
+    assert_eq!(comments(&t).await.len(), 1);
+    // Past breach: the breached rule runs, once; the due-soon rule does not run again.
+    t.clock.advance_ms(HOUR);
+    assert_eq!(t.app.run_sla_sweep().await.unwrap(), 1);
+    assert_eq!(
+        comments(&t).await,
+        vec!["Due soon".to_string(), "Breached".to_string()]
+    );
+    assert_eq!(tk(&t, tkt.id).await.owner_id, Some(lead_u.id));
+    assert_eq!(runs(breached).await, 1);
+    t.clock.advance_ms(HOUR);
+    assert_eq!(t.app.run_sla_sweep().await.unwrap(), 0);
+    assert_eq!(comments(&t).await.len(), 2);
+    assert_eq!((runs(soon).await, runs(breached).await), (1, 1));
+    assert_eq!(runs(close).await, 0);
+    // The rule's last run is shown with what it did.
+    let outcome = last_outcome(&t, breached).await;
+    assert!(outcome.contains("owner"), "{outcome}");
 }

@@ -33,9 +33,11 @@ pub(crate) struct RuleIn {
     /// On when absent.
     enabled: Option<bool>,
     /// `{"kind": "ticket_created" | "customer_message" | "agent_reply" | "email_to_customer"
-    /// | "status_changed" | "owner_changed"}`, `{"kind": "property_changed", "property": P}`
-    /// or `{"kind": "time_since", "event": "created" | "no_customer_reply" |
-    /// "no_agent_reply", "minutes": N}`.
+    /// | "status_changed" | "owner_changed"}`, `{"kind": "property_changed", "property": P}`,
+    /// `{"kind": "time_since", "event": "created" | "no_customer_reply" |
+    /// "no_agent_reply", "minutes": N}`, or `{"kind": "sla_due_soon" | "sla_breached",
+    /// "clock": "any" | "first_response" | "next_response" | "time_to_close"}` (once per SLA
+    /// clock, when it becomes due soon or passes its goal; `clock` defaults to `any`).
     #[schema(value_type = Object, required = true)]
     trigger: Option<Value>,
     /// All must hold: `{"kind": "property", "property": P, "op": "equals" | "not_equals" |

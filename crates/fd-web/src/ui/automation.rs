@@ -14,7 +14,9 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
-use fd_app::domain::automation::{Action, Condition, PropertyOp, TimedEvent, Trigger, WeeklyHours};
+use fd_app::domain::automation::{
+    Action, Condition, PropertyOp, SlaClock, TimedEvent, Trigger, WeeklyHours,
+};
 use fd_app::domain::*;
 use fd_app::{AppError, AutomationRule, RuleInput};
 
@@ -52,7 +54,7 @@ fn reasons(e: AppError) -> Result<Vec<String>, UiError> {
     }
 }
 
-const TRIGGERS: [(&str, &str); 8] = [
+const TRIGGERS: [(&str, &str); 10] = [
     ("ticket_created", "A ticket is created"),
     ("customer_message", "The customer writes"),
     ("agent_reply", "An agent replies"),
@@ -61,6 +63,8 @@ const TRIGGERS: [(&str, &str); 8] = [
     ("owner_changed", "The owner changes"),
     ("property_changed", "A property changes"),
     ("time_since", "Time passes"),
+    ("sla_due_soon", "An SLA clock becomes due soon"),
+    ("sla_breached", "An SLA clock is breached"),
 ];
 
 const CONDITION_KINDS: [(&str, &str); 6] = [
@@ -141,11 +145,23 @@ fn trigger_text(t: &Trigger) -> String {
         Trigger::TimeSince { event, minutes } => {
             format!("{} {}", duration_text(*minutes), event.label())
         }
+        Trigger::SlaDueSoon { clock } => format!("{} becomes due soon", sla_clock_text(*clock)),
+        Trigger::SlaBreached { clock } => format!("{} is breached", sla_clock_text(*clock)),
         other => TRIGGERS
             .iter()
             .find(|(k, _)| *k == trigger_key(other))
             .map(|(_, l)| l.to_string())
             .unwrap_or_default(),
+    }
+}
+
+/// "Any SLA clock", "The first-response clock", … (the trigger's clock, capitalised).
+fn sla_clock_text(c: SlaClock) -> String {
+    let l = c.label();
+    let mut chars = l.chars();
+    match chars.next() {
+        Some(f) => f.to_uppercase().chain(chars).collect(),
+        None => String::new(),
     }
 }
 
@@ -169,6 +185,8 @@ fn trigger_key(t: &Trigger) -> &'static str {
         Trigger::OwnerChanged => "owner_changed",
         Trigger::PropertyChanged { .. } => "property_changed",
         Trigger::TimeSince { .. } => "time_since",
+        Trigger::SlaDueSoon { .. } => "sla_due_soon",
+        Trigger::SlaBreached { .. } => "sla_breached",
     }
 }
 
@@ -240,6 +258,7 @@ struct FormState {
     time_amount: String,
     time_unit: String,
     time_zone: String,
+    sla_clock: String,
     conditions: Vec<CondRow>,
     actions: Vec<ActRow>,
 }
@@ -260,6 +279,8 @@ struct EditPage {
     time_amount: String,
     time_units: Vec<Choice>,
     time_zone: String,
+    /// The SLA triggers' clock: `(value, label, selected)`.
+    sla_clocks: Vec<(&'static str, &'static str, bool)>,
     conditions: Vec<(CondRow, Vec<Choice>, Vec<Choice>)>,
     actions: Vec<(ActRow, Vec<Choice>)>,
 }
@@ -329,6 +350,10 @@ async fn edit_page(
         } else {
             f.time_zone
         },
+        sla_clocks: SlaClock::ALL
+            .iter()
+            .map(|c| (c.as_str(), c.label(), c.as_str() == f.sla_clock))
+            .collect(),
         conditions,
         actions,
     })
@@ -372,6 +397,9 @@ async fn form_of(st: &UiState, r: &AutomationRule) -> Result<FormState, UiError>
             };
             f.time_amount = n.to_string();
             f.time_unit = unit.into();
+        }
+        Trigger::SlaDueSoon { clock } | Trigger::SlaBreached { clock } => {
+            f.sla_clock = clock.as_str().into();
         }
         _ => {}
     }
@@ -502,6 +530,7 @@ fn posted(fields: &Fields) -> FormState {
         time_amount: text("time_amount"),
         time_unit: text("time_unit"),
         time_zone: text("time_zone"),
+        sla_clock: text("sla_clock"),
         conditions,
         actions,
     }
@@ -562,6 +591,22 @@ async fn rule_of(st: &UiState, f: &FormState) -> Result<Result<RuleInput, Vec<St
             Trigger::TimeSince {
                 event,
                 minutes: amount.saturating_mul(unit),
+            }
+        }
+        "sla_due_soon" | "sla_breached" => {
+            let clock = match f.sla_clock.as_str() {
+                "" => Some(SlaClock::Any),
+                other => SlaClock::parse(other),
+            };
+            match (clock, f.trigger.as_str()) {
+                (None, _) => {
+                    errors.push(format!("{:?} is not an SLA clock.", f.sla_clock));
+                    Trigger::SlaDueSoon {
+                        clock: SlaClock::Any,
+                    }
+                }
+                (Some(clock), "sla_due_soon") => Trigger::SlaDueSoon { clock },
+                (Some(clock), _) => Trigger::SlaBreached { clock },
             }
         }
         _ => {
