@@ -90,6 +90,47 @@ async fn rules_api(t: TestApp) {
     assert_eq!(bad.status, 400, "{}", bad.body);
     assert_eq!(api.get(&format!("{rules}/999999")).await.status, 404);
 
+    // The SLA triggers: the clock is kept, and "any" when left out.
+    let sla = api
+        .post(
+            rules,
+            json!({
+                "name": "Next response due soon",
+                "trigger": {"kind": "sla_due_soon", "clock": "next_response"},
+                "actions": [{"kind": "comment", "body": "Hurry"}]
+            }),
+        )
+        .await;
+    assert_eq!(sla.status, 201, "{}", sla.body);
+    assert_eq!(
+        sla.body["trigger"],
+        json!({"kind": "sla_due_soon", "clock": "next_response"})
+    );
+    let any = api
+        .post(
+            rules,
+            json!({
+                "name": "Breached",
+                "trigger": {"kind": "sla_breached"},
+                "actions": [{"kind": "comment", "body": "Late"}]
+            }),
+        )
+        .await;
+    assert_eq!(any.status, 201, "{}", any.body);
+    assert_eq!(any.body["trigger"], json!({"kind": "sla_breached", "clock": "any"}));
+    let bad = api
+        .post(
+            rules,
+            json!({
+                "name": "x",
+                "trigger": {"kind": "sla_breached", "clock": "lunch"},
+                "actions": [{"kind": "comment", "body": "Late"}]
+            }),
+        )
+        .await;
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    assert!(bad.body["message"].as_str().unwrap().contains("lunch"), "{}", bad.body);
+
     // Agents may not manage automation.
     let agent = api.token_for("ann@example.com").await;
     let r = api.send_as(Some(&agent), Method::GET, rules, None).await;
@@ -103,4 +144,13 @@ async fn rules_api(t: TestApp) {
     let doc = api.get("/openapi.json").await;
     assert!(doc.body["paths"][rules]["post"].is_object());
     assert!(doc.body["paths"]["/frontdesk/v1/automation/rules/{ruleId}"]["put"].is_object());
+    let trigger_doc = doc.body["components"]["schemas"]["AutomationRuleInput"]["properties"]
+        ["trigger"]["description"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        trigger_doc.contains("sla_due_soon") && trigger_doc.contains("time_to_close"),
+        "{trigger_doc}"
+    );
 }

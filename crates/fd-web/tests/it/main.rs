@@ -20,6 +20,7 @@ mod hardening_input;
 mod rules_intake;
 mod rules_one_action;
 mod ui_auth;
+mod ui_automation_sla;
 mod ui_bots;
 mod ui_calls;
 mod ui_common;
