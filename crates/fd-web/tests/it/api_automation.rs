@@ -117,7 +117,10 @@ async fn rules_api(t: TestApp) {
         )
         .await;
     assert_eq!(any.status, 201, "{}", any.body);
-    assert_eq!(any.body["trigger"], json!({"kind": "sla_breached", "clock": "any"}));
+    assert_eq!(
+        any.body["trigger"],
+        json!({"kind": "sla_breached", "clock": "any"})
+    );
     let bad = api
         .post(
             rules,
@@ -129,7 +132,11 @@ async fn rules_api(t: TestApp) {
         )
         .await;
     assert_eq!(bad.status, 400, "{}", bad.body);
-    assert!(bad.body["message"].as_str().unwrap().contains("lunch"), "{}", bad.body);
+    assert!(
+        bad.body["message"].as_str().unwrap().contains("lunch"),
+        "{}",
+        bad.body
+    );
 
     // Agents may not manage automation.
     let agent = api.token_for("ann@example.com").await;

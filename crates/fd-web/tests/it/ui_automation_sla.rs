@@ -33,9 +33,7 @@ async fn sla_trigger_in_the_rule_form(t: TestApp) {
             ("a_value", "Late: escalate"),
         ]
     };
-    let refused = boss
-        .post("/settings/automation", &fields("whenever"))
-        .await;
+    let refused = boss.post("/settings/automation", &fields("whenever")).await;
     assert_eq!(refused.status, 400, "{}", refused.body);
     assert!(refused.body.contains("role=\"alert\""), "{}", refused.body);
     assert!(refused.body.contains("whenever"), "{}", refused.body);

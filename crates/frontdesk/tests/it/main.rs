@@ -10,6 +10,6 @@ mod mail;
 mod notify;
 mod notmuch;
 mod routing;
-mod sla;
 mod server;
+mod sla;
 mod tokens;
