@@ -15,7 +15,9 @@ pub mod bench_merge;
 pub mod bench_suggest;
 pub mod bench_ui;
 pub mod forms;
+pub mod logging;
 pub mod mail;
+pub mod ops;
 pub mod routing;
 pub mod sla;
 

@@ -56,6 +56,8 @@ enum Command {
         listen: SocketAddr,
         #[command(flatten)]
         mail: frontdesk::mail::MailArgs,
+        #[command(flatten)]
+        ops: frontdesk::ops::ServeOpsArgs,
     },
     /// Read one RFC 5322 message on stdin and store it, for an MTA's pipe (exit 0 stored,
     /// 65 refused as too large, 75 temporary failure: the MTA retries).
@@ -238,13 +240,10 @@ enum AdminCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("FRONTDESK_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    frontdesk::logging::init(match &cli.command {
+        Command::Serve { ops, .. } => ops.log_format,
+        _ => frontdesk::logging::LogFormat::Text,
+    });
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -266,7 +265,12 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve { db, listen, mail } => serve(db, listen, mail).await,
+        Command::Serve {
+            db,
+            listen,
+            mail,
+            ops,
+        } => serve(db, listen, mail, ops).await,
         Command::Mailgate { db, args } => {
             let code = match frontdesk::open(&db.config()).await {
                 Ok(app) => {
@@ -310,6 +314,7 @@ async fn serve(
     db: DbArgs,
     listen: SocketAddr,
     mail: frontdesk::mail::MailArgs,
+    ops: frontdesk::ops::ServeOpsArgs,
 ) -> anyhow::Result<()> {
     let shutdown = frontdesk::shutdown_signal()?;
     // Each held chat or event stream is an open file.
@@ -317,6 +322,7 @@ async fn serve(
     tracing::info!(open_files, "open-file limit");
     let config = db.config();
     let app = frontdesk::open(&config).await?;
+    ops.apply(&app)?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
