@@ -61,7 +61,7 @@ pub use conversations::{ConversationListQuery, NewMessage};
 pub(crate) use db::{Arg, Row, Sql};
 pub use db::{Backend, Db, PoolUsage, Tx, create_postgres_database};
 mod ops;
-pub use ops::{OpsGauges, sqlite_snapshot};
+pub use ops::{OpsGauges, sqlite_schema_version, sqlite_snapshot};
 pub use directory::UserSecurity;
 pub use directory::{NewUser, UserCredential};
 pub use error::StoreError;

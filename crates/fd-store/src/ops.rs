@@ -80,3 +80,21 @@ pub fn sqlite_snapshot(source: &Path, dest: &Path) -> Result<(), StoreError> {
     conn.execute("VACUUM INTO ?1", [dest])?;
     Ok(())
 }
+
+/// The highest migration applied to a SQLite database file (sqlx's bookkeeping table), to
+/// describe a backup. Blocking.
+pub fn sqlite_schema_version(path: &Path) -> Result<i64, StoreError> {
+    use rusqlite::{Connection, OpenFlags};
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(StoreError::SqliteConnect)?;
+    conn.busy_timeout(Duration::from_secs(30))?;
+    let v: Option<i64> = conn.query_row(
+        "SELECT MAX(version) FROM _sqlx_migrations WHERE success",
+        [],
+        |r| r.get(0),
+    )?;
+    Ok(v.unwrap_or(0))
+}

@@ -3,6 +3,7 @@
 //!
 //! Depends on every other crate; nothing depends on it.
 
+pub mod backup;
 pub mod bench;
 pub mod bench_api;
 pub mod bench_bulk;

@@ -74,6 +74,21 @@ enum Command {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// Write a consistent copy of a SQLite installation (database with its attachments, and
+    /// the data directory's other files) to one archive; safe while the server runs.
+    Backup {
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(flatten)]
+        args: frontdesk::backup::BackupArgs,
+    },
+    /// Bring a `frontdesk backup` archive back into a new data directory.
+    Restore {
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(flatten)]
+        args: frontdesk::backup::RestoreArgs,
+    },
     /// Administration commands (safe while a server runs on the same database).
     Admin {
         #[command(flatten)]
@@ -294,6 +309,30 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!(
                 "database is up to date: {}",
                 frontdesk::redact(&config.url())
+            );
+            Ok(())
+        }
+        Command::Backup { db, args } => {
+            let s = frontdesk::backup::backup(&db.config(), &args).await?;
+            println!(
+                "backed up {} (database {} bytes, schema {}, {} other files) to {}",
+                db.data_dir.display(),
+                s.database_bytes,
+                s.schema_version,
+                s.other_files,
+                args.to.display()
+            );
+            Ok(())
+        }
+        Command::Restore { db, args } => {
+            let s = frontdesk::backup::restore(&db.config(), &args).await?;
+            println!(
+                "restored {} into {} (database {} bytes, schema {}, {} other files)",
+                args.from.display(),
+                db.data_dir.display(),
+                s.database_bytes,
+                s.schema_version,
+                s.other_files
             );
             Ok(())
         }

@@ -12,3 +12,4 @@ mod notmuch;
 mod routing;
 mod server;
 mod tokens;
+mod ops;
