@@ -15,6 +15,7 @@ pub mod bench_mail;
 pub mod bench_merge;
 pub mod bench_suggest;
 pub mod bench_ui;
+pub mod export;
 pub mod forms;
 pub mod logging;
 pub mod mail;

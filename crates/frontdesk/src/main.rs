@@ -251,6 +251,13 @@ enum AdminCommand {
     },
     /// List API tokens (id, user, name, prefix, state); never the tokens themselves.
     ListTokens,
+    /// Write tickets, conversations (with messages), contacts and companies as JSON Lines
+    /// files into a directory.
+    Export {
+        /// The directory to write (created when missing; earlier exports are not overwritten).
+        #[arg(long)]
+        to: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -547,6 +554,18 @@ async fn admin(db: DbArgs, command: AdminCommand) -> anyhow::Result<()> {
                     }
                 );
             }
+        }
+        AdminCommand::Export { to } => {
+            let s = frontdesk::export::export(&app, &to).await?;
+            println!(
+                "exported {} tickets, {} conversations ({} messages), {} contacts, {} companies to {}",
+                s.tickets,
+                s.conversations,
+                s.messages,
+                s.contacts,
+                s.companies,
+                to.display()
+            );
         }
         AdminCommand::Mail(cmd) => frontdesk::mail::admin(&app, cmd).await?,
         AdminCommand::Forms(cmd) => frontdesk::forms::admin(&app, cmd).await?,

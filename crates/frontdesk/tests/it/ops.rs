@@ -264,3 +264,321 @@ fn backup_of_a_live_server_restores_tickets_and_attachments() {
         .arg(&junk));
     assert!(!ok, "{out}");
 }
+
+const SCRAPE_TOKEN: &str = "scrape-token-0123456789abcdef";
+
+/// The value of the sample named exactly `series` (name and labels) in a scrape, if any.
+fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
+/// Issue 17, item 5: `/metrics` is absent until a token turns it on, then refuses scrapes
+/// without that token; request counters use the route template, and the mail, job and
+/// outbox figures move with what really happens.
+async fn metrics_endpoint(t: fd_testkit::TestApp) {
+    let env = crate::mail::env(t).await;
+    let app = env.t.app.clone();
+    let (admin, _) = env.t.admin("root@help.example").await;
+    let token = app
+        .create_api_token(&fd_app::Actor::system(), &admin.email, Some("ops"))
+        .await
+        .unwrap()
+        .token;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    // The server's own job loop would take the mail before the scrape sees it queued.
+    let server = tokio::spawn(async move {
+        let router = fd_web::router(app)
+            .into_make_service_with_connect_info::<std::net::SocketAddr>();
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    let http = reqwest::Client::new();
+    let scrape = |auth: Option<&'static str>| {
+        let (http, base) = (http.clone(), base.clone());
+        async move {
+            let mut r = http.get(format!("{base}/metrics"));
+            if let Some(a) = auth {
+                r = r.bearer_auth(a);
+            }
+            let res = r.send().await.unwrap();
+            (res.status().as_u16(), res.text().await.unwrap())
+        }
+    };
+    // Off by default: no such route.
+    assert_eq!(scrape(Some(SCRAPE_TOKEN)).await.0, 404);
+    assert!(env.t.app.metrics().enable_scrape("short").is_err());
+    env.t.app.metrics().enable_scrape(SCRAPE_TOKEN).unwrap();
+    assert_eq!(scrape(None).await.0, 401);
+    assert_eq!(scrape(Some("scrape-token-0123456789abcdeX")).await.0, 401);
+
+    // A ticket read by id twice and a miss: counted under the template, not the path.
+    let id = create_ticket(&http, &base, &token, "Counted").await;
+    for _ in 0..2 {
+        let res = http
+            .get(format!("{base}/crm/v3/objects/tickets/{id}"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+    }
+    let res = http
+        .get(format!("{base}/no/such/path/{id}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+
+    // One message arrives: accepted now, queued for ingestion until the job runs.
+    env.receive(
+        "carol@customer.example",
+        &["support@help.example"],
+        &crate::mail::msg(
+            "Carol <carol@customer.example>",
+            "support@help.example",
+            "Metrics mail",
+            Some("<metrics-1@customer.example>"),
+            "",
+            "Hello",
+        ),
+    )
+    .await;
+    let (status, before) = scrape(Some(SCRAPE_TOKEN)).await;
+    assert_eq!(status, 200, "{before}");
+    assert!(before.ends_with("# EOF\n"), "{before}");
+    let route_line = before
+        .lines()
+        .find(|l| {
+            l.starts_with("frontdesk_http_requests_total{")
+                && l.contains("method=\"GET\"")
+                && l.contains("/crm/v3/objects/")
+                && l.contains("status=\"200\"")
+        })
+        .unwrap_or_else(|| panic!("no ticket read counted: {before}"));
+    assert!(route_line.contains('{') && !route_line.contains(&id), "{route_line}");
+    assert!(route_line.ends_with(" 2"), "{route_line}");
+    assert!(
+        before.contains("route=\"unmatched\",status=\"404\"") && !before.contains("/no/such"),
+        "{before}"
+    );
+    assert!(before.contains("frontdesk_http_request_duration_seconds_bucket{"));
+    assert_eq!(sample(&before, "frontdesk_mail_accepted_total"), Some(1.0));
+    assert_eq!(sample(&before, "frontdesk_mail_processed_total"), Some(0.0));
+    assert_eq!(sample(&before, "frontdesk_jobs{state=\"queued\"}"), Some(1.0));
+    assert_eq!(sample(&before, "frontdesk_jobs{state=\"failed\"}"), Some(0.0));
+    assert_eq!(sample(&before, "frontdesk_outbox_lag_seconds"), Some(0.0));
+    let pool_max = sample(&before, "frontdesk_db_pool_connections{state=\"max\"}").unwrap();
+    assert!(pool_max >= 1.0, "{before}");
+
+    // The job runs: processed, nothing queued.
+    let stats = env.run_jobs().await;
+    assert_eq!(stats.ingested, 1);
+    let (_, after) = scrape(Some(SCRAPE_TOKEN)).await;
+    assert_eq!(sample(&after, "frontdesk_mail_processed_total"), Some(1.0));
+    assert_eq!(sample(&after, "frontdesk_jobs{state=\"queued\"}"), Some(0.0));
+
+    // A reply waits in the outbox until its job runs: its age is the lag.
+    let (_, admin_actor) = env.t.admin("lead@help.example").await;
+    let thread = env
+        .t
+        .app
+        .threads(
+            &fd_app::Actor::system(),
+            &fd_app::ThreadQuery {
+                workspaces: vec![fd_app::domain::Workspace::HelpDesk],
+                contact: None,
+                status: None,
+                archived: false,
+                latest_message_after: None,
+                sort: fd_app::ThreadSort::IdAsc,
+                offset: 0,
+                limit: 1,
+            },
+        )
+        .await
+        .unwrap()[0]
+        .id;
+    let reply = env
+        .t
+        .app
+        .send_reply(
+            &admin_actor,
+            thread,
+            fd_app::Reply {
+                text: "On it".into(),
+                ..fd_app::Reply::default()
+            },
+        )
+        .await
+        .unwrap();
+    env.t.clock.advance_ms(7_500);
+    let (_, waiting) = scrape(Some(SCRAPE_TOKEN)).await;
+    // The manual clock moves a millisecond per reading, so the scrape's "now" lies between.
+    let upper = (env.t.app.now() - reply.created_at) as f64 / 1000.0;
+    let lag = sample(&waiting, "frontdesk_outbox_lag_seconds").unwrap();
+    assert!((7.5..=upper).contains(&lag), "{lag} not in 7.5..={upper}");
+    assert_eq!(sample(&waiting, "frontdesk_outbox_queued_messages"), Some(1.0));
+    env.run_jobs().await;
+    let (_, settled) = scrape(Some(SCRAPE_TOKEN)).await;
+    assert_eq!(sample(&settled, "frontdesk_outbox_lag_seconds"), Some(0.0));
+    assert_eq!(
+        sample(&settled, "frontdesk_mail_deliveries_total{outcome=\"not_sent\"}"),
+        Some(1.0),
+        "{settled}"
+    );
+    let live = env.t.app.live_connection("agent");
+    let (_, with_stream) = scrape(Some(SCRAPE_TOKEN)).await;
+    assert_eq!(
+        sample(&with_stream, "frontdesk_live_connections{stream=\"agent\"}"),
+        Some(1.0)
+    );
+    drop(live);
+    let (_, closed) = scrape(Some(SCRAPE_TOKEN)).await;
+    assert_eq!(
+        sample(&closed, "frontdesk_live_connections{stream=\"agent\"}"),
+        Some(0.0)
+    );
+    stop.send(()).unwrap();
+    server.await.unwrap().unwrap();
+}
+
+/// Issue 17, item 5 ("a user can always leave"): `admin export` writes every ticket,
+/// conversation with its messages and comments, contact and company as JSON Lines.
+async fn export_writes_json_lines(t: fd_testkit::TestApp) {
+    use fd_app::domain::ObjectType;
+    let env = crate::mail::env(t).await;
+    let app = env.t.app.clone();
+    let system = fd_app::Actor::system();
+    let (_, admin) = env.t.admin("root@help.example").await;
+    env.receive(
+        "dana@customer.example",
+        &["support@help.example"],
+        &crate::mail::msg(
+            "Dana <dana@customer.example>",
+            "support@help.example",
+            "Export me",
+            Some("<export-1@customer.example>"),
+            "",
+            "The export's first message",
+        ),
+    )
+    .await;
+    env.run_jobs().await;
+    let company = app
+        .create_record(
+            &system,
+            ObjectType::Company,
+            [("name".to_string(), "Acme Export".to_string())].into(),
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+    let ticket = app
+        .create_record(
+            &system,
+            ObjectType::Ticket,
+            [
+                ("subject".to_string(), "Made by the API".to_string()),
+                ("hs_pipeline".to_string(), "0".to_string()),
+                ("hs_pipeline_stage".to_string(), "1".to_string()),
+            ]
+            .into(),
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+    app.archive_record(&admin, ObjectType::Ticket, ticket.id)
+        .await
+        .unwrap();
+    let threads = app
+        .threads(
+            &system,
+            &fd_app::ThreadQuery {
+                workspaces: vec![fd_app::domain::Workspace::HelpDesk],
+                contact: None,
+                status: None,
+                archived: false,
+                latest_message_after: None,
+                sort: fd_app::ThreadSort::IdAsc,
+                offset: 0,
+                limit: 10,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(threads.len(), 1);
+    app.comment(&admin, None, Some(threads[0].id), "An internal note")
+        .await
+        .unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("export");
+    let s = frontdesk::export::export(&app, &out).await.unwrap();
+    let read = |name: &str| -> Vec<Value> {
+        std::fs::read_to_string(out.join(name))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let tickets = read("tickets.jsonl");
+    assert_eq!(s.tickets, 2);
+    assert_eq!(tickets.len(), 2);
+    let mail_ticket = &tickets[0];
+    assert_eq!(mail_ticket["properties"]["subject"], "Export me");
+    assert_eq!(mail_ticket["archived"], false);
+    // Datetime properties in HubSpot's wire form.
+    assert!(
+        mail_ticket["properties"]["createdate"]
+            .as_str()
+            .unwrap()
+            .ends_with('Z'),
+        "{mail_ticket}"
+    );
+    assert_eq!(tickets[1]["id"], ticket.id.to_string());
+    assert_eq!(tickets[1]["archived"], true, "trashed records leave too");
+    let conversations = read("conversations.jsonl");
+    assert_eq!(conversations.len(), 1);
+    let c = &conversations[0];
+    assert_eq!(c["associatedTicketId"], mail_ticket["id"]);
+    let messages = c["messages"].as_array().unwrap();
+    assert_eq!(messages[0]["type"], "MESSAGE");
+    assert_eq!(messages[0]["direction"], "INCOMING");
+    assert!(
+        messages[0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("The export's first message")
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m["type"] == "COMMENT" && m["text"] == "An internal note"),
+        "{c}"
+    );
+    let contacts = read("contacts.jsonl");
+    assert!(
+        contacts
+            .iter()
+            .any(|x| x["properties"]["email"] == "dana@customer.example"),
+        "{contacts:?}"
+    );
+    let companies = read("companies.jsonl");
+    assert_eq!(companies.len(), 1);
+    assert_eq!(companies[0]["id"], company.id.to_string());
+    assert_eq!(companies[0]["properties"]["name"], "Acme Export");
+    // A second export into the same directory is refused, not overwritten.
+    let again = frontdesk::export::export(&app, &out).await.unwrap_err();
+    assert!(again.to_string().contains("already exists"), "{again}");
+}
+
+fd_testkit::on_both_backends! {
+    metrics_are_off_by_default_token_protected_and_count_real_events => metrics_endpoint;
+    admin_export_writes_every_record_as_json_lines => export_writes_json_lines;
+}
