@@ -39,10 +39,16 @@ struct Server {
 
 impl Server {
     fn start(data: &Path) -> Server {
-        let mut child = frontdesk(data)
+        Self::spawn(frontdesk(data).stderr(Stdio::null()), &[])
+    }
+
+    /// Runs `cmd` (a `frontdesk` command whose stderr the caller chose) as `serve` with
+    /// `extra` arguments.
+    fn spawn(cmd: &mut Command, extra: &[&str]) -> Server {
+        let mut child = cmd
             .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(extra)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
             .spawn()
             .unwrap();
         let mut reader = BufReader::new(child.stdout.take().unwrap());
@@ -263,6 +269,62 @@ fn backup_of_a_live_server_restores_tickets_and_attachments() {
         .args(["restore", "--from"])
         .arg(&junk));
     assert!(!ok, "{out}");
+}
+
+/// Issue 17, item 5: `serve --log-format json` writes one JSON object per line, with the
+/// request's id (the `X-Request-Id` header) in the span fields beside the event's fields.
+#[test]
+fn json_logs_are_one_object_per_line_with_the_request_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = Server::spawn(
+        frontdesk(&data)
+            .env("FRONTDESK_LOG", "info")
+            .stderr(Stdio::piped()),
+        &["--log-format", "json"],
+    );
+    let mut server = server;
+    let stderr = server.child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+            .collect::<Vec<_>>()
+    });
+    let rt = runtime();
+    let request_id = rt.block_on(async {
+        let res = reqwest::Client::new()
+            .get(format!("{}/crm/v3/objects/tickets/1", server.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 401);
+        res.headers()["x-request-id"].to_str().unwrap().to_string()
+    });
+    // Stopping the server closes its stderr: every line it wrote is then read.
+    drop(server);
+    let lines = reader.join().unwrap();
+    let mut refused = None;
+    for line in &lines {
+        let v: Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("not one JSON object per line ({e}): {line}"));
+        assert!(v["timestamp"].is_string() && v["level"].is_string(), "{line}");
+        // Each key once: a field named like the event's own text would shadow it.
+        assert_eq!(line.matches("\"message\":").count(), 1, "{line}");
+        if v["fields"]["message"] == "request refused" {
+            refused = Some(v);
+        }
+    }
+    let refused = refused.unwrap_or_else(|| panic!("no refusal logged: {lines:?}"));
+    assert_eq!(refused["level"], "INFO");
+    assert_eq!(refused["fields"]["status"], 401);
+    assert_eq!(refused["fields"]["correlation_id"], request_id.as_str());
+    assert_eq!(refused["span"]["name"], "request");
+    assert_eq!(refused["span"]["request_id"], request_id.as_str());
+    assert_eq!(refused["spans"][0]["request_id"], request_id.as_str());
+    // A format that does not exist is refused by the command line.
+    let (ok, out) = run(frontdesk(&data).args(["serve", "--log-format", "xml"]));
+    assert!(!ok && out.contains("xml"), "{out}");
 }
 
 const SCRAPE_TOKEN: &str = "scrape-token-0123456789abcdef";
