@@ -265,7 +265,9 @@ impl Metrics {
 
     /// An outgoing delivery attempt: `sent`, `not_sent`, `retried` or `failed`.
     pub(crate) fn mail_delivery(&self, outcome: &'static str) {
-        self.mail_sent.get_or_create(&OutcomeLabels { outcome }).inc();
+        self.mail_sent
+            .get_or_create(&OutcomeLabels { outcome })
+            .inc();
     }
 }
 
@@ -315,7 +317,11 @@ impl App {
         let lag_ms = g.outbox_oldest_at.map_or(0, |t| (now - t).max(0));
         m.outbox_lag.set(lag_ms as f64 / 1000.0);
         let pool = self.db().pool_usage();
-        for (state, v) in [("max", pool.max), ("open", pool.open), ("in_use", pool.in_use)] {
+        for (state, v) in [
+            ("max", pool.max),
+            ("open", pool.open),
+            ("in_use", pool.in_use),
+        ] {
             m.pool
                 .get_or_create(&StateLabels { state })
                 .set(i64::try_from(v).unwrap_or(i64::MAX));

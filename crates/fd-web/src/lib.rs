@@ -48,10 +48,7 @@ pub fn router(app: App) -> Router {
         .with_state(WebState { app: app.clone() })
         // Operations (issue 17): the scrape, and every answer counted under its route
         // template (this layer runs after routing, where the matched route is known).
-        .route(
-            "/metrics",
-            get(metrics::scrape).with_state(app.clone()),
-        )
+        .route("/metrics", get(metrics::scrape).with_state(app.clone()))
         .layer(middleware::from_fn_with_state(app, metrics::count_request));
     // Paths are normalised before routing, so this outer router only hosts the rewrite.
     let outer = Router::new()

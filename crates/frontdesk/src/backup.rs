@@ -212,10 +212,7 @@ fn other_files(data_dir: &Path) -> anyhow::Result<Vec<(String, PathBuf)>> {
 
 /// Unpacks an archive into the data directory, refusing to replace an installation unless
 /// `force`; the database is checked and migrated to this version before the command ends.
-pub async fn restore(
-    config: &DatabaseConfig,
-    args: &RestoreArgs,
-) -> anyhow::Result<BackupSummary> {
+pub async fn restore(config: &DatabaseConfig, args: &RestoreArgs) -> anyhow::Result<BackupSummary> {
     require_sqlite(config, "restore")?;
     let data_dir = config.data_dir.clone();
     let db_path = data_dir.join(DB_FILE);
@@ -251,10 +248,7 @@ fn read_archive(from: &Path, data_dir: &Path) -> anyhow::Result<BackupSummary> {
         bail!("{} is not a Frontdesk backup (no manifest)", from.display());
     }
     let mut manifest = String::new();
-    first
-        .by_ref()
-        .take(1 << 20)
-        .read_to_string(&mut manifest)?;
+    first.by_ref().take(1 << 20).read_to_string(&mut manifest)?;
     let manifest: serde_json::Value =
         serde_json::from_str(&manifest).context("the backup's manifest is not JSON")?;
     if manifest["format"] != FORMAT {
@@ -305,13 +299,18 @@ fn read_archive(from: &Path, data_dir: &Path) -> anyhow::Result<BackupSummary> {
         bail!("the archive holds no database");
     };
     // The previous installation's WAL must not be replayed onto the restored file.
-    for stale in ["frontdesk.db-wal", "frontdesk.db-shm", "frontdesk.db-journal"] {
+    for stale in [
+        "frontdesk.db-wal",
+        "frontdesk.db-shm",
+        "frontdesk.db-journal",
+    ] {
         let p = data_dir.join(stale);
         if p.exists() {
             std::fs::remove_file(&p).with_context(|| format!("cannot remove {}", p.display()))?;
         }
     }
-    std::fs::rename(&incoming, data_dir.join(DB_FILE)).context("cannot put the database in place")?;
+    std::fs::rename(&incoming, data_dir.join(DB_FILE))
+        .context("cannot put the database in place")?;
     let schema_version = schema_version(&data_dir.join(DB_FILE))?;
     Ok(BackupSummary {
         database_bytes,

@@ -54,14 +54,18 @@ pub async fn export(app: &App, dir: &Path) -> anyhow::Result<ExportSummary> {
             );
         }
     }
-    let mut s = ExportSummary::default();
-    s.tickets = export_records(app, ObjectType::Ticket, &dir.join("tickets.jsonl")).await?;
-    s.contacts = export_records(app, ObjectType::Contact, &dir.join("contacts.jsonl")).await?;
-    s.companies = export_records(app, ObjectType::Company, &dir.join("companies.jsonl")).await?;
-    let (c, m) = export_conversations(app, &dir.join("conversations.jsonl")).await?;
-    s.conversations = c;
-    s.messages = m;
-    Ok(s)
+    let tickets = export_records(app, ObjectType::Ticket, &dir.join("tickets.jsonl")).await?;
+    let contacts = export_records(app, ObjectType::Contact, &dir.join("contacts.jsonl")).await?;
+    let companies = export_records(app, ObjectType::Company, &dir.join("companies.jsonl")).await?;
+    let (conversations, messages) =
+        export_conversations(app, &dir.join("conversations.jsonl")).await?;
+    Ok(ExportSummary {
+        tickets,
+        conversations,
+        messages,
+        contacts,
+        companies,
+    })
 }
 
 /// A JSON Lines file written through a buffer, flushed and synced when finished.

@@ -89,8 +89,10 @@ async fn create_ticket(http: &reqwest::Client, base: &str, token: &str, subject:
     let res = http
         .post(format!("{base}/crm/v3/objects/tickets"))
         .bearer_auth(token)
-        .json(&json!({"properties": {"subject": subject, "content": "Body of the ticket",
-            "hs_pipeline": "0", "hs_pipeline_stage": "1"}}))
+        .json(
+            &json!({"properties": {"subject": subject, "content": "Body of the ticket",
+            "hs_pipeline": "0", "hs_pipeline_stage": "1"}}),
+        )
         .send()
         .await
         .unwrap();
@@ -139,12 +141,8 @@ fn agent_token(data: &Path) -> String {
         "correct horse battery",
     ]));
     assert!(ok, "{out}");
-    let (ok, out) = run(frontdesk(data).args([
-        "admin",
-        "create-token",
-        "--email",
-        "ann@example.com",
-    ]));
+    let (ok, out) =
+        run(frontdesk(data).args(["admin", "create-token", "--email", "ann@example.com"]));
     assert!(ok, "{out}");
     out.lines()
         .rfind(|l| l.starts_with("fdpat-"))
@@ -197,9 +195,7 @@ fn backup_of_a_live_server_restores_tickets_and_attachments() {
         std::thread::yield_now();
     }
     let archive = dir.path().join("frontdesk.backup.tar");
-    let (ok, out) = run(frontdesk(&data)
-        .args(["backup", "--to"])
-        .arg(&archive));
+    let (ok, out) = run(frontdesk(&data).args(["backup", "--to"]).arg(&archive));
     stop.store(true, Ordering::SeqCst);
     writer.join().unwrap();
     assert!(ok, "{out}");
@@ -213,7 +209,9 @@ fn backup_of_a_live_server_restores_tickets_and_attachments() {
     let (ok, out) = run(frontdesk(&data).args(["restore", "--from"]).arg(&archive));
     assert!(!ok && out.contains("already holds"), "{out}");
     let restored = dir.path().join("restored");
-    let (ok, out) = run(frontdesk(&restored).args(["restore", "--from"]).arg(&archive));
+    let (ok, out) = run(frontdesk(&restored)
+        .args(["restore", "--from"])
+        .arg(&archive));
     assert!(ok, "{out}");
     assert!(out.contains("restored"), "{out}");
 
@@ -240,7 +238,12 @@ fn backup_of_a_live_server_restores_tickets_and_attachments() {
         assert_eq!(res.status(), 200);
         let meta: Value = res.json().await.unwrap();
         let url = meta["url"].as_str().unwrap().replace(
-            meta["url"].as_str().unwrap().split("/mail/").next().unwrap(),
+            meta["url"]
+                .as_str()
+                .unwrap()
+                .split("/mail/")
+                .next()
+                .unwrap(),
             &server.base,
         );
         let res = http.get(url).bearer_auth(&token).send().await.unwrap();
@@ -308,7 +311,10 @@ fn json_logs_are_one_object_per_line_with_the_request_id() {
     for line in &lines {
         let v: Value = serde_json::from_str(line)
             .unwrap_or_else(|e| panic!("not one JSON object per line ({e}): {line}"));
-        assert!(v["timestamp"].is_string() && v["level"].is_string(), "{line}");
+        assert!(
+            v["timestamp"].is_string() && v["level"].is_string(),
+            "{line}"
+        );
         // Each key once: a field named like the event's own text would shadow it.
         assert_eq!(line.matches("\"message\":").count(), 1, "{line}");
         if v["fields"]["message"] == "request refused" {
@@ -352,8 +358,8 @@ async fn metrics_endpoint(t: fd_testkit::TestApp) {
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     // The server's own job loop would take the mail before the scrape sees it queued.
     let server = tokio::spawn(async move {
-        let router = fd_web::router(app)
-            .into_make_service_with_connect_info::<std::net::SocketAddr>();
+        let router =
+            fd_web::router(app).into_make_service_with_connect_info::<std::net::SocketAddr>();
         axum::serve(listener, router)
             .with_graceful_shutdown(async move {
                 let _ = stopped.await;
@@ -423,7 +429,10 @@ async fn metrics_endpoint(t: fd_testkit::TestApp) {
                 && l.contains("status=\"200\"")
         })
         .unwrap_or_else(|| panic!("no ticket read counted: {before}"));
-    assert!(route_line.contains('{') && !route_line.contains(&id), "{route_line}");
+    assert!(
+        route_line.contains('{') && !route_line.contains(&id),
+        "{route_line}"
+    );
     assert!(route_line.ends_with(" 2"), "{route_line}");
     assert!(
         before.contains("route=\"unmatched\",status=\"404\"") && !before.contains("/no/such"),
@@ -432,8 +441,14 @@ async fn metrics_endpoint(t: fd_testkit::TestApp) {
     assert!(before.contains("frontdesk_http_request_duration_seconds_bucket{"));
     assert_eq!(sample(&before, "frontdesk_mail_accepted_total"), Some(1.0));
     assert_eq!(sample(&before, "frontdesk_mail_processed_total"), Some(0.0));
-    assert_eq!(sample(&before, "frontdesk_jobs{state=\"queued\"}"), Some(1.0));
-    assert_eq!(sample(&before, "frontdesk_jobs{state=\"failed\"}"), Some(0.0));
+    assert_eq!(
+        sample(&before, "frontdesk_jobs{state=\"queued\"}"),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(&before, "frontdesk_jobs{state=\"failed\"}"),
+        Some(0.0)
+    );
     assert_eq!(sample(&before, "frontdesk_outbox_lag_seconds"), Some(0.0));
     let pool_max = sample(&before, "frontdesk_db_pool_connections{state=\"max\"}").unwrap();
     assert!(pool_max >= 1.0, "{before}");
@@ -443,7 +458,10 @@ async fn metrics_endpoint(t: fd_testkit::TestApp) {
     assert_eq!(stats.ingested, 1);
     let (_, after) = scrape(Some(SCRAPE_TOKEN)).await;
     assert_eq!(sample(&after, "frontdesk_mail_processed_total"), Some(1.0));
-    assert_eq!(sample(&after, "frontdesk_jobs{state=\"queued\"}"), Some(0.0));
+    assert_eq!(
+        sample(&after, "frontdesk_jobs{state=\"queued\"}"),
+        Some(0.0)
+    );
 
     // A reply waits in the outbox until its job runs: its age is the lag.
     let (_, admin_actor) = env.t.admin("lead@help.example").await;
@@ -485,12 +503,18 @@ async fn metrics_endpoint(t: fd_testkit::TestApp) {
     let upper = (env.t.app.now() - reply.created_at) as f64 / 1000.0;
     let lag = sample(&waiting, "frontdesk_outbox_lag_seconds").unwrap();
     assert!((7.5..=upper).contains(&lag), "{lag} not in 7.5..={upper}");
-    assert_eq!(sample(&waiting, "frontdesk_outbox_queued_messages"), Some(1.0));
+    assert_eq!(
+        sample(&waiting, "frontdesk_outbox_queued_messages"),
+        Some(1.0)
+    );
     env.run_jobs().await;
     let (_, settled) = scrape(Some(SCRAPE_TOKEN)).await;
     assert_eq!(sample(&settled, "frontdesk_outbox_lag_seconds"), Some(0.0));
     assert_eq!(
-        sample(&settled, "frontdesk_mail_deliveries_total{outcome=\"not_sent\"}"),
+        sample(
+            &settled,
+            "frontdesk_mail_deliveries_total{outcome=\"not_sent\"}"
+        ),
         Some(1.0),
         "{settled}"
     );
