@@ -152,12 +152,11 @@ fn sibling(path: &Path, suffix: &str) -> anyhow::Result<PathBuf> {
     Ok(path.with_file_name(s))
 }
 
-/// Milliseconds since the Unix epoch, for the manifest.
-fn now_ms() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis())
-        .unwrap_or(0)
+/// Milliseconds since the Unix epoch, for the manifest (through the app's clock, like every
+/// other reading of the time).
+fn now_ms() -> i64 {
+    use fd_app::Clock as _;
+    fd_app::SystemClock.now_ms()
 }
 
 fn append_bytes<W: std::io::Write>(
