@@ -35,6 +35,7 @@ mod forms;
 mod mail;
 mod mail_ingest;
 mod mail_jobs;
+mod metrics;
 mod notify;
 mod objects;
 mod passwords;
@@ -95,6 +96,7 @@ pub use mail::{
 };
 pub use mail_ingest::IngestResult;
 pub use mail_jobs::{JobStats, LEASE_MS};
+pub use metrics::{LiveConnection, Metrics, ScrapeAccess};
 pub use objects::{
     CrmRecord, FilterInput, MAX_FILTER_GROUPS, SearchRequest, duplicate_ids, properties_type,
 };
@@ -143,6 +145,8 @@ pub struct App {
     chat_starts: Arc<address_budget::AddressBudget>,
     /// The reply-suggestion index (see `suggest.rs`).
     suggest_index: Arc<suggest::SuggestIndex>,
+    /// This node's operational metrics (see `metrics.rs`).
+    metrics: Arc<metrics::Metrics>,
 }
 
 impl App {
@@ -171,6 +175,7 @@ impl App {
                 chat::CHAT_CLIENTS_MAX,
             )),
             suggest_index: Arc::default(),
+            metrics: Arc::default(),
         }
     }
 

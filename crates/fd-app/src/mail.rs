@@ -205,7 +205,7 @@ impl MailService {
             tx
         });
         let (done, result) = tokio::sync::oneshot::channel();
-        match sender.send(PendingAccept { mail, done }).await {
+        let stored = match sender.send(PendingAccept { mail, done }).await {
             Ok(()) => match result.await {
                 Ok(r) => r,
                 Err(_) => Err(AppError::Internal("the mail committer stopped".into())),
@@ -218,7 +218,11 @@ impl MailService {
                     .next()
                     .ok_or_else(|| AppError::Internal("nothing stored".into()))
             }
+        };
+        if stored.is_ok() {
+            self.app.metrics().mail_accepted(1);
         }
+        stored
     }
 }
 

@@ -168,10 +168,12 @@ impl MailService {
                 {
                     Ok(n) => {
                         stats.ingested += n;
+                        self.app().metrics().mail_processed(n as u64);
                         batched = true;
                     }
                     Err(e) => {
                         stats.ingested += committed.len();
+                        self.app().metrics().mail_processed(committed.len() as u64);
                         tracing::info!(error = %e, "batch ingest failed; retrying one by one")
                     }
                 }
@@ -188,7 +190,10 @@ impl MailService {
                             self.ingest(id, Some((job.id, &worker))).await
                         })
                         .await
-                        .map(|_| stats.ingested += 1),
+                        .map(|_| {
+                            stats.ingested += 1;
+                            self.app().metrics().mail_processed(1);
+                        }),
                         None => Err(AppError::Internal(format!("bad payload {}", job.payload))),
                     },
                     JOB_SEND => match payload_id(&job.payload, "message_id") {
@@ -200,18 +205,22 @@ impl MailService {
                         {
                             Ok(SendOutcome::Sent) => {
                                 stats.sent += 1;
+                                self.app().metrics().mail_delivery("sent");
                                 Ok(())
                             }
                             Ok(SendOutcome::NotSent) => {
                                 stats.not_sent += 1;
+                                self.app().metrics().mail_delivery("not_sent");
                                 Ok(())
                             }
                             Ok(SendOutcome::Retry) => {
                                 stats.retried += 1;
+                                self.app().metrics().mail_delivery("retried");
                                 Ok(())
                             }
                             Ok(SendOutcome::Failed) => {
                                 stats.failed += 1;
+                                self.app().metrics().mail_delivery("failed");
                                 Ok(())
                             }
                             Err(e) => Err(e),
@@ -229,6 +238,7 @@ impl MailService {
                     stats.errors += 1;
                     tracing::warn!(job = job.id, kind = %job.kind, error = %e, "job failed");
                     let now = self.app().now();
+                    let mut gave_up_mail = false;
                     let mut tx = self.app().db().write().await?;
                     if job.attempts >= job.max_attempts {
                         tx.fail_job(job.id, &e.to_string(), now).await?;
@@ -248,6 +258,7 @@ impl MailService {
                                 now,
                             )
                             .await?;
+                            gave_up_mail = true;
                         }
                     } else {
                         tx.retry_job(
@@ -259,6 +270,9 @@ impl MailService {
                         .await?;
                     }
                     tx.commit().await?;
+                    if gave_up_mail {
+                        self.app().metrics().mail_failed();
+                    }
                 }
             }
         }

@@ -213,12 +213,53 @@ impl Db {
         Ok(())
     }
 
+    /// The connection pool's capacity and the connections in use now (`/metrics`).
+    pub fn pool_usage(&self) -> PoolUsage {
+        match &self.pool {
+            Pool::Sqlite(p) => {
+                let (max, in_use) = p.usage();
+                PoolUsage {
+                    max: max as u64,
+                    open: max as u64,
+                    in_use: in_use as u64,
+                }
+            }
+            Pool::Postgres(p) => {
+                let open = u64::from(p.size());
+                PoolUsage {
+                    max: u64::from(p.options().get_max_connections()),
+                    open,
+                    in_use: open.saturating_sub(p.num_idle() as u64),
+                }
+            }
+        }
+    }
+
+    /// The SQLite database file, or `None` on PostgreSQL (`frontdesk backup`).
+    pub fn sqlite_path(&self) -> Option<std::path::PathBuf> {
+        match &self.pool {
+            Pool::Sqlite(p) => Some(p.path().to_path_buf()),
+            Pool::Postgres(_) => None,
+        }
+    }
+
     pub async fn close(&self) {
         match &self.pool {
             Pool::Sqlite(p) => p.close(),
             Pool::Postgres(p) => p.close().await,
         }
     }
+}
+
+/// A snapshot of the connection pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolUsage {
+    /// The most connections the pool opens.
+    pub max: u64,
+    /// Connections open now.
+    pub open: u64,
+    /// Connections handed out now.
+    pub in_use: u64,
 }
 
 /// One value bound to a `$N` placeholder.

@@ -32,6 +32,8 @@ pub(crate) struct SqlitePool {
     idle: Mutex<Vec<Connection>>,
     writer: Mutex<Option<Connection>>,
     permits: Arc<Semaphore>,
+    /// How many pooled (reader) connections may be out at once.
+    max: usize,
 }
 
 impl std::fmt::Debug for SqlitePool {
@@ -54,6 +56,7 @@ impl SqlitePool {
             idle: Mutex::new(Vec::new()),
             writer: Mutex::new(None),
             permits: Arc::new(Semaphore::new(max)),
+            max,
         });
         let first = pool.connect().map_err(StoreError::SqliteConnect)?;
         pool.release(first, false);
@@ -99,6 +102,14 @@ impl SqlitePool {
             .map_err(|_| StoreError::Internal("the database has been closed".into()))?;
         let idle = self.idle.lock().ok().and_then(|mut v| v.pop());
         self.checkout(idle, Some(permit))
+    }
+
+    /// Connections the pool may hand out (the writers' one included) and how many are out
+    /// now, for the metrics endpoint.
+    pub(crate) fn usage(&self) -> (usize, usize) {
+        let readers = self.max.saturating_sub(self.permits.available_permits());
+        let writer_out = self.writer.lock().map(|w| w.is_none()).unwrap_or(false);
+        (self.max + 1, readers + usize::from(writer_out))
     }
 
     /// The writers' connection. Only one caller at a time may hold it: `Db` calls this

@@ -121,11 +121,12 @@ pub(crate) fn log_error(
             "request failed"
         );
     } else {
+        // `detail`, not `message`: JSON logs put the event's own text under `message`.
         tracing::info!(
             correlation_id,
             status = code,
             category,
-            message,
+            detail = message,
             "request refused"
         );
     }

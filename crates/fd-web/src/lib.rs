@@ -8,6 +8,7 @@
 mod api;
 mod attachments;
 mod error;
+mod metrics;
 mod multipart;
 mod ui;
 
@@ -44,7 +45,11 @@ pub fn router(app: App) -> Router {
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .with_state(WebState { app });
+        .with_state(WebState { app: app.clone() })
+        // Operations (issue 17): the scrape, and every answer counted under its route
+        // template (this layer runs after routing, where the matched route is known).
+        .route("/metrics", get(metrics::scrape).with_state(app.clone()))
+        .layer(middleware::from_fn_with_state(app, metrics::count_request));
     // Paths are normalised before routing, so this outer router only hosts the rewrite.
     let outer = Router::new()
         .fallback_service(inner)

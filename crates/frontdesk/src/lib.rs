@@ -3,6 +3,7 @@
 //!
 //! Depends on every other crate; nothing depends on it.
 
+pub mod backup;
 pub mod bench;
 pub mod bench_api;
 pub mod bench_bulk;
@@ -14,8 +15,11 @@ pub mod bench_mail;
 pub mod bench_merge;
 pub mod bench_suggest;
 pub mod bench_ui;
+pub mod export;
 pub mod forms;
+pub mod logging;
 pub mod mail;
+pub mod ops;
 pub mod routing;
 pub mod sla;
 

@@ -56,6 +56,8 @@ enum Command {
         listen: SocketAddr,
         #[command(flatten)]
         mail: frontdesk::mail::MailArgs,
+        #[command(flatten)]
+        ops: frontdesk::ops::ServeOpsArgs,
     },
     /// Read one RFC 5322 message on stdin and store it, for an MTA's pipe (exit 0 stored,
     /// 65 refused as too large, 75 temporary failure: the MTA retries).
@@ -71,6 +73,21 @@ enum Command {
     Migrate {
         #[command(flatten)]
         db: DbArgs,
+    },
+    /// Write a consistent copy of a SQLite installation (database with its attachments, and
+    /// the data directory's other files) to one archive; safe while the server runs.
+    Backup {
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(flatten)]
+        args: frontdesk::backup::BackupArgs,
+    },
+    /// Bring a `frontdesk backup` archive back into a new data directory.
+    Restore {
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(flatten)]
+        args: frontdesk::backup::RestoreArgs,
     },
     /// Administration commands (safe while a server runs on the same database).
     Admin {
@@ -234,17 +251,21 @@ enum AdminCommand {
     },
     /// List API tokens (id, user, name, prefix, state); never the tokens themselves.
     ListTokens,
+    /// Write tickets, conversations (with messages), contacts and companies as JSON Lines
+    /// files into a directory.
+    Export {
+        /// The directory to write (created when missing; earlier exports are not overwritten).
+        #[arg(long)]
+        to: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("FRONTDESK_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    frontdesk::logging::init(match &cli.command {
+        Command::Serve { ops, .. } => ops.log_format,
+        _ => frontdesk::logging::LogFormat::Text,
+    });
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -266,7 +287,12 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve { db, listen, mail } => serve(db, listen, mail).await,
+        Command::Serve {
+            db,
+            listen,
+            mail,
+            ops,
+        } => serve(db, listen, mail, ops).await,
         Command::Mailgate { db, args } => {
             let code = match frontdesk::open(&db.config()).await {
                 Ok(app) => {
@@ -293,6 +319,30 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Backup { db, args } => {
+            let s = frontdesk::backup::backup(&db.config(), &args).await?;
+            println!(
+                "backed up {} (database {} bytes, schema {}, {} other files) to {}",
+                db.data_dir.display(),
+                s.database_bytes,
+                s.schema_version,
+                s.other_files,
+                args.to.display()
+            );
+            Ok(())
+        }
+        Command::Restore { db, args } => {
+            let s = frontdesk::backup::restore(&db.config(), &args).await?;
+            println!(
+                "restored {} into {} (database {} bytes, schema {}, {} other files)",
+                args.from.display(),
+                db.data_dir.display(),
+                s.database_bytes,
+                s.schema_version,
+                s.other_files
+            );
+            Ok(())
+        }
         Command::Admin { db, command } => admin(db, command).await,
         Command::Bench(args) => bench::run(args).await,
         Command::BenchApi(args) => frontdesk::bench_api::run(args).await,
@@ -310,6 +360,7 @@ async fn serve(
     db: DbArgs,
     listen: SocketAddr,
     mail: frontdesk::mail::MailArgs,
+    ops: frontdesk::ops::ServeOpsArgs,
 ) -> anyhow::Result<()> {
     let shutdown = frontdesk::shutdown_signal()?;
     // Each held chat or event stream is an open file.
@@ -317,6 +368,7 @@ async fn serve(
     tracing::info!(open_files, "open-file limit");
     let config = db.config();
     let app = frontdesk::open(&config).await?;
+    ops.apply(&app)?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
@@ -502,6 +554,18 @@ async fn admin(db: DbArgs, command: AdminCommand) -> anyhow::Result<()> {
                     }
                 );
             }
+        }
+        AdminCommand::Export { to } => {
+            let s = frontdesk::export::export(&app, &to).await?;
+            println!(
+                "exported {} tickets, {} conversations ({} messages), {} contacts, {} companies to {}",
+                s.tickets,
+                s.conversations,
+                s.messages,
+                s.contacts,
+                s.companies,
+                to.display()
+            );
         }
         AdminCommand::Mail(cmd) => frontdesk::mail::admin(&app, cmd).await?,
         AdminCommand::Forms(cmd) => frontdesk::forms::admin(&app, cmd).await?,

@@ -558,6 +558,8 @@ struct WidgetStream {
     targets: Vec<String>,
     watch: WidgetWatch,
     first: bool,
+    /// Counted in `/metrics` while the stream is open.
+    _metered: fd_app::LiveConnection,
 }
 
 /// The widget's live stream: a `state` event (the whole conversation as the widget shows it)
@@ -605,6 +607,7 @@ async fn events(
         targets,
         watch,
         first: true,
+        _metered: st.app.live_connection("chat"),
     };
     let mut r = Sse::new(widget_stream(ws))
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(20)))

@@ -154,6 +154,8 @@ struct StreamState {
     presence: broadcast::Receiver<String>,
     membership: Membership,
     first: bool,
+    /// Counted in `/metrics` while the stream is open.
+    _metered: fd_app::LiveConnection,
 }
 
 /// `ticket:12` or `conversation:3`.
@@ -207,6 +209,7 @@ pub(crate) async fn events(
         },
         agent,
         first: true,
+        _metered: state.app.live_connection("agent"),
     };
     Ok(Sse::new(stream_of(st))
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(20)))

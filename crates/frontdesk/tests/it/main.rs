@@ -9,6 +9,7 @@ mod cli;
 mod mail;
 mod notify;
 mod notmuch;
+mod ops;
 mod routing;
 mod server;
 mod sla;
