@@ -18,6 +18,7 @@ mod owners;
 mod pipelines;
 mod properties;
 mod search;
+mod reports;
 mod suggestions;
 mod thread_assignee;
 mod ticket_unmerge;
@@ -60,7 +61,7 @@ fn api() -> OpenApiRouter<WebState> {
 }
 
 /// Each route file's routes, by name.
-fn route_files() -> [(&'static str, OpenApiRouter<WebState>); 16] {
+fn route_files() -> [(&'static str, OpenApiRouter<WebState>); 17] {
     [
         ("files", files::routes()),
         ("users", users::routes()),
@@ -78,6 +79,7 @@ fn route_files() -> [(&'static str, OpenApiRouter<WebState>); 16] {
         ("ticket_unmerge", ticket_unmerge::routes()),
         ("automation", automation::routes()),
         ("suggestions", suggestions::routes()),
+        ("reports", reports::routes()),
     ]
 }
 
