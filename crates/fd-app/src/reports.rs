@@ -226,4 +226,17 @@ impl App {
         tx.commit().await?;
         Ok(out)
     }
+
+    /// Benchmarks only (the system actor): spreads seeded tickets over the `days` before now
+    /// with first replies and SLA outcomes (fd-store's `seed_report_history`), one
+    /// transaction.
+    pub async fn seed_report_history(&self, actor: &Actor, days: i64) -> Result<(), AppError> {
+        if actor.viewer != fd_domain::Viewer::System {
+            return Err(AppError::Forbidden("only the system seeds data".into()));
+        }
+        let mut tx = self.db().write().await?;
+        tx.seed_report_history(self.now(), days).await?;
+        tx.commit().await?;
+        Ok(())
+    }
 }

@@ -136,7 +136,7 @@ impl Tx {
             "SELECT s.first_response_status AS fr, s.next_response_status AS nr, \
              s.time_to_close_status AS tc, COUNT(*) AS n \
              FROM tickets t JOIN ticket_sla s ON s.ticket_id = t.id \
-             WHERE t.trashed_at IS NULL AND s.policy_id IS NOT NULL AND t.created_at >= ",
+             WHERE t.trashed_at IS NULL AND t.created_at >= ",
         );
         sql.bind(f.from).push(" AND t.created_at < ").bind(f.to);
         push_filters(&mut sql, f);
@@ -173,5 +173,39 @@ impl Tx {
             .iter()
             .map(|r| Ok((r.i64("stage_id")?, r.i64("n")?)))
             .collect()
+    }
+
+    /// Benchmarks only: spreads the seeded tickets (see `seed.rs`) over the `days` before
+    /// `now` — ticket `id` on day `id % days`, at an hour and minute its id picks — closes
+    /// closed ones hours later, and gives every ticket a first agent reply and SLA clock
+    /// outcomes as the recomputation would store them, so the reports read a desk's history
+    /// rather than a million tickets of the same minute.
+    pub async fn seed_report_history(&mut self, now: Millis, days: i64) -> Result<(), StoreError> {
+        const DAY: i64 = 86_400_000;
+        let days = days.max(1);
+        self.exec(
+            &format!(
+                "UPDATE tickets SET created_at = $1 - (id % {days}) * {DAY} - ((id * 7919) % {DAY}), \
+                 last_activity_at = $1 - (id % {days}) * {DAY}"
+            ),
+            crate::args![now],
+        )
+        .await?;
+        self.exec(
+            "UPDATE tickets SET closed_at = created_at + (id % 97) * 3600000 WHERE closed_at IS NOT NULL",
+            crate::args![],
+        )
+        .await?;
+        self.exec(
+            "INSERT INTO ticket_sla (ticket_id, first_agent_reply_at, first_response_status, \
+             time_to_close_status, computed_at) \
+             SELECT id, created_at + (id % 240) * 60000, \
+             CASE WHEN id % 240 < 60 THEN 'met' WHEN id % 5 = 0 THEN 'running' ELSE 'met_late' END, \
+             CASE WHEN closed_at IS NULL THEN 'running' WHEN id % 97 < 48 THEN 'met' ELSE 'breached' END, $1 \
+             FROM tickets WHERE NOT EXISTS (SELECT 1 FROM ticket_sla s WHERE s.ticket_id = tickets.id)",
+            crate::args![now],
+        )
+        .await?;
+        Ok(())
     }
 }
