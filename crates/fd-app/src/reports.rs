@@ -154,12 +154,8 @@ impl App {
         kinds: &[ReportKind],
     ) -> Result<Reports, AppError> {
         actor.require_ticket_access()?;
-        let range = ReportRange::parse(
-            q.from.as_deref(),
-            q.to.as_deref(),
-            &q.time_zone,
-            self.now(),
-        )?;
+        let range =
+            ReportRange::parse(q.from.as_deref(), q.to.as_deref(), &q.time_zone, self.now())?;
         let f = ReportFilter {
             scope: actor.scope(),
             from: range.from,

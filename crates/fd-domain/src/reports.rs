@@ -58,7 +58,13 @@ fn parse_day(field: &str, raw: &str) -> Result<Date, DomainError> {
                 c.is_ascii_digit()
             }
         });
-    let bad = || DomainError::field(field, ErrorCode::InvalidDate, "must be a date like 2026-12-07");
+    let bad = || {
+        DomainError::field(
+            field,
+            ErrorCode::InvalidDate,
+            "must be a date like 2026-12-07",
+        )
+    };
     if !ok_shape {
         return Err(bad());
     }
@@ -96,9 +102,7 @@ impl ReportRange {
                 &format!("a report covers at most {MAX_DAYS} days"),
             ));
         }
-        let next = last
-            .tomorrow()
-            .map_err(|_| invalid("to", "out of range"))?;
+        let next = last.tomorrow().map_err(|_| invalid("to", "out of range"))?;
         let (Some(from_ms), Some(to_ms)) = (start_of(first, tz), start_of(next, tz)) else {
             return Err(invalid("from", "out of range"));
         };
@@ -306,21 +310,36 @@ mod tests {
         ];
         let s = time_stats(rows);
         assert_eq!(s.len(), 2);
-        assert_eq!((s[0].key.as_str(), s[0].count, s[0].median, s[0].p90), ("a", 2, 0, 5));
-        assert_eq!((s[1].key.as_str(), s[1].count, s[1].median, s[1].p90), ("b", 3, 20, 30));
+        assert_eq!(
+            (s[0].key.as_str(), s[0].count, s[0].median, s[0].p90),
+            ("a", 2, 0, 5)
+        );
+        assert_eq!(
+            (s[1].key.as_str(), s[1].count, s[1].median, s[1].p90),
+            ("b", 3, 20, 30)
+        );
     }
 
     #[test]
     fn range_defaults_to_thirty_local_days_ending_today() {
         // 2026-12-07 01:00 UTC is still 6 December in New York.
-        let now = "2026-12-07T01:00:00Z".parse::<Timestamp>().unwrap().as_millisecond();
+        let now = "2026-12-07T01:00:00Z"
+            .parse::<Timestamp>()
+            .unwrap()
+            .as_millisecond();
         let r = ReportRange::parse(None, None, &tz("America/New_York"), now).unwrap();
         assert_eq!(r.last.to_string(), "2026-12-06");
         assert_eq!(r.first.to_string(), "2026-11-07");
         assert_eq!(r.days().len(), 30);
-        let start = "2026-11-07T05:00:00Z".parse::<Timestamp>().unwrap().as_millisecond();
+        let start = "2026-11-07T05:00:00Z"
+            .parse::<Timestamp>()
+            .unwrap()
+            .as_millisecond();
         assert_eq!(r.from, start);
-        let end = "2026-12-07T05:00:00Z".parse::<Timestamp>().unwrap().as_millisecond();
+        let end = "2026-12-07T05:00:00Z"
+            .parse::<Timestamp>()
+            .unwrap()
+            .as_millisecond();
         assert_eq!(r.to, end);
     }
 
@@ -340,14 +359,28 @@ mod tests {
         let r = ReportRange::parse(Some("2026-12-01"), Some("2026-12-02"), &z, 0).unwrap();
         let at = |s: &str| s.parse::<Timestamp>().unwrap().as_millisecond() / SLOT_MS;
         // 23:30 UTC on 1 Dec is 00:30 on 2 Dec in Rome.
-        let created = [(at("2026-12-01T10:00:00Z"), 2), (at("2026-12-01T23:30:00Z"), 3)];
-        let closed = [(at("2026-12-02T12:00:00Z"), 1), (at("2026-11-01T12:00:00Z"), 9)];
+        let created = [
+            (at("2026-12-01T10:00:00Z"), 2),
+            (at("2026-12-01T23:30:00Z"), 3),
+        ];
+        let closed = [
+            (at("2026-12-02T12:00:00Z"), 1),
+            (at("2026-11-01T12:00:00Z"), 9),
+        ];
         let d = per_day(&r, &z, &created, &closed);
         assert_eq!(
             d,
             vec![
-                DayCounts { day: "2026-12-01".into(), created: 2, closed: 0 },
-                DayCounts { day: "2026-12-02".into(), created: 3, closed: 1 },
+                DayCounts {
+                    day: "2026-12-01".into(),
+                    created: 2,
+                    closed: 0
+                },
+                DayCounts {
+                    day: "2026-12-02".into(),
+                    created: 3,
+                    closed: 1
+                },
             ]
         );
     }

@@ -55,7 +55,9 @@ impl Tx {
             "SELECT t.{column} / {SLOT} AS slot, COUNT(*) AS n FROM tickets t \
              WHERE t.trashed_at IS NULL AND t.{column} >= "
         ));
-        sql.bind(f.from).push(&format!(" AND t.{column} < ")).bind(f.to);
+        sql.bind(f.from)
+            .push(&format!(" AND t.{column} < "))
+            .bind(f.to);
         push_filters(&mut sql, f);
         sql.push(" GROUP BY slot");
         self.all_sql(sql)
@@ -140,7 +142,9 @@ impl Tx {
         );
         sql.bind(f.from).push(" AND t.created_at < ").bind(f.to);
         push_filters(&mut sql, f);
-        sql.push(" GROUP BY s.first_response_status, s.next_response_status, s.time_to_close_status");
+        sql.push(
+            " GROUP BY s.first_response_status, s.next_response_status, s.time_to_close_status",
+        );
         let mut out = Vec::new();
         for r in self.all_sql(sql).await? {
             let n = r.i64("n")?;

@@ -71,10 +71,7 @@ async fn scenario_ticket(
     update(t, agent, tk.id, &[("hubspot_team_id", &team.to_string())]).await;
     if let Some(after) = reply_after {
         t.clock.set_ms(utc(created) + after);
-        t.app
-            .send_reply(agent, c.id, reply("On it"))
-            .await
-            .unwrap();
+        t.app.send_reply(agent, c.id, reply("On it")).await.unwrap();
     }
     if let Some(at) = closed {
         t.clock.set_ms(utc(at));
@@ -116,7 +113,15 @@ async fn figures(t: TestApp) {
         Some("2026-12-02T10:00"),
     )
     .await;
-    scenario_ticket(&t, &admin, support, "2026-12-01T11:00", Some(30 * MINUTE), None).await;
+    scenario_ticket(
+        &t,
+        &admin,
+        support,
+        "2026-12-01T11:00",
+        Some(30 * MINUTE),
+        None,
+    )
+    .await;
     scenario_ticket(
         &t,
         &admin,
@@ -144,7 +149,13 @@ async fn figures(t: TestApp) {
     // Nearest rank: of two values the median is the smaller, the p90 the larger.
     assert_row(&fr[1], "Support", 2, 10 * MINUTE, 30 * MINUTE);
     assert_eq!(r.first_response.by_channel.len(), 1);
-    assert_row(&r.first_response.by_channel[0], "email", 3, 30 * MINUTE, 2 * HOUR);
+    assert_row(
+        &r.first_response.by_channel[0],
+        "email",
+        3,
+        30 * MINUTE,
+        2 * HOUR,
+    );
     let res = &r.resolution.by_team;
     assert_eq!(res.len(), 2, "{res:?}");
     assert_row(&res[0], "Sales", 1, 4 * HOUR, 4 * HOUR);
@@ -164,7 +175,10 @@ async fn figures(t: TestApp) {
         .unwrap()
         .label;
     assert_eq!(r.backlog.len(), 1, "{:?}", r.backlog);
-    assert_eq!((r.backlog[0].stage.as_str(), r.backlog[0].open), (new_label.as_str(), 2));
+    assert_eq!(
+        (r.backlog[0].stage.as_str(), r.backlog[0].open),
+        (new_label.as_str(), 2)
+    );
 
     // One day: only what happened that day.
     let r = all(&t, &admin, &query("2026-12-02", "2026-12-02", None)).await;
@@ -210,7 +224,13 @@ async fn figures(t: TestApp) {
         ]
     );
     assert_eq!(r.first_response.by_team.len(), 1);
-    assert_row(&r.first_response.by_team[0], "Support", 2, 10 * MINUTE, 30 * MINUTE);
+    assert_row(
+        &r.first_response.by_team[0],
+        "Support",
+        2,
+        10 * MINUTE,
+        30 * MINUTE,
+    );
     assert_eq!((r.sla[0].met, r.sla[0].breached, r.sla[0].open), (2, 0, 0));
     assert_eq!(r.backlog[0].open, 1);
     let r = all(&t, &sue, &query("2026-12-01", "2026-12-03", Some(sales))).await;
@@ -254,19 +274,31 @@ async fn refusals(t: TestApp) {
     let (_, admin) = t.admin("lead@desk.example").await;
     assert_invalid(
         t.app
-            .reports(&admin, &query("2026-12-03", "2026-12-01", None), &ReportKind::ALL)
+            .reports(
+                &admin,
+                &query("2026-12-03", "2026-12-01", None),
+                &ReportKind::ALL,
+            )
             .await,
         "to",
     );
     assert_invalid(
         t.app
-            .reports(&admin, &query("first", "2026-12-01", None), &ReportKind::ALL)
+            .reports(
+                &admin,
+                &query("first", "2026-12-01", None),
+                &ReportKind::ALL,
+            )
             .await,
         "from",
     );
     assert_invalid(
         t.app
-            .reports(&admin, &query("2024-01-01", "2026-12-01", None), &ReportKind::ALL)
+            .reports(
+                &admin,
+                &query("2024-01-01", "2026-12-01", None),
+                &ReportKind::ALL,
+            )
             .await,
         "from",
     );

@@ -154,7 +154,11 @@ async fn report(
             "report {report:?} not found: volume, first-response, resolution, sla or backlog"
         ))
     })?;
-    let time_zone = match params.get("timeZone").map(str::trim).filter(|s| !s.is_empty()) {
+    let time_zone = match params
+        .get("timeZone")
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         None => UserTimeZone::utc(),
         Some(z) => UserTimeZone::parse(z).map_err(AppError::from)?,
     };

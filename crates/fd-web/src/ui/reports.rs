@@ -159,8 +159,11 @@ fn volume_chart(r: &Reports) -> Chart {
     }
 }
 
+/// A row of a horizontal bar chart: its label and each bar's value, class and tooltip.
+type HBarRow = (String, Vec<(i64, &'static str, String)>);
+
 /// Horizontal bars, one row per `(label, values)`; each value a bar of its class.
-fn hbar_chart(name: &str, rows: &[(String, Vec<(i64, &'static str, String)>)]) -> Chart {
+fn hbar_chart(name: &str, rows: &[HBarRow]) -> Chart {
     let (left, row_h) = (180.0, 26.0);
     let height = (rows.len().max(1) as f64 * row_h + 8.0).round();
     let max = rows
@@ -494,7 +497,13 @@ pub(crate) fn report_csv(kind: ReportKind, r: &Reports) -> String {
                 }
             }
             csv(
-                &["group_by", "name", "tickets", "median_seconds", "p90_seconds"],
+                &[
+                    "group_by",
+                    "name",
+                    "tickets",
+                    "median_seconds",
+                    "p90_seconds",
+                ],
                 rows,
             )
         }
@@ -508,7 +517,9 @@ pub(crate) fn report_csv(kind: ReportKind, r: &Reports) -> String {
                         a.met.to_string(),
                         a.breached.to_string(),
                         a.open.to_string(),
-                        a.percent_met().map(|p| format!("{p:.1}")).unwrap_or_default(),
+                        a.percent_met()
+                            .map(|p| format!("{p:.1}"))
+                            .unwrap_or_default(),
                     ]
                 })
                 .collect(),

@@ -52,13 +52,17 @@ async fn page_csv_api(t: TestApp) {
     assert!(p.body.contains("id=\"volume-closed\">1<"));
     for slug in ["volume", "first-response", "resolution", "sla", "backlog"] {
         assert!(
-            p.body
-                .contains(&format!("/reports/export/{slug}?from=2026-12-01&#38;to=2026-12-02\"")),
+            p.body.contains(&format!(
+                "/reports/export/{slug}?from=2026-12-01&#38;to=2026-12-02\""
+            )),
             "{slug}"
         );
     }
     assert!(p.body.contains("value=\"2026-12-01\""));
-    assert!(!p.body.contains("<script src=\"http"), "nothing from elsewhere");
+    assert!(
+        !p.body.contains("<script src=\"http"),
+        "nothing from elsewhere"
+    );
 
     // CSV: the type, a file name, quoting of a name holding a comma and quotes.
     let c = admin.get(&format!("/reports/export/volume?{range}")).await;
@@ -90,7 +94,10 @@ async fn page_csv_api(t: TestApp) {
     let c = admin
         .get(&format!("/reports/export/volume?{range}&team={support}"))
         .await;
-    assert_eq!(c.body, "day,created,closed\r\n2026-12-01,1,0\r\n2026-12-02,0,0\r\n");
+    assert_eq!(
+        c.body,
+        "day,created,closed\r\n2026-12-01,1,0\r\n2026-12-02,0,0\r\n"
+    );
     assert_eq!(
         admin.get("/reports/export/nothing").await.status,
         StatusCode::NOT_FOUND
@@ -106,7 +113,10 @@ async fn page_csv_api(t: TestApp) {
     // HD-09: Sue sees Support's ticket only.
     let sue = Browser::login(&api.base, "sue@example.com").await;
     let c = sue.get(&format!("/reports/export/volume?{range}")).await;
-    assert_eq!(c.body, "day,created,closed\r\n2026-12-01,1,0\r\n2026-12-02,0,0\r\n");
+    assert_eq!(
+        c.body,
+        "day,created,closed\r\n2026-12-01,1,0\r\n2026-12-02,0,0\r\n"
+    );
     let sue_token = api.token_for("sue@example.com").await;
     let r = api
         .send_as(
@@ -131,10 +141,15 @@ async fn page_csv_api(t: TestApp) {
     assert_eq!(r.body["days"][1]["closed"], 1);
     assert!(r.body.get("stages").is_none());
     let r = api
-        .get(&format!("/frontdesk/v1/reports/resolution?{range}&teamId={emea}"))
+        .get(&format!(
+            "/frontdesk/v1/reports/resolution?{range}&teamId={emea}"
+        ))
         .await;
     assert_eq!(r.body["times"]["byTeam"][0]["name"], "Sales, \"EMEA\"");
-    assert_eq!(r.body["times"]["byTeam"][0]["medianMs"].as_i64().unwrap() / 1000, 86_400);
+    assert_eq!(
+        r.body["times"]["byTeam"][0]["medianMs"].as_i64().unwrap() / 1000,
+        86_400
+    );
     assert_eq!(api.get("/frontdesk/v1/reports/nothing").await.status, 404);
     assert_eq!(
         api.get("/frontdesk/v1/reports/sla?from=soon").await.status,
@@ -163,7 +178,10 @@ async fn forbidden(t: TestApp) {
     .await;
     let b = Browser::login(&api.base, "viewer@example.com").await;
     let home = b.get("/inbox").await;
-    assert!(!home.body.contains("href=\"/reports\""), "no link without access");
+    assert!(
+        !home.body.contains("href=\"/reports\""),
+        "no link without access"
+    );
     assert_eq!(b.get("/reports").await.status, StatusCode::FORBIDDEN);
     assert_eq!(
         b.get("/reports/export/volume").await.status,
