@@ -40,6 +40,8 @@ mod notify;
 mod objects;
 mod passwords;
 mod reading;
+mod reports;
+pub use reports::{BacklogRow, ReportKind, ReportQuery, Reports, TimeRow, TimeTables};
 mod routing;
 mod schema;
 mod seeding;

@@ -27,6 +27,7 @@ pub mod notify;
 pub mod outgoing;
 pub mod property;
 pub mod reading;
+pub mod reports;
 pub mod routing;
 pub mod rules;
 pub mod search;

@@ -32,6 +32,8 @@ mod notify;
 pub use notify::NewNotification;
 mod reads;
 mod records;
+mod reports;
+pub use reports::{DurationRow, ReportFilter};
 mod routing;
 mod scope;
 pub use routing::{RoutingMember, TeamRouting};

@@ -13,6 +13,7 @@ pub mod bench_forms;
 pub mod bench_hostile;
 pub mod bench_mail;
 pub mod bench_merge;
+pub mod bench_reports;
 pub mod bench_suggest;
 pub mod bench_ui;
 pub mod export;

@@ -121,6 +121,9 @@ enum Command {
     /// Measure reply suggestions: top-3 hit rate on held-out resolved tickets and query
     /// latency (BENCHMARKS.md, "Reply suggestions").
     BenchSuggest(frontdesk::bench_suggest::BenchSuggestArgs),
+    /// Time each report for the last 30 days on a year of seeded tickets (BENCHMARKS.md,
+    /// "Reports").
+    BenchReports(frontdesk::bench_reports::BenchReportsArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -353,6 +356,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::BenchHostileMail(args) => frontdesk::bench_hostile::run(args).await,
         Command::BenchMerge(args) => frontdesk::bench_merge::run(args).await,
         Command::BenchSuggest(args) => frontdesk::bench_suggest::run(args).await,
+        Command::BenchReports(args) => frontdesk::bench_reports::run(args).await,
     }
 }
 

@@ -22,6 +22,7 @@ mod forms;
 mod merge;
 mod notify;
 mod reading;
+mod reports;
 mod routing;
 mod search;
 mod sign_in;

@@ -17,6 +17,7 @@ pub(crate) mod openapi;
 mod owners;
 mod pipelines;
 mod properties;
+mod reports;
 mod search;
 mod suggestions;
 mod thread_assignee;
@@ -60,7 +61,7 @@ fn api() -> OpenApiRouter<WebState> {
 }
 
 /// Each route file's routes, by name.
-fn route_files() -> [(&'static str, OpenApiRouter<WebState>); 16] {
+fn route_files() -> [(&'static str, OpenApiRouter<WebState>); 17] {
     [
         ("files", files::routes()),
         ("users", users::routes()),
@@ -78,6 +79,7 @@ fn route_files() -> [(&'static str, OpenApiRouter<WebState>); 16] {
         ("ticket_unmerge", ticket_unmerge::routes()),
         ("automation", automation::routes()),
         ("suggestions", suggestions::routes()),
+        ("reports", reports::routes()),
     ]
 }
 

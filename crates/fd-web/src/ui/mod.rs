@@ -28,6 +28,7 @@ mod notifications;
 mod people;
 mod profile;
 mod records;
+mod reports;
 mod routing;
 mod slas;
 mod ticket_bulk;
@@ -76,6 +77,7 @@ pub(crate) fn router<S: Clone + Send + Sync + 'static>(app: App) -> Router<S> {
         .merge(routing::routes())
         .merge(csat::routes())
         .merge(slas::routes())
+        .merge(reports::routes())
         .route("/login", get(auth::login_page).post(auth::login))
         .route("/logout", post(auth::logout))
         .route(

@@ -31,5 +31,6 @@ mod ui_helpdesk;
 mod ui_inbox;
 mod ui_mail_frames;
 mod ui_merge;
+mod ui_reports;
 mod ui_routing;
 mod ui_scope;
