@@ -29,12 +29,12 @@ test("an admin creates an SLA-breached rule for the first-response clock", async
   await ann.getByLabel(/^SLA clock/).selectOption("first_response");
   await ann.getByLabel("Action 1", { exact: true }).selectOption("comment");
   await ann.locator("#a-value-0").fill("First reply is late: escalate");
-  await shot(ann, "slatrig-01-sla-rule-form");
+  await shot(ann, "sla-automation-01-sla-rule-form");
   await ann.getByRole("button", { name: "Save rule" }).click();
   const row = ann.getByRole("row", { name: /Escalate late first replies/ });
   await row.getByText("The first-response clock is breached").waitFor();
   await row.getByText("Never").waitFor();
-  await shot(ann, "slatrig-02-sla-rule-listed");
+  await shot(ann, "sla-automation-02-sla-rule-listed");
 
   await row.getByRole("link", { name: /Escalate late first replies/ }).first().click();
   await ann.getByRole("heading", { name: "Edit automation rule" }).waitFor();
