@@ -52,6 +52,7 @@ mod tickets;
 mod totp;
 mod ui;
 mod user_objects;
+mod views;
 
 use std::sync::Arc;
 
@@ -72,6 +73,7 @@ pub use csat::{
     COMMENT_MAX as CSAT_COMMENT_MAX, CsatEmail, CsatOutcome, LINK_DAYS as CSAT_LINK_DAYS,
 };
 pub use error::AppError;
+pub use views::{View, ViewInput, view_sort};
 pub use events::{Event, WatchTarget};
 pub use fd_domain as domain;
 pub use fd_store::{CsatCounts, CsatSettings, CsatSurvey};
