@@ -22,6 +22,7 @@ mod suggestions;
 mod thread_assignee;
 mod ticket_unmerge;
 mod users;
+mod views;
 mod visitor_identification;
 
 use std::collections::BTreeMap;
@@ -60,7 +61,7 @@ fn api() -> OpenApiRouter<WebState> {
 }
 
 /// Each route file's routes, by name.
-fn route_files() -> [(&'static str, OpenApiRouter<WebState>); 16] {
+fn route_files() -> [(&'static str, OpenApiRouter<WebState>); 17] {
     [
         ("files", files::routes()),
         ("users", users::routes()),
@@ -78,6 +79,7 @@ fn route_files() -> [(&'static str, OpenApiRouter<WebState>); 16] {
         ("ticket_unmerge", ticket_unmerge::routes()),
         ("automation", automation::routes()),
         ("suggestions", suggestions::routes()),
+        ("views", views::routes()),
     ]
 }
 
