@@ -107,6 +107,25 @@ impl App {
         Ok(view)
     }
 
+    /// A view the actor is about to change or delete: one they may manage (an administrator
+    /// manages a team's view without being a member, so without seeing it in their list);
+    /// refused when they only see it, not found when they do not.
+    async fn managed_view(&self, actor: &Actor, id: i64) -> Result<View, AppError> {
+        actor.require_ticket_access()?;
+        let mut tx = self.db().read().await?;
+        let row = tx.saved_view(id).await?;
+        tx.commit().await?;
+        let view = row
+            .map(view_of)
+            .transpose()?
+            .ok_or_else(|| AppError::not_found("view", id))?;
+        match may_manage(&actor.viewer, view.owner) {
+            Ok(()) => Ok(view),
+            Err(_) if !may_see(&actor.viewer, view.owner) => Err(AppError::not_found("view", id)),
+            Err(why) => Err(forbidden(why)),
+        }
+    }
+
     /// Whether the actor may change or delete this view (what the page offers).
     pub fn may_manage_view(&self, actor: &Actor, view: &View) -> bool {
         may_manage(&actor.viewer, view.owner).is_ok()
@@ -158,8 +177,7 @@ impl App {
         id: i64,
         input: &ViewInput,
     ) -> Result<View, AppError> {
-        let old = self.view(actor, id).await?;
-        may_manage(&actor.viewer, old.owner).map_err(forbidden)?;
+        let old = self.managed_view(actor, id).await?;
         let (name, owner) = self.checked_input(actor, input).await?;
         let row = SavedView {
             id,
@@ -188,8 +206,7 @@ impl App {
     }
 
     pub async fn delete_view(&self, actor: &Actor, id: i64) -> Result<(), AppError> {
-        let old = self.view(actor, id).await?;
-        may_manage(&actor.viewer, old.owner).map_err(forbidden)?;
+        self.managed_view(actor, id).await?;
         let mut tx = self.db().write().await?;
         if !tx.delete_saved_view(id).await? {
             return Err(AppError::not_found("view", id));

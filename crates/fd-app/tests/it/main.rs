@@ -29,3 +29,4 @@ mod sla;
 mod suggest;
 mod tickets;
 mod unmerge;
+mod views;
