@@ -32,3 +32,4 @@ mod ui_mail_frames;
 mod ui_merge;
 mod ui_routing;
 mod ui_scope;
+mod ui_views;
