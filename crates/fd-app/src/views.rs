@@ -82,7 +82,9 @@ impl App {
             Viewer::System => Vec::new(),
         };
         let mut tx = self.db().read().await?;
-        let rows = tx.views_visible_to(user, &teams).await?;
+        let rows = tx
+            .views_visible_to(user, &teams, actor.viewer.is_account_admin())
+            .await?;
         tx.commit().await?;
         let views = rows.into_iter().map(view_of).collect::<Result<Vec<_>, _>>()?;
         Ok(views
@@ -107,9 +109,8 @@ impl App {
         Ok(view)
     }
 
-    /// A view the actor is about to change or delete: one they may manage (an administrator
-    /// manages a team's view without being a member, so without seeing it in their list);
-    /// refused when they only see it, not found when they do not.
+    /// A view the actor is about to change or delete: one they may manage; refused when they
+    /// only see it, not found when they do not.
     async fn managed_view(&self, actor: &Actor, id: i64) -> Result<View, AppError> {
         actor.require_ticket_access()?;
         let mut tx = self.db().read().await?;

@@ -59,17 +59,16 @@ fn viewer_teams(viewer: &Viewer) -> &[TeamId] {
     }
 }
 
-/// Who sees a view: its owner, the members of its team, or everyone with ticket access
-/// (HD-05). The store's `views_visible_to` selects exactly the views this accepts.
+/// Who sees a view: its owner; the members of its team and the administrators (who manage
+/// every team's views); or everyone with ticket access (HD-05). The store's
+/// `views_visible_to` selects exactly the views this accepts.
 pub fn may_see(viewer: &Viewer, owner: ViewOwner) -> bool {
     if !viewer.can_use_tickets() {
         return false;
     }
     match owner {
         ViewOwner::User(u) => viewer.user_id() == Some(u),
-        ViewOwner::Team(t) => {
-            matches!(viewer, Viewer::System) || viewer_teams(viewer).contains(&t)
-        }
+        ViewOwner::Team(t) => viewer.is_account_admin() || viewer_teams(viewer).contains(&t),
         ViewOwner::Everyone => true,
     }
 }
@@ -511,6 +510,7 @@ mod tests {
         let seatless = user(4, Seat::None, false, vec![TeamId(7)]);
         assert!(may_see(&member, ViewOwner::Team(TeamId(7))));
         assert!(!may_see(&outsider, ViewOwner::Team(TeamId(7))));
+        assert!(may_see(&admin, ViewOwner::Team(TeamId(7))));
         assert!(may_see(&seatless, ViewOwner::Team(TeamId(7))));
         assert!(may_see(&outsider, ViewOwner::Everyone));
         assert!(!may_see(&outsider, ViewOwner::User(UserId(2))));

@@ -195,18 +195,22 @@ impl Tx {
     }
 
     /// The views `user` sees (`fd_domain::views::may_see`): their personal views, their
-    /// teams' views and the views for everyone; by name.
+    /// teams' views (every team's for an administrator, `all_teams`) and the views for
+    /// everyone; personal first, then by name.
     pub async fn views_visible_to(
         &mut self,
         user: UserId,
         teams: &[TeamId],
+        all_teams: bool,
     ) -> Result<Vec<SavedView>, StoreError> {
         let mut sql = Sql::new(&format!(
             "SELECT {VIEW_COLUMNS} FROM saved_views WHERE owner_kind = 'everyone' \
              OR (owner_kind = 'user' AND user_id = "
         ));
         sql.bind(user).push(")");
-        if !teams.is_empty() {
+        if all_teams {
+            sql.push(" OR owner_kind = 'team'");
+        } else if !teams.is_empty() {
             sql.push(" OR (owner_kind = 'team' AND team_id IN (")
                 .bind_list(teams.iter().map(|t| t.0).collect::<Vec<i64>>())
                 .push("))");
