@@ -73,7 +73,6 @@ pub use csat::{
     COMMENT_MAX as CSAT_COMMENT_MAX, CsatEmail, CsatOutcome, LINK_DAYS as CSAT_LINK_DAYS,
 };
 pub use error::AppError;
-pub use views::{View, ViewInput, view_sort};
 pub use events::{Event, WatchTarget};
 pub use fd_domain as domain;
 pub use fd_store::{CsatCounts, CsatSettings, CsatSurvey};
@@ -85,6 +84,7 @@ pub use forms::{
 pub use routing::TeamRoutingView;
 pub use suggest::{Suggestion, SuggestionKind};
 pub use ticket_unmerge::{TicketLinks, Unmerged};
+pub use views::{View, ViewInput, view_sort};
 // The query inputs of the list use cases; the store itself is not part of fd-app's API.
 pub use drafts::DraftEntry;
 pub use engagements::Engagement;

@@ -86,7 +86,10 @@ impl App {
             .views_visible_to(user, &teams, actor.viewer.is_account_admin())
             .await?;
         tx.commit().await?;
-        let views = rows.into_iter().map(view_of).collect::<Result<Vec<_>, _>>()?;
+        let views = rows
+            .into_iter()
+            .map(view_of)
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(views
             .into_iter()
             .filter(|v| may_see(&actor.viewer, v.owner))
@@ -288,7 +291,9 @@ impl App {
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<Ticket>, i64), AppError> {
-        let q = self.view_query(actor, &view.definition, limit, offset).await?;
+        let q = self
+            .view_query(actor, &view.definition, limit, offset)
+            .await?;
         actor.require_ticket_access()?;
         let mut tx = self.db().read().await?;
         let tickets = tx.list_tickets(&actor.scope(), &q).await?;

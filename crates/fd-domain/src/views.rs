@@ -256,7 +256,11 @@ impl ViewDefinition {
         if let Some(t) = &self.text
             && t.chars().count() > 200
         {
-            errors.push(FieldError::new("text", ErrorCode::TooLarge, "is longer than 200 characters"));
+            errors.push(FieldError::new(
+                "text",
+                ErrorCode::TooLarge,
+                "is longer than 200 characters",
+            ));
         }
         if self.columns.len() > MAX_VIEW_COLUMNS {
             errors.push(FieldError::new(
@@ -358,7 +362,8 @@ impl ViewDefinition {
             out.push(f);
         }
         for d in &self.dates {
-            let range = RelativeRange::parse(&d.range).map_err(|e| DomainError::Invalid(vec![e]))?;
+            let range =
+                RelativeRange::parse(&d.range).map_err(|e| DomainError::Invalid(vec![e]))?;
             let (from, to) = range.bounds(now, zone);
             out.push(ViewFilter {
                 property_name: d.property_name.clone(),
@@ -484,8 +489,8 @@ impl RelativeRange {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::model::{Role, Seat, TicketAccessLevel};
     use crate::access::TicketAccess;
+    use crate::model::{Role, Seat, TicketAccessLevel};
 
     fn user(id: i64, seat: Seat, admin: bool, teams: Vec<TeamId>) -> Viewer {
         Viewer::User {
@@ -526,7 +531,9 @@ mod tests {
     #[test]
     fn relative_ranges_in_a_zone() {
         // Wednesday 2026-12-09 15:00 UTC.
-        let now = Timestamp::from_second(1_796_828_400).unwrap().as_millisecond();
+        let now = Timestamp::from_second(1_796_828_400)
+            .unwrap()
+            .as_millisecond();
         let utc = TimeZone::UTC;
         let day = 86_400_000;
         let midnight = now - 15 * 3_600_000;
@@ -535,21 +542,34 @@ mod tests {
             RelativeRange::Yesterday.bounds(now, &utc),
             (midnight - day, midnight - 1)
         );
-        assert_eq!(RelativeRange::ThisWeek.bounds(now, &utc), (midnight - 2 * day, now));
+        assert_eq!(
+            RelativeRange::ThisWeek.bounds(now, &utc),
+            (midnight - 2 * day, now)
+        );
         assert_eq!(
             RelativeRange::LastWeek.bounds(now, &utc),
             (midnight - 9 * day, midnight - 2 * day - 1)
         );
-        assert_eq!(RelativeRange::ThisMonth.bounds(now, &utc), (midnight - 8 * day, now));
-        assert_eq!(RelativeRange::LastDays(7).bounds(now, &utc), (now - 7 * day, now));
-        assert_eq!(RelativeRange::parse("last_30_days").unwrap(), RelativeRange::LastDays(30));
+        assert_eq!(
+            RelativeRange::ThisMonth.bounds(now, &utc),
+            (midnight - 8 * day, now)
+        );
+        assert_eq!(
+            RelativeRange::LastDays(7).bounds(now, &utc),
+            (now - 7 * day, now)
+        );
+        assert_eq!(
+            RelativeRange::parse("last_30_days").unwrap(),
+            RelativeRange::LastDays(30)
+        );
         assert!(RelativeRange::parse("last_0_days").is_err());
         assert!(RelativeRange::parse("next_week").is_err());
     }
 
     #[test]
     fn old_list_queries_become_definitions() {
-        let d = ViewDefinition::from_list_query("view=mine&priority=HIGH&sort=created_desc&q=a%20b");
+        let d =
+            ViewDefinition::from_list_query("view=mine&priority=HIGH&sort=created_desc&q=a%20b");
         assert_eq!(d.status, ViewStatus::Open);
         assert_eq!(d.filters.len(), 2);
         assert_eq!(d.filters[0].value.as_deref(), Some("me"));

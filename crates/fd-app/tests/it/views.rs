@@ -5,9 +5,7 @@
 
 use fd_app::domain::property::PropertyType;
 use fd_app::domain::sla::SlaPolicyInput;
-use fd_app::domain::views::{
-    ViewDateFilter, ViewDefinition, ViewFilter, ViewOwner, ViewStatus,
-};
+use fd_app::domain::views::{ViewDateFilter, ViewDefinition, ViewFilter, ViewOwner, ViewStatus};
 use fd_app::domain::*;
 use fd_app::{Actor, NewProperty, SlaPolicyForm, View, ViewInput};
 use fd_testkit::TestApp;
@@ -77,8 +75,12 @@ async fn visibility(t: TestApp) {
     let (_, admin) = t.admin("root@example.com").await;
     let support = t.team("Support").await;
     t.team("Billing").await;
-    let (_, ann) = t.agent("ann@example.com", TicketAccessLevel::All, &["Support"]).await;
-    let (_, bob) = t.agent("bob@example.com", TicketAccessLevel::All, &["Billing"]).await;
+    let (_, ann) = t
+        .agent("ann@example.com", TicketAccessLevel::All, &["Support"])
+        .await;
+    let (_, bob) = t
+        .agent("bob@example.com", TicketAccessLevel::All, &["Billing"])
+        .await;
     let mine = t
         .app
         .create_view(&ann, &input("Ann's", "user", None, all()))
@@ -123,12 +125,20 @@ async fn visibility(t: TestApp) {
     // Bob sees the view for everyone but may not change it; the admin may change a team's.
     assert_forbidden(
         t.app
-            .update_view(&bob, everyone.id, &input("Mine now", "everyone", None, all()))
+            .update_view(
+                &bob,
+                everyone.id,
+                &input("Mine now", "everyone", None, all()),
+            )
             .await,
     );
     let renamed = t
         .app
-        .update_view(&admin, team.id, &input("Support (all)", "team", Some(support), all()))
+        .update_view(
+            &admin,
+            team.id,
+            &input("Support (all)", "team", Some(support), all()),
+        )
         .await
         .unwrap();
     assert_eq!(renamed.name, "Support (all)");
@@ -144,22 +154,41 @@ async fn visibility(t: TestApp) {
         property_name: "createdate".into(),
         range: "next_year".into(),
     });
-    assert_invalid(t.app.create_view(&ann, &input("Bad", "user", None, bad)).await, "range");
+    assert_invalid(
+        t.app
+            .create_view(&ann, &input("Bad", "user", None, bad))
+            .await,
+        "range",
+    );
     let mut bad = all();
     bad.filters.push(eq("no_such_property", "1"));
     assert_invalid(
-        t.app.create_view(&ann, &input("Bad", "user", None, bad)).await,
+        t.app
+            .create_view(&ann, &input("Bad", "user", None, bad))
+            .await,
         "no_such_property",
     );
     let mut bad = all();
     bad.columns = vec!["nonsense".into()];
-    assert_invalid(t.app.create_view(&ann, &input("Bad", "user", None, bad)).await, "columns");
-    assert_invalid(t.app.create_view(&ann, &input(" ", "user", None, all())).await, "name");
+    assert_invalid(
+        t.app
+            .create_view(&ann, &input("Bad", "user", None, bad))
+            .await,
+        "columns",
+    );
+    assert_invalid(
+        t.app
+            .create_view(&ann, &input(" ", "user", None, all()))
+            .await,
+        "name",
+    );
 }
 
 async fn seat_gate(t: TestApp) {
     let (_, admin) = t.admin("root@example.com").await;
-    let (_, ann) = t.agent("ann@example.com", TicketAccessLevel::All, &[]).await;
+    let (_, ann) = t
+        .agent("ann@example.com", TicketAccessLevel::All, &[])
+        .await;
     let shared = t
         .app
         .create_view(&admin, &input("Everything", "everyone", None, all()))
@@ -174,7 +203,10 @@ async fn seat_gate(t: TestApp) {
     assert_forbidden(t.app.save_view(&seatless, "Mine", "view=open").await);
     assert_forbidden(t.app.delete_view(&without_seat(&admin), shared.id).await);
     // Seeing and opening a shared view needs ticket access only.
-    assert_eq!(names(&t.app.views(&seatless).await.unwrap()), ["Everything"]);
+    assert_eq!(
+        names(&t.app.views(&seatless).await.unwrap()),
+        ["Everything"]
+    );
     assert_eq!(t.app.view_count(&seatless, &shared).await.unwrap(), 0);
 }
 
@@ -208,7 +240,10 @@ async fn relative_dates(t: TestApp) {
         .create_view(&admin, &input("Closed this week", "user", None, d))
         .await
         .unwrap();
-    assert_eq!(subjects(&t, &admin, &recent).await, ["tuesday", "wednesday"]);
+    assert_eq!(
+        subjects(&t, &admin, &recent).await,
+        ["tuesday", "wednesday"]
+    );
     assert_eq!(subjects(&t, &admin, &closed_this_week).await, ["wednesday"]);
     // The same views read later: the ranges move with the clock.
     t.clock.advance_ms(DAY + 12 * 3_600_000);
@@ -221,7 +256,9 @@ async fn relative_dates(t: TestApp) {
 
 async fn property_filters(t: TestApp) {
     let (_, admin) = t.admin("root@example.com").await;
-    let (ann_user, ann) = t.agent("ann@example.com", TicketAccessLevel::All, &[]).await;
+    let (ann_user, ann) = t
+        .agent("ann@example.com", TicketAccessLevel::All, &[])
+        .await;
     t.app
         .create_property(
             &admin,
@@ -244,19 +281,31 @@ async fn property_filters(t: TestApp) {
     ticket_with(
         &t,
         &admin,
-        &[("subject", "urgent emea"), ("hs_ticket_priority", "URGENT"), ("region", "emea")],
+        &[
+            ("subject", "urgent emea"),
+            ("hs_ticket_priority", "URGENT"),
+            ("region", "emea"),
+        ],
     )
     .await;
     ticket_with(
         &t,
         &admin,
-        &[("subject", "urgent apac"), ("hs_ticket_priority", "URGENT"), ("region", "apac")],
+        &[
+            ("subject", "urgent apac"),
+            ("hs_ticket_priority", "URGENT"),
+            ("region", "apac"),
+        ],
     )
     .await;
     ticket_with(
         &t,
         &admin,
-        &[("subject", "ann's low"), ("hs_ticket_priority", "LOW"), ("hubspot_owner_id", &owner)],
+        &[
+            ("subject", "ann's low"),
+            ("hs_ticket_priority", "LOW"),
+            ("hubspot_owner_id", &owner),
+        ],
     )
     .await;
     let mut d = all();
@@ -309,18 +358,46 @@ async fn property_filters(t: TestApp) {
 async fn counts_scoped(t: TestApp) {
     let (_, admin) = t.admin("root@example.com").await;
     let support = t.team("Support").await;
-    let (ann_user, ann) = t.agent("ann@example.com", TicketAccessLevel::Owned, &["Support"]).await;
-    let (_, cid) = t.agent("cid@example.com", TicketAccessLevel::Team, &["Support"]).await;
-    ticket_with(&t, &admin, &[("subject", "ann's"), ("hubspot_owner_id", &ann_user.id.to_string())]).await;
-    ticket_with(&t, &admin, &[("subject", "support's"), ("hubspot_team_id", &support.to_string())]).await;
+    let (ann_user, ann) = t
+        .agent("ann@example.com", TicketAccessLevel::Owned, &["Support"])
+        .await;
+    let (_, cid) = t
+        .agent("cid@example.com", TicketAccessLevel::Team, &["Support"])
+        .await;
+    ticket_with(
+        &t,
+        &admin,
+        &[
+            ("subject", "ann's"),
+            ("hubspot_owner_id", &ann_user.id.to_string()),
+        ],
+    )
+    .await;
+    ticket_with(
+        &t,
+        &admin,
+        &[
+            ("subject", "support's"),
+            ("hubspot_team_id", &support.to_string()),
+        ],
+    )
+    .await;
     ticket_with(&t, &admin, &[("subject", "nobody's")]).await;
     let v = t
         .app
-        .create_view(&admin, &input("Open", "team", Some(support), ViewDefinition {
-            status: ViewStatus::Open,
-            sort: "created_asc".into(),
-            ..ViewDefinition::default()
-        }))
+        .create_view(
+            &admin,
+            &input(
+                "Open",
+                "team",
+                Some(support),
+                ViewDefinition {
+                    status: ViewStatus::Open,
+                    sort: "created_asc".into(),
+                    ..ViewDefinition::default()
+                },
+            ),
+        )
         .await
         .unwrap();
     // The admin (not a member) lists it too; every ticket counts for their access.
@@ -333,13 +410,31 @@ async fn counts_scoped(t: TestApp) {
 }
 
 async fn legacy_rows(t: TestApp) {
-    let (_, ann) = t.agent("ann@example.com", TicketAccessLevel::All, &[]).await;
-    let (_, bob) = t.agent("bob@example.com", TicketAccessLevel::All, &[]).await;
-    ticket_with(&t, &ann, &[("subject", "high"), ("hs_ticket_priority", "HIGH")]).await;
-    ticket_with(&t, &ann, &[("subject", "low"), ("hs_ticket_priority", "LOW")]).await;
+    let (_, ann) = t
+        .agent("ann@example.com", TicketAccessLevel::All, &[])
+        .await;
+    let (_, bob) = t
+        .agent("bob@example.com", TicketAccessLevel::All, &[])
+        .await;
+    ticket_with(
+        &t,
+        &ann,
+        &[("subject", "high"), ("hs_ticket_priority", "HIGH")],
+    )
+    .await;
+    ticket_with(
+        &t,
+        &ann,
+        &[("subject", "low"), ("hs_ticket_priority", "LOW")],
+    )
+    .await;
     let v = t
         .app
-        .save_view(&ann, "High ones", "view=open&priority=HIGH&sort=created_desc")
+        .save_view(
+            &ann,
+            "High ones",
+            "view=open&priority=HIGH&sort=created_desc",
+        )
         .await
         .unwrap();
     assert_eq!(v.owner, ViewOwner::User(ann.user_id().unwrap()));

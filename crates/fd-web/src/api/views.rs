@@ -128,10 +128,9 @@ fn input(b: ViewIn) -> Result<ViewInput, ApiError> {
         .name
         .ok_or_else(|| ApiError::validation("Missing required field: name"))?;
     let team_id = match b.team_id {
-        Some(t) => Some(TeamId(
-            text::parse_id(&t)
-                .ok_or_else(|| ApiError::validation(format!("teamId: {t:?} is not an id")))?,
-        )),
+        Some(t) => Some(TeamId(text::parse_id(&t).ok_or_else(|| {
+            ApiError::validation(format!("teamId: {t:?} is not an id"))
+        })?)),
         None => None,
     };
     let definition: ViewDefinition = match b.definition {

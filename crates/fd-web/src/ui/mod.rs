@@ -108,9 +108,15 @@ pub(crate) fn router<S: Clone + Send + Sync + 'static>(app: App) -> Router<S> {
         .route("/helpdesk", get(helpdesk::list))
         .route("/helpdesk/views", post(helpdesk::save_view))
         // Shared views (issue 16 item 4).
-        .route("/helpdesk/views/new", get(views::new_form).post(views::create))
+        .route(
+            "/helpdesk/views/new",
+            get(views::new_form).post(views::create),
+        )
         .route("/helpdesk/views/{id}", get(views::show))
-        .route("/helpdesk/views/{id}/edit", get(views::edit_form).post(views::update))
+        .route(
+            "/helpdesk/views/{id}/edit",
+            get(views::edit_form).post(views::update),
+        )
         .route("/helpdesk/views/{id}/delete", post(views::delete))
         .route(
             "/helpdesk/new",

@@ -272,11 +272,7 @@ fn opts(list: &[(&str, &str)], current: &str) -> Vec<Opt> {
         .collect()
 }
 
-async fn form_page(
-    state: &UiState,
-    agent: &Agent,
-    view: Option<&View>,
-) -> UiResult {
+async fn form_page(state: &UiState, agent: &Agent, view: Option<&View>) -> UiResult {
     let app = &state.app;
     // HD-04: the form is a Service Seat's (the use case refuses the post as well).
     if !agent.actor.viewer.has_service_seat() {
@@ -299,9 +295,17 @@ async fn form_page(
         Viewer::System => Vec::new(),
     };
     let admin = agent.actor.viewer.is_account_admin();
-    for t in dir.teams.iter().filter(|t| admin || my_teams.contains(&t.id)) {
+    for t in dir
+        .teams
+        .iter()
+        .filter(|t| admin || my_teams.contains(&t.id))
+    {
         let v = format!("team:{}", t.id);
-        owners.push(Opt::new(v.clone(), format!("Team: {}", t.name), owner_now == v));
+        owners.push(Opt::new(
+            v.clone(),
+            format!("Team: {}", t.name),
+            owner_now == v,
+        ));
     }
     if admin {
         owners.push(Opt::new("everyone", "Everyone", owner_now == "everyone"));
@@ -338,7 +342,11 @@ async fn form_page(
             .filter(|p| !p.hubspot_defined)
             .map(|p| Opt::new(p.name.clone(), p.label.clone(), chosen.contains(&p.name))),
     );
-    let title = if view.is_some() { "Edit view" } else { "New view" };
+    let title = if view.is_some() {
+        "Edit view"
+    } else {
+        "New view"
+    };
     page(&FormPage {
         chrome: Chrome::load(app, agent, "helpdesk", title).await?,
         title: title.into(),
@@ -349,7 +357,11 @@ async fn form_page(
         name: view.map(|v| v.name.clone()).unwrap_or_default(),
         owners,
         statuses: opts(
-            &[("open", "Open tickets"), ("closed", "Closed tickets"), ("all", "All tickets")],
+            &[
+                ("open", "Open tickets"),
+                ("closed", "Closed tickets"),
+                ("all", "All tickets"),
+            ],
             match d.status {
                 ViewStatus::Open => "open",
                 ViewStatus::Closed => "closed",
@@ -358,15 +370,18 @@ async fn form_page(
         ),
         date_properties: opts(
             DATE_PROPERTIES,
-            date.map(|d| d.property_name.as_str()).unwrap_or("createdate"),
+            date.map(|d| d.property_name.as_str())
+                .unwrap_or("createdate"),
         ),
         date_ranges: opts(DATE_RANGES, date.map(|d| d.range.as_str()).unwrap_or("")),
         filters,
         slas: {
             let mut o = vec![Opt::new("", "Any SLA state", d.sla.is_none())];
-            o.extend(VIEW_SLA_STATES.iter().map(|s| {
-                Opt::new(*s, s.replace('_', " "), d.sla.as_deref() == Some(*s))
-            }));
+            o.extend(
+                VIEW_SLA_STATES
+                    .iter()
+                    .map(|s| Opt::new(*s, s.replace('_', " "), d.sla.as_deref() == Some(*s))),
+            );
             o
         },
         text: d.text.clone().unwrap_or_default(),
@@ -406,13 +421,18 @@ fn input_of(f: &super::Fields) -> Result<ViewInput, AppError> {
     };
     let mut filters = Vec::new();
     for n in 0..FORM_FILTERS {
-        let Some(prop) = f.text(&format!("filter{n}_property")).filter(|p| !p.is_empty()) else {
+        let Some(prop) = f
+            .text(&format!("filter{n}_property"))
+            .filter(|p| !p.is_empty())
+        else {
             continue;
         };
         let op = f
             .text(&format!("filter{n}_operator"))
             .unwrap_or_else(|| "EQ".into());
-        let value = f.text(&format!("filter{n}_value")).filter(|v| !v.is_empty());
+        let value = f
+            .text(&format!("filter{n}_value"))
+            .filter(|v| !v.is_empty());
         filters.push(ViewFilter {
             property_name: prop,
             operator: op,

@@ -40,8 +40,10 @@ async fn core_user(t: &TestApp, email: &str) {
 
 async fn api_and_seat(t: TestApp) {
     let api = Api::start(t).await;
-    api.ticket("Urgent one", &[("hs_ticket_priority", "URGENT")]).await;
-    api.ticket("Low one", &[("hs_ticket_priority", "LOW")]).await;
+    api.ticket("Urgent one", &[("hs_ticket_priority", "URGENT")])
+        .await;
+    api.ticket("Low one", &[("hs_ticket_priority", "LOW")])
+        .await;
     let body = json!({
         "name": "Urgent this week",
         "ownerKind": "everyone",
@@ -57,7 +59,10 @@ async fn api_and_seat(t: TestApp) {
     assert_eq!(r.status, 201, "{}", r.body);
     let id = r.body["id"].as_str().unwrap().to_string();
     assert_eq!(r.body["ownerKind"], "everyone");
-    assert_eq!(r.body["definition"]["columns"], json!(["subject", "priority", "created"]));
+    assert_eq!(
+        r.body["definition"]["columns"],
+        json!(["subject", "priority", "created"])
+    );
     let r = api.get(&format!("/frontdesk/v1/views/{id}/tickets")).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["total"], 1);
@@ -83,19 +88,36 @@ async fn api_and_seat(t: TestApp) {
     let r = core(Method::GET, "/frontdesk/v1/views".into(), None).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["results"].as_array().unwrap().len(), 1);
-    let r = core(Method::GET, format!("/frontdesk/v1/views/{id}/tickets"), None).await;
+    let r = core(
+        Method::GET,
+        format!("/frontdesk/v1/views/{id}/tickets"),
+        None,
+    )
+    .await;
     assert_eq!(r.body["total"], 1);
     let mine = json!({"name": "Mine", "definition": {"status": "open"}});
-    let r = core(Method::POST, "/frontdesk/v1/views".into(), Some(mine.clone())).await;
+    let r = core(
+        Method::POST,
+        "/frontdesk/v1/views".into(),
+        Some(mine.clone()),
+    )
+    .await;
     assert_eq!(r.status, 403, "{}", r.body);
-    let r = core(Method::PUT, format!("/frontdesk/v1/views/{id}"), Some(body.clone())).await;
+    let r = core(
+        Method::PUT,
+        format!("/frontdesk/v1/views/{id}"),
+        Some(body.clone()),
+    )
+    .await;
     assert_eq!(r.status, 403, "{}", r.body);
     let r = core(Method::DELETE, format!("/frontdesk/v1/views/{id}"), None).await;
     assert_eq!(r.status, 403, "{}", r.body);
     // The seat holder replaces and deletes it.
     let mut renamed = body.clone();
     renamed["name"] = json!("Urgent, all time");
-    let r = api.put(&format!("/frontdesk/v1/views/{id}"), Some(renamed)).await;
+    let r = api
+        .put(&format!("/frontdesk/v1/views/{id}"), Some(renamed))
+        .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["name"], "Urgent, all time");
     let r = api.delete(&format!("/frontdesk/v1/views/{id}")).await;
@@ -131,23 +153,39 @@ async fn pages(t: TestApp) {
     let id = id_in(&created.location);
     let page = admin.get(&format!("/helpdesk/views/{id}")).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
-    assert!(page.body.contains("<th scope=\"col\">Team</th>"), "{}", page.body);
+    assert!(
+        page.body.contains("<th scope=\"col\">Team</th>"),
+        "{}",
+        page.body
+    );
     assert!(page.body.contains("<th scope=\"col\">Created</th>"));
     assert!(!page.body.contains("<th scope=\"col\">Owner</th>"));
     assert!(page.body.contains("Made today"));
     // Without a seat: the view is listed with its count, nothing to create or edit.
     let core = Browser::login(&base, "core@example.com").await;
     let list = core.get("/helpdesk").await;
-    assert!(list.body.contains(&format!("/helpdesk/views/{id}")), "{}", list.body);
+    assert!(
+        list.body.contains(&format!("/helpdesk/views/{id}")),
+        "{}",
+        list.body
+    );
     assert!(!list.body.contains("/helpdesk/views/new"), "{}", list.body);
     let page = core.get(&format!("/helpdesk/views/{id}")).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(!page.body.contains("Edit view"));
-    assert_eq!(core.get("/helpdesk/views/new").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        core.get("/helpdesk/views/new").await.status,
+        StatusCode::FORBIDDEN
+    );
     let r = core
-        .post("/helpdesk/views/new", &[("name", "Mine"), ("owner", "user")])
+        .post(
+            "/helpdesk/views/new",
+            &[("name", "Mine"), ("owner", "user")],
+        )
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
-    let r = core.post(&format!("/helpdesk/views/{id}/delete"), &[]).await;
+    let r = core
+        .post(&format!("/helpdesk/views/{id}/delete"), &[])
+        .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
 }
