@@ -21,21 +21,12 @@ use super::Id;
 use super::editor::{self, EditorState, EditorVm, ThreadItemVm};
 use super::flash::{Flash, see_other_flash};
 use super::view::{Directory, Opt, OptGroup, TicketRow};
+use super::views::ViewLink;
 use super::widgets::{
     ActivityVm, NamedLink, PropField, Refusal, TicketVm, activity_vm, contact_from_form,
     editable_fields, mark_changed_by, prop_field, ticket_activity_words, ticket_rows,
 };
 use super::{Agent, Chrome, Post, UiError, UiResult, UiState, page, see_other};
-
-/// One entry of the left panel.
-pub(crate) struct ViewLink {
-    pub href: String,
-    pub label: String,
-    pub count: i64,
-    pub active: bool,
-    /// A saved view (issue 16 item 4), listed after the built-in ones.
-    pub custom: bool,
-}
 
 /// The built-in views (HD-01, HD-17, plus Mentions).
 const VIEWS: &[(&str, &str)] = &[

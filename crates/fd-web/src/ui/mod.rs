@@ -35,6 +35,7 @@ mod ticket_merge;
 mod ticket_split;
 mod time_zone;
 mod view;
+mod view_page;
 mod views;
 mod widgets;
 
@@ -112,7 +113,7 @@ pub(crate) fn router<S: Clone + Send + Sync + 'static>(app: App) -> Router<S> {
             "/helpdesk/views/new",
             get(views::new_form).post(views::create),
         )
-        .route("/helpdesk/views/{id}", get(views::show))
+        .route("/helpdesk/views/{id}", get(view_page::show))
         .route(
             "/helpdesk/views/{id}/edit",
             get(views::edit_form).post(views::update),
