@@ -1,5 +1,6 @@
 //! Shared views in the help desk (issue 16 item 4, HD-04): the views' entries and counts in
-//! the left panel and the form that creates or edits one (the page is `view_page.rs`) (Service Seat only: hidden without one, refused by the use case).
+//! the left panel and the form that creates or edits one (Service Seat only: hidden without
+//! one, refused by the use case); a view's page is `view_page.rs`.
 //! Only translates between HTTP and fd-app's views use cases; the rules are in fd-domain.
 
 use askama::Template;
