@@ -55,6 +55,7 @@ mod tickets;
 mod totp;
 mod ui;
 mod user_objects;
+mod views;
 
 use std::sync::Arc;
 
@@ -86,6 +87,7 @@ pub use forms::{
 pub use routing::TeamRoutingView;
 pub use suggest::{Suggestion, SuggestionKind};
 pub use ticket_unmerge::{TicketLinks, Unmerged};
+pub use views::{View, ViewInput, view_sort};
 // The query inputs of the list use cases; the store itself is not part of fd-app's API.
 pub use drafts::DraftEntry;
 pub use engagements::Engagement;

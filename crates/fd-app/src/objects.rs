@@ -687,7 +687,7 @@ impl App {
         Ok((page.total, records))
     }
 
-    fn search_filter<'d>(
+    pub(crate) fn search_filter<'d>(
         &self,
         kind: ObjectType,
         f: &FilterInput,

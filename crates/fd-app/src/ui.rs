@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use fd_domain::*;
 use fd_store::{
-    Company, Contact, Conversation, ConversationListQuery, LibraryItem, Message, SavedView, Ticket,
+    Company, Contact, Conversation, ConversationListQuery, LibraryItem, Message, Ticket,
 };
 
 use crate::{Actor, App, AppError, Reply};
@@ -158,26 +158,16 @@ impl App {
         Ok(())
     }
 
-    /// HD-04: custom views are a Service Seat feature.
-    pub async fn saved_views(&self, actor: &Actor) -> Result<Vec<SavedView>, AppError> {
-        require_seat(actor, "custom views")?;
-        let user = actor.require_user()?;
-        let mut tx = self.db().read().await?;
-        let v = tx.saved_views(user).await?;
-        tx.commit().await?;
-        Ok(v)
-    }
-
+    /// HD-04: "Save view" on the list: the list's current filters as a personal view (the
+    /// same use case as every view, `create_view`).
     pub async fn save_view(
         &self,
         actor: &Actor,
         name: &str,
         query: &str,
-    ) -> Result<SavedView, AppError> {
+    ) -> Result<crate::View, AppError> {
         require_seat(actor, "custom views")?;
         actor.require_ticket_access()?;
-        let user = actor.require_user()?;
-        let name = fd_domain::text::name("name", name, 100)?;
         if query.len() > 2_000 {
             return Err(AppError::invalid("query", "is too long"));
         }
@@ -193,28 +183,13 @@ impl App {
                 "must be a URL query string (no spaces, line breaks or control characters)",
             ));
         }
-        let mut v = SavedView {
-            id: 0,
-            user_id: user,
-            name,
-            query: query.to_string(),
-            created_at: self.now(),
+        let input = crate::ViewInput {
+            name: name.to_string(),
+            owner_kind: "user".into(),
+            team_id: None,
+            definition: fd_domain::views::ViewDefinition::from_list_query(query),
         };
-        let mut tx = self.db().write().await?;
-        v.id = tx.insert_saved_view(&v).await?;
-        tx.commit().await?;
-        Ok(v)
-    }
-
-    pub async fn delete_saved_view(&self, actor: &Actor, id: i64) -> Result<(), AppError> {
-        require_seat(actor, "custom views")?;
-        let user = actor.require_user()?;
-        let mut tx = self.db().write().await?;
-        if !tx.delete_saved_view(user, id).await? {
-            return Err(AppError::not_found("view", id));
-        }
-        tx.commit().await?;
-        Ok(())
+        self.create_view(actor, &input).await
     }
 
     /// A conversation's messages for the thread view, each with the number of remote images

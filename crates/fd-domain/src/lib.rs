@@ -36,6 +36,7 @@ pub mod text;
 pub mod ticket_merge;
 pub mod ticket_unmerge;
 pub mod users;
+pub mod views;
 
 pub use access::{TicketAccess, Viewer, ViewerScope};
 pub use error::{DomainError, ErrorCode, FieldError};

@@ -499,6 +499,16 @@ fn push_filter(
     Ok(())
 }
 
+/// One filter on tickets (`t`), as the search applies it: the help desk list's view filters
+/// (shared views) go through the same SQL as the API's search.
+pub(crate) fn push_ticket_filter(
+    sql: &mut Sql,
+    scope: &ViewerScope,
+    f: &SearchFilter,
+) -> Result<(), StoreError> {
+    push_filter(sql, scope, ObjectType::Ticket, "tickets", f)
+}
+
 fn push_where(
     sql: &mut Sql,
     backend: Backend,

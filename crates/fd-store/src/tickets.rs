@@ -54,6 +54,9 @@ pub struct TicketListQuery {
     /// The SLA state of the clock a list shows (`ticket_sla.relevant_status`): `breached`,
     /// `due_soon`, `at_risk` (either), `running`, `paused`, `met` or `met_late`.
     pub sla: Option<String>,
+    /// Property filters (ANDed) in the HubSpot search's terms: a shared view's definition
+    /// compiles into these (issue 16 item 4), applied by `search.rs`'s own filter SQL.
+    pub filters: Vec<crate::search::SearchFilter>,
 }
 
 impl Default for TicketListQuery {
@@ -68,11 +71,18 @@ impl Default for TicketListQuery {
             stage: None,
             priority: None,
             sla: None,
+            filters: Vec::new(),
         }
     }
 }
 
-fn push_view_filter(sql: &mut Sql, backend: Backend, q: &TicketListQuery, how: MatchUse) {
+fn push_view_filter(
+    sql: &mut Sql,
+    backend: Backend,
+    scope: &ViewerScope,
+    q: &TicketListQuery,
+    how: MatchUse,
+) -> Result<(), StoreError> {
     match q.view {
         TicketView::All => sql.push(" AND t.trashed_at IS NULL"),
         TicketView::AllOpen => sql.push(" AND t.trashed_at IS NULL AND t.is_open = TRUE"),
@@ -104,9 +114,14 @@ fn push_view_filter(sql: &mut Sql, backend: Backend, q: &TicketListQuery, how: M
     if let Some(s) = &q.sla {
         crate::sla::push_sla_filter(sql, s);
     }
+    for f in &q.filters {
+        sql.push(" AND ");
+        crate::search::push_ticket_filter(sql, scope, f)?;
+    }
     if let Some(text) = &q.text {
         push_text_search(sql, backend, ObjectType::Ticket, text, how);
     }
+    Ok(())
 }
 
 /// Columns of a ticket row as the store writes them.
@@ -344,7 +359,7 @@ impl Tx {
         let mut sql = Sql::new(&format!(
             "SELECT {TICKET_COLUMNS} FROM tickets t WHERE 1 = 1"
         ));
-        push_view_filter(&mut sql, self.backend(), q, how);
+        push_view_filter(&mut sql, self.backend(), scope, q, how)?;
         push_ticket_scope(&mut sql, scope, "t");
         sql.push(match q.sort {
             TicketSort::LastActivityDesc => " ORDER BY t.last_activity_at DESC, t.id DESC",
@@ -383,7 +398,7 @@ impl Tx {
         q: &TicketListQuery,
     ) -> Result<Vec<TicketId>, StoreError> {
         let mut sql = Sql::new("SELECT t.id AS id FROM tickets t WHERE 1 = 1");
-        push_view_filter(&mut sql, self.backend(), q, MatchUse::Drive);
+        push_view_filter(&mut sql, self.backend(), scope, q, MatchUse::Drive)?;
         push_ticket_scope(&mut sql, scope, "t");
         sql.push(" ORDER BY t.id");
         let rows = self.all_sql(sql).await?;
@@ -435,6 +450,7 @@ impl Tx {
         // The trash is counted: merged-away tickets are kept trashed (0017) but are not in it.
         if q.text.is_none()
             && q.sla.is_none()
+            && q.filters.is_empty()
             && !matches!(q.view, TicketView::Following(_) | TicketView::Trash)
         {
             return self.count_tickets_tallied(scope, q).await;
@@ -449,7 +465,7 @@ impl Tx {
         q: &TicketListQuery,
     ) -> Result<i64, StoreError> {
         let mut sql = Sql::new("SELECT COUNT(*) AS n FROM tickets t WHERE 1 = 1");
-        push_view_filter(&mut sql, self.backend(), q, MatchUse::Drive);
+        push_view_filter(&mut sql, self.backend(), scope, q, MatchUse::Drive)?;
         push_ticket_scope(&mut sql, scope, "t");
         self.count_sql(sql).await
     }

@@ -22,15 +22,40 @@ pub struct LibraryItem {
     pub updated_at: Millis,
 }
 
-/// A user's named filter of the help desk list (HD-04: custom views).
+/// A named view of the help desk list (HD-04: custom views; issue 16 item 4: shared).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SavedView {
     pub id: i64,
+    /// Who created it; the owner of a personal view.
     pub user_id: UserId,
+    /// `user`, `team` or `everyone` (`fd_domain::views::ViewOwner::kind`).
+    pub owner_kind: String,
+    pub team_id: Option<TeamId>,
     pub name: String,
-    /// The list's query string (view, filters, sort), replayed as is.
+    /// The list's query string of a view saved before views were shared; empty since.
     pub query: String,
+    /// `fd_domain::views::ViewDefinition` as JSON; `None` for older rows.
+    pub definition: Option<String>,
     pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+const VIEW_COLUMNS: &str =
+    "id, user_id, owner_kind, team_id, name, query, definition, created_at, updated_at";
+
+fn view_from_row(r: &crate::Row) -> Result<SavedView, StoreError> {
+    let created_at = r.i64("created_at")?;
+    Ok(SavedView {
+        id: r.i64("id")?,
+        user_id: UserId(r.i64("user_id")?),
+        owner_kind: r.string("owner_kind")?,
+        team_id: r.opt_i64("team_id")?.map(TeamId),
+        name: r.string("name")?,
+        query: r.string("query")?,
+        definition: r.opt_string("definition")?,
+        created_at,
+        updated_at: r.opt_i64("updated_at")?.unwrap_or(created_at),
+    })
 }
 
 fn library_from_row(r: &crate::Row) -> Result<LibraryItem, StoreError> {
@@ -121,39 +146,83 @@ impl Tx {
     pub async fn insert_saved_view(&mut self, v: &SavedView) -> Result<i64, StoreError> {
         let r = self
             .one(
-                "INSERT INTO saved_views (user_id, name, query, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
-                args![v.user_id, v.name.as_str(), v.query.as_str(), v.created_at],
+                "INSERT INTO saved_views (user_id, owner_kind, team_id, name, query, definition, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+                args![
+                    v.user_id,
+                    v.owner_kind.as_str(),
+                    v.team_id,
+                    v.name.as_str(),
+                    v.query.as_str(),
+                    v.definition.clone(),
+                    v.created_at,
+                    v.updated_at
+                ],
             )
             .await?;
         r.i64("id")
     }
 
-    pub async fn saved_views(&mut self, user: UserId) -> Result<Vec<SavedView>, StoreError> {
-        let rows = self
-            .all(
-                "SELECT id, user_id, name, query, created_at FROM saved_views WHERE user_id = $1 ORDER BY name, id",
-                args![user],
-            )
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(SavedView {
-                    id: r.i64("id")?,
-                    user_id: UserId(r.i64("user_id")?),
-                    name: r.string("name")?,
-                    query: r.string("query")?,
-                    created_at: r.i64("created_at")?,
-                })
-            })
-            .collect()
-    }
-
-    pub async fn delete_saved_view(&mut self, user: UserId, id: i64) -> Result<bool, StoreError> {
+    /// Rewrites a view's owner, name and definition (the creator stays).
+    pub async fn update_saved_view(&mut self, v: &SavedView) -> Result<bool, StoreError> {
         let n = self
             .exec(
-                "DELETE FROM saved_views WHERE user_id = $1 AND id = $2",
-                args![user, id],
+                "UPDATE saved_views SET owner_kind = $2, team_id = $3, name = $4, query = $5, \
+                 definition = $6, updated_at = $7 WHERE id = $1",
+                args![
+                    v.id,
+                    v.owner_kind.as_str(),
+                    v.team_id,
+                    v.name.as_str(),
+                    v.query.as_str(),
+                    v.definition.clone(),
+                    v.updated_at
+                ],
             )
+            .await?;
+        Ok(n == 1)
+    }
+
+    pub async fn saved_view(&mut self, id: i64) -> Result<Option<SavedView>, StoreError> {
+        self.opt(
+            &format!("SELECT {VIEW_COLUMNS} FROM saved_views WHERE id = $1"),
+            args![id],
+        )
+        .await?
+        .as_ref()
+        .map(view_from_row)
+        .transpose()
+    }
+
+    /// The views `user` sees (`fd_domain::views::may_see`): their personal views, their
+    /// teams' views (every team's for an administrator, `all_teams`) and the views for
+    /// everyone; personal first, then by name.
+    pub async fn views_visible_to(
+        &mut self,
+        user: UserId,
+        teams: &[TeamId],
+        all_teams: bool,
+    ) -> Result<Vec<SavedView>, StoreError> {
+        let mut sql = Sql::new(&format!(
+            "SELECT {VIEW_COLUMNS} FROM saved_views WHERE owner_kind = 'everyone' \
+             OR (owner_kind = 'user' AND user_id = "
+        ));
+        sql.bind(user).push(")");
+        if all_teams {
+            sql.push(" OR owner_kind = 'team'");
+        } else if !teams.is_empty() {
+            sql.push(" OR (owner_kind = 'team' AND team_id IN (")
+                .bind_list(teams.iter().map(|t| t.0).collect::<Vec<i64>>())
+                .push("))");
+        }
+        sql.push(" ORDER BY owner_kind DESC, LOWER(name), id");
+        let rows = self.all_sql(sql).await?;
+        rows.iter().map(view_from_row).collect()
+    }
+
+    pub async fn delete_saved_view(&mut self, id: i64) -> Result<bool, StoreError> {
+        let n = self
+            .exec("DELETE FROM saved_views WHERE id = $1", args![id])
             .await?;
         Ok(n == 1)
     }

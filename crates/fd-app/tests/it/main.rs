@@ -30,3 +30,4 @@ mod sla;
 mod suggest;
 mod tickets;
 mod unmerge;
+mod views;

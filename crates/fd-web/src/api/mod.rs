@@ -23,6 +23,7 @@ mod suggestions;
 mod thread_assignee;
 mod ticket_unmerge;
 mod users;
+mod views;
 mod visitor_identification;
 
 use std::collections::BTreeMap;
@@ -61,7 +62,7 @@ fn api() -> OpenApiRouter<WebState> {
 }
 
 /// Each route file's routes, by name.
-fn route_files() -> [(&'static str, OpenApiRouter<WebState>); 17] {
+fn route_files() -> [(&'static str, OpenApiRouter<WebState>); 18] {
     [
         ("files", files::routes()),
         ("users", users::routes()),
@@ -80,6 +81,7 @@ fn route_files() -> [(&'static str, OpenApiRouter<WebState>); 17] {
         ("automation", automation::routes()),
         ("suggestions", suggestions::routes()),
         ("reports", reports::routes()),
+        ("views", views::routes()),
     ]
 }
 

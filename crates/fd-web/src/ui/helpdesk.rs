@@ -21,19 +21,12 @@ use super::Id;
 use super::editor::{self, EditorState, EditorVm, ThreadItemVm};
 use super::flash::{Flash, see_other_flash};
 use super::view::{Directory, Opt, OptGroup, TicketRow};
+use super::views::ViewLink;
 use super::widgets::{
     ActivityVm, NamedLink, PropField, Refusal, TicketVm, activity_vm, contact_from_form,
     editable_fields, mark_changed_by, prop_field, ticket_activity_words, ticket_rows,
 };
 use super::{Agent, Chrome, Post, UiError, UiResult, UiState, page, see_other};
-
-/// One entry of the left panel.
-pub(crate) struct ViewLink {
-    pub key: &'static str,
-    pub label: &'static str,
-    pub count: i64,
-    pub active: bool,
-}
 
 /// The built-in views (HD-01, HD-17, plus Mentions).
 const VIEWS: &[(&str, &str)] = &[
@@ -85,15 +78,18 @@ pub(crate) async fn view_links(
     if !with_counts {
         // Pages beside the list (a ticket, the create form) link the views without counting
         // them: the counts are the list's, and they cost a query each.
-        return Ok(VIEWS
+        let mut links: Vec<ViewLink> = VIEWS
             .iter()
             .map(|(key, label)| ViewLink {
-                key,
-                label,
+                href: format!("/helpdesk?view={key}"),
+                label: label.to_string(),
                 count: -1,
                 active: *key == active,
+                custom: false,
             })
-            .collect());
+            .collect();
+        links.extend(super::views::view_entries(app, agent, None, false).await?);
+        return Ok(links);
     }
     let me = agent.user.id;
     let counting = [
@@ -130,16 +126,19 @@ pub(crate) async fn view_links(
         closed,
         trash,
     ];
-    Ok(VIEWS
+    let mut links: Vec<ViewLink> = VIEWS
         .iter()
         .zip(counts)
         .map(|((key, label), count)| ViewLink {
-            key,
-            label,
+            href: format!("/helpdesk?view={key}"),
+            label: label.to_string(),
             count,
             active: *key == active,
+            custom: false,
         })
-        .collect())
+        .collect();
+    links.extend(super::views::view_entries(app, agent, None, true).await?);
+    Ok(links)
 }
 
 #[derive(Deserialize, Default, Clone)]
@@ -203,7 +202,6 @@ pub(crate) struct DraftRow {
 struct ListPage {
     chrome: Chrome,
     views: Vec<ViewLink>,
-    saved: Vec<(i64, String, String)>,
     view_key: String,
     view_label: String,
     rows: Vec<TicketRow>,
@@ -267,6 +265,7 @@ impl ListParams {
             stage: self.stage.as_deref().and_then(|s| s.parse().ok()),
             priority: self.priority.clone().filter(|s| !s.is_empty()),
             sla: self.sla.clone().filter(|s| !s.is_empty()),
+            filters: Vec::new(),
         };
         (q, searching)
     }
@@ -417,15 +416,6 @@ pub(crate) async fn list(
     for (row, found) in rows.iter_mut().zip(matches) {
         row.matched = found.map(|m| (m.source.label(), m.pieces));
     }
-    let saved = if agent.actor.viewer.has_service_seat() {
-        app.saved_views(&agent.actor)
-            .await?
-            .into_iter()
-            .map(|v| (v.id, v.name, format!("/helpdesk?{}", v.query)))
-            .collect()
-    } else {
-        Vec::new()
-    };
     let view_label = if searching {
         SEARCH_REACH
             .iter()
@@ -469,7 +459,6 @@ pub(crate) async fn list(
     page(&ListPage {
         chrome: Chrome::load(app, &agent, "helpdesk", view_label.clone()).await?,
         views,
-        saved,
         view_label,
         rows,
         drafts,
@@ -532,17 +521,8 @@ impl Agent {
 pub(crate) async fn save_view(State(state): State<UiState>, post: Post) -> UiResult {
     let name = post.fields.get("name").unwrap_or("");
     let query = post.fields.get("query").unwrap_or("");
-    state.app.save_view(&post.agent.actor, name, query).await?;
-    see_other_flash(&format!("/helpdesk?{query}"), Flash::Saved)
-}
-
-pub(crate) async fn delete_view(
-    State(state): State<UiState>,
-    Path(Id(id)): Path<Id>,
-    post: Post,
-) -> UiResult {
-    state.app.delete_saved_view(&post.agent.actor, id).await?;
-    see_other_flash("/helpdesk", Flash::Saved)
+    let v = state.app.save_view(&post.agent.actor, name, query).await?;
+    see_other_flash(&format!("/helpdesk/views/{}", v.id), Flash::Saved)
 }
 
 /// Values of posted property inputs (`p.<name>`, several for checkboxes) that differ from

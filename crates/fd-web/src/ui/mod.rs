@@ -36,6 +36,8 @@ mod ticket_merge;
 mod ticket_split;
 mod time_zone;
 mod view;
+mod view_page;
+mod views;
 mod widgets;
 
 use std::sync::Arc;
@@ -108,7 +110,17 @@ pub(crate) fn router<S: Clone + Send + Sync + 'static>(app: App) -> Router<S> {
         .route("/ui/presence", post(live::presence))
         .route("/helpdesk", get(helpdesk::list))
         .route("/helpdesk/views", post(helpdesk::save_view))
-        .route("/helpdesk/views/{id}/delete", post(helpdesk::delete_view))
+        // Shared views (issue 16 item 4).
+        .route(
+            "/helpdesk/views/new",
+            get(views::new_form).post(views::create),
+        )
+        .route("/helpdesk/views/{id}", get(view_page::show))
+        .route(
+            "/helpdesk/views/{id}/edit",
+            get(views::edit_form).post(views::update),
+        )
+        .route("/helpdesk/views/{id}/delete", post(views::delete))
         .route(
             "/helpdesk/new",
             get(helpdesk::new_ticket_form).post(helpdesk::create_ticket),

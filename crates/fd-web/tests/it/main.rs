@@ -34,3 +34,4 @@ mod ui_merge;
 mod ui_reports;
 mod ui_routing;
 mod ui_scope;
+mod ui_views;
