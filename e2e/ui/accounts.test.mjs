@@ -6,7 +6,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
-import { startServer, launchBrowser, shot, PASSWORD } from "./harness.mjs";
+import { startServer, launchBrowser, signIn, shot, PASSWORD } from "./harness.mjs";
 
 let server;
 let chrome;
@@ -28,23 +28,8 @@ after(async () => {
 });
 
 /** A new browser context on the sign-in page, signed in with `password` (no wait after). */
-async function login(email, password) {
-  const context = await chrome.browser.newContext({ viewport: { width: 1400, height: 900 } });
-  const page = await context.newPage();
-  await page.goto(`${server.url}/login`);
-  await page.getByLabel("Email address").fill(email);
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  // Signed in is the redirect away from /login (its commit: the next page's subresources are
-  // not what this proves); a refusal shows #login-error, reported with the server's log.
-  const refused = page.locator("#login-error");
-  await Promise.race([
-    page.waitForURL((u) => u.pathname !== "/login", { waitUntil: "commit" }),
-    refused.waitFor().then(async () => {
-      throw new Error(`sign-in of ${email} refused: ${await refused.innerText()}\n${server.log()}`);
-    }),
-  ]);
-  return page;
+function login(email, password) {
+  return signIn(chrome.browser, server.url, email, password);
 }
 
 /** RFC 4648 base32 (no padding) to bytes. */

@@ -89,6 +89,9 @@ export async function startRelay({ refuse = null } = {}) {
   };
 }
 
+// Each started server's log by its URL, for `signIn`'s failures.
+const serverLogs = new Map();
+
 export async function startServer({ users = [], smtp = false, relayPort = null } = {}) {
   const dir = mkdtempSync(join(tmpdir(), "frontdesk-e2e-"));
   const base = ["--data-dir", dir];
@@ -119,12 +122,13 @@ export async function startServer({ users = [], smtp = false, relayPort = null }
   const proc = spawn(binary(), ["serve", ...base, "--listen", `127.0.0.1:${port}`, ...extra], {
     stdio: ["ignore", "pipe", "pipe"],
     // Sign-in outcomes (refusals, throttles) are logged at info: a failing flow shows why.
-    env: { ...process.env, FRONTDESK_LOG: "warn,fd_app::sessions=info" },
+    env: { ...process.env, FRONTDESK_LOG: "warn,fd_app::sessions=info,fd_web=info" },
   });
   let log = "";
   proc.stdout.on("data", (d) => { log += d; });
   proc.stderr.on("data", (d) => { log += d; });
   const url = `http://127.0.0.1:${port}`;
+  serverLogs.set(url, () => log);
   const deadline = Date.now() + 30_000;
   for (;;) {
     try {
@@ -150,6 +154,24 @@ export async function startServer({ users = [], smtp = false, relayPort = null }
 
 // Playwright gives every launch a fresh temporary profile (its own --user-data-dir, which it
 // refuses to take as an argument), so no state leaks between runs.
+// A JSON client of the server's API as `email`, with a token from `frontdesk admin
+// create-token`: `api(method, path, body)` fails the flow on any status of 300 or more,
+// quoting the answer, and returns the parsed body (null when empty).
+export function apiClient(server, email) {
+  const token = execFileSync(binary(), ["admin", "create-token", "--email", email, ...server.dbArgs],
+    { encoding: "utf8" }).trim().split("\n").pop();
+  return async (method, path, body) => {
+    const r = await fetch(`${server.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    const text = await r.text();
+    if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${text}`);
+    return text ? JSON.parse(text) : null;
+  };
+}
+
 export async function launchBrowser() {
   mkdirSync(ARTIFACTS, { recursive: true });
   const browser = await chromium.launch({
@@ -163,15 +185,30 @@ export async function launchBrowser() {
   };
 }
 
-/** A signed-in page for one agent, in its own browser context (its own cookies). */
-export async function signIn(browser, url, email) {
+/**
+ * A signed-in page for one agent, in its own browser context (its own cookies). Signed in is
+ * the redirect away from /login: its commit, since the next page's subresources are not what
+ * this proves. A refusal (#login-error) fails at once; a refusal or a timeout quotes the
+ * server's log, so a failing flow says whether the server refused or was slow.
+ */
+export async function signIn(browser, url, email, password = PASSWORD) {
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
   const page = await context.newPage();
   await page.goto(`${url}/login`);
   await page.getByLabel("Email address").fill(email);
-  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Sign in" }).click();
-  await page.waitForURL((u) => !u.pathname.startsWith("/login"));
+  const refused = page.locator("#login-error");
+  // Each side settles without rejecting, so the loser of the race never rejects unhandled.
+  const outcome = await Promise.race([
+    page.waitForURL((u) => !u.pathname.startsWith("/login"), { waitUntil: "commit" })
+      .then(() => "signed in", (e) => `no redirect: ${e.message}`),
+    refused.waitFor().then(async () => `refused: ${await refused.innerText()}`, () => "no answer"),
+  ]);
+  if (outcome !== "signed in") {
+    const log = serverLogs.get(url);
+    throw new Error(`sign-in of ${email}: ${outcome}\n--- server log ---\n${log ? log() : "(not started here)"}`);
+  }
   return page;
 }
 

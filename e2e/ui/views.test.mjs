@@ -5,7 +5,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { startServer, launchBrowser, signIn, shot, binary, createTeamWithAddresses, PASSWORD } from "./harness.mjs";
+import { startServer, launchBrowser, signIn, shot, binary, createTeamWithAddresses, PASSWORD, apiClient } from "./harness.mjs";
 
 const USERS = [{ email: "ann@example.com", name: "Ann Admin", role: "super-admin" }];
 
@@ -15,18 +15,7 @@ let api;
 before(async () => {
   server = await startServer({ users: USERS });
   chrome = await launchBrowser();
-  const token = execFileSync(binary(), ["admin", "create-token", "--email", "ann@example.com", ...server.dbArgs],
-    { encoding: "utf8" }).trim().split("\n").pop();
-  api = async (method, path, body) => {
-    const r = await fetch(`${server.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    const text = await r.text();
-    assert.ok(r.status < 300, `${method} ${path}: ${r.status} ${text}`);
-    return text ? JSON.parse(text) : null;
-  };
+  api = apiClient(server, "ann@example.com");
 });
 after(async () => {
   if (chrome) await chrome.close();

@@ -209,8 +209,15 @@ impl App {
         if to < from {
             return Err(AppError::invalid("to", "must not be before from"));
         }
+        let f = fd_store::ReportFilter {
+            scope: actor.scope(),
+            from,
+            to,
+            team: None,
+            pipeline: None,
+        };
         let mut tx = self.db().read().await?;
-        let c = tx.csat_counts(&actor.scope(), from, to).await?;
+        let c = tx.csat_counts(&f).await?;
         tx.commit().await?;
         Ok(c)
     }

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use fd_domain::local_time::UserTimeZone;
 use fd_domain::reports::{self, Attainment, DayCounts, ReportRange, TimeStats};
 use fd_domain::{PipelineId, TeamId};
-use fd_store::{DurationRow, ReportFilter};
+use fd_store::{CsatCounts, DurationRow, ReportFilter};
 
 use crate::{Actor, App, AppError};
 
@@ -23,15 +23,18 @@ pub enum ReportKind {
     Resolution,
     Sla,
     Backlog,
+    /// Customer satisfaction: good and bad ratings given in the range (CSAT, item 7).
+    Satisfaction,
 }
 
 impl ReportKind {
-    pub const ALL: [ReportKind; 5] = [
+    pub const ALL: [ReportKind; 6] = [
         ReportKind::Volume,
         ReportKind::FirstResponse,
         ReportKind::Resolution,
         ReportKind::Sla,
         ReportKind::Backlog,
+        ReportKind::Satisfaction,
     ];
 
     /// The name in URLs and file names.
@@ -42,6 +45,7 @@ impl ReportKind {
             ReportKind::Resolution => "resolution",
             ReportKind::Sla => "sla",
             ReportKind::Backlog => "backlog",
+            ReportKind::Satisfaction => "satisfaction",
         }
     }
 
@@ -95,6 +99,8 @@ pub struct Reports {
     pub resolution: TimeTables,
     pub sla: Vec<Attainment>,
     pub backlog: Vec<BacklogRow>,
+    /// Ratings given in the range on the tickets the filter and scope keep.
+    pub satisfaction: CsatCounts,
 }
 
 /// Names for the ids durations are grouped by.
@@ -172,6 +178,7 @@ impl App {
             resolution: TimeTables::default(),
             sla: Vec::new(),
             backlog: Vec::new(),
+            satisfaction: CsatCounts::default(),
         };
         if wants(ReportKind::Volume) {
             let created = tx.report_created_slots(&f).await?;
@@ -218,6 +225,9 @@ impl App {
                     }
                 }
             }
+        }
+        if wants(ReportKind::Satisfaction) {
+            out.satisfaction = tx.csat_counts(&f).await?;
         }
         tx.commit().await?;
         Ok(out)

@@ -229,18 +229,23 @@ impl App {
         limit: i64,
         offset: i64,
     ) -> Result<TicketListQuery, AppError> {
-        let pt = properties_type(ObjectType::Ticket)?;
         let mut tx = self.db().read().await?;
-        let defs = tx.properties(pt, false).await?;
-        let zone = match actor.user_id() {
-            Some(u) => tx.user(u).await?.map(|u| u.time_zone),
-            None => None,
-        };
+        let ctx = CompileContext::read(&mut tx, actor).await?;
         tx.commit().await?;
-        let def = |name: &str| defs.iter().find(|p| p.name == name);
+        self.compile_view(actor, &ctx, d, limit, offset)
+    }
+
+    fn compile_view(
+        &self,
+        actor: &Actor,
+        ctx: &CompileContext,
+        d: &ViewDefinition,
+        limit: i64,
+        offset: i64,
+    ) -> Result<TicketListQuery, AppError> {
+        let def = |name: &str| ctx.properties.iter().find(|p| p.name == name);
         d.check(&|name| def(name).is_some())?;
-        let zone = local_time::UserTimeZone::or_utc(zone.as_deref().unwrap_or("UTC"));
-        let resolved = d.resolved_filters(actor.user_id(), self.now(), zone.zone())?;
+        let resolved = d.resolved_filters(actor.user_id(), self.now(), ctx.zone.zone())?;
         let mut filters = Vec::with_capacity(resolved.len());
         let mut errors = Vec::new();
         for f in resolved {
@@ -279,8 +284,40 @@ impl App {
 
     /// How many tickets a view holds for the actor (HD-09).
     pub async fn view_count(&self, actor: &Actor, view: &View) -> Result<i64, AppError> {
-        let q = self.view_query(actor, &view.definition, 0, 0).await?;
-        self.count_tickets(actor, &q).await
+        Ok(self
+            .view_counts(actor, std::slice::from_ref(view))
+            .await?
+            .first()
+            .copied()
+            .unwrap_or(0))
+    }
+
+    /// How many tickets each view holds for the actor (HD-09), in the views' order: the
+    /// left panel's counts. The property model and the actor's time zone are read once;
+    /// each count then runs on its own task and read transaction, as the built-in views'
+    /// counts do, so they proceed at once on SQLite (whose statements run on the calling
+    /// task).
+    pub async fn view_counts(&self, actor: &Actor, views: &[View]) -> Result<Vec<i64>, AppError> {
+        actor.require_ticket_access()?;
+        let mut tx = self.db().read().await?;
+        let ctx = CompileContext::read(&mut tx, actor).await?;
+        tx.commit().await?;
+        let mut counting = Vec::with_capacity(views.len());
+        for v in views {
+            let q = self.compile_view(actor, &ctx, &v.definition, 0, 0)?;
+            let (app, actor) = (self.clone(), actor.clone());
+            counting.push(tokio::spawn(
+                async move { app.count_tickets(&actor, &q).await },
+            ));
+        }
+        let mut counts = Vec::with_capacity(counting.len());
+        for h in counting {
+            counts.push(
+                h.await
+                    .map_err(|e| AppError::Internal(format!("a view count stopped: {e}")))??,
+            );
+        }
+        Ok(counts)
     }
 
     /// A page of a view's tickets and their number, as the actor may see them (HD-09).
@@ -291,15 +328,36 @@ impl App {
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<Ticket>, i64), AppError> {
-        let q = self
-            .view_query(actor, &view.definition, limit, offset)
-            .await?;
         actor.require_ticket_access()?;
         let mut tx = self.db().read().await?;
+        let ctx = CompileContext::read(&mut tx, actor).await?;
+        let q = self.compile_view(actor, &ctx, &view.definition, limit, offset)?;
         let tickets = tx.list_tickets(&actor.scope(), &q).await?;
         let total = tx.count_tickets(&actor.scope(), &q).await?;
         tx.commit().await?;
         Ok((tickets, total))
+    }
+}
+
+/// What compiling a definition reads: the ticket property model (filters are checked against
+/// it) and the reader's time zone (relative dates are the reader's days).
+struct CompileContext {
+    properties: Vec<property::PropertyDefinition>,
+    zone: local_time::UserTimeZone,
+}
+
+impl CompileContext {
+    async fn read(tx: &mut fd_store::Tx, actor: &Actor) -> Result<Self, AppError> {
+        let pt = properties_type(ObjectType::Ticket)?;
+        let properties = tx.properties(pt, false).await?;
+        let zone = match actor.user_id() {
+            Some(u) => tx.user(u).await?.map(|u| u.time_zone),
+            None => None,
+        };
+        Ok(Self {
+            properties,
+            zone: local_time::UserTimeZone::or_utc(zone.as_deref().unwrap_or("UTC")),
+        })
     }
 }
 

@@ -233,9 +233,15 @@ impl Attainment {
     /// Share of decided clocks that were met, in percent with one decimal; `None` when no
     /// clock was decided yet.
     pub fn percent_met(&self) -> Option<f64> {
-        let decided = self.met + self.breached;
-        (decided > 0).then(|| (self.met as f64 * 1000.0 / decided as f64).round() / 10.0)
+        percent_of(self.met, self.breached)
     }
+}
+
+/// `part` as a share of `part + rest`, in percent with one decimal; `None` when both are 0.
+/// SLA attainment (met vs breached) and satisfaction (good vs bad ratings) both read it.
+pub fn percent_of(part: i64, rest: i64) -> Option<f64> {
+    let total = part + rest;
+    (total > 0).then(|| (part as f64 * 1000.0 / total as f64).round() / 10.0)
 }
 
 /// The clocks attainment reports on, in the order shown.
@@ -286,6 +292,14 @@ mod tests {
 
     fn tz(name: &str) -> UserTimeZone {
         UserTimeZone::parse(name).unwrap()
+    }
+
+    #[test]
+    fn percent_of_rounds_to_one_decimal_and_is_none_without_any() {
+        assert_eq!(percent_of(2, 1), Some(66.7));
+        assert_eq!(percent_of(0, 3), Some(0.0));
+        assert_eq!(percent_of(5, 0), Some(100.0));
+        assert_eq!(percent_of(0, 0), None);
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 use fd_domain::*;
 
+use crate::reports::{ReportFilter, push_report_filters};
 use crate::scope::push_ticket_scope;
 use crate::{Sql, StoreError, Tx, args};
 
@@ -175,19 +176,15 @@ impl Tx {
         Ok(())
     }
 
-    /// Good and bad ratings given in `[from, to)`, on tickets the viewer may see (HD-09).
-    pub async fn csat_counts(
-        &mut self,
-        scope: &ViewerScope,
-        from: Millis,
-        to: Millis,
-    ) -> Result<CsatCounts, StoreError> {
+    /// Good and bad ratings given in `[from, to)`, on tickets of the filter's team and
+    /// pipeline the viewer may see (HD-09): the reports' satisfaction figure.
+    pub async fn csat_counts(&mut self, f: &ReportFilter) -> Result<CsatCounts, StoreError> {
         let mut sql = Sql::new(
             "SELECT s.rating, COUNT(*) AS n FROM csat_surveys s JOIN tickets t ON t.id = s.ticket_id \
              WHERE s.rating IS NOT NULL AND t.trashed_at IS NULL AND s.rated_at >= ",
         );
-        sql.bind(from).push(" AND s.rated_at < ").bind(to);
-        push_ticket_scope(&mut sql, scope, "t");
+        sql.bind(f.from).push(" AND s.rated_at < ").bind(f.to);
+        push_report_filters(&mut sql, f);
         sql.push(" GROUP BY s.rating");
         let mut out = CsatCounts::default();
         for r in self.all_sql(sql).await? {

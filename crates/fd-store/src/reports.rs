@@ -33,7 +33,8 @@ pub struct DurationRow {
 /// The slot width in milliseconds (fd-domain's `reports::SLOT_MS`).
 const SLOT: i64 = fd_domain::reports::SLOT_MS;
 
-fn push_filters(sql: &mut Sql, f: &ReportFilter) {
+/// The team and pipeline filters and the viewer's scope (HD-09), on tickets aliased `t`.
+pub(crate) fn push_report_filters(sql: &mut Sql, f: &ReportFilter) {
     if let Some(team) = f.team {
         sql.push(" AND t.team_id = ").bind(team);
     }
@@ -58,7 +59,7 @@ impl Tx {
         sql.bind(f.from)
             .push(&format!(" AND t.{column} < "))
             .bind(f.to);
-        push_filters(&mut sql, f);
+        push_report_filters(&mut sql, f);
         sql.push(" GROUP BY slot");
         self.all_sql(sql)
             .await?
@@ -95,7 +96,7 @@ impl Tx {
              WHERE t.trashed_at IS NULL AND s.first_agent_reply_at IS NOT NULL AND t.created_at >= ",
         );
         sql.bind(f.from).push(" AND t.created_at < ").bind(f.to);
-        push_filters(&mut sql, f);
+        push_report_filters(&mut sql, f);
         self.duration_rows(sql).await
     }
 
@@ -109,7 +110,7 @@ impl Tx {
              FROM tickets t WHERE t.trashed_at IS NULL AND t.closed_at >= ",
         );
         sql.bind(f.from).push(" AND t.closed_at < ").bind(f.to);
-        push_filters(&mut sql, f);
+        push_report_filters(&mut sql, f);
         self.duration_rows(sql).await
     }
 
@@ -141,7 +142,7 @@ impl Tx {
              WHERE t.trashed_at IS NULL AND t.created_at >= ",
         );
         sql.bind(f.from).push(" AND t.created_at < ").bind(f.to);
-        push_filters(&mut sql, f);
+        push_report_filters(&mut sql, f);
         sql.push(
             " GROUP BY s.first_response_status, s.next_response_status, s.time_to_close_status",
         );
@@ -177,7 +178,7 @@ impl Tx {
             "SELECT t.stage_id, CAST(SUM(t.n) AS BIGINT) AS n FROM ticket_tallies t \
              WHERE t.is_open = TRUE AND t.trashed = FALSE",
         );
-        push_filters(&mut sql, f);
+        push_report_filters(&mut sql, f);
         sql.push(" GROUP BY t.stage_id HAVING SUM(t.n) > 0");
         self.all_sql(sql)
             .await?

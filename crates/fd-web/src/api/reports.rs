@@ -1,5 +1,5 @@
 //! Reports over the API (issue 16, item 5): `GET /frontdesk/v1/reports/{report}` answers one
-//! report (`volume`, `first-response`, `resolution`, `sla`, `backlog`) as JSON for a date
+//! report (`volume`, `first-response`, `resolution`, `sla`, `backlog`, `satisfaction`) as JSON for a date
 //! range, team and pipeline. Calls the one use case the reports page calls
 //! (`App::reports`: HD-05 and HD-09 apply there); no figure is computed here.
 
@@ -115,6 +115,22 @@ pub(crate) struct ReportOut {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     stages: Option<Vec<StageOut>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    ratings: Option<RatingsOut>,
+}
+
+/// Customer satisfaction ratings given in the range.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = ReportRatings)]
+pub(crate) struct RatingsOut {
+    good: i64,
+    bad: i64,
+    /// Good as a share of all ratings, in percent; absent without ratings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    percent_good: Option<f64>,
 }
 
 fn optional_id(p: &Params, key: &str) -> Result<Option<i64>, ApiError> {
@@ -132,9 +148,9 @@ fn optional_id(p: &Params, key: &str) -> Result<Option<i64>, ApiError> {
     operation_id = "getReport",
     tag = "reports",
     summary = "One help-desk report",
-    description = "`volume`: tickets created and closed per day; `first-response` and `resolution`: median and 90th percentile by team, agent and channel (first response of tickets created in the range, resolution of tickets closed in it); `sla`: SLA clocks met, breached and running for tickets created in the range; `backlog`: open tickets per stage now. Days are whole days in `timeZone` (default UTC); the range defaults to the 30 days ending today and covers at most 366 days. Every figure counts only tickets the caller may see (HD-09); a caller without ticket access gets 403.",
+    description = "`volume`: tickets created and closed per day; `first-response` and `resolution`: median and 90th percentile by team, agent and channel (first response of tickets created in the range, resolution of tickets closed in it); `sla`: SLA clocks met, breached and running for tickets created in the range; `backlog`: open tickets per stage now; `satisfaction`: good and bad customer ratings given in the range. Days are whole days in `timeZone` (default UTC); the range defaults to the 30 days ending today and covers at most 366 days. Every figure counts only tickets the caller may see (HD-09); a caller without ticket access gets 403.",
     params(
-        ("report" = String, Path, description = "volume, first-response, resolution, sla or backlog"),
+        ("report" = String, Path, description = "volume, first-response, resolution, sla, backlog or satisfaction"),
         ("from" = Option<String>, Query, description = "first day, YYYY-MM-DD"),
         ("to" = Option<String>, Query, description = "last day (included), YYYY-MM-DD"),
         ("teamId" = Option<String>, Query, description = "only tickets of this team"),
@@ -151,7 +167,7 @@ async fn report(
 ) -> Result<Json<ReportOut>, ApiError> {
     let kind = ReportKind::parse(&report).ok_or_else(|| {
         ApiError::not_found(format!(
-            "report {report:?} not found: volume, first-response, resolution, sla or backlog"
+            "report {report:?} not found: volume, first-response, resolution, sla, backlog or satisfaction"
         ))
     })?;
     let time_zone = match params
@@ -216,6 +232,14 @@ async fn report(
                     open: b.open,
                 })
                 .collect()
+        }),
+        ratings: (kind == ReportKind::Satisfaction).then(|| RatingsOut {
+            good: r.satisfaction.good,
+            bad: r.satisfaction.bad,
+            percent_good: fd_app::domain::reports::percent_of(
+                r.satisfaction.good,
+                r.satisfaction.bad,
+            ),
         }),
     }))
 }

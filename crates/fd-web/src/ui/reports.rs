@@ -308,6 +308,10 @@ struct ReportsPage {
     sla: Vec<SlaRow>,
     backlog_chart: Chart,
     backlog: Vec<(String, String, i64)>,
+    /// Customer satisfaction ratings given in the range: good, bad, share good.
+    rated_good: i64,
+    rated_bad: i64,
+    percent_good: String,
 }
 
 async fn reports_page(
@@ -423,6 +427,11 @@ async fn reports_page(
         sla,
         backlog_chart: hbar_chart("Open tickets per stage", &backlog_rows),
         backlog,
+        rated_good: r.satisfaction.good,
+        rated_bad: r.satisfaction.bad,
+        percent_good: percent_good(&r)
+            .map(|p| format!("{p:.1}%"))
+            .unwrap_or_else(|| "–".into()),
         from,
         to,
         team,
@@ -531,7 +540,22 @@ pub(crate) fn report_csv(kind: ReportKind, r: &Reports) -> String {
                 .map(|b| vec![b.pipeline.clone(), b.stage.clone(), b.open.to_string()])
                 .collect(),
         ),
+        ReportKind::Satisfaction => csv(
+            &["good", "bad", "percent_good"],
+            vec![vec![
+                r.satisfaction.good.to_string(),
+                r.satisfaction.bad.to_string(),
+                percent_good(r)
+                    .map(|p| format!("{p:.1}"))
+                    .unwrap_or_default(),
+            ]],
+        ),
     }
+}
+
+/// Good ratings as a share of all ratings given (fd-domain's arithmetic).
+fn percent_good(r: &Reports) -> Option<f64> {
+    fd_app::domain::reports::percent_of(r.satisfaction.good, r.satisfaction.bad)
 }
 
 async fn export_csv(

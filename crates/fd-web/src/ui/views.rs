@@ -28,7 +28,7 @@ pub(crate) struct ViewLink {
 }
 
 /// The shared views' entries of the left panel: every view the agent sees, the first
-/// `MAX_COUNTED_VIEWS` counted (one scoped count each, on their own tasks).
+/// `MAX_COUNTED_VIEWS` counted (`App::view_counts`: one scoped count each).
 pub(crate) async fn view_entries(
     app: &App,
     agent: &Agent,
@@ -36,21 +36,12 @@ pub(crate) async fn view_entries(
     with_counts: bool,
 ) -> Result<Vec<ViewLink>, AppError> {
     let views = app.views(&agent.actor).await?;
-    let counting: Vec<_> = views
-        .iter()
-        .take(if with_counts { MAX_COUNTED_VIEWS } else { 0 })
-        .map(|v| {
-            let (app, actor, v) = (app.clone(), agent.actor.clone(), v.clone());
-            tokio::spawn(async move { app.view_count(&actor, &v).await })
-        })
-        .collect();
-    let mut counts = Vec::with_capacity(counting.len());
-    for h in counting {
-        counts.push(
-            h.await
-                .map_err(|e| AppError::Internal(format!("a view count stopped: {e}")))??,
-        );
-    }
+    let counted = if with_counts {
+        &views[..views.len().min(MAX_COUNTED_VIEWS)]
+    } else {
+        &[]
+    };
+    let counts = app.view_counts(&agent.actor, counted).await?;
     Ok(views
         .into_iter()
         .enumerate()

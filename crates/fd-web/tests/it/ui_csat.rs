@@ -70,6 +70,21 @@ async fn rating_pages(t: TestApp) {
     assert!(page.body.contains("id=\"ticket-csat\""));
     assert!(page.body.contains("Customer rating: Good"));
     assert!(page.body.contains("rating: good"), "the history row");
+    // The rating is reported (item 7): the reports page, its CSV and the API count it.
+    let rep = ann.get("/reports").await;
+    assert!(
+        rep.body.contains("<td id=\"satisfaction-good\">1</td>"),
+        "{}",
+        rep.body
+    );
+    assert!(rep.body.contains("<td id=\"satisfaction-bad\">0</td>"));
+    let c = ann.get("/reports/export/satisfaction").await;
+    assert_eq!(c.body, "good,bad,percent_good\r\n1,0,100.0\r\n");
+    let r = api.get("/frontdesk/v1/reports/satisfaction").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["ratings"]["good"], 1);
+    assert_eq!(r.body["ratings"]["bad"], 0);
+    assert_eq!(r.body["ratings"]["percentGood"], 100.0);
     // The API returns the rating as a read-only property.
     let r = api
         .get(&format!(

@@ -50,7 +50,14 @@ async fn page_csv_api(t: TestApp) {
     assert!(p.body.contains("<svg class=\"report-chart\" role=\"img\""));
     assert!(p.body.contains("id=\"volume-created\">2<"), "{}", p.body);
     assert!(p.body.contains("id=\"volume-closed\">1<"));
-    for slug in ["volume", "first-response", "resolution", "sla", "backlog"] {
+    for slug in [
+        "volume",
+        "first-response",
+        "resolution",
+        "sla",
+        "backlog",
+        "satisfaction",
+    ] {
         assert!(
             p.body.contains(&format!(
                 "/reports/export/{slug}?from=2026-12-01&#38;to=2026-12-02\""
