@@ -85,15 +85,16 @@ impl Tx {
     }
 
     /// Time from creation to the first agent reply, for tickets created in the range that
-    /// have one (the SLA recomputation stores the reply's time in `ticket_sla`).
+    /// have one. The SLA recomputation keeps the reply's time on the ticket as well as in
+    /// `ticket_sla` (migration 0029), so this reads the created-at covering index alone.
     pub async fn report_first_response_times(
         &mut self,
         f: &ReportFilter,
     ) -> Result<Vec<DurationRow>, StoreError> {
         let mut sql = Sql::new(
-            "SELECT t.team_id, t.owner_id, t.source_type, s.first_agent_reply_at - t.created_at AS ms \
-             FROM tickets t JOIN ticket_sla s ON s.ticket_id = t.id \
-             WHERE t.trashed_at IS NULL AND s.first_agent_reply_at IS NOT NULL AND t.created_at >= ",
+            "SELECT t.team_id, t.owner_id, t.source_type, t.first_agent_reply_at - t.created_at AS ms \
+             FROM tickets t \
+             WHERE t.trashed_at IS NULL AND t.first_agent_reply_at IS NOT NULL AND t.created_at >= ",
         );
         sql.bind(f.from).push(" AND t.created_at < ").bind(f.to);
         push_report_filters(&mut sql, f);
@@ -130,22 +131,20 @@ impl Tx {
     }
 
     /// SLA clock outcomes of tickets created in the range: `(clock, status, count)` with the
-    /// statuses `ticket_sla` stores.
+    /// statuses `ticket_sla` stores, read from their copy on the ticket (migration 0029).
     pub async fn report_sla_statuses(
         &mut self,
         f: &ReportFilter,
     ) -> Result<Vec<(String, String, i64)>, StoreError> {
         let mut sql = Sql::new(
-            "SELECT s.first_response_status AS fr, s.next_response_status AS nr, \
-             s.time_to_close_status AS tc, COUNT(*) AS n \
-             FROM tickets t JOIN ticket_sla s ON s.ticket_id = t.id \
+            "SELECT t.sla_first_response AS fr, t.sla_next_response AS nr, \
+             t.sla_time_to_close AS tc, COUNT(*) AS n \
+             FROM tickets t \
              WHERE t.trashed_at IS NULL AND t.created_at >= ",
         );
         sql.bind(f.from).push(" AND t.created_at < ").bind(f.to);
         push_report_filters(&mut sql, f);
-        sql.push(
-            " GROUP BY s.first_response_status, s.next_response_status, s.time_to_close_status",
-        );
+        sql.push(" GROUP BY t.sla_first_response, t.sla_next_response, t.sla_time_to_close");
         let mut out = Vec::new();
         for r in self.all_sql(sql).await? {
             let n = r.i64("n")?;
@@ -216,6 +215,14 @@ impl Tx {
              CASE WHEN closed_at IS NULL THEN 'running' WHEN id % 97 < 48 THEN 'met' ELSE 'breached' END, $1 \
              FROM tickets WHERE NOT EXISTS (SELECT 1 FROM ticket_sla s WHERE s.ticket_id = tickets.id)",
             crate::args![now],
+        )
+        .await?;
+        self.exec(
+            "UPDATE tickets SET first_agent_reply_at = s.first_agent_reply_at, \
+             sla_first_response = s.first_response_status, sla_next_response = s.next_response_status, \
+             sla_time_to_close = s.time_to_close_status \
+             FROM ticket_sla s WHERE s.ticket_id = tickets.id",
+            crate::args![],
         )
         .await?;
         Ok(())
