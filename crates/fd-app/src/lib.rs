@@ -20,6 +20,7 @@ mod bulk;
 mod calling;
 mod chat;
 mod clock;
+mod cluster;
 mod comments;
 mod config;
 mod conversations;
@@ -69,6 +70,7 @@ pub use bulk::{BulkAction, BulkOutcome, BulkRefusal, BulkSelection};
 pub use calling::{CALL_EVENT_TOLERANCE_MS, CallEvent, CallEventOutcome, call_event_signature};
 pub use chat::{ChatView, VisitorMessage, VisitorSent};
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use cluster::RemotePresence;
 pub use conversations::{InboundMessage, NewConversation, Reply, TicketCreation, VisitorContact};
 pub use cpu::run_cpu;
 pub use crm::{AssociationEnd, NewContact, NewLinkedRecord, RecordList};
@@ -151,6 +153,8 @@ pub struct App {
     suggest_index: Arc<suggest::SuggestIndex>,
     /// This node's operational metrics (see `metrics.rs`).
     metrics: Arc<metrics::Metrics>,
+    /// This node among others on one database (see `cluster.rs`).
+    cluster: Arc<cluster::Cluster>,
 }
 
 impl App {
@@ -180,6 +184,7 @@ impl App {
             )),
             suggest_index: Arc::default(),
             metrics: Arc::default(),
+            cluster: Arc::default(),
         }
     }
 
@@ -201,6 +206,7 @@ impl App {
     }
 
     pub(crate) fn publish(&self, events: Vec<Event>) {
+        self.relay_events(&events);
         for e in events {
             // No subscriber is not an error: nobody is watching.
             let _ = self.events.send(e);

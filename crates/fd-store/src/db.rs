@@ -25,7 +25,7 @@ pub enum Backend {
 /// A handle on the database; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Db {
-    pool: Pool,
+    pub(crate) pool: Pool,
     /// SQLite allows one writer at a time. Writers of this process queue on this async lock
     /// instead of racing for the file lock, because SQLite's busy handler waits by sleeping
     /// and polling, which collapses throughput under contention. Other processes (the admin
@@ -40,7 +40,7 @@ pub struct Db {
 }
 
 #[derive(Clone, Debug)]
-enum Pool {
+pub(crate) enum Pool {
     Sqlite(Arc<SqlitePool>),
     Postgres(PgPool),
 }

@@ -111,6 +111,15 @@ impl TestApp {
         }
     }
 
+    /// Another app on the same database with a pool of its own, as a second `frontdesk serve`
+    /// node on it has; it shares this one's clock.
+    pub async fn another_node(&self) -> App {
+        let db = Db::connect(&self.url)
+            .await
+            .unwrap_or_else(|e| panic!("connect {}: {e}", self.url));
+        App::new(db, self.clock.clone())
+    }
+
     /// Creates a team by name.
     pub async fn team(&self, name: &str) -> TeamId {
         self.app

@@ -39,6 +39,11 @@ pub struct BenchApiArgs {
     /// Directory for the SQLite file (default: a new temporary directory, removed afterwards).
     #[arg(long)]
     pub dir: Option<std::path::PathBuf>,
+    /// Servers on the one database (PostgreSQL only beyond 1), each with its own pool, relay
+    /// and port, as `frontdesk serve` nodes have; the creates' connections are spread over
+    /// them in turn.
+    #[arg(long, default_value_t = 1)]
+    pub nodes: usize,
 }
 
 const PRIORITIES: [&str; 3] = ["LOW", "MEDIUM", "HIGH"];
@@ -79,6 +84,9 @@ pub async fn run(args: BenchApiArgs) -> anyhow::Result<()> {
             (dir.join("bench.db").display().to_string(), "sqlite")
         }
     };
+    if args.nodes > 1 && args.postgres_admin_url.is_none() {
+        bail!("--nodes above 1 needs --postgres-admin-url: SQLite is one node");
+    }
     let db = Db::connect(&url).await.context("open bench database")?;
     db.migrate().await?;
     let app = App::new(db, Arc::new(SystemClock));
@@ -102,18 +110,37 @@ pub async fn run(args: BenchApiArgs) -> anyhow::Result<()> {
         .create_api_token(&Actor::system(), "bench@bench.example", Some("bench"))
         .await?
         .token;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(crate::launch(app.clone(), listener, async move {
-        let _ = stop_rx.await;
-    }));
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut bases = Vec::new();
+    let mut servers = Vec::new();
+    let mut apps = Vec::new();
+    for n in 0..args.nodes.max(1) {
+        let node = if n == 0 {
+            app.clone()
+        } else {
+            App::new(Db::connect(&url).await?, Arc::new(SystemClock))
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        bases.push(format!("http://{}", listener.local_addr()?));
+        let mut stop = stop_rx.clone();
+        servers.push(tokio::spawn(crate::launch(
+            node.clone(),
+            listener,
+            async move {
+                let _ = stop.wait_for(|s| *s).await;
+            },
+        )));
+        apps.push(node);
+    }
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(64)
         .build()?;
-    let ctx = Arc::new((http, base, token));
+    let ctx = Arc::new((http, bases[0].clone(), token));
 
-    println!("backend: {backend}  (client and server in one process, loopback HTTP/1.1)");
+    println!(
+        "backend: {backend}  nodes: {}  (client and servers in one process, loopback HTTP/1.1)",
+        bases.len()
+    );
     println!(
         "{:>12} {:>10} {:>12}",
         "connections", "tickets", "creates/s"
@@ -121,7 +148,7 @@ pub async fn run(args: BenchApiArgs) -> anyhow::Result<()> {
     let mut next = 0u64;
     for &c in &args.concurrency {
         let started = Instant::now();
-        create_concurrently(&ctx, next, args.creates, c.max(1)).await?;
+        create_concurrently(&ctx, &bases, next, args.creates, c.max(1)).await?;
         let secs = started.elapsed().as_secs_f64();
         next += args.creates;
         println!(
@@ -201,9 +228,13 @@ pub async fn run(args: BenchApiArgs) -> anyhow::Result<()> {
             ms(pct(0.95))
         );
     }
-    let _ = stop_tx.send(());
-    server.await??;
-    app.close().await;
+    let _ = stop_tx.send(true);
+    for server in servers {
+        server.await??;
+    }
+    for node in apps {
+        node.close().await;
+    }
     if args.dir.is_none() && args.postgres_admin_url.is_none() {
         let _ = std::fs::remove_dir_all(
             std::path::Path::new(&url)
@@ -223,8 +254,10 @@ type Ctx = Arc<(reqwest::Client, String, String)>;
 /// A search body for the i-th sample.
 type QueryShape = Box<dyn Fn(usize) -> Value>;
 
+/// Creates `n` tickets over `connections` workers; worker `w` talks to node `w % nodes`.
 async fn create_concurrently(
     ctx: &Ctx,
+    bases: &[String],
     start: u64,
     n: u64,
     connections: usize,
@@ -233,8 +266,9 @@ async fn create_concurrently(
     let workers = connections as u64;
     for w in 0..workers {
         let ctx = ctx.clone();
+        let base = bases[(w as usize) % bases.len()].clone();
         tasks.push(tokio::spawn(async move {
-            let (http, base, token) = &*ctx;
+            let (http, _, token) = &*ctx;
             let url = format!("{base}/crm/v3/objects/tickets");
             let mut i = start + w;
             while i < start + n {

@@ -151,6 +151,15 @@ pub async fn launch_with_mail(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    // Several nodes on one PostgreSQL database: relay live events and presence (before the
+    // router exists, so its presence joins in). Nothing to do on SQLite.
+    let relay = app
+        .start_cluster_relay()
+        .await
+        .context("cannot listen to the other nodes")?;
+    if relay.is_some() {
+        tracing::info!(node = app.node_id(), "relaying live events to other nodes");
+    }
     let jobs = tokio::spawn(run_jobs(app.clone(), stop_rx.clone()));
     let mail_task = tokio::spawn(mail.run(stop_rx));
     // Each connection's peer address reaches the handlers: sign-in limits failures per client.
@@ -162,12 +171,32 @@ pub async fn launch_with_mail(
     let _ = stop_tx.send(true);
     let _ = jobs.await;
     let _ = mail_task.await;
+    if let Some(r) = relay {
+        r.abort();
+    }
     result
+}
+
+/// The lease that keeps the periodic jobs on one node of several (`cluster.rs` in fd-app).
+/// It outlives two missed sweeps; a node that stops renewing it hands the work over then.
+const PERIODIC_LEASE: &str = "periodic-jobs";
+const PERIODIC_LEASE_MS: i64 = 150_000;
+
+/// Whether this node runs the periodic jobs now: it holds (or just took) their lease.
+async fn runs_periodic_jobs(app: &App) -> bool {
+    match app.hold_lease(PERIODIC_LEASE, PERIODIC_LEASE_MS).await {
+        Ok(held) => held,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot take the periodic jobs' lease");
+            false
+        }
+    }
 }
 
 /// Periodic jobs: the trash purge (INB-13) once at start and then hourly; notification
 /// digests due every five minutes; the SLA sweep and automation's time triggers every minute; folding the view
-/// tallies' change rows every minute (they only grow on PostgreSQL).
+/// tallies' change rows every minute (they only grow on PostgreSQL). With several nodes on one
+/// database only the holder of their lease runs them (renewed every minute by the sweeps).
 async fn run_jobs(app: App, mut stop: tokio::sync::watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(Duration::from_secs(3600));
     let mut fold = tokio::time::interval(Duration::from_secs(60));
@@ -180,6 +209,9 @@ async fn run_jobs(app: App, mut stop: tokio::sync::watch::Receiver<bool>) {
     loop {
         tokio::select! {
             _ = sweeps.tick() => {
+                if !runs_periodic_jobs(&app).await {
+                    continue;
+                }
                 if let Err(e) = app.run_sla_sweep().await {
                     tracing::error!(error = %e, "the SLA sweep failed");
                 }
@@ -188,23 +220,35 @@ async fn run_jobs(app: App, mut stop: tokio::sync::watch::Receiver<bool>) {
                 }
             }
             _ = digests.tick() => {
+                if !runs_periodic_jobs(&app).await {
+                    continue;
+                }
                 if let Err(e) = app.queue_notification_digests().await {
                     tracing::error!(error = %e, "queueing notification digests failed");
                 }
             }
             _ = fold.tick() => {
+                if !runs_periodic_jobs(&app).await {
+                    continue;
+                }
                 if let Err(e) = app.compact_view_tallies().await {
                     tracing::error!(error = %e, "folding the view tallies failed");
                 }
             }
             _ = tick.tick() => {
+                if !runs_periodic_jobs(&app).await {
+                    continue;
+                }
                 match app.purge_trash().await {
                     Ok((0, 0)) => {}
                     Ok((t, c)) => tracing::info!(tickets = t, conversations = c, "purged trash past retention"),
                     Err(e) => tracing::error!(error = %e, "trash purge failed"),
                 }
             }
-            _ = stop.changed() => return,
+            _ = stop.changed() => {
+                let _ = app.release_lease(PERIODIC_LEASE).await;
+                return;
+            }
         }
     }
 }

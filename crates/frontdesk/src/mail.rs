@@ -263,6 +263,10 @@ impl MailRuntime {
             let service = self.service.clone();
             let interval = self.imap_interval;
             let mut stop = stop.clone();
+            let lease = format!("imap:{}", config.account_key());
+            let lease_ms = i64::try_from(interval.as_millis().saturating_mul(3))
+                .unwrap_or(i64::MAX)
+                .max(30_000);
             tasks.spawn(async move {
                 let mut tick = tokio::time::interval(interval);
                 loop {
@@ -271,7 +275,18 @@ impl MailRuntime {
                         _ = stop.wait_for(|s| *s) => false,
                     };
                     if !go {
+                        let _ = service.app().release_lease(&lease).await;
                         return;
+                    }
+                    // One node polls a mailbox at a time (several nodes on one database):
+                    // the lease outlives three missed polls, then another node takes over.
+                    match service.app().hold_lease(&lease, lease_ms).await {
+                        Ok(true) => {}
+                        Ok(false) => continue,
+                        Err(e) => {
+                            tracing::warn!(account = %config.account_key(), error = %e, "imap: cannot take the mailbox's lease");
+                            continue;
+                        }
                     }
                     match fd_mail::imap::poll_once(&config, &service).await {
                         Ok(r) if r.stored > 0 => tracing::info!(account = %config.account_key(), stored = r.stored, "imap: fetched"),

@@ -4,6 +4,11 @@
 //! same ticket or conversation. Presence lives in this node's memory: it is ephemeral by
 //! nature, and a page's stream and its presence entry end together.
 //!
+//! With several nodes on one PostgreSQL database (fd-app's `cluster.rs`), each node tells the
+//! others its own viewers of a target whenever they change and again every
+//! [`PRESENCE_HEARTBEAT`]; a node's report that is not renewed within [`PRESENCE_EXPIRES`]
+//! (the node died) is forgotten. Events from other nodes arrive on the app's own bus.
+//!
 //! Every event and every presence update is checked against the agent's current access
 //! (HD-09, through `App::may_see_event` / `App::may_watch`, which read through the store's
 //! scope): the agent is loaded again for each, so losing access or being deactivated stops
@@ -12,23 +17,43 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::{Query, State};
 use axum::response::IntoResponse;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use fd_app::domain::{ConversationId, TicketId, UserId};
-use fd_app::{Actor, Event, WatchTarget};
+use fd_app::{Actor, App, Event, WatchTarget};
 use futures_util::stream::{self, Stream};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
 use super::{Agent, Post, UiError, UiResult, UiState};
 
 /// How long "is replying" lasts after the last keystroke report.
 const REPLYING_FOR_MS: u128 = 20_000;
+
+/// How often a node repeats its presence reports to the others.
+const PRESENCE_HEARTBEAT: Duration = Duration::from_secs(10);
+
+/// How long another node's report counts without being repeated.
+const PRESENCE_EXPIRES: Duration = Duration::from_secs(30);
+
+/// One viewer in another node's report.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct RemoteViewer {
+    user: i64,
+    name: String,
+    replying: bool,
+}
+
+/// Another node's viewers of one target, as last reported.
+struct RemoteReport {
+    at: std::time::Instant,
+    viewers: Vec<RemoteViewer>,
+}
 
 #[derive(Debug, Clone)]
 struct Viewer {
@@ -39,23 +64,149 @@ struct Viewer {
 
 /// Who has which page open, per watched target (`ticket:1`, `conversation:2`).
 pub(crate) struct Live {
+    app: App,
     next_id: AtomicU64,
     pages: Mutex<HashMap<String, HashMap<u64, Viewer>>>,
+    /// Other nodes' reports, per target and node.
+    remote: Mutex<HashMap<String, HashMap<String, RemoteReport>>>,
     /// Tells streams that the presence of a target changed.
     changed: broadcast::Sender<String>,
 }
 
-impl Default for Live {
-    fn default() -> Self {
-        Live {
+impl Live {
+    /// This node's presence; with other nodes, also a task that exchanges reports with them
+    /// (it ends when the `Live` is dropped).
+    pub(crate) fn new(app: App) -> Arc<Live> {
+        let live = Arc::new(Live {
+            app,
             next_id: AtomicU64::new(1),
             pages: Mutex::new(HashMap::new()),
+            remote: Mutex::new(HashMap::new()),
             changed: broadcast::channel(256).0,
+        });
+        if live.app.is_clustered()
+            && let Ok(rt) = tokio::runtime::Handle::try_current()
+        {
+            rt.spawn(exchange_presence(
+                Arc::downgrade(&live),
+                live.app.subscribe_remote_presence(),
+            ));
+        }
+        live
+    }
+
+    /// Tells the other nodes this node's viewers of `target` (none: it left).
+    fn announce(&self, target: &str) {
+        if !self.app.is_clustered() {
+            return;
+        }
+        let viewers: Vec<RemoteViewer> = self
+            .pages
+            .lock()
+            .ok()
+            .and_then(|pages| {
+                pages.get(target).map(|page| {
+                    page.values()
+                        .map(|v| RemoteViewer {
+                            user: v.user.0,
+                            name: v.name.clone(),
+                            replying: v
+                                .replying_since
+                                .is_some_and(|t| t.elapsed().as_millis() < REPLYING_FOR_MS),
+                        })
+                        .collect()
+                })
+            })
+            .unwrap_or_default();
+        let body = format!(
+            "{target}\n{}",
+            serde_json::to_string(&viewers).unwrap_or_default()
+        );
+        self.app.relay_presence(&body);
+    }
+
+    /// Another node's report: `<target>\n<json list of viewers>`.
+    fn receive(&self, node: &str, body: &str) {
+        let Some((target, json)) = body.split_once('\n') else {
+            return;
+        };
+        let Ok(viewers) = serde_json::from_str::<Vec<RemoteViewer>>(json) else {
+            return;
+        };
+        if let Ok(mut remote) = self.remote.lock() {
+            let per_node = remote.entry(target.to_string()).or_default();
+            if viewers.is_empty() {
+                per_node.remove(node);
+                if per_node.is_empty() {
+                    remote.remove(target);
+                }
+            } else {
+                per_node.insert(
+                    node.to_string(),
+                    RemoteReport {
+                        at: std::time::Instant::now(),
+                        viewers,
+                    },
+                );
+            }
+        }
+        let _ = self.changed.send(target.to_string());
+    }
+
+    /// Repeats every local report and forgets the other nodes' stale ones.
+    fn heartbeat(&self) {
+        let targets: Vec<String> = self
+            .pages
+            .lock()
+            .map(|p| p.keys().cloned().collect())
+            .unwrap_or_default();
+        for t in &targets {
+            self.announce(t);
+        }
+        let mut expired = Vec::new();
+        if let Ok(mut remote) = self.remote.lock() {
+            remote.retain(|target, per_node| {
+                let before = per_node.len();
+                per_node.retain(|_, r| r.at.elapsed() < PRESENCE_EXPIRES);
+                if per_node.len() != before {
+                    expired.push(target.clone());
+                }
+                !per_node.is_empty()
+            });
+        }
+        for t in expired {
+            let _ = self.changed.send(t);
         }
     }
-}
 
-impl Live {
+    /// Every viewer of `target`, on this node and the others: `(user, name, replying)`.
+    fn viewers(&self, target: &str) -> Vec<(UserId, String, bool)> {
+        let mut out = Vec::new();
+        if let Ok(pages) = self.pages.lock()
+            && let Some(page) = pages.get(target)
+        {
+            for v in page.values() {
+                let replying = v
+                    .replying_since
+                    .is_some_and(|t| t.elapsed().as_millis() < REPLYING_FOR_MS);
+                out.push((v.user, v.name.clone(), replying));
+            }
+        }
+        if let Ok(remote) = self.remote.lock()
+            && let Some(per_node) = remote.get(target)
+        {
+            for r in per_node.values() {
+                if r.at.elapsed() >= PRESENCE_EXPIRES {
+                    continue;
+                }
+                for v in &r.viewers {
+                    out.push((UserId(v.user), v.name.clone(), v.replying));
+                }
+            }
+        }
+        out
+    }
+
     fn join(&self, target: &str, user: UserId, name: &str) -> u64 {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         if let Ok(mut pages) = self.pages.lock() {
@@ -69,6 +220,7 @@ impl Live {
             );
         }
         let _ = self.changed.send(target.to_string());
+        self.announce(target);
         id
     }
 
@@ -82,6 +234,7 @@ impl Live {
             }
         }
         let _ = self.changed.send(target.to_string());
+        self.announce(target);
     }
 
     fn set_replying(&self, target: &str, user: UserId, replying: bool) {
@@ -98,22 +251,19 @@ impl Live {
         // tells nobody anything.
         if changed {
             let _ = self.changed.send(target.to_string());
+            self.announce(target);
         }
     }
 
     /// Others on `target`, as JSON: `[{"name": "Ann", "replying": true}]`.
     fn others(&self, target: &str, me: UserId) -> String {
         let mut seen: HashMap<UserId, (String, bool)> = HashMap::new();
-        if let Ok(pages) = self.pages.lock()
-            && let Some(page) = pages.get(target)
-        {
-            for v in page.values().filter(|v| v.user != me) {
-                let replying = v
-                    .replying_since
-                    .is_some_and(|t| t.elapsed().as_millis() < REPLYING_FOR_MS);
-                let e = seen.entry(v.user).or_insert((v.name.clone(), false));
-                e.1 |= replying;
+        for (user, name, replying) in self.viewers(target) {
+            if user == me {
+                continue;
             }
+            let e = seen.entry(user).or_insert((name, false));
+            e.1 |= replying;
         }
         let mut list: Vec<(String, bool)> = seen.into_values().collect();
         list.sort();
@@ -346,27 +496,43 @@ impl Live {
 
     /// Whether an agent (not the visitor) on `target` is replying now.
     pub(crate) fn agent_replying(&self, target: &str) -> bool {
-        self.pages.lock().is_ok_and(|pages| {
-            pages.get(target).is_some_and(|page| {
-                page.values().any(|v| {
-                    v.user != UserId(0)
-                        && v.replying_since
-                            .is_some_and(|t| t.elapsed().as_millis() < REPLYING_FOR_MS)
-                })
-            })
-        })
+        self.viewers(target)
+            .iter()
+            .any(|(user, _, replying)| *user != UserId(0) && *replying)
     }
 
     /// Whether an agent has `target` open now.
     pub(crate) fn agent_present(&self, target: &str) -> bool {
-        self.pages.lock().is_ok_and(|pages| {
-            pages
-                .get(target)
-                .is_some_and(|page| page.values().any(|v| v.user != UserId(0)))
-        })
+        self.viewers(target)
+            .iter()
+            .any(|(user, _, _)| *user != UserId(0))
     }
 
     pub(crate) fn subscribe_changes(&self) -> broadcast::Receiver<String> {
         self.changed.subscribe()
+    }
+}
+
+/// Takes the other nodes' reports in and repeats this node's, until the `Live` is gone.
+async fn exchange_presence(
+    live: std::sync::Weak<Live>,
+    mut reports: broadcast::Receiver<fd_app::RemotePresence>,
+) {
+    let mut beat = tokio::time::interval(PRESENCE_HEARTBEAT);
+    loop {
+        tokio::select! {
+            r = reports.recv() => match r {
+                Ok(r) => match live.upgrade() {
+                    Some(l) => l.receive(&r.node, &r.body),
+                    None => return,
+                },
+                Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(broadcast::error::RecvError::Closed) => return,
+            },
+            _ = beat.tick() => match live.upgrade() {
+                Some(l) => l.heartbeat(),
+                None => return,
+            },
+        }
     }
 }

@@ -66,7 +66,7 @@ pub(crate) struct UiState {
 /// The UI's routes, with their own state; merged into [`crate::router`].
 pub(crate) fn router<S: Clone + Send + Sync + 'static>(app: App) -> Router<S> {
     let state = UiState {
-        live: Arc::new(live::Live::default()),
+        live: live::Live::new(app.clone()),
         widgets: Arc::default(),
         app,
     };

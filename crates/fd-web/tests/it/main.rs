@@ -16,6 +16,7 @@ mod api_sla;
 mod api_users;
 mod api_wire;
 mod chat;
+mod cluster;
 mod hardening_input;
 mod rules_intake;
 mod rules_one_action;

@@ -11,9 +11,14 @@ pub const PASSWORD: &str = "correct horse battery";
 
 /// Serves the whole router (API and UI) on 127.0.0.1:0; returns its base URL.
 pub async fn serve(t: &TestApp) -> String {
+    serve_app(t.app.clone()).await
+}
+
+/// [`serve`] for an app of one's own (a second node on the same database).
+pub async fn serve_app(app: fd_app::App) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let router = fd_web::router(t.app.clone());
+    let router = fd_web::router(app);
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     format!("http://{addr}")
 }
@@ -211,3 +216,77 @@ pub fn id_in(location: &Option<String>) -> i64 {
         .parse()
         .unwrap()
 }
+
+/// A server-sent-event stream read one event at a time.
+pub struct Stream {
+    resp: reqwest::Response,
+    buf: String,
+}
+
+impl Stream {
+    /// Opens `/ui/events…` as `b`; `Err` with the status when refused.
+    pub async fn open(b: &Browser, query: &str) -> Result<Stream, StatusCode> {
+        let resp = reqwest::Client::new()
+            .get(format!("{}/ui/events{query}", b.base))
+            .header("cookie", b.cookie.clone().unwrap())
+            .send()
+            .await
+            .unwrap();
+        if resp.status() != StatusCode::OK {
+            return Err(resp.status());
+        }
+        Ok(Stream {
+            resp,
+            buf: String::new(),
+        })
+    }
+
+    /// The next event as (name, data); keep-alive comments are skipped. A generous bound
+    /// only turns a missing event into a failure instead of a hang.
+    pub async fn next(&mut self) -> (String, String) {
+        self.next_by(tokio::time::Instant::now() + STREAM_BOUND)
+            .await
+    }
+
+    async fn next_by(&mut self, deadline: tokio::time::Instant) -> (String, String) {
+        loop {
+            if let Some(end) = self.buf.find("\n\n") {
+                let block: String = self.buf.drain(..end + 2).collect();
+                let mut name = String::new();
+                let mut data = String::new();
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("event:") {
+                        name = v.trim().to_string();
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        data = v.trim().to_string();
+                    }
+                }
+                if !name.is_empty() {
+                    return (name, data);
+                }
+                continue;
+            }
+            // One deadline for the whole wait: keep-alive comments must not extend it.
+            let chunk = tokio::time::timeout_at(deadline, self.resp.chunk())
+                .await
+                .expect("an event within the bound")
+                .unwrap()
+                .expect("the stream is still open");
+            self.buf.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
+
+    /// The next event named `name`, skipping others, within the same bound.
+    pub async fn next_named(&mut self, name: &str) -> String {
+        let deadline = tokio::time::Instant::now() + STREAM_BOUND;
+        loop {
+            let (n, data) = self.next_by(deadline).await;
+            if n == name {
+                return data;
+            }
+        }
+    }
+}
+
+/// How long a test waits for an event before failing.
+const STREAM_BOUND: std::time::Duration = std::time::Duration::from_secs(30);

@@ -6,6 +6,8 @@ mod boundaries;
 mod calling;
 mod chat;
 mod cli;
+mod cluster;
+mod common;
 mod mail;
 mod notify;
 mod notmuch;
