@@ -56,6 +56,7 @@ mod totp;
 mod ui;
 mod user_objects;
 mod views;
+mod webhooks;
 
 use std::sync::Arc;
 
@@ -79,6 +80,9 @@ pub use error::AppError;
 pub use events::{Event, WatchTarget};
 pub use fd_domain as domain;
 pub use fd_store::{CsatCounts, CsatSettings, CsatSurvey};
+pub use fd_store::{
+    WebhookApp, WebhookDelivery, WebhookEvent, WebhookSettings, WebhookSubscription,
+};
 pub use files::FileDownload;
 pub use forms::{
     FormChanges, FormSubmission, NewForm, SUBMIT_BURST, SUBMIT_REFILL_MS, SubmitOutcome,
@@ -88,6 +92,10 @@ pub use routing::TeamRoutingView;
 pub use suggest::{Suggestion, SuggestionKind};
 pub use ticket_unmerge::{TicketLinks, Unmerged};
 pub use views::{View, ViewInput, view_sort};
+pub use webhooks::{
+    LEASE_MS as WEBHOOK_LEASE_MS, NewWebhookApp, SubscriptionBatch, WebhookAccess, WebhookLog,
+    WebhookRun, webhook_signature_v1, webhook_signature_v3,
+};
 // The query inputs of the list use cases; the store itself is not part of fd-app's API.
 pub use drafts::DraftEntry;
 pub use engagements::Engagement;
@@ -151,6 +159,8 @@ pub struct App {
     suggest_index: Arc<suggest::SuggestIndex>,
     /// This node's operational metrics (see `metrics.rs`).
     metrics: Arc<metrics::Metrics>,
+    /// The HTTP client that delivers webhooks (see `webhooks.rs`), made at first use.
+    webhook_client: webhooks::ClientSlot,
 }
 
 impl App {
@@ -180,6 +190,7 @@ impl App {
             )),
             suggest_index: Arc::default(),
             metrics: Arc::default(),
+            webhook_client: Arc::default(),
         }
     }
 
