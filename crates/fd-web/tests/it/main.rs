@@ -14,6 +14,7 @@ mod api_forms;
 mod api_rules;
 mod api_sla;
 mod api_users;
+mod api_webhooks;
 mod api_wire;
 mod chat;
 mod hardening_input;

@@ -14,3 +14,4 @@ mod routing;
 mod server;
 mod sla;
 mod tokens;
+mod webhooks;
