@@ -36,3 +36,4 @@ mod ui_reports;
 mod ui_routing;
 mod ui_scope;
 mod ui_views;
+mod ui_webhooks;
