@@ -421,3 +421,141 @@ def test_ticket_merge_with_the_client_and_unmerge(hs, stages):
     assert r.properties["hs_ticket_priority"] == "LOW"
     status, body = frontdesk_post(f"/frontdesk/v1/tickets/{primary.id}/unmerge", {"mergedObjectId": old.id})
     assert status == 400 and "was not merged" in body["message"], body
+
+
+@pytest.mark.skipif("FRONTDESK_APP_ID" not in os.environ, reason="no developer app (frontdesk admin create-app)")
+def test_webhooks_managed_with_the_developer_key_and_a_delivery_checked_by_hubspots_helper(hs, stages):
+    """HUBSPOT-API-2.md §5: the webhooks v3 API through the client's own webhooks classes with
+    the developer key (`api_key` goes out as `?hapikey=`), then a real delivery to a local
+    HTTP server, verified with `hubspot.utils.signature.Signature.is_valid` (v3 and v1)."""
+    import http.server
+    import queue
+    import threading
+
+    from hubspot.utils.signature import Signature
+    from hubspot.webhooks import (
+        BatchInputSubscriptionBatchUpdateRequest,
+        SettingsChangeRequest,
+        SubscriptionBatchUpdateRequest,
+        SubscriptionCreateRequest,
+        SubscriptionPatchRequest,
+        ThrottlingSettings,
+    )
+    from hubspot.webhooks.exceptions import ApiException as WebhooksApiException
+
+    app_id = int(os.environ["FRONTDESK_APP_ID"])
+    secret = os.environ["FRONTDESK_CLIENT_SECRET"]
+    dev = HubSpot(api_key=os.environ["FRONTDESK_DEV_KEY"], host=BASE, base_url=BASE,
+                  client_side_validation=True)
+
+    received = queue.Queue()
+
+    class Receiver(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.put((self.path, dict(self.headers), body))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    target = f"http://127.0.0.1:{server.server_address[1]}/hubspot/events?source=acceptance"
+    try:
+        settings = dev.webhooks.settings_api.configure(
+            app_id,
+            SettingsChangeRequest(target_url=target, throttling=ThrottlingSettings(max_concurrent_requests=5)),
+        )
+        assert settings.target_url == target
+        assert dev.webhooks.settings_api.get_all(app_id).throttling.max_concurrent_requests == 5
+
+        stage_sub = dev.webhooks.subscriptions_api.create(
+            app_id,
+            SubscriptionCreateRequest(event_type="ticket.propertyChange", property_name="hs_pipeline_stage", active=True),
+        )
+        assert isinstance(stage_sub.id, str) and stage_sub.property_name == "hs_pipeline_stage"
+        created_sub = dev.webhooks.subscriptions_api.create(
+            app_id, SubscriptionCreateRequest(event_type="ticket.creation", active=False)
+        )
+        assert created_sub.active is False
+        patched = dev.webhooks.subscriptions_api.update(
+            int(stage_sub.id), app_id, SubscriptionPatchRequest(active=False)
+        )
+        assert patched.active is False
+        batch = dev.webhooks.subscriptions_api.update_batch(
+            app_id,
+            BatchInputSubscriptionBatchUpdateRequest(inputs=[
+                SubscriptionBatchUpdateRequest(id=int(stage_sub.id), active=True),
+                SubscriptionBatchUpdateRequest(id=int(created_sub.id), active=True),
+            ]),
+        )
+        assert batch.status == "COMPLETE" and all(s.active for s in batch.results)
+        listed = dev.webhooks.subscriptions_api.get_all(app_id).results
+        assert {s.id for s in listed} >= {stage_sub.id, created_sub.id}
+        assert dev.webhooks.subscriptions_api.get_by_id(int(created_sub.id), app_id).event_type == "ticket.creation"
+        with pytest.raises(WebhooksApiException) as e:
+            dev.webhooks.subscriptions_api.create(app_id, SubscriptionCreateRequest(event_type="ticket.propertyChange"))
+        assert e.value.status == 400
+        stranger = HubSpot(api_key="not-a-key", host=BASE, base_url=BASE)
+        with pytest.raises(WebhooksApiException) as e:
+            stranger.webhooks.subscriptions_api.get_all(app_id)
+        assert e.value.status == 401
+
+        open_stage, closed_stage = stages
+        ticket = hs.crm.tickets.basic_api.create(
+            simple_public_object_input_for_create=SimplePublicObjectInputForCreate(
+                properties={"subject": "Webhook acceptance", "hs_pipeline_stage": open_stage}
+            )
+        )
+        hs.crm.tickets.basic_api.update(
+            ticket_id=ticket.id,
+            simple_public_object_input=SimplePublicObjectInput(properties={"hs_pipeline_stage": closed_stage}),
+        )
+        events = []
+        while not any(e["subscriptionType"] == "ticket.propertyChange" for e in events) or not any(
+            e["subscriptionType"] == "ticket.creation" for e in events
+        ):
+            path, headers, body = received.get(timeout=30)
+            assert path == "/hubspot/events?source=acceptance"
+            headers = {k.lower(): v for k, v in headers.items()}
+            text = body.decode("utf-8")
+            assert Signature.is_valid(
+                signature=headers["x-hubspot-signature-v3"],
+                client_secret=secret,
+                request_body=text,
+                http_uri=target,
+                http_method="POST",
+                signature_version="v3",
+                timestamp=headers["x-hubspot-request-timestamp"],
+            )
+            assert headers["x-hubspot-signature-version"] == "v1"
+            assert Signature.is_valid(
+                signature=headers["x-hubspot-signature"],
+                client_secret=secret,
+                request_body=text,
+                signature_version="v1",
+            )
+            assert not Signature.is_valid(
+                signature=headers["x-hubspot-signature-v3"],
+                client_secret="another-secret",
+                request_body=text,
+                http_uri=target,
+                signature_version="v3",
+                timestamp=headers["x-hubspot-request-timestamp"],
+            )
+            events.extend(json.loads(text))
+        mine = [e for e in events if str(e["objectId"]) == ticket.id]
+        creation = next(e for e in mine if e["subscriptionType"] == "ticket.creation")
+        change = next(e for e in mine if e["subscriptionType"] == "ticket.propertyChange")
+        assert change["propertyName"] == "hs_pipeline_stage" and change["propertyValue"] == closed_stage
+        for e in (creation, change):
+            assert e["appId"] == app_id and e["attemptNumber"] == 0
+            assert isinstance(e["eventId"], int) and isinstance(e["portalId"], int)
+
+        dev.webhooks.subscriptions_api.archive(int(stage_sub.id), app_id)
+        dev.webhooks.subscriptions_api.archive(int(created_sub.id), app_id)
+        dev.webhooks.settings_api.clear(app_id)
+    finally:
+        server.shutdown()

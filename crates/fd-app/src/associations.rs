@@ -114,7 +114,7 @@ impl App {
             self.check_end(&mut tx, actor, end).await?;
         }
         let n = tx
-            .delete_associations_between(a.kind, a.id, b.kind, b.id)
+            .delete_associations_between(a.kind, a.id, b.kind, b.id, now)
             .await?;
         if n > 0 {
             for (x, y) in [(a, b), (b, a)] {

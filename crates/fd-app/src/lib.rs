@@ -57,6 +57,7 @@ mod totp;
 mod ui;
 mod user_objects;
 mod views;
+mod webhooks;
 
 use std::sync::Arc;
 
@@ -81,6 +82,9 @@ pub use error::AppError;
 pub use events::{Event, WatchTarget};
 pub use fd_domain as domain;
 pub use fd_store::{CsatCounts, CsatSettings, CsatSurvey};
+pub use fd_store::{
+    WebhookApp, WebhookDelivery, WebhookEvent, WebhookSettings, WebhookSubscription,
+};
 pub use files::FileDownload;
 pub use forms::{
     FormChanges, FormSubmission, NewForm, SUBMIT_BURST, SUBMIT_REFILL_MS, SubmitOutcome,
@@ -90,6 +94,10 @@ pub use routing::TeamRoutingView;
 pub use suggest::{Suggestion, SuggestionKind};
 pub use ticket_unmerge::{TicketLinks, Unmerged};
 pub use views::{View, ViewInput, view_sort};
+pub use webhooks::{
+    LEASE_MS as WEBHOOK_LEASE_MS, NewWebhookApp, SubscriptionBatch, WebhookAccess, WebhookLog,
+    WebhookRun, webhook_signature_v1, webhook_signature_v3,
+};
 // The query inputs of the list use cases; the store itself is not part of fd-app's API.
 pub use drafts::DraftEntry;
 pub use engagements::Engagement;
@@ -155,6 +163,8 @@ pub struct App {
     metrics: Arc<metrics::Metrics>,
     /// This node among others on one database (see `cluster.rs`).
     cluster: Arc<cluster::Cluster>,
+    /// The HTTP client that delivers webhooks (see `webhooks.rs`), made at first use.
+    webhook_client: webhooks::ClientSlot,
 }
 
 impl App {
@@ -185,6 +195,7 @@ impl App {
             suggest_index: Arc::default(),
             metrics: Arc::default(),
             cluster: Arc::default(),
+            webhook_client: Arc::default(),
         }
     }
 

@@ -177,7 +177,7 @@ impl App {
         }
         // What reached the split-off ticket meanwhile (a reply, a comment) stays, on the source.
         tx.move_ticket_contents(other, survivor).await?;
-        tx.purge_ticket(other).await?;
+        tx.purge_ticket(other, now).await?;
         tx.touch_ticket(survivor, now).await?;
         tx.record_activity(&row(
             survivor,

@@ -976,7 +976,7 @@ impl App {
                 return Ok(purged);
             }
             for t in &tickets {
-                tx.purge_ticket(*t).await?;
+                tx.purge_ticket(*t, now).await?;
             }
             for c in &convs {
                 tx.purge_conversation(*c).await?;

@@ -37,6 +37,7 @@ pub mod ticket_merge;
 pub mod ticket_unmerge;
 pub mod users;
 pub mod views;
+pub mod webhooks;
 
 pub use access::{TicketAccess, Viewer, ViewerScope};
 pub use error::{DomainError, ErrorCode, FieldError};

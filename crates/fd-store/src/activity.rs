@@ -20,6 +20,7 @@ impl Tx {
         // SQLite allows 32766 bound values per statement; 8 per row.
         const ROWS_PER_STATEMENT: usize = 1000;
         let pending = std::mem::take(&mut self.pending_activity);
+        self.note_activity(&pending);
         for chunk in pending.chunks(ROWS_PER_STATEMENT) {
             let mut sql = crate::Sql::new(
                 "INSERT INTO activity (object_type, object_id, actor_user_id, action, field, old_value, new_value, at) VALUES ",

@@ -280,7 +280,21 @@ impl Tx {
                 ],
             )
             .await?;
-        Ok(MessageId(r.i64("id")?))
+        let id = MessageId(r.i64("id")?);
+        self.note_change(
+            fd_domain::webhooks::Change {
+                object: fd_domain::webhooks::EventObject::Conversation,
+                object_id: m.conversation_id.0,
+                kind: fd_domain::webhooks::ChangeKind::NewMessage {
+                    message_id: id.0,
+                    comment: false,
+                },
+                actor: m.sender_user_id.map_or(ActorRef::System, ActorRef::User),
+                at: m.created_at,
+            },
+            false,
+        );
+        Ok(id)
     }
 
     pub async fn set_message_status(

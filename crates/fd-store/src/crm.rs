@@ -247,6 +247,9 @@ impl Tx {
                 ],
             )
             .await?;
+        if n == 1 {
+            self.note_association(a, false, now);
+        }
         Ok(n == 1)
     }
 
@@ -257,13 +260,28 @@ impl Tx {
         a_id: i64,
         b_type: ObjectType,
         b_id: i64,
+        now: Millis,
     ) -> Result<u64, StoreError> {
-        self.exec(
-            "DELETE FROM associations WHERE (from_type = $1 AND from_id = $2 AND to_type = $3 AND to_id = $4) \
-             OR (from_type = $3 AND from_id = $4 AND to_type = $1 AND to_id = $2)",
-            args![a_type.as_str(), a_id, b_type.as_str(), b_id],
-        )
-        .await
+        let rows = self
+            .all(
+                "DELETE FROM associations WHERE (from_type = $1 AND from_id = $2 AND to_type = $3 AND to_id = $4) \
+                 OR (from_type = $3 AND from_id = $4 AND to_type = $1 AND to_id = $2) \
+                 RETURNING from_type, from_id, to_type, to_id, type_id, category",
+                args![a_type.as_str(), a_id, b_type.as_str(), b_id],
+            )
+            .await?;
+        for r in &rows {
+            let a = Association {
+                from_type: decode(r.string("from_type")?.parse())?,
+                from_id: r.i64("from_id")?,
+                to_type: decode(r.string("to_type")?.parse())?,
+                to_id: r.i64("to_id")?,
+                type_id: r.i64("type_id")?,
+                category: r.string("category")?,
+            };
+            self.note_association(&a, true, now);
+        }
+        Ok(rows.len() as u64)
     }
 
     /// Associations from one record to records of `to_type` (all types when `None`).

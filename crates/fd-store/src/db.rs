@@ -37,6 +37,8 @@ pub struct Db {
     write_gate: Arc<tokio::sync::Mutex<()>>,
     /// Urgent writers waiting for `write_lock`.
     urgent_waiting: Arc<std::sync::atomic::AtomicUsize>,
+    /// The active webhook subscriptions, for the outbox (`webhooks.rs`).
+    hooks: Arc<crate::webhooks::HookCache>,
 }
 
 #[derive(Clone, Debug)]
@@ -65,6 +67,7 @@ impl Db {
                 write_lock: Arc::new(tokio::sync::Mutex::new(())),
                 write_gate: Arc::new(tokio::sync::Mutex::new(())),
                 urgent_waiting: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
+                hooks: Arc::default(),
             })
         } else {
             let path = url
@@ -76,6 +79,7 @@ impl Db {
                 write_lock: Arc::new(tokio::sync::Mutex::new(())),
                 write_gate: Arc::new(tokio::sync::Mutex::new(())),
                 urgent_waiting: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
+                hooks: Arc::default(),
             })
         }
     }
@@ -160,6 +164,12 @@ impl Db {
     }
 
     async fn begin_write_with(&self, urgent: bool, durable: bool) -> Result<Tx, StoreError> {
+        let mut tx = self.begin_write_conn(urgent, durable).await?;
+        tx.hooks = Some(self.hooks.clone());
+        Ok(tx)
+    }
+
+    async fn begin_write_conn(&self, urgent: bool, durable: bool) -> Result<Tx, StoreError> {
         Ok(match &self.pool {
             Pool::Sqlite(p) => {
                 let guard = if urgent {
@@ -408,6 +418,13 @@ pub struct Tx {
     pub(crate) pending_activity: Vec<crate::NewActivity>,
     /// `account_settings.config_version` as this transaction read it.
     pub(crate) config_version_seen: Option<i64>,
+    /// Write transactions note the changes webhooks report and write their events at commit
+    /// (`webhooks.rs`); the cache of subscriptions they match against.
+    pub(crate) hooks: Option<Arc<crate::webhooks::HookCache>>,
+    pub(crate) noted_changes: Vec<crate::webhooks::Noted>,
+    /// The actor and time of the last activity row written: the transaction's own, for the
+    /// changes noted where neither is known.
+    pub(crate) last_activity: Option<(fd_domain::ActorRef, fd_domain::Millis)>,
     /// A write transaction: on PostgreSQL its commit indexes the records it changed
     /// (`search_index`); a read-only one has nothing to index.
     pub(crate) writes: bool,
@@ -426,6 +443,9 @@ impl Tx {
             conn,
             pending_activity: Vec::new(),
             config_version_seen: None,
+            hooks: None,
+            noted_changes: Vec::new(),
+            last_activity: None,
             writes: true,
         }
     }
@@ -456,6 +476,7 @@ impl Tx {
 
     pub async fn commit(mut self) -> Result<(), StoreError> {
         self.flush_activity().await?;
+        self.write_outbox().await?;
         if self.writes && self.backend() == Backend::Postgres {
             crate::search_index::sync_postgres(&mut self).await?;
         }

@@ -85,3 +85,8 @@ pub use sessions::{LoginThrottle, SignInChallenge, UiSession};
 pub use tickets::{TicketListQuery, TicketSort, TicketView};
 pub use tokens::{ApiToken, AssociationLabel, TeamAddress};
 pub use ui::{LibraryItem, SavedView};
+mod webhooks;
+pub use webhooks::{
+    EventFate, WebhookApp, WebhookDelivery, WebhookEvent, WebhookSettings, WebhookSubscription,
+    WebhookTarget,
+};

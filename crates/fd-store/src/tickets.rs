@@ -574,7 +574,7 @@ impl Tx {
     }
 
     /// Deletes a ticket for good, with everything that hangs off it.
-    pub async fn purge_ticket(&mut self, id: TicketId) -> Result<(), StoreError> {
+    pub async fn purge_ticket(&mut self, id: TicketId, now: Millis) -> Result<(), StoreError> {
         // Tickets merged into this one go with it: they are kept only to be unmerged (0017).
         let merged = self
             .all(
@@ -583,7 +583,7 @@ impl Tx {
             )
             .await?;
         for m in merged {
-            Box::pin(self.purge_ticket(TicketId(m.i64("merged_id")?))).await?;
+            Box::pin(self.purge_ticket(TicketId(m.i64("merged_id")?), now)).await?;
         }
         let convs = self
             .all(
@@ -619,6 +619,16 @@ impl Tx {
         .await?;
         self.exec("DELETE FROM tickets WHERE id = $1", args![id])
             .await?;
+        self.note_change(
+            fd_domain::webhooks::Change {
+                object: fd_domain::webhooks::EventObject::Ticket,
+                object_id: id.0,
+                kind: fd_domain::webhooks::ChangeKind::Deleted { purged: true },
+                actor: ActorRef::System,
+                at: now,
+            },
+            true,
+        );
         Ok(())
     }
 }

@@ -161,6 +161,7 @@ pub async fn launch_with_mail(
         tracing::info!(node = app.node_id(), "relaying live events to other nodes");
     }
     let jobs = tokio::spawn(run_jobs(app.clone(), stop_rx.clone()));
+    let hooks = tokio::spawn(run_webhooks(app.clone(), stop_rx.clone()));
     let mail_task = tokio::spawn(mail.run(stop_rx));
     // Each connection's peer address reaches the handlers: sign-in limits failures per client.
     let router = fd_web::router(app).into_make_service_with_connect_info::<std::net::SocketAddr>();
@@ -170,6 +171,7 @@ pub async fn launch_with_mail(
         .context("HTTP server failed");
     let _ = stop_tx.send(true);
     let _ = jobs.await;
+    let _ = hooks.await;
     let _ = mail_task.await;
     if let Some(r) = relay {
         r.abort();
@@ -193,7 +195,37 @@ async fn runs_periodic_jobs(app: &App) -> bool {
     }
 }
 
-/// Periodic jobs: the trash purge (INB-13) once at start and then hourly; notification
+/// Webhook deliveries every two seconds, on a task of their own: a receiver that takes its
+/// whole 5 s timeout must not hold up the other periodic jobs. A round in progress when the
+/// server stops is abandoned; its leases lapse and the next start sends those events again.
+async fn run_webhooks(app: App, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(2));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                tokio::select! {
+                    r = app.run_webhook_deliveries() => match r {
+                        Ok(run) if run.requests > 0 => tracing::debug!(
+                            requests = run.requests,
+                            delivered = run.delivered,
+                            retried = run.retried,
+                            failed = run.failed,
+                            "webhook deliveries"
+                        ),
+                        Ok(_) => {}
+                        Err(e) => tracing::error!(error = %e, "webhook deliveries failed"),
+                    },
+                    _ = stop.changed() => return,
+                }
+            }
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// Periodic jobs: the trash purge (INB-13) and the pruning of delivered webhook events
+/// older than 30 days once at start and then hourly; notification
 /// digests due every five minutes; the SLA sweep and automation's time triggers every minute; folding the view
 /// tallies' change rows every minute (they only grow on PostgreSQL). With several nodes on one
 /// database only the holder of their lease runs them (renewed every minute by the sweeps).
@@ -243,6 +275,11 @@ async fn run_jobs(app: App, mut stop: tokio::sync::watch::Receiver<bool>) {
                     Ok((0, 0)) => {}
                     Ok((t, c)) => tracing::info!(tickets = t, conversations = c, "purged trash past retention"),
                     Err(e) => tracing::error!(error = %e, "trash purge failed"),
+                }
+                match app.prune_webhook_events(fd_app::domain::webhooks::DEFAULT_KEEP_DAYS).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(events = n, "pruned delivered webhook events"),
+                    Err(e) => tracing::error!(error = %e, "webhook event pruning failed"),
                 }
             }
             _ = stop.changed() => {

@@ -247,6 +247,13 @@ enum AdminCommand {
         #[arg(long)]
         name: Option<String>,
     },
+    /// Create a developer app for HubSpot's webhooks API; prints its `app-id`, its
+    /// `developer-api-key` (the management API's `hapikey`, shown only once) and its
+    /// `client-secret` (signs deliveries), one per line.
+    CreateApp {
+        #[arg(long)]
+        name: String,
+    },
     /// Revoke an API token by the id `create-token` and `list-tokens` print.
     RevokeToken {
         #[arg(long)]
@@ -528,6 +535,12 @@ async fn admin(db: DbArgs, command: AdminCommand) -> anyhow::Result<()> {
                 t.id, t.record.name
             );
             println!("{}", t.token);
+        }
+        AdminCommand::CreateApp { name } => {
+            let a = app.create_webhook_app(&system, &name).await?;
+            println!("app-id: {}", a.app.id);
+            println!("developer-api-key: {}", a.developer_key);
+            println!("client-secret: {}", a.client_secret);
         }
         AdminCommand::RevokeToken { id } => {
             app.revoke_api_token(&system, id).await?;

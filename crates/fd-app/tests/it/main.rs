@@ -31,3 +31,4 @@ mod suggest;
 mod tickets;
 mod unmerge;
 mod views;
+mod webhooks;

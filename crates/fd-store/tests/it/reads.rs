@@ -82,7 +82,7 @@ async fn per_agent_rewritten_purged(t: TestApp) {
         tx.read_at(ann.id, "ticket", ticket.id.0).await.unwrap(),
         Some(200)
     );
-    tx.purge_ticket(ticket.id).await.unwrap();
+    tx.purge_ticket(ticket.id, 0).await.unwrap();
     assert_eq!(
         tx.read_at(ann.id, "ticket", ticket.id.0).await.unwrap(),
         None

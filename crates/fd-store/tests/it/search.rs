@@ -245,7 +245,7 @@ async fn trashed_archived_deleted(t: TestApp) {
     );
     // Purged: gone from the index too (a row id reused later must not inherit its words).
     let mut tx = t.app.db().write().await.unwrap();
-    tx.purge_ticket(TicketId(trashed)).await.unwrap();
+    tx.purge_ticket(TicketId(trashed), 0).await.unwrap();
     tx.commit().await.unwrap();
     assert!(
         ui_tickets(&t, TicketView::Trash, "invoice")
@@ -429,7 +429,7 @@ async fn one_transaction(t: TestApp) {
     edit(&mut tx, created, "Scanner fixed").await;
     edit(&mut tx, edited, "Toner empty").await;
     edit(&mut tx, edited, "Toner refilled").await;
-    tx.purge_ticket(TicketId(purged)).await.unwrap();
+    tx.purge_ticket(TicketId(purged), 0).await.unwrap();
 
     assert_eq!(find_in(&mut tx, "printer").await, vec![kept]);
     assert!(find_in(&mut tx, "broken").await.is_empty());

@@ -25,6 +25,7 @@ mod ticket_unmerge;
 mod users;
 mod views;
 mod visitor_identification;
+mod webhooks;
 
 use std::collections::BTreeMap;
 
@@ -62,7 +63,7 @@ fn api() -> OpenApiRouter<WebState> {
 }
 
 /// Each route file's routes, by name.
-fn route_files() -> [(&'static str, OpenApiRouter<WebState>); 18] {
+fn route_files() -> [(&'static str, OpenApiRouter<WebState>); 19] {
     [
         ("files", files::routes()),
         ("users", users::routes()),
@@ -82,6 +83,7 @@ fn route_files() -> [(&'static str, OpenApiRouter<WebState>); 18] {
         ("suggestions", suggestions::routes()),
         ("reports", reports::routes()),
         ("views", views::routes()),
+        ("webhooks", webhooks::routes()),
     ]
 }
 

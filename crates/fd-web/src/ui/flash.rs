@@ -45,6 +45,7 @@ pub(crate) enum Flash {
     SplitUndone,
     TicketSplit,
     TicketMoved,
+    ReplayQueued,
 }
 
 const ALL: &[(Flash, &str, &str)] = &[
@@ -91,6 +92,11 @@ const ALL: &[(Flash, &str, &str)] = &[
         "Property created.",
     ),
     (Flash::SettingsSaved, "settings-saved", "Settings saved."),
+    (
+        Flash::ReplayQueued,
+        "replay-queued",
+        "Queued to be sent again within a few seconds.",
+    ),
     (
         Flash::ContactMerged,
         "contact-merged",

@@ -38,6 +38,7 @@ mod time_zone;
 mod view;
 mod view_page;
 mod views;
+mod webhooks;
 mod widgets;
 
 use std::sync::Arc;
@@ -76,6 +77,7 @@ pub(crate) fn router<S: Clone + Send + Sync + 'static>(app: App) -> Router<S> {
         .merge(bots::routes())
         .merge(automation::routes())
         .merge(calling::routes())
+        .merge(webhooks::routes())
         .merge(routing::routes())
         .merge(csat::routes())
         .merge(slas::routes())

@@ -16,3 +16,4 @@ mod routing;
 mod server;
 mod sla;
 mod tokens;
+mod webhooks;
