@@ -195,15 +195,29 @@ async fn runs_periodic_jobs(app: &App) -> bool {
     }
 }
 
+/// The lease that keeps webhook deliveries on one node of several, so an app's
+/// `maxConcurrentRequests` holds across nodes; renewed every round.
+const WEBHOOKS_LEASE: &str = "webhook-deliveries";
+const WEBHOOKS_LEASE_MS: i64 = 30_000;
+
 /// Webhook deliveries every two seconds, on a task of their own: a receiver that takes its
 /// whole 5 s timeout must not hold up the other periodic jobs. A round in progress when the
 /// server stops is abandoned; its leases lapse and the next start sends those events again.
+/// With several nodes, only the holder of their lease delivers.
 async fn run_webhooks(app: App, mut stop: tokio::sync::watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(Duration::from_secs(2));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = tick.tick() => {
+                match app.hold_lease(WEBHOOKS_LEASE, WEBHOOKS_LEASE_MS).await {
+                    Ok(true) => {}
+                    Ok(false) => continue,
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot take the webhook deliveries' lease");
+                        continue;
+                    }
+                }
                 tokio::select! {
                     r = app.run_webhook_deliveries() => match r {
                         Ok(run) if run.requests > 0 => tracing::debug!(
@@ -216,12 +230,13 @@ async fn run_webhooks(app: App, mut stop: tokio::sync::watch::Receiver<bool>) {
                         Ok(_) => {}
                         Err(e) => tracing::error!(error = %e, "webhook deliveries failed"),
                     },
-                    _ = stop.changed() => return,
+                    _ = stop.changed() => break,
                 }
             }
-            _ = stop.changed() => return,
+            _ = stop.changed() => break,
         }
     }
+    let _ = app.release_lease(WEBHOOKS_LEASE).await;
 }
 
 /// Periodic jobs: the trash purge (INB-13) and the pruning of delivered webhook events

@@ -2,16 +2,9 @@
 //! duplicate number is refused, and an event signed with that secret reaches the running
 //! server and opens a call ticket (issue 14, item 5).
 
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-fn frontdesk(data_dir: &std::path::Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_frontdesk"));
-    c.env_remove("FRONTDESK_DATABASE_URL")
-        .env("FRONTDESK_DATA_DIR", data_dir)
-        .env("FRONTDESK_LOG", "warn");
-    c
-}
+use crate::common::{Server, frontdesk};
 
 fn run(cmd: &mut Command) -> (bool, String, String) {
     let out = cmd.output().unwrap();
@@ -96,26 +89,12 @@ fn connect_calling_prints_the_secret_last_and_signed_events_open_tickets() {
     ]));
     assert!(!ok);
 
-    let mut child = frontdesk(&data)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut reader = BufReader::new(child.stdout.take().unwrap());
-    let mut addr = None;
-    for _ in 0..10 {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap() == 0 {
-            break;
-        }
-        if let Some(rest) = line.trim().strip_prefix("Frontdesk is running at http://") {
-            addr = Some(rest.trim_end_matches('/').to_string());
-            break;
-        }
-    }
-    std::thread::spawn(move || for _ in reader.lines() {});
-    let addr = addr.expect("serve printed its address");
+    let mut server = Server::spawn(frontdesk(&data).stderr(Stdio::null()), &[]);
+    let addr = server
+        .base
+        .strip_prefix("http://")
+        .expect("an http address")
+        .to_string();
     let url = format!("http://{addr}/calling/v1/events");
     let body = r#"{"eventId":"e1","callId":"c1","type":"ringing","from":"+442079460000","to":"+14155550100"}"#;
     let (status, answer) = post_event(&url, &secret, body);
@@ -125,9 +104,9 @@ fn connect_calling_prints_the_secret_last_and_signed_events_open_tickets() {
     let (status, answer) = post_event(&url, "not-the-secret", body);
     assert_eq!(status, 401, "{answer}");
     let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args(["-TERM", &server.child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
-    assert!(child.wait().unwrap().success());
+    assert!(server.child.wait().unwrap().success());
 }

@@ -2,16 +2,9 @@
 //! server: the token is the last line printed, it authenticates as its user, and a revoked
 //! one is refused with 401.
 
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-fn frontdesk(data_dir: &std::path::Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_frontdesk"));
-    c.env_remove("FRONTDESK_DATABASE_URL")
-        .env("FRONTDESK_DATA_DIR", data_dir)
-        .env("FRONTDESK_LOG", "warn");
-    c
-}
+use crate::common::{Server, frontdesk};
 
 fn run(cmd: &mut Command) -> (bool, String) {
     let out = cmd.output().unwrap();
@@ -101,26 +94,12 @@ fn create_token_prints_it_last_and_a_revoked_token_is_refused() {
         run(frontdesk(&data).args(["admin", "create-token", "--email", "nobody@example.com"]));
     assert!(!ok);
 
-    let mut child = frontdesk(&data)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut reader = BufReader::new(child.stdout.take().unwrap());
-    let mut addr = None;
-    for _ in 0..10 {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap() == 0 {
-            break;
-        }
-        if let Some(rest) = line.trim().strip_prefix("Frontdesk is running at http://") {
-            addr = Some(rest.trim_end_matches('/').to_string());
-            break;
-        }
-    }
-    std::thread::spawn(move || for _ in reader.lines() {});
-    let addr = addr.expect("serve printed its address");
+    let mut server = Server::spawn(frontdesk(&data).stderr(Stdio::null()), &[]);
+    let addr = server
+        .base
+        .strip_prefix("http://")
+        .expect("an http address")
+        .to_string();
     let (status, body) = get(&format!("http://{addr}/crm/v3/owners"), &token);
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["results"][0]["email"], "ann@example.com");
@@ -139,9 +118,9 @@ fn create_token_prints_it_last_and_a_revoked_token_is_refused() {
     let (status, body) = get(&format!("http://{addr}/crm/v3/owners"), &token);
     assert_eq!(status, 401, "a revoked token is refused at once: {body}");
     let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args(["-TERM", &server.child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
-    assert!(child.wait().unwrap().success());
+    assert!(server.child.wait().unwrap().success());
 }

@@ -9,15 +9,9 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use fd_app::{webhook_signature_v1, webhook_signature_v3};
-use serde_json::{Value, json};
 
-fn frontdesk(data_dir: &std::path::Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_frontdesk"));
-    c.env_remove("FRONTDESK_DATABASE_URL")
-        .env("FRONTDESK_DATA_DIR", data_dir)
-        .env("FRONTDESK_LOG", "warn");
-    c
-}
+use crate::common::{Server, frontdesk};
+use serde_json::{Value, json};
 
 fn run(cmd: &mut Command) -> (bool, String) {
     let out = cmd.output().unwrap();
@@ -117,26 +111,8 @@ fn create_app_prints_three_lines_and_the_server_delivers_signed_events() {
     let receiver = TcpListener::bind("127.0.0.1:0").unwrap();
     let target = format!("http://{}/in", receiver.local_addr().unwrap());
 
-    let mut child = frontdesk(&data)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut reader = BufReader::new(child.stdout.take().unwrap());
-    let mut addr = None;
-    for _ in 0..10 {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap() == 0 {
-            break;
-        }
-        if let Some(rest) = line.trim().strip_prefix("Frontdesk is running at http://") {
-            addr = Some(rest.trim_end_matches('/').to_string());
-            break;
-        }
-    }
-    std::thread::spawn(move || for _ in reader.lines() {});
-    let base = format!("http://{}", addr.expect("serve printed its address"));
+    let server = Server::spawn(frontdesk(&data).stderr(Stdio::null()), &[]);
+    let base = server.base.clone();
     let hooks = format!("{base}/webhooks/v3/{app_id}");
     let (status, body) = send(
         reqwest::Method::PUT,
@@ -161,8 +137,7 @@ fn create_app_prints_three_lines_and_the_server_delivers_signed_events() {
     assert_eq!(status, 201, "{created}");
 
     let (line, headers, body) = receive(&receiver);
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(server);
     assert_eq!(line, "POST /in HTTP/1.1");
     let header = |name: &str| {
         headers
