@@ -256,6 +256,20 @@ fn column(object: ObjectType, name: &str) -> Option<(&'static str, bool)> {
     })
 }
 
+/// Whether a column of [`column`] is declared NOT NULL in every table that has it
+/// (migrations 0001 and 0013).
+fn never_null(column: &str) -> bool {
+    matches!(
+        column,
+        "t.id"
+            | "t.created_at"
+            | "t.updated_at"
+            | "t.pipeline_id"
+            | "t.stage_id"
+            | "t.last_activity_at"
+    )
+}
+
 fn escape_like(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     for c in s.chars() {
@@ -884,9 +898,15 @@ impl Tx {
                 };
                 let dir = if s.descending { " DESC" } else { " ASC" };
                 // Records without a value come last in either direction, on both backends.
-                page.push(" ORDER BY (");
-                o.push(&mut page);
-                page.push(" IS NULL), ");
+                // A column that is never NULL needs no such key, and without it the order is
+                // an index's order: SQLite and PostgreSQL walk it and stop after the page
+                // instead of sorting every match.
+                page.push(" ORDER BY ");
+                if !col.is_some_and(never_null) {
+                    page.push("(");
+                    o.push(&mut page);
+                    page.push(" IS NULL), ");
+                }
                 o.push_compared(&mut page);
                 page.push(dir).push(", t.id").push(dir);
             }
