@@ -256,6 +256,20 @@ fn column(object: ObjectType, name: &str) -> Option<(&'static str, bool)> {
     })
 }
 
+/// Whether a column of [`column`] is declared NOT NULL in every table that has it
+/// (migrations 0001 and 0013).
+fn never_null(column: &str) -> bool {
+    matches!(
+        column,
+        "t.id"
+            | "t.created_at"
+            | "t.updated_at"
+            | "t.pipeline_id"
+            | "t.stage_id"
+            | "t.last_activity_at"
+    )
+}
+
 fn escape_like(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     for c in s.chars() {
@@ -440,26 +454,34 @@ fn push_filter(
         numeric,
         kind,
     };
+    push_operation(sql, &o, f);
+    Ok(())
+}
+
+/// The operator of `f` applied to the operand `o`: the same SQL whether `o` is a ticket's
+/// column or the tally's stand-in for it ([`tally_column`]).
+fn push_operation(sql: &mut Sql, o: &Operand<'_>, f: &SearchFilter) {
+    use SearchOperator::*;
     let value = f.value.as_deref().unwrap_or_default();
     match f.op {
-        Eq => push_comparison(sql, &o, " = ", value),
+        Eq => push_comparison(sql, o, " = ", value),
         Neq => {
             sql.push("(");
             o.push(sql);
             sql.push(" IS NULL OR NOT (");
-            push_comparison(sql, &o, " = ", value);
+            push_comparison(sql, o, " = ", value);
             sql.push("))");
         }
-        Lt => push_comparison(sql, &o, " < ", value),
-        Lte => push_comparison(sql, &o, " <= ", value),
-        Gt => push_comparison(sql, &o, " > ", value),
-        Gte => push_comparison(sql, &o, " >= ", value),
+        Lt => push_comparison(sql, o, " < ", value),
+        Lte => push_comparison(sql, o, " <= ", value),
+        Gt => push_comparison(sql, o, " > ", value),
+        Gte => push_comparison(sql, o, " >= ", value),
         Between => {
             let high = f.high_value.as_deref().unwrap_or_default();
             sql.push("(");
-            push_comparison(sql, &o, " >= ", value);
+            push_comparison(sql, o, " >= ", value);
             sql.push(" AND ");
-            push_comparison(sql, &o, " <= ", high);
+            push_comparison(sql, o, " <= ", high);
             sql.push(")");
         }
         In | NotIn => {
@@ -471,7 +493,7 @@ fn push_filter(
             sql.push("(1 = 0");
             for v in &f.values {
                 sql.push(" OR ");
-                push_comparison(sql, &o, " = ", v);
+                push_comparison(sql, o, " = ", v);
             }
             sql.push(")");
             if f.op == NotIn {
@@ -496,7 +518,6 @@ fn push_filter(
                 .push(" ESCAPE '\\'");
         }
     }
-    Ok(())
 }
 
 /// One filter on tickets (`t`), as the search applies it: the help desk list's view filters
@@ -539,6 +560,78 @@ fn push_where(
         push_text_terms(sql, backend, &t, text, MatchUse::Drive);
     }
     Ok(())
+}
+
+/// A ticket property's stand-in on `ticket_tallies` (migration 0011): (expression on the
+/// tally row `t`, numeric?). The tallies keep an absent owner or team as 0 and an absent
+/// priority as '' (their key must be unique); `NULLIF` turns those back into NULL, so every
+/// operator reads a tally row exactly as it reads each of the row's tickets. `None`: not a
+/// dimension of the tallies.
+fn tally_column(name: &str) -> Option<(&'static str, bool)> {
+    Some(match name {
+        "hs_pipeline" => ("t.pipeline_id", true),
+        "hs_pipeline_stage" => ("t.stage_id", true),
+        "hs_ticket_priority" => ("NULLIF(t.priority, '')", false),
+        "hubspot_owner_id" => ("NULLIF(t.owner_id, 0)", true),
+        "hubspot_team_id" => ("NULLIF(t.team_id, 0)", true),
+        _ => return None,
+    })
+}
+
+/// Whether the total of `q` can be summed from `ticket_tallies`: tickets, no free text, and
+/// every filter of every group compares a tally dimension (token matching stays on the
+/// tickets, which are scanned for the page anyway).
+fn tallied(q: &SearchQuery) -> bool {
+    q.object == ObjectType::Ticket
+        && q.text.is_none()
+        && q.groups.iter().flatten().all(|f| {
+            matches!(&f.field, SearchField::Property { name, .. } if tally_column(name).is_some())
+                && !matches!(
+                    f.op,
+                    SearchOperator::ContainsToken | SearchOperator::NotContainsToken
+                )
+        })
+}
+
+/// The total of a [`tallied`] search: the sum of the live tally rows in the viewer's scope
+/// whose dimensions pass the same filters, a few rows per combination of owner, team,
+/// pipeline, stage and priority however many tickets there are.
+fn tally_total_sql(scope: &ViewerScope, q: &SearchQuery) -> Result<Sql, StoreError> {
+    // The sum is NUMERIC on PostgreSQL: cast back to the count's type.
+    let mut sql = Sql::new(
+        "SELECT CAST(COALESCE(SUM(t.n), 0) AS BIGINT) AS n FROM ticket_tallies t WHERE t.trashed = FALSE",
+    );
+    // Absent owners and teams are 0 here, which no scope names: the scope reads the same.
+    push_ticket_scope(&mut sql, scope, "t");
+    if !q.groups.is_empty() {
+        sql.push(" AND (");
+        for (i, group) in q.groups.iter().enumerate() {
+            if i > 0 {
+                sql.push(" OR ");
+            }
+            sql.push("(1 = 1");
+            for f in group {
+                let SearchField::Property { name, kind } = &f.field else {
+                    return Err(StoreError::Internal("associations are not tallied".into()));
+                };
+                let Some((col, numeric)) = tally_column(name) else {
+                    return Err(StoreError::Internal(format!("{name} is not tallied")));
+                };
+                let o = Operand {
+                    column: Some(col),
+                    custom: None,
+                    values_type: "tickets",
+                    numeric,
+                    kind: *kind,
+                };
+                sql.push(" AND ");
+                push_operation(&mut sql, &o, f);
+            }
+            sql.push(")");
+        }
+        sql.push(")");
+    }
+    Ok(sql)
 }
 
 /// One whitespace-separated term of a free-text query.
@@ -779,12 +872,9 @@ impl Tx {
                     SearchOperator::ContainsToken | SearchOperator::NotContainsToken
                 )
             });
-        let mut total = None;
-        if !one_scan {
-            let mut count = Sql::new("SELECT COUNT(*) AS n FROM ");
-            count.push(t.table).push(" t");
-            push_where(&mut count, backend, scope, q)?;
-            total = Some(self.count_sql(count).await?);
+        let mut total = self.search_total_tallied(scope, q).await?;
+        if total.is_none() && !one_scan {
+            total = Some(self.count_search_counted(scope, q).await?);
         }
         let mut page = Sql::new(if one_scan {
             "SELECT t.id, COUNT(*) OVER () AS total FROM "
@@ -808,9 +898,15 @@ impl Tx {
                 };
                 let dir = if s.descending { " DESC" } else { " ASC" };
                 // Records without a value come last in either direction, on both backends.
-                page.push(" ORDER BY (");
-                o.push(&mut page);
-                page.push(" IS NULL), ");
+                // A column that is never NULL needs no such key, and without it the order is
+                // an index's order: SQLite and PostgreSQL walk it and stop after the page
+                // instead of sorting every match.
+                page.push(" ORDER BY ");
+                if !col.is_some_and(never_null) {
+                    page.push("(");
+                    o.push(&mut page);
+                    page.push(" IS NULL), ");
+                }
                 o.push_compared(&mut page);
                 page.push(dir).push(", t.id").push(dir);
             }
@@ -831,14 +927,37 @@ impl Tx {
             (Some(n), _) => n,
             (None, Some(r)) => r.i64("total")?,
             // An empty page says nothing about the total (the offset may be past the end).
-            (None, None) => {
-                let mut count = Sql::new("SELECT COUNT(*) AS n FROM ");
-                count.push(t.table).push(" t");
-                push_where(&mut count, backend, scope, q)?;
-                self.count_sql(count).await?
-            }
+            (None, None) => self.count_search_counted(scope, q).await?,
         };
         Ok(SearchPage { total, ids })
+    }
+
+    /// The total of a search summed from `ticket_tallies` when every filter is on one of its
+    /// dimensions (`None` otherwise): a COUNT(*) walked every matching ticket, 150–350 ms for
+    /// a common stage at a million tickets.
+    pub async fn search_total_tallied(
+        &mut self,
+        scope: &ViewerScope,
+        q: &SearchQuery,
+    ) -> Result<Option<i64>, StoreError> {
+        if !tallied(q) {
+            return Ok(None);
+        }
+        Ok(Some(self.count_sql(tally_total_sql(scope, q)?).await?))
+    }
+
+    /// The total of a search by counting the matching records (what the tallies' sum must
+    /// always agree with).
+    pub async fn count_search_counted(
+        &mut self,
+        scope: &ViewerScope,
+        q: &SearchQuery,
+    ) -> Result<i64, StoreError> {
+        let t = table(q.object)?;
+        let mut count = Sql::new("SELECT COUNT(*) AS n FROM ");
+        count.push(t.table).push(" t");
+        push_where(&mut count, self.backend(), scope, q)?;
+        self.count_sql(count).await
     }
 
     /// The searchable text of tickets in parts, by ticket, in the order a search result names

@@ -117,6 +117,7 @@ on_both_backends! {
     free_text_treats_query_syntax_as_literal_text => hostile_syntax;
     free_text_follows_every_change_of_one_transaction => one_transaction;
     free_text_index_is_rebuilt_from_the_backfill_queue_on_migrate => backfill_on_migrate;
+    sorted_pages_break_ties_by_id_and_put_missing_values_last => sorted_pages;
 }
 
 async fn whole_words_and_prefixes(t: TestApp) {
@@ -489,4 +490,130 @@ async fn backfill_on_migrate(t: TestApp) {
         "the queue is empty"
     );
     tx.commit().await.unwrap();
+}
+
+/// One page of tickets in stage `stage` (any stage when `None`), sorted by `sort`.
+async fn sorted_page(
+    t: &TestApp,
+    stage: Option<&str>,
+    sort: &str,
+    descending: bool,
+    offset: i64,
+    limit: i64,
+) -> Vec<i64> {
+    let groups = match stage {
+        Some(s) => vec![vec![SearchFilter {
+            field: SearchField::Property {
+                name: "hs_pipeline_stage".into(),
+                kind: ValueKind::Enum,
+            },
+            op: SearchOperator::Eq,
+            value: Some(s.into()),
+            high_value: None,
+            values: Vec::new(),
+        }]],
+        None => Vec::new(),
+    };
+    let q = SearchQuery {
+        object: ObjectType::Ticket,
+        groups,
+        text: None,
+        sort: Some(SearchSort {
+            name: sort.into(),
+            kind: ValueKind::Number,
+            descending,
+        }),
+        limit,
+        offset,
+    };
+    let mut tx = t.app.db().read().await.unwrap();
+    let page = tx.search(&ViewerScope::All, &q).await.unwrap();
+    tx.commit().await.unwrap();
+    page.ids
+}
+
+/// Sorts by a column that is never NULL are served in an index's order (migration 0032):
+/// still ties by id in the sort's direction, across pages; a column that may be NULL
+/// (`closed_date`) still puts the records without a value last in both directions.
+async fn sorted_pages(t: TestApp) {
+    // (created_at, id) of each ticket in stage 1; several share a creation time.
+    let mut stage_one: Vec<(i64, i64)> = Vec::new();
+    let mut all = Vec::new();
+    let mut now = 0;
+    for i in 0..9 {
+        if i % 3 == 0 {
+            t.clock.advance_ms(1_000);
+            now += 1_000;
+        }
+        let stage = if i % 4 == 3 { "2" } else { "1" };
+        let id = create(
+            &t,
+            ObjectType::Ticket,
+            &[
+                ("subject", &format!("Sorted {i}")),
+                ("hs_pipeline_stage", stage),
+            ],
+        )
+        .await;
+        all.push(id);
+        if stage == "1" {
+            stage_one.push((now, id));
+        }
+    }
+    let mut newest: Vec<i64> = stage_one.iter().rev().map(|(_, id)| *id).collect();
+    stage_one.sort();
+    assert_eq!(
+        newest,
+        {
+            let mut v = stage_one.clone();
+            v.sort_by(|a, b| b.cmp(a));
+            v.iter().map(|(_, id)| *id).collect::<Vec<_>>()
+        },
+        "ids grow with creation"
+    );
+    let mut paged = sorted_page(&t, Some("1"), "createdate", true, 0, 4).await;
+    paged.extend(sorted_page(&t, Some("1"), "createdate", true, 4, 4).await);
+    assert_eq!(paged, newest);
+    newest.reverse();
+    assert_eq!(
+        sorted_page(&t, Some("1"), "createdate", false, 0, 100).await,
+        newest
+    );
+    assert_eq!(
+        sorted_page(&t, None, "hs_object_id", true, 0, 100).await,
+        all.iter().rev().copied().collect::<Vec<_>>()
+    );
+
+    // Two tickets closed at different times; the others have no closed date.
+    t.clock.advance_ms(1_000);
+    update(
+        &t,
+        ObjectType::Ticket,
+        all[5],
+        &[("hs_pipeline_stage", "4")],
+    )
+    .await;
+    t.clock.advance_ms(1_000);
+    update(
+        &t,
+        ObjectType::Ticket,
+        all[1],
+        &[("hs_pipeline_stage", "4")],
+    )
+    .await;
+    let asc = sorted_page(&t, None, "closed_date", false, 0, 100).await;
+    assert_eq!(asc[..2], [all[5], all[1]]);
+    let desc = sorted_page(&t, None, "closed_date", true, 0, 100).await;
+    assert_eq!(desc[..2], [all[1], all[5]]);
+    // The rest follow, without a closed date, by id in the sort's direction.
+    let open: Vec<i64> = all
+        .iter()
+        .copied()
+        .filter(|id| *id != all[1] && *id != all[5])
+        .collect();
+    assert_eq!(asc[2..], open[..]);
+    assert_eq!(
+        desc[2..],
+        open.iter().rev().copied().collect::<Vec<_>>()[..]
+    );
 }

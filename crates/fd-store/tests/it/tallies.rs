@@ -2,7 +2,8 @@
 //! after every kind of ticket change they must equal counting the tickets, for every view,
 //! filter and scope (HD-09), before and after the tallies are folded. And a page of a search
 //! whose words are common (SQLite walks the page's ordering index, keeping the matches) must
-//! be the same page as one found by looking every match up.
+//! be the same page as one found by looking every match up. The API search's totals over
+//! the tallies' dimensions are summed from them too and must equal counting the tickets.
 
 use std::collections::BTreeMap;
 
@@ -70,6 +71,149 @@ async fn assert_counts_agree(t: &TestApp, scopes: &[ViewerScope], users: &[UserI
     tx.commit().await.unwrap();
 }
 
+fn filter(name: &str, op: SearchOperator, values: &[&str]) -> SearchFilter {
+    let kind = if name == "hs_pipeline_stage" && values.first() == Some(&"2") {
+        // Stage ids compared as numbers, as a number-typed definition would.
+        ValueKind::Number
+    } else {
+        ValueKind::Enum
+    };
+    SearchFilter {
+        field: SearchField::Property {
+            name: name.into(),
+            kind,
+        },
+        op,
+        value: values.first().map(|v| v.to_string()),
+        high_value: values.get(1).map(|v| v.to_string()),
+        values: values.iter().map(|v| v.to_string()).collect(),
+    }
+}
+
+/// API searches over the tallies' dimensions: summed from the tallies and counted over the
+/// tickets, for every scope; absent owners, teams and priorities (0 and '' in the tallies)
+/// included.
+async fn assert_search_totals_agree(
+    t: &TestApp,
+    scopes: &[ViewerScope],
+    users: &[UserId],
+    teams: &[TeamId],
+    step: &str,
+) {
+    use SearchOperator::*;
+    let (ann, bob, cy) = (
+        users[0].to_string(),
+        users[1].to_string(),
+        users[2].to_string(),
+    );
+    let red = teams[0].to_string();
+    let blue = teams[1].to_string();
+    let owner = "hubspot_owner_id";
+    let team = "hubspot_team_id";
+    let prio = "hs_ticket_priority";
+    let stage = "hs_pipeline_stage";
+    let pipeline = "hs_pipeline";
+    let groups: Vec<Vec<Vec<SearchFilter>>> = vec![
+        vec![],
+        vec![vec![filter(stage, Eq, &["1"])]],
+        vec![vec![filter(stage, Neq, &["4"])]],
+        vec![vec![filter(stage, In, &["1", "2"])]],
+        vec![vec![filter(stage, NotIn, &["1"])]],
+        vec![vec![filter(stage, Between, &["2", "4"])]],
+        vec![vec![filter(stage, Eq, &["x"])]],
+        vec![vec![filter(pipeline, Eq, &["0"])]],
+        vec![vec![filter(pipeline, Gt, &["0"])]],
+        vec![vec![filter(prio, Eq, &["HIGH"])]],
+        vec![vec![filter(prio, Neq, &["HIGH"])]],
+        vec![vec![filter(prio, In, &["HIGH", "LOW"])]],
+        vec![vec![filter(prio, NotIn, &["LOW"])]],
+        vec![vec![filter(prio, HasProperty, &[])]],
+        vec![vec![filter(prio, NotHasProperty, &[])]],
+        vec![vec![filter(prio, Eq, &[""])]],
+        vec![vec![filter(prio, Neq, &[""])]],
+        vec![vec![filter(owner, Eq, &[&ann])]],
+        vec![vec![filter(owner, Neq, &[&ann])]],
+        vec![vec![filter(owner, In, &[&ann, &bob])]],
+        vec![vec![filter(owner, NotIn, &[&cy])]],
+        vec![vec![filter(owner, HasProperty, &[])]],
+        vec![vec![filter(owner, NotHasProperty, &[])]],
+        vec![vec![filter(owner, Eq, &["0"])]],
+        vec![vec![filter(owner, Neq, &["0"])]],
+        vec![vec![filter(team, Eq, &[&red])]],
+        vec![vec![filter(team, Neq, &[&blue])]],
+        vec![vec![filter(team, NotHasProperty, &[])]],
+        vec![vec![filter(team, In, &["0", &red])]],
+        vec![
+            vec![filter(stage, Eq, &["1"]), filter(owner, Eq, &[&ann])],
+            vec![filter(team, HasProperty, &[]), filter(prio, Neq, &["LOW"])],
+        ],
+        vec![
+            vec![filter(owner, NotHasProperty, &[])],
+            vec![filter(team, NotIn, &[&red, &blue])],
+        ],
+    ];
+    let mut tx = t.app.db().read().await.unwrap();
+    for scope in scopes {
+        for g in &groups {
+            let q = SearchQuery {
+                object: ObjectType::Ticket,
+                groups: g.clone(),
+                text: None,
+                sort: None,
+                limit: 10,
+                offset: 0,
+            };
+            let tallied = tx.search_total_tallied(scope, &q).await.unwrap();
+            let counted = tx.count_search_counted(scope, &q).await.unwrap();
+            assert_eq!(tallied, Some(counted), "{step}: {g:?} for {scope:?}");
+            let page = tx.search(scope, &q).await.unwrap();
+            assert_eq!(
+                page.total, counted,
+                "{step}: search total of {g:?} for {scope:?}"
+            );
+        }
+    }
+    // Free text, token matching and other properties are counted over the tickets.
+    for g in [
+        vec![vec![filter("subject", Eq, &["Ticket 1"])]],
+        vec![vec![filter(prio, ContainsToken, &["hi*"])]],
+        vec![
+            vec![filter(stage, Eq, &["1"])],
+            vec![filter("createdate", Gt, &["0"])],
+        ],
+    ] {
+        let q = SearchQuery {
+            object: ObjectType::Ticket,
+            groups: g,
+            text: None,
+            sort: None,
+            limit: 10,
+            offset: 0,
+        };
+        assert_eq!(
+            tx.search_total_tallied(&ViewerScope::All, &q)
+                .await
+                .unwrap(),
+            None
+        );
+    }
+    let q = SearchQuery {
+        object: ObjectType::Ticket,
+        groups: Vec::new(),
+        text: Some("ticket".into()),
+        sort: None,
+        limit: 10,
+        offset: 0,
+    };
+    assert_eq!(
+        tx.search_total_tallied(&ViewerScope::All, &q)
+            .await
+            .unwrap(),
+        None
+    );
+    tx.commit().await.unwrap();
+}
+
 async fn counts_follow_changes(t: TestApp) {
     let red = t.team("Red").await;
     let blue = t.team("Blue").await;
@@ -130,17 +274,34 @@ async fn counts_follow_changes(t: TestApp) {
         ids.push(id);
     }
     assert_counts_agree(&t, &scopes, &users, "created").await;
+    assert_search_totals_agree(&t, &scopes, &users, &[red, blue], "created").await;
 
     update(&t, ids[0], &[("hubspot_owner_id", ann.id.to_string())]).await;
     update(&t, ids[1], &[("hubspot_owner_id", String::new())]).await;
     update(&t, ids[2], &[("hubspot_team_id", red.to_string())]).await;
     assert_counts_agree(&t, &scopes, &users, "owners and teams changed").await;
+    assert_search_totals_agree(
+        &t,
+        &scopes,
+        &users,
+        &[red, blue],
+        "owners and teams changed",
+    )
+    .await;
 
     update(&t, ids[3], &[("hs_pipeline_stage", "4".to_string())]).await;
     update(&t, ids[4], &[("hs_pipeline_stage", "2".to_string())]).await;
     update(&t, ids[5], &[("hs_ticket_priority", "HIGH".to_string())]).await;
     update(&t, ids[6], &[("hs_ticket_priority", String::new())]).await;
     assert_counts_agree(&t, &scopes, &users, "stages and priorities changed").await;
+    assert_search_totals_agree(
+        &t,
+        &scopes,
+        &users,
+        &[red, blue],
+        "stages and priorities changed",
+    )
+    .await;
 
     t.app
         .trash_ticket(&Actor::system(), TicketId(ids[7]))
@@ -151,6 +312,7 @@ async fn counts_follow_changes(t: TestApp) {
         .await
         .unwrap();
     assert_counts_agree(&t, &scopes, &users, "trashed").await;
+    assert_search_totals_agree(&t, &scopes, &users, &[red, blue], "trashed").await;
     t.app
         .restore_ticket(&Actor::system(), TicketId(ids[8]))
         .await
@@ -158,19 +320,30 @@ async fn counts_follow_changes(t: TestApp) {
     // Reopening a closed ticket moves it back to an open stage.
     update(&t, ids[3], &[("hs_pipeline_stage", "1".to_string())]).await;
     assert_counts_agree(&t, &scopes, &users, "restored and reopened").await;
+    assert_search_totals_agree(&t, &scopes, &users, &[red, blue], "restored and reopened").await;
 
     // Purged for good after the retention period (INB-13).
     t.clock.advance_ms(400 * 86_400_000);
     let (purged, _) = t.app.purge_trash().await.unwrap();
     assert_eq!(purged, 1);
     assert_counts_agree(&t, &scopes, &users, "purged").await;
+    assert_search_totals_agree(&t, &scopes, &users, &[red, blue], "purged").await;
 
     t.app.compact_view_tallies().await.unwrap();
     assert_counts_agree(&t, &scopes, &users, "folded").await;
+    assert_search_totals_agree(&t, &scopes, &users, &[red, blue], "folded").await;
     update(&t, ids[9], &[("hubspot_owner_id", bob.id.to_string())]).await;
     t.app.compact_view_tallies().await.unwrap();
     t.app.compact_view_tallies().await.unwrap();
     assert_counts_agree(&t, &scopes, &users, "changed and folded twice").await;
+    assert_search_totals_agree(
+        &t,
+        &scopes,
+        &users,
+        &[red, blue],
+        "changed and folded twice",
+    )
+    .await;
 
     // The all-tickets count is still the number of live tickets: 12, less the one purged.
     let mut tx = t.app.db().read().await.unwrap();
