@@ -541,21 +541,9 @@ fn push_where(
     if q.object == ObjectType::Ticket {
         push_ticket_scope(sql, scope, "t");
     }
-    if !q.groups.is_empty() {
-        sql.push(" AND (");
-        for (i, group) in q.groups.iter().enumerate() {
-            if i > 0 {
-                sql.push(" OR ");
-            }
-            sql.push("(1 = 1");
-            for f in group {
-                sql.push(" AND ");
-                push_filter(sql, scope, q.object, t.values_type, f)?;
-            }
-            sql.push(")");
-        }
-        sql.push(")");
-    }
+    push_groups(sql, &q.groups, |sql, f| {
+        push_filter(sql, scope, q.object, t.values_type, f)
+    })?;
     if let Some(text) = q.text.as_deref() {
         push_text_terms(sql, backend, &t, text, MatchUse::Drive);
     }
@@ -603,35 +591,51 @@ fn tally_total_sql(scope: &ViewerScope, q: &SearchQuery) -> Result<Sql, StoreErr
     );
     // Absent owners and teams are 0 here, which no scope names: the scope reads the same.
     push_ticket_scope(&mut sql, scope, "t");
-    if !q.groups.is_empty() {
-        sql.push(" AND (");
-        for (i, group) in q.groups.iter().enumerate() {
-            if i > 0 {
-                sql.push(" OR ");
-            }
-            sql.push("(1 = 1");
-            for f in group {
-                let SearchField::Property { name, kind } = &f.field else {
-                    return Err(StoreError::Internal("associations are not tallied".into()));
-                };
-                let Some((col, numeric)) = tally_column(name) else {
-                    return Err(StoreError::Internal(format!("{name} is not tallied")));
-                };
-                let o = Operand {
-                    column: Some(col),
-                    custom: None,
-                    values_type: "tickets",
-                    numeric,
-                    kind: *kind,
-                };
-                sql.push(" AND ");
-                push_operation(&mut sql, &o, f);
-            }
-            sql.push(")");
+    push_groups(&mut sql, &q.groups, |sql, f| {
+        let SearchField::Property { name, kind } = &f.field else {
+            return Err(StoreError::Internal("associations are not tallied".into()));
+        };
+        let Some((col, numeric)) = tally_column(name) else {
+            return Err(StoreError::Internal(format!("{name} is not tallied")));
+        };
+        let o = Operand {
+            column: Some(col),
+            custom: None,
+            values_type: "tickets",
+            numeric,
+            kind: *kind,
+        };
+        push_operation(sql, &o, f);
+        Ok(())
+    })?;
+    Ok(sql)
+}
+
+/// ` AND ((f AND f…) OR (…))` for HubSpot's filter groups (OR of ANDs), each filter written
+/// by `each`; nothing when there are no groups. The search's page and count and the tallied
+/// total share it, so both read the groups the same way.
+fn push_groups(
+    sql: &mut Sql,
+    groups: &[Vec<SearchFilter>],
+    mut each: impl FnMut(&mut Sql, &SearchFilter) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    if groups.is_empty() {
+        return Ok(());
+    }
+    sql.push(" AND (");
+    for (i, group) in groups.iter().enumerate() {
+        if i > 0 {
+            sql.push(" OR ");
+        }
+        sql.push("(1 = 1");
+        for f in group {
+            sql.push(" AND ");
+            each(sql, f)?;
         }
         sql.push(")");
     }
-    Ok(sql)
+    sql.push(")");
+    Ok(())
 }
 
 /// One whitespace-separated term of a free-text query.
